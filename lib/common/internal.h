@@ -1,0 +1,43 @@
+/* Internal helpers shared by every module of the library. Not installed. */
+#ifndef SIFT_COMMON_INTERNAL_H
+#define SIFT_COMMON_INTERNAL_H
+
+#include <capsift/common.h>
+
+#include <assert.h>
+#include <stdint.h>
+
+struct sift_ctx {
+    char errbuf[SIFT_ERRBUF_SIZE];
+    sift_log_fn log_fn;
+    void *log_user;
+};
+
+#if defined(__GNUC__)
+#define SIFT_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define SIFT_LIKELY(x)    __builtin_expect(!!(x), 1)
+#define SIFT_UNLIKELY(x)  __builtin_expect(!!(x), 0)
+#else
+#define SIFT_PRINTF(a, b)
+#define SIFT_LIKELY(x)   (x)
+#define SIFT_UNLIKELY(x) (x)
+#endif
+
+/* Formats a message into errbuf (SIFT_ERRBUF_SIZE bytes, may be NULL) and returns code. */
+int sift__errorf(char *errbuf, int code, const char *fmt, ...) SIFT_PRINTF(3, 4);
+
+/* The same into the context's buffer, also sent to its log callback. */
+int sift__ctx_error(sift_ctx_t *ctx, int code, const char *fmt, ...) SIFT_PRINTF(3, 4);
+
+/* Overflow-checked size arithmetic: return 0 on success, -1 on overflow. */
+static inline int sift__add_size(size_t a, size_t b, size_t *out)
+{
+    return __builtin_add_overflow(a, b, out) ? -1 : 0;
+}
+
+static inline int sift__mul_size(size_t a, size_t b, size_t *out)
+{
+    return __builtin_mul_overflow(a, b, out) ? -1 : 0;
+}
+
+#endif
