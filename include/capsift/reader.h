@@ -41,7 +41,9 @@ typedef enum sift_compression {
     SIFT_COMPRESSION_ZSTD
 } sift_compression_t;
 
-#define SIFT_RECORD_NO_TS 0x1u /* the record carries no timestamp (pcapng simple packet) */
+/* The record has no usable timestamp: a pcapng simple packet, or a timestamp beyond what
+ * int64 nanoseconds hold (years 1678-2262), reported as a problem. ts_ns is 0. */
+#define SIFT_RECORD_NO_TS 0x1u
 
 /* One captured record. `data` (caplen bytes) is valid until the next sift_reader_next or
  * sift_reader_close on the same reader. */
@@ -141,6 +143,10 @@ SIFT_API const char *sift_linktype_description(uint32_t linktype);
 /* Formats a timestamp as seconds with `digits` decimals ("1700000000.123456") into buf.
  * Returns buf. */
 SIFT_API char *sift_format_ts(char *buf, size_t size, int64_t ts_ns, int digits);
+
+/* True when the first bytes of a file are those of a capture this library reads (pcap,
+ * pcapng, snoop, or gzip/zstd which may hold one). */
+SIFT_API bool sift_capture_probe(const void *head, size_t n);
 
 #ifdef __cplusplus
 }

@@ -49,32 +49,34 @@ static const uint64_t pow10_tab[20] = {1ull,
                                        1000000000000000000ull,
                                        10000000000000000000ull};
 
-/* Converts a timestamp in the interface's units to nanoseconds since the epoch. Unsigned
- * arithmetic: a damaged timestamp wraps instead of overflowing. */
-static int64_t ng_ts_ns(const sift_iface_t *ifc, uint64_t units)
+/* Converts a timestamp in the interface's units to nanoseconds since the epoch. Returns false
+ * when the result does not fit (beyond the years 1678-2262: a damaged or bogus timestamp). */
+static bool ng_ts_ns(const sift_iface_t *ifc, uint64_t units, int64_t *out)
 {
+    typedef __int128 i128;
     uint8_t res = ifc->tsresol;
-    uint64_t ns;
+    i128 ns;
     if (res == 6) {
-        ns = units * 1000u;
+        ns = (i128)units * 1000;
     } else if (res == 9) {
-        ns = units;
+        ns = (i128)units;
     } else if (!(res & 0x80)) {
         unsigned n = res;
         if (n <= 9)
-            ns = units * pow10_tab[9 - n];
+            ns = (i128)units * (i128)pow10_tab[9 - n];
         else if (n - 9 < 20)
-            ns = units / pow10_tab[n - 9];
+            ns = (i128)(units / pow10_tab[n - 9]);
         else
             ns = 0;
     } else {
         unsigned n = res & 0x7f;
-        if (n >= 64)
-            ns = 0;
-        else
-            ns = (uint64_t)(((unsigned __int128)units * 1000000000u) >> n);
+        ns = n >= 64 ? 0 : (i128)(((unsigned __int128)units * 1000000000u) >> n);
     }
-    return (int64_t)(ns + (uint64_t)ifc->tsoffset * 1000000000u);
+    ns += (i128)ifc->tsoffset * 1000000000;
+    if (ns > (i128)INT64_MAX || ns < (i128)INT64_MIN)
+        return false;
+    *out = (int64_t)ns;
+    return true;
 }
 
 /* Parses IDB options for if_tsresol and if_tsoffset. */
@@ -235,7 +237,15 @@ static int ng_packet(sift_reader_t *r, uint32_t type, uint64_t at, const uint8_t
     rec->iface = g;
     rec->linktype = ifc->linktype;
     rec->offset = at;
-    rec->ts_ns = type == BT_SPB ? 0 : ng_ts_ns(ifc, units);
+    rec->ts_ns = 0;
+    if (type != BT_SPB && !ng_ts_ns(ifc, units, &rec->ts_ns)) {
+        rec->flags |= SIFT_RECORD_NO_TS;
+        if (!r->bad_ts++)
+            sift__rd_problem(r, at, SIFT_ECORRUPT,
+                             "timestamp 0x%016" PRIx64 " is beyond the year 2262 (record kept "
+                             "without a time; later such records are not listed)",
+                             units);
+    }
     return 1;
 }
 

@@ -120,6 +120,16 @@ static const rd_format_t *detect_format(const uint8_t *m, size_t n)
     return NULL;
 }
 
+bool sift_capture_probe(const void *head, size_t n)
+{
+    const uint8_t *m = head;
+    if (detect_format(m, n))
+        return true;
+    if (n >= 2 && m[0] == 0x1f && m[1] == 0x8b)
+        return true;
+    return n >= 4 && sift_load_le32(m) == 0xfd2fb528u;
+}
+
 static int reader_start(sift_reader_t *r)
 {
     int rc = sift__rd_fill(r, 8);
@@ -359,6 +369,12 @@ char *sift_format_ts(char *buf, size_t size, int64_t ts_ns, int digits)
     if (ns < 0) {
         ns += 1000000000;
         sec -= 1;
+    }
+    if (ts_ns < 0 && ts_ns > INT64_MIN) { /* "-0.5", not "-1.5" */
+        buf[0] = '-';
+        if (size > 1)
+            sift_format_ts(buf + 1, size - 1, -ts_ns, digits);
+        return buf;
     }
     if (digits == 0) {
         snprintf(buf, size, "%" PRId64, sec);

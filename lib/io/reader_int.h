@@ -47,6 +47,7 @@ struct sift_reader {
     /* format state */
     bool big;             /* byte order of the current pcap file / pcapng section */
     uint32_t snaplen;     /* pcap and snoop */
+    uint64_t bad_ts;       /* pcapng records with a timestamp beyond int64 nanoseconds */
     uint64_t over_snaplen; /* pcap records longer than the snaplen */
     uint8_t swapped_lens; /* pcap < 2.3: 2, always swap caplen/len; 2.3: 1, when caplen > len */
     uint32_t max_record;  /* records larger than this are damage */

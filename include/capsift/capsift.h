@@ -1,0 +1,12 @@
+/* capsift: fast analysis of large packet captures. Includes every public module. */
+#ifndef CAPSIFT_CAPSIFT_H
+#define CAPSIFT_CAPSIFT_H
+
+#include <capsift/common.h>
+#include <capsift/engine.h>
+#include <capsift/info.h>
+#include <capsift/packet.h>
+#include <capsift/pool.h>
+#include <capsift/reader.h>
+
+#endif

@@ -1,0 +1,99 @@
+/* capsift: the engine that runs passes over inputs.
+ *
+ * A pass is a set of mergeable state with a per-packet callback. The engine reads each input
+ * (files are spread over worker threads), gives every packet to every pass, and merges the
+ * states per input, in file order, so results never depend on the number of threads. Commands
+ * choose passes and read the merged states; they never loop over files or start threads.
+ *
+ *   sift_engine_t *e;
+ *   sift_engine_create(&e, ctx, &opts);
+ *   int ip = sift_engine_add_pass(e, &sift_info_pass, NULL);
+ *   sift_engine_add_input(e, "captures/");       // a directory means every capture under it
+ *   sift_engine_run(e);
+ *   for (size_t i = 0; i < sift_engine_ninputs(e); i++)
+ *       use(sift_engine_input(e, i), sift_engine_state(e, i, ip));
+ *   sift_engine_free(e);
+ */
+#ifndef CAPSIFT_ENGINE_H
+#define CAPSIFT_ENGINE_H
+
+#include <capsift/packet.h>
+#include <capsift/reader.h>
+
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A pass. The engine allocates state_size zeroed bytes per worker and input, calls init with
+ * the config given to sift_engine_add_pass, then packet for each record in file order, then
+ * merges: merge(into, from) where `from` covers records after those of `into`. merge must be
+ * associative. packet is the hot path: no allocation, lock or system call per packet where it
+ * can be avoided. release frees what init and packet allocated (not the state itself). */
+typedef struct sift_pass {
+    const char *name;
+    sift_need_t needs;
+    size_t state_size;
+    int (*init)(void *state, const void *config);
+    void (*packet)(void *state, const sift_packet_t *pkt);
+    int (*merge)(void *into, const void *from);
+    void (*release)(void *state);
+} sift_pass_t;
+
+typedef void (*sift_progress_fn)(void *user, uint64_t bytes_done, uint64_t bytes_total,
+                                 uint64_t packets_done);
+
+typedef struct sift_engine_opts {
+    unsigned threads;           /* workers; 0 means the number of online cores */
+    sift_reader_opts_t reader;  /* passed to every reader */
+    sift_progress_fn progress;  /* called from the thread in sift_engine_run, about 5 times a
+                                 * second while it runs; NULL for none */
+    void *progress_user;
+} sift_engine_opts_t;
+
+/* The outcome of one input. Valid until sift_engine_free. */
+typedef struct sift_input {
+    const char *path;
+    int status;              /* 0: read whole; negative: could not be opened (error says why)
+                              * or ended early because of damage (problems say where) */
+    const char *error;       /* the open error, "" when it opened */
+    uint64_t size;           /* bytes on disk (0 for a pipe) */
+    sift_file_meta_t meta;   /* format, compression, interfaces ... */
+    size_t nproblems;
+    const sift_problem_t *problems;
+    uint64_t problems_total; /* all problems, including those not kept in detail */
+} sift_input_t;
+
+typedef struct sift_engine sift_engine_t;
+
+SIFT_API int sift_engine_create(sift_engine_t **out, sift_ctx_t *ctx,
+                                const sift_engine_opts_t *opts);
+SIFT_API void sift_engine_free(sift_engine_t *e); /* NULL is fine */
+
+/* Adds a pass; config is handed to its init and must stay valid until sift_engine_run
+ * returns. Returns the pass index (>= 0) or a negative code. */
+SIFT_API int sift_engine_add_pass(sift_engine_t *e, const sift_pass_t *pass, const void *config);
+
+/* Adds a file, "-" (standard input), or a directory: every capture file under it (recursively,
+ * in name order; files that are not captures are left out). Returns the number of inputs
+ * added, or a negative code with the detail in the context. */
+SIFT_API int sift_engine_add_input(sift_engine_t *e, const char *path);
+
+/* Reads every input through every pass. Returns 0 when the run completed (inputs may still
+ * have failed or been damaged: see sift_engine_input), or a negative code when the run itself
+ * could not (out of memory, a pass's init failed). */
+SIFT_API int sift_engine_run(sift_engine_t *e);
+
+SIFT_API size_t sift_engine_ninputs(const sift_engine_t *e);
+SIFT_API const sift_input_t *sift_engine_input(const sift_engine_t *e, size_t i);
+
+/* The merged state of pass p over input i (NULL if the input could not be opened), or over
+ * all inputs in order (sift_engine_total). Valid until sift_engine_free. */
+SIFT_API const void *sift_engine_state(const sift_engine_t *e, size_t i, int p);
+SIFT_API const void *sift_engine_total(const sift_engine_t *e, int p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,390 @@
+/* The engine: inputs, passes, workers and the merge. */
+#include "common/internal.h"
+
+#include <capsift/engine.h>
+#include <capsift/pool.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ENG_MAX_PASSES 16
+#define ENG_MAX_DEPTH  32 /* directory recursion */
+
+typedef struct eng_pass {
+    sift_pass_t pass;
+    const void *config;
+} eng_pass_t;
+
+typedef struct eng_input {
+    sift_input_t pub;
+    char *path;
+    char error[SIFT_ERRBUF_SIZE];
+    sift_iface_t *ifaces;
+    sift_problem_t *problems;
+    void *states[ENG_MAX_PASSES];
+} eng_input_t;
+
+struct sift_engine {
+    sift_ctx_t *ctx;
+    sift_engine_opts_t opts;
+    eng_pass_t passes[ENG_MAX_PASSES];
+    int npass;
+    eng_input_t *inputs;
+    size_t ninput, cap;
+    void *totals[ENG_MAX_PASSES];
+    bool ran;
+    uint64_t bytes_total;
+    atomic_uint_fast64_t bytes_done, packets_done;
+    atomic_int fatal;
+};
+
+int sift_engine_create(sift_engine_t **out, sift_ctx_t *ctx, const sift_engine_opts_t *opts)
+{
+    assert(out);
+    sift_engine_t *e = calloc(1, sizeof *e);
+    if (!e)
+        return sift__ctx_error(ctx, SIFT_ENOMEM, "out of memory");
+    e->ctx = ctx;
+    if (opts)
+        e->opts = *opts;
+    if (e->opts.threads == 0)
+        e->opts.threads = sift_ncpu();
+    atomic_init(&e->bytes_done, 0);
+    atomic_init(&e->packets_done, 0);
+    atomic_init(&e->fatal, 0);
+    *out = e;
+    return 0;
+}
+
+static void free_state(const eng_pass_t *p, void *state)
+{
+    if (!state)
+        return;
+    if (p->pass.release)
+        p->pass.release(state);
+    free(state);
+}
+
+void sift_engine_free(sift_engine_t *e)
+{
+    if (!e)
+        return;
+    for (size_t i = 0; i < e->ninput; i++) {
+        eng_input_t *in = &e->inputs[i];
+        for (int p = 0; p < e->npass; p++)
+            free_state(&e->passes[p], in->states[p]);
+        free(in->path);
+        free(in->ifaces);
+        free(in->problems);
+    }
+    for (int p = 0; p < e->npass; p++)
+        free_state(&e->passes[p], e->totals[p]);
+    free(e->inputs);
+    free(e);
+}
+
+int sift_engine_add_pass(sift_engine_t *e, const sift_pass_t *pass, const void *config)
+{
+    assert(pass && pass->packet && pass->state_size > 0);
+    if (e->npass == ENG_MAX_PASSES || e->ran)
+        return sift__ctx_error(e->ctx, SIFT_ELIMIT, "too many passes in one run");
+    e->passes[e->npass].pass = *pass;
+    e->passes[e->npass].config = config;
+    return e->npass++;
+}
+
+static int push_input(sift_engine_t *e, const char *path, uint64_t size)
+{
+    if (e->ninput == e->cap) {
+        size_t ncap = e->cap ? e->cap * 2 : 16;
+        eng_input_t *n = realloc(e->inputs, ncap * sizeof *n);
+        if (!n)
+            return sift__ctx_error(e->ctx, SIFT_ENOMEM, "out of memory");
+        e->inputs = n;
+        e->cap = ncap;
+    }
+    eng_input_t *in = &e->inputs[e->ninput];
+    memset(in, 0, sizeof *in);
+    in->path = strdup(path);
+    if (!in->path)
+        return sift__ctx_error(e->ctx, SIFT_ENOMEM, "out of memory");
+    in->pub.size = size;
+    e->bytes_total += size;
+    e->ninput++;
+    return 0;
+}
+
+/* A regular file whose first bytes are those of a capture. */
+static bool looks_like_capture(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    uint8_t head[8];
+    ssize_t n = read(fd, head, sizeof head);
+    close(fd);
+    return n > 0 && sift_capture_probe(head, (size_t)n);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int add_dir(sift_engine_t *e, const char *dir, int depth, int *added)
+{
+    if (depth > ENG_MAX_DEPTH)
+        return 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return sift__ctx_error(e->ctx, SIFT_EIO, "%s: cannot read directory: %s", dir,
+                               strerror(errno));
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    const struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **nn = realloc(names, cap * sizeof *nn);
+            if (!nn) {
+                rc = SIFT_ENOMEM;
+                break;
+            }
+            names = nn;
+        }
+        size_t len = strlen(dir) + strlen(de->d_name) + 2;
+        names[n] = malloc(len);
+        if (!names[n]) {
+            rc = SIFT_ENOMEM;
+            break;
+        }
+        snprintf(names[n], len, "%s/%s", dir, de->d_name);
+        n++;
+    }
+    closedir(d);
+    if (names)
+        qsort(names, n, sizeof *names, cmp_str);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct stat st;
+        if (lstat(names[i], &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            rc = add_dir(e, names[i], depth + 1, added);
+        } else if (S_ISREG(st.st_mode) && looks_like_capture(names[i])) {
+            rc = push_input(e, names[i], (uint64_t)st.st_size);
+            if (rc == 0)
+                (*added)++;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    if (rc == SIFT_ENOMEM)
+        return sift__ctx_error(e->ctx, rc, "out of memory");
+    return rc;
+}
+
+int sift_engine_add_input(sift_engine_t *e, const char *path)
+{
+    struct stat st;
+    if (strcmp(path, "-") == 0) {
+        int rc = push_input(e, path, 0);
+        return rc < 0 ? rc : 1;
+    }
+    if (stat(path, &st) != 0)
+        return sift__ctx_error(e->ctx, errno == ENOENT ? SIFT_ENOENT : SIFT_EIO, "%s: %s", path,
+                               strerror(errno));
+    if (S_ISDIR(st.st_mode)) {
+        int added = 0;
+        size_t len = strlen(path);
+        char *dir = strdup(path);
+        if (!dir)
+            return sift__ctx_error(e->ctx, SIFT_ENOMEM, "out of memory");
+        while (len > 1 && dir[len - 1] == '/')
+            dir[--len] = '\0';
+        int rc = add_dir(e, dir, 0, &added);
+        free(dir);
+        return rc < 0 ? rc : added;
+    }
+    int rc = push_input(e, path, S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0);
+    return rc < 0 ? rc : 1;
+}
+
+/* Allocates and initialises one state per pass. */
+static int new_states(sift_engine_t *e, void **states)
+{
+    for (int p = 0; p < e->npass; p++) {
+        const eng_pass_t *ep = &e->passes[p];
+        states[p] = calloc(1, ep->pass.state_size);
+        int rc = states[p] ? 0 : SIFT_ENOMEM;
+        if (rc == 0 && ep->pass.init)
+            rc = ep->pass.init(states[p], ep->config);
+        if (rc < 0) {
+            free(states[p]); /* a failed init releases what it took */
+            states[p] = NULL;
+            for (int q = 0; q < p; q++) {
+                free_state(&e->passes[q], states[q]);
+                states[q] = NULL;
+            }
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int copy_outcome(eng_input_t *in, const sift_reader_t *r)
+{
+    const sift_file_meta_t *m = sift_reader_meta(r);
+    in->pub.meta = *m;
+    in->pub.meta.iface = NULL;
+    if (m->niface) {
+        in->ifaces = malloc(m->niface * sizeof *in->ifaces);
+        if (!in->ifaces)
+            return SIFT_ENOMEM;
+        memcpy(in->ifaces, m->iface, m->niface * sizeof *in->ifaces);
+        in->pub.meta.iface = in->ifaces;
+    }
+    size_t np = sift_reader_nproblems(r);
+    if (np) {
+        in->problems = malloc(np * sizeof *in->problems);
+        if (!in->problems)
+            return SIFT_ENOMEM;
+        for (size_t k = 0; k < np; k++)
+            in->problems[k] = *sift_reader_problem(r, k);
+    }
+    in->pub.nproblems = np;
+    in->pub.problems_total = sift_reader_problems_total(r);
+    return 0;
+}
+
+/* Reads one input through every pass. The hot loop: one reader call and one callback per
+ * pass for each record, progress counters touched every 8192 records. */
+static void run_input(sift_engine_t *e, eng_input_t *in)
+{
+    sift_ctx_t *ctx = NULL;
+    int rc = sift_ctx_create(&ctx);
+    if (rc < 0) {
+        atomic_store(&e->fatal, rc);
+        return;
+    }
+    sift_reader_t *r = NULL;
+    rc = sift_reader_open(&r, ctx, in->path, &e->opts.reader);
+    if (rc < 0) {
+        in->pub.status = rc;
+        snprintf(in->error, sizeof in->error, "%s", sift_ctx_errmsg(ctx));
+        atomic_fetch_add(&e->bytes_done, in->pub.size);
+        sift_ctx_free(ctx);
+        return;
+    }
+    rc = new_states(e, in->states);
+    if (rc < 0) {
+        atomic_store(&e->fatal, rc);
+        sift_reader_close(r);
+        sift_ctx_free(ctx);
+        return;
+    }
+    sift_record_t rec;
+    sift_packet_t pkt = {.rec = &rec, .input = (uint32_t)(in - e->inputs)};
+    const int npass = e->npass;
+    uint64_t n = 0, reported = 0;
+    while ((rc = sift_reader_next(r, &rec)) == 1) {
+        for (int p = 0; p < npass; p++)
+            e->passes[p].pass.packet(in->states[p], &pkt);
+        if (SIFT_UNLIKELY((++n & 8191) == 0)) {
+            uint64_t pos = sift_reader_position(r);
+            atomic_fetch_add(&e->bytes_done, pos - reported);
+            atomic_fetch_add(&e->packets_done, 8192);
+            reported = pos;
+        }
+    }
+    in->pub.status = rc < 0 ? rc : 0;
+    atomic_fetch_add(&e->packets_done, n & 8191);
+    uint64_t end = in->pub.size > reported ? in->pub.size : sift_reader_position(r);
+    atomic_fetch_add(&e->bytes_done, end - reported);
+    if (copy_outcome(in, r) < 0)
+        atomic_store(&e->fatal, SIFT_ENOMEM);
+    sift_reader_close(r);
+    sift_ctx_free(ctx);
+}
+
+static void task(void *user, size_t t, unsigned worker)
+{
+    (void)worker;
+    sift_engine_t *e = user;
+    if (atomic_load(&e->fatal) == 0)
+        run_input(e, &e->inputs[t]);
+}
+
+static void tick(void *user)
+{
+    sift_engine_t *e = user;
+    e->opts.progress(e->opts.progress_user, atomic_load(&e->bytes_done), e->bytes_total,
+                     atomic_load(&e->packets_done));
+}
+
+static int merge_totals(sift_engine_t *e)
+{
+    int rc = new_states(e, e->totals);
+    for (size_t i = 0; i < e->ninput && rc == 0; i++)
+        for (int p = 0; p < e->npass && rc == 0; p++)
+            if (e->inputs[i].states[p])
+                rc = e->passes[p].pass.merge(e->totals[p], e->inputs[i].states[p]);
+    return rc;
+}
+
+int sift_engine_run(sift_engine_t *e)
+{
+    if (e->ran)
+        return sift__ctx_error(e->ctx, SIFT_EINVAL, "the engine has already run");
+    e->ran = true;
+    int rc = sift_pool_run(e->opts.threads, e->ninput, task, e, e->opts.progress ? tick : NULL,
+                           200);
+    if (rc < 0)
+        return sift__ctx_error(e->ctx, rc, "cannot start worker threads");
+    rc = atomic_load(&e->fatal);
+    if (rc == 0)
+        rc = merge_totals(e);
+    if (rc < 0)
+        return sift__ctx_error(e->ctx, rc, "run failed: %s", sift_strerror(rc));
+    for (size_t i = 0; i < e->ninput; i++) {
+        eng_input_t *in = &e->inputs[i];
+        in->pub.path = in->path;
+        in->pub.error = in->error;
+        in->pub.problems = in->problems;
+    }
+    return 0;
+}
+
+size_t sift_engine_ninputs(const sift_engine_t *e)
+{
+    return e->ninput;
+}
+
+const sift_input_t *sift_engine_input(const sift_engine_t *e, size_t i)
+{
+    return i < e->ninput ? &e->inputs[i].pub : NULL;
+}
+
+const void *sift_engine_state(const sift_engine_t *e, size_t i, int p)
+{
+    if (i >= e->ninput || p < 0 || p >= e->npass)
+        return NULL;
+    return e->inputs[i].states[p];
+}
+
+const void *sift_engine_total(const sift_engine_t *e, int p)
+{
+    if (p < 0 || p >= e->npass)
+        return NULL;
+    return e->totals[p];
+}
