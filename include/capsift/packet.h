@@ -22,11 +22,42 @@ typedef enum sift_need {
     SIFT_NEED_APP = 4      /* application protocol detection */
 } sift_need_t;
 
+/* Flags of sift_packet_t.flags, set by the decoder. */
+#define SIFT_PKT_L3        0x0001u /* an IP (v4 or v6) layer was found: src/dst valid */
+#define SIFT_PKT_L4        0x0002u /* ports valid (TCP, UDP, SCTP; first fragment only) */
+#define SIFT_PKT_FRAGMENT  0x0004u /* IP fragment (any) */
+#define SIFT_PKT_TUNNEL    0x0008u /* the IP layer is inside a tunnel (outer layers exist) */
+#define SIFT_PKT_TRUNCATED 0x0010u /* a header ended before its length: decoding stopped */
+#define SIFT_PKT_ARP       0x0020u
+#define SIFT_PKT_NON_IP    0x0040u /* link layer understood, network layer is not IP */
+#define SIFT_PKT_UNKNOWN_LINK 0x0080u /* link type the decoder does not know: counted */
+#define SIFT_PKT_MGMT      0x0100u /* 802.11 management or control frame */
+
 /* The view of one packet. `rec` and everything it points to are valid only during the pass
- * callback that receives the view. */
+ * callback that receives the view. Addresses are 16 bytes; IPv4 is held as ::ffff:a.b.c.d
+ * (IPv4-mapped). Fields past `input` are filled by the decoder up to the run's deepest need
+ * and are zero where the packet has no such layer. */
 typedef struct sift_packet {
     const sift_record_t *rec;
     uint32_t input; /* index of the input (file) in the run */
+    uint32_t flags; /* SIFT_PKT_* */
+
+    /* innermost network layer */
+    uint8_t ip_version; /* 4 or 6, 0 when none */
+    uint8_t ip_proto;   /* IP protocol number of the transport (6 TCP, 17 UDP, ...) */
+    uint16_t vlan;      /* outermost 802.1Q VLAN id, 0 when none */
+    uint8_t src[16];
+    uint8_t dst[16];
+    uint16_t sport, dport; /* host byte order; 0 when the transport has no ports */
+
+    /* transport */
+    uint8_t tcp_flags; /* TCP flag byte (FIN 0x01 ... CWR 0x80) */
+    uint32_t tcp_seq;
+    const uint8_t *payload; /* transport payload (captured part), NULL when none */
+    uint32_t payload_len;   /* captured payload bytes */
+
+    uint32_t l3_offset; /* byte offset of the innermost IP header in rec->data */
+    uint16_t ethertype; /* of the innermost link layer (0x0800, 0x86dd, 0x0806 ...) */
 } sift_packet_t;
 
 #ifdef __cplusplus

@@ -1,0 +1,43 @@
+# capsift: the two set-up commands are `make demo` and `make test`; both install what is
+# missing first (scripts/install-deps.sh), then build with CMake + Ninja.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc)
+CMAKE_ARGS ?=
+DEMO_CAPTURE = tests/captures/pcapplusplus--http-packets.pcap
+
+.PHONY: all deps build demo test test-asan check-format format bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS) >/dev/null
+	@ninja -C $(BUILD)
+
+demo: build
+	$(BUILD)/capsift info $(DEMO_CAPTURE)
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+test-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSIFT_SANITIZE=ON \
+		-DSIFT_WERROR=ON -DSIFT_BENCH=OFF $(CMAKE_ARGS) >/dev/null
+	@ninja -C $(ASAN_BUILD)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+
+check-format:
+	@files=$$(git ls-files '*.c' '*.h'); clang-format --dry-run -Werror $$files
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+bench: build
+	bench/run.sh
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
