@@ -103,7 +103,9 @@ static void print_text(FILE *out, const sift_input_t *in, const sift_info_t *s)
         fprintf(out, " %u.%u, %" PRIu32 " sections", m->version_major, m->version_minor,
                 m->sections);
     fprintf(out, ", %s, %s timestamps\n",
-            m->mixed_endian ? "mixed byte order" : m->big_endian ? "big-endian" : "little-endian",
+            m->mixed_endian ? "mixed byte order"
+            : m->big_endian ? "big-endian"
+                            : "little-endian",
             resolution_name(m->ts_digits));
     fprintf(out, "Compression:        %s\n", sift_compression_name(m->compression));
     for (unsigned i = 0; i < s->nlinks; i++) {
@@ -168,7 +170,9 @@ static void print_json(FILE *out, const sift_input_t *in, const sift_info_t *s)
             ",\"format\":\"%s\",\"version\":\"%u.%u\",\"byte_order\":\"%s\",\"compression\":\"%s\","
             "\"ts_digits\":%u,\"sections\":%" PRIu32 ",\"interfaces\":%zu",
             sift_format_name(m->format), m->version_major, m->version_minor,
-            m->mixed_endian ? "mixed" : m->big_endian ? "big" : "little",
+            m->mixed_endian ? "mixed"
+            : m->big_endian ? "big"
+                            : "little",
             sift_compression_name(m->compression), m->ts_digits, m->sections, m->niface);
     fputs(",\"link_types\":[", out);
     /* link types of the interfaces, each once, then any seen only in records */
@@ -192,8 +196,10 @@ static void print_json(FILE *out, const sift_input_t *in, const sift_info_t *s)
             s->packets, s->bytes_captured, s->bytes_wire, s->truncated);
     if (s->timed) {
         int64_t d = sift_info_duration_ns(s);
-        fprintf(out, ",\"first_ts\":\"%s\"", sift_format_ts(t, sizeof t, s->first_ts_ns, m->ts_digits));
-        fprintf(out, ",\"last_ts\":\"%s\"", sift_format_ts(t, sizeof t, s->last_ts_ns, m->ts_digits));
+        fprintf(out, ",\"first_ts\":\"%s\"",
+                sift_format_ts(t, sizeof t, s->first_ts_ns, m->ts_digits));
+        fprintf(out, ",\"last_ts\":\"%s\"",
+                sift_format_ts(t, sizeof t, s->last_ts_ns, m->ts_digits));
         fprintf(out, ",\"duration\":\"%s\"", sift_format_ts(t, sizeof t, d, m->ts_digits));
         fprintf(out, ",\"packets_per_s\":%.3f,\"bits_per_s\":%.3f,\"time_ordered\":%s",
                 rate((double)s->packets, d), rate(8.0 * (double)s->bytes_captured, d),
@@ -258,9 +264,8 @@ int cmd_info(int argc, char **argv)
     sift_engine_t *e = NULL;
     cli_progress_t prog;
     cli_progress_init(&prog);
-    sift_engine_opts_t opts = {.threads = (unsigned)threads,
-                               .progress = cli_progress_cb,
-                               .progress_user = &prog};
+    sift_engine_opts_t opts = {
+        .threads = (unsigned)threads, .progress = cli_progress_cb, .progress_user = &prog};
     if (sift_ctx_create(&ctx) < 0 || sift_engine_create(&e, ctx, &opts) < 0) {
         cli_error("out of memory");
         sift_ctx_free(ctx);

@@ -45,21 +45,21 @@ typedef void (*sift_progress_fn)(void *user, uint64_t bytes_done, uint64_t bytes
                                  uint64_t packets_done);
 
 typedef struct sift_engine_opts {
-    unsigned threads;           /* workers; 0 means the number of online cores */
-    sift_reader_opts_t reader;  /* passed to every reader */
-    sift_progress_fn progress;  /* called from the thread in sift_engine_run, about 5 times a
-                                 * second while it runs; NULL for none */
+    unsigned threads;          /* workers; 0 means the number of online cores */
+    sift_reader_opts_t reader; /* passed to every reader */
+    sift_progress_fn progress; /* called from the thread in sift_engine_run, about 5 times a
+                                * second while it runs; NULL for none */
     void *progress_user;
 } sift_engine_opts_t;
 
 /* The outcome of one input. Valid until sift_engine_free. */
 typedef struct sift_input {
     const char *path;
-    int status;              /* 0: read whole; negative: could not be opened (error says why)
-                              * or ended early because of damage (problems say where) */
-    const char *error;       /* the open error, "" when it opened */
-    uint64_t size;           /* bytes on disk (0 for a pipe) */
-    sift_file_meta_t meta;   /* format, compression, interfaces ... */
+    int status;            /* 0: read whole; negative: could not be opened (error says why)
+                            * or ended early because of damage (problems say where) */
+    const char *error;     /* the open error, "" when it opened */
+    uint64_t size;         /* bytes on disk (0 for a pipe) */
+    sift_file_meta_t meta; /* format, compression, interfaces ... */
     size_t nproblems;
     const sift_problem_t *problems;
     uint64_t problems_total; /* all problems, including those not kept in detail */

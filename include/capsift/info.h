@@ -19,16 +19,16 @@ typedef struct sift_info {
     uint64_t packets;
     uint64_t bytes_captured;
     uint64_t bytes_wire;
-    uint64_t truncated;     /* records with caplen < wirelen */
-    uint64_t no_ts;         /* records without a timestamp (pcapng simple packets) */
-    uint64_t timed;         /* records with one; first/last are valid when timed > 0 */
-    int64_t first_ts_ns;    /* earliest timestamp */
-    int64_t last_ts_ns;     /* latest timestamp */
+    uint64_t truncated;  /* records with caplen < wirelen */
+    uint64_t no_ts;      /* records without a timestamp (pcapng simple packets) */
+    uint64_t timed;      /* records with one; first/last are valid when timed > 0 */
+    int64_t first_ts_ns; /* earliest timestamp */
+    int64_t last_ts_ns;  /* latest timestamp */
     uint32_t max_caplen;
     bool time_ordered;      /* every timestamp >= the one before it, in file order */
     int64_t order_first_ns; /* first and last timestamp in file order (for merging order) */
     int64_t order_last_ns;
-    unsigned nlinks;        /* distinct link types, in order of first appearance */
+    unsigned nlinks; /* distinct link types, in order of first appearance */
     uint32_t linktype[SIFT_INFO_MAX_LINKTYPES];
     uint64_t link_packets[SIFT_INFO_MAX_LINKTYPES];
     uint64_t other_link_packets; /* packets of link types beyond the table */

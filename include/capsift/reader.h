@@ -74,11 +74,11 @@ typedef struct sift_iface {
 typedef struct sift_file_meta {
     sift_format_t format;
     sift_compression_t compression;
-    bool big_endian;     /* byte order of the file (pcapng: of its first section) */
-    bool mixed_endian;   /* pcapng sections of both byte orders */
+    bool big_endian;   /* byte order of the file (pcapng: of its first section) */
+    bool mixed_endian; /* pcapng sections of both byte orders */
     uint16_t version_major, version_minor;
-    uint8_t ts_digits;   /* the largest ts_digits of all interfaces */
-    uint32_t sections;   /* pcapng sections seen; 1 for pcap and snoop */
+    uint8_t ts_digits; /* the largest ts_digits of all interfaces */
+    uint32_t sections; /* pcapng sections seen; 1 for pcap and snoop */
     size_t niface;
     const sift_iface_t *iface;
 } sift_file_meta_t;
@@ -107,8 +107,7 @@ SIFT_API int sift_reader_open(sift_reader_t **out, sift_ctx_t *ctx, const char *
 /* Reads from a caller-owned buffer that must stay valid and unchanged until close. A plain
  * capture in memory is read without any copy. name is used in messages (may be NULL). */
 SIFT_API int sift_reader_open_memory(sift_reader_t **out, sift_ctx_t *ctx, const void *data,
-                                     size_t len, const char *name,
-                                     const sift_reader_opts_t *opts);
+                                     size_t len, const char *name, const sift_reader_opts_t *opts);
 
 /* NULL is fine. */
 SIFT_API void sift_reader_close(sift_reader_t *r);

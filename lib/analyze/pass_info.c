@@ -87,8 +87,8 @@ static int info_merge(void *into, const void *from)
                 a->first_ts_ns = b->first_ts_ns;
             if (b->last_ts_ns > a->last_ts_ns)
                 a->last_ts_ns = b->last_ts_ns;
-            a->time_ordered = a->time_ordered && b->time_ordered &&
-                              a->order_last_ns <= b->order_first_ns;
+            a->time_ordered =
+                a->time_ordered && b->time_ordered && a->order_last_ns <= b->order_first_ns;
         }
         a->order_last_ns = b->order_last_ns;
         a->timed += b->timed;

@@ -347,8 +347,8 @@ int sift_engine_run(sift_engine_t *e)
     if (e->ran)
         return sift__ctx_error(e->ctx, SIFT_EINVAL, "the engine has already run");
     e->ran = true;
-    int rc = sift_pool_run(e->opts.threads, e->ninput, task, e, e->opts.progress ? tick : NULL,
-                           200);
+    int rc =
+        sift_pool_run(e->opts.threads, e->ninput, task, e, e->opts.progress ? tick : NULL, 200);
     if (rc < 0)
         return sift__ctx_error(e->ctx, rc, "cannot start worker threads");
     rc = atomic_load(&e->fatal);

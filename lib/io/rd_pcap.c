@@ -70,8 +70,7 @@ static int pcap_open(sift_reader_t *r)
     r->meta.sections = 1;
     if (major != 2)
         return sift__rd_stop(r, 4, SIFT_EFORMAT,
-                             "pcap version %u.%u is not supported (only 2.x exists)", major,
-                             minor);
+                             "pcap version %u.%u is not supported (only 2.x exists)", major, minor);
     if (ltfield & 0x03ff0000u)
         return sift__rd_stop(r, 20, SIFT_EFORMAT,
                              "pcap link-type field 0x%08x has reserved bits set (damaged header)",
@@ -96,7 +95,7 @@ static bool pcap_plausible(const sift_reader_t *r, const pcap_hdr_t *h)
 {
     uint32_t frac_max = r->ts_mult == 1 ? 1000000000u : 1000000u;
     return h->caplen <= r->max_record && h->frac < frac_max && h->wirelen >= h->caplen &&
-           h->wirelen <= 0x00ffffffu;
+           h->wirelen <= RD_MAX_WIRELEN;
 }
 
 /* After a record header at the current position proved bad, scans forward for a header that
@@ -130,8 +129,9 @@ static int pcap_resync(sift_reader_t *r)
         if (pcap_plausible(r, &h2))
             break;
     }
-    sift__rd_problem(r, start, SIFT_ECORRUPT, "skipped %" PRIu64 " damaged bytes; resumed at %" PRIu64,
-                     rd_offset(r) - start, rd_offset(r));
+    sift__rd_problem(r, start, SIFT_ECORRUPT,
+                     "skipped %" PRIu64 " damaged bytes; resumed at %" PRIu64, rd_offset(r) - start,
+                     rd_offset(r));
     return 1;
 }
 
@@ -155,9 +155,9 @@ static int pcap_next(sift_reader_t *r, sift_record_t *rec)
         pcap_hdr_t h = pcap_parse(r, r->buf + r->pos);
         if (SIFT_UNLIKELY(h.caplen > r->max_record)) {
             uint64_t at = rd_offset(r);
-            sift__rd_problem(r, at,
-                             SIFT_ECORRUPT, "record length %" PRIu32
-                             " is larger than the maximum %" PRIu32 " (damaged record header)",
+            sift__rd_problem(r, at, SIFT_ECORRUPT,
+                             "record length %" PRIu32 " is larger than the maximum %" PRIu32
+                             " (damaged record header)",
                              h.caplen, r->max_record);
             int rc = pcap_resync(r);
             if (rc < 0)
@@ -182,7 +182,13 @@ static int pcap_next(sift_reader_t *r, sift_record_t *rec)
                              "record length %" PRIu32 " is larger than the snaplen %" PRIu32
                              " (kept; later such records are not listed)",
                              h.caplen, r->snaplen);
-        rec->ts_ns = (int64_t)((uint64_t)h.sec * 1000000000u + (uint64_t)h.frac * (uint64_t)r->ts_mult);
+        if (SIFT_UNLIKELY(h.wirelen > RD_MAX_WIRELEN) && !r->bad_wirelen++)
+            sift__rd_problem(r, rd_offset(r), SIFT_ECORRUPT,
+                             "original length %" PRIu32 " is implausible (record kept; later "
+                             "such records are not listed)",
+                             h.wirelen);
+        rec->ts_ns =
+            (int64_t)((uint64_t)h.sec * 1000000000u + (uint64_t)h.frac * (uint64_t)r->ts_mult);
         rec->caplen = h.caplen;
         rec->wirelen = h.wirelen;
         rec->iface = 0;

@@ -181,8 +181,8 @@ static const sift_iface_t *ng_iface(sift_reader_t *r, uint32_t id, uint32_t *glo
 
 /* Fills rec from a packet block body; returns 1, or 0 when the block is damaged (a problem is
  * recorded and the block skipped). */
-static int ng_packet(sift_reader_t *r, uint32_t type, uint64_t at, const uint8_t *body,
-                     size_t blen, sift_record_t *rec)
+static int ng_packet(sift_reader_t *r, uint32_t type, uint64_t at, const uint8_t *body, size_t blen,
+                     sift_record_t *rec)
 {
     sift_cursor_t c = sift_cur_make(body, blen);
     uint32_t id, caplen, wirelen;
@@ -331,9 +331,9 @@ static int ng_next(sift_reader_t *r, sift_record_t *rec)
             if (SIFT_UNLIKELY(len & 3) && len >= 12 && len <= RD_MAX_BLOCK) {
                 /* Written unpadded by some tools; the block is padded on disk, and other
                  * readers accept it the same way. */
-                sift__rd_problem(r, at + 4,
-                                 SIFT_ECORRUPT, "block length %" PRIu32
-                                 " is not a multiple of 4 (read as %" PRIu32 "; block kept)",
+                sift__rd_problem(r, at + 4, SIFT_ECORRUPT,
+                                 "block length %" PRIu32 " is not a multiple of 4 (read as %" PRIu32
+                                 "; block kept)",
                                  len, (len + 3) & ~3u);
                 len = (len + 3) & ~3u;
             }

@@ -141,14 +141,12 @@ static int reader_start(sift_reader_t *r)
     if (!r->fmt) {
         const uint8_t *m = r->buf + r->pos;
         size_t n = rd_avail(r);
-        return sift__ctx_error(r->ctx, SIFT_EFORMAT,
-                               "%s: not a pcap, pcapng or snoop capture (first bytes %02x %02x "
-                               "%02x %02x%s)",
-                               r->name, n > 0 ? m[0] : 0, n > 1 ? m[1] : 0, n > 2 ? m[2] : 0,
-                               n > 3 ? m[3] : 0,
-                               r->meta.compression != SIFT_COMPRESSION_NONE
-                                   ? " after decompression"
-                                   : "");
+        return sift__ctx_error(
+            r->ctx, SIFT_EFORMAT,
+            "%s: not a pcap, pcapng or snoop capture (first bytes %02x %02x "
+            "%02x %02x%s)",
+            r->name, n > 0 ? m[0] : 0, n > 1 ? m[1] : 0, n > 2 ? m[2] : 0, n > 3 ? m[3] : 0,
+            r->meta.compression != SIFT_COMPRESSION_NONE ? " after decompression" : "");
     }
     rc = r->fmt->open(r);
     if (rc < 0)
@@ -221,8 +219,8 @@ int sift_reader_open(sift_reader_t **out, sift_ctx_t *ctx, const char *path,
     int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        return sift__ctx_error(ctx, e == ENOENT ? SIFT_ENOENT : SIFT_EIO,
-                               "%s: cannot open: %s", path, strerror(e));
+        return sift__ctx_error(ctx, e == ENOENT ? SIFT_ENOENT : SIFT_EIO, "%s: cannot open: %s",
+                               path, strerror(e));
     }
     struct stat st;
     if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {

@@ -11,10 +11,11 @@
 #include <inttypes.h>
 
 #define RD_DEFAULT_BUFFER     (1u << 20)
-#define RD_DEFAULT_MAX_RECORD (256u * 1024u)   /* libpcap's and wiretap's largest snaplen */
-#define RD_MAX_BLOCK          (16u << 20)      /* largest pcapng block accepted */
+#define RD_DEFAULT_MAX_RECORD (256u * 1024u) /* libpcap's and wiretap's largest snaplen */
+#define RD_MAX_BLOCK          (16u << 20)    /* largest pcapng block accepted */
 #define RD_DEFAULT_PROBLEMS   64
-#define RD_RESYNC_WINDOW      (4u << 20)       /* bytes scanned for the next good record */
+#define RD_MAX_WIRELEN        (16u << 20) /* larger original lengths are damage */
+#define RD_RESYNC_WINDOW      (4u << 20)  /* bytes scanned for the next good record */
 
 typedef struct rd_format rd_format_t;
 
@@ -45,13 +46,14 @@ struct sift_reader {
     size_t iface_cap;
 
     /* format state */
-    bool big;             /* byte order of the current pcap file / pcapng section */
-    uint32_t snaplen;     /* pcap and snoop */
+    bool big;              /* byte order of the current pcap file / pcapng section */
+    uint32_t snaplen;      /* pcap and snoop */
     uint64_t bad_ts;       /* pcapng records with a timestamp beyond int64 nanoseconds */
     uint64_t over_snaplen; /* pcap records longer than the snaplen */
-    uint8_t swapped_lens; /* pcap < 2.3: 2, always swap caplen/len; 2.3: 1, when caplen > len */
-    uint32_t max_record;  /* records larger than this are damage */
-    int64_t ts_mult;      /* pcap: ns per fractional unit */
+    uint64_t bad_wirelen;  /* pcap records with an implausible original length */
+    uint8_t swapped_lens;  /* pcap < 2.3: 2, always swap caplen/len; 2.3: 1, when caplen > len */
+    uint32_t max_record;   /* records larger than this are damage */
+    int64_t ts_mult;       /* pcap: ns per fractional unit */
     rd_section_t section;
 
     sift_problem_t *problems;

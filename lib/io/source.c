@@ -27,6 +27,8 @@ struct sift_source {
     z_stream z;
     bool z_live, z_end; /* z_end: a gzip member just ended */
     ZSTD_DStream *zs;
+    int err; /* an error met after some bytes were produced: returned by the next read */
+    char errmsg[SIFT_ERRBUF_SIZE];
 };
 
 /* Reads raw bytes: what is buffered in src->in first, then from the fd or memory. */
@@ -97,10 +99,11 @@ static void in_consume(sift_source_t *src, size_t n)
     }
 }
 
-static long gzip_read(sift_source_t *src, uint8_t *dst, size_t cap, char *errbuf)
+static long gzip_read(sift_source_t *src, uint8_t *dst, size_t cap, size_t *producedp, char *errbuf)
 {
     size_t produced = 0;
     while (produced < cap) {
+        *producedp = produced;
         long avail = fill_in(src, errbuf);
         if (avail < 0)
             return avail;
@@ -129,6 +132,7 @@ static long gzip_read(sift_source_t *src, uint8_t *dst, size_t cap, char *errbuf
         size_t used = (size_t)(src->z.next_in - p);
         in_consume(src, used);
         produced = (size_t)(src->z.next_out - dst);
+        *producedp = produced;
         if (zr == Z_STREAM_END) {
             src->z_end = true;
         } else if (zr != Z_OK && zr != Z_BUF_ERROR) {
@@ -141,10 +145,11 @@ static long gzip_read(sift_source_t *src, uint8_t *dst, size_t cap, char *errbuf
     return (long)produced;
 }
 
-static long zstd_read(sift_source_t *src, uint8_t *dst, size_t cap, char *errbuf)
+static long zstd_read(sift_source_t *src, uint8_t *dst, size_t cap, size_t *producedp, char *errbuf)
 {
     ZSTD_outBuffer out = {dst, cap, 0};
     while (out.pos < out.size) {
+        *producedp = out.pos;
         long avail = fill_in(src, errbuf);
         if (avail < 0)
             return avail;
@@ -159,6 +164,7 @@ static long zstd_read(sift_source_t *src, uint8_t *dst, size_t cap, char *errbuf
         ZSTD_inBuffer in = {p, len, 0};
         size_t r = ZSTD_decompressStream(src->zs, &out, &in);
         in_consume(src, in.pos);
+        *producedp = out.pos;
         if (ZSTD_isError(r))
             return sift__errorf(errbuf, SIFT_ECORRUPT, "zstd data is damaged: %s",
                                 ZSTD_getErrorName(r));
@@ -169,14 +175,32 @@ static long zstd_read(sift_source_t *src, uint8_t *dst, size_t cap, char *errbuf
 
 long sift__source_read(sift_source_t *src, uint8_t *dst, size_t cap, char *errbuf)
 {
+    if (src->err) {
+        if (errbuf)
+            memcpy(errbuf, src->errmsg, sizeof src->errmsg);
+        return src->err;
+    }
+    size_t produced = 0;
+    long rc;
     switch (src->comp) {
     case SIFT_COMPRESSION_GZIP:
-        return gzip_read(src, dst, cap, errbuf);
+        rc = gzip_read(src, dst, cap, &produced, src->errmsg);
+        break;
     case SIFT_COMPRESSION_ZSTD:
-        return zstd_read(src, dst, cap, errbuf);
+        rc = zstd_read(src, dst, cap, &produced, src->errmsg);
+        break;
     default:
-        return raw_read(src, dst, cap, errbuf);
+        rc = raw_read(src, dst, cap, src->errmsg);
+        break;
     }
+    if (rc < 0) {
+        src->err = (int)rc;
+        if (produced > 0) /* hand out what was decoded; the error comes next time */
+            return (long)produced;
+        if (errbuf)
+            memcpy(errbuf, src->errmsg, sizeof src->errmsg);
+    }
+    return rc;
 }
 
 /* Peeks at the first bytes to choose the decompressor. */
@@ -255,8 +279,7 @@ int sift__source_open_fd(sift_source_t **out, int fd, bool own_fd, char *errbuf)
     return 0;
 }
 
-int sift__source_open_memory(sift_source_t **out, const uint8_t *data, size_t len,
-                             char *errbuf)
+int sift__source_open_memory(sift_source_t **out, const uint8_t *data, size_t len, char *errbuf)
 {
     *out = NULL;
     sift_source_t *src = NULL;

@@ -14,8 +14,7 @@ typedef struct sift_source sift_source_t;
 /* Opens a source and detects compression from the first bytes. fd is owned (closed) when
  * own_fd. errbuf receives the detail on failure. */
 int sift__source_open_fd(sift_source_t **out, int fd, bool own_fd, char *errbuf);
-int sift__source_open_memory(sift_source_t **out, const uint8_t *data, size_t len,
-                             char *errbuf);
+int sift__source_open_memory(sift_source_t **out, const uint8_t *data, size_t len, char *errbuf);
 void sift__source_close(sift_source_t *src);
 
 sift_compression_t sift__source_compression(const sift_source_t *src);

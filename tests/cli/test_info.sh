@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# capsift info on the bundled captures: output, JSON keys, exit codes, stdin, directories.
+. "$(dirname "$0")/lib.sh"
+
+# text output of a plain pcap (values from capinfos)
+expect_exit 0 "$CAPSIFT" info "$CAPS/dpkt--http.pcap"
+expect_grep '^Packets: +43$' "$TMP/out"
+expect_grep '^Format: +pcap 2.4, little-endian, microseconds' "$TMP/out"
+expect_grep '^First packet: +2004-05-13 10:17:07.311224 UTC' "$TMP/out"
+expect_grep '^Duration: +30.393704 s' "$TMP/out"
+expect_grep '^Link types: +1 EN10MB \(Ethernet\): 43 packets' "$TMP/out"
+
+# JSON: required keys and values, one object per file
+expect_exit 0 "$CAPSIFT" info --json "$CAPS/ndpi--dtls.pcap" "$CAPS/zeek--mime-header-size-limit.pcap.gz" \
+    "$CAPS/gopacket--le-test902.pcapng"
+python3 - "$TMP/out" <<'PY' && pass || fail "info --json content"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 3, rows
+for r in rows:
+    for k in ("file", "format", "compression", "packets", "bytes_captured", "bytes_wire",
+              "first_ts", "last_ts", "link_types", "errors"):
+        assert k in r, (k, r)
+a, b, c = rows
+assert a["format"] == "pcapng" and a["packets"] == 24 and a["link_types"] == [1], a
+assert a["first_ts"] == "1545143424.891780000" and a["last_ts"] == "1715267278.694728712", a
+assert b["compression"] == "gzip" and b["format"] == "pcap" and b["packets"] == 44, b
+assert b["first_ts"] == "1777577852.342122", b
+assert c["first_ts"] == "1519128000.19531250", c     # if_tsresol 2^-8, exact
+assert all(r["errors"] == [] and r["status"] == "ok" for r in rows)
+PY
+
+# zstd, snoop and stdin (plain and compressed)
+expect_exit 0 "$CAPSIFT" info --json "$CAPS/pcapplusplus--solaris.snoop"
+expect_grep '"format":"snoop".*"packets":250' "$TMP/out"
+expect_exit 0 "$CAPSIFT" info --json - <"$CAPS/zeek--206_example_b.pcap"
+expect_grep '"file":"-".*"packets":1556' "$TMP/out"
+expect_exit 0 "$CAPSIFT" info --json - <"$CAPS/zeek--mime-header-size-limit.pcap.gz"
+expect_grep '"compression":"gzip".*"packets":44' "$TMP/out"
+
+# damaged: exit 1, partial results, offset and message
+expect_exit 1 "$CAPSIFT" info --json "$CAPS/dpkt--truncated_dns_2.pcap"
+expect_grep '"status":"damaged".*"packets":1,.*"errors":\[\{"offset":240,"message":"last record header is cut short' "$TMP/out"
+expect_exit 1 "$CAPSIFT" info "$CAPS/libpcap--linktype-reserved-field-not-zero.pcap"
+expect_grep 'reserved bits set' "$TMP/err"
+expect_grep 'libpcap--linktype-reserved-field-not-zero.pcap' "$TMP/err"
+expect_exit 1 "$CAPSIFT" info "$CAPS/SOURCES.md"
+expect_grep 'not a pcap, pcapng or snoop capture' "$TMP/err"
+
+# a directory: every capture under it, other files left out, a total line
+expect_exit 1 "$CAPSIFT" info -j 2 "$CAPS"
+expect_grep '^Total: +19 files' "$TMP/out"
+n_dir=$(grep -c '^File:' "$TMP/out")
+[ "$n_dir" -eq 19 ] && pass || fail "directory gave $n_dir files, wanted 19"
+
+# -j 1 and -j 2 give identical output
+"$CAPSIFT" info --json -j 1 "$CAPS" >"$TMP/j1" 2>/dev/null
+"$CAPSIFT" info --json -j 2 "$CAPS" >"$TMP/j2" 2>/dev/null
+cmp -s "$TMP/j1" "$TMP/j2" && pass || fail "-j 1 and -j 2 differ"
+
+# usage errors: exit 2 with a message
+expect_exit 2 "$CAPSIFT" info
+expect_grep 'no input files' "$TMP/err"
+expect_exit 2 "$CAPSIFT" info --bogus "$CAPS/dpkt--http.pcap"
+expect_exit 2 "$CAPSIFT" info -j 0 "$CAPS/dpkt--http.pcap"
+expect_exit 2 "$CAPSIFT" info /nonexistent/file.pcap
+expect_grep 'nonexistent/file.pcap' "$TMP/err"
+expect_exit 2 "$CAPSIFT" nosuchcommand
+expect_exit 0 "$CAPSIFT" info --help
+expect_grep '^usage: capsift info' "$TMP/out"
+expect_exit 0 "$CAPSIFT" help info
+expect_exit 0 "$CAPSIFT" --version
+expect_grep '^capsift [0-9]+\.[0-9]+\.[0-9]+' "$TMP/out"
+expect_exit 0 "$CAPSIFT" --help
+
+# output to a full device fails loudly
+if [ -w /dev/full ]; then
+    "$CAPSIFT" info "$CAPS/dpkt--http.pcap" >/dev/full 2>"$TMP/err"; rc=$?
+    [ "$rc" -eq 3 ] && pass || fail "writing to /dev/full gave exit $rc"
+    expect_grep 'cannot write' "$TMP/err"
+fi
+
+finish
