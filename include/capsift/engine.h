@@ -47,6 +47,9 @@ typedef void (*sift_progress_fn)(void *user, uint64_t bytes_done, uint64_t bytes
 typedef struct sift_engine_opts {
     unsigned threads;          /* workers; 0 means the number of online cores */
     sift_reader_opts_t reader; /* passed to every reader */
+    uint64_t split_bytes;      /* plain pcap files at least this large are split into byte
+                                * ranges read in parallel, about four per worker (0: 64 MiB) */
+    uint64_t chunk_bytes;      /* smallest range (0: 16 MiB) */
     sift_progress_fn progress; /* called from the thread in sift_engine_run, about 5 times a
                                 * second while it runs; NULL for none */
     void *progress_user;
@@ -84,6 +87,16 @@ SIFT_API int sift_engine_add_input(sift_engine_t *e, const char *path);
  * have failed or been damaged: see sift_engine_input), or a negative code when the run itself
  * could not (out of memory, a pass's init failed). */
 SIFT_API int sift_engine_run(sift_engine_t *e);
+
+/* How the run was carried out. */
+typedef struct sift_engine_stats {
+    uint64_t chunks;  /* units of work run: one per input, more for split files */
+    uint64_t reread;  /* split inputs read again whole (a wrong boundary guess, or damage) */
+    uint64_t packets; /* records read, re-reads included */
+    uint64_t bytes;   /* bytes read, re-reads included */
+} sift_engine_stats_t;
+
+SIFT_API void sift_engine_stats(const sift_engine_t *e, sift_engine_stats_t *out);
 
 SIFT_API size_t sift_engine_ninputs(const sift_engine_t *e);
 SIFT_API const sift_input_t *sift_engine_input(const sift_engine_t *e, size_t i);

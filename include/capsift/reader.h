@@ -123,6 +123,22 @@ SIFT_API size_t sift_reader_nproblems(const sift_reader_t *r);
 SIFT_API const sift_problem_t *sift_reader_problem(const sift_reader_t *r, size_t i);
 SIFT_API uint64_t sift_reader_problems_total(const sift_reader_t *r);
 
+/* True when the file can be read in parallel by byte ranges: a plain (uncompressed) classic
+ * pcap file on disk. */
+SIFT_API bool sift_reader_splittable(const sift_reader_t *r);
+
+/* Opens a splittable file for the records whose offsets lie in [start, end). When start is
+ * past the file header, the reader first looks for a record boundary at or after start (a
+ * chain of plausible record headers) and begins there; sift_reader_range_start tells where
+ * (UINT64_MAX when none was found before end, and the reader then yields nothing). Reading
+ * stops before the first record at or after end; sift_reader_position then gives its offset.
+ * A caller splitting a file checks that each range stopped exactly where the next began: the
+ * boundary search is a guess, and a wrong guess shows up there. SIFT_EUNSUPPORTED for files
+ * that are not splittable. */
+SIFT_API int sift_reader_open_range(sift_reader_t **out, sift_ctx_t *ctx, const char *path,
+                                    uint64_t start, uint64_t end, const sift_reader_opts_t *opts);
+SIFT_API uint64_t sift_reader_range_start(const sift_reader_t *r);
+
 /* Bytes consumed so far (of the decompressed stream) and the file's size on disk (0 when
  * unknown, as for a pipe). For progress reports. */
 SIFT_API uint64_t sift_reader_position(const sift_reader_t *r);

@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #define ENG_MAX_PASSES 16
-#define ENG_MAX_DEPTH  32 /* directory recursion */
+#define ENG_MAX_DEPTH  32          /* directory recursion */
+#define ENG_SPLIT_MIN  (64u << 20) /* files smaller than this are read by one worker */
+#define ENG_CHUNK_MIN  (16u << 20)
 
 typedef struct eng_pass {
     sift_pass_t pass;
@@ -31,8 +33,23 @@ typedef struct eng_input {
     void *states[ENG_MAX_PASSES];
 } eng_input_t;
 
+/* A unit of work: a whole input, or a byte range of a large plain pcap file. The chunks of one
+ * input are merged in file order after a check that each stopped exactly where the next
+ * began. */
+typedef struct eng_chunk {
+    size_t input;
+    bool split;           /* a byte range of its input */
+    uint64_t start, end;  /* requested range (split chunks) */
+    uint64_t began, stop; /* where reading really began and stopped */
+    int status;
+    uint64_t problems;
+    void *states[ENG_MAX_PASSES];
+} eng_chunk_t;
+
 struct sift_engine {
     sift_ctx_t *ctx;
+    eng_chunk_t *chunks;
+    size_t nchunks;
     sift_engine_opts_t opts;
     eng_pass_t passes[ENG_MAX_PASSES];
     int npass;
@@ -43,6 +60,7 @@ struct sift_engine {
     uint64_t bytes_total;
     atomic_uint_fast64_t bytes_done, packets_done;
     atomic_int fatal;
+    uint64_t chunks_run, reread;
 };
 
 int sift_engine_create(sift_engine_t **out, sift_ctx_t *ctx, const sift_engine_opts_t *opts)
@@ -56,6 +74,10 @@ int sift_engine_create(sift_engine_t **out, sift_ctx_t *ctx, const sift_engine_o
         e->opts = *opts;
     if (e->opts.threads == 0)
         e->opts.threads = sift_ncpu();
+    if (e->opts.split_bytes == 0)
+        e->opts.split_bytes = ENG_SPLIT_MIN;
+    if (e->opts.chunk_bytes == 0)
+        e->opts.chunk_bytes = ENG_CHUNK_MIN;
     atomic_init(&e->bytes_done, 0);
     atomic_init(&e->packets_done, 0);
     atomic_init(&e->fatal, 0);
@@ -72,6 +94,16 @@ static void free_state(const eng_pass_t *p, void *state)
     free(state);
 }
 
+static void free_chunks(sift_engine_t *e)
+{
+    for (size_t c = 0; c < e->nchunks; c++)
+        for (int p = 0; p < e->npass; p++)
+            free_state(&e->passes[p], e->chunks[c].states[p]);
+    free(e->chunks);
+    e->chunks = NULL;
+    e->nchunks = 0;
+}
+
 void sift_engine_free(sift_engine_t *e)
 {
     if (!e)
@@ -86,6 +118,7 @@ void sift_engine_free(sift_engine_t *e)
     }
     for (int p = 0; p < e->npass; p++)
         free_state(&e->passes[p], e->totals[p]);
+    free_chunks(e);
     free(e->inputs);
     free(e);
 }
@@ -245,6 +278,10 @@ static int new_states(sift_engine_t *e, void **states)
 static int copy_outcome(eng_input_t *in, const sift_reader_t *r)
 {
     const sift_file_meta_t *m = sift_reader_meta(r);
+    free(in->ifaces); /* from an earlier, discarded read of the same input */
+    free(in->problems);
+    in->ifaces = NULL;
+    in->problems = NULL;
     in->pub.meta = *m;
     in->pub.meta.iface = NULL;
     if (m->niface) {
@@ -267,10 +304,11 @@ static int copy_outcome(eng_input_t *in, const sift_reader_t *r)
     return 0;
 }
 
-/* Reads one input through every pass. The hot loop: one reader call and one callback per
+/* Reads one chunk through every pass. The hot loop: one reader call and one callback per
  * pass for each record, progress counters touched every 8192 records. */
-static void run_input(sift_engine_t *e, eng_input_t *in)
+static void run_chunk(sift_engine_t *e, eng_chunk_t *ch)
 {
+    eng_input_t *in = &e->inputs[ch->input];
     sift_ctx_t *ctx = NULL;
     int rc = sift_ctx_create(&ctx);
     if (rc < 0) {
@@ -278,15 +316,21 @@ static void run_input(sift_engine_t *e, eng_input_t *in)
         return;
     }
     sift_reader_t *r = NULL;
-    rc = sift_reader_open(&r, ctx, in->path, &e->opts.reader);
+    if (ch->split)
+        rc = sift_reader_open_range(&r, ctx, in->path, ch->start, ch->end, &e->opts.reader);
+    else
+        rc = sift_reader_open(&r, ctx, in->path, &e->opts.reader);
     if (rc < 0) {
-        in->pub.status = rc;
-        snprintf(in->error, sizeof in->error, "%s", sift_ctx_errmsg(ctx));
+        ch->status = rc;
+        if (!ch->split) {
+            in->pub.status = rc;
+            snprintf(in->error, sizeof in->error, "%s", sift_ctx_errmsg(ctx));
+        }
         atomic_fetch_add(&e->bytes_done, in->pub.size);
         sift_ctx_free(ctx);
         return;
     }
-    rc = new_states(e, in->states);
+    rc = new_states(e, ch->states);
     if (rc < 0) {
         atomic_store(&e->fatal, rc);
         sift_reader_close(r);
@@ -294,12 +338,14 @@ static void run_input(sift_engine_t *e, eng_input_t *in)
         return;
     }
     sift_record_t rec;
-    sift_packet_t pkt = {.rec = &rec, .input = (uint32_t)(in - e->inputs)};
+    sift_packet_t pkt = {.rec = &rec, .input = (uint32_t)ch->input};
     const int npass = e->npass;
-    uint64_t n = 0, reported = 0;
+    uint64_t n = 0;
+    uint64_t reported = ch->split ? ch->start : 0;
+    ch->began = ch->split ? sift_reader_range_start(r) : 0;
     while ((rc = sift_reader_next(r, &rec)) == 1) {
         for (int p = 0; p < npass; p++)
-            e->passes[p].pass.packet(in->states[p], &pkt);
+            e->passes[p].pass.packet(ch->states[p], &pkt);
         if (SIFT_UNLIKELY((++n & 8191) == 0)) {
             uint64_t pos = sift_reader_position(r);
             atomic_fetch_add(&e->bytes_done, pos - reported);
@@ -307,12 +353,18 @@ static void run_input(sift_engine_t *e, eng_input_t *in)
             reported = pos;
         }
     }
-    in->pub.status = rc < 0 ? rc : 0;
+    ch->status = rc < 0 ? rc : 0;
+    ch->stop = sift_reader_position(r);
+    ch->problems = sift_reader_problems_total(r);
     atomic_fetch_add(&e->packets_done, n & 8191);
-    uint64_t end = in->pub.size > reported ? in->pub.size : sift_reader_position(r);
-    atomic_fetch_add(&e->bytes_done, end - reported);
-    if (copy_outcome(in, r) < 0)
-        atomic_store(&e->fatal, SIFT_ENOMEM);
+    uint64_t end = ch->split ? ch->stop : in->pub.size > reported ? in->pub.size : ch->stop;
+    if (end > reported)
+        atomic_fetch_add(&e->bytes_done, end - reported);
+    if (!ch->split || ch->start == 0) { /* the file-level outcome comes from the first chunk */
+        in->pub.status = ch->status;
+        if (copy_outcome(in, r) < 0)
+            atomic_store(&e->fatal, SIFT_ENOMEM);
+    }
     sift_reader_close(r);
     sift_ctx_free(ctx);
 }
@@ -322,7 +374,7 @@ static void task(void *user, size_t t, unsigned worker)
     (void)worker;
     sift_engine_t *e = user;
     if (atomic_load(&e->fatal) == 0)
-        run_input(e, &e->inputs[t]);
+        run_chunk(e, &e->chunks[t]);
 }
 
 static void tick(void *user)
@@ -330,6 +382,129 @@ static void tick(void *user)
     sift_engine_t *e = user;
     e->opts.progress(e->opts.progress_user, atomic_load(&e->bytes_done), e->bytes_total,
                      atomic_load(&e->packets_done));
+}
+
+/* Whether an input is worth splitting, and is splittable: a large plain pcap file. */
+static bool want_split(const sift_engine_t *e, const eng_input_t *in)
+{
+    if (e->opts.threads < 2 || in->pub.size < e->opts.split_bytes || strcmp(in->path, "-") == 0)
+        return false;
+    sift_ctx_t *ctx = NULL;
+    if (sift_ctx_create(&ctx) < 0)
+        return false;
+    sift_reader_opts_t ro = e->opts.reader;
+    ro.buffer_size = 4096;
+    sift_reader_t *r = NULL;
+    bool ok = sift_reader_open(&r, ctx, in->path, &ro) == 0 && sift_reader_splittable(r);
+    sift_reader_close(r);
+    sift_ctx_free(ctx);
+    return ok;
+}
+
+static int push_chunk(sift_engine_t *e, size_t *cap, const eng_chunk_t *ch)
+{
+    if (e->nchunks == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 16;
+        eng_chunk_t *n = realloc(e->chunks, ncap * sizeof *n);
+        if (!n)
+            return SIFT_ENOMEM;
+        e->chunks = n;
+        *cap = ncap;
+    }
+    e->chunks[e->nchunks++] = *ch;
+    return 0;
+}
+
+/* Plans the chunks: one per input, or several record-aligned ranges for a large plain pcap
+ * file (about four per worker, at least opts.chunk_bytes each). */
+static int plan_chunks(sift_engine_t *e, const bool *only)
+{
+    size_t cap = 0;
+    for (size_t i = 0; i < e->ninput; i++) {
+        if (only && !only[i])
+            continue;
+        eng_input_t *in = &e->inputs[i];
+        eng_chunk_t ch = {.input = i, .end = UINT64_MAX};
+        uint64_t n = 1;
+        if (!only && want_split(e, in)) {
+            n = in->pub.size / e->opts.chunk_bytes;
+            if (n > (uint64_t)e->opts.threads * 4)
+                n = (uint64_t)e->opts.threads * 4;
+            if (n < 1)
+                n = 1;
+        }
+        for (uint64_t k = 0; k < n; k++) {
+            ch.split = n > 1;
+            ch.start = in->pub.size / n * k;
+            ch.end = k + 1 == n ? UINT64_MAX : in->pub.size / n * (k + 1);
+            if (push_chunk(e, &cap, &ch) < 0)
+                return SIFT_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+/* Checks that the chunks of a split input tile it exactly and read it cleanly. A chunk whose
+ * boundary search found nothing must lie wholly inside the record before it. */
+static bool chunks_tile(const eng_chunk_t *ch, size_t n)
+{
+    uint64_t expect = ch[0].stop;
+    for (size_t k = 0; k < n; k++) {
+        if (ch[k].status < 0 || ch[k].problems > 0)
+            return false;
+        if (k == 0)
+            continue;
+        if (ch[k].began == UINT64_MAX) {
+            if (expect < ch[k].end)
+                return false;
+            continue;
+        }
+        if (ch[k].began != expect)
+            return false;
+        expect = ch[k].stop;
+    }
+    return true;
+}
+
+/* Moves the chunk states into their inputs, merged in file order. Inputs whose chunks do not
+ * tile are marked in redo[] for a sequential read. */
+static int collect_chunks(sift_engine_t *e, bool *redo, size_t *nredo)
+{
+    int rc = 0;
+    for (size_t c = 0; c < e->nchunks;) {
+        size_t i = e->chunks[c].input, n = 1;
+        while (c + n < e->nchunks && e->chunks[c + n].input == i)
+            n++;
+        eng_chunk_t *ch = &e->chunks[c];
+        if (n > 1 && !chunks_tile(ch, n)) {
+            redo[i] = true;
+            (*nredo)++;
+            e->reread++;
+            e->bytes_total += e->inputs[i].pub.size;
+        } else if (ch[0].states[0] || e->npass == 0) {
+            for (int p = 0; p < e->npass; p++) {
+                e->inputs[i].states[p] = ch[0].states[p];
+                ch[0].states[p] = NULL;
+                for (size_t k = 1; k < n && rc == 0; k++)
+                    if (ch[k].states[p])
+                        rc = e->passes[p].pass.merge(e->inputs[i].states[p], ch[k].states[p]);
+            }
+        }
+        c += n;
+    }
+    free_chunks(e);
+    return rc;
+}
+
+static int run_planned(sift_engine_t *e)
+{
+    e->chunks_run += e->nchunks;
+    int rc =
+        sift_pool_run(e->opts.threads, e->nchunks, task, e, e->opts.progress ? tick : NULL, 200);
+    if (rc < 0)
+        return sift__ctx_error(e->ctx, rc, "cannot start worker threads");
+    rc = atomic_load(&e->fatal);
+    return rc < 0 ? sift__ctx_error(e->ctx, rc, "run failed: %s", sift_strerror(rc)) : 0;
 }
 
 static int merge_totals(sift_engine_t *e)
@@ -347,11 +522,21 @@ int sift_engine_run(sift_engine_t *e)
     if (e->ran)
         return sift__ctx_error(e->ctx, SIFT_EINVAL, "the engine has already run");
     e->ran = true;
-    int rc =
-        sift_pool_run(e->opts.threads, e->ninput, task, e, e->opts.progress ? tick : NULL, 200);
-    if (rc < 0)
-        return sift__ctx_error(e->ctx, rc, "cannot start worker threads");
-    rc = atomic_load(&e->fatal);
+    bool *redo = calloc(e->ninput ? e->ninput : 1, sizeof *redo);
+    int rc = redo ? plan_chunks(e, NULL) : SIFT_ENOMEM;
+    if (rc == 0)
+        rc = run_planned(e);
+    size_t nredo = 0;
+    if (rc == 0)
+        rc = collect_chunks(e, redo, &nredo);
+    if (rc == 0 && nredo > 0) { /* a wrong boundary guess or damage: read those whole */
+        rc = plan_chunks(e, redo);
+        if (rc == 0)
+            rc = run_planned(e);
+        if (rc == 0)
+            rc = collect_chunks(e, redo, &nredo);
+    }
+    free(redo);
     if (rc == 0)
         rc = merge_totals(e);
     if (rc < 0)
@@ -363,6 +548,14 @@ int sift_engine_run(sift_engine_t *e)
         in->pub.problems = in->problems;
     }
     return 0;
+}
+
+void sift_engine_stats(const sift_engine_t *e, sift_engine_stats_t *out)
+{
+    out->chunks = e->chunks_run;
+    out->reread = e->reread;
+    out->packets = atomic_load(&e->packets_done);
+    out->bytes = atomic_load(&e->bytes_done);
 }
 
 size_t sift_engine_ninputs(const sift_engine_t *e)

@@ -138,6 +138,10 @@ static int pcap_resync(sift_reader_t *r)
 static int pcap_next(sift_reader_t *r, sift_record_t *rec)
 {
     for (;;) {
+        if (SIFT_UNLIKELY(rd_offset(r) >= r->range_end)) {
+            r->done = true;
+            return 0;
+        }
         if (SIFT_UNLIKELY(rd_avail(r) < PCAP_REC_HDR)) {
             int rc = sift__rd_fill(r, PCAP_REC_HDR);
             if (rc < 0)
@@ -201,4 +205,39 @@ static int pcap_next(sift_reader_t *r, sift_record_t *rec)
     }
 }
 
-const rd_format_t sift__rd_pcap = {"pcap", pcap_open, pcap_next};
+#define PCAP_SYNC_CHAIN 8
+
+/* A chain of PCAP_SYNC_CHAIN plausible headers (or fewer, ending exactly at the end of the
+ * file) starts at the current position. Stricter than resynchronisation after damage: the
+ * caller verifies the guess anyway, and a wrong guess only costs a sequential re-read. */
+static int pcap_chain_at(sift_reader_t *r)
+{
+    size_t off = 0;
+    for (int i = 0; i < PCAP_SYNC_CHAIN; i++) {
+        int rc = sift__rd_fill(r, off + PCAP_REC_HDR);
+        if (rc < 0)
+            return rc;
+        if (rc == 0)
+            return i > 0 && rd_avail(r) == off;
+        pcap_hdr_t h = pcap_parse(r, r->buf + r->pos + off);
+        if (!pcap_plausible(r, &h) || (r->snaplen && h.caplen > r->snaplen))
+            return 0;
+        off += PCAP_REC_HDR + (size_t)h.caplen;
+    }
+    return 1;
+}
+
+static int pcap_sync(sift_reader_t *r, uint64_t limit)
+{
+    while (rd_offset(r) < limit) {
+        int rc = pcap_chain_at(r);
+        if (rc != 0)
+            return rc;
+        if (sift__rd_fill(r, 1) <= 0)
+            return 0;
+        r->pos++;
+    }
+    return 0;
+}
+
+const rd_format_t sift__rd_pcap = {"pcap", pcap_open, pcap_next, pcap_sync};

@@ -412,4 +412,4 @@ static int ng_open(sift_reader_t *r)
     return 0;
 }
 
-const rd_format_t sift__rd_pcapng = {"pcapng", ng_open, ng_next};
+const rd_format_t sift__rd_pcapng = {"pcapng", ng_open, ng_next, NULL};

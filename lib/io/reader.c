@@ -172,6 +172,7 @@ static int reader_new(sift_reader_t **out, sift_ctx_t *ctx, const char *name,
         r->opts.max_record = RD_DEFAULT_MAX_RECORD;
     if (r->opts.max_problems == 0)
         r->opts.max_problems = RD_DEFAULT_PROBLEMS;
+    r->range_end = UINT64_MAX;
     r->problems = calloc(r->opts.max_problems, sizeof *r->problems);
     if (!r->problems) {
         free(r);
@@ -262,6 +263,54 @@ int sift_reader_open_memory(sift_reader_t **out, sift_ctx_t *ctx, const void *da
         return sift__ctx_error(ctx, rc, "%s: %s", r->name, err);
     }
     return reader_attach(out, r, src);
+}
+
+bool sift_reader_splittable(const sift_reader_t *r)
+{
+    return r->fmt->sync && r->meta.compression == SIFT_COMPRESSION_NONE &&
+           sift__source_size(r->src) > 0;
+}
+
+int sift_reader_open_range(sift_reader_t **out, sift_ctx_t *ctx, const char *path, uint64_t start,
+                           uint64_t end, const sift_reader_opts_t *opts)
+{
+    sift_reader_t *r = NULL;
+    int rc = sift_reader_open(&r, ctx, path, opts);
+    if (rc < 0)
+        return rc;
+    if (!sift_reader_splittable(r)) {
+        sift_reader_close(r);
+        return sift__ctx_error(ctx, SIFT_EUNSUPPORTED,
+                               "%s: only plain pcap files can be read by byte range", path);
+    }
+    r->range_end = end;
+    r->range_start = rd_offset(r);
+    if (start > r->range_start) {
+        char err[SIFT_ERRBUF_SIZE];
+        rc = sift__source_seek(r->src, start, err);
+        if (rc < 0) {
+            sift_reader_close(r);
+            return sift__ctx_error(ctx, rc, "%s: %s", path, err);
+        }
+        r->base = start;
+        r->pos = r->len = 0;
+        r->eof = false;
+        rc = r->fmt->sync(r, end);
+        if (rc < 0) {
+            sift_reader_close(r);
+            return sift__ctx_error(ctx, rc, "%s: cannot read at byte %" PRIu64, path, start);
+        }
+        r->range_start = rc ? rd_offset(r) : UINT64_MAX;
+        if (!rc)
+            r->done = true;
+    }
+    *out = r;
+    return 0;
+}
+
+uint64_t sift_reader_range_start(const sift_reader_t *r)
+{
+    return r->range_start;
 }
 
 void sift_reader_close(sift_reader_t *r)

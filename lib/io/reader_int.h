@@ -56,6 +56,9 @@ struct sift_reader {
     int64_t ts_mult;       /* pcap: ns per fractional unit */
     rd_section_t section;
 
+    uint64_t range_end;   /* stop before a record at or after this offset (UINT64_MAX) */
+    uint64_t range_start; /* where a range reader began (after syncing) */
+
     sift_problem_t *problems;
     size_t nproblems;
     uint64_t problems_total;
@@ -67,6 +70,9 @@ struct rd_format {
     int (*open)(sift_reader_t *r);
     /* The next record, as sift_reader_next. */
     int (*next)(sift_reader_t *r, sift_record_t *rec);
+    /* Moves to the first record boundary at or after the current position that starts a chain
+     * of plausible records; returns 1 when found, 0 when not (NULL: format not splittable). */
+    int (*sync)(sift_reader_t *r, uint64_t limit);
 };
 
 extern const rd_format_t sift__rd_pcap;

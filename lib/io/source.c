@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -323,6 +324,23 @@ bool sift__source_memory(const sift_source_t *src, const uint8_t **data, size_t 
     *data = src->mem;
     *len = src->mem_len;
     return true;
+}
+
+int sift__source_seek(sift_source_t *src, uint64_t off, char *errbuf)
+{
+    if (src->comp != SIFT_COMPRESSION_NONE)
+        return sift__errorf(errbuf, SIFT_EUNSUPPORTED, "cannot seek in a compressed stream");
+    src->in_pos = src->in_len = 0;
+    if (src->fd < 0) {
+        src->mem_pos = off < src->mem_len ? (size_t)off : src->mem_len;
+        src->raw_pos = src->mem_pos;
+        return 0;
+    }
+    if (lseek(src->fd, (off_t)off, SEEK_SET) < 0)
+        return sift__errorf(errbuf, SIFT_EIO, "cannot seek to byte %" PRIu64 ": %s", off,
+                            strerror(errno));
+    src->raw_pos = off;
+    return 0;
 }
 
 uint64_t sift__source_size(const sift_source_t *src)

@@ -26,6 +26,9 @@ bool sift__source_memory(const sift_source_t *src, const uint8_t **data, size_t 
  * negative code with the detail in errbuf. */
 long sift__source_read(sift_source_t *src, uint8_t *dst, size_t cap, char *errbuf);
 
+/* Repositions a plain (uncompressed) file or memory source at byte off. */
+int sift__source_seek(sift_source_t *src, uint64_t off, char *errbuf);
+
 /* Size of the underlying file (0 when not a regular file) and raw bytes consumed so far. */
 uint64_t sift__source_size(const sift_source_t *src);
 uint64_t sift__source_raw_pos(const sift_source_t *src);

@@ -1,0 +1,230 @@
+/* Engine and pool tests: results never depend on threads or on how a file is split. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <capsift/capsift.h>
+
+static const char *captures(void)
+{
+    const char *dir = getenv("SIFT_TEST_CAPTURES");
+    return dir ? dir : "tests/captures";
+}
+
+typedef struct run {
+    sift_ctx_t *ctx;
+    sift_engine_t *e;
+    int pass;
+    sift_engine_stats_t stats;
+} run_t;
+
+static run_t run_info(const char *path, unsigned threads, uint64_t split, uint64_t chunk)
+{
+    run_t r = {0};
+    assert_int_equal(sift_ctx_create(&r.ctx), 0);
+    sift_engine_opts_t opts = {.threads = threads, .split_bytes = split, .chunk_bytes = chunk};
+    assert_int_equal(sift_engine_create(&r.e, r.ctx, &opts), 0);
+    r.pass = sift_engine_add_pass(r.e, &sift_info_pass, NULL);
+    assert_true(r.pass >= 0);
+    assert_true(sift_engine_add_input(r.e, path) > 0);
+    assert_int_equal(sift_engine_run(r.e), 0);
+    sift_engine_stats(r.e, &r.stats);
+    return r;
+}
+
+static void run_free(run_t *r)
+{
+    sift_engine_free(r->e);
+    sift_ctx_free(r->ctx);
+}
+
+static void assert_info_equal(const sift_info_t *a, const sift_info_t *b)
+{
+    if (!a || !b) {
+        assert_ptr_equal(a, b);
+        return;
+    }
+    assert_int_equal(a->packets, b->packets);
+    assert_int_equal(a->bytes_captured, b->bytes_captured);
+    assert_int_equal(a->bytes_wire, b->bytes_wire);
+    assert_int_equal(a->truncated, b->truncated);
+    assert_int_equal(a->timed, b->timed);
+    assert_int_equal(a->first_ts_ns, b->first_ts_ns);
+    assert_int_equal(a->last_ts_ns, b->last_ts_ns);
+    assert_int_equal(a->time_ordered, b->time_ordered);
+    assert_int_equal(a->nlinks, b->nlinks);
+    for (unsigned i = 0; i < a->nlinks; i++) {
+        assert_int_equal(a->linktype[i], b->linktype[i]);
+        assert_int_equal(a->link_packets[i], b->link_packets[i]);
+    }
+}
+
+static void compare_runs(const run_t *a, const run_t *b)
+{
+    size_t n = sift_engine_ninputs(a->e);
+    assert_int_equal(n, sift_engine_ninputs(b->e));
+    for (size_t i = 0; i < n; i++) {
+        const sift_input_t *x = sift_engine_input(a->e, i), *y = sift_engine_input(b->e, i);
+        assert_string_equal(x->path, y->path);
+        assert_int_equal(x->status, y->status);
+        assert_int_equal(x->problems_total, y->problems_total);
+        assert_int_equal(x->nproblems, y->nproblems);
+        for (size_t k = 0; k < x->nproblems; k++) {
+            assert_int_equal(x->problems[k].offset, y->problems[k].offset);
+            assert_string_equal(x->problems[k].message, y->problems[k].message);
+        }
+        assert_info_equal(sift_engine_state(a->e, i, a->pass), sift_engine_state(b->e, i, b->pass));
+    }
+    assert_info_equal(sift_engine_total(a->e, a->pass), sift_engine_total(b->e, b->pass));
+}
+
+/* Every bundled capture, split into ranges of 512 bytes .. 64 KiB on up to 16 workers, gives
+ * what one worker reading it whole gives; damaged files fall back to a whole read. */
+static void test_split_equals_whole(void **state)
+{
+    (void)state;
+    run_t ref = run_info(captures(), 1, UINT64_MAX, 0);
+    assert_int_equal(sift_engine_ninputs(ref.e), 19);
+    assert_int_equal(ref.stats.chunks, 19);
+    static const uint64_t chunks[] = {512, 4096, 65536};
+    for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        run_t split = run_info(captures(), 16, 1, chunks[c]);
+        assert_true(split.stats.chunks > 19); /* files really were split */
+        compare_runs(&ref, &split);
+        run_free(&split);
+    }
+    run_free(&ref);
+}
+
+/* A damaged record in the middle of a split file: the file is read again whole, and the result
+ * (problems included) is that of a single reader. */
+static void test_split_damaged(void **state)
+{
+    (void)state;
+    char src[4096];
+    snprintf(src, sizeof src, "%s/pcapplusplus--http-packets.pcap", captures());
+    FILE *f = fopen(src, "rb");
+    assert_non_null(f);
+    static uint8_t buf[4 << 20];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    assert_true(len > 1000000);
+    size_t off = 24; /* walk to the record at the middle of the file, damage its caplen */
+    while (off < len / 2) {
+        uint32_t caplen = (uint32_t)buf[off + 8] | (uint32_t)buf[off + 9] << 8 |
+                          (uint32_t)buf[off + 10] << 16 | (uint32_t)buf[off + 11] << 24;
+        off += 16 + caplen;
+    }
+    buf[off + 11] = 0x40;
+    char tmp[] = "/tmp/capsift-test-XXXXXX";
+    int fd = mkstemp(tmp);
+    assert_true(fd >= 0);
+    FILE *out = fdopen(fd, "wb");
+    assert_int_equal(fwrite(buf, 1, len, out), len);
+    fclose(out);
+    run_t ref = run_info(tmp, 1, UINT64_MAX, 0);
+    run_t split = run_info(tmp, 4, 1, 65536);
+    assert_int_equal(split.stats.reread, 1);
+    compare_runs(&ref, &split);
+    const sift_input_t *in = sift_engine_input(split.e, 0);
+    assert_true(in->problems_total > 0);
+    assert_int_equal(in->problems[0].offset, off);
+    run_free(&ref);
+    run_free(&split);
+    unlink(tmp);
+}
+
+/* The shared traffic corpus, when present: the same with 2 workers and 64 KiB ranges. */
+static void test_split_traffic_corpus(void **state)
+{
+    (void)state;
+    const char *shared = getenv("SIFT_SHARED_CAPTURES");
+    if (!shared)
+        skip();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/traffic", shared);
+    run_t ref = run_info(path, 1, UINT64_MAX, 0);
+    run_t split = run_info(path, 2, 1, 65536);
+    assert_true(split.stats.chunks > ref.stats.chunks);
+    compare_runs(&ref, &split);
+    run_free(&ref);
+    run_free(&split);
+}
+
+static void test_inputs(void **state)
+{
+    (void)state;
+    sift_ctx_t *ctx;
+    sift_engine_t *e;
+    assert_int_equal(sift_ctx_create(&ctx), 0);
+    assert_int_equal(sift_engine_create(&e, ctx, NULL), 0);
+    assert_int_equal(sift_engine_add_input(e, "/nonexistent/dir"), SIFT_ENOENT);
+    assert_non_null(strstr(sift_ctx_errmsg(ctx), "/nonexistent/dir"));
+    assert_int_equal(sift_engine_add_input(e, captures()), 19); /* SOURCES.md left out */
+    int p = sift_engine_add_pass(e, &sift_info_pass, NULL);
+    assert_int_equal(sift_engine_run(e), 0);
+    assert_int_equal(sift_engine_run(e), SIFT_EINVAL); /* once only */
+    size_t unreadable = 0;
+    for (size_t i = 0; i < sift_engine_ninputs(e); i++) {
+        const sift_input_t *in = sift_engine_input(e, i);
+        if (in->error[0]) {
+            unreadable++;
+            assert_null(sift_engine_state(e, i, p));
+            assert_true(in->status < 0);
+        }
+    }
+    assert_int_equal(unreadable, 1); /* the bad file header */
+    assert_null(sift_engine_input(e, 999));
+    sift_engine_free(e);
+    sift_engine_free(NULL);
+    sift_ctx_free(ctx);
+}
+
+typedef struct pool_check {
+    unsigned *hits;
+    unsigned nthreads;
+    int bad_worker;
+} pool_check_t;
+
+static void pool_task(void *user, size_t t, unsigned worker)
+{
+    pool_check_t *c = user;
+    __atomic_fetch_add(&c->hits[t], 1, __ATOMIC_RELAXED);
+    if (worker >= c->nthreads)
+        c->bad_worker = 1;
+}
+
+static void test_pool(void **state)
+{
+    (void)state;
+    for (unsigned threads = 1; threads <= 8; threads *= 2) {
+        size_t n = 10000;
+        pool_check_t c = {calloc(n, sizeof(unsigned)), threads, 0};
+        assert_int_equal(sift_pool_run(threads, n, pool_task, &c, NULL, 0), 0);
+        for (size_t t = 0; t < n; t++)
+            assert_int_equal(c.hits[t], 1);
+        assert_int_equal(c.bad_worker, 0);
+        free(c.hits);
+    }
+    assert_int_equal(sift_pool_run(4, 0, pool_task, NULL, NULL, 0), 0);
+    assert_true(sift_ncpu() >= 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_split_equals_whole),
+        cmocka_unit_test(test_split_damaged),
+        cmocka_unit_test(test_split_traffic_corpus),
+        cmocka_unit_test(test_inputs),
+        cmocka_unit_test(test_pool),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
