@@ -17,6 +17,7 @@ void help_info(FILE *out)
             "under it; '-' reads standard input. Several files are read in parallel.\n\n"
             "options:\n"
             "  --json        one JSON object per file, one per line\n"
+            "  -f, --filter EXPR  count only packets matching a BPF filter (tcpdump syntax)\n"
             "  -j, --threads N  worker threads (default: the number of cores)\n"
             "  -h, --help    this help\n\n"
             "exit status: 0 every file read whole, 1 some file damaged or unreadable (its\n"
@@ -231,13 +232,18 @@ int cmd_info(int argc, char **argv)
 {
     static const struct option longopts[] = {{"json", no_argument, NULL, 'J'},
                                              {"threads", required_argument, NULL, 'j'},
+                                             {"filter", required_argument, NULL, 'f'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     bool json = false;
+    const char *filter = NULL;
     int threads = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "j:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "j:f:h", longopts, NULL)) != -1) {
         switch (c) {
+        case 'f':
+            filter = optarg;
+            break;
         case 'J':
             json = true;
             break;
@@ -264,12 +270,19 @@ int cmd_info(int argc, char **argv)
     sift_engine_t *e = NULL;
     cli_progress_t prog;
     cli_progress_init(&prog);
-    sift_engine_opts_t opts = {
-        .threads = (unsigned)threads, .progress = cli_progress_cb, .progress_user = &prog};
-    if (sift_ctx_create(&ctx) < 0 || sift_engine_create(&e, ctx, &opts) < 0) {
+    sift_engine_opts_t opts = {.threads = (unsigned)threads,
+                               .filter = filter,
+                               .progress = cli_progress_cb,
+                               .progress_user = &prog};
+    if (sift_ctx_create(&ctx) < 0) {
         cli_error("out of memory");
-        sift_ctx_free(ctx);
         return CLI_FAILED;
+    }
+    int erc = sift_engine_create(&e, ctx, &opts);
+    if (erc < 0) {
+        cli_error("%s", sift_ctx_errmsg(ctx));
+        sift_ctx_free(ctx);
+        return erc == SIFT_EFILTER ? CLI_USAGE : CLI_FAILED;
     }
     int rc = CLI_OK;
     int pass = sift_engine_add_pass(e, &sift_info_pass, NULL);
@@ -302,6 +315,9 @@ int cmd_info(int argc, char **argv)
                 failed++;
                 cli_error("%s", in->error);
             }
+            if (in->warning[0])
+                cli_error("%s: %s (%" PRIu64 " packets left out)", in->path, in->warning,
+                          in->filtered_out);
             if (in->error[0] || in->status < 0 || in->problems_total > 0)
                 rc = CLI_DAMAGED;
         }

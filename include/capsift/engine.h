@@ -17,6 +17,8 @@
 #ifndef CAPSIFT_ENGINE_H
 #define CAPSIFT_ENGINE_H
 
+#include <capsift/decode.h>
+#include <capsift/filter.h>
 #include <capsift/packet.h>
 #include <capsift/reader.h>
 
@@ -47,6 +49,8 @@ typedef void (*sift_progress_fn)(void *user, uint64_t bytes_done, uint64_t bytes
 typedef struct sift_engine_opts {
     unsigned threads;          /* workers; 0 means the number of online cores */
     sift_reader_opts_t reader; /* passed to every reader */
+    const char *filter;        /* BPF expression (tcpdump syntax); NULL for none. Checked by
+                                * sift_engine_create (SIFT_EFILTER with libpcap's message) */
     uint64_t split_bytes;      /* plain pcap files at least this large are split into byte
                                 * ranges read in parallel, about four per worker (0: 64 MiB) */
     uint64_t chunk_bytes;      /* smallest range (0: 16 MiB) */
@@ -66,6 +70,9 @@ typedef struct sift_input {
     size_t nproblems;
     const sift_problem_t *problems;
     uint64_t problems_total; /* all problems, including those not kept in detail */
+    const char *warning;     /* "" or why some packets were left out (a filter that cannot
+                              * apply to one of the file's link types) */
+    uint64_t filtered_out;   /* packets the filter rejected or could not apply to */
 } sift_input_t;
 
 typedef struct sift_engine sift_engine_t;

@@ -155,6 +155,9 @@ SIFT_API const char *sift_compression_name(sift_compression_t c); /* "none", "gz
 SIFT_API const char *sift_linktype_name(uint32_t linktype);
 SIFT_API const char *sift_linktype_description(uint32_t linktype);
 
+/* libpcap's DLT_ value for a LINKTYPE_ value (they differ for a few), -1 when out of range. */
+SIFT_API int sift_linktype_to_dlt(uint32_t linktype);
+
 /* Formats a timestamp as seconds with `digits` decimals ("1700000000.123456") into buf.
  * Returns buf. */
 SIFT_API char *sift_format_ts(char *buf, size_t size, int64_t ts_ns, int digits);

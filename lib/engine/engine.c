@@ -28,6 +28,7 @@ typedef struct eng_input {
     sift_input_t pub;
     char *path;
     char error[SIFT_ERRBUF_SIZE];
+    char warning[SIFT_ERRBUF_SIZE];
     sift_iface_t *ifaces;
     sift_problem_t *problems;
     void *states[ENG_MAX_PASSES];
@@ -43,6 +44,8 @@ typedef struct eng_chunk {
     uint64_t began, stop; /* where reading really began and stopped */
     int status;
     uint64_t problems;
+    uint64_t filtered_out;
+    char warning[SIFT_ERRBUF_SIZE];
     void *states[ENG_MAX_PASSES];
 } eng_chunk_t;
 
@@ -61,11 +64,13 @@ struct sift_engine {
     atomic_uint_fast64_t bytes_done, packets_done;
     atomic_int fatal;
     uint64_t chunks_run, reread;
+    sift_need_t need; /* the deepest need of the passes: how far to decode */
 };
 
 int sift_engine_create(sift_engine_t **out, sift_ctx_t *ctx, const sift_engine_opts_t *opts)
 {
     assert(out);
+    *out = NULL;
     sift_engine_t *e = calloc(1, sizeof *e);
     if (!e)
         return sift__ctx_error(ctx, SIFT_ENOMEM, "out of memory");
@@ -81,6 +86,14 @@ int sift_engine_create(sift_engine_t **out, sift_ctx_t *ctx, const sift_engine_o
     atomic_init(&e->bytes_done, 0);
     atomic_init(&e->packets_done, 0);
     atomic_init(&e->fatal, 0);
+    if (e->opts.filter) {
+        char err[SIFT_ERRBUF_SIZE];
+        int rc = sift_filter_check(e->opts.filter, err);
+        if (rc < 0) {
+            free(e);
+            return sift__ctx_error(ctx, rc, "%s", err);
+        }
+    }
     *out = e;
     return 0;
 }
@@ -130,6 +143,8 @@ int sift_engine_add_pass(sift_engine_t *e, const sift_pass_t *pass, const void *
         return sift__ctx_error(e->ctx, SIFT_ELIMIT, "too many passes in one run");
     e->passes[e->npass].pass = *pass;
     e->passes[e->npass].config = config;
+    if (pass->needs > e->need)
+        e->need = pass->needs;
     return e->npass++;
 }
 
@@ -337,15 +352,32 @@ static void run_chunk(sift_engine_t *e, eng_chunk_t *ch)
         sift_ctx_free(ctx);
         return;
     }
+    sift_filter_t *filter = NULL;
+    if (e->opts.filter) {
+        char err[SIFT_ERRBUF_SIZE];
+        if (sift_filter_create(&filter, e->opts.filter, err) < 0)
+            atomic_store(&e->fatal, SIFT_ENOMEM); /* the expression was checked at create */
+    }
     sift_record_t rec;
     sift_packet_t pkt = {.rec = &rec, .input = (uint32_t)ch->input};
     const int npass = e->npass;
+    const sift_need_t need = e->need;
     uint64_t n = 0;
     uint64_t reported = ch->split ? ch->start : 0;
     ch->began = ch->split ? sift_reader_range_start(r) : 0;
     while ((rc = sift_reader_next(r, &rec)) == 1) {
+        if (filter) {
+            int m = sift_filter_match(filter, &rec, ch->warning);
+            if (m != 1) {
+                ch->filtered_out++;
+                goto next;
+            }
+        }
+        if (need > SIFT_NEED_RECORD)
+            sift_decode(&pkt, &rec, need);
         for (int p = 0; p < npass; p++)
             e->passes[p].pass.packet(ch->states[p], &pkt);
+    next:
         if (SIFT_UNLIKELY((++n & 8191) == 0)) {
             uint64_t pos = sift_reader_position(r);
             atomic_fetch_add(&e->bytes_done, pos - reported);
@@ -353,6 +385,7 @@ static void run_chunk(sift_engine_t *e, eng_chunk_t *ch)
             reported = pos;
         }
     }
+    sift_filter_free(filter);
     ch->status = rc < 0 ? rc : 0;
     ch->stop = sift_reader_position(r);
     ch->problems = sift_reader_problems_total(r);
@@ -482,6 +515,13 @@ static int collect_chunks(sift_engine_t *e, bool *redo, size_t *nredo)
             e->reread++;
             e->bytes_total += e->inputs[i].pub.size;
         } else if (ch[0].states[0] || e->npass == 0) {
+            eng_input_t *in = &e->inputs[i];
+            in->pub.filtered_out = 0;
+            for (size_t k = 0; k < n; k++) {
+                in->pub.filtered_out += ch[k].filtered_out;
+                if (ch[k].warning[0] && !in->warning[0])
+                    memcpy(in->warning, ch[k].warning, sizeof in->warning);
+            }
             for (int p = 0; p < e->npass; p++) {
                 e->inputs[i].states[p] = ch[0].states[p];
                 ch[0].states[p] = NULL;
@@ -545,6 +585,7 @@ int sift_engine_run(sift_engine_t *e)
         eng_input_t *in = &e->inputs[i];
         in->pub.path = in->path;
         in->pub.error = in->error;
+        in->pub.warning = in->warning;
         in->pub.problems = in->problems;
     }
     return 0;

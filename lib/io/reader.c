@@ -394,15 +394,34 @@ const char *sift_compression_name(sift_compression_t c)
     }
 }
 
+int sift_linktype_to_dlt(uint32_t linktype)
+{
+    /* The LINKTYPE_ values written in files equal libpcap's DLT_ values except for a few
+     * whose DLT differs between platforms. */
+    switch (linktype) {
+    case 100:
+        return DLT_ATM_RFC1483;
+    case 101:
+        return DLT_RAW;
+    case 102:
+        return DLT_SLIP_BSDOS;
+    case 103:
+        return DLT_PPP_BSDOS;
+    default:
+        return linktype <= INT32_MAX ? (int)linktype : -1;
+    }
+}
+
 const char *sift_linktype_name(uint32_t linktype)
 {
-    /* libpcap's table is indexed by DLT; for most values DLT == LINKTYPE. */
-    return linktype <= INT32_MAX ? pcap_datalink_val_to_name((int)linktype) : NULL;
+    int dlt = sift_linktype_to_dlt(linktype);
+    return dlt >= 0 ? pcap_datalink_val_to_name(dlt) : NULL;
 }
 
 const char *sift_linktype_description(uint32_t linktype)
 {
-    return linktype <= INT32_MAX ? pcap_datalink_val_to_description((int)linktype) : NULL;
+    int dlt = sift_linktype_to_dlt(linktype);
+    return dlt >= 0 ? pcap_datalink_val_to_description(dlt) : NULL;
 }
 
 char *sift_format_ts(char *buf, size_t size, int64_t ts_ns, int digits)

@@ -58,6 +58,19 @@ n_dir=$(grep -c '^File:' "$TMP/out")
 "$CAPSIFT" info --json -j 2 "$CAPS" >"$TMP/j2" 2>/dev/null
 cmp -s "$TMP/j1" "$TMP/j2" && pass || fail "-j 1 and -j 2 differ"
 
+# BPF filters: the same packets tcpdump -r selects (counts taken once with tcpdump 4.99)
+count_filtered() { "$CAPSIFT" info --json -f "$2" "$CAPS/$1" | sed 's/.*"packets":\([0-9]*\).*/\1/'; }
+for spec in "zeek--206_example_b.pcap|tcp port 80 and tcp[tcpflags] & tcp-syn != 0|4" \
+            "pcapplusplus--http-packets.pcap|tcp port 8868|280" \
+            "pcapplusplus--http-packets.pcap|src host 172.16.210.84|1869" \
+            "dpkt--http.pcap|udp|2" "dpkt--http.pcap|tcp port 80|41"; do
+    IFS='|' read -r file expr want <<<"$spec"
+    got=$(count_filtered "$file" "$expr")
+    [ "$got" = "$want" ] && pass || fail "filter '$expr' on $file: $got packets, tcpdump says $want"
+done
+expect_exit 2 "$CAPSIFT" info -f 'tcp port 80 andd' "$CAPS/dpkt--http.pcap"
+expect_grep "bad filter 'tcp port 80 andd'" "$TMP/err"
+
 # usage errors: exit 2 with a message
 expect_exit 2 "$CAPSIFT" info
 expect_grep 'no input files' "$TMP/err"

@@ -25,11 +25,13 @@ typedef struct run {
     sift_engine_stats_t stats;
 } run_t;
 
-static run_t run_info(const char *path, unsigned threads, uint64_t split, uint64_t chunk)
+static run_t run_filtered(const char *path, unsigned threads, uint64_t split, uint64_t chunk,
+                          const char *filter)
 {
     run_t r = {0};
     assert_int_equal(sift_ctx_create(&r.ctx), 0);
-    sift_engine_opts_t opts = {.threads = threads, .split_bytes = split, .chunk_bytes = chunk};
+    sift_engine_opts_t opts = {
+        .threads = threads, .split_bytes = split, .chunk_bytes = chunk, .filter = filter};
     assert_int_equal(sift_engine_create(&r.e, r.ctx, &opts), 0);
     r.pass = sift_engine_add_pass(r.e, &sift_info_pass, NULL);
     assert_true(r.pass >= 0);
@@ -37,6 +39,11 @@ static run_t run_info(const char *path, unsigned threads, uint64_t split, uint64
     assert_int_equal(sift_engine_run(r.e), 0);
     sift_engine_stats(r.e, &r.stats);
     return r;
+}
+
+static run_t run_info(const char *path, unsigned threads, uint64_t split, uint64_t chunk)
+{
+    return run_filtered(path, threads, split, chunk, NULL);
 }
 
 static void run_free(run_t *r)
@@ -158,6 +165,31 @@ static void test_split_traffic_corpus(void **state)
     run_free(&split);
 }
 
+/* A filter gives the same counts split or whole; a bad one is refused at create. */
+static void test_filter(void **state)
+{
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/pcapplusplus--http-packets.pcap", captures());
+    run_t ref = run_filtered(path, 1, UINT64_MAX, 0, "src host 172.16.210.84");
+    run_t split = run_filtered(path, 4, 1, 65536, "src host 172.16.210.84");
+    compare_runs(&ref, &split);
+    const sift_info_t *info = sift_engine_state(ref.e, 0, ref.pass);
+    assert_int_equal(info->packets, 1869); /* tcpdump -r F 'src host 172.16.210.84' | wc -l */
+    assert_int_equal(sift_engine_input(ref.e, 0)->filtered_out, 1985 - 1869);
+    run_free(&ref);
+    run_free(&split);
+
+    sift_ctx_t *ctx;
+    sift_engine_t *e = NULL;
+    assert_int_equal(sift_ctx_create(&ctx), 0);
+    sift_engine_opts_t opts = {.filter = "port eighty"};
+    assert_int_equal(sift_engine_create(&e, ctx, &opts), SIFT_EFILTER);
+    assert_null(e);
+    assert_non_null(strstr(sift_ctx_errmsg(ctx), "port eighty"));
+    sift_ctx_free(ctx);
+}
+
 static void test_inputs(void **state)
 {
     (void)state;
@@ -223,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_split_equals_whole),
         cmocka_unit_test(test_split_damaged),
         cmocka_unit_test(test_split_traffic_corpus),
+        cmocka_unit_test(test_filter),
         cmocka_unit_test(test_inputs),
         cmocka_unit_test(test_pool),
     };
