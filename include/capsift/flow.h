@@ -1,0 +1,228 @@
+/* capsift: flows (bidirectional conversations), the flow table and the `flows` pass.
+ *
+ * A flow is one bidirectional 5-tuple (the two addresses, the two ports, the IP protocol and,
+ * optionally, the outermost VLAN id) with its first and last timestamp, packets and bytes in
+ * each direction, the union of TCP flags per direction and the application protocol found by
+ * nDPI. Both directions of a conversation map to one entry; the side that sent the first packet
+ * seen is the initiator "a", the other side is "b".
+ *
+ * The table is open addressing with linear probing over 8-byte slots (a hash tag and an index)
+ * that point into a dense array of flows; keys are hashed with XXH3. Memory grows with the
+ * number of flows, never with packets, and is capped by max_flows: past it no flow is added and
+ * the packets that would have started or continued one are counted as dropped. With an idle
+ * timeout, a tuple silent for longer than the timeout starts a new flow, and flows idle past it
+ * are moved out of the table as the capture advances, so the table holds only active flows.
+ *
+ *   sift_flows_config_t cfg = {.table = {.idle_timeout_ns = 60 * SIFT_FLOW_NS_PER_S}};
+ *   int p = sift_engine_add_pass(engine, &sift_flows_pass, &cfg);
+ *   ... sift_engine_run ...
+ *   const sift_flows_t *s = sift_engine_state(engine, i, p);
+ *   for (size_t k = 0; k < sift_flows_count(s); k++) use(sift_flows_at(s, k));
+ *
+ * Thread safety: a table or a pass state is used by one thread at a time. The functions that
+ * take a const state only read it.
+ */
+#ifndef CAPSIFT_FLOW_H
+#define CAPSIFT_FLOW_H
+
+#include <capsift/engine.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SIFT_FLOW_NS_PER_S        1000000000LL
+#define SIFT_FLOW_DEFAULT_MAX     10000000u /* flows held at once (about 1.3 GB) */
+#define SIFT_FLOW_APP_MAX_PACKETS 24        /* packets per flow given to nDPI at most */
+
+/* Direction indexes of the per-direction counters. */
+#define SIFT_FLOW_AB 0 /* initiator to responder */
+#define SIFT_FLOW_BA 1 /* responder to initiator */
+
+/* The normalised key: the endpoint (address, port) that compares lower is `lo`, so both
+ * directions give the same key. Every byte is defined (no padding), so keys compare with memcmp
+ * and hash as 40 bytes. */
+typedef struct sift_flow_key {
+    uint8_t lo[16]; /* IPv4 as ::ffff:a.b.c.d */
+    uint8_t hi[16];
+    uint16_t lo_port, hi_port; /* 0 for protocols without ports and non-first fragments */
+    uint16_t vlan;             /* outermost VLAN id when the table keys on it, else 0 */
+    uint8_t proto;             /* IP protocol */
+    uint8_t ip_version;        /* 4 or 6 */
+} sift_flow_key_t;
+
+/* Application detection state of a flow. */
+#define SIFT_FLOW_APP_OFF  0 /* detection off (or the flow is not TCP/UDP) */
+#define SIFT_FLOW_APP_BUSY 1 /* packets are still going to the detector */
+#define SIFT_FLOW_APP_DONE 2 /* app_master/app_id are final */
+#define SIFT_FLOW_APP_CUT                                                                          \
+    3 /* given up because its chunk of the file ended: a later chunk's                             \
+       * answer for the same flow replaces it at the merge */
+
+/* One flow. In a table, a pointer to a flow is valid until the next call that adds to or
+ * merges into that table. */
+typedef struct sift_flow {
+    sift_flow_key_t key;
+    uint64_t hash;             /* XXH3 of the key (internal) */
+    int64_t first_ns, last_ns; /* timestamps of the first and last packet */
+    uint64_t packets[2];       /* [SIFT_FLOW_AB], [SIFT_FLOW_BA] */
+    uint64_t bytes[2];         /* bytes on the wire (the record's wire length) */
+    uint32_t input;            /* input (file) index of the first packet */
+    uint16_t app_master;       /* nDPI protocol ids: e.g. TLS . YouTube; 0 unknown */
+    uint16_t app_id;
+    uint8_t tcp_flags[2]; /* union of TCP flag bytes per direction */
+    uint8_t a_is_hi;      /* the initiator is key.hi (else key.lo) */
+    uint8_t app_state;    /* SIFT_FLOW_APP_* */
+    uint8_t app_packets;  /* packets given to the detector so far */
+    uint8_t reserved[3];
+    void *detect; /* the detector's per-flow state while app_state is BUSY (internal) */
+} sift_flow_t;
+
+/* The initiator's and the responder's address and port. */
+static inline const uint8_t *sift_flow_addr_a(const sift_flow_t *f)
+{
+    return f->a_is_hi ? f->key.hi : f->key.lo;
+}
+static inline const uint8_t *sift_flow_addr_b(const sift_flow_t *f)
+{
+    return f->a_is_hi ? f->key.lo : f->key.hi;
+}
+static inline uint16_t sift_flow_port_a(const sift_flow_t *f)
+{
+    return f->a_is_hi ? f->key.hi_port : f->key.lo_port;
+}
+static inline uint16_t sift_flow_port_b(const sift_flow_t *f)
+{
+    return f->a_is_hi ? f->key.lo_port : f->key.hi_port;
+}
+
+typedef struct sift_flow_table_opts {
+    uint64_t max_flows;      /* flows held at once (active and finished); 0: the default */
+    int64_t idle_timeout_ns; /* 0: none, a tuple is one flow however long it is silent */
+    bool vlan_in_key;        /* the outermost VLAN id is part of the key */
+} sift_flow_table_opts_t;
+
+/* Called for a flow about to leave the table's active set (idle, or at release/merge); it may
+ * change the flow (e.g. settle its application). */
+typedef void (*sift_flow_finish_fn)(void *user, sift_flow_t *f);
+/* Called instead of keeping a finished flow, when set. */
+typedef void (*sift_flow_emit_fn)(void *user, const sift_flow_t *f);
+
+/* The table. A caller-owned struct: sift_flow_table_init/_release. Fields are read-only for
+ * users except finish/emit and their user pointers, which the owner sets after init. */
+typedef struct sift_flow_table {
+    sift_flow_table_opts_t opts;
+    uint64_t *slots;    /* tag << 32 | (index + 1); 0 is empty */
+    size_t mask;        /* number of slots - 1 */
+    sift_flow_t *flows; /* active flows, dense */
+    size_t count, cap;
+    sift_flow_t *done; /* finished flows (idle timeout), in the order they finished */
+    size_t ndone, done_cap;
+    uint64_t emitted;         /* finished flows handed to emit instead of kept */
+    uint64_t dropped_packets; /* packets not placed because max_flows was reached */
+    bool full;                /* max_flows was reached */
+    int64_t sweep_ns;         /* capture time of the last sweep of idle flows */
+    uint64_t since_sweep;     /* packets since then */
+    int oom;                  /* an allocation failed: some flows were not added */
+    sift_flow_finish_fn finish;
+    void *finish_user;
+    sift_flow_emit_fn emit;
+    void *emit_user;
+} sift_flow_table_t;
+
+SIFT_API int sift_flow_table_init(sift_flow_table_t *t, const sift_flow_table_opts_t *opts);
+/* Finishes (finish callback) and frees everything. NULL or a zeroed struct is fine. */
+SIFT_API void sift_flow_table_release(sift_flow_table_t *t);
+
+/* Builds the key of a packet. *dir is 0 when the packet goes from key.lo to key.hi, 1 when from
+ * hi to lo. Returns false for a packet without an IP layer (no flow). */
+SIFT_API bool sift_flow_key_make(sift_flow_key_t *k, int *dir, const sift_packet_t *pkt,
+                                 bool vlan_in_key);
+
+/* The flow of a packet with key k going in direction dir (of sift_flow_key_make) at ts_ns:
+ * found, or started when absent (or idle past the timeout: the old one is finished). A new flow
+ * has zero counters, first_ns = last_ns = ts_ns and its initiator set from dir; the caller
+ * adds the packet's counters. *pdir receives the direction relative to the initiator
+ * (SIFT_FLOW_AB or SIFT_FLOW_BA). Returns NULL when the flow would be new and max_flows is
+ * reached (the packet is counted in dropped_packets) or memory ran out (oom is set). */
+SIFT_API sift_flow_t *sift_flow_table_get(sift_flow_table_t *t, const sift_flow_key_t *k, int dir,
+                                          int64_t ts_ns, int *pdir);
+
+/* The active flow with key k, or NULL. */
+SIFT_API const sift_flow_t *sift_flow_table_find(const sift_flow_table_t *t,
+                                                 const sift_flow_key_t *k);
+
+/* Moves every active flow idle at ts_ns for longer than the timeout to the finished list (or
+ * emit). Done automatically as packets arrive; call it to flush at a known time. */
+SIFT_API void sift_flow_table_expire(sift_flow_table_t *t, int64_t ts_ns);
+
+/* Adds the flows of `from`, which cover packets after those of `into` (the next chunk of the
+ * same file, or the next file). A flow of `from` whose key is active in `into` continues it
+ * (counters add, times take min/max, flags OR; the initiator and application of `into` stay),
+ * unless the gap between them exceeds the idle timeout. `from` is not changed. Returns 0 or
+ * SIFT_ENOMEM. */
+SIFT_API int sift_flow_table_merge(sift_flow_table_t *into, const sift_flow_table_t *from);
+
+/* Flows held (finished first, then active) and the i-th of them. */
+SIFT_API size_t sift_flow_table_count(const sift_flow_table_t *t);
+SIFT_API const sift_flow_t *sift_flow_table_at(const sift_flow_table_t *t, size_t i);
+
+/* Bytes the table holds (slots and flow arrays). */
+SIFT_API size_t sift_flow_table_memory(const sift_flow_table_t *t);
+
+/* ---- the flows pass ---- */
+
+typedef struct sift_flows_config {
+    sift_flow_table_opts_t table;
+    bool no_app;              /* no application detection (then needs is TRANSPORT) */
+    unsigned app_max_packets; /* packets per flow given to nDPI; 0: SIFT_FLOW_APP_MAX_PACKETS */
+    /* When set, each finished flow is handed to emit (from worker threads: concurrently for
+     * different inputs) instead of being kept, so memory follows the active flows only. */
+    void (*emit)(void *user, const sift_flow_t *f);
+    void *emit_user;
+} sift_flows_config_t;
+
+#define SIFT_FLOW_APP_NAME_MAX 32
+
+/* The state of the flows pass: read it as `const sift_flows_t *` from sift_engine_state. */
+typedef struct sift_flows {
+    sift_flow_table_t table;
+    uint64_t packets;        /* every packet seen */
+    uint64_t ip_packets;     /* with an IP layer (placed in a flow, or dropped) */
+    uint64_t non_ip_packets; /* without: ARP, other network layers, undecodable */
+    bool app;                /* application detection on */
+    unsigned app_max_packets;
+    void *detector;                            /* internal: the nDPI module, created on first use */
+    char (*app_names)[SIFT_FLOW_APP_NAME_MAX]; /* internal: names by nDPI id */
+    struct sift_flows *self; /* internal: lets merge settle a const `from` (see pass_flows.c) */
+} sift_flows_t;
+
+/* The pass. Its needs is SIFT_NEED_APP; with config->no_app use a copy with needs set to
+ * sift_flows_needs(config). The config is required (NULL means defaults). */
+SIFT_API extern const sift_pass_t sift_flows_pass;
+SIFT_API sift_need_t sift_flows_needs(const sift_flows_config_t *config);
+
+/* Flows of a state: finished first, then active. Pointers valid while the state is. */
+SIFT_API size_t sift_flows_count(const sift_flows_t *s);
+SIFT_API const sift_flow_t *sift_flows_at(const sift_flows_t *s, size_t i);
+
+/* The application protocol name of a flow: "TLS.YouTube", "DNS", "Unknown" (detection found
+ * nothing) or "" (detection off). Writes into buf and returns it. */
+SIFT_API const char *sift_flows_app_name(const sift_flows_t *s, const sift_flow_t *f, char *buf,
+                                         size_t size);
+
+/* The nDPI name of one protocol id; "" when unknown to the state. */
+SIFT_API const char *sift_flows_proto_name(const sift_flows_t *s, uint16_t id);
+
+/* Formats TCP flags as letters, those set, in the order S A F P R U E C (SYN ACK FIN PSH RST
+ * URG ECE CWR): "SAF"; "" for none. */
+SIFT_API const char *sift_flow_tcp_flags_str(uint8_t flags, char *buf, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,379 @@
+/* The flow table: open addressing with linear probing over 8-byte slots.
+ *
+ * A slot holds the high 32 bits of the key's XXH3 hash (the tag) and the index + 1 of the flow
+ * in a dense array (0 marks an empty slot). Probing compares tags first, so a full key compare
+ * happens almost only on the right flow; the dense array keeps iteration, sorting and merging
+ * cheap. The load factor stays at or under 1/2. Removal (idle flows) compacts the dense array
+ * and rebuilds the slots, which is O(flows) and only happens in sweeps that are themselves
+ * spaced by at least `timeout` of capture time and count/8 packets, so it is amortised O(1)
+ * per packet.
+ */
+#include "common/internal.h"
+
+#include <capsift/flow.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+_Static_assert(sizeof(sift_flow_key_t) == 40, "the key has no padding");
+
+#define MIN_SLOTS 1024u
+
+static uint64_t key_hash(const sift_flow_key_t *k)
+{
+    return XXH3_64bits(k, sizeof *k);
+}
+
+static uint64_t max_flows(const sift_flow_table_t *t)
+{
+    return t->opts.max_flows ? t->opts.max_flows : SIFT_FLOW_DEFAULT_MAX;
+}
+
+int sift_flow_table_init(sift_flow_table_t *t, const sift_flow_table_opts_t *opts)
+{
+    memset(t, 0, sizeof *t);
+    if (opts)
+        t->opts = *opts;
+    if (t->opts.idle_timeout_ns < 0)
+        t->opts.idle_timeout_ns = 0;
+    t->sweep_ns = INT64_MIN;
+    return 0;
+}
+
+static void finish_flow(sift_flow_table_t *t, sift_flow_t *f)
+{
+    if (t->finish)
+        t->finish(t->finish_user, f);
+    f->detect = NULL;
+}
+
+void sift_flow_table_release(sift_flow_table_t *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->count; i++)
+        finish_flow(t, &t->flows[i]);
+    free(t->slots);
+    free(t->flows);
+    free(t->done);
+    t->slots = NULL;
+    t->flows = t->done = NULL;
+    t->count = t->cap = t->ndone = t->done_cap = 0;
+    t->mask = 0;
+}
+
+bool sift_flow_key_make(sift_flow_key_t *k, int *dir, const sift_packet_t *pkt, bool vlan_in_key)
+{
+    if (!(pkt->flags & SIFT_PKT_L3))
+        return false;
+    uint16_t sp = pkt->sport, dp = pkt->dport;
+    if (!(pkt->flags & SIFT_PKT_L4))
+        sp = dp = 0;
+    int c = memcmp(pkt->src, pkt->dst, 16);
+    int swap = c > 0 || (c == 0 && sp > dp);
+    if (swap) {
+        memcpy(k->lo, pkt->dst, 16);
+        memcpy(k->hi, pkt->src, 16);
+        k->lo_port = dp;
+        k->hi_port = sp;
+    } else {
+        memcpy(k->lo, pkt->src, 16);
+        memcpy(k->hi, pkt->dst, 16);
+        k->lo_port = sp;
+        k->hi_port = dp;
+    }
+    k->vlan = vlan_in_key ? pkt->vlan : 0;
+    k->proto = pkt->ip_proto;
+    k->ip_version = pkt->ip_version;
+    *dir = swap;
+    return true;
+}
+
+static size_t probe(const sift_flow_table_t *t, const sift_flow_key_t *k, uint64_t h, bool *found)
+{
+    const uint64_t tag = h >> 32;
+    size_t i = (size_t)h & t->mask;
+    for (;;) {
+        uint64_t s = t->slots[i];
+        if (s == 0) {
+            *found = false;
+            return i;
+        }
+        if ((s >> 32) == tag) {
+            const sift_flow_t *f = &t->flows[(uint32_t)s - 1];
+            if (memcmp(&f->key, k, sizeof *k) == 0) {
+                *found = true;
+                return i;
+            }
+        }
+        i = (i + 1) & t->mask;
+    }
+}
+
+static void fill_slots(uint64_t *slots, size_t mask, const sift_flow_t *flows, size_t count)
+{
+    for (size_t n = 0; n < count; n++) {
+        uint64_t h = flows[n].hash;
+        size_t i = (size_t)h & mask;
+        while (slots[i])
+            i = (i + 1) & mask;
+        slots[i] = (h >> 32) << 32 | (uint64_t)(n + 1);
+    }
+}
+
+/* Fills new slots from the dense array (nslots a power of two, > 2 * count). */
+static int rebuild(sift_flow_table_t *t, size_t nslots)
+{
+    uint64_t *slots = calloc(nslots, sizeof *slots);
+    if (!slots)
+        return SIFT_ENOMEM;
+    size_t mask = nslots - 1;
+    fill_slots(slots, mask, t->flows, t->count);
+    free(t->slots);
+    t->slots = slots;
+    t->mask = mask;
+    return 0;
+}
+
+static int push_done(sift_flow_table_t *t, const sift_flow_t *f)
+{
+    if (t->emit) {
+        t->emit(t->emit_user, f);
+        t->emitted++;
+        return 0;
+    }
+    if (t->ndone == t->done_cap) {
+        size_t ncap = t->done_cap ? t->done_cap * 2 : 256;
+        sift_flow_t *n = realloc(t->done, ncap * sizeof *n);
+        if (!n)
+            return SIFT_ENOMEM;
+        t->done = n;
+        t->done_cap = ncap;
+    }
+    t->done[t->ndone++] = *f;
+    return 0;
+}
+
+static bool idle(const sift_flow_table_t *t, const sift_flow_t *f, int64_t ts_ns)
+{
+    return t->opts.idle_timeout_ns > 0 && ts_ns > f->last_ns &&
+           (uint64_t)ts_ns - (uint64_t)f->last_ns > (uint64_t)t->opts.idle_timeout_ns;
+}
+
+void sift_flow_table_expire(sift_flow_table_t *t, int64_t ts_ns)
+{
+    t->sweep_ns = ts_ns;
+    t->since_sweep = 0;
+    if (t->opts.idle_timeout_ns <= 0 || t->count == 0)
+        return;
+    size_t keep = 0;
+    for (size_t i = 0; i < t->count; i++) {
+        sift_flow_t *f = &t->flows[i];
+        if (idle(t, f, ts_ns)) {
+            finish_flow(t, f);
+            if (push_done(t, f) < 0) {
+                t->oom = SIFT_ENOMEM; /* the flow is lost; counted as oom */
+            }
+            continue;
+        }
+        if (keep != i)
+            t->flows[keep] = *f;
+        keep++;
+    }
+    if (keep == t->count)
+        return;
+    t->count = keep;
+    memset(t->slots, 0, (t->mask + 1) * sizeof *t->slots);
+    fill_slots(t->slots, t->mask, t->flows, t->count);
+}
+
+static void maybe_sweep(sift_flow_table_t *t, int64_t ts_ns)
+{
+    t->since_sweep++;
+    if (t->opts.idle_timeout_ns <= 0 || ts_ns < t->sweep_ns)
+        return;
+    if (t->sweep_ns != INT64_MIN &&
+        (uint64_t)ts_ns - (uint64_t)t->sweep_ns < (uint64_t)t->opts.idle_timeout_ns)
+        return;
+    if (t->since_sweep < t->count / 8)
+        return;
+    sift_flow_table_expire(t, ts_ns);
+}
+
+static int grow(sift_flow_table_t *t)
+{
+    if (t->count == t->cap) {
+        size_t ncap = t->cap ? t->cap * 2 : MIN_SLOTS / 2;
+        sift_flow_t *n = realloc(t->flows, ncap * sizeof *n);
+        if (!n)
+            return SIFT_ENOMEM;
+        t->flows = n;
+        t->cap = ncap;
+    }
+    size_t nslots = t->mask + 1;
+    if (!t->slots || (t->count + 1) * 2 > nslots) {
+        size_t want = t->slots ? nslots * 2 : MIN_SLOTS;
+        return rebuild(t, want);
+    }
+    return 0;
+}
+
+static void start_flow(sift_flow_t *f, const sift_flow_key_t *k, uint64_t h, int dir, int64_t ts_ns)
+{
+    memset(f, 0, sizeof *f);
+    f->key = *k;
+    f->hash = h;
+    f->first_ns = f->last_ns = ts_ns;
+    f->a_is_hi = (uint8_t)dir; /* dir 1: the sender is key.hi */
+}
+
+sift_flow_t *sift_flow_table_get(sift_flow_table_t *t, const sift_flow_key_t *k, int dir,
+                                 int64_t ts_ns, int *pdir)
+{
+    maybe_sweep(t, ts_ns);
+    const uint64_t h = key_hash(k);
+    bool found = false;
+    size_t i = t->slots ? probe(t, k, h, &found) : 0;
+    if (SIFT_LIKELY(found)) {
+        sift_flow_t *f = &t->flows[(uint32_t)t->slots[i] - 1];
+        if (SIFT_UNLIKELY(idle(t, f, ts_ns))) {
+            /* the tuple was silent too long: finish that flow, reuse its entry */
+            finish_flow(t, f);
+            if (push_done(t, f) < 0) {
+                t->oom = SIFT_ENOMEM;
+                return NULL;
+            }
+            start_flow(f, k, h, dir, ts_ns);
+        }
+        *pdir = dir ^ f->a_is_hi;
+        return f;
+    }
+    if (SIFT_UNLIKELY(t->count + t->ndone >= max_flows(t))) {
+        t->full = true;
+        t->dropped_packets++;
+        return NULL;
+    }
+    if (!t->slots || (t->count + 1) * 2 > t->mask + 1 || t->count == t->cap) {
+        if (grow(t) < 0) {
+            t->oom = SIFT_ENOMEM;
+            return NULL;
+        }
+        i = probe(t, k, h, &found);
+    }
+    sift_flow_t *f = &t->flows[t->count];
+    start_flow(f, k, h, dir, ts_ns);
+    t->count++;
+    t->slots[i] = (h >> 32) << 32 | (uint64_t)t->count;
+    *pdir = SIFT_FLOW_AB;
+    return f;
+}
+
+const sift_flow_t *sift_flow_table_find(const sift_flow_table_t *t, const sift_flow_key_t *k)
+{
+    if (!t->slots)
+        return NULL;
+    bool found;
+    size_t i = probe(t, k, key_hash(k), &found);
+    return found ? &t->flows[(uint32_t)t->slots[i] - 1] : NULL;
+}
+
+/* Adds the counters of b (later packets) to a (earlier). */
+static void combine(sift_flow_t *a, const sift_flow_t *b)
+{
+    /* b's directions are relative to its own initiator; map them onto a's */
+    int flip = a->a_is_hi != b->a_is_hi;
+    for (int d = 0; d < 2; d++) {
+        a->packets[d] += b->packets[d ^ flip];
+        a->bytes[d] += b->bytes[d ^ flip];
+        a->tcp_flags[d] |= b->tcp_flags[d ^ flip];
+    }
+    if (b->first_ns < a->first_ns)
+        a->first_ns = b->first_ns;
+    if (b->last_ns > a->last_ns)
+        a->last_ns = b->last_ns;
+    /* the initiator and the application are first-seen facts: a's stay, unless a's detection
+     * was cut short by the end of its chunk and b found an answer */
+    if (a->app_state == SIFT_FLOW_APP_CUT && b->app_state != SIFT_FLOW_APP_OFF &&
+        (b->app_master || b->app_id)) {
+        a->app_master = b->app_master;
+        a->app_id = b->app_id;
+        a->app_state = SIFT_FLOW_APP_DONE;
+    }
+}
+
+/* One flow of `from`, in per-key order of time. */
+static int merge_one(sift_flow_table_t *t, const sift_flow_t *b)
+{
+    bool found = false;
+    size_t i = t->slots ? probe(t, &b->key, b->hash, &found) : 0;
+    if (found) {
+        sift_flow_t *a = &t->flows[(uint32_t)t->slots[i] - 1];
+        if (!idle(t, a, b->first_ns)) {
+            combine(a, b);
+            return 0;
+        }
+        finish_flow(t, a);
+        if (push_done(t, a) < 0)
+            return SIFT_ENOMEM;
+        *a = *b;
+        a->detect = NULL;
+        return 0;
+    }
+    if (t->count + t->ndone >= max_flows(t)) {
+        t->full = true;
+        t->dropped_packets += b->packets[0] + b->packets[1];
+        return 0;
+    }
+    if (!t->slots || (t->count + 1) * 2 > t->mask + 1 || t->count == t->cap) {
+        if (grow(t) < 0)
+            return SIFT_ENOMEM;
+        i = probe(t, &b->key, b->hash, &found);
+    }
+    sift_flow_t *a = &t->flows[t->count++];
+    *a = *b;
+    a->detect = NULL;
+    t->slots[i] = (b->hash >> 32) << 32 | (uint64_t)t->count;
+    return 0;
+}
+
+int sift_flow_table_merge(sift_flow_table_t *into, const sift_flow_table_t *from)
+{
+    /* from's finished flows of one key precede its active flow of that key, so going through
+     * the finished list first keeps each key's instances in time order. */
+    for (size_t i = 0; i < from->ndone; i++) {
+        int rc = merge_one(into, &from->done[i]);
+        if (rc < 0)
+            return rc;
+    }
+    for (size_t i = 0; i < from->count; i++) {
+        int rc = merge_one(into, &from->flows[i]);
+        if (rc < 0)
+            return rc;
+    }
+    into->dropped_packets += from->dropped_packets;
+    into->emitted += from->emitted;
+    into->full = into->full || from->full;
+    if (from->oom)
+        into->oom = from->oom;
+    return 0;
+}
+
+size_t sift_flow_table_count(const sift_flow_table_t *t)
+{
+    return t->ndone + t->count;
+}
+
+const sift_flow_t *sift_flow_table_at(const sift_flow_table_t *t, size_t i)
+{
+    if (i < t->ndone)
+        return &t->done[i];
+    i -= t->ndone;
+    return i < t->count ? &t->flows[i] : NULL;
+}
+
+size_t sift_flow_table_memory(const sift_flow_table_t *t)
+{
+    return (t->slots ? (t->mask + 1) * sizeof *t->slots : 0) + t->cap * sizeof(sift_flow_t) +
+           t->done_cap * sizeof(sift_flow_t);
+}
