@@ -86,7 +86,7 @@ typedef struct sift_packet {
     uint32_t ip_id;     /* IPv4 identification, or the IPv6 fragment header's identification */
     uint32_t l4_offset; /* byte offset of the innermost transport header (valid with L4) */
 
-    /* The outermost IP layer and its transport when SIFT_PKT_TUNNEL is set (zero otherwise). */
+    /* The outermost IP layer and its transport when tunnel_depth > 0 (zero otherwise). */
     uint8_t outer_ip_version;
     uint8_t outer_ip_proto;
     uint16_t outer_sport, outer_dport;

@@ -1,0 +1,551 @@
+/* Link layers: Ethernet II and IEEE 802.3 with 802.2 LLC / SNAP (RFC 1042), IEEE 802.1Q and
+ * 802.1ad VLAN tags, MPLS label stacks (RFC 3032, PW control word RFC 4385), Linux cooked
+ * capture SLL and SLL2, BSD loopback (NULL, LOOP), raw IP, PPP (RFC 1661/1662), PPPoE session
+ * (RFC 2516), Cisco HDLC, and Linux NFLOG; link-type numbers from tcpdump.org linktypes.
+ *
+ *  Ethernet II / 802.3                 802.1Q tag              MPLS label (RFC 3032)
+ *  +--------+--------+--------+        +------+--------+       +--------------+---+-+------+
+ *  | dst 6  | src 6  | type/len|       |TCI 2 | type 2 |       | label 20     |TC |S| TTL  |
+ *  +--------+--------+--------+        +------+--------+       +--------------+---+-+------+
+ *   len <= 1500: 802.2 LLC  DSAP SSAP ctrl [SNAP: OUI 3, type 2 when AA AA 03]
+ *
+ *  SLL (16 bytes)                                 SLL2 (20 bytes)
+ *  +-------+-------+--------+---------+------+ +------+------+--------+-------+----+----+-------+
+ *  |pkttype|ARPHRD |addr len| addr 8  |proto |     |proto |rsvd  |ifindex4|ARPHRD |pkt |alen| addr
+ * 8|
+ *  +-------+-------+--------+---------+------+ +------+------+--------+-------+----+----+-------+
+ *
+ *  NULL/LOOP: 4-byte address family (writer's order)  PPPoE: ver/type code session length | PPP
+ *  NFLOG: family version resource-id, then TLVs {len (host order), type} padded to 4; type 9
+ *  is the packet payload.
+ */
+#include "decode/decode_int.h"
+
+static void dec_mpls(sift_dec_t *d, sift_cursor_t c);
+static void dec_nsh(sift_dec_t *d, sift_cursor_t c);
+
+static void dec_non_ip(sift_dec_t *d, uint16_t type)
+{
+    d->pkt->ethertype = type;
+    d->pkt->flags |= SIFT_PKT_NON_IP;
+}
+
+static bool is_vlan_type(uint16_t type)
+{
+    return type == 0x8100 || type == 0x88a8 || type == 0x9100 || type == 0x9200;
+}
+
+void sift__dec_ether(sift_dec_t *d, sift_cursor_t c)
+{
+    const uint8_t *h = sift_cur_take(&c, 14);
+    if (SIFT_UNLIKELY(!h)) {
+        dec_trunc(d);
+        return;
+    }
+    if (!dec_push(d, SIFT_PROTO_ETH, h, 14))
+        return;
+    uint16_t type = sift_load_be16(h + 12);
+    if (SIFT_LIKELY(type >= 0x0600)) {
+        sift__dec_ethertype(d, type, c);
+    } else if (type <= 1500) {
+        sift__dec_llc(d, dec_sub(&c, type)); /* 802.3: the field is the LLC length */
+    } else {
+        dec_non_ip(d, 0);
+    }
+}
+
+/* Network Service Header (RFC 8300): version, O, U, TTL, length (4-byte words), MD type,
+ * next protocol; then the service path header and metadata, all inside `length`. */
+static void dec_nsh(sift_dec_t *d, sift_cursor_t c)
+{
+    const uint8_t *h = sift_cur_take(&c, 8);
+    if (!h) {
+        dec_trunc(d);
+        return;
+    }
+    size_t len = (size_t)(sift_load_be16(h) & 0x3f) * 4u;
+    if ((h[0] >> 6) != 0 || len < 8 || !sift_cur_take(&c, len - 8)) {
+        dec_trunc(d);
+        return;
+    }
+    if (!dec_push(d, SIFT_PROTO_NSH, h, len))
+        return;
+    switch (h[3]) {
+    case 1:
+        sift__dec_ipv4(d, c);
+        break;
+    case 2:
+        sift__dec_ipv6(d, c);
+        break;
+    case 3:
+        sift__dec_ether(d, c);
+        break;
+    case 5:
+        dec_mpls(d, c);
+        break;
+    default:
+        dec_non_ip(d, 0);
+    }
+}
+
+/* The EtherType dispatch shared by Ethernet, VLAN, SNAP, SLL, GRE and Geneve. VLAN tags are
+ * walked here in a loop rather than by recursion. */
+void sift__dec_ethertype(sift_dec_t *d, uint16_t type, sift_cursor_t c)
+{
+    sift_packet_t *pkt = d->pkt;
+    for (unsigned tags = 0;; tags++) {
+        switch (type) {
+        case 0x0800:
+            sift__dec_ipv4(d, c);
+            return;
+        case 0x86dd:
+            sift__dec_ipv6(d, c);
+            return;
+        case 0x0806:
+            sift__dec_arp(d, c);
+            return;
+        case 0x8847:
+        case 0x8848:
+            dec_mpls(d, c);
+            return;
+        case 0x8864: {
+            const uint8_t *h = sift_cur_take(&c, 8);
+            if (!h) {
+                dec_trunc(d);
+                return;
+            }
+            if (!dec_push(d, SIFT_PROTO_PPPOE, h, 6) || !dec_push(d, SIFT_PROTO_PPP, h + 6, 2))
+                return;
+            /* the PPPoE length counts the PPP protocol field too */
+            uint16_t len = sift_load_be16(h + 4);
+            sift_cursor_t in = dec_sub(&c, len >= 2 ? (size_t)len - 2 : 0);
+            sift__dec_ppp_proto(d, sift_load_be16(h + 6), in);
+            return;
+        }
+        case 0x894f:
+            dec_nsh(d, c);
+            return;
+        case 0x8909: { /* Cisco MetaData: version, length, options, SGT, EtherType */
+            const uint8_t *h = sift_cur_take(&c, 8);
+            if (!h) {
+                dec_trunc(d);
+                return;
+            }
+            if (!dec_push(d, SIFT_PROTO_CMD, h, 8))
+                return;
+            type = sift_load_be16(h + 6);
+            if (tags >= DEC_MAX_VLAN) {
+                pkt->flags |= SIFT_PKT_DEEP;
+                return;
+            }
+            continue;
+        }
+        case 0x6558: /* transparent Ethernet bridging (GRE, Geneve) */
+            sift__dec_ether(d, c);
+            return;
+        default:
+            if (!is_vlan_type(type)) {
+                dec_non_ip(d, type);
+                return;
+            }
+        }
+        /* one 802.1Q / 802.1ad tag */
+        if (tags >= DEC_MAX_VLAN) {
+            pkt->flags |= SIFT_PKT_DEEP;
+            return;
+        }
+        const uint8_t *h = sift_cur_take(&c, 4);
+        if (!h) {
+            dec_trunc(d);
+            return;
+        }
+        if (!dec_push(d, SIFT_PROTO_VLAN, h, 4))
+            return;
+        if (pkt->vlan_count++ == 0)
+            pkt->vlan = sift_load_be16(h) & 0x0fff;
+        type = sift_load_be16(h + 2);
+        if (type < 0x0600) {
+            if (type <= 1500)
+                sift__dec_llc(d, dec_sub(&c, type));
+            else
+                dec_non_ip(d, 0);
+            return;
+        }
+    }
+}
+
+/* 802.2 LLC, with SNAP (RFC 1042) carrying an EtherType. Anything else (STP, NetBIOS, IPX)
+ * is a non-IP network layer. */
+void sift__dec_llc(sift_dec_t *d, sift_cursor_t c)
+{
+    const uint8_t *h = sift_cur_take(&c, 3);
+    if (!h) {
+        dec_trunc(d);
+        return;
+    }
+    if (h[0] == 0xaa && h[1] == 0xaa && h[2] == 0x03) {
+        const uint8_t *s = sift_cur_take(&c, 5);
+        if (!s) {
+            dec_trunc(d);
+            return;
+        }
+        if (!dec_push(d, SIFT_PROTO_LLC, h, 8))
+            return;
+        uint32_t oui = (uint32_t)s[0] << 16 | (uint32_t)s[1] << 8 | s[2];
+        uint16_t type = sift_load_be16(s + 3);
+        if (oui == 0 || oui == 0xf8) /* RFC 1042 and 802.1H bridge tunnel */
+            sift__dec_ethertype(d, type, c);
+        else
+            dec_non_ip(d, 0);
+        return;
+    }
+    if (h[0] == 0xff && h[1] == 0xff) { /* Novell "raw" 802.3: IPX, no LLC */
+        dec_non_ip(d, 0);
+        return;
+    }
+    /* I- and S-format PDUs have a 2-byte control field */
+    dec_push(d, SIFT_PROTO_LLC, h, (h[2] & 3) == 3 ? 3 : 4);
+    dec_non_ip(d, 0);
+}
+
+/* MPLS label stack. What follows the bottom label is not announced; like Wireshark, the first
+ * nibble tells: 4 IPv4, 6 IPv6, 0 a pseudowire control word followed by Ethernet. */
+static void dec_mpls(sift_dec_t *d, sift_cursor_t c)
+{
+    sift_packet_t *pkt = d->pkt;
+    const uint8_t *start = c.p;
+    for (unsigned n = 0;; n++) {
+        if (n >= DEC_MAX_MPLS) {
+            pkt->flags |= SIFT_PKT_DEEP;
+            return;
+        }
+        const uint8_t *h = sift_cur_take(&c, 4);
+        if (!h) {
+            dec_trunc(d);
+            return;
+        }
+        pkt->mpls_count++;
+        if (h[2] & 0x01)
+            break;
+    }
+    if (!dec_push(d, SIFT_PROTO_MPLS, start, (size_t)(c.p - start)))
+        return;
+    if (sift_cur_left(&c) == 0) {
+        dec_trunc(d);
+        return;
+    }
+    switch (c.p[0] >> 4) {
+    case 4:
+        sift__dec_ipv4(d, c);
+        break;
+    case 6:
+        sift__dec_ipv6(d, c);
+        break;
+    case 0:
+        sift_cur_skip(&c, 4);
+        if (c.trunc)
+            dec_trunc(d);
+        else
+            sift__dec_ether(d, c);
+        break;
+    default:
+        dec_non_ip(d, 0);
+    }
+}
+
+/* A PPP protocol number (RFC 1661 DLL numbers) to the network layer. */
+void sift__dec_ppp_proto(sift_dec_t *d, uint16_t proto, sift_cursor_t c)
+{
+    switch (proto) {
+    case 0x0021:
+        sift__dec_ipv4(d, c);
+        break;
+    case 0x0057:
+        sift__dec_ipv6(d, c);
+        break;
+    case 0x0281:
+    case 0x0283:
+        dec_mpls(d, c);
+        break;
+    default:
+        dec_non_ip(d, 0);
+    }
+}
+
+/* PPP in HDLC-like framing (RFC 1662): address 0xff and control 0x03 may be omitted (ACFC), and
+ * the protocol may be one byte (PFC: an odd first byte). */
+static void dec_ppp(sift_dec_t *d, sift_cursor_t c)
+{
+    const uint8_t *start = c.p;
+    if (sift_cur_left(&c) >= 2 && c.p[0] == 0xff && c.p[1] == 0x03)
+        sift_cur_skip(&c, 2);
+    uint16_t proto = sift_cur_u8(&c);
+    if (!(proto & 1))
+        proto = (uint16_t)(proto << 8 | sift_cur_u8(&c));
+    if (c.trunc) {
+        dec_trunc(d);
+        return;
+    }
+    if (dec_push(d, SIFT_PROTO_PPP, start, (size_t)(c.p - start)))
+        sift__dec_ppp_proto(d, proto, c);
+}
+
+/* The raw-IP link types: the version nibble tells IPv4 from IPv6. */
+void sift__dec_ip_any(sift_dec_t *d, sift_cursor_t c)
+{
+    if (sift_cur_left(&c) == 0) {
+        dec_trunc(d);
+        return;
+    }
+    switch (c.p[0] >> 4) {
+    case 4:
+        sift__dec_ipv4(d, c);
+        break;
+    case 6:
+        sift__dec_ipv6(d, c);
+        break;
+    default:
+        dec_non_ip(d, 0);
+    }
+}
+
+/* BSD loopback: a 4-byte address family in the byte order of the machine that wrote it (NULL)
+ * or in network order (LOOP); both are accepted either way, as AF values are < 65536. */
+static void dec_null(sift_dec_t *d, sift_cursor_t c)
+{
+    const uint8_t *h = sift_cur_take(&c, 4);
+    if (!h) {
+        dec_trunc(d);
+        return;
+    }
+    if (!dec_push(d, SIFT_PROTO_NULL, h, 4))
+        return;
+    uint32_t af = sift_load_le32(h);
+    if (af & 0xffff0000u)
+        af = sift_load_be32(h);
+    if (af & 0xffff0000u) {
+        /* neither order is an AF: some writers put an EtherType in the last two bytes (as
+         * Wireshark's null dissector also accepts) */
+        uint16_t type = sift_load_be16(h + 2);
+        if (type >= 0x0600)
+            sift__dec_ethertype(d, type, c);
+        else
+            dec_non_ip(d, 0);
+        return;
+    }
+    switch (af) {
+    case 2: /* AF_INET everywhere */
+        sift__dec_ipv4(d, c);
+        break;
+    case 10: /* Linux */
+    case 23: /* Windows */
+    case 24: /* NetBSD, OpenBSD, BSD/OS */
+    case 28: /* FreeBSD, DragonFly */
+    case 30: /* Darwin */
+        sift__dec_ipv6(d, c);
+        break;
+    default:
+        dec_non_ip(d, 0);
+    }
+}
+
+/* Linux cooked capture: the protocol field is an EtherType except for a few ARPHRD/values. */
+static void dec_sll_proto(sift_dec_t *d, uint16_t arphrd, uint16_t proto, sift_cursor_t c)
+{
+    if (arphrd == 824) { /* ARPHRD_NETLINK: protocol is a netlink family */
+        dec_non_ip(d, 0);
+        return;
+    }
+    if (proto == 0x0004) { /* LINUX_SLL_P_802_2 */
+        sift__dec_llc(d, c);
+        return;
+    }
+    if (proto < 0x0600) { /* 802.3 raw, CAN, ... */
+        dec_non_ip(d, 0);
+        return;
+    }
+    sift__dec_ethertype(d, proto, c);
+}
+
+static void dec_sll(sift_dec_t *d, sift_cursor_t c)
+{
+    const uint8_t *h = sift_cur_take(&c, 16);
+    if (!h) {
+        dec_trunc(d);
+        return;
+    }
+    if (dec_push(d, SIFT_PROTO_SLL, h, 16))
+        dec_sll_proto(d, sift_load_be16(h + 2), sift_load_be16(h + 14), c);
+}
+
+static void dec_sll2(sift_dec_t *d, sift_cursor_t c)
+{
+    const uint8_t *h = sift_cur_take(&c, 20);
+    if (!h) {
+        dec_trunc(d);
+        return;
+    }
+    if (dec_push(d, SIFT_PROTO_SLL2, h, 20))
+        dec_sll_proto(d, sift_load_be16(h + 8), sift_load_be16(h), c);
+}
+
+/* Cisco HDLC: address, control, then an EtherType. */
+static void dec_chdlc(sift_dec_t *d, sift_cursor_t c)
+{
+    const uint8_t *h = sift_cur_take(&c, 4);
+    if (!h) {
+        dec_trunc(d);
+        return;
+    }
+    if (!dec_push(d, SIFT_PROTO_CHDLC, h, 4))
+        return;
+    uint16_t type = sift_load_be16(h + 2);
+    if (type == 0x0800 || type == 0x86dd || type == 0x8847 || type == 0x8848)
+        sift__dec_ethertype(d, type, c);
+    else
+        dec_non_ip(d, 0); /* SLARP, CDP ... */
+}
+
+/* PPP_ETHER (51): a PPPoE header with no Ethernet header before it. */
+static void dec_ppp_ether(sift_dec_t *d, sift_cursor_t c)
+{
+    sift__dec_ethertype(d, 0x8864, c);
+}
+
+/* NFLOG: the TLV lengths are in the capturing host's order; little-endian is tried first and
+ * big-endian when the first TLV does not fit that way. */
+static void dec_nflog(sift_dec_t *d, sift_cursor_t c)
+{
+    const uint8_t *h = sift_cur_take(&c, 4);
+    if (!h) {
+        dec_trunc(d);
+        return;
+    }
+    uint8_t family = h[0];
+    bool big = false;
+    if (sift_cur_left(&c) >= 4) {
+        uint16_t le = sift_load_le16(c.p);
+        big = le < 4 || le > sift_cur_left(&c);
+    }
+    for (unsigned n = 0; n < DEC_MAX_NFLOG_TLV && sift_cur_left(&c) > 0; n++) {
+        const uint8_t *t = sift_cur_take(&c, 4);
+        if (!t)
+            break;
+        uint16_t len = big ? sift_load_be16(t) : sift_load_le16(t);
+        uint16_t type = (uint16_t)((big ? sift_load_be16(t + 2) : sift_load_le16(t + 2)) & 0x3fff);
+        if (len < 4 || (size_t)len - 4 > sift_cur_left(&c))
+            break;
+        if (type == 9) { /* NFULA_PAYLOAD */
+            if (!dec_push(d, SIFT_PROTO_NFLOG, h, (size_t)(c.p - h)))
+                return;
+            sift_cursor_t in = dec_sub(&c, (size_t)len - 4);
+            if (family == 2)
+                sift__dec_ipv4(d, in);
+            else if (family == 10)
+                sift__dec_ipv6(d, in);
+            else
+                sift__dec_ip_any(d, in);
+            return;
+        }
+        size_t skip = ((size_t)len + 3u) / 4u * 4u - 4u;
+        if (skip > sift_cur_left(&c))
+            skip = sift_cur_left(&c);
+        sift_cur_skip(&c, skip);
+    }
+    /* no payload TLV: a log message without the packet */
+    dec_push(d, SIFT_PROTO_NFLOG, h, (size_t)(c.p - h));
+    dec_non_ip(d, 0);
+}
+
+static void dec_raw(sift_dec_t *d, sift_cursor_t c, int version)
+{
+    if (!dec_push(d, SIFT_PROTO_RAW, c.p, 0))
+        return;
+    if (version == 4)
+        sift__dec_ipv4(d, c);
+    else if (version == 6)
+        sift__dec_ipv6(d, c);
+    else
+        sift__dec_ip_any(d, c);
+}
+
+int sift_decode_linktype_known(uint32_t linktype)
+{
+    switch (linktype) {
+    case 0:
+    case 1:
+    case 9:
+    case 12:
+    case 14:
+    case 50:
+    case 51:
+    case 101:
+    case 104:
+    case 105:
+    case 108:
+    case 113:
+    case 127:
+    case 192:
+    case 228:
+    case 229:
+    case 239:
+    case 276:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+void sift__dec_link(sift_dec_t *d, uint32_t linktype, sift_cursor_t c)
+{
+    switch (linktype) {
+    case 1: /* ETHERNET */
+        sift__dec_ether(d, c);
+        break;
+    case 0:   /* NULL */
+    case 108: /* LOOP */
+        dec_null(d, c);
+        break;
+    case 12:  /* RAW as OpenBSD and BSD/OS write it */
+    case 14:  /* RAW, old BSD */
+    case 101: /* RAW */
+        dec_raw(d, c, 0);
+        break;
+    case 228: /* IPV4 */
+        dec_raw(d, c, 4);
+        break;
+    case 229: /* IPV6 */
+        dec_raw(d, c, 6);
+        break;
+    case 113: /* LINUX_SLL */
+        dec_sll(d, c);
+        break;
+    case 276: /* LINUX_SLL2 */
+        dec_sll2(d, c);
+        break;
+    case 9:  /* PPP */
+    case 50: /* PPP_HDLC */
+        dec_ppp(d, c);
+        break;
+    case 51: /* PPP_ETHER */
+        dec_ppp_ether(d, c);
+        break;
+    case 104: /* C_HDLC */
+        dec_chdlc(d, c);
+        break;
+    case 105: /* IEEE802_11 */
+        sift__dec_80211(d, c, false);
+        break;
+    case 127: /* IEEE802_11_RADIOTAP */
+        sift__dec_radiotap(d, c);
+        break;
+    case 192: /* PPI */
+        sift__dec_ppi(d, c);
+        break;
+    case 239: /* NFLOG */
+        dec_nflog(d, c);
+        break;
+    default:
+        d->pkt->flags |= SIFT_PKT_UNKNOWN_LINK;
+    }
+}
