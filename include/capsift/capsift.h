@@ -3,6 +3,7 @@
 #define CAPSIFT_CAPSIFT_H
 
 #include <capsift/common.h>
+#include <capsift/decode.h>
 #include <capsift/engine.h>
 #include <capsift/info.h>
 #include <capsift/packet.h>
