@@ -24,6 +24,12 @@ typedef struct cli_command {
 
 int cmd_info(int argc, char **argv);
 void help_info(FILE *out);
+int cmd_bench(int argc, char **argv);
+void help_bench(FILE *out);
+int cmd_flows(int argc, char **argv);
+void help_flows(FILE *out);
+int cmd_stats(int argc, char **argv);
+void help_stats(FILE *out);
 
 /* Looks up a command by name (NULL when unknown). */
 const cli_command_t *cli_find_command(const char *name);

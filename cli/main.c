@@ -6,6 +6,12 @@
 static const cli_command_t commands[] = {
     {"info", "summarise capture files: format, link types, packets, bytes, time span, damage",
      cmd_info, help_info},
+    {"bench", "measure the building blocks against naive baselines on real capture data",
+     cmd_bench, help_bench},
+    {"flows", "list flows: addresses, ports, protocol, application, packets and bytes each way",
+     cmd_flows, help_flows},
+    {"stats", "protocol hierarchy, top talkers and ports, packet sizes, rate timeline",
+     cmd_stats, help_stats},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -1,0 +1,527 @@
+/* capsift flows: one row per bidirectional flow, as a table, JSON lines or CSV. */
+#include "cli.h"
+
+#include <capsift/flow.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+void help_flows(FILE *out)
+{
+    fprintf(out,
+            "usage: capsift flows [OPTIONS] FILE|DIR|- ...\n\n"
+            "Lists the flows (bidirectional 5-tuples: addresses, ports, IP protocol) of capture\n"
+            "files with the application protocol found by nDPI, packets and bytes each way\n"
+            "(a: the initiator, the sender of the first packet seen; b: the responder), first\n"
+            "and last time, duration and the TCP flags seen (S A F P R U E C). Bytes are bytes\n"
+            "on the wire. Flows are per file.\n\n"
+            "options:\n"
+            "  --sort KEY         packets, bytes, duration (largest first) or start (earliest\n"
+            "                     first); default: file order, then start\n"
+            "  --top N            only the first N rows after sorting\n"
+            "  -f, --filter EXPR  only packets matching a BPF filter (tcpdump syntax)\n"
+            "  --json             one JSON object per flow, one per line\n"
+            "  --csv              comma-separated values with a header row\n"
+            "  --no-app           no application detection (faster)\n"
+            "  --idle-timeout S   a tuple silent for more than S seconds starts a new flow\n"
+            "  --vlan             the outermost VLAN id is part of the flow key\n"
+            "  --max-flows N      flows held at most (default 10000000); packets of flows\n"
+            "                     past it are counted and reported, not listed\n"
+            "  -j, --threads N    worker threads (default: the number of cores)\n"
+            "  -h, --help         this help\n\n"
+            "exit status: 0 every file read whole, 1 some file damaged or unreadable (its\n"
+            "partial results are still printed), 2 usage error, 3 failure.\n");
+}
+
+enum { SORT_FILE, SORT_PACKETS, SORT_BYTES, SORT_START, SORT_DURATION };
+enum { OUT_TABLE, OUT_JSON, OUT_CSV };
+
+typedef struct row {
+    const sift_flow_t *f;
+    const sift_flows_t *s;
+    size_t input;
+} row_t;
+
+static int sort_key;
+
+static uint64_t total_packets(const sift_flow_t *f)
+{
+    return f->packets[0] + f->packets[1];
+}
+
+static uint64_t total_bytes(const sift_flow_t *f)
+{
+    return f->bytes[0] + f->bytes[1];
+}
+
+static int cmp_u64_desc(uint64_t a, uint64_t b)
+{
+    return a > b ? -1 : a < b ? 1 : 0;
+}
+
+static int cmp_i64(int64_t a, int64_t b)
+{
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/* A total order, so output never depends on the order flows were collected in. */
+static int cmp_rows(const void *pa, const void *pb)
+{
+    const row_t *ra = pa, *rb = pb;
+    const sift_flow_t *a = ra->f, *b = rb->f;
+    int c = 0;
+    switch (sort_key) {
+    case SORT_PACKETS:
+        c = cmp_u64_desc(total_packets(a), total_packets(b));
+        break;
+    case SORT_BYTES:
+        c = cmp_u64_desc(total_bytes(a), total_bytes(b));
+        break;
+    case SORT_DURATION:
+        c = cmp_u64_desc((uint64_t)(a->last_ns - a->first_ns),
+                         (uint64_t)(b->last_ns - b->first_ns));
+        break;
+    default:
+        break;
+    }
+    if (c == 0 && sort_key == SORT_FILE)
+        c = ra->input < rb->input ? -1 : ra->input > rb->input;
+    if (c == 0)
+        c = cmp_i64(a->first_ns, b->first_ns);
+    if (c == 0)
+        c = ra->input < rb->input ? -1 : ra->input > rb->input;
+    if (c == 0)
+        c = memcmp(&a->key, &b->key, sizeof a->key);
+    if (c == 0)
+        c = cmp_i64(a->last_ns, b->last_ns);
+    return c;
+}
+
+static const char *addr_str(char *buf, size_t size, const uint8_t *a, int version)
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (version == 4 || (version != 6 && memcmp(a, mapped, 12) == 0))
+        inet_ntop(AF_INET, a + 12, buf, (socklen_t)size);
+    else
+        inet_ntop(AF_INET6, a, buf, (socklen_t)size);
+    return buf;
+}
+
+static const char *proto_str(char *buf, size_t size, uint8_t p)
+{
+    switch (p) {
+    case 1:
+        return "icmp";
+    case 2:
+        return "igmp";
+    case 6:
+        return "tcp";
+    case 17:
+        return "udp";
+    case 47:
+        return "gre";
+    case 50:
+        return "esp";
+    case 58:
+        return "icmpv6";
+    case 132:
+        return "sctp";
+    default:
+        snprintf(buf, size, "%u", p);
+        return buf;
+    }
+}
+
+/* Every field of a row as text. */
+typedef struct cells {
+    char src[48], dst[48], sport[8], dport[8], proto[8], app[64];
+    char pab[24], pba[24], bab[24], bba[24], first[40], last[40], dur[40], flags[12];
+} cells_t;
+
+static void make_cells(cells_t *c, const row_t *r, int digits)
+{
+    const sift_flow_t *f = r->f;
+    char pbuf[8];
+    addr_str(c->src, sizeof c->src, sift_flow_addr_a(f), f->key.ip_version);
+    addr_str(c->dst, sizeof c->dst, sift_flow_addr_b(f), f->key.ip_version);
+    snprintf(c->sport, sizeof c->sport, "%u", sift_flow_port_a(f));
+    snprintf(c->dport, sizeof c->dport, "%u", sift_flow_port_b(f));
+    snprintf(c->proto, sizeof c->proto, "%s", proto_str(pbuf, sizeof pbuf, f->key.proto));
+    sift_flows_app_name(r->s, f, c->app, sizeof c->app);
+    snprintf(c->pab, sizeof c->pab, "%" PRIu64, f->packets[0]);
+    snprintf(c->pba, sizeof c->pba, "%" PRIu64, f->packets[1]);
+    snprintf(c->bab, sizeof c->bab, "%" PRIu64, f->bytes[0]);
+    snprintf(c->bba, sizeof c->bba, "%" PRIu64, f->bytes[1]);
+    sift_format_ts(c->first, sizeof c->first, f->first_ns, digits);
+    sift_format_ts(c->last, sizeof c->last, f->last_ns, digits);
+    sift_format_ts(c->dur, sizeof c->dur, f->last_ns - f->first_ns, digits);
+    sift_flow_tcp_flags_str((uint8_t)(f->tcp_flags[0] | f->tcp_flags[1]), c->flags,
+                            sizeof c->flags);
+}
+
+static void csv_field(FILE *out, const char *s)
+{
+    if (strpbrk(s, ",\"\n\r") == NULL) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+static void print_json(FILE *out, const row_t *r, const cells_t *c, const char *file)
+{
+    const sift_flow_t *f = r->f;
+    fputs("{\"src\":", out);
+    json_string(out, c->src);
+    fputs(",\"dst\":", out);
+    json_string(out, c->dst);
+    fprintf(out, ",\"sport\":%s,\"dport\":%s,\"proto\":\"%s\",\"app\":", c->sport, c->dport,
+            c->proto);
+    if (f->app_state == SIFT_FLOW_APP_OFF)
+        fputs("null", out);
+    else
+        json_string(out, c->app);
+    fprintf(out,
+            ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"packets_ab\":%s,\"packets_ba\":%s"
+            ",\"bytes_ab\":%s,\"bytes_ba\":%s,\"first_ts\":\"%s\",\"last_ts\":\"%s\""
+            ",\"tcp_flags\":\"%s\",\"file\":",
+            total_packets(f), total_bytes(f), c->pab, c->pba, c->bab, c->bba, c->first, c->last,
+            c->flags);
+    json_string(out, file);
+    fputs("}\n", out);
+}
+
+static void print_csv(FILE *out, const row_t *r, const cells_t *c, const char *file)
+{
+    csv_field(out, file);
+    fprintf(out, ",%s,%s,%s,%s,%s,", c->src, c->sport, c->dst, c->dport, c->proto);
+    csv_field(out, c->app);
+    fprintf(out, ",%" PRIu64 ",%" PRIu64 ",%s,%s,%s,%s,%s,%s,%s,%s\n", total_packets(r->f),
+            total_bytes(r->f), c->pab, c->pba, c->bab, c->bba, c->first, c->last, c->dur, c->flags);
+}
+
+#define NCOLS 15
+static const char *const col_names[NCOLS] = {"FILE",     "SRC",   "SPORT",   "DST",      "DPORT",
+                                             "PROTO",    "APP",   "PKTS_AB", "PKTS_BA",  "BYTES_AB",
+                                             "BYTES_BA", "FIRST", "LAST",    "DURATION", "FLAGS"};
+
+static void cell_list(const cells_t *c, const char *file, const char *v[NCOLS])
+{
+    const char *tmp[NCOLS] = {file,     c->src,   c->sport, c->dst, c->dport,
+                              c->proto, c->app,   c->pab,   c->pba, c->bab,
+                              c->bba,   c->first, c->last,  c->dur, c->flags};
+    memcpy(v, tmp, sizeof tmp);
+}
+
+static void print_table(FILE *out, const row_t *rows, size_t n, const sift_engine_t *e,
+                        bool show_file, bool show_app)
+{
+    size_t w[NCOLS];
+    for (int k = 0; k < NCOLS; k++)
+        w[k] = strlen(col_names[k]);
+    cells_t c;
+    const char *v[NCOLS];
+    for (size_t i = 0; i < n; i++) {
+        const sift_input_t *in = sift_engine_input(e, rows[i].input);
+        make_cells(&c, &rows[i], in->meta.ts_digits);
+        cell_list(&c, in->path, v);
+        for (int k = 0; k < NCOLS; k++) {
+            size_t l = strlen(v[k]);
+            if (l > w[k])
+                w[k] = l;
+        }
+    }
+    for (size_t i = 0; i <= n; i++) {
+        if (i == 0) {
+            memcpy(v, col_names, sizeof v);
+        } else {
+            const sift_input_t *in = sift_engine_input(e, rows[i - 1].input);
+            make_cells(&c, &rows[i - 1], in->meta.ts_digits);
+            cell_list(&c, in->path, v);
+        }
+        bool first = true;
+        for (int k = 0; k < NCOLS; k++) {
+            if ((k == 0 && !show_file) || (k == 6 && !show_app))
+                continue;
+            bool right = (k >= 7 && k <= 10) || k == 2 || k == 4;
+            int last = k == NCOLS - 1;
+            if (!first)
+                fputs("  ", out);
+            first = false;
+            if (right)
+                fprintf(out, "%*s", (int)w[k], v[k]);
+            else if (last)
+                fputs(v[k], out);
+            else
+                fprintf(out, "%-*s", (int)w[k], v[k]);
+        }
+        fputc('\n', out);
+    }
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end != '\0' || errno != 0 || s[0] == '-')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_seconds(const char *s, int64_t *ns)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || errno != 0 || !(v > 0) || v > 1e9)
+        return -1;
+    *ns = (int64_t)(v * 1e9 + 0.5);
+    return 0;
+}
+
+static int parse_sort(const char *s)
+{
+    static const char *const names[] = {"packets", "bytes", "start", "duration"};
+    static const int keys[] = {SORT_PACKETS, SORT_BYTES, SORT_START, SORT_DURATION};
+    for (size_t i = 0; i < 4; i++)
+        if (strcmp(s, names[i]) == 0)
+            return keys[i];
+    return -1;
+}
+
+typedef struct flows_args {
+    int out, threads;
+    uint64_t top;
+    bool has_top;
+    const char *filter;
+    sift_flows_config_t cfg;
+} flows_args_t;
+
+static int parse_args(int argc, char **argv, flows_args_t *a)
+{
+    enum { O_JSON = 256, O_CSV, O_SORT, O_TOP, O_NOAPP, O_IDLE, O_VLAN, O_MAX };
+    static const struct option longopts[] = {{"json", no_argument, NULL, O_JSON},
+                                             {"csv", no_argument, NULL, O_CSV},
+                                             {"sort", required_argument, NULL, O_SORT},
+                                             {"top", required_argument, NULL, O_TOP},
+                                             {"no-app", no_argument, NULL, O_NOAPP},
+                                             {"idle-timeout", required_argument, NULL, O_IDLE},
+                                             {"vlan", no_argument, NULL, O_VLAN},
+                                             {"max-flows", required_argument, NULL, O_MAX},
+                                             {"filter", required_argument, NULL, 'f'},
+                                             {"threads", required_argument, NULL, 'j'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "j:f:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_JSON:
+            a->out = OUT_JSON;
+            break;
+        case O_CSV:
+            a->out = OUT_CSV;
+            break;
+        case O_SORT:
+            sort_key = parse_sort(optarg);
+            if (sort_key < 0) {
+                cli_error("flows: --sort takes packets, bytes, start or duration, not '%s'",
+                          optarg);
+                return CLI_USAGE;
+            }
+            break;
+        case O_TOP:
+            if (parse_u64(optarg, &a->top) < 0) {
+                cli_error("flows: --top needs a number of rows, not '%s'", optarg);
+                return CLI_USAGE;
+            }
+            a->has_top = true;
+            break;
+        case O_NOAPP:
+            a->cfg.no_app = true;
+            break;
+        case O_IDLE:
+            if (parse_seconds(optarg, &a->cfg.table.idle_timeout_ns) < 0) {
+                cli_error("flows: --idle-timeout needs a positive number of seconds, not '%s'",
+                          optarg);
+                return CLI_USAGE;
+            }
+            break;
+        case O_VLAN:
+            a->cfg.table.vlan_in_key = true;
+            break;
+        case O_MAX:
+            if (parse_u64(optarg, &a->cfg.table.max_flows) < 0 || a->cfg.table.max_flows == 0) {
+                cli_error("flows: --max-flows needs a positive number, not '%s'", optarg);
+                return CLI_USAGE;
+            }
+            break;
+        case 'f':
+            a->filter = optarg;
+            break;
+        case 'j':
+            a->threads = cli_parse_threads(optarg);
+            if (a->threads < 0) {
+                cli_error("flows: -j needs a thread count from 1 to 1024, not '%s'", optarg);
+                return CLI_USAGE;
+            }
+            break;
+        case 'h':
+            help_flows(stdout);
+            return -1;
+        default:
+            fprintf(stderr, "see 'capsift flows --help'\n");
+            return CLI_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        cli_error("flows: no input files (see 'capsift flows --help')");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* Reports limits and damage per input; returns the exit status so far. */
+static int report_inputs(const sift_engine_t *e, int pass, const flows_args_t *a)
+{
+    int rc = CLI_OK;
+    for (size_t i = 0; i < sift_engine_ninputs(e); i++) {
+        const sift_input_t *in = sift_engine_input(e, i);
+        const sift_flows_t *s = sift_engine_state(e, i, pass);
+        if (in->error[0])
+            cli_error("%s", in->error);
+        if (in->warning[0])
+            cli_error("%s: %s (%" PRIu64 " packets left out)", in->path, in->warning,
+                      in->filtered_out);
+        for (size_t k = 0; k < in->nproblems && k < 3; k++)
+            cli_error("%s: at byte %" PRIu64 ": %s", in->path, in->problems[k].offset,
+                      in->problems[k].message);
+        if (in->error[0] || in->status < 0 || in->problems_total > 0)
+            rc = CLI_DAMAGED;
+        if (s && s->table.full)
+            cli_error("%s: the flow limit (%" PRIu64 " flows) was reached: %" PRIu64
+                      " packets of further flows are not counted; raise it with --max-flows "
+                      "or use --idle-timeout",
+                      in->path,
+                      a->cfg.table.max_flows ? a->cfg.table.max_flows
+                                             : (uint64_t)SIFT_FLOW_DEFAULT_MAX,
+                      s->table.dropped_packets);
+        if (s && s->table.oom)
+            cli_error("%s: out of memory: some flows are missing", in->path);
+    }
+    return rc;
+}
+
+static int print_rows(const sift_engine_t *e, int pass, const flows_args_t *a)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < sift_engine_ninputs(e); i++) {
+        const sift_flows_t *s = sift_engine_state(e, i, pass);
+        if (s)
+            n += sift_flows_count(s);
+    }
+    row_t *rows = malloc((n ? n : 1) * sizeof *rows);
+    if (!rows) {
+        cli_error("out of memory");
+        return CLI_FAILED;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < sift_engine_ninputs(e); i++) {
+        const sift_flows_t *s = sift_engine_state(e, i, pass);
+        for (size_t j = 0; s && j < sift_flows_count(s); j++)
+            rows[k++] = (row_t){.f = sift_flows_at(s, j), .s = s, .input = i};
+    }
+    qsort(rows, n, sizeof *rows, cmp_rows);
+    if (a->has_top && a->top < n)
+        n = (size_t)a->top;
+    if (a->out == OUT_TABLE) {
+        print_table(stdout, rows, n, e, sift_engine_ninputs(e) > 1, !a->cfg.no_app);
+    } else {
+        if (a->out == OUT_CSV)
+            fputs("file,src,sport,dst,dport,proto,app,packets,bytes,packets_ab,packets_ba,"
+                  "bytes_ab,bytes_ba,first_ts,last_ts,duration,tcp_flags\n",
+                  stdout);
+        cells_t c;
+        for (size_t i = 0; i < n; i++) {
+            const sift_input_t *in = sift_engine_input(e, rows[i].input);
+            make_cells(&c, &rows[i], in->meta.ts_digits);
+            if (a->out == OUT_JSON)
+                print_json(stdout, &rows[i], &c, in->path);
+            else
+                print_csv(stdout, &rows[i], &c, in->path);
+        }
+    }
+    free(rows);
+    return CLI_OK;
+}
+
+int cmd_flows(int argc, char **argv)
+{
+    flows_args_t a = {.out = OUT_TABLE};
+    sort_key = SORT_FILE;
+    int prc = parse_args(argc, argv, &a);
+    if (prc != CLI_OK)
+        return prc < 0 ? CLI_OK : prc;
+    sift_ctx_t *ctx = NULL;
+    sift_engine_t *e = NULL;
+    cli_progress_t prog;
+    cli_progress_init(&prog);
+    sift_engine_opts_t opts = {.threads = (unsigned)a.threads,
+                               .filter = a.filter,
+                               .progress = cli_progress_cb,
+                               .progress_user = &prog};
+    if (sift_ctx_create(&ctx) < 0) {
+        cli_error("out of memory");
+        return CLI_FAILED;
+    }
+    int erc = sift_engine_create(&e, ctx, &opts);
+    if (erc < 0) {
+        cli_error("%s", sift_ctx_errmsg(ctx));
+        sift_ctx_free(ctx);
+        return erc == SIFT_EFILTER ? CLI_USAGE : CLI_FAILED;
+    }
+    sift_pass_t pass_def = sift_flows_pass;
+    pass_def.needs = sift_flows_needs(&a.cfg);
+    int rc = CLI_OK;
+    int pass = sift_engine_add_pass(e, &pass_def, &a.cfg);
+    for (int i = optind; i < argc && rc == CLI_OK; i++) {
+        int n = sift_engine_add_input(e, argv[i]);
+        if (n < 0) {
+            cli_error("%s", sift_ctx_errmsg(ctx));
+            rc = n == SIFT_ENOMEM ? CLI_FAILED : CLI_USAGE;
+        } else if (n == 0) {
+            cli_error("%s: no capture files found there", argv[i]);
+            rc = CLI_USAGE;
+        }
+    }
+    if (rc == CLI_OK && sift_engine_run(e) < 0) {
+        cli_error("%s", sift_ctx_errmsg(ctx));
+        rc = CLI_FAILED;
+    }
+    cli_progress_end(&prog);
+    if (rc == CLI_OK) {
+        rc = print_rows(e, pass, &a);
+        int r2 = report_inputs(e, pass, &a);
+        if (rc == CLI_OK)
+            rc = r2;
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("cannot write the output: %s", strerror(errno));
+        rc = CLI_FAILED;
+    }
+    sift_engine_free(e);
+    sift_ctx_free(ctx);
+    return rc;
+}

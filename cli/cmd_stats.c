@@ -1,0 +1,415 @@
+/* capsift stats: protocol hierarchy, top talkers and ports, packet sizes and a rate timeline. */
+#include "cli.h"
+
+#include <capsift/stats.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+void help_stats(FILE *out)
+{
+    fprintf(out,
+            "usage: capsift stats [OPTIONS] FILE|DIR|- ...\n\n"
+            "Summarises the traffic of capture files: the protocol hierarchy (link, network,\n"
+            "transport, then the application found by nDPI; packets and bytes, like tshark\n"
+            "-z io,phs), the top talkers (addresses by bytes sent and received), the top ports\n"
+            "(by bytes, either end), packet sizes in tshark's plen buckets and the packets and\n"
+            "bytes per interval. Bytes are bytes on the wire. One report per file.\n\n"
+            "options:\n"
+            "  --interval T       timeline interval: 1s, 500ms, 1m, 1h ... (default 1s)\n"
+            "  --top N            rows of the talker and port lists (default 10)\n"
+            "  --total            one report over all files instead of one per file\n"
+            "  -f, --filter EXPR  only packets matching a BPF filter (tcpdump syntax)\n"
+            "  --json             one JSON object per report, one per line\n"
+            "  --no-app           no application level (no nDPI; faster)\n"
+            "  --max-keys N       addresses, ports and intervals counted each (default\n"
+            "                     1000000); the rest are summed as 'other'\n"
+            "  -j, --threads N    worker threads (default: the number of cores)\n"
+            "  -h, --help         this help\n\n"
+            "exit status: 0 every file read whole, 1 some file damaged or unreadable (its\n"
+            "partial results are still printed), 2 usage error, 3 failure.\n");
+}
+
+typedef struct stats_args {
+    bool json, total;
+    int threads;
+    size_t top;
+    const char *filter;
+    sift_stats_config_t cfg;
+} stats_args_t;
+
+static int cmp_entry_bytes(const void *pa, const void *pb)
+{
+    const sift_stats_entry_t *a = pa, *b = pb;
+    if (a->bytes != b->bytes)
+        return a->bytes > b->bytes ? -1 : 1;
+    if (a->packets != b->packets)
+        return a->packets > b->packets ? -1 : 1;
+    return memcmp(a->key, b->key, 16);
+}
+
+static int64_t interval_index(const sift_stats_entry_t *e)
+{
+    int64_t v;
+    memcpy(&v, e->key, sizeof v);
+    return v;
+}
+
+static int cmp_entry_time(const void *pa, const void *pb)
+{
+    int64_t a = interval_index(pa), b = interval_index(pb);
+    return a < b ? -1 : a > b;
+}
+
+/* The entries of a map, sorted; NULL when empty. */
+static sift_stats_entry_t *sorted(const sift_stats_map_t *m, size_t *n,
+                                  int (*cmp)(const void *, const void *))
+{
+    *n = 0;
+    if (m->count == 0)
+        return NULL;
+    sift_stats_entry_t *v = malloc(m->count * sizeof *v);
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i <= m->mask; i++)
+        if (m->e[i].packets)
+            v[(*n)++] = m->e[i];
+    qsort(v, *n, sizeof *v, cmp);
+    return v;
+}
+
+static const char *addr_str(char *buf, size_t size, const uint8_t *a)
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(a, mapped, 12) == 0)
+        inet_ntop(AF_INET, a + 12, buf, (socklen_t)size);
+    else
+        inet_ntop(AF_INET6, a, buf, (socklen_t)size);
+    return buf;
+}
+
+static const char *proto_name(char *buf, size_t size, uint8_t p)
+{
+    switch (p) {
+    case 6:
+        return "tcp";
+    case 17:
+        return "udp";
+    case 132:
+        return "sctp";
+    default:
+        snprintf(buf, size, "%u", p);
+        return buf;
+    }
+}
+
+static const char *size_range(char *buf, size_t size, unsigned i)
+{
+    if (i + 1 < SIFT_STATS_NSIZES)
+        snprintf(buf, size, "%u-%u", sift_stats_size_lower(i), sift_stats_size_lower(i + 1) - 1);
+    else
+        snprintf(buf, size, "%u-", sift_stats_size_lower(i));
+    return buf;
+}
+
+static void node_path(char *buf, size_t size, const sift_stats_t *s, unsigned i)
+{
+    const char *names[64];
+    int n = 0;
+    for (int k = (int)i; k >= 0 && n < 64; k = s->nodes[k].parent)
+        names[n++] = s->nodes[k].name;
+    size_t o = 0;
+    buf[0] = '\0';
+    while (n-- > 0 && o < size)
+        o += (size_t)snprintf(buf + o, size - o, "%s%s", o ? ":" : "", names[n]);
+}
+
+/* Children in order of creation, depth first, as tshark prints its tree. */
+static void print_tree(FILE *out, const sift_stats_t *s, int parent)
+{
+    for (unsigned i = 0; i < s->nnodes; i++) {
+        const sift_stats_node_t *n = &s->nodes[i];
+        if (n->parent != parent)
+            continue;
+        char label[80];
+        snprintf(label, sizeof label, "%*s%s", (int)(2 * n->depth), "", n->name);
+        fprintf(out, "  %-40s frames:%" PRIu64 " bytes:%" PRIu64 "\n", label, n->packets, n->bytes);
+        print_tree(out, s, (int)i);
+    }
+}
+
+static void print_text(FILE *out, const char *title, const sift_stats_t *s, int digits,
+                       const stats_args_t *a)
+{
+    char b1[64], b2[96];
+    fprintf(out, "File:       %s\nPackets:    %" PRIu64 "\nBytes:      %" PRIu64 "\n\n", title,
+            s->packets, s->bytes);
+    fprintf(out, "Protocol hierarchy:\n");
+    print_tree(out, s, -1);
+    if (s->nodes_dropped)
+        fprintf(out, "  (%" PRIu64 " packets with paths beyond %d nodes not shown)\n",
+                s->nodes_dropped, SIFT_STATS_MAX_NODES);
+    size_t n;
+    sift_stats_entry_t *v = sorted(&s->hosts, &n, cmp_entry_bytes);
+    fprintf(out, "\nTop talkers (bytes sent and received):\n  %-39s %12s %14s\n", "ADDRESS",
+            "PACKETS", "BYTES");
+    for (size_t i = 0; i < n && i < a->top; i++)
+        fprintf(out, "  %-39s %12" PRIu64 " %14" PRIu64 "\n", addr_str(b1, sizeof b1, v[i].key),
+                v[i].packets, v[i].bytes);
+    if (s->hosts.other_packets)
+        fprintf(out, "  %-39s %12" PRIu64 " %14" PRIu64 "\n", "(other, past --max-keys)",
+                s->hosts.other_packets, s->hosts.other_bytes);
+    free(v);
+    v = sorted(&s->ports, &n, cmp_entry_bytes);
+    fprintf(out, "\nTop ports (either end):\n  %-12s %12s %14s\n", "PORT", "PACKETS", "BYTES");
+    for (size_t i = 0; i < n && i < a->top; i++) {
+        snprintf(b2, sizeof b2, "%s/%u", proto_name(b1, sizeof b1, v[i].key[0]),
+                 (unsigned)v[i].key[2] << 8 | v[i].key[3]);
+        fprintf(out, "  %-12s %12" PRIu64 " %14" PRIu64 "\n", b2, v[i].packets, v[i].bytes);
+    }
+    free(v);
+    fprintf(out, "\nPacket sizes (bytes on the wire):\n  %-12s %12s %14s\n", "SIZE", "PACKETS",
+            "BYTES");
+    for (unsigned i = 0; i < SIFT_STATS_NSIZES; i++)
+        fprintf(out, "  %-12s %12" PRIu64 " %14" PRIu64 "\n", size_range(b1, sizeof b1, i),
+                s->size_packets[i], s->size_bytes[i]);
+    v = sorted(&s->timeline, &n, cmp_entry_time);
+    fprintf(out, "\nTimeline (interval %s s):\n  %-24s %12s %14s %14s\n",
+            sift_format_ts(b1, sizeof b1, s->interval_ns, 9), "START", "PACKETS", "BYTES",
+            "BITS/S");
+    double secs = (double)s->interval_ns / 1e9;
+    for (size_t i = 0; i < n; i++) {
+        int64_t start = interval_index(&v[i]) * s->interval_ns;
+        fprintf(out, "  %-24s %12" PRIu64 " %14" PRIu64 " %14.0f\n",
+                sift_format_ts(b1, sizeof b1, start, digits), v[i].packets, v[i].bytes,
+                8.0 * (double)v[i].bytes / secs);
+    }
+    free(v);
+    fputc('\n', out);
+}
+
+static void json_counts(FILE *out, uint64_t p, uint64_t b)
+{
+    fprintf(out, "\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64, p, b);
+}
+
+static void print_json(FILE *out, const char *title, const sift_stats_t *s, int digits,
+                       const stats_args_t *a)
+{
+    char b1[256], b2[64];
+    fputs("{\"file\":", out);
+    json_string(out, title);
+    fputc(',', out);
+    json_counts(out, s->packets, s->bytes);
+    fputs(",\"hierarchy\":[", out);
+    for (unsigned i = 0; i < s->nnodes; i++) {
+        node_path(b1, sizeof b1, s, i);
+        fprintf(out, "%s{\"path\":", i ? "," : "");
+        json_string(out, b1);
+        fputc(',', out);
+        json_counts(out, s->nodes[i].packets, s->nodes[i].bytes);
+        fputc('}', out);
+    }
+    size_t n;
+    sift_stats_entry_t *v = sorted(&s->hosts, &n, cmp_entry_bytes);
+    fputs("],\"top_talkers\":[", out);
+    for (size_t i = 0; i < n && i < a->top; i++) {
+        fprintf(out, "%s{\"addr\":\"%s\",", i ? "," : "", addr_str(b1, sizeof b1, v[i].key));
+        json_counts(out, v[i].packets, v[i].bytes);
+        fputc('}', out);
+    }
+    free(v);
+    v = sorted(&s->ports, &n, cmp_entry_bytes);
+    fputs("],\"top_ports\":[", out);
+    for (size_t i = 0; i < n && i < a->top; i++) {
+        fprintf(out, "%s{\"proto\":\"%s\",\"port\":%u,", i ? "," : "",
+                proto_name(b2, sizeof b2, v[i].key[0]), (unsigned)v[i].key[2] << 8 | v[i].key[3]);
+        json_counts(out, v[i].packets, v[i].bytes);
+        fputc('}', out);
+    }
+    free(v);
+    fputs("],\"sizes\":[", out);
+    for (unsigned i = 0; i < SIFT_STATS_NSIZES; i++) {
+        fprintf(out, "%s{\"range\":\"%s\",", i ? "," : "", size_range(b1, sizeof b1, i));
+        json_counts(out, s->size_packets[i], s->size_bytes[i]);
+        fputc('}', out);
+    }
+    fprintf(out, "],\"interval\":\"%s\",\"timeline\":[",
+            sift_format_ts(b1, sizeof b1, s->interval_ns, 9));
+    v = sorted(&s->timeline, &n, cmp_entry_time);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(out, "%s{\"start\":\"%s\",", i ? "," : "",
+                sift_format_ts(b1, sizeof b1, interval_index(&v[i]) * s->interval_ns, digits));
+        json_counts(out, v[i].packets, v[i].bytes);
+        fputc('}', out);
+    }
+    free(v);
+    fprintf(out,
+            "],\"other\":{\"talkers_packets\":%" PRIu64 ",\"ports_packets\":%" PRIu64
+            ",\"timeline_packets\":%" PRIu64 ",\"hierarchy_packets\":%" PRIu64 "}}\n",
+            s->hosts.other_packets, s->ports.other_packets, s->timeline.other_packets,
+            s->nodes_dropped);
+}
+
+static int parse_args(int argc, char **argv, stats_args_t *a)
+{
+    enum { O_JSON = 256, O_INTERVAL, O_TOP, O_NOAPP, O_TOTAL, O_MAXKEYS };
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, O_JSON},      {"interval", required_argument, NULL, O_INTERVAL},
+        {"top", required_argument, NULL, O_TOP},  {"total", no_argument, NULL, O_TOTAL},
+        {"no-app", no_argument, NULL, O_NOAPP},   {"max-keys", required_argument, NULL, O_MAXKEYS},
+        {"filter", required_argument, NULL, 'f'}, {"threads", required_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    int c;
+    char *end;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "j:f:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_JSON:
+            a->json = true;
+            break;
+        case O_TOTAL:
+            a->total = true;
+            break;
+        case O_NOAPP:
+            a->cfg.no_app = true;
+            break;
+        case O_INTERVAL:
+            if (sift_stats_parse_interval(optarg, &a->cfg.interval_ns) < 0) {
+                cli_error("stats: --interval takes a duration like 1s, 500ms, 1m, not '%s'",
+                          optarg);
+                return CLI_USAGE;
+            }
+            break;
+        case O_TOP:
+        case O_MAXKEYS: {
+            errno = 0;
+            unsigned long long v = strtoull(optarg, &end, 10);
+            if (end == optarg || *end || errno || optarg[0] == '-' || (c == O_MAXKEYS && !v)) {
+                cli_error("stats: %s needs a number, not '%s'", c == O_TOP ? "--top" : "--max-keys",
+                          optarg);
+                return CLI_USAGE;
+            }
+            if (c == O_TOP)
+                a->top = (size_t)v;
+            else
+                a->cfg.max_keys = (size_t)v;
+            break;
+        }
+        case 'f':
+            a->filter = optarg;
+            break;
+        case 'j':
+            a->threads = cli_parse_threads(optarg);
+            if (a->threads < 0) {
+                cli_error("stats: -j needs a thread count from 1 to 1024, not '%s'", optarg);
+                return CLI_USAGE;
+            }
+            break;
+        case 'h':
+            help_stats(stdout);
+            return -1;
+        default:
+            fprintf(stderr, "see 'capsift stats --help'\n");
+            return CLI_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        cli_error("stats: no input files (see 'capsift stats --help')");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+static int report(const sift_engine_t *e, int pass, const stats_args_t *a)
+{
+    int rc = CLI_OK, digits = 0;
+    for (size_t i = 0; i < sift_engine_ninputs(e); i++) {
+        const sift_input_t *in = sift_engine_input(e, i);
+        const sift_stats_t *s = sift_engine_state(e, i, pass);
+        if (in->meta.ts_digits > digits)
+            digits = in->meta.ts_digits;
+        if (in->error[0])
+            cli_error("%s", in->error);
+        if (in->warning[0])
+            cli_error("%s: %s (%" PRIu64 " packets left out)", in->path, in->warning,
+                      in->filtered_out);
+        for (size_t k = 0; k < in->nproblems && k < 3; k++)
+            cli_error("%s: at byte %" PRIu64 ": %s", in->path, in->problems[k].offset,
+                      in->problems[k].message);
+        if (in->error[0] || in->status < 0 || in->problems_total > 0)
+            rc = CLI_DAMAGED;
+        if (a->total || !s)
+            continue;
+        if (a->json)
+            print_json(stdout, in->path, s, in->meta.ts_digits, a);
+        else
+            print_text(stdout, in->path, s, in->meta.ts_digits, a);
+    }
+    const sift_stats_t *t = sift_engine_total(e, pass);
+    if (a->total && t) {
+        if (a->json)
+            print_json(stdout, "(total)", t, digits, a);
+        else
+            print_text(stdout, "(total)", t, digits, a);
+    }
+    return rc;
+}
+
+int cmd_stats(int argc, char **argv)
+{
+    stats_args_t a = {.top = 10};
+    int prc = parse_args(argc, argv, &a);
+    if (prc != CLI_OK)
+        return prc < 0 ? CLI_OK : prc;
+    sift_ctx_t *ctx = NULL;
+    sift_engine_t *e = NULL;
+    cli_progress_t prog;
+    cli_progress_init(&prog);
+    sift_engine_opts_t opts = {.threads = (unsigned)a.threads,
+                               .filter = a.filter,
+                               .progress = cli_progress_cb,
+                               .progress_user = &prog};
+    if (sift_ctx_create(&ctx) < 0) {
+        cli_error("out of memory");
+        return CLI_FAILED;
+    }
+    int erc = sift_engine_create(&e, ctx, &opts);
+    if (erc < 0) {
+        cli_error("%s", sift_ctx_errmsg(ctx));
+        sift_ctx_free(ctx);
+        return erc == SIFT_EFILTER ? CLI_USAGE : CLI_FAILED;
+    }
+    sift_pass_t def = sift_stats_pass;
+    def.needs = sift_stats_needs(&a.cfg);
+    int rc = CLI_OK;
+    int pass = sift_engine_add_pass(e, &def, &a.cfg);
+    for (int i = optind; i < argc && rc == CLI_OK; i++) {
+        int n = sift_engine_add_input(e, argv[i]);
+        if (n < 0) {
+            cli_error("%s", sift_ctx_errmsg(ctx));
+            rc = n == SIFT_ENOMEM ? CLI_FAILED : CLI_USAGE;
+        } else if (n == 0) {
+            cli_error("%s: no capture files found there", argv[i]);
+            rc = CLI_USAGE;
+        }
+    }
+    if (rc == CLI_OK && sift_engine_run(e) < 0) {
+        cli_error("%s", sift_ctx_errmsg(ctx));
+        rc = CLI_FAILED;
+    }
+    cli_progress_end(&prog);
+    if (rc == CLI_OK)
+        rc = report(e, pass, &a);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("cannot write the output: %s", strerror(errno));
+        rc = CLI_FAILED;
+    }
+    sift_engine_free(e);
+    sift_ctx_free(ctx);
+    return rc;
+}
