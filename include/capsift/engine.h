@@ -23,6 +23,7 @@
 #include <capsift/reader.h>
 
 #include <stdbool.h>
+#include <sys/stat.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,10 +42,17 @@ typedef struct sift_pass {
     void (*packet)(void *state, const sift_packet_t *pkt);
     int (*merge)(void *into, const void *from);
     void (*release)(void *state);
+    unsigned flags; /* SIFT_PASS_* */
 } sift_pass_t;
+
+/* The pass cannot merge the states of two ranges of one file: a run with it reads every file
+ * whole, on one worker (files still go to different workers). */
+#define SIFT_PASS_WHOLE_FILE 0x1u
 
 typedef void (*sift_progress_fn)(void *user, uint64_t bytes_done, uint64_t bytes_total,
                                  uint64_t packets_done);
+
+struct sift_input;
 
 typedef struct sift_engine_opts {
     unsigned threads;          /* workers; 0 means the number of online cores */
@@ -54,6 +62,13 @@ typedef struct sift_engine_opts {
     uint64_t split_bytes;      /* plain pcap files at least this large are split into byte
                                 * ranges read in parallel, about four per worker (0: 64 MiB) */
     uint64_t chunk_bytes;      /* smallest range (0: 16 MiB) */
+    /* Called once per input when its results are final, from a worker thread (concurrently
+     * for different inputs) or from the thread in sift_engine_run; NULL for none. states[p] is
+     * the merged state of pass p (NULL when the input could not be opened). Returning true
+     * hands the states over: the engine frees them at once (so memory does not build up over
+     * many inputs) and sift_engine_state then gives NULL for that input; totals leave it out. */
+    bool (*input_done)(void *user, size_t input, const struct sift_input *in, void *const *states);
+    void *input_done_user;
     sift_progress_fn progress; /* called from the thread in sift_engine_run, about 5 times a
                                 * second while it runs; NULL for none */
     void *progress_user;
@@ -89,6 +104,14 @@ SIFT_API int sift_engine_add_pass(sift_engine_t *e, const sift_pass_t *pass, con
  * in name order; files that are not captures are left out). Returns the number of inputs
  * added, or a negative code with the detail in the context. */
 SIFT_API int sift_engine_add_input(sift_engine_t *e, const char *path);
+
+/* Calls fn for each file a path names: the path itself when it is not a directory ("-" too,
+ * with st NULL), or every capture file under a directory, recursively, in name order (files
+ * whose first bytes are not a capture's are left out; so are hidden names and symbolic
+ * links inside directories). fn returns 0 to go on or a negative code to stop with it.
+ * Returns the number of files named, or a negative code with the detail in the context. */
+typedef int (*sift_expand_fn)(void *user, const char *path, const struct stat *st);
+SIFT_API int sift_inputs_expand(sift_ctx_t *ctx, const char *path, sift_expand_fn fn, void *user);
 
 /* Reads every input through every pass. Returns 0 when the run completed (inputs may still
  * have failed or been damaged: see sift_engine_input), or a negative code when the run itself

@@ -65,6 +65,7 @@ struct sift_engine {
     atomic_int fatal;
     uint64_t chunks_run, reread;
     sift_need_t need; /* the deepest need of the passes: how far to decode */
+    bool whole_files; /* a pass cannot merge ranges of one file */
 };
 
 int sift_engine_create(sift_engine_t **out, sift_ctx_t *ctx, const sift_engine_opts_t *opts)
@@ -145,6 +146,8 @@ int sift_engine_add_pass(sift_engine_t *e, const sift_pass_t *pass, const void *
     e->passes[e->npass].config = config;
     if (pass->needs > e->need)
         e->need = pass->needs;
+    if (pass->flags & SIFT_PASS_WHOLE_FILE)
+        e->whole_files = true;
     return e->npass++;
 }
 
@@ -164,6 +167,7 @@ static int push_input(sift_engine_t *e, const char *path, uint64_t size)
     if (!in->path)
         return sift__ctx_error(e->ctx, SIFT_ENOMEM, "out of memory");
     in->pub.size = size;
+    in->pub.path = in->path;
     e->bytes_total += size;
     e->ninput++;
     return 0;
@@ -186,13 +190,20 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int add_dir(sift_engine_t *e, const char *dir, int depth, int *added)
+typedef struct expand {
+    sift_ctx_t *ctx;
+    sift_expand_fn fn;
+    void *user;
+    int count;
+} expand_t;
+
+static int expand_dir(expand_t *x, const char *dir, int depth)
 {
     if (depth > ENG_MAX_DEPTH)
         return 0;
     DIR *d = opendir(dir);
     if (!d)
-        return sift__ctx_error(e->ctx, SIFT_EIO, "%s: cannot read directory: %s", dir,
+        return sift__ctx_error(x->ctx, SIFT_EIO, "%s: cannot read directory: %s", dir,
                                strerror(errno));
     char **names = NULL;
     size_t n = 0, cap = 0;
@@ -227,45 +238,56 @@ static int add_dir(sift_engine_t *e, const char *dir, int depth, int *added)
         if (lstat(names[i], &st) != 0)
             continue;
         if (S_ISDIR(st.st_mode)) {
-            rc = add_dir(e, names[i], depth + 1, added);
+            rc = expand_dir(x, names[i], depth + 1);
         } else if (S_ISREG(st.st_mode) && looks_like_capture(names[i])) {
-            rc = push_input(e, names[i], (uint64_t)st.st_size);
+            rc = x->fn(x->user, names[i], &st);
             if (rc == 0)
-                (*added)++;
+                x->count++;
         }
     }
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
     if (rc == SIFT_ENOMEM)
-        return sift__ctx_error(e->ctx, rc, "out of memory");
+        return sift__ctx_error(x->ctx, rc, "out of memory");
     return rc;
+}
+
+int sift_inputs_expand(sift_ctx_t *ctx, const char *path, sift_expand_fn fn, void *user)
+{
+    expand_t x = {ctx, fn, user, 0};
+    if (strcmp(path, "-") == 0) {
+        int rc = fn(user, path, NULL);
+        return rc < 0 ? rc : 1;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return sift__ctx_error(ctx, errno == ENOENT ? SIFT_ENOENT : SIFT_EIO, "%s: %s", path,
+                               strerror(errno));
+    if (!S_ISDIR(st.st_mode)) {
+        int rc = fn(user, path, &st);
+        return rc < 0 ? rc : 1;
+    }
+    size_t len = strlen(path);
+    char *dir = strdup(path);
+    if (!dir)
+        return sift__ctx_error(ctx, SIFT_ENOMEM, "out of memory");
+    while (len > 1 && dir[len - 1] == '/')
+        dir[--len] = '\0';
+    int rc = expand_dir(&x, dir, 0);
+    free(dir);
+    return rc < 0 ? rc : x.count;
+}
+
+static int add_one(void *user, const char *path, const struct stat *st)
+{
+    sift_engine_t *e = user;
+    return push_input(e, path, st && S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0);
 }
 
 int sift_engine_add_input(sift_engine_t *e, const char *path)
 {
-    struct stat st;
-    if (strcmp(path, "-") == 0) {
-        int rc = push_input(e, path, 0);
-        return rc < 0 ? rc : 1;
-    }
-    if (stat(path, &st) != 0)
-        return sift__ctx_error(e->ctx, errno == ENOENT ? SIFT_ENOENT : SIFT_EIO, "%s: %s", path,
-                               strerror(errno));
-    if (S_ISDIR(st.st_mode)) {
-        int added = 0;
-        size_t len = strlen(path);
-        char *dir = strdup(path);
-        if (!dir)
-            return sift__ctx_error(e->ctx, SIFT_ENOMEM, "out of memory");
-        while (len > 1 && dir[len - 1] == '/')
-            dir[--len] = '\0';
-        int rc = add_dir(e, dir, 0, &added);
-        free(dir);
-        return rc < 0 ? rc : added;
-    }
-    int rc = push_input(e, path, S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0);
-    return rc < 0 ? rc : 1;
+    return sift_inputs_expand(e->ctx, path, add_one, e);
 }
 
 /* Allocates and initialises one state per pass. */
@@ -315,8 +337,22 @@ static int copy_outcome(eng_input_t *in, const sift_reader_t *r)
             in->problems[k] = *sift_reader_problem(r, k);
     }
     in->pub.nproblems = np;
+    in->pub.problems = in->problems;
     in->pub.problems_total = sift_reader_problems_total(r);
     return 0;
+}
+
+/* Offers an input's final states to the input_done callback; frees them if it takes them. */
+static void input_done(sift_engine_t *e, size_t i, void **states)
+{
+    if (!e->opts.input_done)
+        return;
+    if (e->opts.input_done(e->opts.input_done_user, i, &e->inputs[i].pub, states)) {
+        for (int p = 0; p < e->npass; p++) {
+            free_state(&e->passes[p], states[p]);
+            states[p] = NULL;
+        }
+    }
 }
 
 /* Reads one chunk through every pass. The hot loop: one reader call and one callback per
@@ -337,11 +373,12 @@ static void run_chunk(sift_engine_t *e, eng_chunk_t *ch)
         rc = sift_reader_open(&r, ctx, in->path, &e->opts.reader);
     if (rc < 0) {
         ch->status = rc;
+        atomic_fetch_add(&e->bytes_done, in->pub.size);
         if (!ch->split) {
             in->pub.status = rc;
             snprintf(in->error, sizeof in->error, "%s", sift_ctx_errmsg(ctx));
+            input_done(e, ch->input, ch->states);
         }
-        atomic_fetch_add(&e->bytes_done, in->pub.size);
         sift_ctx_free(ctx);
         return;
     }
@@ -400,6 +437,11 @@ static void run_chunk(sift_engine_t *e, eng_chunk_t *ch)
     }
     sift_reader_close(r);
     sift_ctx_free(ctx);
+    if (!ch->split) {
+        in->pub.filtered_out = ch->filtered_out;
+        memcpy(in->warning, ch->warning, sizeof in->warning);
+        input_done(e, ch->input, ch->states);
+    }
 }
 
 static void task(void *user, size_t t, unsigned worker)
@@ -420,7 +462,8 @@ static void tick(void *user)
 /* Whether an input is worth splitting, and is splittable: a large plain pcap file. */
 static bool want_split(const sift_engine_t *e, const eng_input_t *in)
 {
-    if (e->opts.threads < 2 || in->pub.size < e->opts.split_bytes || strcmp(in->path, "-") == 0)
+    if (e->opts.threads < 2 || e->whole_files || in->pub.size < e->opts.split_bytes ||
+        strcmp(in->path, "-") == 0)
         return false;
     sift_ctx_t *ctx = NULL;
     if (sift_ctx_create(&ctx) < 0)
@@ -514,21 +557,25 @@ static int collect_chunks(sift_engine_t *e, bool *redo, size_t *nredo)
             (*nredo)++;
             e->reread++;
             e->bytes_total += e->inputs[i].pub.size;
-        } else if (ch[0].states[0] || e->npass == 0) {
+        } else {
             eng_input_t *in = &e->inputs[i];
-            in->pub.filtered_out = 0;
-            for (size_t k = 0; k < n; k++) {
-                in->pub.filtered_out += ch[k].filtered_out;
-                if (ch[k].warning[0] && !in->warning[0])
-                    memcpy(in->warning, ch[k].warning, sizeof in->warning);
+            if (n > 1) {
+                in->pub.filtered_out = 0;
+                for (size_t k = 0; k < n; k++) {
+                    in->pub.filtered_out += ch[k].filtered_out;
+                    if (ch[k].warning[0] && !in->warning[0])
+                        memcpy(in->warning, ch[k].warning, sizeof in->warning);
+                }
             }
             for (int p = 0; p < e->npass; p++) {
-                e->inputs[i].states[p] = ch[0].states[p];
+                in->states[p] = ch[0].states[p];
                 ch[0].states[p] = NULL;
-                for (size_t k = 1; k < n && rc == 0; k++)
+                for (size_t k = 1; k < n && rc == 0 && in->states[p]; k++)
                     if (ch[k].states[p])
-                        rc = e->passes[p].pass.merge(e->inputs[i].states[p], ch[k].states[p]);
+                        rc = e->passes[p].pass.merge(in->states[p], ch[k].states[p]);
             }
+            if (n > 1 && rc == 0)
+                input_done(e, i, in->states);
         }
         c += n;
     }
@@ -562,6 +609,10 @@ int sift_engine_run(sift_engine_t *e)
     if (e->ran)
         return sift__ctx_error(e->ctx, SIFT_EINVAL, "the engine has already run");
     e->ran = true;
+    for (size_t i = 0; i < e->ninput; i++) { /* the array no longer moves */
+        e->inputs[i].pub.error = e->inputs[i].error;
+        e->inputs[i].pub.warning = e->inputs[i].warning;
+    }
     bool *redo = calloc(e->ninput ? e->ninput : 1, sizeof *redo);
     int rc = redo ? plan_chunks(e, NULL) : SIFT_ENOMEM;
     if (rc == 0)
@@ -581,13 +632,6 @@ int sift_engine_run(sift_engine_t *e)
         rc = merge_totals(e);
     if (rc < 0)
         return sift__ctx_error(e->ctx, rc, "run failed: %s", sift_strerror(rc));
-    for (size_t i = 0; i < e->ninput; i++) {
-        eng_input_t *in = &e->inputs[i];
-        in->pub.path = in->path;
-        in->pub.error = in->error;
-        in->pub.warning = in->warning;
-        in->pub.problems = in->problems;
-    }
     return 0;
 }
 
