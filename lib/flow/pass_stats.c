@@ -133,10 +133,10 @@ static int path_leaf(sift_stats_t *s, const sift_packet_t *pkt, const char *app)
     unsigned prev = SIFT_PROTO_NONE;
     for (unsigned i = 0; i < pkt->nlayers && node != -2; i++) {
         unsigned p = pkt->layers[i].proto;
-        /* IPv6 extension headers are part of "ipv6" in Wireshark's hierarchy */
-        if (p == SIFT_PROTO_NONE || (p == SIFT_PROTO_IPV6_EXT &&
-                                     (prev == SIFT_PROTO_IPV6 || prev == SIFT_PROTO_IPV6_EXT))) {
-            prev = p;
+        /* IPv6 extension headers, AH included, are part of "ipv6" in Wireshark's hierarchy */
+        bool in_v6 = prev == SIFT_PROTO_IPV6 || prev == SIFT_PROTO_IPV6_EXT;
+        if (p == SIFT_PROTO_NONE || ((p == SIFT_PROTO_IPV6_EXT || p == SIFT_PROTO_AH) && in_v6)) {
+            prev = p == SIFT_PROTO_AH ? SIFT_PROTO_IPV6_EXT : p;
             continue;
         }
         prev = p;
