@@ -29,6 +29,7 @@ extern "C" {
     X(SIFT_PROTO_ETH, "eth", "eth")                                                                \
     X(SIFT_PROTO_LLC, "llc", "llc")                                                                \
     X(SIFT_PROTO_VLAN, "vlan", "vlan")                                                             \
+    X(SIFT_PROTO_VLAN_AD, "802.1ad", "ieee8021ad")                                                 \
     X(SIFT_PROTO_MPLS, "mpls", "mpls")                                                             \
     X(SIFT_PROTO_SLL, "sll", "sll")                                                                \
     X(SIFT_PROTO_SLL2, "sll2", "sll")                                                              \

@@ -159,7 +159,7 @@ void sift__dec_ethertype(sift_dec_t *d, uint16_t type, sift_cursor_t c)
             dec_trunc(d);
             return;
         }
-        if (!dec_push(d, SIFT_PROTO_VLAN, h, 4))
+        if (!dec_push(d, type == 0x88a8 ? SIFT_PROTO_VLAN_AD : SIFT_PROTO_VLAN, h, 4))
             return;
         if (pkt->vlan_count++ == 0)
             pkt->vlan = sift_load_be16(h) & 0x0fff;
@@ -204,7 +204,15 @@ void sift__dec_llc(sift_dec_t *d, sift_cursor_t c)
         return;
     }
     /* I- and S-format PDUs have a 2-byte control field */
-    dec_push(d, SIFT_PROTO_LLC, h, (h[2] & 3) == 3 ? 3 : 4);
+    size_t hl = 3;
+    if ((h[2] & 3) != 3) {
+        if (!sift_cur_take(&c, 1)) {
+            dec_trunc(d);
+            return;
+        }
+        hl = 4;
+    }
+    dec_push(d, SIFT_PROTO_LLC, h, hl);
     dec_non_ip(d, 0);
 }
 
@@ -457,16 +465,17 @@ static void dec_nflog(sift_dec_t *d, sift_cursor_t c)
     dec_non_ip(d, 0);
 }
 
+/* RAW (12, 14, 101) is listed as a "raw" layer of length 0, as Wireshark shows it; IPV4 and
+ * IPV6 (228, 229) are not. */
 static void dec_raw(sift_dec_t *d, sift_cursor_t c, int version)
 {
-    if (!dec_push(d, SIFT_PROTO_RAW, c.p, 0))
-        return;
-    if (version == 4)
+    if (version == 4) {
         sift__dec_ipv4(d, c);
-    else if (version == 6)
+    } else if (version == 6) {
         sift__dec_ipv6(d, c);
-    else
+    } else if (dec_push(d, SIFT_PROTO_RAW, c.p, 0)) {
         sift__dec_ip_any(d, c);
+    }
 }
 
 int sift_decode_linktype_known(uint32_t linktype)
