@@ -206,6 +206,11 @@ typedef struct sift_flows {
 SIFT_API extern const sift_pass_t sift_flows_pass;
 SIFT_API sift_need_t sift_flows_needs(const sift_flows_config_t *config);
 
+/* Ends application detection on a state that will see no more packets: flows still being
+ * classified get nDPI's give-up verdict, as at a merge. For a user that takes a whole file's
+ * state from the engine's input_done callback (the engine's own merges settle otherwise). */
+SIFT_API void sift_flows_settle(sift_flows_t *s);
+
 /* Flows of a state: finished first, then active. Pointers valid while the state is. */
 SIFT_API size_t sift_flows_count(const sift_flows_t *s);
 SIFT_API const sift_flow_t *sift_flows_at(const sift_flows_t *s, size_t i);

@@ -132,6 +132,11 @@ static void settle(sift_flows_t *s)
     s->detector = NULL;
 }
 
+void sift_flows_settle(sift_flows_t *s)
+{
+    settle(s);
+}
+
 static int flows_merge(void *into, const void *from)
 {
     sift_flows_t *a = into;
