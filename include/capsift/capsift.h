@@ -4,7 +4,9 @@
 
 #include <capsift/common.h>
 #include <capsift/decode.h>
+#include <capsift/cache.h>
 #include <capsift/engine.h>
+#include <capsift/fingerprint.h>
 #include <capsift/info.h>
 #include <capsift/packet.h>
 #include <capsift/pool.h>
