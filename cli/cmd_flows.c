@@ -31,6 +31,7 @@ void help_flows(FILE *out)
             "  --vlan             the outermost VLAN id is part of the flow key\n"
             "  --max-flows N      flows held at most (default 10000000); packets of flows\n"
             "                     past it are counted and reported, not listed\n"
+            "  --no-cache         compute again instead of answering from the result cache\n"
             "  -j, --threads N    worker threads (default: the number of cores)\n"
             "  -h, --help         this help\n\n"
             "exit status: 0 every file read whole, 1 some file damaged or unreadable (its\n"
@@ -304,14 +305,14 @@ static int parse_sort(const char *s)
 typedef struct flows_args {
     int out, threads;
     uint64_t top;
-    bool has_top;
+    bool has_top, no_cache;
     const char *filter;
     sift_flows_config_t cfg;
 } flows_args_t;
 
 static int parse_args(int argc, char **argv, flows_args_t *a)
 {
-    enum { O_JSON = 256, O_CSV, O_SORT, O_TOP, O_NOAPP, O_IDLE, O_VLAN, O_MAX };
+    enum { O_JSON = 256, O_CSV, O_SORT, O_TOP, O_NOAPP, O_IDLE, O_VLAN, O_MAX, O_NOCACHE };
     static const struct option longopts[] = {{"json", no_argument, NULL, O_JSON},
                                              {"csv", no_argument, NULL, O_CSV},
                                              {"sort", required_argument, NULL, O_SORT},
@@ -320,6 +321,7 @@ static int parse_args(int argc, char **argv, flows_args_t *a)
                                              {"idle-timeout", required_argument, NULL, O_IDLE},
                                              {"vlan", no_argument, NULL, O_VLAN},
                                              {"max-flows", required_argument, NULL, O_MAX},
+                                             {"no-cache", no_argument, NULL, O_NOCACHE},
                                              {"filter", required_argument, NULL, 'f'},
                                              {"threads", required_argument, NULL, 'j'},
                                              {"help", no_argument, NULL, 'h'},
@@ -361,6 +363,9 @@ static int parse_args(int argc, char **argv, flows_args_t *a)
             break;
         case O_VLAN:
             a->cfg.table.vlan_in_key = true;
+            break;
+        case O_NOCACHE:
+            a->no_cache = true;
             break;
         case O_MAX:
             if (parse_u64(optarg, &a->cfg.table.max_flows) < 0 || a->cfg.table.max_flows == 0) {
@@ -424,7 +429,7 @@ static int report_inputs(const sift_engine_t *e, int pass, const flows_args_t *a
     return rc;
 }
 
-static int print_rows(const sift_engine_t *e, int pass, const flows_args_t *a)
+static int print_rows(FILE *out, const sift_engine_t *e, int pass, const flows_args_t *a)
 {
     size_t n = 0;
     for (size_t i = 0; i < sift_engine_ninputs(e); i++) {
@@ -447,24 +452,39 @@ static int print_rows(const sift_engine_t *e, int pass, const flows_args_t *a)
     if (a->has_top && a->top < n)
         n = (size_t)a->top;
     if (a->out == OUT_TABLE) {
-        print_table(stdout, rows, n, e, sift_engine_ninputs(e) > 1, !a->cfg.no_app);
+        print_table(out, rows, n, e, sift_engine_ninputs(e) > 1, !a->cfg.no_app);
     } else {
         if (a->out == OUT_CSV)
             fputs("file,src,sport,dst,dport,proto,app,packets,bytes,packets_ab,packets_ba,"
                   "bytes_ab,bytes_ba,first_ts,last_ts,duration,tcp_flags\n",
-                  stdout);
+                  out);
         cells_t c;
         for (size_t i = 0; i < n; i++) {
             const sift_input_t *in = sift_engine_input(e, rows[i].input);
             make_cells(&c, &rows[i], in->meta.ts_digits);
             if (a->out == OUT_JSON)
-                print_json(stdout, &rows[i], &c, in->path);
+                print_json(out, &rows[i], &c, in->path);
             else
-                print_csv(stdout, &rows[i], &c, in->path);
+                print_csv(out, &rows[i], &c, in->path);
         }
     }
     free(rows);
     return CLI_OK;
+}
+
+/* The result cache key: every option that changes the output (not -j: results do not depend
+ * on it). */
+static void cache_key(cli_cache_t *cc, const flows_args_t *a)
+{
+    cli_cache_param_u64(cc, "out", (uint64_t)a->out);
+    cli_cache_param_u64(cc, "sort", (uint64_t)sort_key);
+    cli_cache_param_u64(cc, "top", a->has_top ? a->top : UINT64_MAX);
+    cli_cache_param_u64(cc, "no_app", a->cfg.no_app);
+    cli_cache_param_u64(cc, "app_max_packets", a->cfg.app_max_packets);
+    cli_cache_param_u64(cc, "idle_ns", (uint64_t)a->cfg.table.idle_timeout_ns);
+    cli_cache_param_u64(cc, "vlan", a->cfg.table.vlan_in_key);
+    cli_cache_param_u64(cc, "max_flows", a->cfg.table.max_flows);
+    cli_cache_param(cc, "filter", a->filter);
 }
 
 int cmd_flows(int argc, char **argv)
@@ -474,6 +494,12 @@ int cmd_flows(int argc, char **argv)
     int prc = parse_args(argc, argv, &a);
     if (prc != CLI_OK)
         return prc < 0 ? CLI_OK : prc;
+    cli_cache_t cc;
+    cli_cache_init(&cc, "flows", !a.no_cache);
+    cache_key(&cc, &a);
+    if (cli_cache_lookup(&cc, argv + optind, argc - optind))
+        return cli_cache_finish(&cc, CLI_OK);
+    FILE *out = cli_cache_out(&cc);
     sift_ctx_t *ctx = NULL;
     sift_engine_t *e = NULL;
     cli_progress_t prog;
@@ -484,13 +510,13 @@ int cmd_flows(int argc, char **argv)
                                .progress_user = &prog};
     if (sift_ctx_create(&ctx) < 0) {
         cli_error("out of memory");
-        return CLI_FAILED;
+        return cli_cache_finish(&cc, CLI_FAILED);
     }
     int erc = sift_engine_create(&e, ctx, &opts);
     if (erc < 0) {
         cli_error("%s", sift_ctx_errmsg(ctx));
         sift_ctx_free(ctx);
-        return erc == SIFT_EFILTER ? CLI_USAGE : CLI_FAILED;
+        return cli_cache_finish(&cc, erc == SIFT_EFILTER ? CLI_USAGE : CLI_FAILED);
     }
     sift_pass_t pass_def = sift_flows_pass;
     pass_def.needs = sift_flows_needs(&a.cfg);
@@ -512,16 +538,16 @@ int cmd_flows(int argc, char **argv)
     }
     cli_progress_end(&prog);
     if (rc == CLI_OK) {
-        rc = print_rows(e, pass, &a);
+        rc = print_rows(out, e, pass, &a);
         int r2 = report_inputs(e, pass, &a);
         if (rc == CLI_OK)
             rc = r2;
     }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
+    if (fflush(out) != 0 || ferror(out)) {
         cli_error("cannot write the output: %s", strerror(errno));
         rc = CLI_FAILED;
     }
     sift_engine_free(e);
     sift_ctx_free(ctx);
-    return rc;
+    return cli_cache_finish(&cc, rc);
 }

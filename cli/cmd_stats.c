@@ -28,6 +28,7 @@ void help_stats(FILE *out)
             "  --no-app           no application level (no nDPI; faster)\n"
             "  --max-keys N       addresses, ports and intervals counted each (default\n"
             "                     1000000); the rest are summed as 'other'\n"
+            "  --no-cache         compute again instead of answering from the result cache\n"
             "  -j, --threads N    worker threads (default: the number of cores)\n"
             "  -h, --help         this help\n\n"
             "exit status: 0 every file read whole, 1 some file damaged or unreadable (its\n"
@@ -35,7 +36,7 @@ void help_stats(FILE *out)
 }
 
 typedef struct stats_args {
-    bool json, total;
+    bool json, total, no_cache;
     int threads;
     size_t top;
     const char *filter;
@@ -257,13 +258,18 @@ static void print_json(FILE *out, const char *title, const sift_stats_t *s, int 
 
 static int parse_args(int argc, char **argv, stats_args_t *a)
 {
-    enum { O_JSON = 256, O_INTERVAL, O_TOP, O_NOAPP, O_TOTAL, O_MAXKEYS };
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, O_JSON},      {"interval", required_argument, NULL, O_INTERVAL},
-        {"top", required_argument, NULL, O_TOP},  {"total", no_argument, NULL, O_TOTAL},
-        {"no-app", no_argument, NULL, O_NOAPP},   {"max-keys", required_argument, NULL, O_MAXKEYS},
-        {"filter", required_argument, NULL, 'f'}, {"threads", required_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    enum { O_JSON = 256, O_INTERVAL, O_TOP, O_NOAPP, O_TOTAL, O_MAXKEYS, O_NOCACHE };
+    static const struct option longopts[] = {{"json", no_argument, NULL, O_JSON},
+                                             {"interval", required_argument, NULL, O_INTERVAL},
+                                             {"top", required_argument, NULL, O_TOP},
+                                             {"total", no_argument, NULL, O_TOTAL},
+                                             {"no-app", no_argument, NULL, O_NOAPP},
+                                             {"max-keys", required_argument, NULL, O_MAXKEYS},
+                                             {"filter", required_argument, NULL, 'f'},
+                                             {"threads", required_argument, NULL, 'j'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"no-cache", no_argument, NULL, O_NOCACHE},
+                                             {NULL, 0, NULL, 0}};
     int c;
     char *end;
     optind = 1;
@@ -277,6 +283,9 @@ static int parse_args(int argc, char **argv, stats_args_t *a)
             break;
         case O_NOAPP:
             a->cfg.no_app = true;
+            break;
+        case O_NOCACHE:
+            a->no_cache = true;
             break;
         case O_INTERVAL:
             if (sift_stats_parse_interval(optarg, &a->cfg.interval_ns) < 0) {
@@ -325,7 +334,7 @@ static int parse_args(int argc, char **argv, stats_args_t *a)
     return CLI_OK;
 }
 
-static int report(const sift_engine_t *e, int pass, const stats_args_t *a)
+static int report(FILE *out, const sift_engine_t *e, int pass, const stats_args_t *a)
 {
     int rc = CLI_OK, digits = 0;
     for (size_t i = 0; i < sift_engine_ninputs(e); i++) {
@@ -346,18 +355,31 @@ static int report(const sift_engine_t *e, int pass, const stats_args_t *a)
         if (a->total || !s)
             continue;
         if (a->json)
-            print_json(stdout, in->path, s, in->meta.ts_digits, a);
+            print_json(out, in->path, s, in->meta.ts_digits, a);
         else
-            print_text(stdout, in->path, s, in->meta.ts_digits, a);
+            print_text(out, in->path, s, in->meta.ts_digits, a);
     }
     const sift_stats_t *t = sift_engine_total(e, pass);
     if (a->total && t) {
         if (a->json)
-            print_json(stdout, "(total)", t, digits, a);
+            print_json(out, "(total)", t, digits, a);
         else
-            print_text(stdout, "(total)", t, digits, a);
+            print_text(out, "(total)", t, digits, a);
     }
     return rc;
+}
+
+/* The result cache key: every option that changes the output (not -j: results do not depend
+ * on it). */
+static void cache_key(cli_cache_t *cc, const stats_args_t *a)
+{
+    cli_cache_param_u64(cc, "json", a->json);
+    cli_cache_param_u64(cc, "total", a->total);
+    cli_cache_param_u64(cc, "top", a->top);
+    cli_cache_param_u64(cc, "interval_ns", (uint64_t)a->cfg.interval_ns);
+    cli_cache_param_u64(cc, "max_keys", a->cfg.max_keys);
+    cli_cache_param_u64(cc, "no_app", a->cfg.no_app);
+    cli_cache_param(cc, "filter", a->filter);
 }
 
 int cmd_stats(int argc, char **argv)
@@ -366,6 +388,12 @@ int cmd_stats(int argc, char **argv)
     int prc = parse_args(argc, argv, &a);
     if (prc != CLI_OK)
         return prc < 0 ? CLI_OK : prc;
+    cli_cache_t cc;
+    cli_cache_init(&cc, "stats", !a.no_cache);
+    cache_key(&cc, &a);
+    if (cli_cache_lookup(&cc, argv + optind, argc - optind))
+        return cli_cache_finish(&cc, CLI_OK);
+    FILE *out = cli_cache_out(&cc);
     sift_ctx_t *ctx = NULL;
     sift_engine_t *e = NULL;
     cli_progress_t prog;
@@ -376,13 +404,13 @@ int cmd_stats(int argc, char **argv)
                                .progress_user = &prog};
     if (sift_ctx_create(&ctx) < 0) {
         cli_error("out of memory");
-        return CLI_FAILED;
+        return cli_cache_finish(&cc, CLI_FAILED);
     }
     int erc = sift_engine_create(&e, ctx, &opts);
     if (erc < 0) {
         cli_error("%s", sift_ctx_errmsg(ctx));
         sift_ctx_free(ctx);
-        return erc == SIFT_EFILTER ? CLI_USAGE : CLI_FAILED;
+        return cli_cache_finish(&cc, erc == SIFT_EFILTER ? CLI_USAGE : CLI_FAILED);
     }
     sift_pass_t def = sift_stats_pass;
     def.needs = sift_stats_needs(&a.cfg);
@@ -404,12 +432,12 @@ int cmd_stats(int argc, char **argv)
     }
     cli_progress_end(&prog);
     if (rc == CLI_OK)
-        rc = report(e, pass, &a);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
+        rc = report(out, e, pass, &a);
+    if (fflush(out) != 0 || ferror(out)) {
         cli_error("cannot write the output: %s", strerror(errno));
         rc = CLI_FAILED;
     }
     sift_engine_free(e);
     sift_ctx_free(ctx);
-    return rc;
+    return cli_cache_finish(&cc, rc);
 }

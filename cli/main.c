@@ -12,6 +12,7 @@ static const cli_command_t commands[] = {
      cmd_flows, help_flows},
     {"stats", "protocol hierarchy, top talkers and ports, packet sizes, rate timeline",
      cmd_stats, help_stats},
+    {"cache", "result cache: statistics, clear", cmd_cache, help_cache},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -1,0 +1,172 @@
+/* capsift cache: statistics of the result cache, and clearing it. */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <string.h>
+#include <unistd.h>
+
+void help_cache(FILE *out)
+{
+    fprintf(
+        out,
+        "usage: capsift cache stats [--json]\n"
+        "       capsift cache clear\n"
+        "       capsift cache path\n\n"
+        "Analysis commands (flows, stats) keep their answers in a cache keyed by the command,\n"
+        "its options, the capsift version, and the name and content fingerprint of every\n"
+        "input; a repeated run on unchanged files is answered from it. A file's fingerprint\n"
+        "(XXH3-128 of its content) is trusted while its size, modification time, inode and\n"
+        "device are unchanged, so a hit reads no capture.\n\n"
+        "  stats    entries and bytes per tier, fingerprints remembered, and the hit, miss and\n"
+        "           eviction counters of every run so far\n"
+        "  clear    remove every entry and fingerprint and reset the counters (a cache file\n"
+        "           that is not a database is removed)\n"
+        "  path     print the cache file's path\n\n"
+        "options:\n"
+        "  --json   stats as one JSON object\n"
+        "  -h, --help  this help\n\n"
+        "The cache is $CAPSIFT_CACHE_DIR/cache.db, else $XDG_CACHE_HOME/capsift/cache.db, else\n"
+        "~/.cache/capsift/cache.db (at most 1 GB; entries older than 30 days expire).\n"
+        "--no-cache on a command, or CAPSIFT_NO_CACHE=1, bypasses it.\n\n"
+        "exit status: 0 done, 2 usage error, 3 failure.\n");
+}
+
+static void print_text(const sift_cache_stats_t *s, const char *path, const char *err)
+{
+    char a[32], b[32];
+    const sift_cache_counters_t *t = &s->total;
+    uint64_t hits = t->l1_hits + t->l2_hits, lookups = hits + t->misses;
+    printf("Cache file:    %s (%s)\n", path, s->l2_on ? "on" : "off");
+    if (err[0])
+        printf("Problem:       %s\n", err);
+    printf("L1 (memory):   %" PRIu64 " entries, %s (this process only)\n", s->l1_entries,
+           cli_human_bytes(a, sizeof a, (double)s->l1_bytes));
+    printf("L2 (file):     %" PRIu64 " entries, %s of %s\n", s->l2_entries,
+           cli_human_bytes(a, sizeof a, (double)s->l2_bytes),
+           cli_human_bytes(b, sizeof b, (double)s->l2_max_bytes));
+    printf("Fingerprints:  %" PRIu64 " files remembered\n", s->fp_entries);
+    printf("Lookups:       %" PRIu64 ": %" PRIu64 " hits (L1 %" PRIu64 ", L2 %" PRIu64 "), %" PRIu64
+           " misses, hit rate %.1f%%\n",
+           lookups, hits, t->l1_hits, t->l2_hits, t->misses,
+           lookups ? 100.0 * (double)hits / (double)lookups : 0.0);
+    printf("Stores:        %" PRIu64 "\n", t->puts);
+    printf("Evictions:     L1 %" PRIu64 ", L2 %" PRIu64 "; expired %" PRIu64 "\n", t->l1_evictions,
+           t->l2_evictions, t->expired);
+}
+
+static void print_json(const sift_cache_stats_t *s, const char *path, const char *err)
+{
+    const sift_cache_counters_t *t = &s->total;
+    uint64_t hits = t->l1_hits + t->l2_hits, lookups = hits + t->misses;
+    fputs("{\"path\":", stdout);
+    json_string(stdout, path);
+    printf(",\"l2_on\":%s,\"l2_error\":", s->l2_on ? "true" : "false");
+    json_string(stdout, err);
+    printf(",\"l1_entries\":%" PRIu64 ",\"l1_bytes\":%" PRIu64 ",\"l2_entries\":%" PRIu64
+           ",\"l2_bytes\":%" PRIu64 ",\"l2_max_bytes\":%" PRIu64 ",\"fingerprints\":%" PRIu64
+           ",\"l1_hits\":%" PRIu64 ",\"l2_hits\":%" PRIu64 ",\"hits\":%" PRIu64
+           ",\"misses\":%" PRIu64 ",\"puts\":%" PRIu64 ",\"l1_evictions\":%" PRIu64
+           ",\"l2_evictions\":%" PRIu64 ",\"expired\":%" PRIu64 ",\"hit_rate\":%.4f}\n",
+           s->l1_entries, s->l1_bytes, s->l2_entries, s->l2_bytes, s->l2_max_bytes, s->fp_entries,
+           t->l1_hits, t->l2_hits, hits, t->misses, t->puts, t->l1_evictions, t->l2_evictions,
+           t->expired, lookups ? (double)hits / (double)lookups : 0.0);
+}
+
+/* Removes a cache file that SQLite cannot use, with its WAL and shared-memory files. */
+static int remove_broken(const char *path)
+{
+    static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+    char p[4200];
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s%s", path, suffix[i]);
+        if (unlink(p) != 0 && errno != ENOENT) {
+            cli_error("cache clear: cannot remove %s: %s", p, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int run(const char *what, bool json)
+{
+    char path[4096];
+    if (cli_cache_path(path, sizeof path) < 0) {
+        cli_error("cache: no cache location: set CAPSIFT_CACHE_DIR, XDG_CACHE_HOME or HOME");
+        return CLI_FAILED;
+    }
+    if (strcmp(what, "path") == 0) {
+        printf("%s\n", path);
+        return CLI_OK;
+    }
+    sift_ctx_t *ctx;
+    sift_cache_t *c;
+    if (sift_ctx_create(&ctx) < 0 || cli_cache_open(ctx, &c) < 0) {
+        cli_error("out of memory");
+        return CLI_FAILED;
+    }
+    sift_cache_stats_t s;
+    sift_cache_stats(c, &s);
+    int rc = CLI_OK;
+    if (strcmp(what, "stats") == 0) {
+        if (json)
+            print_json(&s, path, sift_cache_l2_error(c));
+        else
+            print_text(&s, path, sift_cache_l2_error(c));
+    } else if (s.l2_on) {
+        if (sift_cache_clear(c, true) < 0) {
+            cli_error("cache clear: %s", sift_cache_l2_error(c));
+            rc = CLI_FAILED;
+        } else {
+            char a[32];
+            printf("cleared %s: %" PRIu64 " entries (%s), %" PRIu64 " fingerprints\n", path,
+                   s.l2_entries, cli_human_bytes(a, sizeof a, (double)s.l2_bytes), s.fp_entries);
+        }
+    } else if (access(path, F_OK) == 0) {
+        sift_cache_close(c);
+        c = NULL;
+        if (remove_broken(path) < 0)
+            rc = CLI_FAILED;
+        else
+            printf("removed %s: it could not be used as a cache\n", path);
+    } else {
+        printf("no cache file at %s\n", path);
+    }
+    sift_cache_close(c);
+    sift_ctx_free(ctx);
+    if (fflush(stdout) != 0) {
+        cli_error("cannot write the output: %s", strerror(errno));
+        rc = CLI_FAILED;
+    }
+    return rc;
+}
+
+int cmd_cache(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, 'J'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    bool json = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'J':
+            json = true;
+            break;
+        case 'h':
+            help_cache(stdout);
+            return CLI_OK;
+        default:
+            fprintf(stderr, "see 'capsift cache --help'\n");
+            return CLI_USAGE;
+        }
+    }
+    if (optind + 1 != argc ||
+        (strcmp(argv[optind], "stats") != 0 && strcmp(argv[optind], "clear") != 0 &&
+         strcmp(argv[optind], "path") != 0)) {
+        cli_error("cache: say stats, clear or path (see 'capsift cache --help')");
+        return CLI_USAGE;
+    }
+    return run(argv[optind], json);
+}

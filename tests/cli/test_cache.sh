@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# The result cache through the program: repeated flows/stats runs are hits with byte-identical
+# output, changed inputs and options are misses, --no-cache bypasses, stdin and damaged inputs
+# are never stored, a damaged or unusable cache file never fails a command, cache clear empties.
+. "$(dirname "$0")/lib.sh"
+unset CAPSIFT_NO_CACHE
+export CAPSIFT_CACHE_DIR=$TMP/cache
+
+# counter NAME: a field of `capsift cache stats --json`
+counter() {
+    "$CAPSIFT" cache stats --json >"$TMP/stats.json" 2>/dev/null
+    python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
+        "$TMP/stats.json" "$1"
+}
+
+# want NAME VALUE: the counter has that value
+want() {
+    local got
+    got=$(counter "$1")
+    if [ "$got" = "$2" ]; then pass; else fail "cache stats $1 is $got, wanted $2"; fi
+}
+
+F=$TMP/a.pcap
+cp "$CAPS/zeek--206_example_b.pcap" "$F"
+touch -d '2020-01-01 00:00:00' "$F"
+
+# flows: the first run stores, the second is answered from L2 with the same bytes
+expect_exit 0 "$CAPSIFT" flows "$F"
+cp "$TMP/out" "$TMP/flows.1"
+want misses 1
+want puts 1
+expect_exit 0 "$CAPSIFT" flows "$F"
+cmp -s "$TMP/out" "$TMP/flows.1" && pass || fail "flows: cached output differs"
+want l2_hits 1
+want puts 1
+want fingerprints 1
+[ -s "$TMP/flows.1" ] && pass || fail "flows printed nothing"
+
+# --no-cache computes again, the same output, and neither looks up nor stores
+expect_exit 0 "$CAPSIFT" flows --no-cache "$F"
+cmp -s "$TMP/out" "$TMP/flows.1" && pass || fail "flows --no-cache differs"
+CAPSIFT_NO_CACHE=1 "$CAPSIFT" flows "$F" >/dev/null 2>&1
+want hits 1
+want misses 1
+
+# other options are other entries; -j is not part of the key
+expect_exit 0 "$CAPSIFT" flows --json "$F"
+cp "$TMP/out" "$TMP/flows.json"
+expect_exit 0 "$CAPSIFT" flows --json -j 1 "$F"
+cmp -s "$TMP/out" "$TMP/flows.json" && pass || fail "flows --json cached output differs"
+expect_exit 0 "$CAPSIFT" flows --no-cache --json "$F"
+cmp -s "$TMP/out" "$TMP/flows.json" && pass || fail "flows --json uncached output differs"
+want hits 2
+want misses 2
+
+# stats: the same, text and JSON
+for opt in "" "--json"; do
+    expect_exit 0 "$CAPSIFT" stats $opt "$F"
+    cp "$TMP/out" "$TMP/stats.1"
+    expect_exit 0 "$CAPSIFT" stats $opt "$F"
+    cmp -s "$TMP/out" "$TMP/stats.1" && pass || fail "stats $opt: cached output differs"
+    expect_exit 0 "$CAPSIFT" stats --no-cache $opt "$F"
+    cmp -s "$TMP/out" "$TMP/stats.1" && pass || fail "stats $opt: uncached output differs"
+done
+want hits 4
+want misses 4
+want puts 4
+
+# a new mtime with the same content: read again, same fingerprint, still a hit
+touch -d '2021-01-01 00:00:00' "$F"
+expect_exit 0 "$CAPSIFT" flows "$F"
+cmp -s "$TMP/out" "$TMP/flows.1" && pass || fail "flows after touch differs"
+want hits 5
+
+# changed content under the same name: a miss, and the new answer
+cp "$CAPS/pcapplusplus--http-packets.pcap" "$F"
+touch -d '2020-01-01 00:00:00' "$F"
+expect_exit 0 "$CAPSIFT" flows "$F"
+cp "$TMP/out" "$TMP/flows.2"
+want misses 5
+expect_exit 0 "$CAPSIFT" flows --no-cache "$F"
+cmp -s "$TMP/out" "$TMP/flows.2" && pass || fail "flows of the changed file differs from uncached"
+cmp -s "$TMP/flows.1" "$TMP/flows.2" && fail "changed file gave the old answer" || pass
+
+# a directory: keyed by every capture under it
+mkdir "$TMP/dir"
+cp "$CAPS/ndpi--dtls.pcap" "$CAPS/dpkt--http.pcap" "$TMP/dir/"
+expect_exit 0 "$CAPSIFT" stats "$TMP/dir"
+cp "$TMP/out" "$TMP/dir.1"
+expect_exit 0 "$CAPSIFT" stats "$TMP/dir"
+cmp -s "$TMP/out" "$TMP/dir.1" && pass || fail "stats DIR: cached output differs"
+want hits 6
+cp "$CAPS/zeek--206_example_b.pcap" "$TMP/dir/"
+expect_exit 0 "$CAPSIFT" stats "$TMP/dir"
+cmp -s "$TMP/out" "$TMP/dir.1" && fail "a capture added to DIR gave the old answer" || pass
+want hits 6
+
+# standard input and damaged inputs are never stored
+puts=$(counter puts)
+expect_exit 0 "$CAPSIFT" flows - <"$CAPS/dpkt--http.pcap"
+expect_exit 0 "$CAPSIFT" flows - <"$CAPS/dpkt--http.pcap"
+expect_exit 1 "$CAPSIFT" flows "$CAPS/dpkt--truncated_dns_2.pcap"
+expect_exit 1 "$CAPSIFT" flows "$CAPS/dpkt--truncated_dns_2.pcap"
+expect_grep 'cut short' "$TMP/err"
+want puts "$puts"
+expect_exit 2 "$CAPSIFT" flows "$TMP/does-not-exist.pcap"
+want puts "$puts"
+
+# cache clear empties it
+expect_exit 0 "$CAPSIFT" cache clear
+expect_grep '^cleared ' "$TMP/out"
+want l2_entries 0
+want fingerprints 0
+want hits 0
+expect_exit 0 "$CAPSIFT" flows "$F"
+want misses 1
+
+# a cache file of garbage: the command still answers, with a warning; clear removes it
+head -c 65536 "$CAPS/dpkt--http.pcap" >"$CAPSIFT_CACHE_DIR/cache.db"
+rm -f "$CAPSIFT_CACHE_DIR/cache.db-wal" "$CAPSIFT_CACHE_DIR/cache.db-shm"
+expect_exit 0 "$CAPSIFT" flows "$F"
+cmp -s "$TMP/out" "$TMP/flows.2" && pass || fail "flows with a damaged cache file differs"
+expect_grep 'warning: cache: .*not a database.*off for this run' "$TMP/err"
+expect_exit 0 "$CAPSIFT" stats "$F"
+want l2_on False
+expect_exit 0 "$CAPSIFT" cache clear
+expect_grep '^removed ' "$TMP/out"
+expect_exit 0 "$CAPSIFT" flows "$F"
+[ -s "$TMP/err" ] && fail "warning after the damaged file was removed" || pass
+want l2_on True
+want puts 1
+
+# an unusable location (a regular file where the directory should be; a read-only directory
+# for other users than root): answers as usual, with a warning
+CAPSIFT_CACHE_DIR=$F/cache expect_exit 0 "$CAPSIFT" flows "$F"
+cmp -s "$TMP/out" "$TMP/flows.2" && pass || fail "flows with an unusable cache location differs"
+expect_grep 'warning: cache: cannot create' "$TMP/err"
+mkdir -p "$TMP/ro" && chmod 555 "$TMP/ro"
+CAPSIFT_CACHE_DIR=$TMP/ro expect_exit 0 "$CAPSIFT" flows "$F"
+cmp -s "$TMP/out" "$TMP/flows.2" && pass || fail "flows with a read-only cache directory differs"
+chmod 755 "$TMP/ro"
+
+# usage
+expect_exit 2 "$CAPSIFT" cache
+expect_exit 2 "$CAPSIFT" cache frobnicate
+expect_exit 0 "$CAPSIFT" cache path
+expect_grep "^$CAPSIFT_CACHE_DIR/cache.db\$" "$TMP/out"
+
+finish
