@@ -4,12 +4,18 @@
 
 #include <capsift/common.h>
 #include <capsift/decode.h>
+#include <capsift/digest.h>
+#include <capsift/filter.h>
+#include <capsift/flow.h>
+#include <capsift/index.h>
 #include <capsift/cache.h>
 #include <capsift/engine.h>
 #include <capsift/fingerprint.h>
 #include <capsift/info.h>
 #include <capsift/packet.h>
 #include <capsift/pool.h>
+#include <capsift/query.h>
 #include <capsift/reader.h>
+#include <capsift/writer.h>
 
 #endif

@@ -1,0 +1,181 @@
+/* Flow rows as a table, JSON lines or CSV: one printer for every command that lists flows, so
+ * `capsift flows` and `capsift query` print the same rows the same way. */
+#include "cli.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *proto_str(char *buf, size_t size, uint8_t p)
+{
+    switch (p) {
+    case 1:
+        return "icmp";
+    case 2:
+        return "igmp";
+    case 6:
+        return "tcp";
+    case 17:
+        return "udp";
+    case 47:
+        return "gre";
+    case 50:
+        return "esp";
+    case 58:
+        return "icmpv6";
+    case 132:
+        return "sctp";
+    default:
+        snprintf(buf, size, "%u", p);
+        return buf;
+    }
+}
+
+/* Every field of a row as text. */
+typedef struct cells {
+    char src[48], dst[48], sport[8], dport[8], proto[8], app[72];
+    char pab[24], pba[24], bab[24], bba[24], first[40], last[40], dur[40], flags[12];
+} cells_t;
+
+static void make_cells(cells_t *c, const sift_flow_row_t *r)
+{
+    char pbuf[8];
+    sift_format_addr(r->src, c->src, sizeof c->src);
+    sift_format_addr(r->dst, c->dst, sizeof c->dst);
+    snprintf(c->sport, sizeof c->sport, "%u", r->sport);
+    snprintf(c->dport, sizeof c->dport, "%u", r->dport);
+    snprintf(c->proto, sizeof c->proto, "%s", proto_str(pbuf, sizeof pbuf, r->proto));
+    snprintf(c->app, sizeof c->app, "%s", r->app ? r->app : "");
+    snprintf(c->pab, sizeof c->pab, "%" PRIu64, r->packets_ab);
+    snprintf(c->pba, sizeof c->pba, "%" PRIu64, r->packets_ba);
+    snprintf(c->bab, sizeof c->bab, "%" PRIu64, r->bytes_ab);
+    snprintf(c->bba, sizeof c->bba, "%" PRIu64, r->bytes_ba);
+    sift_format_ts(c->first, sizeof c->first, r->first_ns, r->ts_digits);
+    sift_format_ts(c->last, sizeof c->last, r->last_ns, r->ts_digits);
+    sift_format_ts(c->dur, sizeof c->dur, r->last_ns - r->first_ns, r->ts_digits);
+    sift_flow_tcp_flags_str((uint8_t)(r->flags_ab | r->flags_ba), c->flags, sizeof c->flags);
+}
+
+static void csv_field(FILE *out, const char *s)
+{
+    if (strpbrk(s, ",\"\n\r") == NULL) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+static void print_json(FILE *out, const sift_flow_row_t *r, const cells_t *c)
+{
+    fputs("{\"src\":", out);
+    json_string(out, c->src);
+    fputs(",\"dst\":", out);
+    json_string(out, c->dst);
+    fprintf(out, ",\"sport\":%s,\"dport\":%s,\"proto\":\"%s\",\"app\":", c->sport, c->dport,
+            c->proto);
+    if (c->app[0] == '\0') /* detection off */
+        fputs("null", out);
+    else
+        json_string(out, c->app);
+    fprintf(out,
+            ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"packets_ab\":%s,\"packets_ba\":%s"
+            ",\"bytes_ab\":%s,\"bytes_ba\":%s,\"first_ts\":\"%s\",\"last_ts\":\"%s\""
+            ",\"tcp_flags\":\"%s\",\"file\":",
+            r->packets_ab + r->packets_ba, r->bytes_ab + r->bytes_ba, c->pab, c->pba, c->bab,
+            c->bba, c->first, c->last, c->flags);
+    json_string(out, r->file);
+    fputs("}\n", out);
+}
+
+static void print_csv(FILE *out, const sift_flow_row_t *r, const cells_t *c)
+{
+    csv_field(out, r->file);
+    fprintf(out, ",%s,%s,%s,%s,%s,", c->src, c->sport, c->dst, c->dport, c->proto);
+    csv_field(out, c->app);
+    fprintf(out, ",%" PRIu64 ",%" PRIu64 ",%s,%s,%s,%s,%s,%s,%s,%s\n",
+            r->packets_ab + r->packets_ba, r->bytes_ab + r->bytes_ba, c->pab, c->pba, c->bab,
+            c->bba, c->first, c->last, c->dur, c->flags);
+}
+
+#define NCOLS 15
+static const char *const col_names[NCOLS] = {"FILE",     "SRC",   "SPORT",   "DST",      "DPORT",
+                                             "PROTO",    "APP",   "PKTS_AB", "PKTS_BA",  "BYTES_AB",
+                                             "BYTES_BA", "FIRST", "LAST",    "DURATION", "FLAGS"};
+
+static void cell_list(const cells_t *c, const char *file, const char *v[NCOLS])
+{
+    const char *tmp[NCOLS] = {file,     c->src,   c->sport, c->dst, c->dport,
+                              c->proto, c->app,   c->pab,   c->pba, c->bab,
+                              c->bba,   c->first, c->last,  c->dur, c->flags};
+    memcpy(v, tmp, sizeof tmp);
+}
+
+static void print_table(FILE *out, const sift_flow_row_t *rows, size_t n, bool show_file,
+                        bool show_app)
+{
+    size_t w[NCOLS];
+    for (int k = 0; k < NCOLS; k++)
+        w[k] = strlen(col_names[k]);
+    cells_t c;
+    const char *v[NCOLS];
+    for (size_t i = 0; i < n; i++) {
+        make_cells(&c, &rows[i]);
+        cell_list(&c, rows[i].file, v);
+        for (int k = 0; k < NCOLS; k++) {
+            size_t l = strlen(v[k]);
+            if (l > w[k])
+                w[k] = l;
+        }
+    }
+    for (size_t i = 0; i <= n; i++) {
+        if (i == 0) {
+            memcpy(v, col_names, sizeof v);
+        } else {
+            make_cells(&c, &rows[i - 1]);
+            cell_list(&c, rows[i - 1].file, v);
+        }
+        bool first = true;
+        for (int k = 0; k < NCOLS; k++) {
+            if ((k == 0 && !show_file) || (k == 6 && !show_app))
+                continue;
+            bool right = (k >= 7 && k <= 10) || k == 2 || k == 4;
+            if (!first)
+                fputs("  ", out);
+            first = false;
+            if (right)
+                fprintf(out, "%*s", (int)w[k], v[k]);
+            else if (k == NCOLS - 1)
+                fputs(v[k], out);
+            else
+                fprintf(out, "%-*s", (int)w[k], v[k]);
+        }
+        fputc('\n', out);
+    }
+}
+
+void cli_flow_rows_print(FILE *out, cli_format_t fmt, const sift_flow_row_t *rows, size_t n,
+                         bool show_file, bool show_app)
+{
+    if (fmt == CLI_FORMAT_TABLE) {
+        print_table(out, rows, n, show_file, show_app);
+        return;
+    }
+    if (fmt == CLI_FORMAT_CSV)
+        fputs("file,src,sport,dst,dport,proto,app,packets,bytes,packets_ab,packets_ba,"
+              "bytes_ab,bytes_ba,first_ts,last_ts,duration,tcp_flags\n",
+              out);
+    cells_t c;
+    for (size_t i = 0; i < n; i++) {
+        make_cells(&c, &rows[i]);
+        if (fmt == CLI_FORMAT_JSON)
+            print_json(out, &rows[i], &c);
+        else
+            print_csv(out, &rows[i], &c);
+    }
+}

@@ -1,0 +1,163 @@
+/* capsift: the capture index - an SQLite database of files, flows and packet positions.
+ *
+ * sift_index_update reads captures once and records, per file, its identity (path, size,
+ * mtime, inode, content fingerprint), its summary, and its flows (what `capsift flows`
+ * reports) with the byte offset and timestamp of every packet of each flow, delta-encoded and
+ * zstd-compressed in one blob per flow. A later update reads only what changed: a file whose
+ * path, size and mtime are unchanged is skipped without reading; a changed one is
+ * fingerprinted and read again only if its content changed.
+ *
+ * Each file is written in one transaction, so a run killed at any moment leaves every file
+ * either as it was or completely re-indexed; the next run finishes the others. Readers
+ * (queries) work while an update runs (WAL mode).
+ *
+ * Thread safety: an index handle is used by one thread at a time (sift_index_update uses
+ * worker threads internally). Several processes may open the same database.
+ */
+#ifndef CAPSIFT_INDEX_H
+#define CAPSIFT_INDEX_H
+
+#include <capsift/engine.h>
+#include <capsift/query.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sift_index sift_index_t;
+
+typedef struct sift_index_opts {
+    bool read_only;           /* open for queries only; never creates the file */
+    unsigned busy_timeout_ms; /* wait this long for a lock held by another process (0: 5000) */
+} sift_index_opts_t;
+
+/* Opens (creating it unless read_only) the database at path. Fails with a message naming
+ * the file for a file that is not a capsift index, a damaged database (SIFT_EDB), a lock held
+ * past the timeout (SIFT_EBUSY), or a directory that cannot be written. */
+SIFT_API int sift_index_open(sift_index_t **out, sift_ctx_t *ctx, const char *path,
+                             const sift_index_opts_t *opts);
+SIFT_API void sift_index_close(sift_index_t *ix); /* NULL is fine */
+
+/* What happened to one file during an update. */
+typedef enum sift_index_action {
+    SIFT_INDEX_SKIPPED = 0,  /* path, size and mtime unchanged: not read */
+    SIFT_INDEX_SAME_CONTENT, /* changed on disk but same fingerprint: only its stat updated */
+    SIFT_INDEX_INDEXED,      /* read and written (new or changed) */
+    SIFT_INDEX_FAILED,       /* could not be read or written: message says why */
+    SIFT_INDEX_VANISHED,     /* in the index, no longer on disk: kept */
+    SIFT_INDEX_PRUNED,       /* in the index, no longer on disk: removed (prune) */
+    SIFT_INDEX_LEFT_OUT      /* excluded by include/exclude/max_size */
+} sift_index_action_t;
+
+typedef struct sift_index_event {
+    const char *path;
+    sift_index_action_t action;
+    const char *status;  /* "ok", "damaged", "error" for indexed files */
+    const char *message; /* "" or what went wrong */
+    uint64_t packets, flows;
+} sift_index_event_t;
+
+typedef struct sift_index_update_opts {
+    unsigned threads; /* 0: all cores */
+    const char *hash; /* "xxh3" (default, XXH3-128) or "sha256" (for evidence handling) */
+    bool prune;       /* remove files that vanished from disk (only under the given paths) */
+    const char *const *include; /* fnmatch globs on the path; a file must match one (if any) */
+    size_t ninclude;
+    const char *const *exclude; /* a file matching one is left out */
+    size_t nexclude;
+    uint64_t max_size; /* files larger than this are left out (0: no limit) */
+    bool no_app;       /* no application detection */
+    bool payloads;     /* also store distinct transport payloads (dedup + zstd) */
+    sift_progress_fn progress;
+    void *progress_user;
+    void (*event)(void *user, const sift_index_event_t *ev); /* per file, NULL for none */
+    void *event_user;
+} sift_index_update_opts_t;
+
+typedef struct sift_index_summary {
+    uint64_t files[SIFT_INDEX_LEFT_OUT + 1]; /* by action */
+    uint64_t packets, flows;                 /* of the files read */
+    uint64_t payloads, payloads_distinct;    /* with payloads: packets with one, distinct */
+    uint64_t payload_bytes;                  /* all payload bytes seen */
+    uint64_t payload_bytes_distinct;         /* bytes of the distinct payloads */
+    uint64_t payload_bytes_stored;           /* after zstd, of those newly stored */
+    uint64_t payload_bytes_new;              /* raw bytes of those newly stored */
+} sift_index_summary_t;
+
+/* Brings the index up to date with the files under paths. Returns 0 when the update ran (files
+ * may still have failed: see the events and summary), or a negative code when the database
+ * could not be written (disk full, read-only, locked): everything committed before stays. */
+SIFT_API int sift_index_update(sift_index_t *ix, const char *const *paths, size_t npaths,
+                               const sift_index_update_opts_t *opts, sift_index_summary_t *sum);
+
+/* ---- queries ---- */
+
+/* One flow row of a query. Pointers are valid during the callback only. */
+typedef struct sift_flow_row {
+    int64_t id;
+    const char *file;
+    uint8_t ip_version, proto;
+    uint8_t src[16], dst[16]; /* initiator, responder; IPv4 as ::ffff:a.b.c.d */
+    uint16_t sport, dport, vlan;
+    const char *app;
+    int64_t first_ns, last_ns;
+    uint64_t packets_ab, packets_ba, bytes_ab, bytes_ba;
+    uint8_t flags_ab, flags_ba;
+    uint8_t ts_digits; /* of the file */
+} sift_flow_row_t;
+
+typedef int (*sift_flow_row_fn)(void *user, const sift_flow_row_t *row);
+
+typedef enum sift_sort {
+    SIFT_SORT_NONE = 0, /* file, then start */
+    SIFT_SORT_PACKETS,  /* largest first */
+    SIFT_SORT_BYTES,
+    SIFT_SORT_START, /* earliest first */
+    SIFT_SORT_DURATION
+} sift_sort_t;
+
+/* Calls fn for each flow matching q (NULL: every flow), sorted, at most limit (0: all).
+ * fn returns 0 to go on, anything else stops the walk and is returned. */
+SIFT_API int sift_index_query(sift_index_t *ix, const sift_query_t *q, sift_sort_t sort,
+                              uint64_t limit, sift_flow_row_fn fn, void *user);
+
+typedef enum sift_group {
+    SIFT_GROUP_HOST = 1, /* each address, as initiator or responder */
+    SIFT_GROUP_PORT,     /* responder port with protocol */
+    SIFT_GROUP_APP,
+    SIFT_GROUP_FILE
+} sift_group_t;
+
+typedef struct sift_group_row {
+    const char *key;
+    uint64_t flows, packets, bytes;
+    int64_t first_ns, last_ns;
+} sift_group_row_t;
+
+/* Aggregates the matching flows by `by`, sorted by sort (NONE: by key), at most limit. */
+SIFT_API int sift_index_group(sift_index_t *ix, const sift_query_t *q, sift_group_t by,
+                              sift_sort_t sort, uint64_t limit,
+                              int (*fn)(void *user, const sift_group_row_t *row), void *user);
+
+/* ---- extraction ---- */
+
+typedef struct sift_extract_summary {
+    uint64_t flows, packets, bytes, files;
+    bool pcapng; /* written as pcapng (link types differ) */
+} sift_extract_summary_t;
+
+/* Writes the packets of the matching flows to out (a pcap, or pcapng when their link types
+ * differ), read by offset from the original files, in timestamp order across files. A source
+ * file whose size, mtime or content changed since it was indexed is refused (SIFT_ESTALE,
+ * naming it) before anything is written. */
+SIFT_API int sift_index_extract(sift_index_t *ix, const sift_query_t *q, FILE *out,
+                                sift_extract_summary_t *sum);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

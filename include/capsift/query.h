@@ -1,0 +1,73 @@
+/* capsift: the flow query language, compiled to parameterised SQL.
+ *
+ *   host 10.0.0.1 and port 445 and after 2024-05-14
+ *   (src net 192.168.0.0/16 or dst host fe80::1) and not proto udp
+ *   app TLS and bytes > 1000000
+ *
+ * Terms (src = the initiator of the flow, dst = the responder):
+ *   [src|dst] host ADDR        IPv4 or IPv6 address
+ *   [src|dst] net CIDR         10.0.0.0/8, 2001:db8::/32 (a bare address means /32 or /128)
+ *   [src|dst] port N           0-65535
+ *   proto NAME|N               tcp, udp, icmp, icmp6, sctp, gre, or an IP protocol number;
+ *   tcp, udp, icmp, icmp6      shorthands for proto NAME
+ *   app NAME                   application protocol, any case: "TLS" matches TLS and
+ *                              TLS.YouTube, "YouTube" matches TLS.YouTube
+ *   vlan N
+ *   file GLOB                  the capture's path, shell glob (* ? [..])
+ *   after TIME, before TIME    flows with traffic after / before TIME: ISO 8601 in UTC
+ *                              (2024-05-14, 2024-05-14T10:00:00, ...Z, ...+02:00, fractions)
+ *                              or seconds since the epoch (1715680800.5)
+ *   packets OP N, bytes OP N, duration OP SECONDS   with OP one of > >= < <= = !=
+ * combined with and (&&), or (||), not (!) and parentheses; and binds tighter than or.
+ * Values never enter the SQL text: each is a bound parameter.
+ */
+#ifndef CAPSIFT_QUERY_H
+#define CAPSIFT_QUERY_H
+
+#include <capsift/common.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sift_query sift_query_t;
+
+/* Compiles expr ("" matches every flow). On a syntax error returns SIFT_EPARSE with
+ * "column N: ..." in errbuf (SIFT_ERRBUF_SIZE bytes) and the 1-based column in *errcol (may be
+ * NULL). */
+SIFT_API int sift_query_compile(sift_query_t **out, const char *expr, char *errbuf, size_t *errcol);
+SIFT_API void sift_query_free(sift_query_t *q); /* NULL is fine */
+
+/* The SQL condition over the flows table (alias f) and files table (alias fi), with '?' for
+ * each parameter. Valid while q is. */
+SIFT_API const char *sift_query_sql(const sift_query_t *q);
+
+/* Parameters in order: kind 'i' (int64 in *i), 'b' (16-byte blob in b), 't' (text in t). */
+typedef struct sift_query_param {
+    char kind;
+    int64_t i;
+    uint8_t b[16];
+    const char *t;
+} sift_query_param_t;
+
+SIFT_API size_t sift_query_nparams(const sift_query_t *q);
+SIFT_API const sift_query_param_t *sift_query_param(const sift_query_t *q, size_t i);
+
+/* Parses a time as the language does (ISO 8601 UTC or epoch seconds) into nanoseconds since
+ * the epoch. Returns 0 or SIFT_EPARSE. */
+SIFT_API int sift_parse_time(const char *s, int64_t *ns);
+
+/* Parses an IPv4 or IPv6 address into 16 bytes (IPv4 as ::ffff:a.b.c.d); returns 4, 6, or 0
+ * when s is not an address. */
+SIFT_API int sift_parse_addr(const char *s, uint8_t out[16]);
+
+/* Formats 16 address bytes (IPv4-mapped shown as dotted IPv4) into buf (at least 46 bytes). */
+SIFT_API const char *sift_format_addr(const uint8_t addr[16], char *buf, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

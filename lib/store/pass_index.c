@@ -1,0 +1,273 @@
+/* The index pass: the flows pass, plus the byte offset and timestamp of every packet of each
+ * flow, and optionally the distinct transport payloads. It reads each file whole
+ * (SIFT_PASS_WHOLE_FILE): positions are kept by the flow's place in the table, which only a
+ * single reader of the file keeps stable. */
+#include "store/store_int.h"
+
+#include "common/cursor.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#define POS_VERSION 1
+
+static int put_varint(uint8_t *p, uint64_t v)
+{
+    int n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+/* Reads a varint from [*p, end); false when it runs past end or beyond 64 bits. */
+static bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (*p >= end)
+            return false;
+        uint8_t b = *(*p)++;
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = x;
+            return true;
+        }
+    }
+    return false;
+}
+
+static uint64_t zigzag(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static int64_t unzigzag(uint64_t v)
+{
+    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+int sift__pos_append(st_posbuf_t *pb, uint64_t offset, int64_t ts_ns)
+{
+    if (pb->cap - pb->len < 20) {
+        uint32_t ncap = pb->cap ? pb->cap * 2 : 32;
+        uint8_t *n = realloc(pb->buf, ncap);
+        if (!n)
+            return SIFT_ENOMEM;
+        pb->buf = n;
+        pb->cap = ncap;
+    }
+    /* offsets only grow within a file read in order; timestamps may step back */
+    pb->len += (uint32_t)put_varint(pb->buf + pb->len, offset - pb->last_off);
+    pb->len += (uint32_t)put_varint(pb->buf + pb->len, zigzag(ts_ns - pb->last_ts));
+    pb->last_off = offset;
+    pb->last_ts = ts_ns;
+    pb->count++;
+    return 0;
+}
+
+int sift__pos_encode(const st_posbuf_t *pb, uint8_t **out, size_t *outlen)
+{
+    size_t bound = ZSTD_compressBound(pb->len) + 21;
+    uint8_t *b = malloc(bound);
+    if (!b)
+        return SIFT_ENOMEM;
+    size_t n = 0;
+    b[n++] = POS_VERSION;
+    n += (size_t)put_varint(b + n, pb->count);
+    n += (size_t)put_varint(b + n, pb->len);
+    size_t z = ZSTD_compress(b + n, bound - n, pb->buf, pb->len, 1);
+    if (ZSTD_isError(z)) {
+        free(b);
+        return SIFT_EINTERNAL;
+    }
+    *out = b;
+    *outlen = n + z;
+    return 0;
+}
+
+int sift__pos_decode(const uint8_t *blob, size_t len, uint64_t **offs, int64_t **ts, size_t *n)
+{
+    const uint8_t *p = blob, *end = blob + len;
+    uint64_t count, raw;
+    if (len < 1 || *p++ != POS_VERSION || !get_varint(&p, end, &count) ||
+        !get_varint(&p, end, &raw) || raw > (1u << 30) || count > raw / 2)
+        return SIFT_ECORRUPT;
+    uint8_t *buf = malloc(raw ? raw : 1);
+    *offs = malloc((count ? count : 1) * sizeof **offs);
+    *ts = malloc((count ? count : 1) * sizeof **ts);
+    int rc = 0;
+    if (!buf || !*offs || !*ts) {
+        rc = SIFT_ENOMEM;
+    } else if (ZSTD_decompress(buf, raw, p, (size_t)(end - p)) != raw) {
+        rc = SIFT_ECORRUPT;
+    } else {
+        const uint8_t *q = buf, *qend = buf + raw;
+        uint64_t off = 0;
+        int64_t t = 0;
+        for (uint64_t i = 0; i < count && rc == 0; i++) {
+            uint64_t d_off, d_ts;
+            if (!get_varint(&q, qend, &d_off) || !get_varint(&q, qend, &d_ts)) {
+                rc = SIFT_ECORRUPT;
+                break;
+            }
+            off += d_off;
+            t += unzigzag(d_ts);
+            (*offs)[i] = off;
+            (*ts)[i] = t;
+        }
+    }
+    free(buf);
+    if (rc < 0) {
+        free(*offs);
+        free(*ts);
+        *offs = NULL;
+        *ts = NULL;
+        return rc;
+    }
+    *n = (size_t)count;
+    return 0;
+}
+
+/* ---- payloads ---- */
+
+static int payloads_grow(st_payloads_t *ps)
+{
+    size_t nslots = ps->mask ? (ps->mask + 1) * 2 : 1024;
+    st_payload_t *n = calloc(nslots, sizeof *n);
+    if (!n)
+        return SIFT_ENOMEM;
+    for (size_t i = 0; ps->mask && i <= ps->mask; i++) {
+        if (!ps->slots[i].count)
+            continue;
+        size_t h = (size_t)sift_load_le64(ps->slots[i].hash) & (nslots - 1);
+        while (n[h].count)
+            h = (h + 1) & (nslots - 1);
+        n[h] = ps->slots[i];
+    }
+    free(ps->slots);
+    ps->slots = n;
+    ps->mask = nslots - 1;
+    return 0;
+}
+
+static void payload_add(st_payloads_t *ps, const uint8_t *data, uint32_t len)
+{
+    ps->seen++;
+    ps->bytes_seen += len;
+    if (ps->oom)
+        return;
+    if ((ps->count + 1) * 4 > (ps->mask + 1) * 3 && payloads_grow(ps) < 0) {
+        ps->oom = true;
+        return;
+    }
+    XXH128_hash_t h = XXH3_128bits(data, len);
+    uint8_t key[16];
+    XXH128_canonicalFromHash((XXH128_canonical_t *)(void *)key, h);
+    size_t i = (size_t)sift_load_le64(key) & ps->mask;
+    while (ps->slots[i].count) {
+        if (memcmp(ps->slots[i].hash, key, 16) == 0 && ps->slots[i].size == len) {
+            ps->slots[i].count++;
+            return;
+        }
+        i = (i + 1) & ps->mask;
+    }
+    if (ps->arena_cap - ps->arena_len < len) {
+        size_t ncap = (ps->arena_cap ? ps->arena_cap * 2 : 1 << 20) + len;
+        uint8_t *na = realloc(ps->arena, ncap);
+        if (!na) {
+            ps->oom = true;
+            return;
+        }
+        ps->arena = na;
+        ps->arena_cap = ncap;
+    }
+    memcpy(ps->arena + ps->arena_len, data, len);
+    st_payload_t *slot = &ps->slots[i];
+    memcpy(slot->hash, key, 16);
+    slot->size = len;
+    slot->count = 1;
+    slot->data = ps->arena_len;
+    ps->arena_len += len;
+    ps->count++;
+}
+
+/* ---- the pass ---- */
+
+static int index_init(void *state, const void *config)
+{
+    st_index_state_t *s = state;
+    if (config)
+        s->cfg = *(const st_index_config_t *)config;
+    return sift_flows_pass.init(&s->flows, &s->cfg.flows);
+}
+
+static void index_packet(void *state, const sift_packet_t *pkt)
+{
+    st_index_state_t *s = state;
+    sift_flows_pass.packet(&s->flows, pkt);
+    sift_flow_key_t k;
+    int dir;
+    if (!sift_flow_key_make(&k, &dir, pkt, s->cfg.flows.table.vlan_in_key))
+        return;
+    const sift_flow_t *f = sift_flow_table_find(&s->flows.table, &k);
+    if (!f)
+        return; /* the table was full: counted by the flows pass */
+    size_t i = (size_t)(f - s->flows.table.flows);
+    if (i >= s->npos) {
+        size_t n = s->flows.table.cap > i ? s->flows.table.cap : i + 1;
+        st_posbuf_t *np = realloc(s->pos, n * sizeof *np);
+        if (!np) {
+            s->oom = SIFT_ENOMEM;
+            return;
+        }
+        memset(np + s->npos, 0, (n - s->npos) * sizeof *np);
+        s->pos = np;
+        s->npos = n;
+    }
+    if (sift__pos_append(&s->pos[i], pkt->rec->offset, pkt->rec->ts_ns) < 0)
+        s->oom = SIFT_ENOMEM;
+    if (s->cfg.payloads && pkt->payload_len > 0)
+        payload_add(&s->payloads, pkt->payload, pkt->payload_len);
+}
+
+static int index_merge(void *into, const void *from)
+{
+    (void)into;
+    (void)from;
+    return SIFT_EUNSUPPORTED; /* whole files only, and the index takes every state */
+}
+
+static void index_release(void *state)
+{
+    st_index_state_t *s = state;
+    sift_flows_pass.release(&s->flows);
+    for (size_t i = 0; i < s->npos; i++)
+        free(s->pos[i].buf);
+    free(s->pos);
+    free(s->payloads.slots);
+    free(s->payloads.arena);
+}
+
+const sift_pass_t sift__index_pass = {
+    .name = "index",
+    .needs = SIFT_NEED_APP,
+    .state_size = sizeof(st_index_state_t),
+    .init = index_init,
+    .packet = index_packet,
+    .merge = index_merge,
+    .release = index_release,
+    .flags = SIFT_PASS_WHOLE_FILE,
+};
+
+const st_posbuf_t *sift__index_positions(const st_index_state_t *s, const sift_flow_t *f)
+{
+    if (f < s->flows.table.flows || f >= s->flows.table.flows + s->flows.table.count)
+        return NULL;
+    size_t i = (size_t)(f - s->flows.table.flows);
+    return i < s->npos ? &s->pos[i] : NULL;
+}

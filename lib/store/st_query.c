@@ -1,0 +1,681 @@
+/* The flow query language: a recursive-descent parser that writes an SQL condition with bound
+ * parameters. The grammar is in <capsift/query.h>. */
+#include "common/internal.h"
+
+#include <capsift/query.h>
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define Q_MAX_PARAMS 256
+#define Q_MAX_DEPTH  64
+#define Q_MAX_TOKEN  256
+
+struct sift_query {
+    char *sql;
+    size_t len, cap;
+    sift_query_param_t params[Q_MAX_PARAMS];
+    size_t nparams;
+    char *texts[Q_MAX_PARAMS]; /* owned strings of 't' parameters */
+};
+
+typedef enum tok_kind { T_END, T_WORD, T_LPAREN, T_RPAREN, T_OP, T_AND, T_OR, T_NOT } tok_kind_t;
+
+typedef struct parser {
+    const char *src;
+    const char *p;
+    tok_kind_t kind;
+    char text[Q_MAX_TOKEN];
+    size_t col; /* 1-based column of the current token */
+    sift_query_t *q;
+    char *errbuf;
+    size_t errcol;
+    int depth;
+    bool failed;
+} parser_t;
+
+static int fail(parser_t *ps, size_t col, const char *fmt, ...) SIFT_PRINTF(3, 4);
+
+static int fail(parser_t *ps, size_t col, const char *fmt, ...)
+{
+    if (ps->failed)
+        return SIFT_EPARSE;
+    ps->failed = true;
+    ps->errcol = col;
+    char msg[SIFT_ERRBUF_SIZE - 32];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (ps->errbuf)
+        snprintf(ps->errbuf, SIFT_ERRBUF_SIZE, "column %zu: %s", col, msg);
+    return SIFT_EPARSE;
+}
+
+static bool word_char(char c)
+{
+    return c != '\0' && (isalnum((unsigned char)c) || strchr("._:/-*?[]+", c) != NULL);
+}
+
+/* Reads the next token into ps->kind / ps->text. */
+static int next(parser_t *ps)
+{
+    while (isspace((unsigned char)*ps->p))
+        ps->p++;
+    ps->col = (size_t)(ps->p - ps->src) + 1;
+    ps->text[0] = '\0';
+    const char *p = ps->p;
+    if (*p == '\0') {
+        ps->kind = T_END;
+        return 0;
+    }
+    size_t n = 0;
+    if (*p == '(' || *p == ')') {
+        ps->kind = *p == '(' ? T_LPAREN : T_RPAREN;
+        ps->p++;
+        return 0;
+    }
+    if ((p[0] == '&' && p[1] == '&') || (p[0] == '|' && p[1] == '|')) {
+        ps->kind = p[0] == '&' ? T_AND : T_OR;
+        ps->p += 2;
+        return 0;
+    }
+    if (strchr("<>=!", *p) != NULL) { /* *p is not NUL here */
+        if (*p == '!' && p[1] != '=') {
+            ps->kind = T_NOT;
+            ps->p++;
+            return 0;
+        }
+        ps->text[n++] = *p++;
+        if (*p == '=')
+            ps->text[n++] = *p++;
+        ps->text[n] = '\0';
+        ps->kind = T_OP;
+        ps->p = p;
+        return 0;
+    }
+    if (*p == '"' || *p == '\'') {
+        char quote = *p++;
+        while (*p && *p != quote) {
+            if (n + 1 >= sizeof ps->text)
+                return fail(ps, ps->col, "quoted value is too long");
+            ps->text[n++] = *p++;
+        }
+        if (*p != quote)
+            return fail(ps, ps->col, "unterminated quoted value");
+        ps->text[n] = '\0';
+        ps->p = p + 1;
+        ps->kind = T_WORD;
+        return 0;
+    }
+    if (!word_char(*p))
+        return fail(ps, ps->col, "unexpected character '%c'", *p);
+    while (word_char(*p)) {
+        if (n + 1 >= sizeof ps->text)
+            return fail(ps, ps->col, "word is too long");
+        ps->text[n++] = *p++;
+    }
+    ps->text[n] = '\0';
+    ps->p = p;
+    ps->kind = T_WORD;
+    if (strcasecmp(ps->text, "and") == 0)
+        ps->kind = T_AND;
+    else if (strcasecmp(ps->text, "or") == 0)
+        ps->kind = T_OR;
+    else if (strcasecmp(ps->text, "not") == 0)
+        ps->kind = T_NOT;
+    return 0;
+}
+
+static int emit(parser_t *ps, const char *s)
+{
+    sift_query_t *q = ps->q;
+    size_t n = strlen(s);
+    if (q->len + n + 1 > q->cap) {
+        size_t ncap = (q->cap ? q->cap * 2 : 256) + n;
+        char *ns = realloc(q->sql, ncap);
+        if (!ns)
+            return fail(ps, ps->col, "out of memory");
+        q->sql = ns;
+        q->cap = ncap;
+    }
+    memcpy(q->sql + q->len, s, n + 1);
+    q->len += n;
+    return 0;
+}
+
+static sift_query_param_t *param(parser_t *ps, char kind)
+{
+    if (ps->q->nparams == Q_MAX_PARAMS) {
+        fail(ps, ps->col, "expression has too many values (at most %d)", Q_MAX_PARAMS);
+        return NULL;
+    }
+    sift_query_param_t *pr = &ps->q->params[ps->q->nparams++];
+    memset(pr, 0, sizeof *pr);
+    pr->kind = kind;
+    return pr;
+}
+
+static int param_int(parser_t *ps, int64_t v)
+{
+    sift_query_param_t *pr = param(ps, 'i');
+    if (!pr)
+        return SIFT_EPARSE;
+    pr->i = v;
+    return 0;
+}
+
+static int param_blob(parser_t *ps, const uint8_t b[16])
+{
+    sift_query_param_t *pr = param(ps, 'b');
+    if (!pr)
+        return SIFT_EPARSE;
+    memcpy(pr->b, b, 16);
+    return 0;
+}
+
+static int param_text(parser_t *ps, const char *t)
+{
+    sift_query_param_t *pr = param(ps, 't');
+    if (!pr)
+        return SIFT_EPARSE;
+    char *copy = strdup(t);
+    if (!copy)
+        return fail(ps, ps->col, "out of memory");
+    ps->q->texts[ps->q->nparams - 1] = copy;
+    pr->t = copy;
+    return 0;
+}
+
+int sift_parse_addr(const char *s, uint8_t out[16])
+{
+    struct in_addr a4;
+    if (inet_pton(AF_INET, s, &a4) == 1) {
+        memset(out, 0, 10);
+        out[10] = out[11] = 0xff;
+        memcpy(out + 12, &a4, 4);
+        return 4;
+    }
+    if (inet_pton(AF_INET6, s, out) == 1)
+        return 6;
+    return 0;
+}
+
+const char *sift_format_addr(const uint8_t addr[16], char *buf, size_t size)
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(addr, mapped, 12) == 0)
+        inet_ntop(AF_INET, addr + 12, buf, (socklen_t)size);
+    else
+        inet_ntop(AF_INET6, addr, buf, (socklen_t)size);
+    return buf;
+}
+
+static bool parse_u64(const char *s, uint64_t max, uint64_t *v)
+{
+    if (!isdigit((unsigned char)*s))
+        return false;
+    char *end;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (*end != '\0' || x > max)
+        return false;
+    *v = x;
+    return true;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian), as in timegm but without its limits. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* Reads exactly n digits. */
+static bool digits(const char **p, int n, unsigned *v)
+{
+    unsigned x = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)(*p)[i]))
+            return false;
+        x = x * 10 + (unsigned)((*p)[i] - '0');
+    }
+    *p += n;
+    *v = x;
+    return true;
+}
+
+/* ".123456789" into nanoseconds. */
+static bool fraction(const char **p, int64_t *ns)
+{
+    *ns = 0;
+    if (**p != '.')
+        return true;
+    (*p)++;
+    int n = 0;
+    int64_t scale = 100000000;
+    while (isdigit((unsigned char)**p)) {
+        if (n < 9)
+            *ns += (**p - '0') * scale;
+        scale /= 10;
+        n++;
+        (*p)++;
+    }
+    return n > 0;
+}
+
+int sift_parse_time(const char *s, int64_t *ns)
+{
+    const char *p = s;
+    /* epoch seconds: all digits, optional fraction */
+    if (strchr(s, '-') == NULL || strchr(s, '-') == s) {
+        bool neg = *p == '-';
+        if (neg)
+            p++;
+        uint64_t sec;
+        char intpart[24];
+        size_t n = strspn(p, "0123456789");
+        if (n == 0 || n >= sizeof intpart)
+            return SIFT_EPARSE;
+        memcpy(intpart, p, n);
+        intpart[n] = '\0';
+        if (!parse_u64(intpart, 9000000000ull, &sec))
+            return SIFT_EPARSE;
+        p += n;
+        int64_t frac;
+        if (!fraction(&p, &frac) || *p != '\0')
+            return SIFT_EPARSE;
+        int64_t v = (int64_t)sec * 1000000000 + frac;
+        *ns = neg ? -v : v;
+        return 0;
+    }
+    unsigned y, mo, d, h = 0, mi = 0, se = 0;
+    if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' ||
+        !digits(&p, 2, &d))
+        return SIFT_EPARSE;
+    int64_t frac = 0, offset = 0;
+    if (*p == 'T' || *p == 't' || *p == ' ') {
+        p++;
+        if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi))
+            return SIFT_EPARSE;
+        if (*p == ':') {
+            p++;
+            if (!digits(&p, 2, &se) || !fraction(&p, &frac))
+                return SIFT_EPARSE;
+        }
+        if (*p == 'Z' || *p == 'z') {
+            p++;
+        } else if (*p == '+' || *p == '-') {
+            int sign = *p++ == '-' ? -1 : 1;
+            unsigned oh, om = 0;
+            if (!digits(&p, 2, &oh))
+                return SIFT_EPARSE;
+            if (*p == ':')
+                p++;
+            if (isdigit((unsigned char)*p) && !digits(&p, 2, &om))
+                return SIFT_EPARSE;
+            offset = sign * (int64_t)(oh * 3600 + om * 60);
+        }
+    }
+    if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+        return SIFT_EPARSE;
+    int64_t sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset;
+    *ns = sec * 1000000000 + frac;
+    return 0;
+}
+
+/* CIDR into the lowest and highest 16-byte address of the range. */
+static bool parse_cidr(const char *s, uint8_t lo[16], uint8_t hi[16])
+{
+    char addr[Q_MAX_TOKEN];
+    snprintf(addr, sizeof addr, "%s", s);
+    char *slash = strchr(addr, '/');
+    unsigned bits = 0;
+    if (slash)
+        *slash = '\0';
+    int v = sift_parse_addr(addr, lo);
+    if (!v)
+        return false;
+    unsigned max = v == 4 ? 32 : 128;
+    if (slash) {
+        uint64_t b;
+        if (!parse_u64(slash + 1, max, &b))
+            return false;
+        bits = (unsigned)b;
+    } else {
+        bits = max;
+    }
+    unsigned prefix = bits + (v == 4 ? 96 : 0); /* in the 128-bit space */
+    memcpy(hi, lo, 16);
+    for (unsigned i = 0; i < 128; i++) {
+        if (i < prefix)
+            continue;
+        uint8_t bit = (uint8_t)(0x80u >> (i % 8));
+        lo[i / 8] &= (uint8_t)~bit;
+        hi[i / 8] |= bit;
+    }
+    return true;
+}
+
+static int expect_word(parser_t *ps, const char *what)
+{
+    if (ps->kind != T_WORD)
+        return fail(ps, ps->col, "expected %s%s", what, ps->kind == T_END ? " at the end" : "");
+    return 0;
+}
+
+/* [src|dst] host|net|port VALUE */
+static int term_endpoint(parser_t *ps, const char *side)
+{
+    char what[16];
+    snprintf(what, sizeof what, "%.15s", ps->text);
+    size_t col = ps->col;
+    int rc = next(ps);
+    if (rc < 0 ||
+        (rc = expect_word(ps, strcmp(what, "port") == 0 ? "a port number" : "an address")))
+        return rc;
+    const char *cols[2] = {"f.src", "f.dst"};
+    const char *pcols[2] = {"f.sport", "f.dport"};
+    int first = side && strcmp(side, "dst") == 0 ? 1 : 0;
+    int count = side ? 1 : 2;
+    if (strcmp(what, "host") == 0) {
+        uint8_t a[16];
+        if (!sift_parse_addr(ps->text, a))
+            return fail(ps, ps->col, "'%s' is not an IPv4 or IPv6 address", ps->text);
+        emit(ps, "(");
+        for (int k = 0; k < count; k++) {
+            emit(ps, k ? " OR " : "");
+            emit(ps, cols[first + k]);
+            emit(ps, " = ?");
+            if ((rc = param_blob(ps, a)) < 0)
+                return rc;
+        }
+    } else if (strcmp(what, "net") == 0) {
+        uint8_t lo[16], hi[16];
+        if (!parse_cidr(ps->text, lo, hi))
+            return fail(ps, ps->col, "'%s' is not a network (like 10.0.0.0/8 or 2001:db8::/32)",
+                        ps->text);
+        emit(ps, "(");
+        for (int k = 0; k < count; k++) {
+            emit(ps, k ? " OR " : "");
+            emit(ps, cols[first + k]);
+            emit(ps, " BETWEEN ? AND ?");
+            if ((rc = param_blob(ps, lo)) < 0 || (rc = param_blob(ps, hi)) < 0)
+                return rc;
+        }
+    } else {
+        uint64_t port;
+        if (!parse_u64(ps->text, 65535, &port))
+            return fail(ps, ps->col, "'%s' is not a port number (0-65535)", ps->text);
+        emit(ps, "(");
+        for (int k = 0; k < count; k++) {
+            emit(ps, k ? " OR " : "");
+            emit(ps, pcols[first + k]);
+            emit(ps, " = ?");
+            if ((rc = param_int(ps, (int64_t)port)) < 0)
+                return rc;
+        }
+    }
+    (void)col;
+    emit(ps, ")");
+    return next(ps);
+}
+
+static int proto_number(const char *name, uint64_t *v)
+{
+    static const struct {
+        const char *name;
+        uint8_t num;
+    } names[] = {{"tcp", 6},    {"udp", 17}, {"icmp", 1}, {"icmp6", 58}, {"icmpv6", 58},
+                 {"sctp", 132}, {"gre", 47}, {"esp", 50}, {"ah", 51},    {"igmp", 2}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcasecmp(name, names[i].name) == 0) {
+            *v = names[i].num;
+            return 0;
+        }
+    }
+    return parse_u64(name, 255, v) ? 0 : -1;
+}
+
+static int term_compare(parser_t *ps, const char *column, bool seconds)
+{
+    int rc = next(ps);
+    if (rc < 0)
+        return rc;
+    if (ps->kind != T_OP)
+        return fail(ps, ps->col, "expected a comparison (> >= < <= = !=) after '%s'", column);
+    char op[4];
+    snprintf(op, sizeof op, "%.3s", strcmp(ps->text, "==") == 0 ? "=" : ps->text);
+    if (strcmp(op, "!") == 0)
+        return fail(ps, ps->col, "expected a comparison");
+    if ((rc = next(ps)) < 0 || (rc = expect_word(ps, "a number")) < 0)
+        return rc;
+    int64_t v;
+    if (seconds) {
+        if (sift_parse_time(ps->text, &v) < 0 || v < 0) /* plain seconds, with fraction */
+            return fail(ps, ps->col, "'%s' is not a number of seconds", ps->text);
+    } else {
+        uint64_t u;
+        if (!parse_u64(ps->text, INT64_MAX, &u))
+            return fail(ps, ps->col, "'%s' is not a whole number", ps->text);
+        v = (int64_t)u;
+    }
+    static const char *exprs[][2] = {{"packets", "(f.packets_ab + f.packets_ba)"},
+                                     {"bytes", "(f.bytes_ab + f.bytes_ba)"},
+                                     {"duration", "(f.last_ns - f.first_ns)"}};
+    for (size_t i = 0; i < 3; i++)
+        if (strcmp(column, exprs[i][0]) == 0)
+            emit(ps, exprs[i][1]);
+    emit(ps, " ");
+    emit(ps, op);
+    emit(ps, " ?");
+    if ((rc = param_int(ps, v)) < 0)
+        return rc;
+    return next(ps);
+}
+
+static int term(parser_t *ps)
+{
+    if (ps->kind != T_WORD)
+        return fail(ps, ps->col,
+                    "expected a term (host, net, port, proto, app, after, before, "
+                    "packets, bytes ...)%s",
+                    ps->kind == T_END ? " at the end" : "");
+    char word[Q_MAX_TOKEN];
+    snprintf(word, sizeof word, "%s", ps->text);
+    for (char *c = word; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    int rc;
+    if (strcmp(word, "src") == 0 || strcmp(word, "dst") == 0) {
+        if ((rc = next(ps)) < 0)
+            return rc;
+        if (ps->kind != T_WORD ||
+            (strcmp(ps->text, "host") && strcmp(ps->text, "net") && strcmp(ps->text, "port")))
+            return fail(ps, ps->col, "expected host, net or port after '%s'", word);
+        return term_endpoint(ps, word);
+    }
+    if (strcmp(word, "host") == 0 || strcmp(word, "net") == 0 || strcmp(word, "port") == 0)
+        return term_endpoint(ps, NULL);
+    if (strcmp(word, "tcp") == 0 || strcmp(word, "udp") == 0 || strcmp(word, "icmp") == 0 ||
+        strcmp(word, "icmp6") == 0 || strcmp(word, "sctp") == 0) {
+        uint64_t v = 0;
+        proto_number(word, &v);
+        emit(ps, "f.proto = ?");
+        if ((rc = param_int(ps, (int64_t)v)) < 0)
+            return rc;
+        return next(ps);
+    }
+    if (strcmp(word, "proto") == 0 || strcmp(word, "vlan") == 0) {
+        if ((rc = next(ps)) < 0 || (rc = expect_word(ps, "a value")) < 0)
+            return rc;
+        uint64_t v;
+        bool ok = strcmp(word, "proto") == 0 ? proto_number(ps->text, &v) == 0
+                                             : parse_u64(ps->text, 4095, &v);
+        if (!ok)
+            return fail(ps, ps->col, "'%s' is not a %s", ps->text,
+                        strcmp(word, "proto") == 0 ? "protocol (tcp, udp, icmp, ... or 0-255)"
+                                                   : "VLAN id (0-4095)");
+        emit(ps, strcmp(word, "proto") == 0 ? "f.proto = ?" : "f.vlan = ?");
+        if ((rc = param_int(ps, (int64_t)v)) < 0)
+            return rc;
+        return next(ps);
+    }
+    if (strcmp(word, "app") == 0) {
+        if ((rc = next(ps)) < 0 || (rc = expect_word(ps, "an application name")) < 0)
+            return rc;
+        /* exact, or one part of a dotted name (TLS.YouTube), case-insensitive */
+        emit(ps, "(f.app = ? COLLATE NOCASE OR f.app LIKE ? || '.%' OR f.app LIKE '%.' || ?)");
+        for (int k = 0; k < 3; k++)
+            if ((rc = param_text(ps, ps->text)) < 0)
+                return rc;
+        return next(ps);
+    }
+    if (strcmp(word, "file") == 0) {
+        if ((rc = next(ps)) < 0 || (rc = expect_word(ps, "a file name pattern")) < 0)
+            return rc;
+        emit(ps, "fi.path GLOB ?");
+        if ((rc = param_text(ps, ps->text)) < 0)
+            return rc;
+        return next(ps);
+    }
+    if (strcmp(word, "after") == 0 || strcmp(word, "before") == 0) {
+        if ((rc = next(ps)) < 0 || (rc = expect_word(ps, "a time")) < 0)
+            return rc;
+        int64_t t;
+        if (sift_parse_time(ps->text, &t) < 0)
+            return fail(ps, ps->col,
+                        "'%s' is not a time (ISO 8601 like 2024-05-14T10:00:00Z, or epoch "
+                        "seconds)",
+                        ps->text);
+        emit(ps, strcmp(word, "after") == 0 ? "f.last_ns >= ?" : "f.first_ns < ?");
+        if ((rc = param_int(ps, t)) < 0)
+            return rc;
+        return next(ps);
+    }
+    if (strcmp(word, "packets") == 0 || strcmp(word, "bytes") == 0 || strcmp(word, "duration") == 0)
+        return term_compare(ps, word, strcmp(word, "duration") == 0);
+    return fail(ps, ps->col, "unknown term '%s'", ps->text);
+}
+
+static int expr_or(parser_t *ps);
+
+static int expr_not(parser_t *ps)
+{
+    if (++ps->depth > Q_MAX_DEPTH)
+        return fail(ps, ps->col, "expression is nested too deeply");
+    int rc;
+    if (ps->kind == T_NOT) {
+        emit(ps, "NOT ");
+        if ((rc = next(ps)) < 0)
+            return rc;
+        rc = expr_not(ps);
+    } else if (ps->kind == T_LPAREN) {
+        size_t col = ps->col;
+        emit(ps, "(");
+        if ((rc = next(ps)) < 0 || (rc = expr_or(ps)) < 0)
+            return rc;
+        if (ps->kind != T_RPAREN)
+            return fail(ps, ps->kind == T_END ? col : ps->col,
+                        ps->kind == T_END ? "unclosed parenthesis" : "expected ')'");
+        emit(ps, ")");
+        rc = next(ps);
+    } else {
+        emit(ps, "(");
+        rc = term(ps);
+        emit(ps, ")");
+    }
+    ps->depth--;
+    return rc;
+}
+
+static int expr_and(parser_t *ps)
+{
+    int rc = expr_not(ps);
+    while (rc == 0 && ps->kind == T_AND) {
+        emit(ps, " AND ");
+        if ((rc = next(ps)) < 0)
+            return rc;
+        rc = expr_not(ps);
+    }
+    if (rc == 0 && (ps->kind == T_WORD || ps->kind == T_NOT || ps->kind == T_LPAREN))
+        return fail(ps, ps->col, "expected 'and' or 'or' before '%s'",
+                    ps->kind == T_WORD  ? ps->text
+                    : ps->kind == T_NOT ? "not"
+                                        : "(");
+    return rc;
+}
+
+static int expr_or(parser_t *ps)
+{
+    int rc = expr_and(ps);
+    while (rc == 0 && ps->kind == T_OR) {
+        emit(ps, " OR ");
+        if ((rc = next(ps)) < 0)
+            return rc;
+        rc = expr_and(ps);
+    }
+    return rc;
+}
+
+int sift_query_compile(sift_query_t **out, const char *expr, char *errbuf, size_t *errcol)
+{
+    *out = NULL;
+    sift_query_t *q = calloc(1, sizeof *q);
+    if (!q)
+        return sift__errorf(errbuf, SIFT_ENOMEM, "out of memory");
+    parser_t ps = {.src = expr ? expr : "", .q = q, .errbuf = errbuf};
+    ps.p = ps.src;
+    int rc = next(&ps);
+    if (rc == 0 && ps.kind == T_END)
+        rc = emit(&ps, "1");
+    else if (rc == 0)
+        rc = expr_or(&ps);
+    if (rc == 0 && ps.kind != T_END)
+        rc = fail(&ps, ps.col, ps.kind == T_RPAREN ? "unmatched ')'" : "unexpected '%s'", ps.text);
+    if (rc == 0 && ps.failed)
+        rc = SIFT_EPARSE;
+    if (rc < 0) {
+        if (errcol)
+            *errcol = ps.errcol;
+        sift_query_free(q);
+        return rc;
+    }
+    *out = q;
+    return 0;
+}
+
+void sift_query_free(sift_query_t *q)
+{
+    if (!q)
+        return;
+    for (size_t i = 0; i < q->nparams; i++)
+        free(q->texts[i]);
+    free(q->sql);
+    free(q);
+}
+
+const char *sift_query_sql(const sift_query_t *q)
+{
+    return q->sql;
+}
+
+size_t sift_query_nparams(const sift_query_t *q)
+{
+    return q->nparams;
+}
+
+const sift_query_param_t *sift_query_param(const sift_query_t *q, size_t i)
+{
+    return i < q->nparams ? &q->params[i] : NULL;
+}
