@@ -24,6 +24,12 @@ typedef struct cli_command {
 
 int cmd_info(int argc, char **argv);
 void help_info(FILE *out);
+int cmd_index(int argc, char **argv);
+void help_index(FILE *out);
+int cmd_query(int argc, char **argv);
+void help_query(FILE *out);
+int cmd_extract(int argc, char **argv);
+void help_extract(FILE *out);
 int cmd_bench(int argc, char **argv);
 void help_bench(FILE *out);
 int cmd_flows(int argc, char **argv);
@@ -38,6 +44,13 @@ const cli_command_t *cli_find_command(const char *name);
 
 /* Prints "capsift: <message>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parses "500M"-style sizes (k, M, G: decimal); returns -1 when invalid. */
+int cli_parse_size(const char *s, uint64_t *out);
+
+/* Compiles a query expression for command cmd; on a syntax error prints the message with a
+ * caret under the column and returns CLI_USAGE. */
+int cli_compile_query(const char *cmd, const char *expr, sift_query_t **q);
 
 /* Parses a thread count ("-j N"); returns -1 when invalid. */
 int cli_parse_threads(const char *s);
@@ -54,6 +67,13 @@ void cli_progress_cb(void *user, uint64_t done, uint64_t total, uint64_t packets
 void cli_progress_end(cli_progress_t *p);
 
 double cli_now(void);
+
+typedef enum cli_format { CLI_FORMAT_TABLE = 0, CLI_FORMAT_JSON, CLI_FORMAT_CSV } cli_format_t;
+
+/* Prints flow rows (cli/flow_out.c) as an aligned table (the FILE and APP columns only when
+ * asked), JSON lines or CSV with a header row. */
+void cli_flow_rows_print(FILE *out, cli_format_t fmt, const sift_flow_row_t *rows, size_t n,
+                         bool show_file, bool show_app);
 
 /* JSON output: strings escaped per RFC 8259. */
 void json_string(FILE *out, const char *s);

@@ -12,6 +12,12 @@ static const cli_command_t commands[] = {
      cmd_flows, help_flows},
     {"stats", "protocol hierarchy, top talkers and ports, packet sizes, rate timeline",
      cmd_stats, help_stats},
+    {"index", "index captures into a database; later runs read only new or changed files",
+     cmd_index, help_index},
+    {"query", "list indexed flows by host, net, port, protocol, app, time, size", cmd_query,
+     help_query},
+    {"extract", "write the packets of matching indexed flows to a new capture", cmd_extract,
+     help_extract},
     {"cache", "result cache: statistics, clear", cmd_cache, help_cache},
 };
 
