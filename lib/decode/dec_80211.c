@@ -19,8 +19,9 @@
 #define WLAN_TYPE_CTRL 1
 #define WLAN_TYPE_DATA 2
 
-void sift__dec_80211(sift_dec_t *d, sift_cursor_t c, bool fcs)
+void sift__dec_80211(sift_dec_t *d, dec_span_t s_, bool fcs)
 {
+    sift_cursor_t c = dec_cur(s_);
     sift_packet_t *pkt = d->pkt;
     if (fcs) { /* the FCS trails the frame: never part of the body */
         if (sift_cur_left(&c) < 4) {
@@ -78,11 +79,12 @@ void sift__dec_80211(sift_dec_t *d, sift_cursor_t c, bool fcs)
         pkt->flags |= SIFT_PKT_NON_IP;
         return;
     }
-    sift__dec_llc(d, c);
+    sift__dec_llc(d, dec_span(&c));
 }
 
-void sift__dec_radiotap(sift_dec_t *d, sift_cursor_t c)
+void sift__dec_radiotap(sift_dec_t *d, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 8);
     if (!h) {
         dec_trunc(d);
@@ -113,11 +115,12 @@ void sift__dec_radiotap(sift_dec_t *d, sift_cursor_t c)
         if (off < len)
             fcs = (h[off] & 0x10) != 0;
     }
-    sift__dec_80211(d, c, fcs);
+    sift__dec_80211(d, dec_span(&c), fcs);
 }
 
-void sift__dec_ppi(sift_dec_t *d, sift_cursor_t c)
+void sift__dec_ppi(sift_dec_t *d, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 8);
     if (!h) {
         dec_trunc(d);
@@ -135,5 +138,5 @@ void sift__dec_ppi(sift_dec_t *d, sift_cursor_t c)
         dec_trunc(d);
         return;
     }
-    sift__dec_link(d, dlt, c);
+    sift__dec_link(d, dlt, dec_span(&c));
 }

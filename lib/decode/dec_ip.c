@@ -36,8 +36,9 @@ static void dec_reset_inner(sift_packet_t *pkt)
     pkt->l4_offset = 0;
 }
 
-void sift__dec_ipv4(sift_dec_t *d, sift_cursor_t c)
+void sift__dec_ipv4(sift_dec_t *d, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     sift_packet_t *pkt = d->pkt;
     const uint8_t *h = sift_cur_take(&c, 20);
     if (SIFT_UNLIKELY(!h)) {
@@ -90,7 +91,7 @@ void sift__dec_ipv4(sift_dec_t *d, sift_cursor_t c)
         if (pkt->frag_offset != 0)
             return; /* only the first fragment holds the transport header */
     }
-    sift__dec_transport(d, h[9], c);
+    sift__dec_transport(d, h[9], dec_span(&c));
 }
 
 static bool is_v6_ext(uint8_t nh)
@@ -99,8 +100,9 @@ static bool is_v6_ext(uint8_t nh)
     return nh == 0 || nh == 43 || nh == 44 || nh == 60 || nh == 51;
 }
 
-void sift__dec_ipv6(sift_dec_t *d, sift_cursor_t c)
+void sift__dec_ipv6(sift_dec_t *d, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     sift_packet_t *pkt = d->pkt;
     const uint8_t *h = sift_cur_take(&c, 40);
     if (SIFT_UNLIKELY(!h)) {
@@ -159,11 +161,12 @@ void sift__dec_ipv6(sift_dec_t *d, sift_cursor_t c)
                 return;
         }
     }
-    sift__dec_transport(d, nh, c);
+    sift__dec_transport(d, nh, dec_span(&c));
 }
 
-void sift__dec_arp(sift_dec_t *d, sift_cursor_t c)
+void sift__dec_arp(sift_dec_t *d, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     sift_packet_t *pkt = d->pkt;
     pkt->ethertype = 0x0806;
     pkt->flags |= SIFT_PKT_ARP | SIFT_PKT_NON_IP;

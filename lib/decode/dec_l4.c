@@ -26,8 +26,9 @@ static inline void dec_payload(sift_dec_t *d, const sift_cursor_t *c)
     }
 }
 
-static void dec_tcp(sift_dec_t *d, sift_cursor_t c)
+static void dec_tcp(sift_dec_t *d, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     sift_packet_t *pkt = d->pkt;
     const uint8_t *h = sift_cur_take(&c, 20);
     if (SIFT_UNLIKELY(!h)) {
@@ -58,8 +59,9 @@ static void dec_tcp(sift_dec_t *d, sift_cursor_t c)
         dec_payload(d, &c);
 }
 
-static void dec_udp(sift_dec_t *d, sift_cursor_t c)
+static void dec_udp(sift_dec_t *d, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     sift_packet_t *pkt = d->pkt;
     const uint8_t *h = sift_cur_take(&c, 8);
     if (SIFT_UNLIKELY(!h)) {
@@ -80,11 +82,12 @@ static void dec_udp(sift_dec_t *d, sift_cursor_t c)
         pkt->flags |= SIFT_PKT_L4;
         dec_payload(d, &c);
     }
-    sift__dec_udp_tunnel(d, sport, dport, c);
+    sift__dec_udp_tunnel(d, sport, dport, dec_span(&c));
 }
 
-static void dec_sctp(sift_dec_t *d, sift_cursor_t c)
+static void dec_sctp(sift_dec_t *d, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     sift_packet_t *pkt = d->pkt;
     const uint8_t *h = sift_cur_take(&c, 12);
     if (!h) {
@@ -100,8 +103,9 @@ static void dec_sctp(sift_dec_t *d, sift_cursor_t c)
     dec_payload(d, &c);
 }
 
-static void dec_icmp(sift_dec_t *d, sift_cursor_t c, unsigned proto)
+static void dec_icmp(sift_dec_t *d, dec_span_t s_, unsigned proto)
 {
+    sift_cursor_t c = dec_cur(s_);
     sift_packet_t *pkt = d->pkt;
     const uint8_t *h = sift_cur_take(&c, 4);
     if (!h) {
@@ -120,8 +124,9 @@ static void dec_icmp(sift_dec_t *d, sift_cursor_t c, unsigned proto)
 }
 
 /* IPv4 AH: next header, payload length in 4-byte units minus 2. */
-static void dec_ah4(sift_dec_t *d, sift_cursor_t c)
+static void dec_ah4(sift_dec_t *d, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 12);
     if (!h) {
         dec_trunc(d);
@@ -135,34 +140,35 @@ static void dec_ah4(sift_dec_t *d, sift_cursor_t c)
     if (!dec_push(d, SIFT_PROTO_AH, h, len))
         return;
     d->pkt->ip_proto = h[0];
-    sift__dec_transport(d, h[0], c);
+    sift__dec_transport(d, h[0], dec_span(&c));
 }
 
-void sift__dec_transport(sift_dec_t *d, uint8_t proto, sift_cursor_t c)
+void sift__dec_transport(sift_dec_t *d, uint8_t proto, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     /* Tunnels are followed at every need: the innermost addresses depend on them. Plain
      * transports are read only when asked for. */
     switch (proto) {
     case 6:
         if (d->need >= SIFT_NEED_TRANSPORT)
-            dec_tcp(d, c);
+            dec_tcp(d, dec_span(&c));
         return;
     case 17:
-        dec_udp(d, c);
+        dec_udp(d, dec_span(&c));
         return;
     case 47:
-        sift__dec_gre(d, c);
+        sift__dec_gre(d, dec_span(&c));
         return;
     case 4:
         if (sift__dec_tunnel_enter(d, 0, 0))
-            sift__dec_ipv4(d, c);
+            sift__dec_ipv4(d, dec_span(&c));
         return;
     case 41:
         if (sift__dec_tunnel_enter(d, 0, 0))
-            sift__dec_ipv6(d, c);
+            sift__dec_ipv6(d, dec_span(&c));
         return;
     case 51:
-        dec_ah4(d, c);
+        dec_ah4(d, dec_span(&c));
         return;
     default:
         break;
@@ -171,13 +177,13 @@ void sift__dec_transport(sift_dec_t *d, uint8_t proto, sift_cursor_t c)
         return;
     switch (proto) {
     case 132:
-        dec_sctp(d, c);
+        dec_sctp(d, dec_span(&c));
         break;
     case 1:
-        dec_icmp(d, c, SIFT_PROTO_ICMP);
+        dec_icmp(d, dec_span(&c), SIFT_PROTO_ICMP);
         break;
     case 58:
-        dec_icmp(d, c, SIFT_PROTO_ICMPV6);
+        dec_icmp(d, dec_span(&c), SIFT_PROTO_ICMPV6);
         break;
     case 50:
         if (sift_cur_left(&c) >= 8)

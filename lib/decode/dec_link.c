@@ -21,8 +21,8 @@
  */
 #include "decode/decode_int.h"
 
-static void dec_mpls(sift_dec_t *d, sift_cursor_t c);
-static void dec_nsh(sift_dec_t *d, sift_cursor_t c);
+static void dec_mpls(sift_dec_t *d, dec_span_t s);
+static void dec_nsh(sift_dec_t *d, dec_span_t s);
 
 static void dec_non_ip(sift_dec_t *d, uint16_t type)
 {
@@ -35,8 +35,9 @@ static bool is_vlan_type(uint16_t type)
     return type == 0x8100 || type == 0x88a8 || type == 0x9100 || type == 0x9200;
 }
 
-void sift__dec_ether(sift_dec_t *d, sift_cursor_t c)
+void sift__dec_ether(sift_dec_t *d, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 14);
     if (SIFT_UNLIKELY(!h)) {
         dec_trunc(d);
@@ -46,9 +47,9 @@ void sift__dec_ether(sift_dec_t *d, sift_cursor_t c)
         return;
     uint16_t type = sift_load_be16(h + 12);
     if (SIFT_LIKELY(type >= 0x0600)) {
-        sift__dec_ethertype(d, type, c);
+        sift__dec_ethertype(d, type, dec_span(&c));
     } else if (type <= 1500) {
-        sift__dec_llc(d, dec_sub(&c, type)); /* 802.3: the field is the LLC length */
+        sift__dec_llc(d, dec_sub_span(&c, type)); /* 802.3: the field is the LLC length */
     } else {
         dec_non_ip(d, 0);
     }
@@ -56,8 +57,9 @@ void sift__dec_ether(sift_dec_t *d, sift_cursor_t c)
 
 /* Network Service Header (RFC 8300): version, O, U, TTL, length (4-byte words), MD type,
  * next protocol; then the service path header and metadata, all inside `length`. */
-static void dec_nsh(sift_dec_t *d, sift_cursor_t c)
+static void dec_nsh(sift_dec_t *d, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 8);
     if (!h) {
         dec_trunc(d);
@@ -72,16 +74,16 @@ static void dec_nsh(sift_dec_t *d, sift_cursor_t c)
         return;
     switch (h[3]) {
     case 1:
-        sift__dec_ipv4(d, c);
+        sift__dec_ipv4(d, dec_span(&c));
         break;
     case 2:
-        sift__dec_ipv6(d, c);
+        sift__dec_ipv6(d, dec_span(&c));
         break;
     case 3:
-        sift__dec_ether(d, c);
+        sift__dec_ether(d, dec_span(&c));
         break;
     case 5:
-        dec_mpls(d, c);
+        dec_mpls(d, dec_span(&c));
         break;
     default:
         dec_non_ip(d, 0);
@@ -90,23 +92,24 @@ static void dec_nsh(sift_dec_t *d, sift_cursor_t c)
 
 /* The EtherType dispatch shared by Ethernet, VLAN, SNAP, SLL, GRE and Geneve. VLAN tags are
  * walked here in a loop rather than by recursion. */
-void sift__dec_ethertype(sift_dec_t *d, uint16_t type, sift_cursor_t c)
+void sift__dec_ethertype(sift_dec_t *d, uint16_t type, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     sift_packet_t *pkt = d->pkt;
     for (unsigned tags = 0;; tags++) {
         switch (type) {
         case 0x0800:
-            sift__dec_ipv4(d, c);
+            sift__dec_ipv4(d, dec_span(&c));
             return;
         case 0x86dd:
-            sift__dec_ipv6(d, c);
+            sift__dec_ipv6(d, dec_span(&c));
             return;
         case 0x0806:
-            sift__dec_arp(d, c);
+            sift__dec_arp(d, dec_span(&c));
             return;
         case 0x8847:
         case 0x8848:
-            dec_mpls(d, c);
+            dec_mpls(d, dec_span(&c));
             return;
         case 0x8864: {
             const uint8_t *h = sift_cur_take(&c, 8);
@@ -119,11 +122,11 @@ void sift__dec_ethertype(sift_dec_t *d, uint16_t type, sift_cursor_t c)
             /* the PPPoE length counts the PPP protocol field too */
             uint16_t len = sift_load_be16(h + 4);
             sift_cursor_t in = dec_sub(&c, len >= 2 ? (size_t)len - 2 : 0);
-            sift__dec_ppp_proto(d, sift_load_be16(h + 6), in);
+            sift__dec_ppp_proto(d, sift_load_be16(h + 6), dec_span(&in));
             return;
         }
         case 0x894f:
-            dec_nsh(d, c);
+            dec_nsh(d, dec_span(&c));
             return;
         case 0x8909: { /* Cisco MetaData: version, length, options, SGT, EtherType */
             const uint8_t *h = sift_cur_take(&c, 8);
@@ -141,7 +144,7 @@ void sift__dec_ethertype(sift_dec_t *d, uint16_t type, sift_cursor_t c)
             continue;
         }
         case 0x6558: /* transparent Ethernet bridging (GRE, Geneve) */
-            sift__dec_ether(d, c);
+            sift__dec_ether(d, dec_span(&c));
             return;
         default:
             if (!is_vlan_type(type)) {
@@ -166,7 +169,7 @@ void sift__dec_ethertype(sift_dec_t *d, uint16_t type, sift_cursor_t c)
         type = sift_load_be16(h + 2);
         if (type < 0x0600) {
             if (type <= 1500)
-                sift__dec_llc(d, dec_sub(&c, type));
+                sift__dec_llc(d, dec_sub_span(&c, type));
             else
                 dec_non_ip(d, 0);
             return;
@@ -176,8 +179,9 @@ void sift__dec_ethertype(sift_dec_t *d, uint16_t type, sift_cursor_t c)
 
 /* 802.2 LLC, with SNAP (RFC 1042) carrying an EtherType. Anything else (STP, NetBIOS, IPX)
  * is a non-IP network layer. */
-void sift__dec_llc(sift_dec_t *d, sift_cursor_t c)
+void sift__dec_llc(sift_dec_t *d, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 3);
     if (!h) {
         dec_trunc(d);
@@ -194,7 +198,7 @@ void sift__dec_llc(sift_dec_t *d, sift_cursor_t c)
         uint32_t oui = (uint32_t)s[0] << 16 | (uint32_t)s[1] << 8 | s[2];
         uint16_t type = sift_load_be16(s + 3);
         if (oui == 0 || oui == 0xf8) /* RFC 1042 and 802.1H bridge tunnel */
-            sift__dec_ethertype(d, type, c);
+            sift__dec_ethertype(d, type, dec_span(&c));
         else
             dec_non_ip(d, 0);
         return;
@@ -218,8 +222,9 @@ void sift__dec_llc(sift_dec_t *d, sift_cursor_t c)
 
 /* MPLS label stack. What follows the bottom label is not announced; like Wireshark, the first
  * nibble tells: 4 IPv4, 6 IPv6, 0 a pseudowire control word followed by Ethernet. */
-static void dec_mpls(sift_dec_t *d, sift_cursor_t c)
+static void dec_mpls(sift_dec_t *d, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     sift_packet_t *pkt = d->pkt;
     const uint8_t *start = c.p;
     for (unsigned n = 0;; n++) {
@@ -244,17 +249,17 @@ static void dec_mpls(sift_dec_t *d, sift_cursor_t c)
     }
     switch (c.p[0] >> 4) {
     case 4:
-        sift__dec_ipv4(d, c);
+        sift__dec_ipv4(d, dec_span(&c));
         break;
     case 6:
-        sift__dec_ipv6(d, c);
+        sift__dec_ipv6(d, dec_span(&c));
         break;
     case 0:
         sift_cur_skip(&c, 4);
         if (c.trunc)
             dec_trunc(d);
         else
-            sift__dec_ether(d, c);
+            sift__dec_ether(d, dec_span(&c));
         break;
     default:
         dec_non_ip(d, 0);
@@ -262,18 +267,19 @@ static void dec_mpls(sift_dec_t *d, sift_cursor_t c)
 }
 
 /* A PPP protocol number (RFC 1661 DLL numbers) to the network layer. */
-void sift__dec_ppp_proto(sift_dec_t *d, uint16_t proto, sift_cursor_t c)
+void sift__dec_ppp_proto(sift_dec_t *d, uint16_t proto, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     switch (proto) {
     case 0x0021:
-        sift__dec_ipv4(d, c);
+        sift__dec_ipv4(d, dec_span(&c));
         break;
     case 0x0057:
-        sift__dec_ipv6(d, c);
+        sift__dec_ipv6(d, dec_span(&c));
         break;
     case 0x0281:
     case 0x0283:
-        dec_mpls(d, c);
+        dec_mpls(d, dec_span(&c));
         break;
     default:
         dec_non_ip(d, 0);
@@ -282,8 +288,9 @@ void sift__dec_ppp_proto(sift_dec_t *d, uint16_t proto, sift_cursor_t c)
 
 /* PPP in HDLC-like framing (RFC 1662): address 0xff and control 0x03 may be omitted (ACFC), and
  * the protocol may be one byte (PFC: an odd first byte). */
-static void dec_ppp(sift_dec_t *d, sift_cursor_t c)
+static void dec_ppp(sift_dec_t *d, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     const uint8_t *start = c.p;
     if (sift_cur_left(&c) >= 2 && c.p[0] == 0xff && c.p[1] == 0x03)
         sift_cur_skip(&c, 2);
@@ -295,22 +302,23 @@ static void dec_ppp(sift_dec_t *d, sift_cursor_t c)
         return;
     }
     if (dec_push(d, SIFT_PROTO_PPP, start, (size_t)(c.p - start)))
-        sift__dec_ppp_proto(d, proto, c);
+        sift__dec_ppp_proto(d, proto, dec_span(&c));
 }
 
 /* The raw-IP link types: the version nibble tells IPv4 from IPv6. */
-void sift__dec_ip_any(sift_dec_t *d, sift_cursor_t c)
+void sift__dec_ip_any(sift_dec_t *d, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     if (sift_cur_left(&c) == 0) {
         dec_trunc(d);
         return;
     }
     switch (c.p[0] >> 4) {
     case 4:
-        sift__dec_ipv4(d, c);
+        sift__dec_ipv4(d, dec_span(&c));
         break;
     case 6:
-        sift__dec_ipv6(d, c);
+        sift__dec_ipv6(d, dec_span(&c));
         break;
     default:
         dec_non_ip(d, 0);
@@ -319,8 +327,9 @@ void sift__dec_ip_any(sift_dec_t *d, sift_cursor_t c)
 
 /* BSD loopback: a 4-byte address family in the byte order of the machine that wrote it (NULL)
  * or in network order (LOOP); both are accepted either way, as AF values are < 65536. */
-static void dec_null(sift_dec_t *d, sift_cursor_t c)
+static void dec_null(sift_dec_t *d, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 4);
     if (!h) {
         dec_trunc(d);
@@ -336,21 +345,21 @@ static void dec_null(sift_dec_t *d, sift_cursor_t c)
          * Wireshark's null dissector also accepts) */
         uint16_t type = sift_load_be16(h + 2);
         if (type >= 0x0600)
-            sift__dec_ethertype(d, type, c);
+            sift__dec_ethertype(d, type, dec_span(&c));
         else
             dec_non_ip(d, 0);
         return;
     }
     switch (af) {
     case 2: /* AF_INET everywhere */
-        sift__dec_ipv4(d, c);
+        sift__dec_ipv4(d, dec_span(&c));
         break;
     case 10: /* Linux */
     case 23: /* Windows */
     case 24: /* NetBSD, OpenBSD, BSD/OS */
     case 28: /* FreeBSD, DragonFly */
     case 30: /* Darwin */
-        sift__dec_ipv6(d, c);
+        sift__dec_ipv6(d, dec_span(&c));
         break;
     default:
         dec_non_ip(d, 0);
@@ -358,48 +367,52 @@ static void dec_null(sift_dec_t *d, sift_cursor_t c)
 }
 
 /* Linux cooked capture: the protocol field is an EtherType except for a few ARPHRD/values. */
-static void dec_sll_proto(sift_dec_t *d, uint16_t arphrd, uint16_t proto, sift_cursor_t c)
+static void dec_sll_proto(sift_dec_t *d, uint16_t arphrd, uint16_t proto, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     if (arphrd == 824) { /* ARPHRD_NETLINK: protocol is a netlink family */
         dec_non_ip(d, 0);
         return;
     }
     if (proto == 0x0004) { /* LINUX_SLL_P_802_2 */
-        sift__dec_llc(d, c);
+        sift__dec_llc(d, dec_span(&c));
         return;
     }
     if (proto < 0x0600) { /* 802.3 raw, CAN, ... */
         dec_non_ip(d, 0);
         return;
     }
-    sift__dec_ethertype(d, proto, c);
+    sift__dec_ethertype(d, proto, dec_span(&c));
 }
 
-static void dec_sll(sift_dec_t *d, sift_cursor_t c)
+static void dec_sll(sift_dec_t *d, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 16);
     if (!h) {
         dec_trunc(d);
         return;
     }
     if (dec_push(d, SIFT_PROTO_SLL, h, 16))
-        dec_sll_proto(d, sift_load_be16(h + 2), sift_load_be16(h + 14), c);
+        dec_sll_proto(d, sift_load_be16(h + 2), sift_load_be16(h + 14), dec_span(&c));
 }
 
-static void dec_sll2(sift_dec_t *d, sift_cursor_t c)
+static void dec_sll2(sift_dec_t *d, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 20);
     if (!h) {
         dec_trunc(d);
         return;
     }
     if (dec_push(d, SIFT_PROTO_SLL2, h, 20))
-        dec_sll_proto(d, sift_load_be16(h + 8), sift_load_be16(h), c);
+        dec_sll_proto(d, sift_load_be16(h + 8), sift_load_be16(h), dec_span(&c));
 }
 
 /* Cisco HDLC: address, control, then an EtherType. */
-static void dec_chdlc(sift_dec_t *d, sift_cursor_t c)
+static void dec_chdlc(sift_dec_t *d, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 4);
     if (!h) {
         dec_trunc(d);
@@ -409,21 +422,23 @@ static void dec_chdlc(sift_dec_t *d, sift_cursor_t c)
         return;
     uint16_t type = sift_load_be16(h + 2);
     if (type == 0x0800 || type == 0x86dd || type == 0x8847 || type == 0x8848)
-        sift__dec_ethertype(d, type, c);
+        sift__dec_ethertype(d, type, dec_span(&c));
     else
         dec_non_ip(d, 0); /* SLARP, CDP ... */
 }
 
 /* PPP_ETHER (51): a PPPoE header with no Ethernet header before it. */
-static void dec_ppp_ether(sift_dec_t *d, sift_cursor_t c)
+static void dec_ppp_ether(sift_dec_t *d, dec_span_t s_)
 {
-    sift__dec_ethertype(d, 0x8864, c);
+    sift_cursor_t c = dec_cur(s_);
+    sift__dec_ethertype(d, 0x8864, dec_span(&c));
 }
 
 /* NFLOG: the TLV lengths are in the capturing host's order; little-endian is tried first and
  * big-endian when the first TLV does not fit that way. */
-static void dec_nflog(sift_dec_t *d, sift_cursor_t c)
+static void dec_nflog(sift_dec_t *d, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 4);
     if (!h) {
         dec_trunc(d);
@@ -448,11 +463,11 @@ static void dec_nflog(sift_dec_t *d, sift_cursor_t c)
                 return;
             sift_cursor_t in = dec_sub(&c, (size_t)len - 4);
             if (family == 2)
-                sift__dec_ipv4(d, in);
+                sift__dec_ipv4(d, dec_span(&in));
             else if (family == 10)
-                sift__dec_ipv6(d, in);
+                sift__dec_ipv6(d, dec_span(&in));
             else
-                sift__dec_ip_any(d, in);
+                sift__dec_ip_any(d, dec_span(&in));
             return;
         }
         size_t skip = ((size_t)len + 3u) / 4u * 4u - 4u;
@@ -467,14 +482,15 @@ static void dec_nflog(sift_dec_t *d, sift_cursor_t c)
 
 /* RAW (12, 14, 101) is listed as a "raw" layer of length 0, as Wireshark shows it; IPV4 and
  * IPV6 (228, 229) are not. */
-static void dec_raw(sift_dec_t *d, sift_cursor_t c, int version)
+static void dec_raw(sift_dec_t *d, dec_span_t s_, int version)
 {
+    sift_cursor_t c = dec_cur(s_);
     if (version == 4) {
-        sift__dec_ipv4(d, c);
+        sift__dec_ipv4(d, dec_span(&c));
     } else if (version == 6) {
-        sift__dec_ipv6(d, c);
+        sift__dec_ipv6(d, dec_span(&c));
     } else if (dec_push(d, SIFT_PROTO_RAW, c.p, 0)) {
-        sift__dec_ip_any(d, c);
+        sift__dec_ip_any(d, dec_span(&c));
     }
 }
 
@@ -505,54 +521,55 @@ int sift_decode_linktype_known(uint32_t linktype)
     }
 }
 
-void sift__dec_link(sift_dec_t *d, uint32_t linktype, sift_cursor_t c)
+void sift__dec_link(sift_dec_t *d, uint32_t linktype, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     switch (linktype) {
     case 1: /* ETHERNET */
-        sift__dec_ether(d, c);
+        sift__dec_ether(d, dec_span(&c));
         break;
     case 0:   /* NULL */
     case 108: /* LOOP */
-        dec_null(d, c);
+        dec_null(d, dec_span(&c));
         break;
     case 12:  /* RAW as OpenBSD and BSD/OS write it */
     case 14:  /* RAW, old BSD */
     case 101: /* RAW */
-        dec_raw(d, c, 0);
+        dec_raw(d, dec_span(&c), 0);
         break;
     case 228: /* IPV4 */
-        dec_raw(d, c, 4);
+        dec_raw(d, dec_span(&c), 4);
         break;
     case 229: /* IPV6 */
-        dec_raw(d, c, 6);
+        dec_raw(d, dec_span(&c), 6);
         break;
     case 113: /* LINUX_SLL */
-        dec_sll(d, c);
+        dec_sll(d, dec_span(&c));
         break;
     case 276: /* LINUX_SLL2 */
-        dec_sll2(d, c);
+        dec_sll2(d, dec_span(&c));
         break;
     case 9:  /* PPP */
     case 50: /* PPP_HDLC */
-        dec_ppp(d, c);
+        dec_ppp(d, dec_span(&c));
         break;
     case 51: /* PPP_ETHER */
-        dec_ppp_ether(d, c);
+        dec_ppp_ether(d, dec_span(&c));
         break;
     case 104: /* C_HDLC */
-        dec_chdlc(d, c);
+        dec_chdlc(d, dec_span(&c));
         break;
     case 105: /* IEEE802_11 */
-        sift__dec_80211(d, c, false);
+        sift__dec_80211(d, dec_span(&c), false);
         break;
     case 127: /* IEEE802_11_RADIOTAP */
-        sift__dec_radiotap(d, c);
+        sift__dec_radiotap(d, dec_span(&c));
         break;
     case 192: /* PPI */
-        sift__dec_ppi(d, c);
+        sift__dec_ppi(d, dec_span(&c));
         break;
     case 239: /* NFLOG */
-        dec_nflog(d, c);
+        dec_nflog(d, dec_span(&c));
         break;
     default:
         d->pkt->flags |= SIFT_PKT_UNKNOWN_LINK;

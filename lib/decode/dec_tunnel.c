@@ -34,8 +34,9 @@ bool sift__dec_tunnel_enter(sift_dec_t *d, uint16_t sport, uint16_t dport)
     return true;
 }
 
-static void dec_erspan(sift_dec_t *d, sift_cursor_t c, size_t hl)
+static void dec_erspan(sift_dec_t *d, dec_span_t s_, size_t hl)
 {
+    sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = c.p;
     if (hl) {
         h = sift_cur_take(&c, hl);
@@ -52,11 +53,12 @@ static void dec_erspan(sift_dec_t *d, sift_cursor_t c, size_t hl)
         }
     }
     if (dec_push(d, SIFT_PROTO_ERSPAN, h, hl))
-        sift__dec_ether(d, c);
+        sift__dec_ether(d, dec_span(&c));
 }
 
-void sift__dec_gre(sift_dec_t *d, sift_cursor_t c)
+void sift__dec_gre(sift_dec_t *d, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 4);
     if (!h) {
         dec_trunc(d);
@@ -99,42 +101,49 @@ void sift__dec_gre(sift_dec_t *d, sift_cursor_t c)
                 return;
             }
             if (dec_push(d, SIFT_PROTO_PPP, start, (size_t)(c.p - start)))
-                sift__dec_ppp_proto(d, pp, c);
+                sift__dec_ppp_proto(d, pp, dec_span(&c));
         }
         return;
     }
     switch (proto) {
     case 0x88be: /* ERSPAN type II has a sequence number; type I has neither it nor a header */
-        dec_erspan(d, c, (flags & 0x1000) ? 8 : 0);
+        dec_erspan(d, dec_span(&c), (flags & 0x1000) ? 8 : 0);
         break;
     case 0x22eb:
-        dec_erspan(d, c, 12);
+        dec_erspan(d, dec_span(&c), 12);
         break;
     case 0x8200: /* Aruba access point to controller: 802.11 frames without FCS */
-        sift__dec_80211(d, c, false);
+        sift__dec_80211(d, dec_span(&c), false);
         break;
-    case 0x880b:
-        sift__dec_ppp_proto(d, sift_cur_be16(&c), c);
+    case 0x880b: {
+        uint16_t pp = sift_cur_be16(&c); /* read before the span is taken */
+        if (c.trunc)
+            dec_trunc(d);
+        else
+            sift__dec_ppp_proto(d, pp, dec_span(&c));
         break;
+    }
     default:
-        sift__dec_ethertype(d, proto, c);
+        sift__dec_ethertype(d, proto, dec_span(&c));
     }
 }
 
-static void dec_vxlan(sift_dec_t *d, sift_cursor_t c, uint16_t sport, uint16_t dport)
+static void dec_vxlan(sift_dec_t *d, dec_span_t s_, uint16_t sport, uint16_t dport)
 {
+    sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 8);
     if (!h) {
         dec_trunc(d);
         return;
     }
     if (dec_push(d, SIFT_PROTO_VXLAN, h, 8) && sift__dec_tunnel_enter(d, sport, dport))
-        sift__dec_ether(d, c);
+        sift__dec_ether(d, dec_span(&c));
 }
 
 /* VXLAN-GPE (draft-ietf-nvo3-vxlan-gpe, UDP 4790): as VXLAN with a next-protocol byte. */
-static void dec_vxlan_gpe(sift_dec_t *d, sift_cursor_t c, uint16_t sport, uint16_t dport)
+static void dec_vxlan_gpe(sift_dec_t *d, dec_span_t s_, uint16_t sport, uint16_t dport)
 {
+    sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 8);
     if (!h) {
         dec_trunc(d);
@@ -145,27 +154,28 @@ static void dec_vxlan_gpe(sift_dec_t *d, sift_cursor_t c, uint16_t sport, uint16
     uint8_t next = h[3] ? h[3] : 3; /* Wireshark reads it even without the P flag */
     switch (next) {
     case 1:
-        sift__dec_ipv4(d, c);
+        sift__dec_ipv4(d, dec_span(&c));
         break;
     case 2:
-        sift__dec_ipv6(d, c);
+        sift__dec_ipv6(d, dec_span(&c));
         break;
     case 3:
-        sift__dec_ether(d, c);
+        sift__dec_ether(d, dec_span(&c));
         break;
     case 4:
-        sift__dec_ethertype(d, 0x894f, c);
+        sift__dec_ethertype(d, 0x894f, dec_span(&c));
         break;
     case 5:
-        sift__dec_ethertype(d, 0x8847, c);
+        sift__dec_ethertype(d, 0x8847, dec_span(&c));
         break;
     default:
         break;
     }
 }
 
-static void dec_geneve(sift_dec_t *d, sift_cursor_t c, uint16_t sport, uint16_t dport)
+static void dec_geneve(sift_dec_t *d, dec_span_t s_, uint16_t sport, uint16_t dport)
 {
+    sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 8);
     if (!h) {
         dec_trunc(d);
@@ -177,13 +187,14 @@ static void dec_geneve(sift_dec_t *d, sift_cursor_t c, uint16_t sport, uint16_t 
         return;
     }
     if (dec_push(d, SIFT_PROTO_GENEVE, h, 8 + optlen) && sift__dec_tunnel_enter(d, sport, dport))
-        sift__dec_ethertype(d, sift_load_be16(h + 2), c);
+        sift__dec_ethertype(d, sift_load_be16(h + 2), dec_span(&c));
 }
 
 /* GTP-U version 1. Only T-PDUs (type 255) carry a user packet; echo and error indications
  * are the tunnel's own signalling. */
-static void dec_gtpu(sift_dec_t *d, sift_cursor_t c, uint16_t sport, uint16_t dport)
+static void dec_gtpu(sift_dec_t *d, dec_span_t s_, uint16_t sport, uint16_t dport)
 {
+    sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 8);
     if (!h) {
         dec_trunc(d);
@@ -219,13 +230,14 @@ static void dec_gtpu(sift_dec_t *d, sift_cursor_t c, uint16_t sport, uint16_t dp
     if (!dec_push(d, SIFT_PROTO_GTPU, h, hl) || h[1] != 0xff)
         return;
     if (sift__dec_tunnel_enter(d, sport, dport))
-        sift__dec_ip_any(d, c);
+        sift__dec_ip_any(d, dec_span(&c));
 }
 
 /* Teredo: the UDP payload is an IPv6 packet, possibly after an authentication and an origin
  * indication. Anything that does not end in an IPv6 header stays plain UDP. */
-static void dec_teredo(sift_dec_t *d, sift_cursor_t c, uint16_t sport, uint16_t dport)
+static void dec_teredo(sift_dec_t *d, dec_span_t s_, uint16_t sport, uint16_t dport)
 {
+    sift_cursor_t c = dec_cur(s_);
     const uint8_t *start = c.p;
     for (int i = 0; i < 2 && sift_cur_left(&c) >= 2; i++) {
         uint16_t t = sift_load_be16(c.p);
@@ -246,7 +258,7 @@ static void dec_teredo(sift_dec_t *d, sift_cursor_t c, uint16_t sport, uint16_t 
         return;
     if (dec_push(d, SIFT_PROTO_TEREDO, start, (size_t)(c.p - start)) &&
         sift__dec_tunnel_enter(d, sport, dport))
-        sift__dec_ipv6(d, c);
+        sift__dec_ipv6(d, dec_span(&c));
 }
 
 static inline bool is_tunnel_port(uint16_t port)
@@ -256,8 +268,9 @@ static inline bool is_tunnel_port(uint16_t port)
 
 /* UDP tunnels by well-known port: the destination port is tried first. Returns true when the
  * payload was taken as a tunnel. */
-bool sift__dec_udp_tunnel(sift_dec_t *d, uint16_t sport, uint16_t dport, sift_cursor_t c)
+bool sift__dec_udp_tunnel(sift_dec_t *d, uint16_t sport, uint16_t dport, dec_span_t s_)
 {
+    sift_cursor_t c = dec_cur(s_);
     uint16_t port;
     if (SIFT_LIKELY(!is_tunnel_port(dport))) {
         if (SIFT_LIKELY(!is_tunnel_port(sport)))
@@ -268,19 +281,19 @@ bool sift__dec_udp_tunnel(sift_dec_t *d, uint16_t sport, uint16_t dport, sift_cu
     }
     switch (port) {
     case 4789:
-        dec_vxlan(d, c, sport, dport);
+        dec_vxlan(d, dec_span(&c), sport, dport);
         break;
     case 4790:
-        dec_vxlan_gpe(d, c, sport, dport);
+        dec_vxlan_gpe(d, dec_span(&c), sport, dport);
         break;
     case 6081:
-        dec_geneve(d, c, sport, dport);
+        dec_geneve(d, dec_span(&c), sport, dport);
         break;
     case 2152:
-        dec_gtpu(d, c, sport, dport);
+        dec_gtpu(d, dec_span(&c), sport, dport);
         break;
     default:
-        dec_teredo(d, c, sport, dport);
+        dec_teredo(d, dec_span(&c), sport, dport);
         break;
     }
     return true;

@@ -64,30 +64,56 @@ static inline sift_cursor_t dec_sub(const sift_cursor_t *c, size_t n)
     return sift_cur_make(c->p, n < left ? n : left);
 }
 
+/* What a layer decoder is given: the bytes from its first header byte to the end of what it
+ * may use. Two pointers are passed in registers; a whole cursor (24 bytes) would go through
+ * the stack and stall store forwarding on every call. Each decoder makes its own cursor. */
+typedef struct dec_span {
+    const uint8_t *p;
+    const uint8_t *end;
+} dec_span_t;
+
+static inline sift_cursor_t dec_cur(dec_span_t s)
+{
+    sift_cursor_t c = {s.p, s.end, false};
+    return c;
+}
+
+static inline dec_span_t dec_span(const sift_cursor_t *c)
+{
+    dec_span_t s = {c->p, c->end};
+    return s;
+}
+
+static inline dec_span_t dec_sub_span(const sift_cursor_t *c, size_t n)
+{
+    sift_cursor_t sub = dec_sub(c, n);
+    return dec_span(&sub);
+}
+
 /* dec_link.c */
-void sift__dec_link(sift_dec_t *d, uint32_t linktype, sift_cursor_t c);
-void sift__dec_ether(sift_dec_t *d, sift_cursor_t c);
-void sift__dec_ethertype(sift_dec_t *d, uint16_t type, sift_cursor_t c);
-void sift__dec_ppp_proto(sift_dec_t *d, uint16_t proto, sift_cursor_t c);
-void sift__dec_llc(sift_dec_t *d, sift_cursor_t c);
-void sift__dec_ip_any(sift_dec_t *d, sift_cursor_t c); /* by the version nibble */
+void sift__dec_link(sift_dec_t *d, uint32_t linktype, dec_span_t s);
+void sift__dec_ether(sift_dec_t *d, dec_span_t s);
+void sift__dec_ethertype(sift_dec_t *d, uint16_t type, dec_span_t s);
+void sift__dec_ppp_proto(sift_dec_t *d, uint16_t proto, dec_span_t s);
+void sift__dec_llc(sift_dec_t *d, dec_span_t s);
+void sift__dec_ip_any(sift_dec_t *d, dec_span_t s); /* by the version nibble */
 
 /* dec_80211.c */
-void sift__dec_80211(sift_dec_t *d, sift_cursor_t c, bool fcs);
-void sift__dec_radiotap(sift_dec_t *d, sift_cursor_t c);
-void sift__dec_ppi(sift_dec_t *d, sift_cursor_t c);
+void sift__dec_80211(sift_dec_t *d, dec_span_t s, bool fcs);
+void sift__dec_radiotap(sift_dec_t *d, dec_span_t s);
+void sift__dec_ppi(sift_dec_t *d, dec_span_t s);
 
 /* dec_ip.c */
-void sift__dec_ipv4(sift_dec_t *d, sift_cursor_t c);
-void sift__dec_ipv6(sift_dec_t *d, sift_cursor_t c);
-void sift__dec_arp(sift_dec_t *d, sift_cursor_t c);
+void sift__dec_ipv4(sift_dec_t *d, dec_span_t s);
+void sift__dec_ipv6(sift_dec_t *d, dec_span_t s);
+void sift__dec_arp(sift_dec_t *d, dec_span_t s);
 
 /* dec_l4.c */
-void sift__dec_transport(sift_dec_t *d, uint8_t proto, sift_cursor_t c);
+void sift__dec_transport(sift_dec_t *d, uint8_t proto, dec_span_t s);
 
 /* dec_tunnel.c */
 bool sift__dec_tunnel_enter(sift_dec_t *d, uint16_t sport, uint16_t dport);
-void sift__dec_gre(sift_dec_t *d, sift_cursor_t c);
-bool sift__dec_udp_tunnel(sift_dec_t *d, uint16_t sport, uint16_t dport, sift_cursor_t c);
+void sift__dec_gre(sift_dec_t *d, dec_span_t s);
+bool sift__dec_udp_tunnel(sift_dec_t *d, uint16_t sport, uint16_t dport, dec_span_t s);
 
 #endif
