@@ -49,7 +49,8 @@ void sift__l1_release(sift__l1_t *l);
 /* The live entry for key, moved to the front; an expired one is removed (counted) and NULL
  * returned. */
 sift__l1_entry_t *sift__l1_get(sift__l1_t *l, const void *key, size_t klen, uint64_t now_ns);
-/* Inserts or replaces; evicts from the back to stay within the limits. Returns 0, SIFT_ENOMEM,
+/* Inserts or replaces; evicts from the back to stay within the limits. val NULL with vlen > 0
+ * leaves the value for the caller to write through *out. Returns 0, SIFT_ENOMEM,
  * or SIFT_ELIMIT when the entry alone exceeds the budget (nothing stored, an older value for
  * the key removed). *out (may be NULL) receives the entry. */
 int sift__l1_put(sift__l1_t *l, const void *key, size_t klen, const void *val, size_t vlen,
@@ -82,14 +83,27 @@ typedef struct sift__touch {
     uint64_t when_ns;
 } sift__touch_t;
 
-enum { L2_GET, L2_PUT, L2_DEL, L2_TOUCH, L2_META, L2_LRU, L2_ADD, L2_NSTMT };
+enum {
+    L2_GET,
+    L2_PUTV,
+    L2_PUT,
+    L2_DEL,
+    L2_TOUCH,
+    L2_META,
+    L2_LRU,
+    L2_ADD,
+    L2_BEGIN,
+    L2_COMMIT,
+    L2_NSTMT
+};
 
 typedef struct sift__l2 {
     sqlite3 *db;
     sift_ctx_t *ctx;
     sqlite3_stmt *st[L2_NSTMT];
+    sqlite3_blob *blob; /* the value being read by a get */
     bool on;
-    bool in_get; /* st[L2_GET] holds a row whose value the caller is reading */
+    bool in_get; /* a get holds a read transaction and an open blob */
     char err[SIFT_ERRBUF_SIZE];
     uint64_t max_bytes, ttl_ns;
     sift__touch_t *touch; /* last_used updates, written in batches */
@@ -103,9 +117,13 @@ int sift__l2_open(sift__l2_t *t, sift_ctx_t *ctx, const char *path, uint64_t max
                   uint64_t ttl_ns);
 /* Writes pending updates, adds the counters to the persisted totals, closes. */
 void sift__l2_close(sift__l2_t *t, const sift_cache_counters_t *add);
-/* A hit: 0 with *val valid until sift__l2_get_done (which must follow); SIFT_ENOTFOUND. */
-int sift__l2_get(sift__l2_t *t, const void *key, size_t klen, uint64_t now_ns, const void **val,
-                 size_t *len, uint64_t *created_ns);
+/* A get in three steps, so the value is copied once, from SQLite's pages straight into the
+ * caller's buffer: _begin finds the entry (0 with its length, or SIFT_ENOTFOUND), _read copies
+ * it (0, or SIFT_ENOTFOUND if it could not be read), _done ends the read (always call it after
+ * a successful _begin). */
+int sift__l2_get_begin(sift__l2_t *t, const void *key, size_t klen, uint64_t now_ns, size_t *len,
+                       uint64_t *created_ns);
+int sift__l2_get_read(sift__l2_t *t, void *dst, size_t len);
 void sift__l2_get_done(sift__l2_t *t);
 void sift__l2_put(sift__l2_t *t, const void *key, size_t klen, const void *val, size_t len,
                   uint64_t now_ns);

@@ -164,7 +164,7 @@ int sift__l1_put(sift__l1_t *l, const void *key, size_t klen, const void *val, s
     e->klen = klen;
     e->vlen = vlen;
     memcpy(e->data, key, klen);
-    if (vlen)
+    if (vlen && val)
         memcpy(e->data + klen, val, vlen);
     sift__l1_entry_t **slot = &l->buckets[e->hash & (l->nbuckets - 1)];
     e->hnext = *slot;

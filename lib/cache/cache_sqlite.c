@@ -18,13 +18,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define L2_SCHEMA_VERSION 1
+#define L2_SCHEMA_VERSION 2
 #define L2_TOUCH_BATCH    64
 #define L2_BUSY_MS        2000
+#define L2_PAGE_SIZE      16384 /* fewer overflow pages per large value; set on new files */
+#define L2_WAL_PAGES      64
+#define L2_BIG_VALUE      (256u << 10) /* checkpoint right after storing one this large */
 
+/* Values live in their own table so that the small row updated on a hit (last_used) does not
+ * rewrite the value: SQLite rewrites a whole row on UPDATE. A get reads the value with the
+ * incremental blob API straight into the caller's buffer. */
 #define L2_SCHEMA                                                                                  \
-    "CREATE TABLE IF NOT EXISTS cache_entries(key BLOB PRIMARY KEY, value BLOB NOT NULL,"          \
-    " size INTEGER NOT NULL, created INTEGER NOT NULL, last_used INTEGER NOT NULL);"               \
+    "CREATE TABLE IF NOT EXISTS cache_entries(key BLOB PRIMARY KEY, size INTEGER NOT NULL,"        \
+    " created INTEGER NOT NULL, last_used INTEGER NOT NULL, vid INTEGER NOT NULL);"                \
+    "CREATE TABLE IF NOT EXISTS cache_values(vid INTEGER PRIMARY KEY, value BLOB NOT NULL);"       \
     "CREATE INDEX IF NOT EXISTS cache_entries_lru ON cache_entries(last_used);"                    \
     "CREATE TABLE IF NOT EXISTS cache_meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"        \
     "INSERT OR IGNORE INTO cache_meta(name, value) VALUES ('entries', 0), ('bytes', 0),"           \
@@ -34,23 +41,31 @@
     " UPDATE cache_meta SET value = value + 1 WHERE name = 'entries';"                             \
     " UPDATE cache_meta SET value = value + NEW.size WHERE name = 'bytes'; END;"                   \
     "CREATE TRIGGER IF NOT EXISTS cache_entries_del AFTER DELETE ON cache_entries BEGIN"           \
+    " DELETE FROM cache_values WHERE vid = OLD.vid;"                                               \
     " UPDATE cache_meta SET value = value - 1 WHERE name = 'entries';"                             \
     " UPDATE cache_meta SET value = value - OLD.size WHERE name = 'bytes'; END;"                   \
-    "CREATE TRIGGER IF NOT EXISTS cache_entries_upd AFTER UPDATE OF size ON cache_entries BEGIN"   \
+    "CREATE TRIGGER IF NOT EXISTS cache_entries_upd AFTER UPDATE OF vid ON cache_entries BEGIN"    \
+    " DELETE FROM cache_values WHERE vid = OLD.vid AND OLD.vid <> NEW.vid;"                        \
     " UPDATE cache_meta SET value = value + NEW.size - OLD.size WHERE name = 'bytes'; "            \
     "END;" SIFT__FPMEMO_SCHEMA
 
+/* An older layout of this cache is dropped, not converted: it only holds results. */
+#define L2_DROP_OLD "DROP TABLE IF EXISTS cache_entries; DROP TABLE IF EXISTS cache_values;"
+
 static const char *const l2_sql[L2_NSTMT] = {
-    [L2_GET] = "SELECT value, created FROM cache_entries WHERE key = ?1",
-    [L2_PUT] = "INSERT INTO cache_entries(key, value, size, created, last_used)"
-               " VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT(key) DO UPDATE SET"
-               " value = excluded.value, size = excluded.size, created = excluded.created,"
-               " last_used = excluded.last_used",
+    [L2_GET] = "SELECT vid, created FROM cache_entries WHERE key = ?1",
+    [L2_PUTV] = "INSERT INTO cache_values(value) VALUES (?1)",
+    [L2_PUT] = "INSERT INTO cache_entries(key, size, created, last_used, vid)"
+               " VALUES (?1, ?2, ?3, ?3, ?4) ON CONFLICT(key) DO UPDATE SET"
+               " size = excluded.size, created = excluded.created,"
+               " last_used = excluded.last_used, vid = excluded.vid",
     [L2_DEL] = "DELETE FROM cache_entries WHERE key = ?1",
     [L2_TOUCH] = "UPDATE cache_entries SET last_used = ?2 WHERE key = ?1 AND last_used < ?2",
     [L2_META] = "SELECT value FROM cache_meta WHERE name = ?1",
     [L2_LRU] = "SELECT key, size FROM cache_entries ORDER BY last_used",
     [L2_ADD] = "UPDATE cache_meta SET value = value + ?2 WHERE name = ?1",
+    [L2_BEGIN] = "BEGIN",
+    [L2_COMMIT] = "COMMIT",
 };
 
 void sift__cache_log(sift_ctx_t *ctx, sift_log_level_t level, const char *fmt, ...)
@@ -64,6 +79,9 @@ void sift__cache_log(sift_ctx_t *ctx, sift_log_level_t level, const char *fmt, .
     va_end(ap);
     ctx->log_fn(ctx->log_user, level, msg);
 }
+
+#define SIFT__STR2(x) #x
+#define SIFT__STR(x)  SIFT__STR2(x)
 
 static int exec_sql(sqlite3 *db, const char *sql)
 {
@@ -105,7 +123,10 @@ static int ensure_schema(sqlite3 *db, const char *schema_sql, int version, char 
     rc = exec_sql(db, "BEGIN IMMEDIATE");
     if (rc != SQLITE_OK)
         return rc;
-    rc = exec_sql(db, schema_sql);
+    if (have > 0)
+        rc = exec_sql(db, L2_DROP_OLD);
+    if (rc == SQLITE_OK)
+        rc = exec_sql(db, schema_sql);
     if (rc == SQLITE_OK) {
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d", version);
@@ -127,6 +148,16 @@ static int db_open_versioned(const char *path, const char *schema_sql, int versi
         path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_busy_timeout(db, L2_BUSY_MS);
+    /* The last connection to close would checkpoint and fsync: leave that to the automatic
+     * checkpoints of later writes (every L2_WAL_PAGES pages, so the WAL a new process must
+     * scan at open stays small) and to the explicit one after a large value, so a cache hit
+     * never waits for the disk. */
+    if (rc == SQLITE_OK)
+        rc = sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_wal_autocheckpoint(db, L2_WAL_PAGES);
+    if (rc == SQLITE_OK)
+        rc = exec_sql(db, "PRAGMA page_size = " SIFT__STR(L2_PAGE_SIZE));
     /* The first statement that reads the header: garbage fails here with "not a database". */
     if (rc == SQLITE_OK)
         rc = exec_sql(db, "PRAGMA journal_mode = WAL");
@@ -274,39 +305,67 @@ static void touch_later(sift__l2_t *t, const void *key, size_t klen, uint64_t no
     t->touch[t->ntouch++] = (sift__touch_t){.key = k, .klen = klen, .when_ns = now_ns};
 }
 
-int sift__l2_get(sift__l2_t *t, const void *key, size_t klen, uint64_t now_ns, const void **val,
-                 size_t *len, uint64_t *created_ns)
+static int step_stmt(sift__l2_t *t, int i)
+{
+    int rc = sqlite3_step(t->st[i]);
+    sqlite3_reset(t->st[i]);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+int sift__l2_get_begin(sift__l2_t *t, const void *key, size_t klen, uint64_t now_ns, size_t *len,
+                       uint64_t *created_ns)
 {
     if (!t->on)
         return SIFT_ENOTFOUND;
     assert(!t->in_get);
+    /* One read transaction: the row and its value are from the same version of the file. */
+    int rc = step_stmt(t, L2_BEGIN);
+    if (rc != SQLITE_OK) {
+        l2_fail(t, rc, "looking up an entry");
+        return SIFT_ENOTFOUND;
+    }
+    t->in_get = true;
     sqlite3_stmt *st = t->st[L2_GET];
     sqlite3_bind_blob64(st, 1, key, klen, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
+    rc = sqlite3_step(st);
+    sqlite3_int64 vid = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    uint64_t created = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 1) : 0;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
+        sift__l2_get_done(t);
         if (rc != SQLITE_DONE)
             l2_fail(t, rc, "looking up an entry");
         return SIFT_ENOTFOUND;
     }
-    uint64_t created = (uint64_t)sqlite3_column_int64(st, 1);
     if (t->ttl_ns && now_ns >= created && now_ns - created >= t->ttl_ns) {
-        sqlite3_reset(st);
+        sift__l2_get_done(t);
         t->expired++;
         sift__l2_del(t, key, klen);
         return SIFT_ENOTFOUND;
     }
-    const void *v = sqlite3_column_blob(st, 0);
-    int n = sqlite3_column_bytes(st, 0);
-    if (!v && sqlite3_errcode(t->db) == SQLITE_NOMEM) {
-        sqlite3_reset(st);
+    rc = sqlite3_blob_open(t->db, "main", "cache_values", "value", vid, 0, &t->blob);
+    if (rc != SQLITE_OK) {
+        /* A row without its value: treat as absent (the next put replaces it). */
+        sift__l2_get_done(t);
         return SIFT_ENOTFOUND;
     }
-    *val = v ? v : "";
-    *len = (size_t)n;
+    *len = (size_t)sqlite3_blob_bytes(t->blob);
     *created_ns = created;
-    t->in_get = true;
     touch_later(t, key, klen, now_ns);
+    return 0;
+}
+
+int sift__l2_get_read(sift__l2_t *t, void *dst, size_t len)
+{
+    assert(t->in_get && t->blob);
+    if (len > INT32_MAX)
+        return SIFT_ENOTFOUND;
+    int rc = len ? sqlite3_blob_read(t->blob, dst, (int)len, 0) : SQLITE_OK;
+    if (rc != SQLITE_OK) {
+        l2_fail(t, rc, "reading an entry");
+        return SIFT_ENOTFOUND;
+    }
     return 0;
 }
 
@@ -314,11 +373,16 @@ void sift__l2_get_done(sift__l2_t *t)
 {
     if (!t->in_get)
         return;
-    sqlite3_reset(t->st[L2_GET]);
-    sqlite3_clear_bindings(t->st[L2_GET]);
     t->in_get = false;
+    /* Closed at once: an open blob would hold its read transaction, and this connection would
+     * stop seeing what other processes write. */
+    sqlite3_blob_close(t->blob);
+    t->blob = NULL;
+    int rc = step_stmt(t, L2_COMMIT);
+    if (rc != SQLITE_OK)
+        sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
     if (t->ntouch >= L2_TOUCH_BATCH)
-        sift__l2_flush(t); /* after the reset: no statement is reading */
+        sift__l2_flush(t);
 }
 
 void sift__l2_del(sift__l2_t *t, const void *key, size_t klen)
@@ -394,16 +458,24 @@ void sift__l2_put(sift__l2_t *t, const void *key, size_t klen, const void *val, 
         sift__l2_del(t, key, klen); /* never leave an older value behind */
         return;
     }
-    sqlite3_stmt *st = t->st[L2_PUT];
-    sqlite3_bind_blob64(st, 1, key, klen, SQLITE_STATIC);
-    sqlite3_bind_blob64(st, 2, len ? val : "", len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)size);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)now_ns);
-    int rc = step_done(st);
-    if (rc != SQLITE_OK) {
-        l2_fail(t, rc, "storing an entry");
+    if (begin(t, "storing an entry") != SQLITE_OK)
         return;
+    sqlite3_stmt *st = t->st[L2_PUTV];
+    sqlite3_bind_blob64(st, 1, len ? val : "", len, SQLITE_STATIC);
+    int rc = step_done(st);
+    if (rc == SQLITE_OK) {
+        st = t->st[L2_PUT];
+        sqlite3_bind_blob64(st, 1, key, klen, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)size);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)now_ns);
+        sqlite3_bind_int64(st, 4, sqlite3_last_insert_rowid(t->db));
+        rc = step_done(st);
     }
+    commit(t, rc, "storing an entry");
+    if (rc != SQLITE_OK || !t->on)
+        return;
+    if (len >= L2_BIG_VALUE) /* fails harmlessly while others read */
+        sqlite3_wal_checkpoint_v2(t->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     l2_evict(t);
 }
 
@@ -445,7 +517,8 @@ int sift__l2_clear(sift__l2_t *t, bool reset_counters)
         return 0;
     if (begin(t, "clearing") != SQLITE_OK)
         return SIFT_EDB;
-    int rc = exec_sql(t->db, "DELETE FROM cache_entries; DELETE FROM fingerprints;"
+    int rc = exec_sql(t->db, "DELETE FROM cache_entries; DELETE FROM cache_values;"
+                             "DELETE FROM fingerprints;"
                              "UPDATE cache_meta SET value = 0 WHERE name IN ('entries', 'bytes')");
     if (rc == SQLITE_OK && reset_counters)
         rc = exec_sql(t->db, "UPDATE cache_meta SET value = 0");
@@ -476,6 +549,7 @@ void sift__l2_close(sift__l2_t *t, const sift_cache_counters_t *add)
         }
         commit(t, rc, "saving counters");
     }
+    sqlite3_blob_close(t->blob);
     for (int i = 0; i < L2_NSTMT; i++)
         sqlite3_finalize(t->st[i]);
     free(t->touch);

@@ -106,34 +106,39 @@ static uint64_t promoted_expiry(const sift_cache_t *c, uint64_t now, uint64_t cr
     return e2 && e2 < e1 ? e2 : e1;
 }
 
+/* An L2 hit is read straight into its L1 entry (promotion), or into the scratch buffer when
+ * it does not fit L1. */
 static int from_l2(sift_cache_t *c, const void *key, size_t klen, uint64_t now, const void **val,
                    size_t *len)
 {
-    const void *v;
     size_t n;
     uint64_t created;
-    if (sift__l2_get(&c->l2, key, klen, now, &v, &n, &created) < 0)
+    if (sift__l2_get_begin(&c->l2, key, klen, now, &n, &created) < 0)
         return SIFT_ENOTFOUND;
     sift__l1_entry_t *e;
-    int rc = sift__l1_put(&c->l1, key, klen, v, n, promoted_expiry(c, now, created), &e);
+    unsigned char *dst = NULL;
+    int rc = sift__l1_put(&c->l1, key, klen, NULL, n, promoted_expiry(c, now, created), &e);
     if (rc == 0) {
-        *val = sift__l1_value(e);
+        dst = e->data + e->klen;
+    } else if (n <= c->scratch_cap) {
+        dst = c->scratch;
     } else {
-        if (n > c->scratch_cap) {
-            unsigned char *s = realloc(c->scratch, n);
-            if (!s) {
-                sift__l2_get_done(&c->l2);
-                return SIFT_ENOTFOUND;
-            }
+        unsigned char *s = realloc(c->scratch, n);
+        if (s) {
             c->scratch = s;
             c->scratch_cap = n;
+            dst = s;
         }
-        if (n)
-            memcpy(c->scratch, v, n);
-        *val = c->scratch ? c->scratch : (const void *)"";
     }
-    *len = n;
+    if (n && (!dst || sift__l2_get_read(&c->l2, dst, n) < 0)) {
+        if (rc == 0)
+            sift__l1_del(&c->l1, key, klen);
+        sift__l2_get_done(&c->l2);
+        return SIFT_ENOTFOUND;
+    }
     sift__l2_get_done(&c->l2);
+    *val = dst ? dst : (const unsigned char *)"";
+    *len = n;
     return 0;
 }
 
