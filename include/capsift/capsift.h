@@ -9,13 +9,17 @@
 #include <capsift/flow.h>
 #include <capsift/index.h>
 #include <capsift/cache.h>
+#include <capsift/bench.h>
+#include <capsift/bloom.h>
 #include <capsift/engine.h>
 #include <capsift/fingerprint.h>
 #include <capsift/info.h>
+#include <capsift/minhash.h>
 #include <capsift/packet.h>
 #include <capsift/pool.h>
 #include <capsift/query.h>
 #include <capsift/reader.h>
+#include <capsift/rolling.h>
 #include <capsift/writer.h>
 
 #endif
