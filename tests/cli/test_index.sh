@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# capsift index / query / extract end to end: incremental runs, vanished and pruned files,
+# query equal to flows, extract equal to tcpdump's selection, stale sources, crash safety,
+# full disk, read-only, locked and damaged databases.
+. "$(dirname "$0")/lib.sh"
+DB=$TMP/ix.db
+export CAPSIFT_NO_CACHE=1
+
+sql() { python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute(sys.argv[2]).fetchone()[0])' "$@"; }
+rows() { python3 "$(dirname "$0")/flow_rows.py"; }
+
+# --- first run, then nothing to do
+mkdir "$TMP/caps"
+cp "$CAPS"/*.pcap "$CAPS"/*.pcapng "$CAPS"/*.gz "$CAPS"/*.zst "$TMP/caps/"
+expect_exit 1 "$CAPSIFT" index --db "$DB" "$TMP/caps"      # damaged files among them: exit 1
+expect_grep '^indexed [0-9]+ files' "$TMP/out"
+expect_grep '^failed +.*linktype-reserved-field-not-zero' "$TMP/out"
+nfiles=$(ls "$TMP/caps" | wc -l)
+[ "$(sql "$DB" 'select count(*) from files')" = "$nfiles" ] && pass || fail "files table"
+expect_exit 0 "$CAPSIFT" index --db "$DB" "$TMP/caps"
+expect_grep "^indexed 0 files .* $nfiles unchanged" "$TMP/out"
+
+# --- a touched file is fingerprinted, found the same, and not read again
+touch "$TMP/caps/dpkt--http.pcap"
+expect_exit 0 "$CAPSIFT" index --db "$DB" --json "$TMP/caps"
+expect_grep '"action":"same-content"' "$TMP/out"
+expect_grep '"summary":true,"indexed":0,' "$TMP/out"
+
+# --- a changed file is read again; its old flows are replaced, not duplicated
+before=$(sql "$DB" 'select count(*) from flows')
+head -c 20000 "$CAPS/dpkt--http.pcap" >"$TMP/caps/dpkt--http.pcap"
+expect_exit 1 "$CAPSIFT" index --db "$DB" "$TMP/caps"
+expect_grep '^indexed +.*dpkt--http.pcap \([0-9]+ packets, 3 flows, at byte' "$TMP/out"
+[ "$(sql "$DB" 'select count(*) from flows')" = "$before" ] && pass || fail "flows duplicated"
+want=$("$CAPSIFT" info --json "$TMP/caps/dpkt--http.pcap" | sed 's/.*"packets":\([0-9]*\).*/\1/')
+got=$(sql "$DB" "select sum(packets_ab + packets_ba) from flows f join files fi on fi.id = f.file_id where fi.path like '%dpkt--http.pcap'")
+[ "$got" = "$want" ] && pass || fail "re-indexed flows hold $got packets, the file $want"
+
+# --- vanished: kept and reported, then pruned
+rm "$TMP/caps/arkime--bigendian.pcap"
+expect_exit 0 "$CAPSIFT" index --db "$DB" "$TMP/caps"
+expect_grep '^vanished +.*arkime--bigendian.pcap' "$TMP/out"
+expect_exit 0 "$CAPSIFT" index --db "$DB" --prune "$TMP/caps"
+expect_grep '^pruned +.*arkime--bigendian.pcap' "$TMP/out"
+[ "$(sql "$DB" "select count(*) from files where path like '%bigendian%'")" = 0 ] && pass || fail "prune"
+
+# --- selection of files
+expect_exit 1 "$CAPSIFT" index --db "$TMP/sel.db" --include '*.pcapng' --exclude '*test202*' \
+    --max-size 100k -q "$TMP/caps"
+n=$(sql "$TMP/sel.db" 'select count(*) from files')
+want=$(find "$TMP/caps" -name '*.pcapng' ! -name '*test202*' -size -100k | wc -l)
+[ "$n" = "$want" ] && pass || fail "include/exclude/max-size gave $n files, wanted $want"
+
+# --- sha256 fingerprints are the files' SHA-256
+expect_exit 0 "$CAPSIFT" index --db "$TMP/sha.db" --hash sha256 -q "$CAPS/dpkt--http.pcap"
+[ "$(sql "$TMP/sha.db" 'select fingerprint from files')" = "$(sha256sum "$CAPS/dpkt--http.pcap" | cut -d' ' -f1)" ] \
+    && pass || fail "sha256 fingerprint"
+
+# --- payload store: distinct payloads, counted, compressed
+expect_exit 0 "$CAPSIFT" index --db "$TMP/pl.db" --payloads --json "$CAPS/pcapplusplus--http-packets.pcap"
+python3 - "$TMP/out" "$TMP/pl.db" <<'PY' && pass || fail "payload store"
+import json, sqlite3, sys
+s = [json.loads(l) for l in open(sys.argv[1]) if '"summary"' in l][0]
+assert s["payloads"] >= s["payloads_distinct"] > 0, s
+assert s["payload_bytes"] >= s["payload_bytes_distinct"] > 0, s
+c = sqlite3.connect(sys.argv[2])
+assert c.execute("select count(*) from payloads").fetchone()[0] == s["payloads_distinct"]
+assert c.execute("select sum(count) from payload_refs").fetchone()[0] == s["payloads"]
+assert c.execute("select sum(size) from payloads").fetchone()[0] == s["payload_bytes_distinct"]
+PY
+
+# --- query equals flows: every flow of every bundled file, and with a host filter
+"$CAPSIFT" index --db "$TMP/b.db" -q "$CAPS" >/dev/null 2>&1
+for f in "$CAPS"/*.pcap "$CAPS"/*.pcapng "$CAPS"/*.gz "$CAPS"/*.zst; do
+    a=$("$CAPSIFT" flows --json "$f" 2>/dev/null | rows)
+    b=$("$CAPSIFT" query --db "$TMP/b.db" --json "file '$(realpath "$f")'" | rows)
+    [ "$a" = "$b" ] && pass || fail "query differs from flows on $f: $a / $b"
+done
+a=$("$CAPSIFT" flows --json -f 'host 172.16.210.84' "$CAPS" 2>/dev/null | rows)
+b=$("$CAPSIFT" query --db "$TMP/b.db" --json 'host 172.16.210.84' | rows)
+[ "$a" = "$b" ] && pass || fail "host filter: flows $a, query $b"
+
+# --- query language: grouping, sorting, limits, errors with a column
+expect_exit 0 "$CAPSIFT" query --db "$TMP/b.db" --group-by port --sort packets --limit 1 --csv
+expect_grep '^tcp/31600,12,1985,' "$TMP/out"
+expect_exit 0 "$CAPSIFT" query --db "$TMP/b.db" --json 'src net 172.16.0.0/12 and packets > 300 and after 2019-11-12T08:40:00Z'
+[ "$(wc -l <"$TMP/out")" = 2 ] && pass || fail "net/packets/after query: $(wc -l <"$TMP/out") rows"
+expect_exit 0 "$CAPSIFT" query --db "$TMP/b.db" 'host 10.9.9.9'
+[ "$(wc -l <"$TMP/out")" = 1 ] && pass || fail "no match prints the header only"
+expect_exit 2 "$CAPSIFT" query --db "$TMP/b.db" 'host 10.0.0.1 and port x'
+expect_grep 'column 24: .x. is not a port number' "$TMP/err"
+expect_exit 2 "$CAPSIFT" query --db "$TMP/b.db" '(host 10.0.0.1'
+expect_grep 'column 1: unclosed parenthesis' "$TMP/err"
+expect_exit 3 "$CAPSIFT" query --db "$TMP/none.db" 'port 80'
+expect_grep 'no such index' "$TMP/err"
+
+# --- extract: the packets and bytes tcpdump selects from the original
+for spec in "port 8868 or port 8869|port 8868 or port 8869|pcapplusplus--http-packets.pcap" \
+            "host 65.54.95.14|host 65.54.95.14|zeek--206_example_b.pcap"; do
+    IFS='|' read -r q bpf file <<<"$spec"
+    expect_exit 0 "$CAPSIFT" extract --db "$TMP/b.db" "$q and file '*$file'" -w "$TMP/x.pcap"
+    if cmp -s <(tcpdump -nn -tt -xx -r "$TMP/x.pcap" 2>/dev/null) \
+              <(tcpdump -nn -tt -xx -r "$CAPS/$file" "$bpf" 2>/dev/null) &&
+       [ -s "$TMP/x.pcap" ]; then pass; else fail "extract '$q' differs from tcpdump '$bpf'"; fi
+done
+n=$("$CAPSIFT" extract --db "$TMP/b.db" "port 8868 and file '*http-packets*'" -w - | tcpdump -r - 2>/dev/null | wc -l)
+[ "$n" = 280 ] && pass || fail "extract -w - | tcpdump: $n packets"
+# a source that changed since indexing is refused, and no output is left
+cp "$CAPS/dpkt--http.pcap" "$TMP/one.pcap"
+"$CAPSIFT" index --db "$TMP/one.db" -q "$TMP/one.pcap" >/dev/null
+printf 'x' | dd of="$TMP/one.pcap" bs=1 seek=100 conv=notrunc 2>/dev/null
+touch -d '2001-01-01' "$TMP/one.pcap"
+expect_exit 3 "$CAPSIFT" extract --db "$TMP/one.db" 'port 80' -w "$TMP/stale.pcap"
+expect_grep 'one.pcap: the file changed since it was indexed' "$TMP/err"
+[ ! -e "$TMP/stale.pcap" ] && pass || fail "stale extract left an output file"
+
+# --- standard input cannot be indexed
+expect_exit 2 "$CAPSIFT" index --db "$TMP/in.db" - <"$CAPS/dpkt--http.pcap"
+expect_grep 'cannot index standard input' "$TMP/err"
+
+# --- kill -9 at any moment leaves a consistent index; the next run completes it
+mkdir "$TMP/many"
+for i in $(seq 1 24); do cp "$CAPS/pcapplusplus--http-packets.pcap" "$TMP/many/c$i.pcap"; done
+"$CAPSIFT" index --db "$TMP/ref.db" -q -j 2 "$TMP/many" >/dev/null
+for delay in 0.05 0.15 0.3; do
+    rm -f "$TMP"/k.db*
+    "$CAPSIFT" index --db "$TMP/k.db" -q -j 2 "$TMP/many" >/dev/null 2>&1 &
+    pid=$!
+    sleep "$delay"
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    if [ -e "$TMP/k.db" ]; then
+        [ "$(sql "$TMP/k.db" 'pragma integrity_check')" = ok ] && pass || fail "integrity after kill -9"
+        # every file present is complete: its flows hold all its packets
+        bad=$(sql "$TMP/k.db" "select count(*) from files fi where packets != (select coalesce(sum(packets_ab + packets_ba), 0) from flows where file_id = fi.id)")
+        [ "$bad" = 0 ] && pass || fail "$bad half-written files after kill -9"
+    fi
+    "$CAPSIFT" index --db "$TMP/k.db" -q "$TMP/many" >/dev/null 2>&1
+    [ "$(sql "$TMP/k.db" 'select count(*) || "/" || sum(packets_ab + packets_ba) from flows')" = \
+      "$(sql "$TMP/ref.db" 'select count(*) || "/" || sum(packets_ab + packets_ba) from flows')" ] \
+        && pass || fail "after kill -9 and a rerun the index differs from a clean one"
+done
+
+# --- a full disk: a clear message, a non-zero exit, and what was committed stays usable
+rm -f "$TMP"/full.db*
+"$CAPSIFT" index --db "$TMP/full.db" -q "$TMP/many/c1.pcap" >/dev/null
+( ulimit -f 600; trap '' XFSZ; exec "$CAPSIFT" index --db "$TMP/full.db" "$TMP/many" ) >"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ "$rc" = 3 ] && pass || fail "full disk: exit $rc"
+expect_grep 'full.db: (the disk is full|input/output error)' "$TMP/err"
+[ "$(sql "$TMP/full.db" 'pragma integrity_check')" = ok ] && pass || fail "integrity after a full disk"
+expect_exit 0 "$CAPSIFT" query --db "$TMP/full.db" --json "file '*c1.pcap'"
+[ "$(wc -l <"$TMP/out")" = 12 ] && pass || fail "flows committed before the full disk are gone"
+
+# --- a database that cannot be written (a user without write permission)
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+    mkdir -m 755 "$TMP/ro" && cp "$TMP/ref.db" "$TMP/ro/ro.db" && chmod 644 "$TMP/ro/ro.db"
+    chmod 755 "$TMP"
+    setpriv --reuid=65534 --regid=65534 --clear-groups "$CAPSIFT" index --db "$TMP/ro/ro.db" "$CAPS/dpkt--http.pcap" >"$TMP/out" 2>"$TMP/err"
+    rc=$?
+    [ "$rc" = 3 ] && pass || fail "read-only database: exit $rc"
+    expect_grep 'ro.db: cannot write the database' "$TMP/err"
+fi
+
+# --- a database locked by another process
+python3 -c '
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN EXCLUSIVE"); open(sys.argv[2], "w").close(); time.sleep(4)' "$TMP/ref.db" "$TMP/locked" &
+lock=$!
+while [ ! -e "$TMP/locked" ]; do sleep 0.05; done
+expect_exit 3 "$CAPSIFT" index --db "$TMP/ref.db" --busy-timeout 300 "$CAPS/dpkt--http.pcap"
+expect_grep 'ref.db: the database is locked by another process' "$TMP/err"
+kill "$lock" 2>/dev/null; wait "$lock" 2>/dev/null
+
+# --- a damaged database and someone else's database: refused, untouched
+head -c 10000 /dev/urandom >"$TMP/junk.db"
+sum_before=$(md5sum <"$TMP/junk.db")
+expect_exit 3 "$CAPSIFT" index --db "$TMP/junk.db" "$CAPS/dpkt--http.pcap"
+expect_grep 'junk.db: not a capsift index, or a damaged one' "$TMP/err"
+[ "$(md5sum <"$TMP/junk.db")" = "$sum_before" ] && pass || fail "damaged database was modified"
+python3 -c 'import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute("create table t(x)")' "$TMP/other.db"
+expect_exit 3 "$CAPSIFT" index --db "$TMP/other.db" "$CAPS/dpkt--http.pcap"
+expect_grep 'other.db: an SQLite database, but not a capsift index' "$TMP/err"
+
+# --- usage
+expect_exit 2 "$CAPSIFT" index --db "$DB"
+expect_exit 2 "$CAPSIFT" index --hash md5 "$CAPS"
+expect_exit 0 "$CAPSIFT" index --help
+expect_exit 0 "$CAPSIFT" query --help
+expect_exit 0 "$CAPSIFT" extract --help
+expect_exit 2 "$CAPSIFT" extract --db "$DB" 'port 80'
+
+finish

@@ -1,0 +1,242 @@
+/* Store tests: the query compiler, times and addresses, the positions codec, and the index API
+ * on the bundled captures. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store/store_int.h"
+
+#include <capsift/capsift.h>
+
+static void test_query_sql(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *expr, *sql;
+        size_t nparams;
+    } ok[] = {
+        {"", "1", 0},
+        {"host 10.0.0.1", "((f.src = ? OR f.dst = ?))", 2},
+        {"src port 443", "((f.sport = ?))", 1},
+        {"dst net 10.0.0.0/8 and not udp", "((f.dst BETWEEN ? AND ?)) AND NOT (f.proto = ?)", 3},
+        {"tcp or (app DNS && packets >= 10)",
+         "(f.proto = ?) OR (((f.app = ? COLLATE NOCASE OR f.app LIKE ? || '.%' OR f.app LIKE "
+         "'%.' || ?)) AND ((f.packets_ab + f.packets_ba) >= ?))",
+         5},
+        {"after 2024-05-14 and before 1715680800.5", "(f.last_ns >= ?) AND (f.first_ns < ?)", 2},
+        {"file '/data/*.pcap' and vlan 7", "(fi.path GLOB ?) AND (f.vlan = ?)", 2},
+        {"duration > 1.5", "((f.last_ns - f.first_ns) > ?)", 1},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        sift_query_t *q = NULL;
+        char err[SIFT_ERRBUF_SIZE] = "";
+        assert_int_equal(sift_query_compile(&q, ok[i].expr, err, NULL), 0);
+        assert_string_equal(sift_query_sql(q), ok[i].sql);
+        assert_int_equal(sift_query_nparams(q), ok[i].nparams);
+        sift_query_free(q);
+    }
+    /* values are parameters, never SQL text */
+    sift_query_t *q;
+    assert_int_equal(sift_query_compile(&q, "app \"x' OR 1=1 --\"", NULL, NULL), 0);
+    assert_null(strstr(sift_query_sql(q), "OR 1=1"));
+    assert_string_equal(sift_query_param(q, 0)->t, "x' OR 1=1 --");
+    sift_query_free(q);
+    /* a CIDR becomes the range of 16-byte addresses */
+    assert_int_equal(sift_query_compile(&q, "net 192.168.4.0/22", NULL, NULL), 0);
+    const uint8_t lo[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 168, 4, 0};
+    const uint8_t hi[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 168, 7, 255};
+    assert_memory_equal(sift_query_param(q, 0)->b, lo, 16);
+    assert_memory_equal(sift_query_param(q, 1)->b, hi, 16);
+    sift_query_free(q);
+}
+
+static void test_query_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *expr;
+        size_t col;
+        const char *msg;
+    } bad[] = {
+        {"host", 5, "expected an address at the end"},
+        {"host 1.2.3", 6, "not an IPv4 or IPv6 address"},
+        {"port 70000", 6, "not a port number"},
+        {"host 10.0.0.1 port 80", 15, "expected 'and' or 'or' before 'port'"},
+        {"(tcp", 1, "unclosed parenthesis"},
+        {"tcp)", 4, "unmatched ')'"},
+        {"packets 5", 9, "expected a comparison"},
+        {"after yesterday", 7, "not a time"},
+        {"frobnicate", 1, "unknown term"},
+        {"net 10.0.0.0/33", 5, "not a network"},
+        {"app 'open", 5, "unterminated"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sift_query_t *q = (sift_query_t *)1;
+        char err[SIFT_ERRBUF_SIZE] = "";
+        size_t col = 0;
+        assert_int_equal(sift_query_compile(&q, bad[i].expr, err, &col), SIFT_EPARSE);
+        assert_null(q);
+        if (col != bad[i].col || !strstr(err, bad[i].msg))
+            fail_msg("'%s': column %zu, '%s'", bad[i].expr, col, err);
+    }
+    /* nesting is bounded */
+    char deep[400];
+    memset(deep, '(', 200);
+    memcpy(deep + 200, "tcp", 4);
+    sift_query_t *q;
+    assert_int_equal(sift_query_compile(&q, deep, NULL, NULL), SIFT_EPARSE);
+}
+
+static void test_times_and_addresses(void **state)
+{
+    (void)state;
+    int64_t ns;
+    assert_int_equal(sift_parse_time("2024-05-14", &ns), 0);
+    assert_int_equal(ns, 1715644800LL * 1000000000);
+    assert_int_equal(sift_parse_time("2024-05-14T10:00:00.25Z", &ns), 0);
+    assert_int_equal(ns, 1715680800LL * 1000000000 + 250000000);
+    assert_int_equal(sift_parse_time("2024-05-14T12:00:00+02:00", &ns), 0);
+    assert_int_equal(ns, 1715680800LL * 1000000000);
+    assert_int_equal(sift_parse_time("1970-01-01 00:00", &ns), 0);
+    assert_int_equal(ns, 0);
+    assert_int_equal(sift_parse_time("1715680800.000000001", &ns), 0);
+    assert_int_equal(ns, 1715680800LL * 1000000000 + 1);
+    assert_int_equal(sift_parse_time("2024-13-01", &ns), SIFT_EPARSE);
+    assert_int_equal(sift_parse_time("2024-05-14T25:00", &ns), SIFT_EPARSE);
+    assert_int_equal(sift_parse_time("12abc", &ns), SIFT_EPARSE);
+
+    uint8_t a[16];
+    char buf[64];
+    assert_int_equal(sift_parse_addr("10.1.2.3", a), 4);
+    assert_string_equal(sift_format_addr(a, buf, sizeof buf), "10.1.2.3");
+    assert_int_equal(sift_parse_addr("2001:db8::1", a), 6);
+    assert_string_equal(sift_format_addr(a, buf, sizeof buf), "2001:db8::1");
+    assert_int_equal(sift_parse_addr("10.1.2", a), 0);
+}
+
+/* Positions survive the codec exactly, for random walks with timestamps that step back. */
+static void test_positions_codec(void **state)
+{
+    (void)state;
+    srand(7);
+    for (int round = 0; round < 50; round++) {
+        st_posbuf_t pb = {0};
+        size_t n = (size_t)(rand() % 5000);
+        uint64_t *off = malloc((n + 1) * sizeof *off);
+        int64_t *ts = malloc((n + 1) * sizeof *ts);
+        uint64_t o = 24;
+        int64_t t = 1700000000LL * 1000000000;
+        for (size_t i = 0; i < n; i++) {
+            o += 16 + (uint64_t)(rand() % 70000);
+            t += (int64_t)(rand() % 2000000) - 300000;
+            off[i] = o;
+            ts[i] = t;
+            assert_int_equal(sift__pos_append(&pb, o, t), 0);
+        }
+        uint8_t *blob;
+        size_t blen;
+        assert_int_equal(sift__pos_encode(&pb, &blob, &blen), 0);
+        uint64_t *doff;
+        int64_t *dts;
+        size_t dn;
+        assert_int_equal(sift__pos_decode(blob, blen, &doff, &dts, &dn), 0);
+        assert_int_equal(dn, n);
+        if (n) {
+            assert_memory_equal(doff, off, n * sizeof *off);
+            assert_memory_equal(dts, ts, n * sizeof *ts);
+        }
+        /* every truncation of the blob is refused, never overread */
+        for (size_t cut = 0; cut < blen; cut += 1 + blen / 16) {
+            uint8_t *part = malloc(cut ? cut : 1);
+            memcpy(part, blob, cut);
+            uint64_t *x;
+            int64_t *y;
+            size_t m;
+            assert_true(sift__pos_decode(part, cut, &x, &y, &m) < 0 || m == 0);
+            free(part);
+        }
+        free(blob);
+        free(doff);
+        free(dts);
+        free(off);
+        free(ts);
+        free(pb.buf);
+    }
+}
+
+static int count_rows(void *user, const sift_flow_row_t *r)
+{
+    (void)r;
+    (*(size_t *)user)++;
+    return 0;
+}
+
+/* The library API on the bundled captures: an update, a second one with nothing to do, a
+ * query equal to the flows pass, and a read-only handle refusing updates. */
+static void test_index_api(void **state)
+{
+    (void)state;
+    const char *caps = getenv("SIFT_TEST_CAPTURES");
+    char path[4096], db[] = "/tmp/capsift-store-XXXXXX";
+    int fd = mkstemp(db);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(db);
+    snprintf(path, sizeof path, "%s/pcapplusplus--http-packets.pcap",
+             caps ? caps : "tests/captures");
+    sift_ctx_t *ctx;
+    assert_int_equal(sift_ctx_create(&ctx), 0);
+    sift_index_t *ix;
+    assert_int_equal(sift_index_open(&ix, ctx, db, NULL), 0);
+    const char *paths[] = {path};
+    sift_index_summary_t sum;
+    assert_int_equal(sift_index_update(ix, paths, 1, NULL, &sum), 0);
+    assert_int_equal(sum.files[SIFT_INDEX_INDEXED], 1);
+    assert_int_equal(sum.packets, 1985);
+    assert_int_equal(sum.flows, 12);
+    assert_int_equal(sift_index_update(ix, paths, 1, NULL, &sum), 0);
+    assert_int_equal(sum.files[SIFT_INDEX_SKIPPED], 1);
+    assert_int_equal(sum.files[SIFT_INDEX_INDEXED], 0);
+    sift_query_t *q;
+    assert_int_equal(sift_query_compile(&q, "port 8868 or port 8869", NULL, NULL), 0);
+    size_t n = 0;
+    assert_int_equal(sift_index_query(ix, q, SIFT_SORT_PACKETS, 0, count_rows, &n), 0);
+    assert_int_equal(n, 2);
+    FILE *out = tmpfile();
+    sift_extract_summary_t xs;
+    assert_int_equal(sift_index_extract(ix, q, out, &xs), 0);
+    assert_int_equal(xs.packets, 628); /* tcpdump -r F 'port 8868 or port 8869' | wc -l */
+    fclose(out);
+    sift_query_free(q);
+    sift_index_close(ix);
+
+    sift_index_opts_t ro = {.read_only = true};
+    assert_int_equal(sift_index_open(&ix, ctx, db, &ro), 0);
+    assert_int_equal(sift_index_update(ix, paths, 1, NULL, NULL), SIFT_EINVAL);
+    sift_index_close(ix);
+    sift_index_close(NULL);
+    char wal[4200];
+    snprintf(wal, sizeof wal, "%s-wal", db);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", db);
+    unlink(wal);
+    unlink(db);
+    sift_ctx_free(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_query_sql),           cmocka_unit_test(test_query_errors),
+        cmocka_unit_test(test_times_and_addresses), cmocka_unit_test(test_positions_codec),
+        cmocka_unit_test(test_index_api),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
