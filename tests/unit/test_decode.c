@@ -11,8 +11,8 @@
  *
  * taking the innermost IP layer before any ICMP (the decoder does not enter the packet quoted
  * by an ICMP error; docs/decoder.md) and the outermost one as the tunnel's outer pair.
- * Files without a directory are bundled in tests/captures; the others come from the shared
- * corpus ($SIFT_SHARED_CAPTURES) and are skipped when it is absent.
+ * Files without a directory are bundled in tests/captures or tests/captures-decode; the others
+ * come from the shared corpus ($SIFT_SHARED_CAPTURES) and are skipped when it is absent.
  */
 #include <capsift/decode.h>
 #include <capsift/reader.h>
@@ -43,8 +43,8 @@ typedef struct dcase {
     int payload_len; /* tcp.len or udp.length - 8; -1: not checked */
     int vlan;        /* outermost tag's id */
     int icmp_type, icmp_code;
-    int wlan_type_subtype; /* tshark numbering: type << 4 | subtype; -1: not 802.11 */
-    int fragment; /* any IP layer is a fragment (MF set or offset > 0) */
+    int wlan_type_subtype;             /* tshark numbering: type << 4 | subtype; -1: not 802.11 */
+    int fragment;                      /* any IP layer is a fragment (MF set or offset > 0) */
     const char *outer_src, *outer_dst; /* outermost IP when tunnelled */
 } dcase_t;
 
@@ -119,15 +119,34 @@ static const dcase_t cases[] = {
 
 /* ---- reading records -------------------------------------------------------------------- */
 
-static char *capture_path(const char *file, int shared)
+static bool exists(const char *path);
+
+static char *join(const char *dir, const char *file)
 {
-    const char *dir = getenv(shared ? "SIFT_SHARED_CAPTURES" : "SIFT_TEST_CAPTURES");
-    if (!dir || !*dir)
-        dir = shared ? "../shared/captures" : "tests/captures";
     size_t n = strlen(dir) + strlen(file) + 2;
     char *p = malloc(n);
     assert_non_null(p);
     snprintf(p, n, "%s/%s", dir, file);
+    return p;
+}
+
+/* Bundled files are in tests/captures (the reader's set) or tests/captures-decode (added for
+ * the decoder); shared ones under $SIFT_SHARED_CAPTURES. */
+static char *capture_path(const char *file, int shared)
+{
+    if (shared) {
+        const char *dir = getenv("SIFT_SHARED_CAPTURES");
+        return join(dir && *dir ? dir : "../shared/captures", file);
+    }
+    const char *dir = getenv("SIFT_TEST_CAPTURES");
+    char *p = join(dir && *dir ? dir : "tests/captures", file);
+    if (exists(p))
+        return p;
+    free(p);
+    const char *src = getenv("SIFT_SOURCE_DIR");
+    char *d = join(src && *src ? src : ".", "tests/captures-decode");
+    p = join(d, file);
+    free(d);
     return p;
 }
 
