@@ -22,7 +22,7 @@
 #define L2_TOUCH_BATCH    64
 #define L2_BUSY_MS        2000
 #define L2_PAGE_SIZE      16384 /* fewer overflow pages per large value; set on new files */
-#define L2_WAL_PAGES      64
+#define L2_WAL_PAGES      1000
 #define L2_BIG_VALUE      (256u << 10) /* checkpoint right after storing one this large */
 
 /* Values live in their own table so that the small row updated on a hit (last_used) does not
