@@ -198,8 +198,9 @@ static int reader_attach(sift_reader_t **out, sift_reader_t *r, sift_source_t *s
         r->cap = r->opts.buffer_size + 65536;
         r->buf = malloc(r->cap);
         if (!r->buf) {
+            sift_ctx_t *ctx = r->ctx;
             sift_reader_close(r);
-            return sift__ctx_error(r->ctx, SIFT_ENOMEM, "out of memory");
+            return sift__ctx_error(ctx, SIFT_ENOMEM, "out of memory");
         }
     }
     int rc = reader_start(r);
@@ -259,8 +260,9 @@ int sift_reader_open_memory(sift_reader_t **out, sift_ctx_t *ctx, const void *da
     static const uint8_t empty[1];
     rc = sift__source_open_memory(&src, data ? data : empty, len, err);
     if (rc < 0) {
+        rc = sift__ctx_error(ctx, rc, "%s: %s", r->name, err);
         sift_reader_close(r);
-        return sift__ctx_error(ctx, rc, "%s: %s", r->name, err);
+        return rc;
     }
     return reader_attach(out, r, src);
 }
