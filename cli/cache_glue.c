@@ -1,5 +1,6 @@
 /* The result cache as the commands use it: one key per run from the command, its normalised
- * options, every input (as named, and its content fingerprint) and the capsift version; on a
+ * options, every input (as named, and its content fingerprint), the capsift version and the
+ * fingerprint of the capsift executable; on a
  * hit the stored output is written to stdout, on a miss the command's output is captured on
  * its way to stdout and stored when the run ends with exit status 0 and no message.
  *
@@ -133,6 +134,12 @@ static int add_file(void *user, const char *path, const struct stat *st)
 static bool make_key(cli_cache_t *cc, char *const *inputs, int n)
 {
     expand_ctx_t x = {cc, sift_cache_fpmemo(cc->cache)};
+    /* The program itself: a rebuilt capsift (same version string, different code) must not
+     * answer with an older build's output. Remembered like any file, so this is a stat(). */
+    sift_fingerprint_t self;
+    if (sift_fpmemo_get(x.memo, "/proc/self/exe", &self, NULL) < 0)
+        return false;
+    sift_cache_keyb_fp(&cc->kb, &self);
     for (int i = 0; i < n; i++) {
         if (strcmp(inputs[i], "-") == 0)
             return false;
