@@ -11,7 +11,11 @@
 #include <xxhash.h>
 #include <zstd.h>
 
-#define POS_VERSION 1
+/* Blob versions: the varints zstd-compressed, or as they are (small flows, where zstd's frame
+ * costs more than it saves). */
+#define POS_ZSTD    1
+#define POS_RAW     2
+#define POS_RAW_MAX 96
 
 static int put_varint(uint8_t *p, uint64_t v)
 {
@@ -70,23 +74,29 @@ int sift__pos_append(st_posbuf_t *pb, uint64_t offset, int64_t ts_ns)
     return 0;
 }
 
-int sift__pos_encode(const st_posbuf_t *pb, uint8_t **out, size_t *outlen)
+int sift__pos_encode(const st_posbuf_t *pb, void *zctx, uint8_t **out, size_t *outlen)
 {
     size_t bound = ZSTD_compressBound(pb->len) + 21;
     uint8_t *b = malloc(bound);
     if (!b)
         return SIFT_ENOMEM;
+    bool raw = pb->len < POS_RAW_MAX || !zctx;
     size_t n = 0;
-    b[n++] = POS_VERSION;
+    b[n++] = raw ? POS_RAW : POS_ZSTD;
     n += (size_t)put_varint(b + n, pb->count);
     n += (size_t)put_varint(b + n, pb->len);
-    size_t z = ZSTD_compress(b + n, bound - n, pb->buf, pb->len, 1);
-    if (ZSTD_isError(z)) {
-        free(b);
-        return SIFT_EINTERNAL;
+    if (raw) {
+        memcpy(b + n, pb->buf, pb->len);
+        *outlen = n + pb->len;
+    } else {
+        size_t z = ZSTD_compressCCtx(zctx, b + n, bound - n, pb->buf, pb->len, 1);
+        if (ZSTD_isError(z)) {
+            free(b);
+            return SIFT_EINTERNAL;
+        }
+        *outlen = n + z;
     }
     *out = b;
-    *outlen = n + z;
     return 0;
 }
 
@@ -94,7 +104,8 @@ int sift__pos_decode(const uint8_t *blob, size_t len, uint64_t **offs, int64_t *
 {
     const uint8_t *p = blob, *end = blob + len;
     uint64_t count, raw;
-    if (len < 1 || *p++ != POS_VERSION || !get_varint(&p, end, &count) ||
+    uint8_t version = len ? *p++ : 0;
+    if ((version != POS_ZSTD && version != POS_RAW) || !get_varint(&p, end, &count) ||
         !get_varint(&p, end, &raw) || raw > (1u << 30) || count > raw / 2)
         return SIFT_ECORRUPT;
     uint8_t *buf = malloc(raw ? raw : 1);
@@ -103,9 +114,12 @@ int sift__pos_decode(const uint8_t *blob, size_t len, uint64_t **offs, int64_t *
     int rc = 0;
     if (!buf || !*offs || !*ts) {
         rc = SIFT_ENOMEM;
-    } else if (ZSTD_decompress(buf, raw, p, (size_t)(end - p)) != raw) {
+    } else if (version == POS_RAW ? (size_t)(end - p) != raw
+                                  : ZSTD_decompress(buf, raw, p, (size_t)(end - p)) != raw) {
         rc = SIFT_ECORRUPT;
     } else {
+        if (version == POS_RAW)
+            memcpy(buf, p, raw);
         const uint8_t *q = buf, *qend = buf + raw;
         uint64_t off = 0;
         int64_t t = 0;

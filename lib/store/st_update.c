@@ -35,6 +35,7 @@ typedef struct update {
     size_t ntodo;
     pthread_mutex_t lock; /* one writer at a time: input_done runs on workers */
     int db_rc;            /* the first database error: later files are not written */
+    ZSTD_CCtx *zctx;      /* for position blobs and payloads, reused (under lock) */
     sqlite3_stmt *ins_file, *del_flows, *del_refs, *ins_flow, *ins_pos, *ins_ref, *has_payload,
         *ins_payload;
 } update_t;
@@ -305,7 +306,7 @@ static int write_flows(update_t *u, int64_t file_id, const st_index_state_t *s)
         st_posbuf_t none = {0};
         uint8_t *blob;
         size_t blen;
-        if (sift__pos_encode(pb ? pb : &none, &blob, &blen) < 0)
+        if (sift__pos_encode(pb ? pb : &none, u->zctx, &blob, &blen) < 0)
             return SQLITE_NOMEM;
         sqlite3_bind_int64(u->ins_pos, 1, sqlite3_last_insert_rowid(u->ix->db));
         sqlite3_bind_blob(u->ins_pos, 2, blob, (int)blen, free);
@@ -350,7 +351,7 @@ static int write_payloads(update_t *u, int64_t file_id, const st_payloads_t *ps)
             z = malloc(bound);
             if (!z)
                 return SQLITE_NOMEM;
-            zlen = ZSTD_compress(z, bound, raw, p->size, 3);
+            zlen = ZSTD_compressCCtx(u->zctx, z, bound, raw, p->size, 3);
             if (!ZSTD_isError(zlen) && zlen < p->size)
                 codec = 1;
         }
@@ -571,6 +572,9 @@ int sift_index_update(sift_index_t *ix, const char *const *paths, size_t npaths,
             rc = SIFT_ENOMEM;
     }
     pthread_mutex_init(&u.lock, NULL);
+    u.zctx = ZSTD_createCCtx();
+    if (!u.zctx && rc == 0)
+        rc = SIFT_ENOMEM;
     if (rc == 0)
         rc = triage(&u);
     if (rc == 0)
@@ -583,6 +587,7 @@ int sift_index_update(sift_index_t *ix, const char *const *paths, size_t npaths,
                            "(SELECT hash FROM payload_refs)",
                            "removing unused payloads");
     pthread_mutex_destroy(&u.lock);
+    ZSTD_freeCCtx(u.zctx);
     for (size_t i = 0; i < npaths && roots; i++)
         free(roots[i]);
     free(roots);

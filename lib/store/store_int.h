@@ -25,8 +25,9 @@ typedef struct st_posbuf {
 int sift__pos_append(st_posbuf_t *pb, uint64_t offset, int64_t ts_ns);
 
 /* The stored blob: a version byte, the packet count and raw length as varints, then the
- * zstd frame of the varints. Returns a malloc'd blob in *out. */
-int sift__pos_encode(const st_posbuf_t *pb, uint8_t **out, size_t *outlen);
+ * varints, zstd-compressed with zctx (a ZSTD_CCtx, reused across calls) unless they are few.
+ * Returns a malloc'd blob in *out. */
+int sift__pos_encode(const st_posbuf_t *pb, void *zctx, uint8_t **out, size_t *outlen);
 
 /* Decodes a blob into arrays of n offsets and timestamps (malloc'd). */
 int sift__pos_decode(const uint8_t *blob, size_t len, uint64_t **offs, int64_t **ts, size_t *n);
