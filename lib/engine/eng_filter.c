@@ -109,8 +109,8 @@ static filter_prog_t *program_for(sift_filter_t *f, uint32_t linktype, char *err
     } else {
         const char *name = sift_linktype_name(linktype);
         char why[200];
-        snprintf(why, sizeof why, "%s", p->err);
-        snprintf(p->err, sizeof p->err, "filter does not apply to link type %u (%.40s): %s",
+        snprintf(why, sizeof why, "%.199s", p->err);
+        snprintf(p->err, sizeof p->err, "filter does not apply to link type %u (%.40s): %.199s",
                  linktype, name ? name : "unknown", why);
     }
     f->last = f->nprogs++;
