@@ -3,7 +3,6 @@
 
 #include <capsift/flow.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -39,7 +38,6 @@ void help_flows(FILE *out)
 }
 
 enum { SORT_FILE, SORT_PACKETS, SORT_BYTES, SORT_START, SORT_DURATION };
-enum { OUT_TABLE, OUT_JSON, OUT_CSV };
 
 typedef struct row {
     const sift_flow_t *f;
@@ -100,174 +98,6 @@ static int cmp_rows(const void *pa, const void *pb)
     if (c == 0)
         c = cmp_i64(a->last_ns, b->last_ns);
     return c;
-}
-
-static const char *addr_str(char *buf, size_t size, const uint8_t *a, int version)
-{
-    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (version == 4 || (version != 6 && memcmp(a, mapped, 12) == 0))
-        inet_ntop(AF_INET, a + 12, buf, (socklen_t)size);
-    else
-        inet_ntop(AF_INET6, a, buf, (socklen_t)size);
-    return buf;
-}
-
-static const char *proto_str(char *buf, size_t size, uint8_t p)
-{
-    switch (p) {
-    case 1:
-        return "icmp";
-    case 2:
-        return "igmp";
-    case 6:
-        return "tcp";
-    case 17:
-        return "udp";
-    case 47:
-        return "gre";
-    case 50:
-        return "esp";
-    case 58:
-        return "icmpv6";
-    case 132:
-        return "sctp";
-    default:
-        snprintf(buf, size, "%u", p);
-        return buf;
-    }
-}
-
-/* Every field of a row as text. */
-typedef struct cells {
-    char src[48], dst[48], sport[8], dport[8], proto[8], app[64];
-    char pab[24], pba[24], bab[24], bba[24], first[40], last[40], dur[40], flags[12];
-} cells_t;
-
-static void make_cells(cells_t *c, const row_t *r, int digits)
-{
-    const sift_flow_t *f = r->f;
-    char pbuf[8];
-    addr_str(c->src, sizeof c->src, sift_flow_addr_a(f), f->key.ip_version);
-    addr_str(c->dst, sizeof c->dst, sift_flow_addr_b(f), f->key.ip_version);
-    snprintf(c->sport, sizeof c->sport, "%u", sift_flow_port_a(f));
-    snprintf(c->dport, sizeof c->dport, "%u", sift_flow_port_b(f));
-    snprintf(c->proto, sizeof c->proto, "%s", proto_str(pbuf, sizeof pbuf, f->key.proto));
-    sift_flows_app_name(r->s, f, c->app, sizeof c->app);
-    snprintf(c->pab, sizeof c->pab, "%" PRIu64, f->packets[0]);
-    snprintf(c->pba, sizeof c->pba, "%" PRIu64, f->packets[1]);
-    snprintf(c->bab, sizeof c->bab, "%" PRIu64, f->bytes[0]);
-    snprintf(c->bba, sizeof c->bba, "%" PRIu64, f->bytes[1]);
-    sift_format_ts(c->first, sizeof c->first, f->first_ns, digits);
-    sift_format_ts(c->last, sizeof c->last, f->last_ns, digits);
-    sift_format_ts(c->dur, sizeof c->dur, f->last_ns - f->first_ns, digits);
-    sift_flow_tcp_flags_str((uint8_t)(f->tcp_flags[0] | f->tcp_flags[1]), c->flags,
-                            sizeof c->flags);
-}
-
-static void csv_field(FILE *out, const char *s)
-{
-    if (strpbrk(s, ",\"\n\r") == NULL) {
-        fputs(s, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', out);
-        fputc(*s, out);
-    }
-    fputc('"', out);
-}
-
-static void print_json(FILE *out, const row_t *r, const cells_t *c, const char *file)
-{
-    const sift_flow_t *f = r->f;
-    fputs("{\"src\":", out);
-    json_string(out, c->src);
-    fputs(",\"dst\":", out);
-    json_string(out, c->dst);
-    fprintf(out, ",\"sport\":%s,\"dport\":%s,\"proto\":\"%s\",\"app\":", c->sport, c->dport,
-            c->proto);
-    if (f->app_state == SIFT_FLOW_APP_OFF)
-        fputs("null", out);
-    else
-        json_string(out, c->app);
-    fprintf(out,
-            ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"packets_ab\":%s,\"packets_ba\":%s"
-            ",\"bytes_ab\":%s,\"bytes_ba\":%s,\"first_ts\":\"%s\",\"last_ts\":\"%s\""
-            ",\"tcp_flags\":\"%s\",\"file\":",
-            total_packets(f), total_bytes(f), c->pab, c->pba, c->bab, c->bba, c->first, c->last,
-            c->flags);
-    json_string(out, file);
-    fputs("}\n", out);
-}
-
-static void print_csv(FILE *out, const row_t *r, const cells_t *c, const char *file)
-{
-    csv_field(out, file);
-    fprintf(out, ",%s,%s,%s,%s,%s,", c->src, c->sport, c->dst, c->dport, c->proto);
-    csv_field(out, c->app);
-    fprintf(out, ",%" PRIu64 ",%" PRIu64 ",%s,%s,%s,%s,%s,%s,%s,%s\n", total_packets(r->f),
-            total_bytes(r->f), c->pab, c->pba, c->bab, c->bba, c->first, c->last, c->dur, c->flags);
-}
-
-#define NCOLS 15
-static const char *const col_names[NCOLS] = {"FILE",     "SRC",   "SPORT",   "DST",      "DPORT",
-                                             "PROTO",    "APP",   "PKTS_AB", "PKTS_BA",  "BYTES_AB",
-                                             "BYTES_BA", "FIRST", "LAST",    "DURATION", "FLAGS"};
-
-static void cell_list(const cells_t *c, const char *file, const char *v[NCOLS])
-{
-    const char *tmp[NCOLS] = {file,     c->src,   c->sport, c->dst, c->dport,
-                              c->proto, c->app,   c->pab,   c->pba, c->bab,
-                              c->bba,   c->first, c->last,  c->dur, c->flags};
-    memcpy(v, tmp, sizeof tmp);
-}
-
-static void print_table(FILE *out, const row_t *rows, size_t n, const sift_engine_t *e,
-                        bool show_file, bool show_app)
-{
-    size_t w[NCOLS];
-    for (int k = 0; k < NCOLS; k++)
-        w[k] = strlen(col_names[k]);
-    cells_t c;
-    const char *v[NCOLS];
-    for (size_t i = 0; i < n; i++) {
-        const sift_input_t *in = sift_engine_input(e, rows[i].input);
-        make_cells(&c, &rows[i], in->meta.ts_digits);
-        cell_list(&c, in->path, v);
-        for (int k = 0; k < NCOLS; k++) {
-            size_t l = strlen(v[k]);
-            if (l > w[k])
-                w[k] = l;
-        }
-    }
-    for (size_t i = 0; i <= n; i++) {
-        if (i == 0) {
-            memcpy(v, col_names, sizeof v);
-        } else {
-            const sift_input_t *in = sift_engine_input(e, rows[i - 1].input);
-            make_cells(&c, &rows[i - 1], in->meta.ts_digits);
-            cell_list(&c, in->path, v);
-        }
-        bool first = true;
-        for (int k = 0; k < NCOLS; k++) {
-            if ((k == 0 && !show_file) || (k == 6 && !show_app))
-                continue;
-            bool right = (k >= 7 && k <= 10) || k == 2 || k == 4;
-            int last = k == NCOLS - 1;
-            if (!first)
-                fputs("  ", out);
-            first = false;
-            if (right)
-                fprintf(out, "%*s", (int)w[k], v[k]);
-            else if (last)
-                fputs(v[k], out);
-            else
-                fprintf(out, "%-*s", (int)w[k], v[k]);
-        }
-        fputc('\n', out);
-    }
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -331,10 +161,10 @@ static int parse_args(int argc, char **argv, flows_args_t *a)
     while ((c = getopt_long(argc, argv, "j:f:h", longopts, NULL)) != -1) {
         switch (c) {
         case O_JSON:
-            a->out = OUT_JSON;
+            a->out = CLI_FORMAT_JSON;
             break;
         case O_CSV:
-            a->out = OUT_CSV;
+            a->out = CLI_FORMAT_CSV;
             break;
         case O_SORT:
             sort_key = parse_sort(optarg);
@@ -451,23 +281,44 @@ static int print_rows(FILE *out, const sift_engine_t *e, int pass, const flows_a
     qsort(rows, n, sizeof *rows, cmp_rows);
     if (a->has_top && a->top < n)
         n = (size_t)a->top;
-    if (a->out == OUT_TABLE) {
-        print_table(out, rows, n, e, sift_engine_ninputs(e) > 1, !a->cfg.no_app);
-    } else {
-        if (a->out == OUT_CSV)
-            fputs("file,src,sport,dst,dport,proto,app,packets,bytes,packets_ab,packets_ba,"
-                  "bytes_ab,bytes_ba,first_ts,last_ts,duration,tcp_flags\n",
-                  out);
-        cells_t c;
-        for (size_t i = 0; i < n; i++) {
-            const sift_input_t *in = sift_engine_input(e, rows[i].input);
-            make_cells(&c, &rows[i], in->meta.ts_digits);
-            if (a->out == OUT_JSON)
-                print_json(out, &rows[i], &c, in->path);
-            else
-                print_csv(out, &rows[i], &c, in->path);
-        }
+    /* as the rows the index gives, so that one printer serves flows and query */
+    sift_flow_row_t *out_rows = malloc((n ? n : 1) * sizeof *out_rows);
+    char(*apps)[2 * SIFT_FLOW_APP_NAME_MAX + 2] = malloc((n ? n : 1) * sizeof *apps);
+    if (!out_rows || !apps) {
+        free(rows);
+        free(out_rows);
+        free(apps);
+        cli_error("out of memory");
+        return CLI_FAILED;
     }
+    for (size_t i = 0; i < n; i++) {
+        const sift_flow_t *f = rows[i].f;
+        const sift_input_t *in = sift_engine_input(e, rows[i].input);
+        sift_flow_row_t *r = &out_rows[i];
+        memset(r, 0, sizeof *r);
+        r->file = in->path;
+        r->ip_version = f->key.ip_version;
+        r->proto = f->key.proto;
+        memcpy(r->src, sift_flow_addr_a(f), 16);
+        memcpy(r->dst, sift_flow_addr_b(f), 16);
+        r->sport = sift_flow_port_a(f);
+        r->dport = sift_flow_port_b(f);
+        r->vlan = f->key.vlan;
+        r->app = sift_flows_app_name(rows[i].s, f, apps[i], sizeof apps[i]);
+        r->first_ns = f->first_ns;
+        r->last_ns = f->last_ns;
+        r->packets_ab = f->packets[SIFT_FLOW_AB];
+        r->packets_ba = f->packets[SIFT_FLOW_BA];
+        r->bytes_ab = f->bytes[SIFT_FLOW_AB];
+        r->bytes_ba = f->bytes[SIFT_FLOW_BA];
+        r->flags_ab = f->tcp_flags[SIFT_FLOW_AB];
+        r->flags_ba = f->tcp_flags[SIFT_FLOW_BA];
+        r->ts_digits = in->meta.ts_digits;
+    }
+    cli_flow_rows_print(out, (cli_format_t)a->out, out_rows, n, sift_engine_ninputs(e) > 1,
+                        !a->cfg.no_app);
+    free(out_rows);
+    free(apps);
     free(rows);
     return CLI_OK;
 }
@@ -489,7 +340,7 @@ static void cache_key(cli_cache_t *cc, const flows_args_t *a)
 
 int cmd_flows(int argc, char **argv)
 {
-    flows_args_t a = {.out = OUT_TABLE};
+    flows_args_t a = {.out = CLI_FORMAT_TABLE};
     sort_key = SORT_FILE;
     int prc = parse_args(argc, argv, &a);
     if (prc != CLI_OK)

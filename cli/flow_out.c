@@ -2,9 +2,18 @@
  * `capsift flows` and `capsift query` print the same rows the same way. */
 #include "cli.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* An IPv6 flow shows its addresses as IPv6 even when they are IPv4-mapped. */
+static const char *addr_str(char *buf, size_t size, const uint8_t a[16], int version)
+{
+    if (version == 6)
+        return inet_ntop(AF_INET6, a, buf, (socklen_t)size) ? buf : "?";
+    return sift_format_addr(a, buf, size);
+}
 
 static const char *proto_str(char *buf, size_t size, uint8_t p)
 {
@@ -40,8 +49,8 @@ typedef struct cells {
 static void make_cells(cells_t *c, const sift_flow_row_t *r)
 {
     char pbuf[8];
-    sift_format_addr(r->src, c->src, sizeof c->src);
-    sift_format_addr(r->dst, c->dst, sizeof c->dst);
+    addr_str(c->src, sizeof c->src, r->src, r->ip_version);
+    addr_str(c->dst, sizeof c->dst, r->dst, r->ip_version);
     snprintf(c->sport, sizeof c->sport, "%u", r->sport);
     snprintf(c->dport, sizeof c->dport, "%u", r->dport);
     snprintf(c->proto, sizeof c->proto, "%s", proto_str(pbuf, sizeof pbuf, r->proto));
