@@ -145,4 +145,12 @@ uint64_t sift__fpmemo_count(sift_fpmemo_t *m);
     " mtime_ns INTEGER NOT NULL, ino INTEGER NOT NULL, dev INTEGER NOT NULL,"                      \
     " fp BLOB NOT NULL, checked INTEGER NOT NULL);"
 
+/* Streams a regular file through update() in large read() buffers; refuses FIFOs and
+ * devices, and reports SIFT_ESTALE when the file changed while it was read. id (may be NULL)
+ * gets its identity from before the read. The one file-reading loop behind fingerprints and
+ * digests. */
+int sift__stream_file(sift_ctx_t *ctx, const char *path,
+                      void (*update)(void *user, const void *data, size_t len), void *user,
+                      sift_file_id_t *id);
+
 #endif

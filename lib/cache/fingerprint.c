@@ -57,8 +57,9 @@ int sift_file_id(const char *path, sift_file_id_t *out)
     return 0;
 }
 
-int sift_fingerprint_file(sift_ctx_t *ctx, const char *path, sift_fingerprint_t *out,
-                          sift_file_id_t *id)
+int sift__stream_file(sift_ctx_t *ctx, const char *path,
+                      void (*update)(void *user, const void *data, size_t len), void *user,
+                      sift_file_id_t *id)
 {
     /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -77,10 +78,9 @@ int sift_fingerprint_file(sift_ctx_t *ctx, const char *path, sift_fingerprint_t 
     id_from_stat(&st, &before);
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     unsigned char *buf = malloc(FP_BUF_SIZE);
-    XXH3_state_t *state = XXH3_createState();
     int rc = 0;
-    if (!buf || !state || XXH3_128bits_reset(state) != XXH_OK) {
-        rc = SIFT_ENOMEM;
+    if (!buf) {
+        rc = sift__ctx_error(ctx, SIFT_ENOMEM, "%s: out of memory", path);
         goto out;
     }
     uint64_t offset = 0;
@@ -95,7 +95,7 @@ int sift_fingerprint_file(sift_ctx_t *ctx, const char *path, sift_fingerprint_t 
         }
         if (n == 0)
             break;
-        XXH3_128bits_update(state, buf, (size_t)n);
+        update(user, buf, (size_t)n);
         offset += (uint64_t)n;
     }
     sift_file_id_t after;
@@ -108,17 +108,34 @@ int sift_fingerprint_file(sift_ctx_t *ctx, const char *path, sift_fingerprint_t 
         rc = sift__ctx_error(ctx, SIFT_ESTALE, "%s: the file changed while it was read", path);
         goto out;
     }
-    XXH128_canonical_t c;
-    XXH128_canonicalFromHash(&c, XXH3_128bits_digest(state));
-    memcpy(out->bytes, c.digest, sizeof out->bytes);
     if (id)
         *id = before;
 out:
-    if (rc == SIFT_ENOMEM)
-        sift__ctx_error(ctx, rc, "%s: out of memory", path);
-    XXH3_freeState(state);
     free(buf);
     close(fd);
+    return rc;
+}
+
+static void xxh3_update(void *state, const void *data, size_t len)
+{
+    XXH3_128bits_update(state, data, len);
+}
+
+int sift_fingerprint_file(sift_ctx_t *ctx, const char *path, sift_fingerprint_t *out,
+                          sift_file_id_t *id)
+{
+    XXH3_state_t *state = XXH3_createState();
+    if (!state || XXH3_128bits_reset(state) != XXH_OK) {
+        XXH3_freeState(state);
+        return sift__ctx_error(ctx, SIFT_ENOMEM, "%s: out of memory", path);
+    }
+    int rc = sift__stream_file(ctx, path, xxh3_update, state, id);
+    if (rc == 0) {
+        XXH128_canonical_t c;
+        XXH128_canonicalFromHash(&c, XXH3_128bits_digest(state));
+        memcpy(out->bytes, c.digest, sizeof out->bytes);
+    }
+    XXH3_freeState(state);
     return rc;
 }
 
