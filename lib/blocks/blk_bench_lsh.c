@@ -495,24 +495,24 @@ static int run_size(const sift_bench_opts_t *o, const sift__bench_data_t *d,
     rc = sift__lsh_exact_pairs(&s, c->threshold, &exact, &nexact);
     out->exact_s = sift__bench_now() - t0;
     out->nexact = nexact;
-    /* the pipeline: median of a few runs, every run must give the same pairs */
+    /* the pipeline: the run of median total time is reported, all its figures together;
+     * every run gives the same pairs */
     unsigned reps = o->quick ? 3 : 5;
-    double times[8];
+    sift__lsh_figures_t figs[8];
     for (unsigned i = 0; rc == 0 && i < reps; i++) {
         sift__bench_progress(o, "lsh: MinHash + LSH join of %zu sets, run %u of %u", nsets, i + 1,
                              reps);
         free(found);
-        rc = sift__lsh_join(&s, c, &found, &nfound, &out->fig);
-        times[i] = out->fig.total_s;
+        rc = sift__lsh_join(&s, c, &found, &nfound, &figs[i]);
     }
     if (rc == 0) {
         for (unsigned i = 1; i < reps; i++)
-            for (unsigned j = i; j > 0 && times[j - 1] > times[j]; j--) {
-                double t = times[j];
-                times[j] = times[j - 1];
-                times[j - 1] = t;
+            for (unsigned j = i; j > 0 && figs[j - 1].total_s > figs[j].total_s; j--) {
+                sift__lsh_figures_t t = figs[j];
+                figs[j] = figs[j - 1];
+                figs[j - 1] = t;
             }
-        out->fig.total_s = times[reps / 2];
+        out->fig = figs[reps / 2];
         rc = sift__lsh_recall(found, nfound, exact, nexact, &out->recall);
     }
     if (rc == 0) {
