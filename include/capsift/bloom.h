@@ -83,9 +83,9 @@ SIFT_API uint64_t sift_bloom_count(const sift_bloom_t *f);
  * measurement). */
 SIFT_API double sift_bloom_model_fp(const sift_bloom_t *f, uint64_t nkeys);
 
-/* Serialisation: a 48-byte little-endian header ("SIFTBLM1", version, seed, blocks, expected
- * keys, target rate, adds) followed by the blocks as little-endian 32-bit words. The format is
- * the same on every platform. */
+/* Serialisation: a 48-byte little-endian header ("SIFTBLM1", version u32, add count u32
+ * saturated, seed u64, blocks u64, expected keys u64, target rate as IEEE-754 u64) followed by
+ * the blocks as little-endian 32-bit words. The format is the same on every platform. */
 SIFT_API size_t sift_bloom_serialized_size(const sift_bloom_t *f);
 /* Writes sift_bloom_serialized_size(f) bytes into buf; SIFT_EINVAL when size is smaller. */
 SIFT_API int sift_bloom_serialize(const sift_bloom_t *f, void *buf, size_t size);

@@ -5,8 +5,8 @@
  * two sketches estimates the Jaccard similarity |A n B| / |A u B| of their sets.
  *
  * Two schemes, chosen by measurement (docs/blocks-minhash.md):
- *   SIFT_MINHASH_OPH    one permutation hashing with optimal densification (Shrivastava
- *                       2017): one hash per feature, O(n + k). The default.
+ *   SIFT_MINHASH_OPH    one permutation hashing with fast densification (Mai et al. 2019):
+ *                       one hash per feature, O(n + k log k). The default.
  *   SIFT_MINHASH_KHASH  k independent hash functions, O(n k); the textbook scheme.
  *
  * The LSH index cuts each sketch into `bands` bands of `rows` values (derived from a Jaccard
