@@ -18,7 +18,17 @@ build: deps
 	@ninja -C $(BUILD)
 
 demo: build
-	$(BUILD)/capsift info $(DEMO_CAPTURE)
+	@echo '$$ capsift info $(DEMO_CAPTURE)'
+	@$(BUILD)/capsift info $(DEMO_CAPTURE)
+	@echo '$$ capsift flows --sort bytes --top 5 $(DEMO_CAPTURE)'
+	@CAPSIFT_NO_CACHE=1 $(BUILD)/capsift flows --sort bytes --top 5 $(DEMO_CAPTURE)
+	@echo '$$ capsift stats --top 3 $(DEMO_CAPTURE)'
+	@CAPSIFT_NO_CACHE=1 $(BUILD)/capsift stats --top 3 $(DEMO_CAPTURE)
+	@rm -f $(BUILD)/demo.db $(BUILD)/demo.db-wal $(BUILD)/demo.db-shm
+	@echo '$$ capsift index --db demo.db tests/captures'
+	@$(BUILD)/capsift index --db $(BUILD)/demo.db -q tests/captures || true
+	@echo "$$ capsift query --db demo.db --group-by app --sort bytes --limit 5 'tcp'"
+	@$(BUILD)/capsift query --db $(BUILD)/demo.db --group-by app --sort bytes --limit 5 'tcp'
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)

@@ -199,6 +199,8 @@ typedef struct sift_flows {
     void *detector;                            /* internal: the nDPI module, created on first use */
     char (*app_names)[SIFT_FLOW_APP_NAME_MAX]; /* internal: names by nDPI id */
     struct sift_flows *self; /* internal: lets merge settle a const `from` (see pass_flows.c) */
+    int64_t last_ts_ns;      /* internal: the latest record timestamp, given to records that
+                              * carry none (pcapng simple packets, out-of-range times) */
 } sift_flows_t;
 
 /* The pass. Its needs is SIFT_NEED_APP; with config->no_app use a copy with needs set to

@@ -84,8 +84,13 @@ static void flows_packet(void *state, const sift_packet_t *pkt)
     }
     s->ip_packets++;
     const sift_record_t *r = pkt->rec;
+    int64_t ts = r->ts_ns;
+    if (SIFT_UNLIKELY(r->flags & SIFT_RECORD_NO_TS))
+        ts = s->last_ts_ns; /* no time of its own: it came after the one before */
+    else if (ts > s->last_ts_ns)
+        s->last_ts_ns = ts;
     int d;
-    sift_flow_t *f = sift_flow_table_get(&s->table, &k, dir, r->ts_ns, &d);
+    sift_flow_t *f = sift_flow_table_get(&s->table, &k, dir, ts, &d);
     if (SIFT_UNLIKELY(!f))
         return;
     if (SIFT_UNLIKELY(f->packets[0] + f->packets[1] == 0)) {
@@ -96,10 +101,10 @@ static void flows_packet(void *state, const sift_packet_t *pkt)
     f->bytes[d] += r->wirelen;
     if (k.proto == 6)
         f->tcp_flags[d] |= pkt->tcp_flags;
-    if (r->ts_ns < f->first_ns)
-        f->first_ns = r->ts_ns;
-    if (r->ts_ns > f->last_ns)
-        f->last_ns = r->ts_ns;
+    if (ts < f->first_ns)
+        f->first_ns = ts;
+    if (ts > f->last_ns)
+        f->last_ns = ts;
     if (f->app_state == SIFT_FLOW_APP_BUSY) {
         if (SIFT_UNLIKELY(!s->detector)) {
             s->detector = sift__app_create();
