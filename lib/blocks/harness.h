@@ -1,6 +1,6 @@
 /* The micro-benchmark harness of the building blocks: runs a function for a fixed time or
  * number of operations and reports ops/s and latency percentiles from sampled timings. Used by
- * the bench entries (blk_bench_*.c) and by the tests; not part of the public API.
+ * the bench entries (lib/bench/bn_*.c) and by the tests; not part of the public API.
  *
  * Latency: the function is called on batches of `batch` operations and each call is timed, so
  * a sample is the mean latency of one operation within a batch (a single lookup takes a few

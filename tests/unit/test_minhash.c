@@ -8,7 +8,7 @@
 
 #include <capsift/minhash.h>
 
-#include "blocks/blk_lsh_bench.h"
+#include "bench/bn_lsh.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 /* The parts of the "lsh" bench entry that the tests and experiments reuse: payload-like sets,
  * the exact join, the MinHash + LSH join and recall. Not installed. */
-#ifndef SIFT_BLOCKS_LSH_BENCH_H
-#define SIFT_BLOCKS_LSH_BENCH_H
+#ifndef SIFT_BENCH_LSH_H
+#define SIFT_BENCH_LSH_H
 
-#include "blocks/blk_bench.h"
+#include "bench/bn_suite.h"
 
 #include <capsift/minhash.h>
 

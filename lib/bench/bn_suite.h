@@ -1,7 +1,7 @@
 /* Shared parts of the bench entries: real payloads from the bundled captures, result
  * helpers, and the entries themselves. Not installed. */
-#ifndef SIFT_BLOCKS_BENCH_H
-#define SIFT_BLOCKS_BENCH_H
+#ifndef SIFT_BENCH_SUITE_H
+#define SIFT_BENCH_SUITE_H
 
 #include <capsift/bench.h>
 

@@ -14,8 +14,8 @@
  * above the threshold.
  */
 #include "common/internal.h"
-#include "blocks/blk_bench.h"
-#include "blocks/blk_lsh_bench.h"
+#include "bench/bn_suite.h"
+#include "bench/bn_lsh.h"
 #include "blocks/blk_sort.h"
 #include "blocks/harness.h"
 
