@@ -68,6 +68,26 @@ void cli_progress_end(cli_progress_t *p);
 
 double cli_now(void);
 
+/* One engine run of one pass over the inputs named on the command line (cli/run.c). */
+typedef struct cli_run_opts {
+    const sift_pass_t *pass;
+    const void *config;
+    unsigned threads; /* 0: all cores */
+    const char *filter;
+} cli_run_opts_t;
+
+typedef struct cli_run {
+    sift_ctx_t *ctx;
+    sift_engine_t *e;
+    int pass; /* index of the pass in e */
+    cli_progress_t prog;
+} cli_run_t;
+
+/* Sets up, adds every input and runs; prints any error. Returns CLI_OK, or the exit code to
+ * return (CLI_USAGE for a bad filter or a missing input). cli_run_free in every case. */
+int cli_run(cli_run_t *r, const cli_run_opts_t *o, char **inputs, int ninputs);
+void cli_run_free(cli_run_t *r);
+
 typedef enum cli_format { CLI_FORMAT_TABLE = 0, CLI_FORMAT_JSON, CLI_FORMAT_CSV } cli_format_t;
 
 /* Prints flow rows (cli/flow_out.c) as an aligned table (the FILE and APP columns only when

@@ -351,43 +351,14 @@ int cmd_flows(int argc, char **argv)
     if (cli_cache_lookup(&cc, argv + optind, argc - optind))
         return cli_cache_finish(&cc, CLI_OK);
     FILE *out = cli_cache_out(&cc);
-    sift_ctx_t *ctx = NULL;
-    sift_engine_t *e = NULL;
-    cli_progress_t prog;
-    cli_progress_init(&prog);
-    sift_engine_opts_t opts = {.threads = (unsigned)a.threads,
-                               .filter = a.filter,
-                               .progress = cli_progress_cb,
-                               .progress_user = &prog};
-    if (sift_ctx_create(&ctx) < 0) {
-        cli_error("out of memory");
-        return cli_cache_finish(&cc, CLI_FAILED);
-    }
-    int erc = sift_engine_create(&e, ctx, &opts);
-    if (erc < 0) {
-        cli_error("%s", sift_ctx_errmsg(ctx));
-        sift_ctx_free(ctx);
-        return cli_cache_finish(&cc, erc == SIFT_EFILTER ? CLI_USAGE : CLI_FAILED);
-    }
     sift_pass_t pass_def = sift_flows_pass;
     pass_def.needs = sift_flows_needs(&a.cfg);
-    int rc = CLI_OK;
-    int pass = sift_engine_add_pass(e, &pass_def, &a.cfg);
-    for (int i = optind; i < argc && rc == CLI_OK; i++) {
-        int n = sift_engine_add_input(e, argv[i]);
-        if (n < 0) {
-            cli_error("%s", sift_ctx_errmsg(ctx));
-            rc = n == SIFT_ENOMEM ? CLI_FAILED : CLI_USAGE;
-        } else if (n == 0) {
-            cli_error("%s: no capture files found there", argv[i]);
-            rc = CLI_USAGE;
-        }
-    }
-    if (rc == CLI_OK && sift_engine_run(e) < 0) {
-        cli_error("%s", sift_ctx_errmsg(ctx));
-        rc = CLI_FAILED;
-    }
-    cli_progress_end(&prog);
+    cli_run_t run;
+    cli_run_opts_t ro = {
+        .pass = &pass_def, .config = &a.cfg, .threads = (unsigned)a.threads, .filter = a.filter};
+    int rc = cli_run(&run, &ro, argv + optind, argc - optind);
+    sift_engine_t *e = run.e;
+    int pass = run.pass;
     if (rc == CLI_OK) {
         rc = print_rows(out, e, pass, &a);
         int r2 = report_inputs(e, pass, &a);
@@ -398,7 +369,6 @@ int cmd_flows(int argc, char **argv)
         cli_error("cannot write the output: %s", strerror(errno));
         rc = CLI_FAILED;
     }
-    sift_engine_free(e);
-    sift_ctx_free(ctx);
+    cli_run_free(&run);
     return cli_cache_finish(&cc, rc);
 }

@@ -1,6 +1,7 @@
 /* capsift info: a summary of each capture file, from record headers alone. */
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <string.h>
@@ -266,41 +267,11 @@ int cmd_info(int argc, char **argv)
         cli_error("info: no input files (see 'capsift info --help')");
         return CLI_USAGE;
     }
-    sift_ctx_t *ctx = NULL;
-    sift_engine_t *e = NULL;
-    cli_progress_t prog;
-    cli_progress_init(&prog);
-    sift_engine_opts_t opts = {.threads = (unsigned)threads,
-                               .filter = filter,
-                               .progress = cli_progress_cb,
-                               .progress_user = &prog};
-    if (sift_ctx_create(&ctx) < 0) {
-        cli_error("out of memory");
-        return CLI_FAILED;
-    }
-    int erc = sift_engine_create(&e, ctx, &opts);
-    if (erc < 0) {
-        cli_error("%s", sift_ctx_errmsg(ctx));
-        sift_ctx_free(ctx);
-        return erc == SIFT_EFILTER ? CLI_USAGE : CLI_FAILED;
-    }
-    int rc = CLI_OK;
-    int pass = sift_engine_add_pass(e, &sift_info_pass, NULL);
-    for (int i = optind; i < argc && rc == CLI_OK; i++) {
-        int n = sift_engine_add_input(e, argv[i]);
-        if (n < 0) {
-            cli_error("%s", sift_ctx_errmsg(ctx));
-            rc = n == SIFT_ENOMEM ? CLI_FAILED : CLI_USAGE;
-        } else if (n == 0) {
-            cli_error("%s: no capture files found there", argv[i]);
-            rc = CLI_USAGE;
-        }
-    }
-    if (rc == CLI_OK && sift_engine_run(e) < 0) {
-        cli_error("%s", sift_ctx_errmsg(ctx));
-        rc = CLI_FAILED;
-    }
-    cli_progress_end(&prog);
+    cli_run_t run;
+    cli_run_opts_t ro = {.pass = &sift_info_pass, .threads = (unsigned)threads, .filter = filter};
+    int rc = cli_run(&run, &ro, argv + optind, argc - optind);
+    sift_engine_t *e = run.e;
+    int pass = run.pass;
     if (rc == CLI_OK) {
         size_t failed = 0;
         for (size_t i = 0; i < sift_engine_ninputs(e); i++) {
@@ -325,10 +296,9 @@ int cmd_info(int argc, char **argv)
             print_total(stdout, e, sift_engine_total(e, pass), failed);
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        cli_error("cannot write the output: %s", "write error");
+        cli_error("cannot write the output: %s", strerror(errno));
         rc = CLI_FAILED;
     }
-    sift_engine_free(e);
-    sift_ctx_free(ctx);
+    cli_run_free(&run);
     return rc;
 }

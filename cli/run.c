@@ -1,0 +1,51 @@
+/* The run every analysis command makes: one engine, one pass, the inputs named on the command
+ * line, progress on a terminal. The commands print; this sets up and runs. */
+#include "cli.h"
+
+int cli_run(cli_run_t *r, const cli_run_opts_t *o, char **inputs, int ninputs)
+{
+    r->ctx = NULL;
+    r->e = NULL;
+    r->pass = -1;
+    cli_progress_init(&r->prog);
+    sift_engine_opts_t opts = {.threads = o->threads,
+                               .filter = o->filter,
+                               .progress = cli_progress_cb,
+                               .progress_user = &r->prog};
+    if (sift_ctx_create(&r->ctx) < 0) {
+        cli_error("out of memory");
+        return CLI_FAILED;
+    }
+    int erc = sift_engine_create(&r->e, r->ctx, &opts);
+    if (erc < 0) {
+        cli_error("%s", sift_ctx_errmsg(r->ctx));
+        return erc == SIFT_EFILTER ? CLI_USAGE : CLI_FAILED;
+    }
+    r->pass = sift_engine_add_pass(r->e, o->pass, o->config);
+    for (int i = 0; i < ninputs; i++) {
+        int n = sift_engine_add_input(r->e, inputs[i]);
+        if (n < 0) {
+            cli_error("%s", sift_ctx_errmsg(r->ctx));
+            return n == SIFT_ENOMEM ? CLI_FAILED : CLI_USAGE;
+        }
+        if (n == 0) {
+            cli_error("%s: no capture files found there", inputs[i]);
+            return CLI_USAGE;
+        }
+    }
+    int rc = CLI_OK;
+    if (sift_engine_run(r->e) < 0) {
+        cli_error("%s", sift_ctx_errmsg(r->ctx));
+        rc = CLI_FAILED;
+    }
+    cli_progress_end(&r->prog);
+    return rc;
+}
+
+void cli_run_free(cli_run_t *r)
+{
+    sift_engine_free(r->e);
+    sift_ctx_free(r->ctx);
+    r->e = NULL;
+    r->ctx = NULL;
+}
