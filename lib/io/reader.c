@@ -13,34 +13,36 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int sift__rd_problem(sift_reader_t *r, uint64_t offset, int code, const char *fmt, ...)
+static void vproblem(sift_reader_t *r, uint64_t offset, int code, const char *fmt, va_list ap)
+    SIFT_PRINTF(4, 0);
+
+static void vproblem(sift_reader_t *r, uint64_t offset, int code, const char *fmt, va_list ap)
 {
     r->problems_total++;
     if (r->nproblems < r->opts.max_problems) {
         sift_problem_t *p = &r->problems[r->nproblems++];
         p->offset = offset;
         p->code = code;
-        va_list ap;
-        va_start(ap, fmt);
         vsnprintf(p->message, sizeof p->message, fmt, ap);
-        va_end(ap);
     }
+}
+
+int sift__rd_problem(sift_reader_t *r, uint64_t offset, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vproblem(r, offset, code, fmt, ap);
+    va_end(ap);
     return code;
 }
 
 int sift__rd_stop(sift_reader_t *r, uint64_t offset, int code, const char *fmt, ...)
 {
     assert(code < 0);
-    r->problems_total++;
-    if (r->nproblems < r->opts.max_problems) {
-        sift_problem_t *p = &r->problems[r->nproblems++];
-        p->offset = offset;
-        p->code = code;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(p->message, sizeof p->message, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    vproblem(r, offset, code, fmt, ap);
+    va_end(ap);
     r->done = true;
     r->stop_code = code;
     return code;
