@@ -5,6 +5,7 @@
 #include <capsift/digest.h>
 
 #include <gcrypt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <xxhash.h>
@@ -35,13 +36,20 @@ static void to_hex(const uint8_t *b, size_t n, char *hex)
     hex[2 * n] = '\0';
 }
 
-/* libgcrypt wants its version check before first use; it is idempotent and cheap to repeat. */
-static void gcrypt_ready(void)
+/* libgcrypt wants its version check before first use, and that check is not thread-safe:
+ * done once per process. */
+static void gcrypt_init(void)
 {
     if (!gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P)) {
         gcry_check_version(NULL);
         gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
     }
+}
+
+static void gcrypt_ready(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, gcrypt_init);
 }
 
 void sift_digest_buffer(const void *data, size_t len, sift_digest_alg_t alg,

@@ -11,17 +11,25 @@
 
 #include <ndpi/ndpi_api.h>
 
+#include <pthread.h>
 #include <stdlib.h>
+
+/* nDPI's module set-up initialises libgcrypt the first time, which is not thread-safe: two
+ * workers setting up at once abort inside libgcrypt. The lock serialises set-ups only (a few
+ * per run); detection itself runs unlocked, one module per thread. */
+static pthread_mutex_t create_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void *sift__app_create(void)
 {
+    pthread_mutex_lock(&create_lock);
     struct ndpi_detection_module_struct *m = ndpi_init_detection_module(ndpi_no_prefs);
-    if (!m)
-        return NULL;
-    NDPI_PROTOCOL_BITMASK all;
-    NDPI_BITMASK_SET_ALL(all);
-    ndpi_set_protocol_detection_bitmask2(m, &all);
-    ndpi_finalize_initialization(m);
+    if (m) {
+        NDPI_PROTOCOL_BITMASK all;
+        NDPI_BITMASK_SET_ALL(all);
+        ndpi_set_protocol_detection_bitmask2(m, &all);
+        ndpi_finalize_initialization(m);
+    }
+    pthread_mutex_unlock(&create_lock);
     return m;
 }
 

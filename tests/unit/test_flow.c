@@ -8,6 +8,10 @@
 
 #include <capsift/flow.h>
 
+#include "flow/flow_int.h"
+
+#include <pthread.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -444,9 +448,36 @@ static void test_flags_str(void **st)
     assert_string_equal(sift_flow_tcp_flags_str(0xff, b, sizeof b), "SAFPRUEC");
 }
 
+/* Detector set-ups on several threads at once: nDPI's first set-up initialises libgcrypt,
+ * which aborted when two workers did it together (seen as a rare crash of index -j 2). */
+static void *setup_detectors(void *arg)
+{
+    pthread_barrier_wait(arg); /* all threads start their first set-up together */
+    for (int i = 0; i < 3; i++) {
+        void *m = sift__app_create();
+        assert_non_null(m);
+        sift__app_free(m);
+    }
+    return NULL;
+}
+
+static void test_app_create_threads(void **state)
+{
+    (void)state;
+    pthread_t t[6];
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, 6);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, setup_detectors, &go), 0);
+    for (int i = 0; i < 6; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&go);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_app_create_threads), /* first: it needs nDPI untouched */
         cmocka_unit_test(test_key_symmetric),
         cmocka_unit_test(test_reference_small),
         cmocka_unit_test(test_growth),
