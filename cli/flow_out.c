@@ -125,17 +125,32 @@ static void cell_list(const cells_t *c, const char *file, const char *v[NCOLS])
     memcpy(v, tmp, sizeof tmp);
 }
 
+static void put_spaces(FILE *out, size_t n)
+{
+    static const char spaces[] = "                                                                ";
+    while (n > 0) {
+        size_t k = n < sizeof spaces - 1 ? n : sizeof spaces - 1;
+        fwrite(spaces, 1, k, out);
+        n -= k;
+    }
+}
+
+/* Formats every row once (the widths need them all before the first line is printed). */
 static void print_table(FILE *out, const sift_flow_row_t *rows, size_t n, bool show_file,
                         bool show_app)
 {
+    cells_t *cells = malloc((n ? n : 1) * sizeof *cells);
+    if (!cells) {
+        cli_error("out of memory for a table of %zu flows; use --json or --csv", n);
+        return;
+    }
     size_t w[NCOLS];
     for (int k = 0; k < NCOLS; k++)
         w[k] = strlen(col_names[k]);
-    cells_t c;
     const char *v[NCOLS];
     for (size_t i = 0; i < n; i++) {
-        make_cells(&c, &rows[i]);
-        cell_list(&c, rows[i].file, v);
+        make_cells(&cells[i], &rows[i]);
+        cell_list(&cells[i], rows[i].file, v);
         for (int k = 0; k < NCOLS; k++) {
             size_t l = strlen(v[k]);
             if (l > w[k])
@@ -143,12 +158,10 @@ static void print_table(FILE *out, const sift_flow_row_t *rows, size_t n, bool s
         }
     }
     for (size_t i = 0; i <= n; i++) {
-        if (i == 0) {
+        if (i == 0)
             memcpy(v, col_names, sizeof v);
-        } else {
-            make_cells(&c, &rows[i - 1]);
-            cell_list(&c, rows[i - 1].file, v);
-        }
+        else
+            cell_list(&cells[i - 1], rows[i - 1].file, v);
         bool first = true;
         for (int k = 0; k < NCOLS; k++) {
             if ((k == 0 && !show_file) || (k == 6 && !show_app))
@@ -157,15 +170,16 @@ static void print_table(FILE *out, const sift_flow_row_t *rows, size_t n, bool s
             if (!first)
                 fputs("  ", out);
             first = false;
+            size_t len = strlen(v[k]), pad = w[k] - len;
             if (right)
-                fprintf(out, "%*s", (int)w[k], v[k]);
-            else if (k == NCOLS - 1)
-                fputs(v[k], out);
-            else
-                fprintf(out, "%-*s", (int)w[k], v[k]);
+                put_spaces(out, pad);
+            fwrite(v[k], 1, len, out);
+            if (!right && k != NCOLS - 1)
+                put_spaces(out, pad);
         }
         fputc('\n', out);
     }
+    free(cells);
 }
 
 void cli_flow_rows_print(FILE *out, cli_format_t fmt, const sift_flow_row_t *rows, size_t n,
