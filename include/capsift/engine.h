@@ -60,7 +60,7 @@ typedef struct sift_engine_opts {
     const char *filter;        /* BPF expression (tcpdump syntax); NULL for none. Checked by
                                 * sift_engine_create (SIFT_EFILTER with libpcap's message) */
     uint64_t split_bytes;      /* plain pcap files at least this large are split into byte
-                                * ranges read in parallel, about four per worker (0: 64 MiB) */
+                                * ranges read in parallel, one per worker (0: 64 MiB) */
     uint64_t chunk_bytes;      /* smallest range (0: 16 MiB) */
     /* Called once per input when its results are final, from a worker thread (concurrently
      * for different inputs) or from the thread in sift_engine_run; NULL for none. states[p] is

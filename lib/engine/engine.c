@@ -492,7 +492,8 @@ static int push_chunk(sift_engine_t *e, size_t *cap, const eng_chunk_t *ch)
 }
 
 /* Plans the chunks: one per input, or several record-aligned ranges for a large plain pcap
- * file (about four per worker, at least opts.chunk_bytes each). */
+ * file (one per worker, at least opts.chunk_bytes each: every range costs each pass a state to set
+ * up and merge, nDPI's detector among them, so more ranges than workers measured slower). */
 static int plan_chunks(sift_engine_t *e, const bool *only)
 {
     size_t cap = 0;
@@ -504,8 +505,8 @@ static int plan_chunks(sift_engine_t *e, const bool *only)
         uint64_t n = 1;
         if (!only && want_split(e, in)) {
             n = in->pub.size / e->opts.chunk_bytes;
-            if (n > (uint64_t)e->opts.threads * 4)
-                n = (uint64_t)e->opts.threads * 4;
+            if (n > (uint64_t)e->opts.threads)
+                n = (uint64_t)e->opts.threads;
             if (n < 1)
                 n = 1;
         }
