@@ -80,6 +80,16 @@ a=$("$CAPSIFT" flows --json -f 'host 172.16.210.84' "$CAPS" 2>/dev/null | rows)
 b=$("$CAPSIFT" query --db "$TMP/b.db" --json 'host 172.16.210.84' | rows)
 [ "$a" = "$b" ] && pass || fail "host filter: flows $a, query $b"
 
+# ... and on every file of the shared traffic corpus, when it is there
+if have_shared; then
+    "$CAPSIFT" index --db "$TMP/t.db" -q "$SHARED/traffic" >/dev/null 2>&1
+    for f in "$SHARED"/traffic/*; do
+        a=$("$CAPSIFT" flows --json "$f" 2>/dev/null | rows)
+        b=$("$CAPSIFT" query --db "$TMP/t.db" --json "file '$(realpath "$f")'" | rows)
+        [ "$a" = "$b" ] && pass || fail "query differs from flows on $f: $a / $b"
+    done
+fi
+
 # --- query language: grouping, sorting, limits, errors with a column
 expect_exit 0 "$CAPSIFT" query --db "$TMP/b.db" --group-by port --sort packets --limit 1 --csv
 expect_grep '^tcp/31600,12,1985,' "$TMP/out"
@@ -105,6 +115,13 @@ for spec in "port 8868 or port 8869|port 8868 or port 8869|pcapplusplus--http-pa
 done
 n=$("$CAPSIFT" extract --db "$TMP/b.db" "port 8868 and file '*http-packets*'" -w - | tcpdump -r - 2>/dev/null | wc -l)
 [ "$n" = 280 ] && pass || fail "extract -w - | tcpdump: $n packets"
+# sources of several link types: one pcapng with every packet of the matching flows
+expect_exit 0 "$CAPSIFT" extract --db "$TMP/b.db" 'tcp' -w "$TMP/all.out"
+expect_grep 'as pcapng' "$TMP/err"
+want=$("$CAPSIFT" query --db "$TMP/b.db" --json 'tcp' | python3 -c 'import json,sys; print(sum(json.loads(l)["packets"] for l in sys.stdin))')
+got=$("$CAPSIFT" info --json "$TMP/all.out" | sed 's/.*"packets":\([0-9]*\).*/\1/')
+[ "$got" = "$want" ] && pass || fail "multi-link-type extract: $got packets, the flows hold $want"
+expect_grep '"format":"pcapng"' <("$CAPSIFT" info --json "$TMP/all.out")
 # a source that changed since indexing is refused, and no output is left
 cp "$CAPS/dpkt--http.pcap" "$TMP/one.pcap"
 "$CAPSIFT" index --db "$TMP/one.db" -q "$TMP/one.pcap" >/dev/null
@@ -140,6 +157,21 @@ for delay in 0.05 0.15 0.3; do
       "$(sql "$TMP/ref.db" 'select count(*) || "/" || sum(packets_ab + packets_ba) from flows')" ] \
         && pass || fail "after kill -9 and a rerun the index differs from a clean one"
 done
+
+# --- queries answer while an index is being written (WAL readers are not blocked)
+rm -f "$TMP"/live.db*
+"$CAPSIFT" index --db "$TMP/live.db" -q "$TMP/many/c1.pcap" >/dev/null
+
+for i in $(seq 25 40); do cp "$CAPS/zeek--206_example_b.pcap" "$TMP/many/z$i.pcap"; done
+"$CAPSIFT" index --db "$TMP/live.db" -q -j 2 "$TMP/many" >/dev/null 2>&1 &
+writer=$!
+busy=0
+while kill -0 "$writer" 2>/dev/null; do
+    "$CAPSIFT" query --db "$TMP/live.db" --limit 1 'tcp' >/dev/null 2>"$TMP/qerr" || busy=$((busy + 1))
+done
+wait "$writer"
+[ "$busy" = 0 ] && pass || fail "$busy queries failed while the index was written: $(head -1 "$TMP/qerr")"
+rm -f "$TMP"/many/z*.pcap
 
 # --- a full disk: a clear message, a non-zero exit, and what was committed stays usable
 rm -f "$TMP"/full.db*
