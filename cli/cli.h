@@ -55,6 +55,12 @@ int cli_compile_query(const char *cmd, const char *expr, sift_query_t **q);
 /* Parses a thread count ("-j N"); returns -1 when invalid. */
 int cli_parse_threads(const char *s);
 
+/* -j for command cmd: CLI_OK with *threads set, or CLI_USAGE with a message. */
+int cli_threads_option(const char *cmd, const char *arg, int *threads);
+
+/* CLI_OK when inputs follow the options, else CLI_USAGE with a message. */
+int cli_need_inputs(const char *cmd, int argc, int optind_);
+
 /* Progress on stderr when it is a terminal and the work has taken more than a second. */
 typedef struct cli_progress {
     bool enabled;

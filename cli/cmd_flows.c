@@ -207,11 +207,8 @@ static int parse_args(int argc, char **argv, flows_args_t *a)
             a->filter = optarg;
             break;
         case 'j':
-            a->threads = cli_parse_threads(optarg);
-            if (a->threads < 0) {
-                cli_error("flows: -j needs a thread count from 1 to 1024, not '%s'", optarg);
+            if (cli_threads_option("flows", optarg, &a->threads) != CLI_OK)
                 return CLI_USAGE;
-            }
             break;
         case 'h':
             help_flows(stdout);
@@ -221,10 +218,8 @@ static int parse_args(int argc, char **argv, flows_args_t *a)
             return CLI_USAGE;
         }
     }
-    if (optind >= argc) {
-        cli_error("flows: no input files (see 'capsift flows --help')");
+    if (cli_need_inputs("flows", argc, optind) != CLI_OK)
         return CLI_USAGE;
-    }
     return CLI_OK;
 }
 

@@ -181,10 +181,8 @@ static int parse_args(int argc, char **argv, index_args_t *a)
             a->quiet = true;
             break;
         case 'j':
-            if ((t = cli_parse_threads(optarg)) < 0) {
-                cli_error("index: -j needs a thread count from 1 to 1024, not '%s'", optarg);
+            if (cli_threads_option("index", optarg, &t) != CLI_OK)
                 return CLI_USAGE;
-            }
             a->u.threads = (unsigned)t;
             break;
         case 'h':

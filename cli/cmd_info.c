@@ -249,11 +249,8 @@ int cmd_info(int argc, char **argv)
             json = true;
             break;
         case 'j':
-            threads = cli_parse_threads(optarg);
-            if (threads < 0) {
-                cli_error("info: -j needs a thread count from 1 to 1024, not '%s'", optarg);
+            if (cli_threads_option("info", optarg, &threads) != CLI_OK)
                 return CLI_USAGE;
-            }
             break;
         case 'h':
             help_info(stdout);
@@ -263,10 +260,8 @@ int cmd_info(int argc, char **argv)
             return CLI_USAGE;
         }
     }
-    if (optind >= argc) {
-        cli_error("info: no input files (see 'capsift info --help')");
+    if (cli_need_inputs("info", argc, optind) != CLI_OK)
         return CLI_USAGE;
-    }
     cli_run_t run;
     cli_run_opts_t ro = {.pass = &sift_info_pass, .threads = (unsigned)threads, .filter = filter};
     int rc = cli_run(&run, &ro, argv + optind, argc - optind);

@@ -313,11 +313,8 @@ static int parse_args(int argc, char **argv, stats_args_t *a)
             a->filter = optarg;
             break;
         case 'j':
-            a->threads = cli_parse_threads(optarg);
-            if (a->threads < 0) {
-                cli_error("stats: -j needs a thread count from 1 to 1024, not '%s'", optarg);
+            if (cli_threads_option("stats", optarg, &a->threads) != CLI_OK)
                 return CLI_USAGE;
-            }
             break;
         case 'h':
             help_stats(stdout);
@@ -327,10 +324,8 @@ static int parse_args(int argc, char **argv, stats_args_t *a)
             return CLI_USAGE;
         }
     }
-    if (optind >= argc) {
-        cli_error("stats: no input files (see 'capsift stats --help')");
+    if (cli_need_inputs("stats", argc, optind) != CLI_OK)
         return CLI_USAGE;
-    }
     return CLI_OK;
 }
 

@@ -18,6 +18,24 @@ void cli_error(const char *fmt, ...)
     va_end(ap);
 }
 
+int cli_threads_option(const char *cmd, const char *arg, int *threads)
+{
+    *threads = cli_parse_threads(arg);
+    if (*threads < 0) {
+        cli_error("%s: -j needs a thread count from 1 to 1024, not '%s'", cmd, arg);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+int cli_need_inputs(const char *cmd, int argc, int optind_)
+{
+    if (optind_ < argc)
+        return CLI_OK;
+    cli_error("%s: no input files (see 'capsift %s --help')", cmd, cmd);
+    return CLI_USAGE;
+}
+
 int cli_parse_threads(const char *s)
 {
     char *end;
