@@ -288,7 +288,7 @@ void sift__dec_ppp_proto(sift_dec_t *d, uint16_t proto, dec_span_t s_)
 
 /* PPP in HDLC-like framing (RFC 1662): address 0xff and control 0x03 may be omitted (ACFC), and
  * the protocol may be one byte (PFC: an odd first byte). */
-static void dec_ppp(sift_dec_t *d, dec_span_t s_)
+void sift__dec_ppp(sift_dec_t *d, dec_span_t s_)
 {
     sift_cursor_t c = dec_cur(s_);
     const uint8_t *start = c.p;
@@ -551,7 +551,7 @@ void sift__dec_link(sift_dec_t *d, uint32_t linktype, dec_span_t s_)
         break;
     case 9:  /* PPP */
     case 50: /* PPP_HDLC */
-        dec_ppp(d, dec_span(&c));
+        sift__dec_ppp(d, dec_span(&c));
         break;
     case 51: /* PPP_ETHER */
         dec_ppp_ether(d, dec_span(&c));

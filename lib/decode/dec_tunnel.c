@@ -89,20 +89,8 @@ void sift__dec_gre(sift_dec_t *d, dec_span_t s_)
     if (!sift__dec_tunnel_enter(d, 0, 0))
         return;
     if (ver == 1) { /* PPTP: PPP, possibly with address/control */
-        if (proto == 0x880b && sift_cur_left(&c) > 0) {
-            const uint8_t *start = c.p;
-            if (sift_cur_left(&c) >= 2 && c.p[0] == 0xff && c.p[1] == 0x03)
-                sift_cur_skip(&c, 2);
-            uint16_t pp = sift_cur_u8(&c);
-            if (!(pp & 1))
-                pp = (uint16_t)(pp << 8 | sift_cur_u8(&c));
-            if (c.trunc) {
-                dec_trunc(d);
-                return;
-            }
-            if (dec_push(d, SIFT_PROTO_PPP, start, (size_t)(c.p - start)))
-                sift__dec_ppp_proto(d, pp, dec_span(&c));
-        }
+        if (proto == 0x880b && sift_cur_left(&c) > 0)
+            sift__dec_ppp(d, dec_span(&c));
         return;
     }
     switch (proto) {

@@ -95,6 +95,9 @@ void sift__dec_link(sift_dec_t *d, uint32_t linktype, dec_span_t s);
 void sift__dec_ether(sift_dec_t *d, dec_span_t s);
 void sift__dec_ethertype(sift_dec_t *d, uint16_t type, dec_span_t s);
 void sift__dec_ppp_proto(sift_dec_t *d, uint16_t proto, dec_span_t s);
+
+/* PPP in HDLC-like framing (link type PPP, and PPTP inside GRE): the header, then its payload. */
+void sift__dec_ppp(sift_dec_t *d, dec_span_t s);
 void sift__dec_llc(sift_dec_t *d, dec_span_t s);
 void sift__dec_ip_any(sift_dec_t *d, dec_span_t s); /* by the version nibble */
 
