@@ -1,5 +1,29 @@
-# Shared by test_flows.sh and test_stats.sh: normalisers that turn capsift output into the
-# format of tests/cli/expected (see gen_flows_expected.sh).
+# Shared by test_flows.sh and test_stats.sh: a temporary directory, a runner that fails on a
+# crash or sanitizer report, the -j check, and normalisers that turn capsift output into the
+# format of tests/cli/expected (see gen_flows_expected.sh). Needs C set to the binary.
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+
+# Runs capsift, fails on a crash or a sanitizer report; the output is in $tmp/out.
+run() {
+  "$C" "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  if [ $rc -ge 3 ] || grep -qE 'Sanitizer|runtime error' "$tmp/err"; then
+    bad "capsift $* exited $rc: $(head -c 600 "$tmp/err")"
+  fi
+  return 0
+}
+
+# same_j CMD FILE ARGS...: -j 1 and -j 2 give the same output.
+same_j() {
+  local cmd=$1 f=$2; shift 2
+  run "$cmd" "$@" -j 1 "$f"; mv "$tmp/out" "$tmp/j1"
+  run "$cmd" "$@" -j 2 "$f"
+  cmp -s "$tmp/j1" "$tmp/out" || bad "-j 1 and -j 2 differ: $cmd $* $f"
+}
 
 # Layer names the decoder gives (Wireshark's names); hierarchy paths made only of these are
 # compared with tshark's, others (protocols the decoder does not name) are left out.

@@ -9,28 +9,6 @@ T=${SIFT_TEST_CAPTURES:?}
 S=${SIFT_SHARED_CAPTURES:-}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/flows_lib.sh"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
-
-# Runs capsift, fails on a crash or a sanitizer report; the output is in $tmp/out.
-run() {
-  "$C" "$@" >"$tmp/out" 2>"$tmp/err"
-  local rc=$?
-  if [ $rc -ge 3 ] || grep -qE 'Sanitizer|runtime error' "$tmp/err"; then
-    bad "capsift $* exited $rc: $(head -c 600 "$tmp/err")"
-  fi
-  return 0
-}
-
-# -j 1 and -j 2 give the same output (all three formats for the bundled captures).
-same_j() {
-  local f=$1; shift
-  run flows "$@" -j 1 "$f"; mv "$tmp/out" "$tmp/j1"
-  run flows "$@" -j 2 "$f"
-  cmp -s "$tmp/j1" "$tmp/out" || bad "-j 1 and -j 2 differ: flows $* $f"
-}
 
 # usage errors
 "$C" flows --sort nope x >/dev/null 2>&1; [ $? -eq 2 ] || bad "--sort nope should exit 2"
@@ -41,9 +19,9 @@ same_j() {
 for f in "$T"/*; do
   [ -f "$f" ] || continue
   case $f in *.md) continue ;; esac
-  same_j "$f" --json
-  same_j "$f" --csv --no-app
-  same_j "$f" --sort bytes --top 5
+  same_j flows "$f" --json
+  same_j flows "$f" --csv --no-app
+  same_j flows "$f" --sort bytes --top 5
 done
 
 # JSON keys, a filter, the limit message, the idle timeout
@@ -92,6 +70,6 @@ done
 # Every corpus file: -j 1 and -j 2 identical, no crash (malformed included).
 for f in "$S"/traffic/* "$S"/formats/* "$S"/malformed/*; do
   [ -f "$f" ] || continue
-  same_j "$f" --json
+  same_j flows "$f" --json
 done
 exit $fail

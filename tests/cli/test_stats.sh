@@ -8,34 +8,14 @@ T=${SIFT_TEST_CAPTURES:?}
 S=${SIFT_SHARED_CAPTURES:-}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/flows_lib.sh"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
-
-run() {
-  "$C" "$@" >"$tmp/out" 2>"$tmp/err"
-  local rc=$?
-  if [ $rc -ge 3 ] || grep -qE 'Sanitizer|runtime error' "$tmp/err"; then
-    bad "capsift $* exited $rc: $(head -c 600 "$tmp/err")"
-  fi
-  return 0
-}
-
-same_j() {
-  local f=$1; shift
-  run stats "$@" -j 1 "$f"; mv "$tmp/out" "$tmp/j1"
-  run stats "$@" -j 2 "$f"
-  cmp -s "$tmp/j1" "$tmp/out" || bad "-j 1 and -j 2 differ: stats $* $f"
-}
 
 "$C" stats --interval 3x "$T/dpkt--http.pcap" >/dev/null 2>&1; [ $? -eq 2 ] || bad "--interval 3x should exit 2"
 
 for f in "$T"/*; do
   [ -f "$f" ] || continue
   case $f in *.md) continue ;; esac
-  same_j "$f" --json
-  same_j "$f" --interval 500ms
+  same_j stats "$f" --json
+  same_j stats "$f" --interval 500ms
 done
 
 # The timeline adds up, intervals parse, the sizes add up.
@@ -79,6 +59,6 @@ done
 
 for f in "$S"/traffic/* "$S"/formats/* "$S"/malformed/*; do
   [ -f "$f" ] || continue
-  same_j "$f" --json
+  same_j stats "$f" --json
 done
 exit $fail
