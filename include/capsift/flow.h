@@ -201,6 +201,8 @@ typedef struct sift_flows {
     struct sift_flows *self; /* internal: lets merge settle a const `from` (see pass_flows.c) */
     int64_t last_ts_ns;      /* internal: the latest record timestamp, given to records that
                               * carry none (pcapng simple packets, out-of-range times) */
+    const sift_flow_t *last; /* the flow of the latest packet (NULL: it had none), valid until
+                              * the next packet: for passes built on this one */
 } sift_flows_t;
 
 /* The pass. Its needs is SIFT_NEED_APP; with config->no_app use a copy with needs set to

@@ -76,6 +76,7 @@ static void flows_packet(void *state, const sift_packet_t *pkt)
 {
     sift_flows_t *s = state;
     s->packets++;
+    s->last = NULL;
     sift_flow_key_t k;
     int dir;
     if (!sift_flow_key_make(&k, &dir, pkt, s->table.opts.vlan_in_key)) {
@@ -91,6 +92,7 @@ static void flows_packet(void *state, const sift_packet_t *pkt)
         s->last_ts_ns = ts;
     int d;
     sift_flow_t *f = sift_flow_table_get(&s->table, &k, dir, ts, &d);
+    s->last = f;
     if (SIFT_UNLIKELY(!f))
         return;
     if (SIFT_UNLIKELY(f->packets[0] + f->packets[1] == 0)) {

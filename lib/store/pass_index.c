@@ -224,13 +224,9 @@ static void index_packet(void *state, const sift_packet_t *pkt)
 {
     st_index_state_t *s = state;
     sift_flows_pass.packet(&s->flows, pkt);
-    sift_flow_key_t k;
-    int dir;
-    if (!sift_flow_key_make(&k, &dir, pkt, s->cfg.flows.table.vlan_in_key))
-        return;
-    const sift_flow_t *f = sift_flow_table_find(&s->flows.table, &k);
+    const sift_flow_t *f = s->flows.last;
     if (!f)
-        return; /* the table was full: counted by the flows pass */
+        return; /* no IP layer, or the table was full (counted by the flows pass) */
     size_t i = (size_t)(f - s->flows.table.flows);
     if (i >= s->npos) {
         size_t n = s->flows.table.cap > i ? s->flows.table.cap : i + 1;
