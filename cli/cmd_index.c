@@ -75,27 +75,6 @@ static void on_event(void *user, const sift_index_event_t *ev)
     putchar('\n');
 }
 
-int cli_parse_size(const char *s, uint64_t *out)
-{
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (end == s)
-        return -1;
-    uint64_t mul = 1;
-    if (*end == 'k' || *end == 'K')
-        mul = 1000;
-    else if (*end == 'M')
-        mul = 1000000;
-    else if (*end == 'G')
-        mul = 1000000000;
-    else if (*end != '\0')
-        return -1;
-    if (mul > 1 && end[1] != '\0')
-        return -1;
-    *out = (uint64_t)v * mul;
-    return 0;
-}
-
 static int parse_args(int argc, char **argv, index_args_t *a)
 {
     enum {
