@@ -111,14 +111,13 @@ static size_t zipf_draw(const double *cdf, size_t n, double u)
 
 int main(int argc, char **argv)
 {
+    /* a directory of its own, even under a given one: it removes only what it created */
     char dir[256], path[300];
-    bool own_dir = argc < 2;
-    if (own_dir) {
-        snprintf(dir, sizeof dir, "/tmp/bench_cache.XXXXXX");
-        if (!mkdtemp(dir))
-            return 1;
-    } else {
-        snprintf(dir, sizeof dir, "%s", argv[1]);
+    snprintf(dir, sizeof dir, "%s/bench_cache.XXXXXX", argc > 1 ? argv[1] : "/tmp");
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "bench_cache: cannot create a directory in %s\n",
+                argc > 1 ? argv[1] : "/tmp");
+        return 1;
     }
     snprintf(path, sizeof path, "%s/bench_cache.db", dir);
     unlink(path);
@@ -211,11 +210,13 @@ int main(int argc, char **argv)
     free(keys);
     free(t.lat);
     free(data);
-    if (own_dir) {
-        char cmd[400];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            return 1;
+    static const char *const suffix[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        char p[320];
+        snprintf(p, sizeof p, "%s%s", path, suffix[i]);
+        unlink(p);
     }
+    if (rmdir(dir) != 0)
+        return 1;
     return 0;
 }

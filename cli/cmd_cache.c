@@ -74,21 +74,6 @@ static void print_json(const sift_cache_stats_t *s, const char *path, const char
            t->expired, lookups ? (double)hits / (double)lookups : 0.0);
 }
 
-/* Removes a cache file that SQLite cannot use, with its WAL and shared-memory files. */
-static int remove_broken(const char *path)
-{
-    static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
-    char p[4200];
-    for (size_t i = 0; i < 4; i++) {
-        snprintf(p, sizeof p, "%s%s", path, suffix[i]);
-        if (unlink(p) != 0 && errno != ENOENT) {
-            cli_error("cache clear: cannot remove %s: %s", p, strerror(errno));
-            return -1;
-        }
-    }
-    return 0;
-}
-
 static int run(const char *what, bool json)
 {
     char path[4096];
@@ -126,9 +111,10 @@ static int run(const char *what, bool json)
     } else if (access(path, F_OK) == 0) {
         sift_cache_close(c);
         c = NULL;
-        if (remove_broken(path) < 0)
+        if (sift_cache_remove_file(ctx, path) < 0) {
+            cli_error("cache clear: %s", sift_ctx_errmsg(ctx));
             rc = CLI_FAILED;
-        else
+        } else
             printf("removed %s: it could not be used as a cache\n", path);
     } else {
         printf("no cache file at %s\n", path);

@@ -1,7 +1,6 @@
 /* capsift extract: the packets of the indexed flows matching an expression, as a new capture. */
 #include "cli.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -16,22 +15,29 @@ void help_extract(FILE *out)
             "capsift query) to OUT, read by offset from the original files, in timestamp order:\n"
             "a pcap, or a pcapng when the flows' files have different link types. A source file\n"
             "that changed since it was indexed is refused before anything is written.\n\n"
+            "OUT is written beside its final name and renamed into place when complete, so a\n"
+            "failed run leaves whatever was at OUT as it was. An existing OUT is replaced only\n"
+            "with --force; the index and the files it names are never overwritten. A device or\n"
+            "FIFO is written in place.\n\n"
             "options:\n"
             "  -w FILE        the output; '-' is standard output (pipe it to tcpdump -r -)\n"
+            "  --force        replace an existing output file\n"
             "  --db FILE      the index (default: ./capsift.db)\n"
             "  -h, --help     this help\n\n"
             "exit status: 0 written, 2 usage or syntax error, 3 failure (stale source, index\n"
-            "unreadable, output not writable); a failed output file is removed.\n");
+            "unreadable, output exists or not writable); nothing is left at OUT on failure.\n");
 }
 
 int cmd_extract(int argc, char **argv)
 {
-    enum { O_DB = 256 };
+    enum { O_DB = 256, O_FORCE };
     static const struct option longopts[] = {{"db", required_argument, NULL, O_DB},
+                                             {"force", no_argument, NULL, O_FORCE},
                                              {"write", required_argument, NULL, 'w'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     const char *db = "capsift.db", *outpath = NULL;
+    bool force = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "w:h", longopts, NULL)) != -1) {
@@ -41,6 +47,9 @@ int cmd_extract(int argc, char **argv)
             break;
         case 'w':
             outpath = optarg;
+            break;
+        case O_FORCE:
+            force = true;
             break;
         case 'h':
             help_extract(stdout);
@@ -66,26 +75,16 @@ int cmd_extract(int argc, char **argv)
     sift_ctx_t *ctx = NULL;
     sift_index_t *ix = NULL;
     sift_index_opts_t io = {.read_only = true};
-    FILE *out = NULL;
     sift_extract_summary_t sum = {0};
     if (sift_ctx_create(&ctx) < 0) {
         rc = CLI_FAILED;
     } else if (sift_index_open(&ix, ctx, db, &io) < 0) {
         cli_error("%s", sift_ctx_errmsg(ctx));
         rc = CLI_FAILED;
-    } else if (!(out = to_stdout ? stdout : fopen(outpath, "wb"))) {
-        cli_error("%s: cannot create: %s", outpath, strerror(errno));
-        rc = CLI_FAILED;
-    } else if (sift_index_extract(ix, q, out, &sum) < 0) {
+    } else if (sift_index_extract_file(ix, q, outpath, force, &sum) < 0) {
         cli_error("%s", sift_ctx_errmsg(ctx));
         rc = CLI_FAILED;
     }
-    if (out && !to_stdout && fclose(out) != 0 && rc == CLI_OK) {
-        cli_error("%s: cannot write: %s", outpath, strerror(errno));
-        rc = CLI_FAILED;
-    }
-    if (rc != CLI_OK && out && !to_stdout)
-        unlink(outpath); /* no half-written capture left behind */
     if (rc == CLI_OK)
         fprintf(stderr,
                 "capsift: wrote %" PRIu64 " packets (%" PRIu64 " bytes) of %" PRIu64

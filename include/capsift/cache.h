@@ -86,6 +86,12 @@ SIFT_API int sift_cache_del(sift_cache_t *c, const void *key, size_t klen);
  * reset_counters the persisted totals start again from zero. Returns 0 or SIFT_EDB. */
 SIFT_API int sift_cache_clear(sift_cache_t *c, bool reset_counters);
 
+/* Removes the cache file at path (with its -wal, -shm and -journal files) when it cannot be
+ * opened as a cache: only an empty file, a capsift cache or a damaged SQLite file is removed;
+ * anything else (another program's database or file) is refused with SIFT_EEXIST and left as
+ * it is. 0 also when there is no file. The cache must not be open. */
+SIFT_API int sift_cache_remove_file(sift_ctx_t *ctx, const char *path);
+
 /* Counters. */
 typedef struct sift_cache_counters {
     uint64_t l1_hits;

@@ -15,11 +15,13 @@
 #include <capsift/fingerprint.h>
 #include <capsift/info.h>
 #include <capsift/minhash.h>
+#include <capsift/outfile.h>
 #include <capsift/packet.h>
 #include <capsift/pool.h>
 #include <capsift/query.h>
 #include <capsift/reader.h>
 #include <capsift/rolling.h>
+#include <capsift/stats.h>
 #include <capsift/writer.h>
 
 #endif

@@ -40,7 +40,8 @@ extern "C" {
     X(SIFT_EPARSE, -15, "syntax error")                                                            \
     X(SIFT_ENOTFOUND, -16, "not found")                                                            \
     X(SIFT_ENAN, -17, "value is not a number")                                                     \
-    X(SIFT_EINTERNAL, -18, "internal error")
+    X(SIFT_EINTERNAL, -18, "internal error")                                                       \
+    X(SIFT_EEXIST, -19, "file exists")
 
 enum sift_error {
 #define SIFT_X_ENUM(name, value, msg) name = value,

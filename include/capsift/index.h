@@ -157,6 +157,13 @@ typedef struct sift_extract_summary {
 SIFT_API int sift_index_extract(sift_index_t *ix, const sift_query_t *q, FILE *out,
                                 sift_extract_summary_t *sum);
 
+/* The same into the file at path through sift_outfile ("-": standard output): written beside
+ * it and renamed into place only when complete, so a failure leaves path as it was. An
+ * existing path is replaced only with force; the database and every file the index names are
+ * refused (SIFT_EEXIST) even then. A device or FIFO is written in place. */
+SIFT_API int sift_index_extract_file(sift_index_t *ix, const sift_query_t *q, const char *path,
+                                     bool force, sift_extract_summary_t *sum);
+
 #ifdef __cplusplus
 }
 #endif

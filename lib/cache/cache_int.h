@@ -66,7 +66,8 @@ void sift__cache_log(sift_ctx_t *ctx, sift_log_level_t level, const char *fmt, .
 
 /* Opens path (or ":memory:") with WAL, synchronous=NORMAL and a busy timeout, and runs
  * schema_sql. Returns 0 or SIFT_EDB with the reason in err (SIFT_ERRBUF_SIZE bytes). */
-int sift__db_open(const char *path, const char *schema_sql, sqlite3 **out, char *err);
+int sift__db_open(const char *path, const char *schema_sql, const char *own_table, sqlite3 **out,
+                  char *err);
 
 /* True for the transient errors (another process holds the lock): skip, do not switch off. */
 static inline bool sift__db_transient(int rc)

@@ -13,10 +13,12 @@
  */
 #include "cache/cache_int.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define L2_SCHEMA_VERSION 2
 #define L2_TOUCH_BATCH    64
@@ -139,8 +141,36 @@ static int ensure_schema(sqlite3 *db, const char *schema_sql, int version, char 
     return rc;
 }
 
-static int db_open_versioned(const char *path, const char *schema_sql, int version, sqlite3 **out,
-                             char *err)
+/* SQLITE_OK when db is empty or holds own_table; a database of another program is refused
+ * before anything (even the journal mode) is written to it. */
+static int check_own(sqlite3 *db, const char *own_table, const char *path, char *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db,
+                                "SELECT count(*), coalesce(sum(name = ?1), 0) FROM sqlite_master "
+                                "WHERE type = 'table'",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, own_table, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        bool foreign = sqlite3_column_int(st, 0) > 0 && sqlite3_column_int(st, 1) == 0;
+        rc = SQLITE_OK;
+        if (foreign) {
+            sift__errorf(err, SIFT_EEXIST,
+                         "%s: an SQLite database of another program, not a capsift cache; left "
+                         "as it is (move it, or set CAPSIFT_CACHE_DIR)",
+                         path);
+            rc = SQLITE_ERROR;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int db_open_versioned(const char *path, const char *schema_sql, const char *own_table,
+                             int version, sqlite3 **out, char *err)
 {
     *out = NULL;
     sqlite3 *db = NULL;
@@ -156,9 +186,11 @@ static int db_open_versioned(const char *path, const char *schema_sql, int versi
         rc = sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_wal_autocheckpoint(db, L2_WAL_PAGES);
+    /* The first statement that reads the header: garbage fails here with "not a database". */
+    if (rc == SQLITE_OK)
+        rc = check_own(db, own_table, path, err);
     if (rc == SQLITE_OK)
         rc = exec_sql(db, "PRAGMA page_size = " SIFT__STR(L2_PAGE_SIZE));
-    /* The first statement that reads the header: garbage fails here with "not a database". */
     if (rc == SQLITE_OK)
         rc = exec_sql(db, "PRAGMA journal_mode = WAL");
     if (rc == SQLITE_OK)
@@ -176,9 +208,10 @@ static int db_open_versioned(const char *path, const char *schema_sql, int versi
     return 0;
 }
 
-int sift__db_open(const char *path, const char *schema_sql, sqlite3 **out, char *err)
+int sift__db_open(const char *path, const char *schema_sql, const char *own_table, sqlite3 **out,
+                  char *err)
 {
-    return db_open_versioned(path, schema_sql, 0, out, err);
+    return db_open_versioned(path, schema_sql, own_table, 0, out, err);
 }
 
 /* Switches the tier off after an error, unless it was only a lock held elsewhere. */
@@ -207,7 +240,8 @@ int sift__l2_open(sift__l2_t *t, sift_ctx_t *ctx, const char *path, uint64_t max
     t->ctx = ctx;
     t->max_bytes = max_bytes;
     t->ttl_ns = ttl_ns;
-    if (db_open_versioned(path, L2_SCHEMA, L2_SCHEMA_VERSION, &t->db, t->err) < 0) {
+    if (db_open_versioned(path, L2_SCHEMA, "cache_entries", L2_SCHEMA_VERSION, &t->db, t->err) <
+        0) {
         sift__cache_log(ctx, SIFT_LOG_WARN,
                         "cache: %s; the persistent cache is off for this run (remove the file or "
                         "run 'capsift cache clear' if it is damaged)",
@@ -555,4 +589,41 @@ void sift__l2_close(sift__l2_t *t, const sift_cache_counters_t *add)
     free(t->touch);
     sqlite3_close(t->db);
     memset(t, 0, sizeof *t);
+}
+
+/* A file at the cache's path is removed only when it is empty or an SQLite database that is
+ * not someone else's (a damaged cache still has the header; a foreign one has its own tables). */
+int sift_cache_remove_file(sift_ctx_t *ctx, const char *path)
+{
+    static const char magic[16] = "SQLite format 3";
+    char head[16] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return errno == ENOENT
+                   ? 0
+                   : sift__ctx_error(ctx, SIFT_EIO, "%s: cannot read: %s", path, strerror(errno));
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    char err[SIFT_ERRBUF_SIZE] = "";
+    if (n > 0 && (n < sizeof head || memcmp(head, magic, sizeof head) != 0))
+        return sift__ctx_error(ctx, SIFT_EEXIST,
+                               "%s: not an SQLite file, so not a capsift cache; left as it is",
+                               path);
+    if (n > 0) {
+        sqlite3 *db = NULL;
+        if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+            check_own(db, "cache_entries", path, err) != SQLITE_OK && err[0]) {
+            sqlite3_close(db);
+            return sift__ctx_error(ctx, SIFT_EEXIST, "%s", err);
+        }
+        sqlite3_close(db);
+    }
+    static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < 4; i++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s%s", path, suffix[i]);
+        if (unlink(p) != 0 && errno != ENOENT)
+            return sift__ctx_error(ctx, SIFT_EIO, "%s: cannot remove: %s", p, strerror(errno));
+    }
+    return 0;
 }

@@ -207,12 +207,12 @@ int sift_fpmemo_open(sift_fpmemo_t **out, sift_ctx_t *ctx, const char *db_path)
     *out = NULL;
     char err[SIFT_ERRBUF_SIZE] = "";
     sqlite3 *db = NULL;
-    if (db_path && sift__db_open(db_path, SIFT__FPMEMO_SCHEMA, &db, err) < 0) {
+    if (db_path && sift__db_open(db_path, SIFT__FPMEMO_SCHEMA, "fingerprints", &db, err) < 0) {
         sift__cache_log(ctx, SIFT_LOG_WARN, "fingerprint memo: %s; kept in memory for this run",
                         err);
         db = NULL;
     }
-    if (!db && sift__db_open(":memory:", SIFT__FPMEMO_SCHEMA, &db, err) < 0)
+    if (!db && sift__db_open(":memory:", SIFT__FPMEMO_SCHEMA, "fingerprints", &db, err) < 0)
         return sift__ctx_error(ctx, SIFT_ENOMEM, "fingerprint memo: %s", err);
     int rc = sift__fpmemo_attach(out, ctx, db);
     if (rc < 0) {

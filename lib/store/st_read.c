@@ -3,6 +3,7 @@
 #include "store/store_int.h"
 
 #include <capsift/digest.h>
+#include <capsift/outfile.h>
 #include <capsift/writer.h>
 
 #include <stdio.h>
@@ -382,8 +383,9 @@ static void ex_free(extract_t *x)
     free(x->files);
 }
 
-/* Merges the files' wanted records into out in timestamp order (within one file, file order). */
-static int ex_write(extract_t *x, FILE *out, sift_extract_summary_t *sum)
+/* Merges the files' wanted records into out in timestamp order (within one file, file order).
+ * name, when known, prefixes a write error. */
+static int ex_write(extract_t *x, FILE *out, const char *name, sift_extract_summary_t *sum)
 {
     sift_reader_opts_t ro = {.buffer_size = 256 * 1024};
     for (size_t i = 0; i < x->nfiles; i++) {
@@ -425,11 +427,14 @@ static int ex_write(extract_t *x, FILE *out, sift_extract_summary_t *sum)
     int crc = sift_writer_close(w, rc < 0 ? NULL : err);
     if (rc == 0)
         rc = crc;
-    return rc < 0 ? sift__ctx_error(x->ix->ctx, rc, "%s", err) : 0;
+    if (rc < 0)
+        return name ? sift__ctx_error(x->ix->ctx, rc, "%s: %s", name, err)
+                    : sift__ctx_error(x->ix->ctx, rc, "%s", err);
+    return 0;
 }
 
-int sift_index_extract(sift_index_t *ix, const sift_query_t *q, FILE *out,
-                       sift_extract_summary_t *sum)
+static int extract_to(sift_index_t *ix, const sift_query_t *q, FILE *out, const char *name,
+                      sift_extract_summary_t *sum)
 {
     sift_extract_summary_t scratch;
     if (!sum)
@@ -440,7 +445,80 @@ int sift_index_extract(sift_index_t *ix, const sift_query_t *q, FILE *out,
     for (size_t i = 0; i < x.nfiles && rc == 0; i++)
         rc = ex_check(&x, &x.files[i]);
     if (rc == 0)
-        rc = ex_write(&x, out, sum);
+        rc = ex_write(&x, out, name, sum);
     ex_free(&x);
+    return rc;
+}
+
+int sift_index_extract(sift_index_t *ix, const sift_query_t *q, FILE *out,
+                       sift_extract_summary_t *sum)
+{
+    return extract_to(ix, q, out, NULL, sum);
+}
+
+/* Every file the index names, and the database itself: an output must be none of them. */
+static int protected_paths(sift_index_t *ix, char ***out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(ix->db, "SELECT path FROM files", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sift__db_error(ix, rc, "reading its files");
+    static const char *const db_suffix[] = {"", "-wal", "-shm"};
+    size_t cap = 16;
+    char **v = malloc(cap * sizeof *v);
+    int err = v ? 0 : SIFT_ENOMEM;
+    for (size_t i = 0; i < 3 && !err; i++) {
+        size_t len = strlen(ix->path) + 5;
+        if (!(v[*n] = malloc(len)))
+            err = SIFT_ENOMEM;
+        else
+            snprintf(v[(*n)++], len, "%s%s", ix->path, db_suffix[i]);
+    }
+    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            char **nv = realloc(v, 2 * cap * sizeof *nv);
+            if (!nv) {
+                err = SIFT_ENOMEM;
+                break;
+            }
+            v = nv;
+            cap *= 2;
+        }
+        if (!(v[*n] = strdup((const char *)sqlite3_column_text(st, 0))))
+            err = SIFT_ENOMEM;
+        else
+            (*n)++;
+    }
+    if (!err && rc != SQLITE_DONE)
+        err = sift__db_error(ix, rc, "reading its files");
+    else if (err == SIFT_ENOMEM)
+        err = sift__ctx_error(ix->ctx, SIFT_ENOMEM, "out of memory");
+    sqlite3_finalize(st);
+    *out = v;
+    return err;
+}
+
+int sift_index_extract_file(sift_index_t *ix, const sift_query_t *q, const char *path, bool force,
+                            sift_extract_summary_t *sum)
+{
+    char **prot;
+    size_t nprot;
+    int rc = protected_paths(ix, &prot, &nprot);
+    sift_outfile_t *of = NULL;
+    if (rc == 0) {
+        sift_outfile_opts_t oo = {
+            .force = force, .protect = (const char *const *)prot, .nprotect = nprot};
+        rc = sift_outfile_open(&of, ix->ctx, path, &oo);
+    }
+    for (size_t i = 0; i < nprot; i++)
+        free(prot[i]);
+    free(prot);
+    if (rc == 0)
+        rc = extract_to(ix, q, sift_outfile_stream(of), path, sum);
+    if (rc == 0)
+        return sift_outfile_commit(of);
+    sift_outfile_abort(of);
     return rc;
 }

@@ -108,7 +108,7 @@ expect_grep 'no such index' "$TMP/err"
 for spec in "port 8868 or port 8869|port 8868 or port 8869|pcapplusplus--http-packets.pcap" \
             "host 65.54.95.14|host 65.54.95.14|zeek--206_example_b.pcap"; do
     IFS='|' read -r q bpf file <<<"$spec"
-    expect_exit 0 "$CAPSIFT" extract --db "$TMP/b.db" "$q and file '*$file'" -w "$TMP/x.pcap"
+    expect_exit 0 "$CAPSIFT" extract --force --db "$TMP/b.db" "$q and file '*$file'" -w "$TMP/x.pcap"
     if cmp -s <(tcpdump -nn -tt -xx -r "$TMP/x.pcap" 2>/dev/null) \
               <(tcpdump -nn -tt -xx -r "$CAPS/$file" "$bpf" 2>/dev/null) &&
        [ -s "$TMP/x.pcap" ]; then pass; else fail "extract '$q' differs from tcpdump '$bpf'"; fi
