@@ -45,15 +45,19 @@ const cli_command_t *cli_find_command(const char *name);
 /* Prints "capsift: <message>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Parses "500M"-style sizes (k, M, G: decimal); returns -1 when invalid. */
-int cli_parse_size(const char *s, uint64_t *out);
+/* Option values through the library's checked parsers (capsift/parse.h): CLI_OK with *out
+ * set, or CLI_USAGE after a message naming the command, the option, and what was expected or
+ * the range. */
+int cli_opt_count(const char *cmd, const char *opt, const char *arg, uint64_t min, uint64_t max,
+                  uint64_t *out);
+int cli_opt_size(const char *cmd, const char *opt, const char *arg, uint64_t min, uint64_t max,
+                 uint64_t *out);
+int cli_opt_duration(const char *cmd, const char *opt, const char *arg, int64_t min_ns,
+                     int64_t max_ns, int64_t *out);
 
 /* Compiles a query expression for command cmd; on a syntax error prints the message with a
  * caret under the column and returns CLI_USAGE. */
 int cli_compile_query(const char *cmd, const char *expr, sift_query_t **q);
-
-/* Parses a thread count ("-j N"); returns -1 when invalid. */
-int cli_parse_threads(const char *s);
 
 /* -j for command cmd: CLI_OK with *threads set, or CLI_USAGE with a message. */
 int cli_threads_option(const char *cmd, const char *arg, int *threads);

@@ -110,16 +110,6 @@ static void print_text(const sift_bench_result_t *r)
     printf("\n");
 }
 
-static int parse_seed(const char *s, uint64_t *out)
-{
-    char *end;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (end == s || *end != '\0')
-        return -1;
-    *out = v;
-    return 0;
-}
-
 int cmd_bench(int argc, char **argv)
 {
     enum { OPT_QUICK = 256, OPT_JSON, OPT_DATA, OPT_SEED, OPT_LIST };
@@ -148,19 +138,15 @@ int cmd_bench(int argc, char **argv)
             opts.data_dir = optarg;
             break;
         case 'j': {
-            int t = cli_parse_threads(optarg);
-            if (t < 0) {
-                cli_error("invalid thread count '%s'", optarg);
+            int t;
+            if (cli_threads_option("bench", optarg, &t) != CLI_OK)
                 return CLI_USAGE;
-            }
             opts.threads = (unsigned)t;
             break;
         }
         case OPT_SEED:
-            if (parse_seed(optarg, &opts.seed) < 0) {
-                cli_error("invalid seed '%s'", optarg);
+            if (cli_opt_count("bench", "--seed", optarg, 0, UINT64_MAX, &opts.seed) != CLI_OK)
                 return CLI_USAGE;
-            }
             break;
         case OPT_LIST:
             for (size_t i = 0; sift_bench_name(i); i++)

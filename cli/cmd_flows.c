@@ -100,28 +100,6 @@ static int cmp_rows(const void *pa, const void *pb)
     return c;
 }
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || *end != '\0' || errno != 0 || s[0] == '-')
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_seconds(const char *s, int64_t *ns)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end != '\0' || errno != 0 || !(v > 0) || v > 1e9)
-        return -1;
-    *ns = (int64_t)(v * 1e9 + 0.5);
-    return 0;
-}
-
 static int parse_sort(const char *s)
 {
     static const char *const names[] = {"packets", "bytes", "start", "duration"};
@@ -175,21 +153,17 @@ static int parse_args(int argc, char **argv, flows_args_t *a)
             }
             break;
         case O_TOP:
-            if (parse_u64(optarg, &a->top) < 0) {
-                cli_error("flows: --top needs a number of rows, not '%s'", optarg);
+            if (cli_opt_count("flows", "--top", optarg, 0, UINT64_MAX, &a->top) != CLI_OK)
                 return CLI_USAGE;
-            }
             a->has_top = true;
             break;
         case O_NOAPP:
             a->cfg.no_app = true;
             break;
         case O_IDLE:
-            if (parse_seconds(optarg, &a->cfg.table.idle_timeout_ns) < 0) {
-                cli_error("flows: --idle-timeout needs a positive number of seconds, not '%s'",
-                          optarg);
+            if (cli_opt_duration("flows", "--idle-timeout", optarg, 1000, 1000000000000000000,
+                                 &a->cfg.table.idle_timeout_ns) != CLI_OK)
                 return CLI_USAGE;
-            }
             break;
         case O_VLAN:
             a->cfg.table.vlan_in_key = true;
@@ -198,10 +172,9 @@ static int parse_args(int argc, char **argv, flows_args_t *a)
             a->no_cache = true;
             break;
         case O_MAX:
-            if (parse_u64(optarg, &a->cfg.table.max_flows) < 0 || a->cfg.table.max_flows == 0) {
-                cli_error("flows: --max-flows needs a positive number, not '%s'", optarg);
+            if (cli_opt_count("flows", "--max-flows", optarg, 1, UINT32_MAX,
+                              &a->cfg.table.max_flows) != CLI_OK)
                 return CLI_USAGE;
-            }
             break;
         case 'f':
             a->filter = optarg;

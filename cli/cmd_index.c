@@ -134,10 +134,8 @@ static int parse_args(int argc, char **argv, index_args_t *a)
             break;
         }
         case O_MAX:
-            if (cli_parse_size(optarg, &v) < 0) {
-                cli_error("index: --max-size needs a size like 500M, not '%s'", optarg);
+            if (cli_opt_size("index", "--max-size", optarg, 1, UINT64_MAX, &v) != CLI_OK)
                 return CLI_USAGE;
-            }
             a->u.max_size = v;
             break;
         case O_PAYLOADS:
@@ -147,10 +145,8 @@ static int parse_args(int argc, char **argv, index_args_t *a)
             a->u.no_app = true;
             break;
         case O_BUSY:
-            if (cli_parse_size(optarg, &v) < 0 || v > 3600000) {
-                cli_error("index: --busy-timeout needs milliseconds, not '%s'", optarg);
+            if (cli_opt_count("index", "--busy-timeout", optarg, 1, 3600000, &v) != CLI_OK)
                 return CLI_USAGE;
-            }
             a->busy_ms = (unsigned)v;
             break;
         case O_JSON:

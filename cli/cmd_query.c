@@ -133,10 +133,8 @@ static int parse_args(int argc, char **argv, query_args_t *a)
             }
             break;
         case O_LIMIT:
-            if (cli_parse_size(optarg, &a->limit) < 0 || a->limit == 0) {
-                cli_error("query: --limit needs a positive number, not '%s'", optarg);
+            if (cli_opt_count("query", "--limit", optarg, 1, UINT64_MAX, &a->limit) != CLI_OK)
                 return CLI_USAGE;
-            }
             break;
         case O_JSON:
             a->fmt = CLI_FORMAT_JSON;

@@ -271,7 +271,6 @@ static int parse_args(int argc, char **argv, stats_args_t *a)
                                              {"no-cache", no_argument, NULL, O_NOCACHE},
                                              {NULL, 0, NULL, 0}};
     int c;
-    char *end;
     optind = 1;
     while ((c = getopt_long(argc, argv, "j:f:h", longopts, NULL)) != -1) {
         switch (c) {
@@ -288,21 +287,16 @@ static int parse_args(int argc, char **argv, stats_args_t *a)
             a->no_cache = true;
             break;
         case O_INTERVAL:
-            if (sift_stats_parse_interval(optarg, &a->cfg.interval_ns) < 0) {
-                cli_error("stats: --interval takes a duration like 1s, 500ms, 1m, not '%s'",
-                          optarg);
+            if (cli_opt_duration("stats", "--interval", optarg, 1000, 1000000000000000000,
+                                 &a->cfg.interval_ns) != CLI_OK)
                 return CLI_USAGE;
-            }
             break;
         case O_TOP:
         case O_MAXKEYS: {
-            errno = 0;
-            unsigned long long v = strtoull(optarg, &end, 10);
-            if (end == optarg || *end || errno || optarg[0] == '-' || (c == O_MAXKEYS && !v)) {
-                cli_error("stats: %s needs a number, not '%s'", c == O_TOP ? "--top" : "--max-keys",
-                          optarg);
+            uint64_t v;
+            if (cli_opt_count("stats", c == O_TOP ? "--top" : "--max-keys", optarg,
+                              c == O_TOP ? 0 : 1, c == O_TOP ? SIZE_MAX : UINT32_MAX, &v) != CLI_OK)
                 return CLI_USAGE;
-            }
             if (c == O_TOP)
                 a->top = (size_t)v;
             else

@@ -1,6 +1,7 @@
 /* Output helpers shared by the commands: errors, progress, JSON strings, human sizes. */
 #include "cli.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +21,10 @@ void cli_error(const char *fmt, ...)
 
 int cli_threads_option(const char *cmd, const char *arg, int *threads)
 {
-    *threads = cli_parse_threads(arg);
-    if (*threads < 0) {
-        cli_error("%s: -j needs a thread count from 1 to 1024, not '%s'", cmd, arg);
+    uint64_t v;
+    if (cli_opt_count(cmd, "-j", arg, 1, 1024, &v) != CLI_OK)
         return CLI_USAGE;
-    }
+    *threads = (int)v;
     return CLI_OK;
 }
 
@@ -36,34 +36,64 @@ int cli_need_inputs(const char *cmd, int argc, int optind_)
     return CLI_USAGE;
 }
 
-int cli_parse_size(const char *s, uint64_t *out)
+/* The message for a rejected option value: what was expected, or the range it missed. */
+static int opt_fail(int rc, const char *cmd, const char *opt, const char *arg, const char *kind,
+                    const char *lo, const char *hi)
 {
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (end == s)
-        return -1;
-    uint64_t mul = 1;
-    if (*end == 'k' || *end == 'K')
-        mul = 1000;
-    else if (*end == 'M')
-        mul = 1000000;
-    else if (*end == 'G')
-        mul = 1000000000;
-    else if (*end != '\0')
-        return -1;
-    if (mul > 1 && end[1] != '\0')
-        return -1;
-    *out = (uint64_t)v * mul;
-    return 0;
+    if (rc == SIFT_ELIMIT)
+        cli_error("%s: %s must be from %s to %s, not '%s'", cmd, opt, lo, hi, arg);
+    else
+        cli_error("%s: %s needs %s, not '%s'", cmd, opt, kind, arg);
+    return CLI_USAGE;
 }
 
-int cli_parse_threads(const char *s)
+int cli_opt_count(const char *cmd, const char *opt, const char *arg, uint64_t min, uint64_t max,
+                  uint64_t *out)
 {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end != '\0' || v < 1 || v > 1024)
-        return -1;
-    return (int)v;
+    int rc = sift_parse_count(arg, min, max, out);
+    if (rc == 0)
+        return CLI_OK;
+    char lo[24], hi[24];
+    snprintf(lo, sizeof lo, "%" PRIu64, min);
+    snprintf(hi, sizeof hi, "%" PRIu64, max);
+    return opt_fail(rc, cmd, opt, arg, "a whole number (like 100 or 10k)", lo, hi);
+}
+
+int cli_opt_size(const char *cmd, const char *opt, const char *arg, uint64_t min, uint64_t max,
+                 uint64_t *out)
+{
+    int rc = sift_parse_size(arg, min, max, out);
+    if (rc == 0)
+        return CLI_OK;
+    char lo[32], hi[32];
+    cli_human_bytes(lo, sizeof lo, (double)min);
+    cli_human_bytes(hi, sizeof hi, (double)max);
+    return opt_fail(rc, cmd, opt, arg, "a size (like 4096, 500M, 1.5G or 64KiB)", lo, hi);
+}
+
+/* "0.000001 s", "1000000000 s": seconds without trailing zeros. */
+static void seconds_text(char *buf, size_t size, int64_t ns)
+{
+    char num[40];
+    snprintf(num, sizeof num, "%.9f", (double)ns / 1e9);
+    char *z = num + strlen(num) - 1;
+    while (*z == '0')
+        *z-- = '\0';
+    if (*z == '.')
+        *z = '\0';
+    snprintf(buf, size, "%s s", num);
+}
+
+int cli_opt_duration(const char *cmd, const char *opt, const char *arg, int64_t min_ns,
+                     int64_t max_ns, int64_t *out)
+{
+    int rc = sift_parse_duration(arg, min_ns, max_ns, out);
+    if (rc == 0)
+        return CLI_OK;
+    char lo[32], hi[32];
+    seconds_text(lo, sizeof lo, min_ns);
+    seconds_text(hi, sizeof hi, max_ns);
+    return opt_fail(rc, cmd, opt, arg, "a duration (like 30, 1.5s, 500ms, 2m or 1h)", lo, hi);
 }
 
 double cli_now(void)

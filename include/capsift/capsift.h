@@ -17,6 +17,7 @@
 #include <capsift/minhash.h>
 #include <capsift/outfile.h>
 #include <capsift/packet.h>
+#include <capsift/parse.h>
 #include <capsift/pool.h>
 #include <capsift/query.h>
 #include <capsift/reader.h>

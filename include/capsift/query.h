@@ -57,7 +57,9 @@ SIFT_API size_t sift_query_nparams(const sift_query_t *q);
 SIFT_API const sift_query_param_t *sift_query_param(const sift_query_t *q, size_t i);
 
 /* Parses a time as the language does (ISO 8601 UTC or epoch seconds) into nanoseconds since
- * the epoch. Returns 0 or SIFT_EPARSE. */
+ * the epoch. Returns 0 or SIFT_EPARSE. A date outside what 64-bit nanoseconds hold (before
+ * 1677-09-21, after 2262-04-11) saturates to INT64_MIN or INT64_MAX, so "after 2300-01-01"
+ * matches nothing and "before 1600-01-01" nothing. */
 SIFT_API int sift_parse_time(const char *s, int64_t *ns);
 
 /* Parses an IPv4 or IPv6 address into 16 bytes (IPv4 as ::ffff:a.b.c.d); returns 4, 6, or 0

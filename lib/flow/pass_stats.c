@@ -11,6 +11,8 @@
 #include "common/internal.h"
 #include "flow/flow_int.h"
 
+#include <capsift/parse.h>
+
 #include <capsift/decode.h>
 #include <capsift/stats.h>
 
@@ -348,28 +350,5 @@ sift_need_t sift_stats_needs(const sift_stats_config_t *config)
 
 int sift_stats_parse_interval(const char *s, int64_t *ns)
 {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || !(v > 0))
-        return SIFT_EPARSE;
-    double mul;
-    if (*end == '\0' || strcmp(end, "s") == 0)
-        mul = 1e9;
-    else if (strcmp(end, "ms") == 0)
-        mul = 1e6;
-    else if (strcmp(end, "us") == 0)
-        mul = 1e3;
-    else if (strcmp(end, "ns") == 0)
-        mul = 1;
-    else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
-        mul = 60e9;
-    else if (strcmp(end, "h") == 0)
-        mul = 3600e9;
-    else
-        return SIFT_EPARSE;
-    double r = v * mul;
-    if (r < 1 || r > 9e18)
-        return SIFT_EPARSE;
-    *ns = (int64_t)(r + 0.5);
-    return 0;
+    return sift_parse_duration(s, 1, INT64_MAX / 2, ns) < 0 ? SIFT_EPARSE : 0;
 }

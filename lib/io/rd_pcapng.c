@@ -134,6 +134,11 @@ static int ng_shb(sift_reader_t *r, uint64_t at, uint32_t *blen)
     if (len < 28 || (len & 3) || len > RD_MAX_BLOCK)
         return sift__rd_stop(r, at + 4, SIFT_ECORRUPT,
                              "section header block length %" PRIu32 " is invalid", len);
+    /* The specification defines 1.0; 1.2 is written in the wild with the same layout. libpcap
+     * and capinfos refuse 1.1: read it as 1.0, but say so. */
+    if (minor != 0 && minor != 2)
+        sift__rd_problem(r, at + 14, SIFT_EFORMAT,
+                         "pcapng section version 1.%u is not defined (1.0 is); read as 1.0", minor);
     if (r->meta.sections == 0) {
         r->meta.big_endian = big;
         r->meta.version_major = major;

@@ -330,8 +330,11 @@ int sift_parse_time(const char *s, int64_t *ns)
     }
     if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
         return SIFT_EPARSE;
+    /* at most 10^4 years of seconds: no overflow before the nanoseconds */
     int64_t sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset;
-    *ns = sec * 1000000000 + frac;
+    if (__builtin_mul_overflow(sec, (int64_t)1000000000, ns) ||
+        __builtin_add_overflow(*ns, frac, ns))
+        *ns = sec < 0 ? INT64_MIN : INT64_MAX; /* before 1677 / after 2262: saturated */
     return 0;
 }
 

@@ -104,6 +104,14 @@ expect_grep 'column 1: unclosed parenthesis' "$TMP/err"
 expect_exit 3 "$CAPSIFT" query --db "$TMP/none.db" 'port 80'
 expect_grep 'no such index' "$TMP/err"
 
+# --- dates beyond what 64-bit nanoseconds hold select nothing or everything, never wrap
+all=$("$CAPSIFT" query --db "$TMP/b.db" --json | wc -l)
+for spec in "after 2300-01-01|0" "before 1600-01-01|0" "before 2300-01-01|$all" "after 1600-01-01|$all"; do
+    IFS='|' read -r q want <<<"$spec"
+    n=$("$CAPSIFT" query --db "$TMP/b.db" --json "$q" | wc -l)
+    [ "$n" = "$want" ] && pass || fail "query '$q': $n rows, wanted $want"
+done
+
 # --- extract: the packets and bytes tcpdump selects from the original
 for spec in "port 8868 or port 8869|port 8868 or port 8869|pcapplusplus--http-packets.pcap" \
             "host 65.54.95.14|host 65.54.95.14|zeek--206_example_b.pcap"; do

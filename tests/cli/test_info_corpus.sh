@@ -4,14 +4,19 @@
 . "$(dirname "$0")/lib.sh"
 have_shared || { echo "shared corpus not found: skipped"; exit 77; }
 
-mapfile -t files < <(cut -f1 "$SHARED/MANIFEST.tsv" | tail -n +2 | sed "s|^|$SHARED/|")
+# both manifests: the corpus (formats, malformed, traffic) and apps/, whose paths start apps/
+mapfile -t files < <(for m in "$SHARED/MANIFEST.tsv" "$SHARED/apps/MANIFEST.tsv"; do
+    [ -f "$m" ] && cut -f1 "$m" | tail -n +2; done | sed "s|^|$SHARED/|")
 "$CAPSIFT" info --json -j 2 "${files[@]}" >"$TMP/out" 2>"$TMP/err"
 rc=$?
 [ "$rc" -le 1 ] && pass || fail "info over the corpus exited $rc"
 
-python3 - "$SHARED/MANIFEST.tsv" "$TMP/out" "$SHARED" <<'PY' || failures=$((failures + 1))
-import csv, json, sys
-manifest = {r["path"]: r for r in csv.DictReader(open(sys.argv[1]), delimiter="\t")}
+python3 - "$SHARED/MANIFEST.tsv" "$TMP/out" "$SHARED" "$SHARED/apps/MANIFEST.tsv" <<'PY' || failures=$((failures + 1))
+import csv, json, os, sys
+manifest = {}
+for m in (sys.argv[1], sys.argv[4]):
+    if os.path.exists(m):
+        manifest.update({r["path"]: r for r in csv.DictReader(open(m), delimiter="\t")})
 rows = {}
 for line in open(sys.argv[2]):
     r = json.loads(line)
@@ -24,7 +29,7 @@ for path, m in manifest.items():
     if m["capinfos_status"] == "ok":
         if r.get("packets") != int(m["packets_capinfos"]):
             print("count differs:", path, r.get("packets"), "capinfos", m["packets_capinfos"]); bad += 1
-    elif r["status"] == "ok" and r.get("packets") != int(m["packets_header_walk"] or -1):
+    elif r["status"] == "ok" and r.get("packets") != int(m.get("packets_header_walk") or -1):
         # capinfos failed; a clean read must at least agree with the header walk
         print("clean read disagrees with the header walk:", path, r.get("packets")); bad += 1
     if r["status"] != "ok" and not r["errors"]:

@@ -415,11 +415,36 @@ static void test_errors_and_names(void **state)
     assert_string_equal(sift_format_ts(buf, sizeof buf, 5, 0), "0");
 }
 
+/* pcapng 1.1 is no version the specification defines (libpcap and capinfos refuse it): read on,
+ * with a problem at the version field. 1.0 and 1.2 are clean. */
+static void test_pcapng_minor_versions(void **state)
+{
+    (void)state;
+    blob_t b = load("ndpi--http.pcapng"); /* little-endian, one section */
+    int rc;
+    summary_t clean = walk_memory(b.data, b.len, &rc);
+    assert_int_equal(rc, 0);
+    assert_int_equal(clean.problems, 0);
+    static const uint16_t minors[] = {1, 2, 3, 0xffff};
+    for (size_t i = 0; i < sizeof minors / sizeof *minors; i++) {
+        b.data[14] = (uint8_t)minors[i];
+        b.data[15] = (uint8_t)(minors[i] >> 8);
+        summary_t s = walk_memory(b.data, b.len, &rc);
+        assert_int_equal(rc, 0);
+        assert_int_equal(s.packets, clean.packets);
+        assert_int_equal(s.problems, minors[i] == 2 ? 0 : 1);
+        if (minors[i] != 2)
+            assert_int_equal(s.first_problem, SIFT_EFORMAT);
+    }
+    free(b.data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pcap_variants),
         cmocka_unit_test(test_pcapng_variants),
+        cmocka_unit_test(test_pcapng_minor_versions),
         cmocka_unit_test(test_meta),
         cmocka_unit_test(test_compressed_files),
         cmocka_unit_test(test_compression_equivalence),

@@ -109,6 +109,17 @@ static void test_times_and_addresses(void **state)
     assert_int_equal(ns, 0);
     assert_int_equal(sift_parse_time("1715680800.000000001", &ns), 0);
     assert_int_equal(ns, 1715680800LL * 1000000000 + 1);
+    /* outside 64-bit nanoseconds: saturated, never wrapped (wrapped, 2300 was before 1970) */
+    assert_int_equal(sift_parse_time("2300-01-01", &ns), 0);
+    assert_true(ns == INT64_MAX);
+    assert_int_equal(sift_parse_time("1600-01-01T00:00:00.5Z", &ns), 0);
+    assert_true(ns == INT64_MIN);
+    assert_int_equal(sift_parse_time("9999-12-31T23:59:59-14:00", &ns), 0);
+    assert_true(ns == INT64_MAX);
+    assert_int_equal(sift_parse_time("2262-04-11T23:47:16Z", &ns), 0);
+    assert_true(ns == 9223372036000000000);
+    assert_int_equal(sift_parse_time("1677-09-21T00:12:44Z", &ns), 0);
+    assert_true(ns == -9223372036000000000);
     assert_int_equal(sift_parse_time("2024-13-01", &ns), SIFT_EPARSE);
     assert_int_equal(sift_parse_time("2024-05-14T25:00", &ns), SIFT_EPARSE);
     assert_int_equal(sift_parse_time("12abc", &ns), SIFT_EPARSE);

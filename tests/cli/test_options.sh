@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Option values: every command parses sizes, durations and counts with one checked parser, so a
+# value that would wrap, round to zero or read as "no limit" is refused with exit 2 and a
+# message naming the option and the range, never taken silently.
+. "$(dirname "$0")/lib.sh"
+F="$CAPS/dpkt--http.pcap"
+
+# bad CMD... -- MESSAGE: exit 2 with MESSAGE on stderr
+bad() {
+    local args=() msg
+    while [ "$1" != -- ]; do args+=("$1"); shift; done
+    msg=$2
+    expect_exit 2 "$CAPSIFT" "${args[@]}"
+    expect_grep "$msg" "$TMP/err"
+}
+bad flows --no-cache --top -1 "$F" -- "flows: --top needs a whole number"
+bad flows --no-cache --top 18446744073709551616 "$F" -- "--top must be from 0 to 18446744073709551615"
+bad flows --no-cache --max-flows 0 "$F" -- "--max-flows must be from 1 to"
+bad flows --no-cache --max-flows -1 "$F" -- "--max-flows needs a whole number"
+bad flows --no-cache --idle-timeout 1e-12 "$F" -- "--idle-timeout needs a duration"
+bad flows --no-cache --idle-timeout 0.0000000001 "$F" -- "--idle-timeout must be from 0.000001 s"
+bad flows --no-cache --idle-timeout -5 "$F" -- "--idle-timeout needs a duration"
+bad stats --no-cache --interval 0ms "$F" -- "--interval must be from"
+bad stats --no-cache --max-keys 0 "$F" -- "--max-keys must be from 1"
+bad stats --no-cache --top 1.5 "$F" -- "--top needs a whole number"
+bad index --db "$TMP/i.db" --max-size 18446744073709552k "$F" -- "--max-size must be from 1 B to"
+bad index --db "$TMP/i.db" --max-size -1 "$F" -- "--max-size needs a size"
+bad index --db "$TMP/i.db" --busy-timeout 0 "$F" -- "--busy-timeout must be from 1 to 3600000"
+bad query --db "$TMP/i.db" --limit -1 -- "--limit needs a whole number"
+bad query --db "$TMP/i.db" --limit 0 -- "--limit must be from 1"
+bad info -j 0 "$F" -- "-j must be from 1 to 1024"
+bad info -j 2x "$F" -- "-j needs a whole number"
+bad bench --seed -3 -- "--seed needs a whole number"
+[ ! -e "$TMP/i.db" ] && pass || fail "a refused option still created the database"
+
+# the forms the parser accepts do what they say
+expect_exit 0 "$CAPSIFT" flows --no-cache --top 1k "$F"
+expect_exit 0 "$CAPSIFT" flows --no-cache --idle-timeout 2m "$F"
+expect_exit 0 "$CAPSIFT" stats --no-cache --interval 1.5s --json "$F"
+expect_grep '"interval":"1.500000000"' "$TMP/out"
+# --max-size: a file larger than the limit is left out and counted, one within it is read
+size=$(stat -c %s "$F")
+expect_exit 0 "$CAPSIFT" index --db "$TMP/m.db" --max-size "$((size - 1))" "$F"
+expect_grep '1 left out' "$TMP/out"
+expect_exit 0 "$CAPSIFT" index --db "$TMP/m2.db" --max-size 1MiB "$F"
+expect_grep 'indexed 1 files' "$TMP/out"
+
+finish
