@@ -145,7 +145,7 @@ static bool make_key(cli_cache_t *cc, char *const *inputs, int n)
             return false;
         sift_cache_keyb_str(&cc->kb, "input");
         sift_cache_keyb_str(&cc->kb, inputs[i]);
-        if (sift_inputs_expand(cc->ctx, inputs[i], add_file, &x) < 0)
+        if (sift_inputs_expand(cc->ctx, inputs[i], add_file, &x, NULL) < 0)
             return false; /* the command reports the problem when it reads the input */
     }
     return sift_cache_keyb_finish(&cc->kb, &cc->key) == 0;

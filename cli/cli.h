@@ -62,6 +62,9 @@ int cli_compile_query(const char *cmd, const char *expr, sift_query_t **q);
 /* -j for command cmd: CLI_OK with *threads set, or CLI_USAGE with a message. */
 int cli_threads_option(const char *cmd, const char *arg, int *threads);
 
+/* One line on stderr counting what directory walks left out, by reason (nothing when none). */
+void cli_expand_note(const sift_expand_stats_t *s);
+
 /* CLI_OK when inputs follow the options, else CLI_USAGE with a message. */
 int cli_need_inputs(const char *cmd, int argc, int optind_);
 

@@ -64,8 +64,12 @@ static void on_event(void *user, const sift_index_event_t *ev)
         fputs("}\n", stdout);
         return;
     }
-    if (ev->action == SIFT_INDEX_FAILED)
-        cli_error("%s: %s", ev->path, ev->message);
+    if (ev->action == SIFT_INDEX_FAILED) { /* most library messages name the file already */
+        if (strncmp(ev->message, ev->path, strlen(ev->path)) == 0)
+            cli_error("%s", ev->message);
+        else
+            cli_error("%s: %s", ev->path, ev->message);
+    }
     if (a->quiet || ev->action == SIFT_INDEX_SKIPPED)
         return;
     printf("%-12s %s", action_names[ev->action], ev->path);
@@ -194,9 +198,17 @@ static void print_summary(const index_args_t *a, const sift_index_summary_t *s, 
                    ",\"payload_bytes_new\":%" PRIu64 ",\"payload_bytes_stored\":%" PRIu64,
                    s->payloads, s->payloads_distinct, s->payload_bytes, s->payload_bytes_distinct,
                    s->payload_bytes_new, s->payload_bytes_stored);
+        const sift_expand_stats_t *x = &s->expanded;
+        printf(",\"walk\":{\"not_captures\":%" PRIu64 ",\"hidden\":%" PRIu64
+               ",\"duplicates\":%" PRIu64 ",\"dirs_again\":%" PRIu64 ",\"broken_links\":%" PRIu64
+               ",\"not_files\":%" PRIu64 ",\"too_deep\":%" PRIu64 ",\"unreadable_dirs\":%" PRIu64
+               "}",
+               x->not_captures, x->hidden, x->duplicates, x->dirs_again, x->broken_links,
+               x->not_files, x->too_deep, x->unreadable_dirs);
         puts("}");
         return;
     }
+    cli_expand_note(&s->expanded);
     printf("indexed %" PRIu64 " files (%" PRIu64 " packets, %" PRIu64 " flows) in %.2f s",
            f[SIFT_INDEX_INDEXED], s->packets, s->flows, secs);
     if (secs > 0 && s->packets)

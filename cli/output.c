@@ -36,6 +36,26 @@ int cli_need_inputs(const char *cmd, int argc, int optind_)
     return CLI_USAGE;
 }
 
+void cli_expand_note(const sift_expand_stats_t *s)
+{
+    if (sift_expand_left_out(s) == 0)
+        return;
+    static const char *const what[] = {"not captures",        "hidden",
+                                       "named twice (links)", "directories reached again (links)",
+                                       "broken links",        "devices, FIFOs or sockets",
+                                       "past 64 levels"};
+    const uint64_t n[] = {s->not_captures, s->hidden,    s->duplicates, s->dirs_again,
+                          s->broken_links, s->not_files, s->too_deep};
+    fputs("capsift: left out of the directories given:", stderr);
+    const char *sep = " ";
+    for (size_t i = 0; i < sizeof n / sizeof *n; i++)
+        if (n[i]) {
+            fprintf(stderr, "%s%" PRIu64 " %s", sep, n[i], what[i]);
+            sep = ", ";
+        }
+    fputc('\n', stderr);
+}
+
 /* The message for a rejected option value: what was expected, or the range it missed. */
 static int opt_fail(int rc, const char *cmd, const char *opt, const char *arg, const char *kind,
                     const char *lo, const char *hi)

@@ -29,10 +29,12 @@ int cli_run(cli_run_t *r, const cli_run_opts_t *o, char **inputs, int ninputs)
             return n == SIFT_ENOMEM ? CLI_FAILED : CLI_USAGE;
         }
         if (n == 0) {
+            cli_expand_note(sift_engine_expand_stats(r->e));
             cli_error("%s: no capture files found there", inputs[i]);
             return CLI_USAGE;
         }
     }
+    cli_expand_note(sift_engine_expand_stats(r->e));
     int rc = CLI_OK;
     if (sift_engine_run(r->e) < 0) {
         cli_error("%s", sift_ctx_errmsg(r->ctx));

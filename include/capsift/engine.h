@@ -90,6 +90,34 @@ typedef struct sift_input {
     uint64_t filtered_out;   /* packets the filter rejected or could not apply to */
 } sift_input_t;
 
+/* What a directory walk left out, by reason; unreadable_dirs were handed on as inputs. */
+typedef struct sift_expand_stats {
+    uint64_t not_captures;    /* regular files with neither a capture's name nor first bytes */
+    uint64_t hidden;          /* names starting with '.' (capsift's own temporary files too) */
+    uint64_t duplicates;      /* a file already named through another path (a link) */
+    uint64_t dirs_again;      /* a directory reached again through a link (a loop) */
+    uint64_t broken_links;    /* symbolic links to nothing, without a capture's name */
+    uint64_t not_files;       /* devices, FIFOs, sockets inside a directory */
+    uint64_t too_deep;        /* directories past 64 levels */
+    uint64_t unreadable_dirs; /* handed on as inputs, whose read fails naming them */
+} sift_expand_stats_t;
+
+/* The files a walk left out (every field but unreadable_dirs). */
+SIFT_API uint64_t sift_expand_left_out(const sift_expand_stats_t *s);
+
+/* Calls fn for each input a path names: the path itself when it is not a directory ("-" too,
+ * with st NULL), or, under a directory, recursively and in name order:
+ * - every file with a capture's name (.pcap .pcapng .cap .ntar .snoop, each also .gz, .zst)
+ *   or a capture's first bytes, damaged or not: its read then reports the damage;
+ * - every file or subdirectory that cannot be read, so that its read fails naming it;
+ * - the targets of symbolic links, each real file and directory once.
+ * Everything else is counted in *stats (NULL: not counted), which accumulates over calls.
+ * fn returns 0 to go on or a negative code to stop with it. Returns the number of inputs
+ * named, or a negative code with the detail in the context. */
+typedef int (*sift_expand_fn)(void *user, const char *path, const struct stat *st);
+SIFT_API int sift_inputs_expand(sift_ctx_t *ctx, const char *path, sift_expand_fn fn, void *user,
+                                sift_expand_stats_t *stats);
+
 typedef struct sift_engine sift_engine_t;
 
 SIFT_API int sift_engine_create(sift_engine_t **out, sift_ctx_t *ctx,
@@ -100,18 +128,13 @@ SIFT_API void sift_engine_free(sift_engine_t *e); /* NULL is fine */
  * returns. Returns the pass index (>= 0) or a negative code. */
 SIFT_API int sift_engine_add_pass(sift_engine_t *e, const sift_pass_t *pass, const void *config);
 
-/* Adds a file, "-" (standard input), or a directory: every capture file under it (recursively,
- * in name order; files that are not captures are left out). Returns the number of inputs
- * added, or a negative code with the detail in the context. */
+/* Adds a file, "-" (standard input), or a directory: every capture file under it, by the
+ * rules of sift_inputs_expand. Returns the number of inputs added, or a negative code with the
+ * detail in the context. */
 SIFT_API int sift_engine_add_input(sift_engine_t *e, const char *path);
 
-/* Calls fn for each file a path names: the path itself when it is not a directory ("-" too,
- * with st NULL), or every capture file under a directory, recursively, in name order (files
- * whose first bytes are not a capture's are left out; so are hidden names and symbolic
- * links inside directories). fn returns 0 to go on or a negative code to stop with it.
- * Returns the number of files named, or a negative code with the detail in the context. */
-typedef int (*sift_expand_fn)(void *user, const char *path, const struct stat *st);
-SIFT_API int sift_inputs_expand(sift_ctx_t *ctx, const char *path, sift_expand_fn fn, void *user);
+/* What the directories given to sift_engine_add_input left out, so far. */
+SIFT_API const sift_expand_stats_t *sift_engine_expand_stats(const sift_engine_t *e);
 
 /* Reads every input through every pass. Returns 0 when the run completed (inputs may still
  * have failed or been damaged: see sift_engine_input), or a negative code when the run itself

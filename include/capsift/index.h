@@ -86,6 +86,7 @@ typedef struct sift_index_summary {
     uint64_t payload_bytes_distinct;         /* bytes of the distinct payloads */
     uint64_t payload_bytes_stored;           /* after zstd, of those newly stored */
     uint64_t payload_bytes_new;              /* raw bytes of those newly stored */
+    sift_expand_stats_t expanded;            /* what the directories given left out */
 } sift_index_summary_t;
 
 /* Brings the index up to date with the files under paths. Returns 0 when the update ran (files

@@ -77,7 +77,7 @@ int sift__bench_data_load(const char *dir, sift__bench_data_t *d, char *errbuf)
     sift_ctx_t *ctx = NULL;
     int rc = sift_ctx_create(&ctx);
     names_t names = {0};
-    if (rc == 0 && sift_inputs_expand(ctx, dir, add_name, &names) < 0) {
+    if (rc == 0 && sift_inputs_expand(ctx, dir, add_name, &names, NULL) < 0) {
         for (size_t i = 0; i < names.n; i++)
             free(names.v[i]);
         free(names.v);

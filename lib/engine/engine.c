@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #define ENG_MAX_PASSES 16
-#define ENG_MAX_DEPTH  32          /* directory recursion */
 #define ENG_SPLIT_MIN  (64u << 20) /* files smaller than this are read by one worker */
 #define ENG_CHUNK_MIN  (16u << 20)
 
@@ -66,6 +65,7 @@ struct sift_engine {
     uint64_t chunks_run, reread;
     sift_need_t need; /* the deepest need of the passes: how far to decode */
     bool whole_files; /* a pass cannot merge ranges of one file */
+    sift_expand_stats_t expanded;
 };
 
 int sift_engine_create(sift_engine_t **out, sift_ctx_t *ctx, const sift_engine_opts_t *opts)
@@ -173,112 +173,6 @@ static int push_input(sift_engine_t *e, const char *path, uint64_t size)
     return 0;
 }
 
-/* A regular file whose first bytes are those of a capture. */
-static bool looks_like_capture(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    uint8_t head[8];
-    ssize_t n = read(fd, head, sizeof head);
-    close(fd);
-    return n > 0 && sift_capture_probe(head, (size_t)n);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-typedef struct expand {
-    sift_ctx_t *ctx;
-    sift_expand_fn fn;
-    void *user;
-    int count;
-} expand_t;
-
-static int expand_dir(expand_t *x, const char *dir, int depth)
-{
-    if (depth > ENG_MAX_DEPTH)
-        return 0;
-    DIR *d = opendir(dir);
-    if (!d)
-        return sift__ctx_error(x->ctx, SIFT_EIO, "%s: cannot read directory: %s", dir,
-                               strerror(errno));
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    int rc = 0;
-    const struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            char **nn = realloc(names, cap * sizeof *nn);
-            if (!nn) {
-                rc = SIFT_ENOMEM;
-                break;
-            }
-            names = nn;
-        }
-        size_t len = strlen(dir) + strlen(de->d_name) + 2;
-        names[n] = malloc(len);
-        if (!names[n]) {
-            rc = SIFT_ENOMEM;
-            break;
-        }
-        snprintf(names[n], len, "%s/%s", dir, de->d_name);
-        n++;
-    }
-    closedir(d);
-    if (names)
-        qsort(names, n, sizeof *names, cmp_str);
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        struct stat st;
-        if (lstat(names[i], &st) != 0)
-            continue;
-        if (S_ISDIR(st.st_mode)) {
-            rc = expand_dir(x, names[i], depth + 1);
-        } else if (S_ISREG(st.st_mode) && looks_like_capture(names[i])) {
-            rc = x->fn(x->user, names[i], &st);
-            if (rc == 0)
-                x->count++;
-        }
-    }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-    if (rc == SIFT_ENOMEM)
-        return sift__ctx_error(x->ctx, rc, "out of memory");
-    return rc;
-}
-
-int sift_inputs_expand(sift_ctx_t *ctx, const char *path, sift_expand_fn fn, void *user)
-{
-    expand_t x = {ctx, fn, user, 0};
-    if (strcmp(path, "-") == 0) {
-        int rc = fn(user, path, NULL);
-        return rc < 0 ? rc : 1;
-    }
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return sift__ctx_error(ctx, errno == ENOENT ? SIFT_ENOENT : SIFT_EIO, "%s: %s", path,
-                               strerror(errno));
-    if (!S_ISDIR(st.st_mode)) {
-        int rc = fn(user, path, &st);
-        return rc < 0 ? rc : 1;
-    }
-    size_t len = strlen(path);
-    char *dir = strdup(path);
-    if (!dir)
-        return sift__ctx_error(ctx, SIFT_ENOMEM, "out of memory");
-    while (len > 1 && dir[len - 1] == '/')
-        dir[--len] = '\0';
-    int rc = expand_dir(&x, dir, 0);
-    free(dir);
-    return rc < 0 ? rc : x.count;
-}
-
 static int add_one(void *user, const char *path, const struct stat *st)
 {
     sift_engine_t *e = user;
@@ -287,7 +181,12 @@ static int add_one(void *user, const char *path, const struct stat *st)
 
 int sift_engine_add_input(sift_engine_t *e, const char *path)
 {
-    return sift_inputs_expand(e->ctx, path, add_one, e);
+    return sift_inputs_expand(e->ctx, path, add_one, e, &e->expanded);
+}
+
+const sift_expand_stats_t *sift_engine_expand_stats(const sift_engine_t *e)
+{
+    return &e->expanded;
 }
 
 /* Allocates and initialises one state per pass. */

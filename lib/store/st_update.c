@@ -71,8 +71,12 @@ static int add_candidate(void *user, const char *path, const struct stat *st)
                                "cannot index standard input: the index reads files again by "
                                "offset; save it to a file first");
     char abs[PATH_MAX];
-    if (!realpath(path, abs))
-        return sift__ctx_error(u->ix->ctx, SIFT_EIO, "%s: %s", path, strerror(errno));
+    if (!realpath(path, abs)) { /* a link to nothing: a failed input, the others go on */
+        char msg[SIFT_ERRBUF_SIZE];
+        snprintf(msg, sizeof msg, "%s: cannot open: %s", path, strerror(errno));
+        event(u, path, SIFT_INDEX_FAILED, "error", msg, 0, 0);
+        return 0;
+    }
     const sift_index_update_opts_t *o = u->opts;
     if ((o->ninclude && !matches_any(abs, o->include, o->ninclude)) ||
         matches_any(abs, o->exclude, o->nexclude) ||
@@ -564,7 +568,7 @@ int sift_index_update(sift_index_t *ix, const char *const *paths, size_t npaths,
     char **roots = calloc(npaths ? npaths : 1, sizeof *roots);
     int rc = roots ? 0 : SIFT_ENOMEM;
     for (size_t i = 0; i < npaths && rc == 0; i++) {
-        int n = sift_inputs_expand(ix->ctx, paths[i], add_candidate, &u);
+        int n = sift_inputs_expand(ix->ctx, paths[i], add_candidate, &u, &sum->expanded);
         if (n < 0)
             rc = n;
         char abs[PATH_MAX];
