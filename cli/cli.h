@@ -108,7 +108,10 @@ typedef enum cli_format { CLI_FORMAT_TABLE = 0, CLI_FORMAT_JSON, CLI_FORMAT_CSV 
 void cli_flow_rows_print(FILE *out, cli_format_t fmt, const sift_flow_row_t *rows, size_t n,
                          bool show_file, bool show_app);
 
-/* JSON output: strings escaped per RFC 8259. */
+/* JSON output: strings escaped per RFC 8259. A byte that is not part of well-formed UTF-8
+ * (a file name on Linux may hold any byte) is written as the escape \udcXX of XX, Python's
+ * "surrogateescape": the line stays valid UTF-8 and the original bytes can be recovered
+ * (json.loads(line)["file"].encode("utf-8", "surrogateescape")). */
 void json_string(FILE *out, const char *s);
 
 /* "1.2 MB" style sizes (decimal units). */

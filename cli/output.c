@@ -153,10 +153,36 @@ void cli_progress_end(cli_progress_t *p)
     p->shown = false;
 }
 
+/* The length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong forms, no
+ * surrogates, nothing past U+10FFFF), or 0. */
+static size_t utf8_seq(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
+    if (n == 0 || c >= 0xf5 || c == 0xc0 || c == 0xc1)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80) /* also stops at the terminating NUL */
+            return 0;
+    if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0) || (c == 0xf0 && p[1] < 0x90) ||
+        (c == 0xf4 && p[1] >= 0x90))
+        return 0;
+    return n;
+}
+
 void json_string(FILE *out, const char *s)
 {
     fputc('"', out);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p >= 0x80) {
+            size_t n = utf8_seq(p);
+            if (n == 0) /* a byte that is not UTF-8: U+DC80..U+DCFF, as surrogateescape */
+                fprintf(out, "\\udc%02x", *p);
+            else
+                fwrite(p, 1, n, out);
+            p += n ? n - 1 : 0;
+            continue;
+        }
         switch (*p) {
         case '"':
             fputs("\\\"", out);

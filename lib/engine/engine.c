@@ -66,6 +66,7 @@ struct sift_engine {
     sift_need_t need; /* the deepest need of the passes: how far to decode */
     bool whole_files; /* a pass cannot merge ranges of one file */
     sift_expand_stats_t expanded;
+    sift_filter_t *filter; /* NULL without one */
 };
 
 int sift_engine_create(sift_engine_t **out, sift_ctx_t *ctx, const sift_engine_opts_t *opts)
@@ -87,12 +88,12 @@ int sift_engine_create(sift_engine_t **out, sift_ctx_t *ctx, const sift_engine_o
     atomic_init(&e->bytes_done, 0);
     atomic_init(&e->packets_done, 0);
     atomic_init(&e->fatal, 0);
-    if (e->opts.filter) {
+    if (e->opts.filter) { /* compiled once per run and link type, shared by the workers */
         char err[SIFT_ERRBUF_SIZE];
-        int rc = sift_filter_check(e->opts.filter, err);
+        int rc = sift_filter_create(&e->filter, e->opts.filter, err);
         if (rc < 0) {
             free(e);
-            return sift__ctx_error(ctx, rc, "%s", err);
+            return sift__ctx_error(ctx, rc == SIFT_ELIMIT ? SIFT_EFILTER : rc, "%s", err);
         }
     }
     *out = e;
@@ -122,6 +123,7 @@ void sift_engine_free(sift_engine_t *e)
 {
     if (!e)
         return;
+    sift_filter_free(e->filter);
     for (size_t i = 0; i < e->ninput; i++) {
         eng_input_t *in = &e->inputs[i];
         for (int p = 0; p < e->npass; p++)
@@ -288,12 +290,7 @@ static void run_chunk(sift_engine_t *e, eng_chunk_t *ch)
         sift_ctx_free(ctx);
         return;
     }
-    sift_filter_t *filter = NULL;
-    if (e->opts.filter) {
-        char err[SIFT_ERRBUF_SIZE];
-        if (sift_filter_create(&filter, e->opts.filter, err) < 0)
-            atomic_store(&e->fatal, SIFT_ENOMEM); /* the expression was checked at create */
-    }
+    sift_filter_t *filter = e->filter;
     sift_record_t rec;
     sift_packet_t pkt = {.rec = &rec, .input = (uint32_t)ch->input};
     const int npass = e->npass;
@@ -321,7 +318,6 @@ static void run_chunk(sift_engine_t *e, eng_chunk_t *ch)
             reported = pos;
         }
     }
-    sift_filter_free(filter);
     ch->status = rc < 0 ? rc : 0;
     ch->stop = sift_reader_position(r);
     ch->problems = sift_reader_problems_total(r);

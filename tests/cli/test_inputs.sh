@@ -74,5 +74,26 @@ expect_exit 2 "$CAPSIFT" info "$TMP/empty"
 expect_grep 'no capture files found there' "$TMP/err"
 expect_grep '1 not captures' "$TMP/err"
 
+# file names that are not UTF-8: --json lines stay strict UTF-8 JSON, the bytes recoverable
+mkdir "$TMP/names"
+name=$(printf 'bad\xff\xfe-\xc3\xa9-\xed\xa0\x80.pcap')
+cp "$CAPS/dpkt--http.pcap" "$TMP/names/$name"
+"$CAPSIFT" index --json --db "$TMP/names.db" "$TMP/names" >"$TMP/idx.json" 2>/dev/null
+for cmd in "info --json" "flows --no-cache --json" "stats --no-cache --json"; do
+    "$CAPSIFT" $cmd "$TMP/names" >"$TMP/out" 2>/dev/null
+    python3 - "$TMP/out" "$TMP/names/$name" <<'PY' && pass || fail "$cmd: file names not valid JSON"
+import json, os, sys
+want = os.fsencode(sys.argv[2])
+lines = open(sys.argv[1], "rb").read().splitlines()
+assert lines
+for l in lines:
+    r = json.loads(l.decode("utf-8"))   # strict: raises on raw bytes
+    if "file" in r:
+        assert r["file"].encode("utf-8", "surrogateescape") == want, r["file"]
+PY
+done
+python3 -c 'import json,sys; [json.loads(l.decode("utf-8")) for l in open(sys.argv[1],"rb")]' "$TMP/idx.json" \
+    && pass || fail "index --json: not valid JSON"
+
 chmod 755 "$D/locked"; chmod 644 "$D/noperm.pcap"
 finish

@@ -45,4 +45,15 @@ expect_grep '1 left out' "$TMP/out"
 expect_exit 0 "$CAPSIFT" index --db "$TMP/m2.db" --max-size 1MiB "$F"
 expect_grep 'indexed 1 files' "$TMP/out"
 
+# filters: a long one is compiled once per link type (unoptimised past 256 terms) and matches
+# what its short equivalent matches; one past 500 terms is refused before anything is read
+many=$(python3 -c 'print(" or ".join(["host 65.54.95.14"] + ["host 10.9.%d.%d" % (i >> 8, i & 255) for i in range(299)]))')
+expect_exit 0 "$CAPSIFT" flows --no-cache -j 2 -f "$many" "$CAPS/zeek--206_example_b.pcap"
+cp "$TMP/out" "$TMP/many.out"
+expect_exit 0 "$CAPSIFT" flows --no-cache -f "host 65.54.95.14" "$CAPS/zeek--206_example_b.pcap"
+cmp -s "$TMP/out" "$TMP/many.out" && [ -s "$TMP/out" ] && pass || fail "a 300-term filter matches differently"
+huge=$(python3 -c 'print(" or ".join("host 10.9.%d.%d" % (i >> 8, i & 255) for i in range(5000)))')
+bad info -f "$huge" "$F" -- "filter of 5000 terms and .* characters is too large: at most 500 terms"
+bad info -f "tcp port" "$F" -- "bad filter 'tcp port': .*syntax error"
+
 finish
