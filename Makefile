@@ -2,11 +2,12 @@
 # missing first (scripts/install-deps.sh), then build with CMake + Ninja.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 DEMO_CAPTURE = tests/captures/pcapplusplus--http-packets.pcap
 
-.PHONY: all deps build demo test test-asan check-format format bench clean
+.PHONY: all deps build demo test test-asan fuzz check-format format bench clean
 
 all: build
 
@@ -40,6 +41,12 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
+# libFuzzer targets (clang), the library instrumented too: see CONTRIBUTING.md, "Fuzzing".
+fuzz: deps
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIFT_FUZZ=ON \
+		-DSIFT_TESTS=OFF -DSIFT_BENCH=OFF $(CMAKE_ARGS) >/dev/null
+	@ninja -C $(FUZZ_BUILD) $$(cd fuzz && ls fuzz_*.c | sed 's/\.c$$//')
+
 check-format:
 	@files=$$(git ls-files '*.c' '*.h'); clang-format --dry-run -Werror $$files
 
@@ -50,4 +57,4 @@ bench: build
 	bench/run.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -62,6 +62,32 @@ int cli_compile_query(const char *cmd, const char *expr, sift_query_t **q);
 /* -j for command cmd: CLI_OK with *threads set, or CLI_USAGE with a message. */
 int cli_threads_option(const char *cmd, const char *arg, int *threads);
 
+/* The memory budget (--memory, default a quarter of physical memory) and --max-flows, which
+ * flows, stats and index share. Results hold all flows up to the cap; past it the packets of
+ * further flows are counted, reported with cli_flow_cap_reached, and the exit is 1. */
+typedef struct cli_limits {
+    uint64_t memory;    /* 0: cli_memory_default() */
+    uint64_t max_flows; /* 0: from the memory */
+} cli_limits_t;
+
+enum { CLI_OPT_MEMORY = 1000, CLI_OPT_MAX_FLOWS };
+#define CLI_LIMITS_LONGOPTS                                                                        \
+    {"memory", required_argument, NULL, CLI_OPT_MEMORY},                                           \
+    {                                                                                              \
+        "max-flows", required_argument, NULL, CLI_OPT_MAX_FLOWS                                    \
+    }
+#define CLI_LIMITS_HELP                                                                            \
+    "  --memory SIZE      memory budget for flow tables (default: a quarter of RAM);\n"            \
+    "                     past it further flows are counted, reported, not listed\n"               \
+    "  --max-flows N      flows held at most per table instead of what --memory allows\n"
+
+uint64_t cli_memory_default(void);
+/* max_flows for one flow table. */
+uint64_t cli_flow_cap(const cli_limits_t *l, bool app);
+void cli_flow_cap_reached(const char *path, const cli_limits_t *l, uint64_t cap, uint64_t dropped);
+/* Parses --memory or --max-flows (opt is CLI_OPT_MEMORY or CLI_OPT_MAX_FLOWS). */
+int cli_limits_option(const char *cmd, int opt, const char *arg, cli_limits_t *l);
+
 /* One line on stderr counting what directory walks left out, by reason (nothing when none). */
 void cli_expand_note(const sift_expand_stats_t *s);
 
@@ -87,6 +113,7 @@ typedef struct cli_run_opts {
     const void *config;
     unsigned threads; /* 0: all cores */
     const char *filter;
+    bool totals; /* the run needs sift_engine_total */
 } cli_run_opts_t;
 
 typedef struct cli_run {
@@ -103,10 +130,18 @@ void cli_run_free(cli_run_t *r);
 
 typedef enum cli_format { CLI_FORMAT_TABLE = 0, CLI_FORMAT_JSON, CLI_FORMAT_CSV } cli_format_t;
 
-/* Prints flow rows (cli/flow_out.c) as an aligned table (the FILE and APP columns only when
- * asked), JSON lines or CSV with a header row. */
-void cli_flow_rows_print(FILE *out, cli_format_t fmt, const sift_flow_row_t *rows, size_t n,
+/* Row i of n into *row; app is a CLI_APP_MAX buffer row->app may point into. Rows are asked
+ * for in order, twice for a table. */
+#define CLI_APP_MAX 72
+typedef void (*cli_row_fn)(void *user, size_t i, sift_flow_row_t *row, char *app);
+
+/* Prints n flow rows (cli/flow_out.c) as an aligned table (the FILE and APP columns only when
+ * asked), JSON lines or CSV with a header row, taking each from get: memory does not grow with
+ * the rows. */
+void cli_flow_rows_print(FILE *out, cli_format_t fmt, size_t n, cli_row_fn get, void *user,
                          bool show_file, bool show_app);
+/* get for an array of sift_flow_row_t. */
+void cli_row_of_array(void *rows, size_t i, sift_flow_row_t *row, char *app);
 
 /* JSON output: strings escaped per RFC 8259. A byte that is not part of well-formed UTF-8
  * (a file name on Linux may hold any byte) is written as the escape \udcXX of XX, Python's

@@ -27,9 +27,7 @@ void help_flows(FILE *out)
             "  --csv              comma-separated values with a header row\n"
             "  --no-app           no application detection (faster)\n"
             "  --idle-timeout S   a tuple silent for more than S seconds starts a new flow\n"
-            "  --vlan             the outermost VLAN id is part of the flow key\n"
-            "  --max-flows N      flows held at most (default 10000000); packets of flows\n"
-            "                     past it are counted and reported, not listed\n"
+            "  --vlan             the outermost VLAN id is part of the flow key\n" CLI_LIMITS_HELP
             "  --no-cache         compute again instead of answering from the result cache\n"
             "  -j, --threads N    worker threads (default: the number of cores)\n"
             "  -h, --help         this help\n\n"
@@ -115,12 +113,13 @@ typedef struct flows_args {
     uint64_t top;
     bool has_top, no_cache;
     const char *filter;
+    cli_limits_t limits;
     sift_flows_config_t cfg;
 } flows_args_t;
 
 static int parse_args(int argc, char **argv, flows_args_t *a)
 {
-    enum { O_JSON = 256, O_CSV, O_SORT, O_TOP, O_NOAPP, O_IDLE, O_VLAN, O_MAX, O_NOCACHE };
+    enum { O_JSON = 256, O_CSV, O_SORT, O_TOP, O_NOAPP, O_IDLE, O_VLAN, O_NOCACHE };
     static const struct option longopts[] = {{"json", no_argument, NULL, O_JSON},
                                              {"csv", no_argument, NULL, O_CSV},
                                              {"sort", required_argument, NULL, O_SORT},
@@ -128,7 +127,7 @@ static int parse_args(int argc, char **argv, flows_args_t *a)
                                              {"no-app", no_argument, NULL, O_NOAPP},
                                              {"idle-timeout", required_argument, NULL, O_IDLE},
                                              {"vlan", no_argument, NULL, O_VLAN},
-                                             {"max-flows", required_argument, NULL, O_MAX},
+                                             CLI_LIMITS_LONGOPTS,
                                              {"no-cache", no_argument, NULL, O_NOCACHE},
                                              {"filter", required_argument, NULL, 'f'},
                                              {"threads", required_argument, NULL, 'j'},
@@ -171,9 +170,9 @@ static int parse_args(int argc, char **argv, flows_args_t *a)
         case O_NOCACHE:
             a->no_cache = true;
             break;
-        case O_MAX:
-            if (cli_opt_count("flows", "--max-flows", optarg, 1, UINT32_MAX,
-                              &a->cfg.table.max_flows) != CLI_OK)
+        case CLI_OPT_MEMORY:
+        case CLI_OPT_MAX_FLOWS:
+            if (cli_limits_option("flows", c, optarg, &a->limits) != CLI_OK)
                 return CLI_USAGE;
             break;
         case 'f':
@@ -213,18 +212,47 @@ static int report_inputs(const sift_engine_t *e, int pass, const flows_args_t *a
                       in->problems[k].message);
         if (in->error[0] || in->status < 0 || in->problems_total > 0)
             rc = CLI_DAMAGED;
-        if (s && s->table.full)
-            cli_error("%s: the flow limit (%" PRIu64 " flows) was reached: %" PRIu64
-                      " packets of further flows are not counted; raise it with --max-flows "
-                      "or use --idle-timeout",
-                      in->path,
-                      a->cfg.table.max_flows ? a->cfg.table.max_flows
-                                             : (uint64_t)SIFT_FLOW_DEFAULT_MAX,
-                      s->table.dropped_packets);
+        if (s && s->table.full) {
+            cli_flow_cap_reached(in->path, &a->limits, a->cfg.table.max_flows,
+                                 s->table.dropped_packets);
+            rc = CLI_DAMAGED;
+        }
         if (s && s->table.oom)
             cli_error("%s: out of memory: some flows are missing", in->path);
     }
     return rc;
+}
+
+typedef struct row_src {
+    const row_t *rows;
+    const sift_engine_t *e;
+} row_src_t;
+
+/* A flow as the rows the index gives, so that one printer serves flows and query. */
+static void row_at(void *user, size_t i, sift_flow_row_t *r, char *app)
+{
+    const row_src_t *src = user;
+    const sift_flow_t *f = src->rows[i].f;
+    const sift_input_t *in = sift_engine_input(src->e, src->rows[i].input);
+    memset(r, 0, sizeof *r);
+    r->file = in->path;
+    r->ip_version = f->key.ip_version;
+    r->proto = f->key.proto;
+    memcpy(r->src, sift_flow_addr_a(f), 16);
+    memcpy(r->dst, sift_flow_addr_b(f), 16);
+    r->sport = sift_flow_port_a(f);
+    r->dport = sift_flow_port_b(f);
+    r->vlan = f->key.vlan;
+    r->app = sift_flows_app_name(src->rows[i].s, f, app, CLI_APP_MAX);
+    r->first_ns = f->first_ns;
+    r->last_ns = f->last_ns;
+    r->packets_ab = f->packets[SIFT_FLOW_AB];
+    r->packets_ba = f->packets[SIFT_FLOW_BA];
+    r->bytes_ab = f->bytes[SIFT_FLOW_AB];
+    r->bytes_ba = f->bytes[SIFT_FLOW_BA];
+    r->flags_ab = f->tcp_flags[SIFT_FLOW_AB];
+    r->flags_ba = f->tcp_flags[SIFT_FLOW_BA];
+    r->ts_digits = in->meta.ts_digits;
 }
 
 static int print_rows(FILE *out, const sift_engine_t *e, int pass, const flows_args_t *a)
@@ -249,44 +277,9 @@ static int print_rows(FILE *out, const sift_engine_t *e, int pass, const flows_a
     qsort(rows, n, sizeof *rows, cmp_rows);
     if (a->has_top && a->top < n)
         n = (size_t)a->top;
-    /* as the rows the index gives, so that one printer serves flows and query */
-    sift_flow_row_t *out_rows = malloc((n ? n : 1) * sizeof *out_rows);
-    char(*apps)[2 * SIFT_FLOW_APP_NAME_MAX + 2] = malloc((n ? n : 1) * sizeof *apps);
-    if (!out_rows || !apps) {
-        free(rows);
-        free(out_rows);
-        free(apps);
-        cli_error("out of memory");
-        return CLI_FAILED;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const sift_flow_t *f = rows[i].f;
-        const sift_input_t *in = sift_engine_input(e, rows[i].input);
-        sift_flow_row_t *r = &out_rows[i];
-        memset(r, 0, sizeof *r);
-        r->file = in->path;
-        r->ip_version = f->key.ip_version;
-        r->proto = f->key.proto;
-        memcpy(r->src, sift_flow_addr_a(f), 16);
-        memcpy(r->dst, sift_flow_addr_b(f), 16);
-        r->sport = sift_flow_port_a(f);
-        r->dport = sift_flow_port_b(f);
-        r->vlan = f->key.vlan;
-        r->app = sift_flows_app_name(rows[i].s, f, apps[i], sizeof apps[i]);
-        r->first_ns = f->first_ns;
-        r->last_ns = f->last_ns;
-        r->packets_ab = f->packets[SIFT_FLOW_AB];
-        r->packets_ba = f->packets[SIFT_FLOW_BA];
-        r->bytes_ab = f->bytes[SIFT_FLOW_AB];
-        r->bytes_ba = f->bytes[SIFT_FLOW_BA];
-        r->flags_ab = f->tcp_flags[SIFT_FLOW_AB];
-        r->flags_ba = f->tcp_flags[SIFT_FLOW_BA];
-        r->ts_digits = in->meta.ts_digits;
-    }
-    cli_flow_rows_print(out, (cli_format_t)a->out, out_rows, n, sift_engine_ninputs(e) > 1,
+    row_src_t src = {rows, e};
+    cli_flow_rows_print(out, (cli_format_t)a->out, n, row_at, &src, sift_engine_ninputs(e) > 1,
                         !a->cfg.no_app);
-    free(out_rows);
-    free(apps);
     free(rows);
     return CLI_OK;
 }
@@ -302,7 +295,7 @@ static void cache_key(cli_cache_t *cc, const flows_args_t *a)
     cli_cache_param_u64(cc, "app_max_packets", a->cfg.app_max_packets);
     cli_cache_param_u64(cc, "idle_ns", (uint64_t)a->cfg.table.idle_timeout_ns);
     cli_cache_param_u64(cc, "vlan", a->cfg.table.vlan_in_key);
-    cli_cache_param_u64(cc, "max_flows", a->cfg.table.max_flows);
+    cli_cache_param_u64(cc, "max_flows", a->cfg.table.max_flows); /* from --memory too */
     cli_cache_param(cc, "filter", a->filter);
 }
 
@@ -313,6 +306,7 @@ int cmd_flows(int argc, char **argv)
     int prc = parse_args(argc, argv, &a);
     if (prc != CLI_OK)
         return prc < 0 ? CLI_OK : prc;
+    a.cfg.table.max_flows = cli_flow_cap(&a.limits, !a.cfg.no_app);
     cli_cache_t cc;
     cli_cache_init(&cc, "flows", !a.no_cache);
     cache_key(&cc, &a);

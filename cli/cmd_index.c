@@ -26,7 +26,8 @@ void help_index(FILE *out)
             "  --max-size BYTES   leave out larger files (suffixes k, M, G)\n"
             "  --payloads         also store distinct transport payloads (deduplicated, zstd)\n"
             "  --no-app           no application detection\n"
-            "  --busy-timeout MS  wait this long for a lock held by another process (5000)\n"
+            "  --busy-timeout MS  wait this long for a lock held by another process "
+            "(5000)\n" CLI_LIMITS_HELP
             "  --json             one JSON object per file, then a summary object\n"
             "  -q, --quiet        print only the summary\n"
             "  -j, --threads N    worker threads (default: the number of cores)\n"
@@ -41,6 +42,7 @@ typedef struct index_args {
     sift_index_update_opts_t u;
     const char *include[64], *exclude[64];
     unsigned busy_ms;
+    cli_limits_t limits;
     bool json, quiet;
     bool damaged;
 } index_args_t;
@@ -51,7 +53,8 @@ static const char *const action_names[] = {"skipped",  "same-content", "indexed"
 static void on_event(void *user, const sift_index_event_t *ev)
 {
     index_args_t *a = user;
-    if (ev->action == SIFT_INDEX_FAILED || (ev->status && strcmp(ev->status, "damaged") == 0))
+    if (ev->action == SIFT_INDEX_FAILED ||
+        (ev->status && (strcmp(ev->status, "damaged") == 0 || strcmp(ev->status, "partial") == 0)))
         a->damaged = true;
     if (a->json) {
         fputs("{\"file\":", stdout);
@@ -102,6 +105,7 @@ static int parse_args(int argc, char **argv, index_args_t *a)
                                              {"payloads", no_argument, NULL, O_PAYLOADS},
                                              {"no-app", no_argument, NULL, O_NOAPP},
                                              {"busy-timeout", required_argument, NULL, O_BUSY},
+                                             CLI_LIMITS_LONGOPTS,
                                              {"json", no_argument, NULL, O_JSON},
                                              {"quiet", no_argument, NULL, 'q'},
                                              {"threads", required_argument, NULL, 'j'},
@@ -155,6 +159,11 @@ static int parse_args(int argc, char **argv, index_args_t *a)
             break;
         case O_JSON:
             a->json = true;
+            break;
+        case CLI_OPT_MEMORY:
+        case CLI_OPT_MAX_FLOWS:
+            if (cli_limits_option("index", c, optarg, &a->limits) != CLI_OK)
+                return CLI_USAGE;
             break;
         case 'q':
             a->quiet = true;
@@ -244,6 +253,7 @@ int cmd_index(int argc, char **argv)
     cli_progress_init(&prog);
     a.u.progress = cli_progress_cb;
     a.u.progress_user = &prog;
+    a.u.max_flows = cli_flow_cap(&a.limits, !a.u.no_app);
     a.u.event = on_event;
     a.u.event_user = &a;
     sift_index_opts_t io = {.busy_timeout_ms = a.busy_ms};

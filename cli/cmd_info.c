@@ -263,7 +263,8 @@ int cmd_info(int argc, char **argv)
     if (cli_need_inputs("info", argc, optind) != CLI_OK)
         return CLI_USAGE;
     cli_run_t run;
-    cli_run_opts_t ro = {.pass = &sift_info_pass, .threads = (unsigned)threads, .filter = filter};
+    cli_run_opts_t ro = {
+        .pass = &sift_info_pass, .threads = (unsigned)threads, .filter = filter, .totals = true};
     int rc = cli_run(&run, &ro, argv + optind, argc - optind);
     sift_engine_t *e = run.e;
     int pass = run.pass;

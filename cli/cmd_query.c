@@ -205,7 +205,8 @@ int cmd_query(int argc, char **argv)
             cli_error("%s", qrc == SIFT_ENOMEM ? "out of memory" : sift_ctx_errmsg(ctx));
             rc = CLI_FAILED;
         } else {
-            cli_flow_rows_print(stdout, a.fmt, rows.v, rows.n, rows.many_files, rows.app);
+            cli_flow_rows_print(stdout, a.fmt, rows.n, cli_row_of_array, rows.v, rows.many_files,
+                                rows.app);
         }
     }
     for (size_t i = 0; i < rows.n; i++) {

@@ -27,7 +27,7 @@ void help_stats(FILE *out)
             "  --json             one JSON object per report, one per line\n"
             "  --no-app           no application level (no nDPI; faster)\n"
             "  --max-keys N       addresses, ports and intervals counted each (default\n"
-            "                     1000000); the rest are summed as 'other'\n"
+            "                     1000000); the rest are summed as 'other'\n" CLI_LIMITS_HELP
             "  --no-cache         compute again instead of answering from the result cache\n"
             "  -j, --threads N    worker threads (default: the number of cores)\n"
             "  -h, --help         this help\n\n"
@@ -40,6 +40,7 @@ typedef struct stats_args {
     int threads;
     size_t top;
     const char *filter;
+    cli_limits_t limits;
     sift_stats_config_t cfg;
 } stats_args_t;
 
@@ -265,6 +266,7 @@ static int parse_args(int argc, char **argv, stats_args_t *a)
                                              {"total", no_argument, NULL, O_TOTAL},
                                              {"no-app", no_argument, NULL, O_NOAPP},
                                              {"max-keys", required_argument, NULL, O_MAXKEYS},
+                                             CLI_LIMITS_LONGOPTS,
                                              {"filter", required_argument, NULL, 'f'},
                                              {"threads", required_argument, NULL, 'j'},
                                              {"help", no_argument, NULL, 'h'},
@@ -303,6 +305,11 @@ static int parse_args(int argc, char **argv, stats_args_t *a)
                 a->cfg.max_keys = (size_t)v;
             break;
         }
+        case CLI_OPT_MEMORY:
+        case CLI_OPT_MAX_FLOWS:
+            if (cli_limits_option("stats", c, optarg, &a->limits) != CLI_OK)
+                return CLI_USAGE;
+            break;
         case 'f':
             a->filter = optarg;
             break;
@@ -341,6 +348,11 @@ static int report(FILE *out, const sift_engine_t *e, int pass, const stats_args_
                       in->problems[k].message);
         if (in->error[0] || in->status < 0 || in->problems_total > 0)
             rc = CLI_DAMAGED;
+        if (s && s->app && s->flows.table.full) { /* the application level is partial */
+            cli_flow_cap_reached(in->path, &a->limits, a->cfg.max_flows,
+                                 s->flows.table.dropped_packets);
+            rc = CLI_DAMAGED;
+        }
         if (a->total || !s)
             continue;
         if (a->json)
@@ -368,6 +380,7 @@ static void cache_key(cli_cache_t *cc, const stats_args_t *a)
     cli_cache_param_u64(cc, "interval_ns", (uint64_t)a->cfg.interval_ns);
     cli_cache_param_u64(cc, "max_keys", a->cfg.max_keys);
     cli_cache_param_u64(cc, "no_app", a->cfg.no_app);
+    cli_cache_param_u64(cc, "max_flows", a->cfg.max_flows);
     cli_cache_param(cc, "filter", a->filter);
 }
 
@@ -377,6 +390,7 @@ int cmd_stats(int argc, char **argv)
     int prc = parse_args(argc, argv, &a);
     if (prc != CLI_OK)
         return prc < 0 ? CLI_OK : prc;
+    a.cfg.max_flows = cli_flow_cap(&a.limits, !a.cfg.no_app);
     cli_cache_t cc;
     cli_cache_init(&cc, "stats", !a.no_cache);
     cache_key(&cc, &a);
@@ -386,8 +400,11 @@ int cmd_stats(int argc, char **argv)
     sift_pass_t def = sift_stats_pass;
     def.needs = sift_stats_needs(&a.cfg);
     cli_run_t run;
-    cli_run_opts_t ro = {
-        .pass = &def, .config = &a.cfg, .threads = (unsigned)a.threads, .filter = a.filter};
+    cli_run_opts_t ro = {.pass = &def,
+                         .config = &a.cfg,
+                         .threads = (unsigned)a.threads,
+                         .filter = a.filter,
+                         .totals = true};
     int rc = cli_run(&run, &ro, argv + optind, argc - optind);
     sift_engine_t *e = run.e;
     int pass = run.pass;

@@ -135,22 +135,22 @@ static void put_spaces(FILE *out, size_t n)
     }
 }
 
-/* Formats every row once (the widths need them all before the first line is printed). */
-static void print_table(FILE *out, const sift_flow_row_t *rows, size_t n, bool show_file,
+/* Two passes over the rows, formatting each twice, so that memory does not grow with them: the
+ * first finds the column widths, the second prints. */
+static void print_table(FILE *out, size_t n, cli_row_fn get, void *user, bool show_file,
                         bool show_app)
 {
-    cells_t *cells = malloc((n ? n : 1) * sizeof *cells);
-    if (!cells) {
-        cli_error("out of memory for a table of %zu flows; use --json or --csv", n);
-        return;
-    }
     size_t w[NCOLS];
     for (int k = 0; k < NCOLS; k++)
         w[k] = strlen(col_names[k]);
     const char *v[NCOLS];
+    sift_flow_row_t r;
+    char app[CLI_APP_MAX];
+    cells_t c;
     for (size_t i = 0; i < n; i++) {
-        make_cells(&cells[i], &rows[i]);
-        cell_list(&cells[i], rows[i].file, v);
+        get(user, i, &r, app);
+        make_cells(&c, &r);
+        cell_list(&c, r.file, v);
         for (int k = 0; k < NCOLS; k++) {
             size_t l = strlen(v[k]);
             if (l > w[k])
@@ -158,10 +158,13 @@ static void print_table(FILE *out, const sift_flow_row_t *rows, size_t n, bool s
         }
     }
     for (size_t i = 0; i <= n; i++) {
-        if (i == 0)
+        if (i == 0) {
             memcpy(v, col_names, sizeof v);
-        else
-            cell_list(&cells[i - 1], rows[i - 1].file, v);
+        } else {
+            get(user, i - 1, &r, app);
+            make_cells(&c, &r);
+            cell_list(&c, r.file, v);
+        }
         bool first = true;
         for (int k = 0; k < NCOLS; k++) {
             if ((k == 0 && !show_file) || (k == 6 && !show_app))
@@ -179,26 +182,34 @@ static void print_table(FILE *out, const sift_flow_row_t *rows, size_t n, bool s
         }
         fputc('\n', out);
     }
-    free(cells);
 }
 
-void cli_flow_rows_print(FILE *out, cli_format_t fmt, const sift_flow_row_t *rows, size_t n,
+void cli_flow_rows_print(FILE *out, cli_format_t fmt, size_t n, cli_row_fn get, void *user,
                          bool show_file, bool show_app)
 {
     if (fmt == CLI_FORMAT_TABLE) {
-        print_table(out, rows, n, show_file, show_app);
+        print_table(out, n, get, user, show_file, show_app);
         return;
     }
     if (fmt == CLI_FORMAT_CSV)
         fputs("file,src,sport,dst,dport,proto,app,packets,bytes,packets_ab,packets_ba,"
               "bytes_ab,bytes_ba,first_ts,last_ts,duration,tcp_flags\n",
               out);
+    sift_flow_row_t r;
+    char app[CLI_APP_MAX];
     cells_t c;
     for (size_t i = 0; i < n; i++) {
-        make_cells(&c, &rows[i]);
+        get(user, i, &r, app);
+        make_cells(&c, &r);
         if (fmt == CLI_FORMAT_JSON)
-            print_json(out, &rows[i], &c);
+            print_json(out, &r, &c);
         else
-            print_csv(out, &rows[i], &c);
+            print_csv(out, &r, &c);
     }
+}
+
+void cli_row_of_array(void *rows, size_t i, sift_flow_row_t *row, char *app)
+{
+    (void)app;
+    *row = ((const sift_flow_row_t *)rows)[i];
 }

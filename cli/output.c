@@ -56,6 +56,45 @@ void cli_expand_note(const sift_expand_stats_t *s)
     fputc('\n', stderr);
 }
 
+uint64_t cli_memory_default(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    uint64_t phys = pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 4000000000ull;
+    return phys / 4;
+}
+
+uint64_t cli_flow_cap(const cli_limits_t *l, bool app)
+{
+    if (l->max_flows)
+        return l->max_flows;
+    /* a table being filled, one being merged into and the merge's growth: a third each */
+    return sift_flows_max_for_memory((l->memory ? l->memory : cli_memory_default()) / 3, app);
+}
+
+void cli_flow_cap_reached(const char *path, const cli_limits_t *l, uint64_t cap, uint64_t dropped)
+{
+    char mem[32];
+    if (l->max_flows)
+        cli_error("%s: the flow limit of %" PRIu64 " flows (--max-flows) was reached: %" PRIu64
+                  " packets of further flows are not counted; raise it, or use --idle-timeout",
+                  path, cap, dropped);
+    else
+        cli_error("%s: the memory budget (%s, --memory) holds %" PRIu64
+                  " flows and was reached: %" PRIu64
+                  " packets of further flows are not counted; raise --memory or --max-flows",
+                  path,
+                  cli_human_bytes(mem, sizeof mem,
+                                  (double)(l->memory ? l->memory : cli_memory_default())),
+                  cap, dropped);
+}
+
+int cli_limits_option(const char *cmd, int opt, const char *arg, cli_limits_t *l)
+{
+    if (opt == CLI_OPT_MEMORY)
+        return cli_opt_size(cmd, "--memory", arg, 64000000, UINT64_MAX, &l->memory);
+    return cli_opt_count(cmd, "--max-flows", arg, 1, UINT32_MAX, &l->max_flows);
+}
+
 /* The message for a rejected option value: what was expected, or the range it missed. */
 static int opt_fail(int rc, const char *cmd, const char *opt, const char *arg, const char *kind,
                     const char *lo, const char *hi)

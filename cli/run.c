@@ -10,6 +10,7 @@ int cli_run(cli_run_t *r, const cli_run_opts_t *o, char **inputs, int ninputs)
     cli_progress_init(&r->prog);
     sift_engine_opts_t opts = {.threads = o->threads,
                                .filter = o->filter,
+                               .totals = o->totals,
                                .progress = cli_progress_cb,
                                .progress_user = &r->prog};
     if (sift_ctx_create(&r->ctx) < 0) {

@@ -41,6 +41,10 @@ typedef struct sift_pass {
     int (*init)(void *state, const void *config);
     void (*packet)(void *state, const sift_packet_t *pkt);
     int (*merge)(void *into, const void *from);
+    /* Called once on each input's final state, after its ranges are merged and before
+     * input_done (NULL: nothing to do): for decisions a whole read makes at the end, such as
+     * giving up application detection on flows still being classified. */
+    void (*finish)(void *state);
     void (*release)(void *state);
     unsigned flags; /* SIFT_PASS_* */
 } sift_pass_t;
@@ -69,6 +73,8 @@ typedef struct sift_engine_opts {
      * many inputs) and sift_engine_state then gives NULL for that input; totals leave it out. */
     bool (*input_done)(void *user, size_t input, const struct sift_input *in, void *const *states);
     void *input_done_user;
+    bool totals; /* also merge every input's state into a run total (sift_engine_total); with
+                  * several inputs it holds a second copy of every state */
     sift_progress_fn progress; /* called from the thread in sift_engine_run, about 5 times a
                                 * second while it runs; NULL for none */
     void *progress_user;
@@ -155,7 +161,8 @@ SIFT_API size_t sift_engine_ninputs(const sift_engine_t *e);
 SIFT_API const sift_input_t *sift_engine_input(const sift_engine_t *e, size_t i);
 
 /* The merged state of pass p over input i (NULL if the input could not be opened), or over
- * all inputs in order (sift_engine_total). Valid until sift_engine_free. */
+ * all inputs in order (sift_engine_total: only with opts.totals; with a single input it is
+ * that input's state). Valid until sift_engine_free. */
 SIFT_API const void *sift_engine_state(const sift_engine_t *e, size_t i, int p);
 SIFT_API const void *sift_engine_total(const sift_engine_t *e, int p);
 

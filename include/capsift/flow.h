@@ -35,9 +35,15 @@
 extern "C" {
 #endif
 
-#define SIFT_FLOW_NS_PER_S        1000000000LL
-#define SIFT_FLOW_DEFAULT_MAX     10000000u /* flows held at once (about 1.3 GB) */
-#define SIFT_FLOW_APP_MAX_PACKETS 24        /* packets per flow given to nDPI at most */
+#define SIFT_FLOW_NS_PER_S    1000000000LL
+#define SIFT_FLOW_DEFAULT_MAX 10000000u /* flows held at once without a memory budget */
+/* Bytes one flow may take at most in a table: the flow (112), its slots at a load of 1/4 to
+ * 1/2, and the dense array just after it doubled; with application detection also nDPI's
+ * per-flow state (688 bytes in libndpi 4.x) while the flow is being classified. Measured at
+ * 2 M flows: 163 and 850 bytes a flow (bench/bench_memory.sh). */
+#define SIFT_FLOW_BYTES           256u
+#define SIFT_FLOW_APP_BYTES       1024u
+#define SIFT_FLOW_APP_MAX_PACKETS 24 /* packets per flow given to nDPI at most */
 
 /* Direction indexes of the per-direction counters. */
 #define SIFT_FLOW_AB 0 /* initiator to responder */
@@ -67,7 +73,6 @@ typedef struct sift_flow_key {
  * merges into that table. */
 typedef struct sift_flow {
     sift_flow_key_t key;
-    uint64_t hash;             /* XXH3 of the key (internal) */
     int64_t first_ns, last_ns; /* timestamps of the first and last packet */
     uint64_t packets[2];       /* [SIFT_FLOW_AB], [SIFT_FLOW_BA] */
     uint64_t bytes[2];         /* bytes on the wire (the record's wire length) */
@@ -210,9 +215,12 @@ typedef struct sift_flows {
 SIFT_API extern const sift_pass_t sift_flows_pass;
 SIFT_API sift_need_t sift_flows_needs(const sift_flows_config_t *config);
 
+/* The max_flows that keeps one flow table within `bytes` (at least 1000). Thread-safe. */
+SIFT_API uint64_t sift_flows_max_for_memory(uint64_t bytes, bool app);
+
 /* Ends application detection on a state that will see no more packets: flows still being
- * classified get nDPI's give-up verdict, as at a merge. For a user that takes a whole file's
- * state from the engine's input_done callback (the engine's own merges settle otherwise). */
+ * classified get nDPI's give-up verdict, as at a merge. The engine does it (the pass's finish)
+ * on every input's final state; this is for states fed without the engine. */
 SIFT_API void sift_flows_settle(sift_flows_t *s);
 
 /* Flows of a state: finished first, then active. Pointers valid while the state is. */

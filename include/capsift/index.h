@@ -56,7 +56,7 @@ typedef enum sift_index_action {
 typedef struct sift_index_event {
     const char *path;
     sift_index_action_t action;
-    const char *status;  /* "ok", "damaged", "error" for indexed files */
+    const char *status;  /* "ok", "damaged", "partial" (a flow limit reached), "error" */
     const char *message; /* "" or what went wrong */
     uint64_t packets, flows;
 } sift_index_event_t;
@@ -69,9 +69,10 @@ typedef struct sift_index_update_opts {
     size_t ninclude;
     const char *const *exclude; /* a file matching one is left out */
     size_t nexclude;
-    uint64_t max_size; /* files larger than this are left out (0: no limit) */
-    bool no_app;       /* no application detection */
-    bool payloads;     /* also store distinct transport payloads (dedup + zstd) */
+    uint64_t max_size;  /* files larger than this are left out (0: no limit) */
+    bool no_app;        /* no application detection */
+    uint64_t max_flows; /* flows of one file held at once; 0: the default */
+    bool payloads;      /* also store distinct transport payloads (dedup + zstd) */
     sift_progress_fn progress;
     void *progress_user;
     void (*event)(void *user, const sift_index_event_t *ev); /* per file, NULL for none */

@@ -30,6 +30,7 @@ typedef struct sift_stats_config {
     int64_t interval_ns; /* timeline interval; 0: one second */
     size_t max_keys;     /* addresses, ports and intervals kept each; 0: the default */
     bool no_app;         /* no application level (no nDPI) */
+    uint64_t max_flows;  /* flows tracked for the application level; 0: the default */
 } sift_stats_config_t;
 
 /* A node of the hierarchy; parent is -1 for a top node. Nodes are in order of creation, so a

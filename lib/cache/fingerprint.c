@@ -145,8 +145,8 @@ enum { M_SEL, M_PUT, M_CLEAR, M_COUNT, M_NSTMT };
 
 static const char *const memo_sql[M_NSTMT] = {
     [M_SEL] = "SELECT size, mtime_ns, ino, dev, fp FROM fingerprints WHERE path = ?1",
-    [M_PUT] = "INSERT OR REPLACE INTO fingerprints(path, size, mtime_ns, ino, dev, fp, checked)"
-              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [M_PUT] = ("INSERT OR REPLACE INTO fingerprints(path, size, mtime_ns, ino, dev, fp, checked)"
+               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
     [M_CLEAR] = "DELETE FROM fingerprints",
     [M_COUNT] = "SELECT count(*) FROM fingerprints",
 };

@@ -243,9 +243,13 @@ static int copy_outcome(eng_input_t *in, const sift_reader_t *r)
     return 0;
 }
 
-/* Offers an input's final states to the input_done callback; frees them if it takes them. */
+/* Finishes an input's final states and offers them to the input_done callback; frees them if
+ * it takes them. */
 static void input_done(sift_engine_t *e, size_t i, void **states)
 {
+    for (int p = 0; p < e->npass; p++)
+        if (states[p] && e->passes[p].pass.finish)
+            e->passes[p].pass.finish(states[p]);
     if (!e->opts.input_done)
         return;
     if (e->opts.input_done(e->opts.input_done_user, i, &e->inputs[i].pub, states)) {
@@ -470,7 +474,7 @@ static int collect_chunks(sift_engine_t *e, bool *redo, size_t *nredo)
                     if (ch[k].states[p])
                         rc = e->passes[p].pass.merge(in->states[p], ch[k].states[p]);
             }
-            if (n > 1 && rc == 0)
+            if ((n > 1 || ch[0].split) && rc == 0) /* a whole read was finished by its worker */
                 input_done(e, i, in->states);
         }
         c += n;
@@ -490,8 +494,14 @@ static int run_planned(sift_engine_t *e)
     return rc < 0 ? sift__ctx_error(e->ctx, rc, "run failed: %s", sift_strerror(rc)) : 0;
 }
 
+/* With one input the total is that input's state (see sift_engine_total): no second copy. */
 static int merge_totals(sift_engine_t *e)
 {
+    size_t with = 0;
+    for (size_t i = 0; i < e->ninput; i++)
+        with += e->npass > 0 && e->inputs[i].states[0] != NULL;
+    if (!e->opts.totals || with <= 1)
+        return 0;
     int rc = new_states(e, e->totals);
     for (size_t i = 0; i < e->ninput && rc == 0; i++)
         for (int p = 0; p < e->npass && rc == 0; p++)
@@ -558,7 +568,12 @@ const void *sift_engine_state(const sift_engine_t *e, size_t i, int p)
 
 const void *sift_engine_total(const sift_engine_t *e, int p)
 {
-    if (p < 0 || p >= e->npass)
+    if (p < 0 || p >= e->npass || !e->opts.totals)
         return NULL;
-    return e->totals[p];
+    if (e->totals[p])
+        return e->totals[p];
+    for (size_t i = 0; i < e->ninput; i++) /* the only input with a state */
+        if (e->inputs[i].states[p])
+            return e->inputs[i].states[p];
+    return NULL;
 }

@@ -126,7 +126,7 @@ static size_t probe(const sift_flow_table_t *t, const sift_flow_key_t *k, uint64
 static void fill_slots(uint64_t *slots, size_t mask, const sift_flow_t *flows, size_t count)
 {
     for (size_t n = 0; n < count; n++) {
-        uint64_t h = flows[n].hash;
+        uint64_t h = key_hash(&flows[n].key); /* not kept per flow: 8 bytes a flow saved */
         size_t i = (size_t)h & mask;
         while (slots[i])
             i = (i + 1) & mask;
@@ -231,11 +231,10 @@ static int grow(sift_flow_table_t *t)
     return 0;
 }
 
-static void start_flow(sift_flow_t *f, const sift_flow_key_t *k, uint64_t h, int dir, int64_t ts_ns)
+static void start_flow(sift_flow_t *f, const sift_flow_key_t *k, int dir, int64_t ts_ns)
 {
     memset(f, 0, sizeof *f);
     f->key = *k;
-    f->hash = h;
     f->first_ns = f->last_ns = ts_ns;
     f->a_is_hi = (uint8_t)dir; /* dir 1: the sender is key.hi */
 }
@@ -256,7 +255,7 @@ sift_flow_t *sift_flow_table_get(sift_flow_table_t *t, const sift_flow_key_t *k,
                 t->oom = SIFT_ENOMEM;
                 return NULL;
             }
-            start_flow(f, k, h, dir, ts_ns);
+            start_flow(f, k, dir, ts_ns);
         }
         *pdir = dir ^ f->a_is_hi;
         return f;
@@ -274,7 +273,7 @@ sift_flow_t *sift_flow_table_get(sift_flow_table_t *t, const sift_flow_key_t *k,
         i = probe(t, k, h, &found);
     }
     sift_flow_t *f = &t->flows[t->count];
-    start_flow(f, k, h, dir, ts_ns);
+    start_flow(f, k, dir, ts_ns);
     t->count++;
     t->slots[i] = (h >> 32) << 32 | (uint64_t)t->count;
     *pdir = SIFT_FLOW_AB;
@@ -318,7 +317,8 @@ static void combine(sift_flow_t *a, const sift_flow_t *b)
 static int merge_one(sift_flow_table_t *t, const sift_flow_t *b)
 {
     bool found = false;
-    size_t i = t->slots ? probe(t, &b->key, b->hash, &found) : 0;
+    const uint64_t h = key_hash(&b->key);
+    size_t i = t->slots ? probe(t, &b->key, h, &found) : 0;
     if (found) {
         sift_flow_t *a = &t->flows[(uint32_t)t->slots[i] - 1];
         if (!idle(t, a, b->first_ns)) {
@@ -340,12 +340,12 @@ static int merge_one(sift_flow_table_t *t, const sift_flow_t *b)
     if (!t->slots || (t->count + 1) * 2 > t->mask + 1 || t->count == t->cap) {
         if (grow(t) < 0)
             return SIFT_ENOMEM;
-        i = probe(t, &b->key, b->hash, &found);
+        i = probe(t, &b->key, h, &found);
     }
     sift_flow_t *a = &t->flows[t->count++];
     *a = *b;
     a->detect = NULL;
-    t->slots[i] = (b->hash >> 32) << 32 | (uint64_t)t->count;
+    t->slots[i] = (h >> 32) << 32 | (uint64_t)t->count;
     return 0;
 }
 

@@ -181,6 +181,12 @@ static void flows_release(void *state)
     s->app_names = NULL;
 }
 
+/* A whole read ends: flows still being classified get nDPI's give-up verdict, as at a merge. */
+static void flows_finish(void *state)
+{
+    settle(state);
+}
+
 const sift_pass_t sift_flows_pass = {
     .name = "flows",
     .needs = SIFT_NEED_APP,
@@ -188,8 +194,15 @@ const sift_pass_t sift_flows_pass = {
     .init = flows_init,
     .packet = flows_packet,
     .merge = flows_merge,
+    .finish = flows_finish,
     .release = flows_release,
 };
+
+uint64_t sift_flows_max_for_memory(uint64_t bytes, bool app)
+{
+    uint64_t n = bytes / (app ? SIFT_FLOW_APP_BYTES : SIFT_FLOW_BYTES);
+    return n < 1000 ? 1000 : n;
+}
 
 sift_need_t sift_flows_needs(const sift_flows_config_t *config)
 {

@@ -211,7 +211,7 @@ static int stats_init(void *state, const void *config)
     }
     s->app = !c->no_app;
     if (s->app) {
-        sift_flows_config_t fc = {.no_app = false};
+        sift_flows_config_t fc = {.no_app = false, .table = {.max_flows = c->max_flows}};
         int rc = sift_flows_pass.init(&s->flows, &fc);
         if (rc < 0) {
             free(s->nodes);

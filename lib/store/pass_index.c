@@ -263,6 +263,12 @@ static void index_release(void *state)
     free(s->payloads.arena);
 }
 
+static void index_finish(void *state)
+{
+    st_index_state_t *s = state;
+    sift_flows_settle(&s->flows);
+}
+
 const sift_pass_t sift__index_pass = {
     .name = "index",
     .needs = SIFT_NEED_APP,
@@ -270,6 +276,7 @@ const sift_pass_t sift__index_pass = {
     .init = index_init,
     .packet = index_packet,
     .merge = index_merge,
+    .finish = index_finish,
     .release = index_release,
     .flags = SIFT_PASS_WHOLE_FILE,
 };

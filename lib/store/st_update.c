@@ -409,9 +409,14 @@ static int write_file(update_t *u, const candidate_t *c, const sift_input_t *in,
                  in->problems[0].message);
     else if (s && (s->oom || s->flows.table.oom || s->payloads.oom))
         snprintf(msg, msgsize, "out of memory: some flows or positions are missing");
-    else if (s && s->flows.table.full)
-        snprintf(msg, msgsize, "flow table full: %llu packets not placed",
+    else if (s && s->flows.table.full) {
+        *status = "partial"; /* every flow up to the limit is there; the rest is counted */
+        snprintf(msg, msgsize,
+                 "the flow limit of %llu flows was reached (raise --memory or --max-flows): "
+                 "%llu packets of further flows are not indexed",
+                 (unsigned long long)s->flows.table.opts.max_flows,
                  (unsigned long long)s->flows.table.dropped_packets);
+    }
     char links[128];
     link_types(&in->meta, links, sizeof links);
     int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
@@ -468,9 +473,7 @@ static bool input_done(void *user, size_t i, const sift_input_t *in, void *const
 {
     update_t *u = user;
     candidate_t *c = u->todo[i];
-    st_index_state_t *s = states[0];
-    if (s)
-        sift_flows_settle(&s->flows);
+    const st_index_state_t *s = states[0]; /* finished by the engine (flows settled) */
     pthread_mutex_lock(&u->lock);
     if (u->db_rc == 0) {
         const char *status = "error";
@@ -497,7 +500,8 @@ static int run_engine(update_t *u)
     if (u->ntodo == 0)
         return 0;
     const sift_index_update_opts_t *o = u->opts;
-    st_index_config_t cfg = {.flows = {.no_app = o->no_app}, .payloads = o->payloads};
+    st_index_config_t cfg = {.flows = {.no_app = o->no_app, .table = {.max_flows = o->max_flows}},
+                             .payloads = o->payloads};
     sift_pass_t pass = sift__index_pass;
     pass.needs = o->payloads ? SIFT_NEED_APP : sift_flows_needs(&cfg.flows);
     if (pass.needs < SIFT_NEED_PAYLOAD && o->payloads)

@@ -56,4 +56,17 @@ huge=$(python3 -c 'print(" or ".join("host 10.9.%d.%d" % (i >> 8, i & 255) for i
 bad info -f "$huge" "$F" -- "filter of 5000 terms and .* characters is too large: at most 500 terms"
 bad info -f "tcp port" "$F" -- "bad filter 'tcp port': .*syntax error"
 
+# flow limits: --max-flows or what --memory allows; reaching one keeps the flows up to it,
+# names the limit, and exits 1 in flows, stats and index alike
+expect_exit 1 "$CAPSIFT" flows --no-cache --max-flows 2 "$F"
+expect_grep 'the flow limit of 2 flows \(--max-flows\) was reached: [1-9][0-9]* packets of further flows' "$TMP/err"
+[ "$(wc -l <"$TMP/out")" = 3 ] && pass || fail "flows --max-flows 2 printed $(wc -l <"$TMP/out") lines"
+expect_exit 1 "$CAPSIFT" stats --no-cache --max-flows 1 "$F"
+expect_grep 'the flow limit of 1 flows \(--max-flows\) was reached' "$TMP/err"
+expect_exit 1 "$CAPSIFT" index --db "$TMP/cap.db" --max-flows 1 "$F"
+expect_grep 'the flow limit of 1 flows was reached \(raise --memory or --max-flows\)' "$TMP/out"
+bad flows --no-cache --memory 1M "$F" -- "--memory must be from 64.0 MB"
+bad flows --no-cache --memory lots "$F" -- "--memory needs a size"
+expect_exit 0 "$CAPSIFT" flows --no-cache --memory 100M "$F"
+
 finish

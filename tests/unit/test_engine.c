@@ -44,8 +44,11 @@ static run_t run_filtered(const char *path, unsigned threads, uint64_t split, ui
 {
     run_t r = {0};
     assert_int_equal(sift_ctx_create(&r.ctx), 0);
-    sift_engine_opts_t opts = {
-        .threads = threads, .split_bytes = split, .chunk_bytes = chunk, .filter = filter};
+    sift_engine_opts_t opts = {.threads = threads,
+                               .split_bytes = split,
+                               .chunk_bytes = chunk,
+                               .filter = filter,
+                               .totals = true};
     assert_int_equal(sift_engine_create(&r.e, r.ctx, &opts), 0);
     r.pass = sift_engine_add_pass(r.e, &sift_info_pass, NULL);
     assert_true(r.pass >= 0);

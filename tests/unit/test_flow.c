@@ -298,6 +298,38 @@ static void test_idle_sweep_bounds_table(void **st)
     free(g);
 }
 
+/* Memory per flow without application state stays within SIFT_FLOW_BYTES at every size the
+ * table passes through (right after it doubles is the worst), and the cap derived from a
+ * memory budget keeps a table of that many flows within the budget. */
+static void test_memory_per_flow(void **st)
+{
+    (void)st;
+    size_t n = 300000;
+    gen_pkt_t *g = calloc(n, sizeof *g);
+    assert_non_null(g);
+    for (size_t i = 0; i < n; i++) {
+        g[i].key = (unsigned)i; /* every packet its own flow, as in a scan */
+        g[i].ts = (int64_t)i * 1000;
+        g[i].len = 60;
+    }
+    sift_flows_config_t cfg = {.no_app = true};
+    sift_flows_t *s = new_state(&cfg);
+    for (size_t done = 0; done < n; done += 10000) {
+        feed(&sift_flows_pass, s, g + done, 10000);
+        size_t bytes = sift_flow_table_memory(&s->table);
+        assert_true(bytes <= (done + 10000) * (size_t)SIFT_FLOW_BYTES + 1024 * 8);
+    }
+    assert_int_equal(sift_flows_count(s), n);
+    free_state(s);
+    /* a budget of 64 MB: a cap whose table fits in it */
+    uint64_t cap = sift_flows_max_for_memory(64000000, false);
+    assert_true(cap * SIFT_FLOW_BYTES <= 64000000);
+    assert_true(cap * SIFT_FLOW_BYTES > 63000000);
+    assert_true(sift_flows_max_for_memory(64000000, true) * SIFT_FLOW_APP_BYTES <= 64000000);
+    assert_int_equal(sift_flows_max_for_memory(10, false), 1000);
+    free(g);
+}
+
 static uint64_t emitted_packets;
 
 static void count_emit(void *user, const sift_flow_t *f)
@@ -485,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_idle_sweep_bounds_table),
         cmocka_unit_test(test_emit),
         cmocka_unit_test(test_limit),
+        cmocka_unit_test(test_memory_per_flow),
         cmocka_unit_test(test_merge_split),
         cmocka_unit_test(test_merge_split_timeout),
         cmocka_unit_test(test_app_dns),
