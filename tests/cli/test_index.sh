@@ -147,7 +147,12 @@ expect_grep 'cannot index standard input' "$TMP/err"
 mkdir "$TMP/many"
 for i in $(seq 1 24); do cp "$CAPS/pcapplusplus--http-packets.pcap" "$TMP/many/c$i.pcap"; done
 "$CAPSIFT" index --db "$TMP/ref.db" -q -j 2 "$TMP/many" >/dev/null
-for delay in 0.05 0.15 0.3; do
+# at random moments (the seed is printed so that a failure can be replayed with KILL_SEED)
+seed=${KILL_SEED:-$RANDOM}
+echo "kill -9 moments from seed $seed"
+RANDOM=$seed
+for _ in 1 2 3 4 5 6; do
+    delay=$(printf '0.%03d' $((RANDOM % 450 + 20)))
     rm -f "$TMP"/k.db*
     "$CAPSIFT" index --db "$TMP/k.db" -q -j 2 "$TMP/many" >/dev/null 2>&1 &
     pid=$!
