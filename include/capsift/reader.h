@@ -123,8 +123,9 @@ SIFT_API size_t sift_reader_nproblems(const sift_reader_t *r);
 SIFT_API const sift_problem_t *sift_reader_problem(const sift_reader_t *r, size_t i);
 SIFT_API uint64_t sift_reader_problems_total(const sift_reader_t *r);
 
-/* True when the file can be read in parallel by byte ranges: a plain (uncompressed) classic
- * pcap file on disk. */
+/* True when the file can be read in parallel by byte ranges: a plain (uncompressed) pcap or
+ * pcapng file on disk. A pcapng range reader first reads the interface descriptions before the
+ * file's first packet, then looks for a chain of plausible blocks. */
 SIFT_API bool sift_reader_splittable(const sift_reader_t *r);
 
 /* Opens a splittable file for the records whose offsets lie in [start, end). When start is
@@ -138,6 +139,11 @@ SIFT_API bool sift_reader_splittable(const sift_reader_t *r);
 SIFT_API int sift_reader_open_range(sift_reader_t **out, sift_ctx_t *ctx, const char *path,
                                     uint64_t start, uint64_t end, const sift_reader_opts_t *opts);
 SIFT_API uint64_t sift_reader_range_start(const sift_reader_t *r);
+
+/* True when the reader met a pcapng section header or interface description after a packet:
+ * ranges after it were read with the interfaces of the file's head, so a split read of that
+ * file must be done again whole. */
+SIFT_API bool sift_reader_headers_midway(const sift_reader_t *r);
 
 /* Bytes consumed so far (of the decompressed stream) and the file's size on disk (0 when
  * unknown, as for a pipe). For progress reports. */

@@ -41,6 +41,7 @@ typedef struct eng_chunk {
     bool split;           /* a byte range of its input */
     uint64_t start, end;  /* requested range (split chunks) */
     uint64_t began, stop; /* where reading really began and stopped */
+    bool midway;          /* pcapng headers after a packet: later ranges may lack them */
     int status;
     uint64_t problems;
     uint64_t filtered_out;
@@ -324,6 +325,7 @@ static void run_chunk(sift_engine_t *e, eng_chunk_t *ch)
     }
     ch->status = rc < 0 ? rc : 0;
     ch->stop = sift_reader_position(r);
+    ch->midway = sift_reader_headers_midway(r);
     ch->problems = sift_reader_problems_total(r);
     atomic_fetch_add(&e->packets_done, n & 8191);
     uint64_t end = ch->split ? ch->stop : in->pub.size > reported ? in->pub.size : ch->stop;
@@ -358,7 +360,7 @@ static void tick(void *user)
                      atomic_load(&e->packets_done));
 }
 
-/* Whether an input is worth splitting, and is splittable: a large plain pcap file. */
+/* Whether an input is worth splitting, and is splittable: a large plain pcap or pcapng file. */
 static bool want_split(const sift_engine_t *e, const eng_input_t *in)
 {
     if (e->opts.threads < 2 || e->whole_files || in->pub.size < e->opts.split_bytes ||
@@ -426,7 +428,7 @@ static bool chunks_tile(const eng_chunk_t *ch, size_t n)
 {
     uint64_t expect = ch[0].stop;
     for (size_t k = 0; k < n; k++) {
-        if (ch[k].status < 0 || ch[k].problems > 0)
+        if (ch[k].status < 0 || ch[k].problems > 0 || ch[k].midway)
             return false;
         if (k == 0)
             continue;

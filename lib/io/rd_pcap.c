@@ -240,4 +240,4 @@ static int pcap_sync(sift_reader_t *r, uint64_t limit)
     return 0;
 }
 
-const rd_format_t sift__rd_pcap = {"pcap", pcap_open, pcap_next, pcap_sync};
+const rd_format_t sift__rd_pcap = {"pcap", pcap_open, pcap_next, pcap_sync, NULL};

@@ -313,6 +313,10 @@ static int ng_next(sift_reader_t *r, sift_record_t *rec)
 {
     for (;;) {
         uint64_t at = rd_offset(r);
+        if (SIFT_UNLIKELY(at >= r->range_end)) {
+            r->done = true;
+            return 0;
+        }
         int rc = sift__rd_fill(r, 8);
         if (rc < 0)
             return rc;
@@ -327,6 +331,8 @@ static int ng_next(sift_reader_t *r, sift_record_t *rec)
         const uint8_t *b = r->buf + r->pos;
         uint32_t type = r->big ? sift_load_be32(b) : sift_load_le32(b);
         uint32_t len = 0;
+        if ((type == BT_SHB || type == BT_IDB) && r->seen_packet)
+            r->headers_midway = true; /* ranges after this one did not see it */
         if (type == BT_SHB) {
             rc = ng_shb(r, at, &len);
             if (rc < 0)
@@ -382,8 +388,10 @@ static int ng_next(sift_reader_t *r, sift_record_t *rec)
         case BT_EPB:
         case BT_SPB:
         case BT_PB:
-            if (ng_packet(r, type, at, body, blen, rec))
+            if (ng_packet(r, type, at, body, blen, rec)) {
+                r->seen_packet = true;
                 return 1;
+            }
             break;
         default:
             break; /* SHB handled above; NRB, ISB, DSB, custom and unknown blocks skipped */
@@ -417,4 +425,83 @@ static int ng_open(sift_reader_t *r)
     return 0;
 }
 
-const rd_format_t sift__rd_pcapng = {"pcapng", ng_open, ng_next, NULL};
+/* Blocks that start a range: packet blocks, and statistics or name blocks between them. */
+static bool ng_range_block(uint32_t type)
+{
+    return type == BT_EPB || type == BT_SPB || type == BT_PB || type == 4 || type == 5;
+}
+
+/* A chain of NG_SYNC_CHAIN plausible blocks (or fewer up to the end of the file) at the current
+ * position, the first of a kind that starts a range. Like pcap's, stricter than a resync: the
+ * engine verifies the guess, and a wrong one only costs a sequential read. */
+#define NG_SYNC_CHAIN 3
+static int ng_chain_at(sift_reader_t *r)
+{
+    size_t off = 0;
+    for (int i = 0; i < NG_SYNC_CHAIN; i++) {
+        int rc = sift__rd_fill(r, off + 12);
+        if (rc < 0)
+            return rc;
+        if (rc == 0)
+            return i > 0 && rd_avail(r) == off;
+        const uint8_t *b = r->buf + r->pos + off;
+        uint32_t type = r->big ? sift_load_be32(b) : sift_load_le32(b);
+        uint32_t len = r->big ? sift_load_be32(b + 4) : sift_load_le32(b + 4);
+        if ((i == 0 && !ng_range_block(type)) || len < 12 || (len & 3) || len > RD_MAX_BLOCK)
+            return 0;
+        rc = sift__rd_fill(r, off + len);
+        if (rc <= 0)
+            return rc;
+        if (!ng_plausible(r, r->buf + r->pos + off, rd_avail(r) - off))
+            return 0;
+        off += len;
+    }
+    return 1;
+}
+
+/* Blocks start at multiples of 4 (every block length is one): only those are tried. */
+static int ng_sync(sift_reader_t *r, uint64_t limit)
+{
+    while (rd_offset(r) & 3) {
+        if (sift__rd_fill(r, 1) <= 0)
+            return 0;
+        r->pos++;
+    }
+    while (rd_offset(r) < limit) {
+        int rc = ng_chain_at(r);
+        if (rc != 0)
+            return rc;
+        if (sift__rd_fill(r, 4) <= 0)
+            return 0;
+        r->pos += 4;
+    }
+    return 0;
+}
+
+/* Reads the blocks before the first packet (the interface descriptions a range far into the
+ * file needs), leaving the position at that packet. */
+static int ng_prime(sift_reader_t *r)
+{
+    for (;;) {
+        uint64_t at = rd_offset(r);
+        int rc = sift__rd_fill(r, 12);
+        if (rc <= 0)
+            return rc;
+        const uint8_t *b = r->buf + r->pos;
+        uint32_t type = r->big ? sift_load_be32(b) : sift_load_le32(b);
+        uint32_t len = r->big ? sift_load_be32(b + 4) : sift_load_le32(b + 4);
+        if (type == BT_EPB || type == BT_SPB || type == BT_PB || type == BT_SHB || len < 12 ||
+            (len & 3) || len > RD_MAX_BLOCK)
+            return 0; /* a packet, or anything unusual: the ranges verify the rest */
+        rc = sift__rd_fill(r, len);
+        if (rc <= 0)
+            return rc;
+        if (!ng_plausible(r, r->buf + r->pos, rd_avail(r)))
+            return 0;
+        r->pos += len;
+        if (type == BT_IDB && (rc = ng_idb(r, at, r->buf + r->pos - len + 8, len - 12)) < 0)
+            return rc;
+    }
+}
+
+const rd_format_t sift__rd_pcapng = {"pcapng", ng_open, ng_next, ng_sync, ng_prime};

@@ -285,9 +285,15 @@ int sift_reader_open_range(sift_reader_t **out, sift_ctx_t *ctx, const char *pat
     if (!sift_reader_splittable(r)) {
         sift_reader_close(r);
         return sift__ctx_error(ctx, SIFT_EUNSUPPORTED,
-                               "%s: only plain pcap files can be read by byte range", path);
+                               "%s: only plain pcap and pcapng files can be read by byte range",
+                               path);
     }
     r->range_end = end;
+    if (start > rd_offset(r) && r->fmt->prime && (rc = r->fmt->prime(r)) < 0) {
+        sift_reader_close(r);
+        return sift__ctx_error(ctx, rc, "%s: cannot read the headers before byte %" PRIu64, path,
+                               start);
+    }
     r->range_start = rd_offset(r);
     if (start > r->range_start) {
         char err[SIFT_ERRBUF_SIZE];
@@ -310,6 +316,11 @@ int sift_reader_open_range(sift_reader_t **out, sift_ctx_t *ctx, const char *pat
     }
     *out = r;
     return 0;
+}
+
+bool sift_reader_headers_midway(const sift_reader_t *r)
+{
+    return r->headers_midway;
 }
 
 uint64_t sift_reader_range_start(const sift_reader_t *r)

@@ -57,6 +57,8 @@ struct sift_reader {
     rd_section_t section;
 
     uint64_t range_end;   /* stop before a record at or after this offset (UINT64_MAX) */
+    bool seen_packet;     /* a record was returned */
+    bool headers_midway;  /* pcapng: a section or interface block came after a record */
     uint64_t range_start; /* where a range reader began (after syncing) */
 
     sift_problem_t *problems;
@@ -73,6 +75,9 @@ struct rd_format {
     /* Moves to the first record boundary at or after the current position that starts a chain
      * of plausible records; returns 1 when found, 0 when not (NULL: format not splittable). */
     int (*sync)(sift_reader_t *r, uint64_t limit);
+    /* For a range reader, before it seeks: reads what a record far into the file depends on
+     * (pcapng: the interface descriptions before the first packet). NULL: nothing. */
+    int (*prime)(sift_reader_t *r);
 };
 
 extern const rd_format_t sift__rd_pcap;

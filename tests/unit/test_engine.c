@@ -128,6 +128,29 @@ static void test_split_equals_whole(void **state)
     run_free(&ref);
 }
 
+/* pcapng is split too: a one-section file into ranges of 256 bytes tiles without a second read
+ * (the ranges know the interfaces from the file's head); a file whose later sections bring new
+ * interfaces is read again whole. Both equal a whole read. */
+static void test_split_pcapng(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        uint64_t reread;
+    } files[] = {{"ndpi--http.pcapng", 0}, {"pcapng-testgen--le-difficult-test202.pcapng", 1}};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", captures(), files[i].name);
+        run_t ref = run_info(path, 1, UINT64_MAX, 0);
+        run_t split = run_info(path, 4, 1, 256);
+        assert_true(split.stats.chunks > 2);
+        assert_int_equal(split.stats.reread, files[i].reread);
+        compare_runs(&ref, &split);
+        run_free(&ref);
+        run_free(&split);
+    }
+}
+
 /* A damaged record in the middle of a split file: the file is read again whole, and the result
  * (problems included) is that of a single reader. */
 static void test_split_damaged(void **state)
@@ -271,6 +294,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split_equals_whole),
+        cmocka_unit_test(test_split_pcapng),
         cmocka_unit_test(test_split_damaged),
         cmocka_unit_test(test_split_traffic_corpus),
         cmocka_unit_test(test_filter),
