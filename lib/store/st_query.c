@@ -2,6 +2,7 @@
  * parameters. The grammar is in <capsift/query.h>. */
 #include "common/internal.h"
 
+#include <capsift/parse.h>
 #include <capsift/query.h>
 
 #include <arpa/inet.h>
@@ -219,16 +220,10 @@ const char *sift_format_addr(const uint8_t addr[16], char *buf, size_t size)
     return buf;
 }
 
+/* Whole numbers of the language through the one checked parser ("10k" included). */
 static bool parse_u64(const char *s, uint64_t max, uint64_t *v)
 {
-    if (!isdigit((unsigned char)*s))
-        return false;
-    char *end;
-    unsigned long long x = strtoull(s, &end, 10);
-    if (*end != '\0' || x > max)
-        return false;
-    *v = x;
-    return true;
+    return sift_parse_count(s, 0, max, v) == 0;
 }
 
 /* Days from 1970-01-01 to y-m-d (proleptic Gregorian), as in timegm but without its limits. */
