@@ -67,8 +67,8 @@ uint64_t cli_flow_cap(const cli_limits_t *l, bool app)
 {
     if (l->max_flows)
         return l->max_flows;
-    /* a table being filled, one being merged into and the merge's growth: a third each */
-    return sift_flows_max_for_memory((l->memory ? l->memory : cli_memory_default()) / 3, app);
+    /* half for the table of one input, half for what is being merged into it */
+    return sift_flows_max_for_memory((l->memory ? l->memory : cli_memory_default()) / 2, app);
 }
 
 void cli_flow_cap_reached(const char *path, const cli_limits_t *l, uint64_t cap, uint64_t dropped)
