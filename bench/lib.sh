@@ -27,7 +27,7 @@ measure() {
     tf=$(mktemp)
     for _ in $(seq "$RUNS"); do
         /usr/bin/time -o "$tf" -f "%e %M" "$@" >/dev/null 2>&1 || true
-        read -r t k <"$tf"
+        read -r t k < <(tail -n 1 "$tf") # after "Command exited with non-zero status"
         times+=("$t")
         if [ "$k" -gt "$kb" ]; then kb=$k; fi
     done
