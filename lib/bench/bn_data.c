@@ -15,9 +15,9 @@
 
 const char *sift__bench_default_dir(char *buf, size_t size)
 {
-    /* __FILE__ is <source>/lib/blocks/blk_bench_data.c when built by CMake (absolute paths) */
+    /* __FILE__ is <source>/lib/bench/bn_data.c when built by CMake (absolute paths) */
     const char *file = __FILE__;
-    const char *tail = strstr(file, "lib/blocks/blk_bench_data.c");
+    const char *tail = strstr(file, "lib/bench/bn_data.c");
     int keep = tail ? (int)(tail - file) : 0;
     snprintf(buf, size, "%.*stests/captures", keep, file);
     return buf;
