@@ -19,7 +19,7 @@ seeds=()
 [ -d fuzz/corpus/"$target" ] && seeds+=(fuzz/corpus/"$target")
 case $target in
 reader | decode | pipeline)
-    seeds+=(tests/captures tests/captures-decode)
+    seeds+=(tests/captures)
     for d in malformed formats; do [ -d ../shared/captures/$d ] && seeds+=(../shared/captures/$d); done
     ;;
 esac

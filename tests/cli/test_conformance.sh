@@ -7,7 +7,7 @@
 # files.
 . "$(dirname "$0")/lib.sh"
 
-dirs=("$CAPS" "$SIFT_SOURCE_DIR/tests/captures-decode")
+dirs=("$CAPS")
 if have_shared; then
     for d in traffic formats malformed; do dirs+=("$SHARED/$d"); done
 fi

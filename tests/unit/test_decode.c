@@ -11,7 +11,7 @@
  *
  * taking the innermost IP layer before any ICMP (the decoder does not enter the packet quoted
  * by an ICMP error; docs/decoder.md) and the outermost one as the tunnel's outer pair.
- * Files without a directory are bundled in tests/captures or tests/captures-decode; the others
+ * Files without a directory are bundled in tests/captures; the others
  * come from the shared corpus ($SIFT_SHARED_CAPTURES) and are skipped when it is absent.
  */
 #include <capsift/decode.h>
@@ -130,8 +130,7 @@ static char *join(const char *dir, const char *file)
     return p;
 }
 
-/* Bundled files are in tests/captures (the reader's set) or tests/captures-decode (added for
- * the decoder); shared ones under $SIFT_SHARED_CAPTURES. */
+/* Bundled files are in tests/captures; shared ones under $SIFT_SHARED_CAPTURES. */
 static char *capture_path(const char *file, int shared)
 {
     if (shared) {
@@ -139,15 +138,7 @@ static char *capture_path(const char *file, int shared)
         return join(dir && *dir ? dir : "../shared/captures", file);
     }
     const char *dir = getenv("SIFT_TEST_CAPTURES");
-    char *p = join(dir && *dir ? dir : "tests/captures", file);
-    if (exists(p))
-        return p;
-    free(p);
-    const char *src = getenv("SIFT_SOURCE_DIR");
-    char *d = join(src && *src ? src : ".", "tests/captures-decode");
-    p = join(d, file);
-    free(d);
-    return p;
+    return join(dir && *dir ? dir : "tests/captures", file);
 }
 
 static bool exists(const char *path)
