@@ -67,12 +67,8 @@ static void on_event(void *user, const sift_index_event_t *ev)
         fputs("}\n", stdout);
         return;
     }
-    if (ev->action == SIFT_INDEX_FAILED) { /* most library messages name the file already */
-        if (strncmp(ev->message, ev->path, strlen(ev->path)) == 0)
-            cli_error("%s", ev->message);
-        else
-            cli_error("%s: %s", ev->path, ev->message);
-    }
+    if (ev->action == SIFT_INDEX_FAILED)
+        cli_error("%s: %s", ev->path, ev->message);
     if (a->quiet || ev->action == SIFT_INDEX_SKIPPED)
         return;
     printf("%-12s %s", action_names[ev->action], ev->path);

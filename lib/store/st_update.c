@@ -43,9 +43,14 @@ typedef struct update {
 extern const char sift__index_sql[];
 extern const char sift__drop_index_sql[];
 
+/* Events name the file: a message that starts with "path: " (as the reader's and the
+ * digests' do) is passed on without it. */
 static void event(update_t *u, const char *path, sift_index_action_t a, const char *status,
                   const char *msg, uint64_t packets, uint64_t flows)
 {
+    size_t plen = strlen(path);
+    if (msg && strncmp(msg, path, plen) == 0 && msg[plen] == ':' && msg[plen + 1] == ' ')
+        msg += plen + 2;
     u->sum->files[a]++;
     if (u->opts->event) {
         sift_index_event_t ev = {path, a, status ? status : "", msg ? msg : "", packets, flows};
@@ -73,7 +78,7 @@ static int add_candidate(void *user, const char *path, const struct stat *st)
     char abs[PATH_MAX];
     if (!realpath(path, abs)) { /* a link to nothing: a failed input, the others go on */
         char msg[SIFT_ERRBUF_SIZE];
-        snprintf(msg, sizeof msg, "%s: cannot open: %s", path, strerror(errno));
+        snprintf(msg, sizeof msg, "cannot open: %s", strerror(errno));
         event(u, path, SIFT_INDEX_FAILED, "error", msg, 0, 0);
         return 0;
     }
@@ -398,12 +403,8 @@ static int write_file(update_t *u, const candidate_t *c, const sift_input_t *in,
     if (!info)
         info = &none;
     *status = in->error[0] ? "error" : in->status < 0 || in->problems_total ? "damaged" : "ok";
-    size_t plen = strlen(in->path);
-    if (in->error[0]) /* without the "path: " the reader puts first: events name the file */
-        snprintf(msg, msgsize, "%s",
-                 strncmp(in->error, in->path, plen) == 0 && in->error[plen] == ':'
-                     ? in->error + plen + 2
-                     : in->error);
+    if (in->error[0]) /* event() takes off the "path: " the reader puts first */
+        snprintf(msg, msgsize, "%s", in->error);
     else if (in->nproblems)
         snprintf(msg, msgsize, "at byte %llu: %s", (unsigned long long)in->problems[0].offset,
                  in->problems[0].message);
