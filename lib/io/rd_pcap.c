@@ -227,17 +227,4 @@ static int pcap_chain_at(sift_reader_t *r)
     return 1;
 }
 
-static int pcap_sync(sift_reader_t *r, uint64_t limit)
-{
-    while (rd_offset(r) < limit) {
-        int rc = pcap_chain_at(r);
-        if (rc != 0)
-            return rc;
-        if (sift__rd_fill(r, 1) <= 0)
-            return 0;
-        r->pos++;
-    }
-    return 0;
-}
-
-const rd_format_t sift__rd_pcap = {"pcap", pcap_open, pcap_next, pcap_sync, NULL};
+const rd_format_t sift__rd_pcap = {"pcap", pcap_open, pcap_next, pcap_chain_at, NULL, 1};

@@ -23,6 +23,8 @@
 #define BT_IDB 0x00000001u
 #define BT_PB  0x00000002u
 #define BT_SPB 0x00000003u
+#define BT_NRB 0x00000004u
+#define BT_ISB 0x00000005u
 #define BT_EPB 0x00000006u
 
 #define BOM_LE 0x1A2B3C4Du
@@ -425,15 +427,21 @@ static int ng_open(sift_reader_t *r)
     return 0;
 }
 
-/* Blocks that start a range: packet blocks, and statistics or name blocks between them. */
-static bool ng_range_block(uint32_t type)
+static bool ng_packet_block(uint32_t type)
 {
-    return type == BT_EPB || type == BT_SPB || type == BT_PB || type == 4 || type == 5;
+    return type == BT_EPB || type == BT_SPB || type == BT_PB;
+}
+
+/* A block's type and length at b (at least 8 bytes), in the section's byte order. */
+static void ng_head(const sift_reader_t *r, const uint8_t *b, uint32_t *type, uint32_t *len)
+{
+    *type = r->big ? sift_load_be32(b) : sift_load_le32(b);
+    *len = r->big ? sift_load_be32(b + 4) : sift_load_le32(b + 4);
 }
 
 /* A chain of NG_SYNC_CHAIN plausible blocks (or fewer up to the end of the file) at the current
- * position, the first of a kind that starts a range. Like pcap's, stricter than a resync: the
- * engine verifies the guess, and a wrong one only costs a sequential read. */
+ * position, the first a packet, name or statistics block. Like pcap's, stricter than a resync:
+ * the engine verifies the guess, and a wrong one only costs a sequential read. */
 #define NG_SYNC_CHAIN 3
 static int ng_chain_at(sift_reader_t *r)
 {
@@ -444,10 +452,10 @@ static int ng_chain_at(sift_reader_t *r)
             return rc;
         if (rc == 0)
             return i > 0 && rd_avail(r) == off;
-        const uint8_t *b = r->buf + r->pos + off;
-        uint32_t type = r->big ? sift_load_be32(b) : sift_load_le32(b);
-        uint32_t len = r->big ? sift_load_be32(b + 4) : sift_load_le32(b + 4);
-        if ((i == 0 && !ng_range_block(type)) || len < 12 || (len & 3) || len > RD_MAX_BLOCK)
+        uint32_t type, len;
+        ng_head(r, r->buf + r->pos + off, &type, &len);
+        bool starts = ng_packet_block(type) || type == BT_NRB || type == BT_ISB;
+        if ((i == 0 && !starts) || len < 12 || (len & 3) || len > RD_MAX_BLOCK)
             return 0;
         rc = sift__rd_fill(r, off + len);
         if (rc <= 0)
@@ -459,27 +467,9 @@ static int ng_chain_at(sift_reader_t *r)
     return 1;
 }
 
-/* Blocks start at multiples of 4 (every block length is one): only those are tried. */
-static int ng_sync(sift_reader_t *r, uint64_t limit)
-{
-    while (rd_offset(r) & 3) {
-        if (sift__rd_fill(r, 1) <= 0)
-            return 0;
-        r->pos++;
-    }
-    while (rd_offset(r) < limit) {
-        int rc = ng_chain_at(r);
-        if (rc != 0)
-            return rc;
-        if (sift__rd_fill(r, 4) <= 0)
-            return 0;
-        r->pos += 4;
-    }
-    return 0;
-}
-
-/* Reads the blocks before the first packet (the interface descriptions a range far into the
- * file needs), leaving the position at that packet. */
+/* Reads the blocks before the first packet, section headers and interface descriptions as a
+ * whole read does, leaving the position at that packet: what a range far into the file needs.
+ * It stops early at anything unusual; the ranges are verified afterwards. */
 static int ng_prime(sift_reader_t *r)
 {
     for (;;) {
@@ -487,21 +477,30 @@ static int ng_prime(sift_reader_t *r)
         int rc = sift__rd_fill(r, 12);
         if (rc <= 0)
             return rc;
-        const uint8_t *b = r->buf + r->pos;
-        uint32_t type = r->big ? sift_load_be32(b) : sift_load_le32(b);
-        uint32_t len = r->big ? sift_load_be32(b + 4) : sift_load_le32(b + 4);
-        if (type == BT_EPB || type == BT_SPB || type == BT_PB || type == BT_SHB || len < 12 ||
-            (len & 3) || len > RD_MAX_BLOCK)
-            return 0; /* a packet, or anything unusual: the ranges verify the rest */
+        uint32_t type, len;
+        ng_head(r, r->buf + r->pos, &type, &len);
+        if (ng_packet_block(type))
+            return 0;
+        if (type == BT_SHB) {
+            rc = ng_shb(r, at, &len);
+            if (rc < 0)
+                return rc;
+        } else if (len < 12 || (len & 3) || len > RD_MAX_BLOCK) {
+            return 0;
+        }
         rc = sift__rd_fill(r, len);
         if (rc <= 0)
             return rc;
         if (!ng_plausible(r, r->buf + r->pos, rd_avail(r)))
             return 0;
+        const uint8_t *body = r->buf + r->pos + 8;
         r->pos += len;
-        if (type == BT_IDB && (rc = ng_idb(r, at, r->buf + r->pos - len + 8, len - 12)) < 0)
-            return rc;
+        if (type == BT_IDB) {
+            rc = ng_idb(r, at, body, len - 12);
+            if (rc < 0)
+                return rc;
+        }
     }
 }
 
-const rd_format_t sift__rd_pcapng = {"pcapng", ng_open, ng_next, ng_sync, ng_prime};
+const rd_format_t sift__rd_pcapng = {"pcapng", ng_open, ng_next, ng_chain_at, ng_prime, 4};

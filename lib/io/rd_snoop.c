@@ -103,4 +103,4 @@ static int snoop_next(sift_reader_t *r, sift_record_t *rec)
     return 1;
 }
 
-const rd_format_t sift__rd_snoop = {"snoop", snoop_open, snoop_next, NULL, NULL};
+const rd_format_t sift__rd_snoop = {"snoop", snoop_open, snoop_next, NULL, NULL, 1};

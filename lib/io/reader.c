@@ -271,8 +271,29 @@ int sift_reader_open_memory(sift_reader_t **out, sift_ctx_t *ctx, const void *da
 
 bool sift_reader_splittable(const sift_reader_t *r)
 {
-    return r->fmt->sync && r->meta.compression == SIFT_COMPRESSION_NONE &&
+    return r->fmt->chain_at && r->meta.compression == SIFT_COMPRESSION_NONE &&
            sift__source_size(r->src) > 0;
+}
+
+/* Moves to the first aligned offset before limit where the format sees a chain of plausible
+ * records: 1 there, 0 when there is none. */
+static int rd_sync(sift_reader_t *r, uint64_t limit)
+{
+    const unsigned align = r->fmt->align;
+    while (rd_offset(r) % align) {
+        if (sift__rd_fill(r, 1) <= 0)
+            return 0;
+        r->pos++;
+    }
+    while (rd_offset(r) < limit) {
+        int rc = r->fmt->chain_at(r);
+        if (rc != 0)
+            return rc;
+        if (sift__rd_fill(r, align) <= 0)
+            return 0;
+        r->pos += align;
+    }
+    return 0;
 }
 
 int sift_reader_open_range(sift_reader_t **out, sift_ctx_t *ctx, const char *path, uint64_t start,
@@ -289,7 +310,8 @@ int sift_reader_open_range(sift_reader_t **out, sift_ctx_t *ctx, const char *pat
                                path);
     }
     r->range_end = end;
-    if (start > rd_offset(r) && r->fmt->prime && (rc = r->fmt->prime(r)) < 0) {
+    rc = start > rd_offset(r) && r->fmt->prime ? r->fmt->prime(r) : 0;
+    if (rc < 0) {
         sift_reader_close(r);
         return sift__ctx_error(ctx, rc, "%s: cannot read the headers before byte %" PRIu64, path,
                                start);
@@ -305,7 +327,7 @@ int sift_reader_open_range(sift_reader_t **out, sift_ctx_t *ctx, const char *pat
         r->base = start;
         r->pos = r->len = 0;
         r->eof = false;
-        rc = r->fmt->sync(r, end);
+        rc = rd_sync(r, end);
         if (rc < 0) {
             sift_reader_close(r);
             return sift__ctx_error(ctx, rc, "%s: cannot read at byte %" PRIu64, path, start);
@@ -313,6 +335,8 @@ int sift_reader_open_range(sift_reader_t **out, sift_ctx_t *ctx, const char *pat
         r->range_start = rc ? rd_offset(r) : UINT64_MAX;
         if (!rc)
             r->done = true;
+        /* headers from here on are past the head the other ranges read: they must be told */
+        r->seen_packet = true;
     }
     *out = r;
     return 0;

@@ -72,12 +72,13 @@ struct rd_format {
     int (*open)(sift_reader_t *r);
     /* The next record, as sift_reader_next. */
     int (*next)(sift_reader_t *r, sift_record_t *rec);
-    /* Moves to the first record boundary at or after the current position that starts a chain
-     * of plausible records; returns 1 when found, 0 when not (NULL: format not splittable). */
-    int (*sync)(sift_reader_t *r, uint64_t limit);
+    /* 1 when a chain of plausible records starts at the current position, 0 when not, or a
+     * negative code: how a range reader finds its first record (NULL: not splittable). */
+    int (*chain_at)(sift_reader_t *r);
     /* For a range reader, before it seeks: reads what a record far into the file depends on
-     * (pcapng: the interface descriptions before the first packet). NULL: nothing. */
+     * (pcapng: the blocks before the first packet). NULL: nothing. */
     int (*prime)(sift_reader_t *r);
+    unsigned align; /* records start at offsets that are multiples of this */
 };
 
 extern const rd_format_t sift__rd_pcap;
