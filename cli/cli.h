@@ -113,13 +113,15 @@ typedef struct cli_run_opts {
     const void *config;
     unsigned threads; /* 0: all cores */
     const char *filter;
-    bool totals; /* the run needs sift_engine_total */
+    bool totals;       /* the run needs sift_engine_total */
+    const void *flows; /* config of the flows a pass is built on (engine opts.flows) */
 } cli_run_opts_t;
 
 typedef struct cli_run {
     sift_ctx_t *ctx;
     sift_engine_t *e;
-    int pass; /* index of the pass in e */
+    int pass;  /* index of the pass in e */
+    int flows; /* index of the flows pass in e, or -1 */
     cli_progress_t prog;
 } cli_run_t;
 

@@ -313,11 +313,11 @@ int cmd_flows(int argc, char **argv)
     if (cli_cache_lookup(&cc, argv + optind, argc - optind))
         return cli_cache_finish(&cc, CLI_OK);
     FILE *out = cli_cache_out(&cc);
-    sift_pass_t pass_def = sift_flows_pass;
-    pass_def.needs = sift_flows_needs(&a.cfg);
     cli_run_t run;
-    cli_run_opts_t ro = {
-        .pass = &pass_def, .config = &a.cfg, .threads = (unsigned)a.threads, .filter = a.filter};
+    cli_run_opts_t ro = {.pass = &sift_flows_pass,
+                         .config = &a.cfg,
+                         .threads = (unsigned)a.threads,
+                         .filter = a.filter};
     int rc = cli_run(&run, &ro, argv + optind, argc - optind);
     sift_engine_t *e = run.e;
     int pass = run.pass;

@@ -42,6 +42,7 @@ typedef struct stats_args {
     const char *filter;
     cli_limits_t limits;
     sift_stats_config_t cfg;
+    sift_flows_config_t flows; /* the flows the application level is built on */
 } stats_args_t;
 
 static int cmp_entry_bytes(const void *pa, const void *pb)
@@ -330,7 +331,7 @@ static int parse_args(int argc, char **argv, stats_args_t *a)
     return CLI_OK;
 }
 
-static int report(FILE *out, const sift_engine_t *e, int pass, const stats_args_t *a)
+static int report(FILE *out, const sift_engine_t *e, int pass, int flows, const stats_args_t *a)
 {
     int rc = CLI_OK, digits = 0;
     for (size_t i = 0; i < sift_engine_ninputs(e); i++) {
@@ -348,9 +349,14 @@ static int report(FILE *out, const sift_engine_t *e, int pass, const stats_args_
                       in->problems[k].message);
         if (in->error[0] || in->status < 0 || in->problems_total > 0)
             rc = CLI_DAMAGED;
-        if (s && s->app && s->flows.table.full) { /* the application level is partial */
-            cli_flow_cap_reached(in->path, &a->limits, a->cfg.max_flows,
-                                 s->flows.table.dropped_packets);
+        const sift_flows_t *fs = flows < 0 ? NULL : sift_engine_state(e, i, flows);
+        if (fs && fs->table.full) { /* the application level is partial */
+            cli_flow_cap_reached(in->path, &a->limits, a->flows.table.max_flows,
+                                 fs->table.dropped_packets);
+            rc = CLI_DAMAGED;
+        }
+        if (s && s->oom) {
+            cli_error("%s: out of memory: some application counts are missing", in->path);
             rc = CLI_DAMAGED;
         }
         if (a->total || !s)
@@ -380,7 +386,7 @@ static void cache_key(cli_cache_t *cc, const stats_args_t *a)
     cli_cache_param_u64(cc, "interval_ns", (uint64_t)a->cfg.interval_ns);
     cli_cache_param_u64(cc, "max_keys", a->cfg.max_keys);
     cli_cache_param_u64(cc, "no_app", a->cfg.no_app);
-    cli_cache_param_u64(cc, "max_flows", a->cfg.max_flows);
+    cli_cache_param_u64(cc, "max_flows", a->flows.table.max_flows);
     cli_cache_param(cc, "filter", a->filter);
 }
 
@@ -390,18 +396,17 @@ int cmd_stats(int argc, char **argv)
     int prc = parse_args(argc, argv, &a);
     if (prc != CLI_OK)
         return prc < 0 ? CLI_OK : prc;
-    a.cfg.max_flows = cli_flow_cap(&a.limits, !a.cfg.no_app);
+    a.flows.table.max_flows = cli_flow_cap(&a.limits, !a.cfg.no_app);
     cli_cache_t cc;
     cli_cache_init(&cc, "stats", !a.no_cache);
     cache_key(&cc, &a);
     if (cli_cache_lookup(&cc, argv + optind, argc - optind))
         return cli_cache_finish(&cc, CLI_OK);
     FILE *out = cli_cache_out(&cc);
-    sift_pass_t def = sift_stats_pass;
-    def.needs = sift_stats_needs(&a.cfg);
     cli_run_t run;
-    cli_run_opts_t ro = {.pass = &def,
+    cli_run_opts_t ro = {.pass = &sift_stats_pass,
                          .config = &a.cfg,
+                         .flows = &a.flows,
                          .threads = (unsigned)a.threads,
                          .filter = a.filter,
                          .totals = true};
@@ -409,7 +414,7 @@ int cmd_stats(int argc, char **argv)
     sift_engine_t *e = run.e;
     int pass = run.pass;
     if (rc == CLI_OK)
-        rc = report(out, e, pass, &a);
+        rc = report(out, e, pass, run.flows, &a);
     if (fflush(out) != 0 || ferror(out)) {
         cli_error("cannot write the output: %s", strerror(errno));
         rc = CLI_FAILED;

@@ -8,13 +8,14 @@ int cli_run(cli_run_t *r, const cli_run_opts_t *o, char **inputs, int ninputs)
 {
     r->ctx = NULL;
     r->e = NULL;
-    r->pass = -1;
+    r->pass = r->flows = -1;
     cli_progress_init(&r->prog);
     sift_engine_opts_t opts = {.threads = o->threads,
                                .filter = o->filter,
                                .totals = o->totals,
                                .progress = cli_progress_cb,
-                               .progress_user = &r->prog};
+                               .progress_user = &r->prog,
+                               .flows = o->flows};
     /* Files from this size on are split into ranges of at least this size: for the tests that
      * check results never depend on how a file is split (default: the engine's 64/16 MiB). */
     const char *rb = getenv("CAPSIFT_RANGE_BYTES");
@@ -49,6 +50,7 @@ int cli_run(cli_run_t *r, const cli_run_opts_t *o, char **inputs, int ninputs)
         cli_error("%s", sift_ctx_errmsg(r->ctx));
         rc = CLI_FAILED;
     }
+    r->flows = sift_engine_flows_pass(r->e);
     cli_progress_end(&r->prog);
     return rc;
 }

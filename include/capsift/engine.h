@@ -29,11 +29,23 @@
 extern "C" {
 #endif
 
+struct sift_flows;
+struct sift_flow;
+
 /* A pass. The engine allocates state_size zeroed bytes per worker and input, calls init with
  * the config given to sift_engine_add_pass, then packet for each record in file order, then
  * merges: merge(into, from) where `from` covers records after those of `into`. merge must be
  * associative. packet is the hot path: no allocation, lock or system call per packet where it
- * can be avoided. release frees what init and packet allocated (not the state itself). */
+ * can be avoided. release frees what init and packet allocated (not the state itself).
+ *
+ * Passes built on flows (SIFT_PASS_FLOWS) get, with each packet, its flow (pkt->flow, NULL for
+ * a packet without one), its direction and flow_state_size bytes of their own in that flow
+ * (pkt->flow_state, zeroed when the flow starts). The engine keeps one flow table per range:
+ * the flows pass (sift_flows_pass in capsift/flow.h), added with opts.flows as its config
+ * unless the run has one already. Merging ranges joins a flow cut by a boundary; flow_join
+ * then gets the pass's bytes of both parts (from: the later part, released afterwards). After
+ * an input's last merge, flow_end sees every flow with its final application, then finish
+ * runs. */
 typedef struct sift_pass {
     const char *name;
     sift_need_t needs;
@@ -47,11 +59,21 @@ typedef struct sift_pass {
     void (*finish)(void *state);
     void (*release)(void *state);
     unsigned flags; /* SIFT_PASS_* */
+    /* Adjusts needs and flags to a config (NULL: they do not depend on it). */
+    void (*declare)(const void *config, sift_need_t *needs, unsigned *flags);
+    /* Per-flow bytes and their hooks (SIFT_PASS_FLOWS; each may be NULL). */
+    size_t flow_state_size;
+    void (*flow_join)(void *into, const void *from);
+    void (*flow_release)(void *flow_state);
+    void (*flow_end)(void *state, const struct sift_flows *flows, const struct sift_flow *f,
+                     void *flow_state);
 } sift_pass_t;
 
 /* The pass cannot merge the states of two ranges of one file: a run with it reads every file
  * whole, on one worker (files still go to different workers). */
 #define SIFT_PASS_WHOLE_FILE 0x1u
+/* The pass is built on flows (see above). */
+#define SIFT_PASS_FLOWS 0x2u
 
 typedef void (*sift_progress_fn)(void *user, uint64_t bytes_done, uint64_t bytes_total,
                                  uint64_t packets_done);
@@ -78,6 +100,9 @@ typedef struct sift_engine_opts {
     sift_progress_fn progress; /* called from the thread in sift_engine_run, about 5 times a
                                 * second while it runs; NULL for none */
     void *progress_user;
+    /* Config of the flows pass the engine adds for passes built on flows when the run has
+     * none (a struct sift_flows_config; NULL: defaults). */
+    const void *flows;
 } sift_engine_opts_t;
 
 /* The outcome of one input. Valid until sift_engine_free. */
@@ -165,6 +190,14 @@ SIFT_API const sift_input_t *sift_engine_input(const sift_engine_t *e, size_t i)
  * that input's state). Valid until sift_engine_free. */
 SIFT_API const void *sift_engine_state(const sift_engine_t *e, size_t i, int p);
 SIFT_API const void *sift_engine_total(const sift_engine_t *e, int p);
+
+/* The index of the flows pass of the run (the one added, or the one the engine adds for
+ * passes built on flows once sift_engine_run starts), or -1 when it has none. */
+SIFT_API int sift_engine_flows_pass(const sift_engine_t *e);
+
+/* Pass p's own bytes in flow f (a flow of the run's flows pass states), or NULL when p keeps
+ * none. */
+SIFT_API void *sift_engine_flow_state(const sift_engine_t *e, int p, const struct sift_flow *f);
 
 #ifdef __cplusplus
 }

@@ -37,11 +37,11 @@ extern "C" {
 
 #define SIFT_FLOW_NS_PER_S    1000000000LL
 #define SIFT_FLOW_DEFAULT_MAX 10000000u /* flows held at once without a memory budget */
-/* Bytes one flow may take at most in a table: the flow (112), its slots at a load of 1/4 to
- * 1/2, and the dense array just after it doubled; with application detection also nDPI's
- * per-flow state (688 bytes in libndpi 4.x) while the flow is being classified. Measured at
- * 2 M flows: 163 and 850 bytes a flow (bench/bench_memory.sh). */
-#define SIFT_FLOW_BYTES           256u
+/* Bytes one flow may take at most in a table: the flow (120), its slots at a load of 1/4 to
+ * 1/2, and the dense array just after it doubled (passes built on flows add theirs); with
+ * application detection also nDPI's per-flow state (688 bytes in libndpi 4.x) while the flow is
+ * being classified. Measured at 2 M flows: 163 and 850 bytes a flow (bench/bench_memory.sh). */
+#define SIFT_FLOW_BYTES           272u
 #define SIFT_FLOW_APP_BYTES       1024u
 #define SIFT_FLOW_APP_MAX_PACKETS 24 /* packets per flow given to nDPI at most */
 
@@ -65,9 +65,6 @@ typedef struct sift_flow_key {
 #define SIFT_FLOW_APP_OFF  0 /* detection off (or the flow is not TCP/UDP) */
 #define SIFT_FLOW_APP_BUSY 1 /* packets are still going to the detector */
 #define SIFT_FLOW_APP_DONE 2 /* app_master/app_id are final */
-#define SIFT_FLOW_APP_CUT                                                                          \
-    3 /* given up because its chunk of the file ended: a later chunk's                             \
-       * answer for the same flow replaces it at the merge */
 
 /* One flow. In a table, a pointer to a flow is valid until the next call that adds to or
  * merges into that table. */
@@ -85,7 +82,15 @@ typedef struct sift_flow {
     uint8_t app_packets;  /* packets given to the detector so far */
     uint8_t reserved[3];
     void *detect; /* the detector's per-flow state while app_state is BUSY (internal) */
+    void *replay; /* internal: offsets of its first packets, kept by a range after a file's
+                   * first until the merge (see pass_flows.c) */
 } sift_flow_t;
+
+/* The bytes a table keeps after each flow for passes built on flows (opts.ext_bytes). */
+static inline void *sift_flow_ext(const sift_flow_t *f)
+{
+    return (unsigned char *)(uintptr_t)f + sizeof(sift_flow_t);
+}
 
 /* The initiator's and the responder's address and port. */
 static inline const uint8_t *sift_flow_addr_a(const sift_flow_t *f)
@@ -109,6 +114,8 @@ typedef struct sift_flow_table_opts {
     uint64_t max_flows;      /* flows held at once (active and finished); 0: the default */
     int64_t idle_timeout_ns; /* 0: none, a tuple is one flow however long it is silent */
     bool vlan_in_key;        /* the outermost VLAN id is part of the key */
+    size_t ext_bytes;        /* bytes kept after each flow (sift_flow_ext), zeroed when it starts;
+                              * rounded up to a multiple of 8 */
 } sift_flow_table_opts_t;
 
 /* Called for a flow about to leave the table's active set (idle, or at release/merge); it may
@@ -116,16 +123,23 @@ typedef struct sift_flow_table_opts {
 typedef void (*sift_flow_finish_fn)(void *user, sift_flow_t *f);
 /* Called instead of keeping a finished flow, when set. */
 typedef void (*sift_flow_emit_fn)(void *user, const sift_flow_t *f);
+/* Merging: b (a later chunk's part of the same flow) is joined to a; counters are added
+ * already, the hook joins what the ext bytes hold. b is released afterwards (drop). */
+typedef void (*sift_flow_join_fn)(void *user, sift_flow_t *a, sift_flow_t *b);
+/* A record's ext bytes are discarded (release, emit): free what they own. */
+typedef void (*sift_flow_drop_fn)(void *user, sift_flow_t *f);
 
 /* The table. A caller-owned struct: sift_flow_table_init/_release. Fields are read-only for
- * users except finish/emit and their user pointers, which the owner sets after init. */
+ * users except the callbacks and their user pointers, which the owner sets after init.
+ * Records (a flow and its ext bytes) are `stride` bytes apart: use the accessors. */
 typedef struct sift_flow_table {
     sift_flow_table_opts_t opts;
-    uint64_t *slots;    /* tag << 32 | (index + 1); 0 is empty */
-    size_t mask;        /* number of slots - 1 */
-    sift_flow_t *flows; /* active flows, dense */
+    size_t stride;
+    uint64_t *slots;      /* tag << 32 | (index + 1); 0 is empty */
+    size_t mask;          /* number of slots - 1 */
+    unsigned char *flows; /* active flow records, dense */
     size_t count, cap;
-    sift_flow_t *done; /* finished flows (idle timeout), in the order they finished */
+    unsigned char *done; /* finished flow records (idle timeout), in the order they finished */
     size_t ndone, done_cap;
     uint64_t emitted;         /* finished flows handed to emit instead of kept */
     uint64_t dropped_packets; /* packets not placed because max_flows was reached */
@@ -137,6 +151,9 @@ typedef struct sift_flow_table {
     void *finish_user;
     sift_flow_emit_fn emit;
     void *emit_user;
+    sift_flow_join_fn join;
+    sift_flow_drop_fn drop;
+    void *hook_user; /* of join and drop */
 } sift_flow_table_t;
 
 SIFT_API int sift_flow_table_init(sift_flow_table_t *t, const sift_flow_table_opts_t *opts);
@@ -167,14 +184,19 @@ SIFT_API void sift_flow_table_expire(sift_flow_table_t *t, int64_t ts_ns);
 
 /* Adds the flows of `from`, which cover packets after those of `into` (the next chunk of the
  * same file, or the next file). A flow of `from` whose key is active in `into` continues it
- * (counters add, times take min/max, flags OR; the initiator and application of `into` stay),
- * unless the gap between them exceeds the idle timeout. `from` is not changed. Returns 0 or
- * SIFT_ENOMEM. */
-SIFT_API int sift_flow_table_merge(sift_flow_table_t *into, const sift_flow_table_t *from);
+ * (counters add, times take min/max, flags OR, then the join hook; the initiator and
+ * application of `into` stay), unless the gap between them exceeds the idle timeout. Other
+ * flows of `from` move to `into` with their detector state and ext bytes (from keeps zeroes).
+ * Both tables need the same ext_bytes. Returns 0, SIFT_ENOMEM or SIFT_EINVAL. */
+SIFT_API int sift_flow_table_merge(sift_flow_table_t *into, sift_flow_table_t *from);
 
 /* Flows held (finished first, then active) and the i-th of them. */
 SIFT_API size_t sift_flow_table_count(const sift_flow_table_t *t);
 SIFT_API const sift_flow_t *sift_flow_table_at(const sift_flow_table_t *t, size_t i);
+
+/* The i-th active flow (NULL past count), and the index of an active flow. */
+SIFT_API sift_flow_t *sift_flow_table_active(const sift_flow_table_t *t, size_t i);
+SIFT_API size_t sift_flow_table_index(const sift_flow_table_t *t, const sift_flow_t *f);
 
 /* Bytes the table holds (slots and flow arrays). */
 SIFT_API size_t sift_flow_table_memory(const sift_flow_table_t *t);
@@ -208,6 +230,12 @@ typedef struct sift_flows {
                               * carry none (pcapng simple packets, out-of-range times) */
     const sift_flow_t *last; /* the flow of the latest packet (NULL: it had none), valid until
                               * the next packet: for passes built on this one */
+    uint8_t last_dir;        /* its direction (SIFT_FLOW_AB or SIFT_FLOW_BA) */
+    bool record;             /* internal: a later range, keeping first packets' offsets */
+    const struct sift_flow_user *users; /* internal: passes keeping bytes per flow (engine) */
+    size_t nusers;
+    struct sift_flows_pending *pending; /* internal: flows to continue after a merge */
+    size_t npending, pending_cap;
 } sift_flows_t;
 
 /* The pass. Its needs is SIFT_NEED_APP; with config->no_app use a copy with needs set to

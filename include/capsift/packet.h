@@ -97,6 +97,13 @@ typedef struct sift_packet {
      * not cleared and must not be read. */
     uint8_t nlayers;
     sift_layer_t layers[SIFT_PKT_MAX_LAYERS];
+
+    /* Set by the engine, not the decoder, for passes built on flows (engine.h): the packet's
+     * flow (NULL: none), its direction (SIFT_FLOW_AB, SIFT_FLOW_BA) and the pass's own bytes
+     * in that flow. */
+    const struct sift_flow *flow;
+    void *flow_state;
+    uint8_t flow_dir;
 } sift_packet_t;
 
 #ifdef __cplusplus

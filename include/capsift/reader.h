@@ -140,6 +140,11 @@ SIFT_API int sift_reader_open_range(sift_reader_t **out, sift_ctx_t *ctx, const 
                                     uint64_t start, uint64_t end, const sift_reader_opts_t *opts);
 SIFT_API uint64_t sift_reader_range_start(const sift_reader_t *r);
 
+/* Moves a splittable reader to the record at offset, an offset a read of the same file gave
+ * (rec.offset): the next sift_reader_next returns that record, then the ones after it. For a
+ * pcapng file, the interfaces in force there must be those the reader has read. */
+SIFT_API int sift_reader_seek(sift_reader_t *r, uint64_t offset);
+
 /* True when the reader met a pcapng section header or interface description after a packet:
  * ranges after it were read with the interfaces of the file's head, so a split read of that
  * file must be done again whole. */

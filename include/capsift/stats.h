@@ -4,7 +4,9 @@
  * - Hierarchy: each packet counts once in every node of its path of layer names, outermost
  *   first, as the decoder lists them (Wireshark's names, as `tshark -z io,phs` prints them:
  *   eth > ip > tcp), then, for packets that carry transport payload in a flow whose
- *   application nDPI has named, that name (TLS, DNS, HTTP ...).
+ *   application nDPI names, that name (TLS, DNS, HTTP ...): all of the flow's payload packets,
+ *   also those before it was named. The application level is built on the engine's flows
+ *   (the run's flows pass; its config, opts.flows, sets max_flows).
  * - Talkers: per IP address (innermost layer), packets and bytes sent plus received.
  * - Ports: per (IP protocol, port), packets and bytes with that port at either end.
  * - Sizes: packets by wire length in tshark's plen buckets (0-19, 20-39, ... 5120 and up).
@@ -29,8 +31,7 @@ extern "C" {
 typedef struct sift_stats_config {
     int64_t interval_ns; /* timeline interval; 0: one second */
     size_t max_keys;     /* addresses, ports and intervals kept each; 0: the default */
-    bool no_app;         /* no application level (no nDPI) */
-    uint64_t max_flows;  /* flows tracked for the application level; 0: the default */
+    bool no_app;         /* no application level (no nDPI, no flows) */
 } sift_stats_config_t;
 
 /* A node of the hierarchy; parent is -1 for a top node. Nodes are in order of creation, so a
@@ -67,9 +68,10 @@ typedef struct sift_stats {
     sift_stats_map_t timeline;
     uint64_t size_packets[SIFT_STATS_NSIZES], size_bytes[SIFT_STATS_NSIZES];
     bool app;
-    sift_flows_t flows;      /* internal: the flows that nDPI classifies */
-    uint64_t *cache;         /* internal: path signature -> leaf node */
-    struct sift_stats *self; /* internal (see pass_flows.c) */
+    bool oom;                    /* memory ran out: some application counts are missing */
+    uint64_t *cache;             /* internal: path signature -> leaf node */
+    struct sift_stats_app *apps; /* internal: application counts until the finish */
+    size_t apps_mask, apps_count;
 } sift_stats_t;
 
 SIFT_API extern const sift_pass_t sift_stats_pass;

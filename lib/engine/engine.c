@@ -1,5 +1,6 @@
 /* The engine: inputs, passes, workers and the merge. */
 #include "common/internal.h"
+#include "flow/flow_int.h"
 
 #include <capsift/engine.h>
 #include <capsift/pool.h>
@@ -7,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +21,9 @@
 #define ENG_CHUNK_MIN  (16u << 20)
 
 typedef struct eng_pass {
-    sift_pass_t pass;
+    sift_pass_t pass; /* needs and flags as declared for its config */
     const void *config;
+    size_t user; /* its index in users[] (SIZE_MAX: it keeps no bytes per flow) */
 } eng_pass_t;
 
 typedef struct eng_input {
@@ -64,8 +67,11 @@ struct sift_engine {
     atomic_uint_fast64_t bytes_done, packets_done;
     atomic_int fatal;
     uint64_t chunks_run, reread;
-    sift_need_t need; /* the deepest need of the passes: how far to decode */
-    bool whole_files; /* a pass cannot merge ranges of one file */
+    sift_need_t need;                       /* the deepest need of the passes: how far to decode */
+    bool whole_files;                       /* a pass cannot merge ranges of one file */
+    int stage;                              /* the flows pass, or -1 */
+    sift_flow_user_t users[ENG_MAX_PASSES]; /* passes keeping bytes per flow */
+    size_t nusers, ext_bytes;
     sift_expand_stats_t expanded;
     sift_filter_t *filter; /* NULL without one */
 };
@@ -89,6 +95,7 @@ int sift_engine_create(sift_engine_t **out, sift_ctx_t *ctx, const sift_engine_o
     atomic_init(&e->bytes_done, 0);
     atomic_init(&e->packets_done, 0);
     atomic_init(&e->fatal, 0);
+    e->stage = -1;
     if (e->opts.filter) { /* compiled once per run and link type, shared by the workers */
         char err[SIFT_ERRBUF_SIZE];
         int rc = sift_filter_create(&e->filter, e->opts.filter, err);
@@ -140,18 +147,55 @@ void sift_engine_free(sift_engine_t *e)
     free(e);
 }
 
-int sift_engine_add_pass(sift_engine_t *e, const sift_pass_t *pass, const void *config)
+static int add_pass(sift_engine_t *e, const sift_pass_t *pass, const void *config)
 {
     assert(pass && pass->packet && pass->state_size > 0);
-    if (e->npass == ENG_MAX_PASSES || e->ran)
+    if (e->npass == ENG_MAX_PASSES)
         return sift__ctx_error(e->ctx, SIFT_ELIMIT, "too many passes in one run");
-    e->passes[e->npass].pass = *pass;
-    e->passes[e->npass].config = config;
-    if (pass->needs > e->need)
-        e->need = pass->needs;
-    if (pass->flags & SIFT_PASS_WHOLE_FILE)
+    eng_pass_t *ep = &e->passes[e->npass];
+    ep->pass = *pass;
+    ep->config = config;
+    ep->user = SIZE_MAX;
+    if (pass->declare)
+        pass->declare(config, &ep->pass.needs, &ep->pass.flags);
+    if (sift__flows_is(pass)) {
+        if (e->stage >= 0)
+            return sift__ctx_error(e->ctx, SIFT_EINVAL, "one flows pass per run");
+        e->stage = e->npass;
+    }
+    if (ep->pass.needs > e->need)
+        e->need = ep->pass.needs;
+    if (ep->pass.flags & SIFT_PASS_WHOLE_FILE)
         e->whole_files = true;
     return e->npass++;
+}
+
+int sift_engine_add_pass(sift_engine_t *e, const sift_pass_t *pass, const void *config)
+{
+    if (e->ran)
+        return sift__ctx_error(e->ctx, SIFT_EINVAL, "the engine has already run");
+    return add_pass(e, pass, config);
+}
+
+/* Adds the flow stage when a pass needs one, and lays out the bytes passes keep per flow. */
+static int plan_flows(sift_engine_t *e)
+{
+    bool want = false;
+    for (int p = 0; p < e->npass; p++)
+        want = want || (e->passes[p].pass.flags & SIFT_PASS_FLOWS);
+    int rc = want && e->stage < 0 ? add_pass(e, &sift_flows_pass, e->opts.flows) : 0;
+    if (rc < 0)
+        return rc;
+    for (int p = 0; p < e->npass; p++) {
+        eng_pass_t *ep = &e->passes[p];
+        if (!(ep->pass.flags & SIFT_PASS_FLOWS) || ep->pass.flow_state_size == 0)
+            continue;
+        ep->user = e->nusers;
+        e->users[e->nusers++] = (sift_flow_user_t){
+            .offset = e->ext_bytes, .join = ep->pass.flow_join, .release = ep->pass.flow_release};
+        e->ext_bytes += (ep->pass.flow_state_size + 7) & ~(size_t)7;
+    }
+    return 0;
 }
 
 static int push_input(sift_engine_t *e, const char *path, uint64_t size)
@@ -192,8 +236,9 @@ const sift_expand_stats_t *sift_engine_expand_stats(const sift_engine_t *e)
     return &e->expanded;
 }
 
-/* Allocates and initialises one state per pass. */
-static int new_states(sift_engine_t *e, void **states)
+/* Allocates and initialises one state per pass; later_range: for a range after its file's
+ * first. */
+static int new_states(sift_engine_t *e, void **states, bool later_range)
 {
     for (int p = 0; p < e->npass; p++) {
         const eng_pass_t *ep = &e->passes[p];
@@ -201,6 +246,11 @@ static int new_states(sift_engine_t *e, void **states)
         int rc = states[p] ? 0 : SIFT_ENOMEM;
         if (rc == 0 && ep->pass.init)
             rc = ep->pass.init(states[p], ep->config);
+        if (rc == 0 && p == e->stage) {
+            rc = sift__flows_attach(states[p], e->users, e->nusers, e->ext_bytes, later_range);
+            if (rc < 0)
+                ep->pass.release(states[p]);
+        }
         if (rc < 0) {
             free(states[p]); /* a failed init releases what it took */
             states[p] = NULL;
@@ -244,12 +294,33 @@ static int copy_outcome(eng_input_t *in, const sift_reader_t *r)
     return 0;
 }
 
-/* Finishes an input's final states and offers them to the input_done callback; frees them if
- * it takes them. */
+/* Every flow of a final state to the passes that look at flows as they end. */
+static void end_flows(sift_engine_t *e, void **states)
+{
+    const sift_flows_t *fs = states[e->stage];
+    for (int p = 0; p < e->npass; p++) {
+        const eng_pass_t *ep = &e->passes[p];
+        if (!ep->pass.flow_end || !states[p])
+            continue;
+        size_t off = ep->user == SIZE_MAX ? 0 : e->users[ep->user].offset;
+        for (size_t k = 0; k < sift_flows_count(fs); k++) {
+            const sift_flow_t *f = sift_flows_at(fs, k);
+            void *bytes = ep->user == SIZE_MAX ? NULL : (unsigned char *)sift_flow_ext(f) + off;
+            ep->pass.flow_end(states[p], fs, f, bytes);
+        }
+    }
+}
+
+/* Finishes an input's final states (the flow stage first, so that every flow is settled) and
+ * offers them to the input_done callback; frees them if it takes them. */
 static void input_done(sift_engine_t *e, size_t i, void **states)
 {
+    if (e->stage >= 0 && states[e->stage]) {
+        e->passes[e->stage].pass.finish(states[e->stage]);
+        end_flows(e, states);
+    }
     for (int p = 0; p < e->npass; p++)
-        if (states[p] && e->passes[p].pass.finish)
+        if (states[p] && p != e->stage && e->passes[p].pass.finish)
             e->passes[p].pass.finish(states[p]);
     if (!e->opts.input_done)
         return;
@@ -288,7 +359,7 @@ static void run_chunk(sift_engine_t *e, eng_chunk_t *ch)
         sift_ctx_free(ctx);
         return;
     }
-    rc = new_states(e, ch->states);
+    rc = new_states(e, ch->states, ch->split && ch->start > 0);
     if (rc < 0) {
         atomic_store(&e->fatal, rc);
         sift_reader_close(r);
@@ -298,8 +369,12 @@ static void run_chunk(sift_engine_t *e, eng_chunk_t *ch)
     sift_filter_t *filter = e->filter;
     sift_record_t rec;
     sift_packet_t pkt = {.rec = &rec, .input = (uint32_t)ch->input};
-    const int npass = e->npass;
+    const int npass = e->npass, stage = e->stage;
     const sift_need_t need = e->need;
+    const sift_flows_t *flows = stage >= 0 ? ch->states[stage] : NULL;
+    size_t user_off[ENG_MAX_PASSES];
+    for (int p = 0; p < npass; p++)
+        user_off[p] = e->passes[p].user == SIZE_MAX ? SIZE_MAX : e->users[e->passes[p].user].offset;
     uint64_t n = 0;
     uint64_t reported = ch->split ? ch->start : 0;
     ch->began = ch->split ? sift_reader_range_start(r) : 0;
@@ -313,8 +388,19 @@ static void run_chunk(sift_engine_t *e, eng_chunk_t *ch)
         }
         if (need > SIFT_NEED_RECORD)
             sift_decode(&pkt, &rec, need);
-        for (int p = 0; p < npass; p++)
+        if (flows) { /* the flow stage first: the others get the packet's flow */
+            e->passes[stage].pass.packet(ch->states[stage], &pkt);
+            pkt.flow = flows->last;
+            pkt.flow_dir = flows->last_dir;
+        }
+        for (int p = 0; p < npass; p++) {
+            if (p == stage)
+                continue;
+            pkt.flow_state = pkt.flow && user_off[p] != SIZE_MAX
+                                 ? (unsigned char *)sift_flow_ext(pkt.flow) + user_off[p]
+                                 : NULL;
             e->passes[p].pass.packet(ch->states[p], &pkt);
+        }
     next:
         if (SIFT_UNLIKELY((++n & 8191) == 0)) {
             uint64_t pos = sift_reader_position(r);
@@ -444,6 +530,58 @@ static bool chunks_tile(const eng_chunk_t *ch, size_t n)
     return true;
 }
 
+/* Reads records of one input again by offset, for the flow stage's merge. */
+typedef struct refetch {
+    sift_engine_t *e;
+    size_t input;
+    sift_ctx_t *ctx;
+    sift_reader_t *r;
+    sift_record_t rec;
+    sift_packet_t pkt;
+} refetch_t;
+
+static int refetch(void *user, uint64_t offset, const sift_packet_t **pkt)
+{
+    refetch_t *f = user;
+    int rc = 0;
+    if (!f->r) {
+        sift_reader_opts_t ro = f->e->opts.reader;
+        ro.buffer_size = 64u << 10; /* records far apart: little read ahead */
+        rc = sift_ctx_create(&f->ctx);
+        if (rc == 0)
+            rc = sift_reader_open(&f->r, f->ctx, f->e->inputs[f->input].path, &ro);
+    }
+    if (rc == 0)
+        rc = sift_reader_seek(f->r, offset);
+    if (rc == 0)
+        rc = sift_reader_next(f->r, &f->rec) == 1 && f->rec.offset == offset ? 0 : SIFT_ESTALE;
+    if (rc < 0)
+        return sift__ctx_error(f->e->ctx, rc,
+                               "%s: cannot read the packet at byte %" PRIu64
+                               " again (the file changed while it was read?)",
+                               f->e->inputs[f->input].path, offset);
+    f->pkt = (sift_packet_t){.rec = &f->rec, .input = (uint32_t)f->input};
+    sift_decode(&f->pkt, &f->rec, f->e->need);
+    *pkt = &f->pkt;
+    return 0;
+}
+
+/* Merges the states of the next range of input i into its states: the flow stage first. */
+static int merge_range(sift_engine_t *e, size_t i, void **into, void **from)
+{
+    int rc = 0;
+    if (e->stage >= 0 && into[e->stage] && from[e->stage]) {
+        refetch_t f = {.e = e, .input = i};
+        rc = sift__flows_merge_ranges(into[e->stage], from[e->stage], refetch, &f);
+        sift_reader_close(f.r);
+        sift_ctx_free(f.ctx);
+    }
+    for (int p = 0; p < e->npass && rc == 0; p++)
+        if (p != e->stage && into[p] && from[p])
+            rc = e->passes[p].pass.merge(into[p], from[p]);
+    return rc;
+}
+
 /* Moves the chunk states into their inputs, merged in file order. Inputs whose chunks do not
  * tile are marked in redo[] for a sequential read. */
 static int collect_chunks(sift_engine_t *e, bool *redo, size_t *nredo)
@@ -472,10 +610,9 @@ static int collect_chunks(sift_engine_t *e, bool *redo, size_t *nredo)
             for (int p = 0; p < e->npass; p++) {
                 in->states[p] = ch[0].states[p];
                 ch[0].states[p] = NULL;
-                for (size_t k = 1; k < n && rc == 0 && in->states[p]; k++)
-                    if (ch[k].states[p])
-                        rc = e->passes[p].pass.merge(in->states[p], ch[k].states[p]);
             }
+            for (size_t k = 1; k < n && rc == 0; k++)
+                rc = merge_range(e, i, in->states, ch[k].states);
             if ((n > 1 || ch[0].split) && rc == 0) /* a whole read was finished by its worker */
                 input_done(e, i, in->states);
         }
@@ -504,7 +641,7 @@ static int merge_totals(sift_engine_t *e)
         with += e->npass > 0 && e->inputs[i].states[0] != NULL;
     if (!e->opts.totals || with <= 1)
         return 0;
-    int rc = new_states(e, e->totals);
+    int rc = new_states(e, e->totals, false);
     for (size_t i = 0; i < e->ninput && rc == 0; i++)
         for (int p = 0; p < e->npass && rc == 0; p++)
             if (e->inputs[i].states[p])
@@ -521,8 +658,11 @@ int sift_engine_run(sift_engine_t *e)
         e->inputs[i].pub.error = e->inputs[i].error;
         e->inputs[i].pub.warning = e->inputs[i].warning;
     }
+    int rc = plan_flows(e);
+    if (rc < 0)
+        return rc;
     bool *redo = calloc(e->ninput ? e->ninput : 1, sizeof *redo);
-    int rc = redo ? plan_chunks(e, NULL) : SIFT_ENOMEM;
+    rc = redo ? plan_chunks(e, NULL) : SIFT_ENOMEM;
     if (rc == 0)
         rc = run_planned(e);
     size_t nredo = 0;
@@ -578,4 +718,16 @@ const void *sift_engine_total(const sift_engine_t *e, int p)
         if (e->inputs[i].states[p])
             return e->inputs[i].states[p];
     return NULL;
+}
+
+int sift_engine_flows_pass(const sift_engine_t *e)
+{
+    return e->stage;
+}
+
+void *sift_engine_flow_state(const sift_engine_t *e, int p, const sift_flow_t *f)
+{
+    if (p < 0 || p >= e->npass || e->passes[p].user == SIZE_MAX || !f)
+        return NULL;
+    return (unsigned char *)sift_flow_ext(f) + e->users[e->passes[p].user].offset;
 }

@@ -7,10 +7,12 @@
 /* Protocol ids below this get a name slot in sift_flows_t.app_names (nDPI's NDPI_NUM_BITS). */
 #define SIFT__APP_NAMES 512
 
-/* A detection module (one per pass state: nDPI modules are not thread-safe, and their caches
- * would make results depend on which files a worker saw before). NULL on failure. */
-void *sift__app_create(void);
-void sift__app_free(void *mod);
+/* The calling thread's detection module, set up on first use and freed when the thread ends
+ * (nDPI modules are not thread-safe). NULL when it cannot be set up. */
+void *sift__app_module(void);
+
+/* Whether a packet would count toward a flow's max_packets (the detector sees it). */
+bool sift__app_counts(const sift_packet_t *pkt);
 
 /* Gives one packet of flow f to the detector. Returns true when f's application is settled
  * (found, or given up after max_packets): its detector state is then freed. */
@@ -24,5 +26,31 @@ void sift__app_flow_free(sift_flow_t *f);
 
 /* The nDPI name of a protocol id (static within the module). */
 const char *sift__app_proto_name(void *mod, uint16_t id);
+
+/* ---- the flow stage, for the engine ---- */
+
+/* A pass's bytes in each flow record, at offset in the ext bytes. */
+typedef struct sift_flow_user {
+    size_t offset;
+    void (*join)(void *into, const void *from);
+    void (*release)(void *bytes);
+} sift_flow_user_t;
+
+/* Lays out a fresh state's records for the passes built on it (users stay valid while the
+ * state is used) and says whether it reads a range after its file's first. */
+int sift__flows_attach(sift_flows_t *s, const sift_flow_user_t *users, size_t nusers,
+                       size_t ext_bytes, bool later_range);
+
+/* Reads the packet at a record offset of the input being merged, decoded for the run. */
+typedef int (*sift_flows_fetch_fn)(void *user, uint64_t offset, const sift_packet_t **pkt);
+
+/* Merges the state of the next range of the same input: flows cut by the boundary are joined
+ * and their detection continued over b's first packets, read again through fetch (NULL: they
+ * stay unsettled). b keeps nothing it gave a. */
+int sift__flows_merge_ranges(sift_flows_t *a, sift_flows_t *b, sift_flows_fetch_fn fetch,
+                             void *user);
+
+/* Whether a pass is the flows pass (the flow stage). */
+bool sift__flows_is(const sift_pass_t *p);
 
 #endif

@@ -23,6 +23,23 @@ _Static_assert(sizeof(sift_flow_key_t) == 40, "the key has no padding");
 
 #define MIN_SLOTS 1024u
 
+/* Records are a flow followed by the bytes passes keep per flow (opts.ext_bytes), `stride`
+ * bytes each. */
+static inline sift_flow_t *rec_at(const sift_flow_table_t *t, unsigned char *base, size_t i)
+{
+    return (sift_flow_t *)(void *)(base + i * t->stride);
+}
+
+static inline void *ext_of(const sift_flow_t *f)
+{
+    return (unsigned char *)(uintptr_t)f + sizeof(sift_flow_t);
+}
+
+static inline void rec_copy(const sift_flow_table_t *t, sift_flow_t *to, const sift_flow_t *from)
+{
+    memcpy(to, from, t->stride);
+}
+
 static uint64_t key_hash(const sift_flow_key_t *k)
 {
     return XXH3_64bits(k, sizeof *k);
@@ -49,6 +66,8 @@ int sift_flow_table_init(sift_flow_table_t *t, const sift_flow_table_opts_t *opt
         t->opts = *opts;
     if (t->opts.idle_timeout_ns < 0)
         t->opts.idle_timeout_ns = 0;
+    t->opts.ext_bytes = (t->opts.ext_bytes + 7) & ~(size_t)7;
+    t->stride = sizeof(sift_flow_t) + t->opts.ext_bytes;
     t->sweep_ns = INT64_MIN;
     return 0;
 }
@@ -65,7 +84,11 @@ void sift_flow_table_release(sift_flow_table_t *t)
     if (!t)
         return;
     for (size_t i = 0; i < t->count; i++)
-        finish_flow(t, &t->flows[i]);
+        finish_flow(t, rec_at(t, t->flows, i));
+    for (size_t i = 0; t->drop && i < t->ndone; i++)
+        t->drop(t->hook_user, rec_at(t, t->done, i));
+    for (size_t i = 0; t->drop && i < t->count; i++)
+        t->drop(t->hook_user, rec_at(t, t->flows, i));
     free(t->slots);
     free(t->flows);
     free(t->done);
@@ -113,7 +136,7 @@ static size_t probe(const sift_flow_table_t *t, const sift_flow_key_t *k, uint64
             return i;
         }
         if ((s >> 32) == tag) {
-            const sift_flow_t *f = &t->flows[(uint32_t)s - 1];
+            const sift_flow_t *f = rec_at(t, t->flows, (uint32_t)s - 1);
             if (key_eq(&f->key, k)) {
                 *found = true;
                 return i;
@@ -123,10 +146,10 @@ static size_t probe(const sift_flow_table_t *t, const sift_flow_key_t *k, uint64
     }
 }
 
-static void fill_slots(uint64_t *slots, size_t mask, const sift_flow_t *flows, size_t count)
+static void fill_slots(const sift_flow_table_t *t, uint64_t *slots, size_t mask)
 {
-    for (size_t n = 0; n < count; n++) {
-        uint64_t h = key_hash(&flows[n].key); /* not kept per flow: 8 bytes a flow saved */
+    for (size_t n = 0; n < t->count; n++) {
+        uint64_t h = key_hash(&rec_at(t, t->flows, n)->key); /* not kept: 8 bytes a flow saved */
         size_t i = (size_t)h & mask;
         while (slots[i])
             i = (i + 1) & mask;
@@ -141,7 +164,7 @@ static int rebuild(sift_flow_table_t *t, size_t nslots)
     if (!slots)
         return SIFT_ENOMEM;
     size_t mask = nslots - 1;
-    fill_slots(slots, mask, t->flows, t->count);
+    fill_slots(t, slots, mask);
     free(t->slots);
     t->slots = slots;
     t->mask = mask;
@@ -153,17 +176,19 @@ static int push_done(sift_flow_table_t *t, const sift_flow_t *f)
     if (t->emit) {
         t->emit(t->emit_user, f);
         t->emitted++;
+        if (t->drop)
+            t->drop(t->hook_user, (sift_flow_t *)(uintptr_t)f);
         return 0;
     }
     if (t->ndone == t->done_cap) {
         size_t ncap = t->done_cap ? t->done_cap * 2 : 256;
-        sift_flow_t *n = realloc(t->done, ncap * sizeof *n);
+        unsigned char *n = realloc(t->done, ncap * t->stride);
         if (!n)
             return SIFT_ENOMEM;
         t->done = n;
         t->done_cap = ncap;
     }
-    t->done[t->ndone++] = *f;
+    rec_copy(t, rec_at(t, t->done, t->ndone++), f);
     return 0;
 }
 
@@ -181,23 +206,25 @@ void sift_flow_table_expire(sift_flow_table_t *t, int64_t ts_ns)
         return;
     size_t keep = 0;
     for (size_t i = 0; i < t->count; i++) {
-        sift_flow_t *f = &t->flows[i];
+        sift_flow_t *f = rec_at(t, t->flows, i);
         if (idle(t, f, ts_ns)) {
             finish_flow(t, f);
             if (push_done(t, f) < 0) {
                 t->oom = SIFT_ENOMEM; /* the flow is lost; counted as oom */
+                if (t->drop)
+                    t->drop(t->hook_user, f);
             }
             continue;
         }
         if (keep != i)
-            t->flows[keep] = *f;
+            rec_copy(t, rec_at(t, t->flows, keep), f);
         keep++;
     }
     if (keep == t->count)
         return;
     t->count = keep;
     memset(t->slots, 0, (t->mask + 1) * sizeof *t->slots);
-    fill_slots(t->slots, t->mask, t->flows, t->count);
+    fill_slots(t, t->slots, t->mask);
 }
 
 static void maybe_sweep(sift_flow_table_t *t, int64_t ts_ns)
@@ -217,7 +244,7 @@ static int grow(sift_flow_table_t *t)
 {
     if (t->count == t->cap) {
         size_t ncap = t->cap ? t->cap * 2 : MIN_SLOTS / 2;
-        sift_flow_t *n = realloc(t->flows, ncap * sizeof *n);
+        unsigned char *n = realloc(t->flows, ncap * t->stride);
         if (!n)
             return SIFT_ENOMEM;
         t->flows = n;
@@ -231,9 +258,10 @@ static int grow(sift_flow_table_t *t)
     return 0;
 }
 
-static void start_flow(sift_flow_t *f, const sift_flow_key_t *k, int dir, int64_t ts_ns)
+static void start_flow(const sift_flow_table_t *t, sift_flow_t *f, const sift_flow_key_t *k,
+                       int dir, int64_t ts_ns)
 {
-    memset(f, 0, sizeof *f);
+    memset(f, 0, t->stride);
     f->key = *k;
     f->first_ns = f->last_ns = ts_ns;
     f->a_is_hi = (uint8_t)dir; /* dir 1: the sender is key.hi */
@@ -247,7 +275,7 @@ sift_flow_t *sift_flow_table_get(sift_flow_table_t *t, const sift_flow_key_t *k,
     bool found = false;
     size_t i = t->slots ? probe(t, k, h, &found) : 0;
     if (SIFT_LIKELY(found)) {
-        sift_flow_t *f = &t->flows[(uint32_t)t->slots[i] - 1];
+        sift_flow_t *f = rec_at(t, t->flows, (uint32_t)t->slots[i] - 1);
         if (SIFT_UNLIKELY(idle(t, f, ts_ns))) {
             /* the tuple was silent too long: finish that flow, reuse its entry */
             finish_flow(t, f);
@@ -255,7 +283,7 @@ sift_flow_t *sift_flow_table_get(sift_flow_table_t *t, const sift_flow_key_t *k,
                 t->oom = SIFT_ENOMEM;
                 return NULL;
             }
-            start_flow(f, k, dir, ts_ns);
+            start_flow(t, f, k, dir, ts_ns);
         }
         *pdir = dir ^ f->a_is_hi;
         return f;
@@ -272,8 +300,8 @@ sift_flow_t *sift_flow_table_get(sift_flow_table_t *t, const sift_flow_key_t *k,
         }
         i = probe(t, k, h, &found);
     }
-    sift_flow_t *f = &t->flows[t->count];
-    start_flow(f, k, dir, ts_ns);
+    sift_flow_t *f = rec_at(t, t->flows, t->count);
+    start_flow(t, f, k, dir, ts_ns);
     t->count++;
     t->slots[i] = (h >> 32) << 32 | (uint64_t)t->count;
     *pdir = SIFT_FLOW_AB;
@@ -286,11 +314,13 @@ const sift_flow_t *sift_flow_table_find(const sift_flow_table_t *t, const sift_f
         return NULL;
     bool found;
     size_t i = probe(t, k, key_hash(k), &found);
-    return found ? &t->flows[(uint32_t)t->slots[i] - 1] : NULL;
+    return found ? rec_at(t, t->flows, (uint32_t)t->slots[i] - 1) : NULL;
 }
 
-/* Adds the counters of b (later packets) to a (earlier). */
-static void combine(sift_flow_t *a, const sift_flow_t *b)
+/* Adds the counters of b (later packets) to a (earlier), then the bytes passes keep per flow
+ * (the join hook). The initiator and the application are first-seen facts: a's stay (the
+ * flows pass continues a's detection over b's first packets, see pass_flows.c). */
+static void combine(sift_flow_table_t *t, sift_flow_t *a, sift_flow_t *b)
 {
     /* b's directions are relative to its own initiator; map them onto a's */
     int flip = a->a_is_hi != b->a_is_hi;
@@ -303,33 +333,35 @@ static void combine(sift_flow_t *a, const sift_flow_t *b)
         a->first_ns = b->first_ns;
     if (b->last_ns > a->last_ns)
         a->last_ns = b->last_ns;
-    /* the initiator and the application are first-seen facts: a's stay, unless a's detection
-     * was cut short by the end of its chunk and b found an answer */
-    if (a->app_state == SIFT_FLOW_APP_CUT && b->app_state != SIFT_FLOW_APP_OFF &&
-        (b->app_master || b->app_id)) {
-        a->app_master = b->app_master;
-        a->app_id = b->app_id;
-        a->app_state = SIFT_FLOW_APP_DONE;
-    }
+    if (t->join)
+        t->join(t->hook_user, a, b);
+}
+
+/* Takes b's record into a: what it owns moves (b keeps none of it). */
+static void take(sift_flow_table_t *t, sift_flow_t *a, sift_flow_t *b)
+{
+    rec_copy(t, a, b);
+    b->detect = NULL;
+    b->replay = NULL;
+    memset(ext_of(b), 0, t->opts.ext_bytes);
 }
 
 /* One flow of `from`, in per-key order of time. */
-static int merge_one(sift_flow_table_t *t, const sift_flow_t *b)
+static int merge_one(sift_flow_table_t *t, sift_flow_t *b)
 {
     bool found = false;
     const uint64_t h = key_hash(&b->key);
     size_t i = t->slots ? probe(t, &b->key, h, &found) : 0;
     if (found) {
-        sift_flow_t *a = &t->flows[(uint32_t)t->slots[i] - 1];
+        sift_flow_t *a = rec_at(t, t->flows, (uint32_t)t->slots[i] - 1);
         if (!idle(t, a, b->first_ns)) {
-            combine(a, b);
+            combine(t, a, b);
             return 0;
         }
         finish_flow(t, a);
         if (push_done(t, a) < 0)
             return SIFT_ENOMEM;
-        *a = *b;
-        a->detect = NULL;
+        take(t, a, b);
         return 0;
     }
     if (t->count + t->ndone >= max_flows(t)) {
@@ -342,24 +374,24 @@ static int merge_one(sift_flow_table_t *t, const sift_flow_t *b)
             return SIFT_ENOMEM;
         i = probe(t, &b->key, h, &found);
     }
-    sift_flow_t *a = &t->flows[t->count++];
-    *a = *b;
-    a->detect = NULL;
+    take(t, rec_at(t, t->flows, t->count++), b);
     t->slots[i] = (h >> 32) << 32 | (uint64_t)t->count;
     return 0;
 }
 
-int sift_flow_table_merge(sift_flow_table_t *into, const sift_flow_table_t *from)
+int sift_flow_table_merge(sift_flow_table_t *into, sift_flow_table_t *from)
 {
+    if (into->stride != from->stride)
+        return SIFT_EINVAL;
     /* from's finished flows of one key precede its active flow of that key, so going through
      * the finished list first keeps each key's instances in time order. */
     for (size_t i = 0; i < from->ndone; i++) {
-        int rc = merge_one(into, &from->done[i]);
+        int rc = merge_one(into, rec_at(from, from->done, i));
         if (rc < 0)
             return rc;
     }
     for (size_t i = 0; i < from->count; i++) {
-        int rc = merge_one(into, &from->flows[i]);
+        int rc = merge_one(into, rec_at(from, from->flows, i));
         if (rc < 0)
             return rc;
     }
@@ -379,13 +411,22 @@ size_t sift_flow_table_count(const sift_flow_table_t *t)
 const sift_flow_t *sift_flow_table_at(const sift_flow_table_t *t, size_t i)
 {
     if (i < t->ndone)
-        return &t->done[i];
+        return rec_at(t, t->done, i);
     i -= t->ndone;
-    return i < t->count ? &t->flows[i] : NULL;
+    return i < t->count ? rec_at(t, t->flows, i) : NULL;
+}
+
+sift_flow_t *sift_flow_table_active(const sift_flow_table_t *t, size_t i)
+{
+    return i < t->count ? rec_at(t, t->flows, i) : NULL;
+}
+
+size_t sift_flow_table_index(const sift_flow_table_t *t, const sift_flow_t *f)
+{
+    return (size_t)((const unsigned char *)f - t->flows) / t->stride;
 }
 
 size_t sift_flow_table_memory(const sift_flow_table_t *t)
 {
-    return (t->slots ? (t->mask + 1) * sizeof *t->slots : 0) + t->cap * sizeof(sift_flow_t) +
-           t->done_cap * sizeof(sift_flow_t);
+    return (t->slots ? (t->mask + 1) * sizeof *t->slots : 0) + (t->cap + t->done_cap) * t->stride;
 }

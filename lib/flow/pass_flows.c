@@ -1,12 +1,15 @@
 /* The flows pass: every IP packet into the flow table, the first packets of each flow into
- * nDPI.
+ * nDPI. In an engine run it is the flow stage: passes built on flows get each packet's flow
+ * and keep bytes of their own per flow (ext bytes of the table records).
  *
- * Merging and -j: the engine reads each input on one worker and merges the per-input states in
- * input order, so per-input results never depend on the thread count. merge(into, from) also
- * settles both states first: flows still being classified get nDPI's give-up verdict and the
- * detector's memory is freed. `from` is const in the pass interface; the state keeps a pointer
- * to itself (`self`) so merge can settle it. Settling changes no counter and is idempotent, and
- * merges run on one thread after all packets are read, so this is safe.
+ * Ranges of one file: every range has its own table, and the merge joins a flow cut by a
+ * boundary. Its application must be what a whole read decides, so a range after a file's
+ * first keeps, per flow, the offsets of the first packets it would give the detector
+ * (`replay`), and a flow still being classified at the end of the earlier range is not settled
+ * there: the merge gives it the later range's first packets of the same flow, read again by
+ * offset, in order, until it is settled. nDPI's verdict depends on the flow's packets alone
+ * (flow_ndpi.c), so this is the whole read's verdict. Flows still being classified when the
+ * file ends get nDPI's give-up verdict at the pass's finish.
  */
 #include "common/internal.h"
 #include "flow/flow_int.h"
@@ -17,9 +20,21 @@
 
 static const sift_flows_config_t default_config = {0};
 
+/* Offsets of a flow's first packets that count toward max_packets, in a later range. */
+typedef struct replay {
+    uint32_t n, cap;
+    uint64_t off[];
+} replay_t;
+
+/* A flow of `into` to continue over the later range's packets at offsets off. */
+typedef struct sift_flows_pending {
+    uint64_t off;
+    size_t flow; /* index of the active flow in into */
+} pending_t;
+
 static void remember_name(sift_flows_t *s, uint16_t id)
 {
-    if (id >= SIFT__APP_NAMES || !s->detector)
+    if (id >= SIFT__APP_NAMES)
         return;
     if (!s->app_names) {
         s->app_names = calloc(SIFT__APP_NAMES, sizeof *s->app_names);
@@ -28,7 +43,7 @@ static void remember_name(sift_flows_t *s, uint16_t id)
     }
     if (s->app_names[id][0] == '\0')
         snprintf(s->app_names[id], sizeof s->app_names[id], "%s",
-                 sift__app_proto_name(s->detector, id));
+                 sift__app_proto_name(sift__app_module(), id));
 }
 
 static void remember_names(sift_flows_t *s, const sift_flow_t *f)
@@ -37,20 +52,68 @@ static void remember_names(sift_flows_t *s, const sift_flow_t *f)
     remember_name(s, f->app_id);
 }
 
-/* table callback: a flow leaves the active set */
-static void on_finish(void *user, sift_flow_t *f)
+static void giveup(sift_flows_t *s, sift_flow_t *f)
 {
-    sift_flows_t *s = user;
     if (f->app_state == SIFT_FLOW_APP_BUSY) {
-        sift__app_giveup(s->detector, f);
+        sift__app_giveup(sift__app_module(), f);
         remember_names(s, f);
     }
+}
+
+/* table callback: a flow leaves the active set (idle): its detection ends with it */
+static void on_finish(void *user, sift_flow_t *f)
+{
+    giveup(user, f);
 }
 
 static void on_release(void *user, sift_flow_t *f)
 {
     (void)user;
     sift__app_flow_free(f);
+}
+
+static void *user_bytes(const sift_flows_t *s, const sift_flow_t *f, size_t k)
+{
+    return (unsigned char *)sift_flow_ext(f) + s->users[k].offset;
+}
+
+/* table callback: a record is discarded */
+static void on_drop(void *user, sift_flow_t *f)
+{
+    sift_flows_t *s = user;
+    free(f->replay);
+    f->replay = NULL;
+    for (size_t k = 0; k < s->nusers; k++)
+        if (s->users[k].release)
+            s->users[k].release(user_bytes(s, f, k));
+}
+
+static int push_pending(sift_flows_t *s, size_t flow, const replay_t *r)
+{
+    if (s->npending + r->n > s->pending_cap) {
+        size_t ncap = (s->pending_cap ? s->pending_cap * 2 : 256) + r->n;
+        pending_t *n = realloc(s->pending, ncap * sizeof *n);
+        if (!n)
+            return SIFT_ENOMEM;
+        s->pending = n;
+        s->pending_cap = ncap;
+    }
+    pending_t *p = s->pending;
+    for (uint32_t i = 0; i < r->n; i++)
+        p[s->npending++] = (pending_t){.off = r->off[i], .flow = flow};
+    return 0;
+}
+
+/* table callback at a merge: b, of the later range, continues a */
+static void on_join(void *user, sift_flow_t *a, sift_flow_t *b)
+{
+    sift_flows_t *s = user;
+    if (a->app_state == SIFT_FLOW_APP_BUSY && b->replay &&
+        push_pending(s, sift_flow_table_index(&s->table, a), b->replay) < 0)
+        s->table.oom = SIFT_ENOMEM;
+    for (size_t k = 0; k < s->nusers; k++)
+        if (s->users[k].join)
+            s->users[k].join(user_bytes(s, a, k), user_bytes(s, b, k));
 }
 
 static int flows_init(void *state, const void *config)
@@ -69,7 +132,48 @@ static int flows_init(void *state, const void *config)
     s->table.finish_user = s;
     s->table.emit = c->emit;
     s->table.emit_user = c->emit_user;
+    s->table.join = on_join;
+    s->table.drop = on_drop;
+    s->table.hook_user = s;
     return 0;
+}
+
+int sift__flows_attach(sift_flows_t *s, const sift_flow_user_t *users, size_t nusers,
+                       size_t ext_bytes, bool later_range)
+{
+    if (s->table.count || s->table.ndone)
+        return SIFT_EINVAL; /* records are laid out already */
+    s->users = users;
+    s->nusers = nusers;
+    s->record = later_range && s->app;
+    s->table.opts.ext_bytes = (ext_bytes + 7) & ~(size_t)7;
+    s->table.stride = sizeof(sift_flow_t) + s->table.opts.ext_bytes;
+    return 0;
+}
+
+static void keep_offset(sift_flows_t *s, sift_flow_t *f, const sift_packet_t *pkt)
+{
+    replay_t *r = f->replay;
+    if (r && r->n >= r->cap) {
+        if (r->cap >= s->app_max_packets)
+            return;
+        r = NULL;
+    }
+    if (!r) {
+        uint32_t cap = f->replay ? ((replay_t *)f->replay)->cap * 2 : 4;
+        if (cap > s->app_max_packets)
+            cap = s->app_max_packets;
+        r = realloc(f->replay, sizeof *r + cap * sizeof r->off[0]);
+        if (!r) {
+            s->table.oom = SIFT_ENOMEM;
+            return;
+        }
+        if (!f->replay)
+            r->n = 0;
+        r->cap = cap;
+        f->replay = r;
+    }
+    r->off[r->n++] = pkt->rec->offset;
 }
 
 static void flows_packet(void *state, const sift_packet_t *pkt)
@@ -93,6 +197,7 @@ static void flows_packet(void *state, const sift_packet_t *pkt)
     int d;
     sift_flow_t *f = sift_flow_table_get(&s->table, &k, dir, ts, &d);
     s->last = f;
+    s->last_dir = (uint8_t)d;
     if (SIFT_UNLIKELY(!f))
         return;
     if (SIFT_UNLIKELY(f->packets[0] + f->packets[1] == 0)) {
@@ -107,9 +212,11 @@ static void flows_packet(void *state, const sift_packet_t *pkt)
         f->first_ns = ts;
     if (ts > f->last_ns)
         f->last_ns = ts;
+    if (SIFT_UNLIKELY(s->record) && sift__app_counts(pkt))
+        keep_offset(s, f, pkt);
     if (f->app_state == SIFT_FLOW_APP_BUSY) {
         if (SIFT_UNLIKELY(!s->detector)) {
-            s->detector = sift__app_create();
+            s->detector = sift__app_module();
             if (!s->detector) {
                 s->app = false; /* out of memory: detection stops, counting goes on */
                 f->app_state = SIFT_FLOW_APP_OFF;
@@ -121,22 +228,11 @@ static void flows_packet(void *state, const sift_packet_t *pkt)
     }
 }
 
-/* Gives up on every flow still being classified and frees the detector. A flow with no answer
- * yet is marked CUT: the state may be a chunk of a file, and the next chunk may know more. */
+/* Gives up on every flow still being classified: the state will see no more packets. */
 static void settle(sift_flows_t *s)
 {
-    if (!s->detector)
-        return;
-    for (size_t i = 0; i < s->table.count; i++) {
-        sift_flow_t *f = &s->table.flows[i];
-        if (f->app_state != SIFT_FLOW_APP_BUSY)
-            continue;
-        on_finish(s, f);
-        if (f->app_master == 0 && f->app_id == 0)
-            f->app_state = SIFT_FLOW_APP_CUT;
-    }
-    sift__app_free(s->detector);
-    s->detector = NULL;
+    for (size_t i = 0; i < s->table.count; i++)
+        giveup(s, sift_flow_table_active(&s->table, i));
 }
 
 void sift_flows_settle(sift_flows_t *s)
@@ -144,12 +240,47 @@ void sift_flows_settle(sift_flows_t *s)
     settle(s);
 }
 
-static int flows_merge(void *into, const void *from)
+static int cmp_pending(const void *x, const void *y)
 {
-    sift_flows_t *a = into;
-    const sift_flows_t *b = from;
-    settle(a);
-    settle(b->self);
+    const pending_t *a = x, *b = y;
+    if (a->off != b->off)
+        return (a->off > b->off) - (a->off < b->off);
+    return (a->flow > b->flow) - (a->flow < b->flow);
+}
+
+/* Continues the flows of `a` that a merge found in the later range, in file order. */
+static int replay_pending(sift_flows_t *a, sift_flows_fetch_fn fetch, void *user)
+{
+    qsort(a->pending, a->npending, sizeof *a->pending, cmp_pending);
+    void *mod = sift__app_module();
+    int rc = 0;
+    for (size_t i = 0; i < a->npending && rc == 0; i++) {
+        sift_flow_t *f = sift_flow_table_active(&a->table, a->pending[i].flow);
+        if (!f || f->app_state != SIFT_FLOW_APP_BUSY)
+            continue;
+        if (!fetch || !mod)
+            break; /* it stays unsettled until the end */
+        const sift_packet_t *pkt = NULL;
+        rc = fetch(user, a->pending[i].off, &pkt);
+        if (rc == 0 && sift__app_packet(mod, f, pkt, a->app_max_packets))
+            remember_names(a, f);
+    }
+    a->npending = 0;
+    return rc;
+}
+
+static void drop_replays(sift_flow_table_t *t)
+{
+    for (size_t i = 0; i < sift_flow_table_count(t); i++) {
+        sift_flow_t *f = (sift_flow_t *)(uintptr_t)sift_flow_table_at(t, i);
+        free(f->replay);
+        f->replay = NULL;
+    }
+}
+
+int sift__flows_merge_ranges(sift_flows_t *a, sift_flows_t *b, sift_flows_fetch_fn fetch,
+                             void *user)
+{
     if (b->app_names) {
         if (!a->app_names) {
             a->app_names = calloc(SIFT__APP_NAMES, sizeof *a->app_names);
@@ -161,13 +292,28 @@ static int flows_merge(void *into, const void *from)
                 memcpy(a->app_names[i], b->app_names[i], sizeof a->app_names[i]);
     }
     int rc = sift_flow_table_merge(&a->table, &b->table);
+    if (rc == 0 && a->npending)
+        rc = replay_pending(a, fetch, user);
+    a->npending = 0;
     if (rc < 0)
         return rc;
+    drop_replays(&a->table); /* flows moved from b brought theirs: not needed any more */
     a->packets += b->packets;
     a->ip_packets += b->ip_packets;
     a->non_ip_packets += b->non_ip_packets;
     a->app = a->app || b->app;
+    if (a->last_ts_ns < b->last_ts_ns)
+        a->last_ts_ns = b->last_ts_ns;
     return 0;
+}
+
+/* The pass's merge, for states of different inputs (finished) or fed without the engine:
+ * without a way to read packets again, a flow still being classified in `into` keeps what it
+ * has and is settled at the end. */
+static int flows_merge(void *into, const void *from)
+{
+    const sift_flows_t *b = from;
+    return sift__flows_merge_ranges(into, b->self, NULL, NULL);
 }
 
 static void flows_release(void *state)
@@ -175,16 +321,25 @@ static void flows_release(void *state)
     sift_flows_t *s = state;
     s->table.finish = on_release;
     sift_flow_table_release(&s->table);
-    sift__app_free(s->detector);
     s->detector = NULL;
     free(s->app_names);
     s->app_names = NULL;
+    free(s->pending);
+    s->pending = NULL;
 }
 
-/* A whole read ends: flows still being classified get nDPI's give-up verdict, as at a merge. */
+/* A whole read ends: flows still being classified get nDPI's give-up verdict. */
 static void flows_finish(void *state)
 {
     settle(state);
+}
+
+static void flows_declare(const void *config, sift_need_t *needs, unsigned *flags)
+{
+    const sift_flows_config_t *c = config;
+    *needs = sift_flows_needs(c);
+    if (c && c->emit)
+        *flags |= SIFT_PASS_WHOLE_FILE; /* an emitted flow could not be joined */
 }
 
 const sift_pass_t sift_flows_pass = {
@@ -196,6 +351,7 @@ const sift_pass_t sift_flows_pass = {
     .merge = flows_merge,
     .finish = flows_finish,
     .release = flows_release,
+    .declare = flows_declare,
 };
 
 uint64_t sift_flows_max_for_memory(uint64_t bytes, bool app)
@@ -262,4 +418,9 @@ const char *sift_flow_tcp_flags_str(uint8_t flags, char *buf, size_t size)
     if (size)
         buf[n] = '\0';
     return buf;
+}
+
+bool sift__flows_is(const sift_pass_t *p)
+{
+    return p->init == flows_init;
 }

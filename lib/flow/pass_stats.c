@@ -1,12 +1,14 @@
 /* The stats pass: counters per hierarchy node, address, port, size bucket and interval.
  *
  * The hierarchy path of a packet is found through a small direct-mapped cache keyed by a hash
- * of its layer list (and application id), so the per-packet cost is one hash and a walk up the
- * parents. The application level needs nDPI, which needs flows: the state embeds a flows-pass
- * state for that alone. A packet's application is the one its flow has when the packet is
- * counted (nDPI usually names a flow on its first payload packet; payload packets before that
- * get no application node). The embedded flows are not merged: each state classifies its own
- * packets, and merge frees the `from` state's flows as soon as its counts are taken.
+ * of its layer list, so the per-packet cost is one hash and a walk up the parents.
+ *
+ * The application level is built on the engine's flows: a flow's packets that carry payload
+ * count under the application nDPI names for the flow in the end, whether they came before or
+ * after it was named. Each flow keeps, per layer path, the packets and bytes with payload
+ * (usually one path a flow); when the flow ends, its application is final and they go to an
+ * application node under that path. Nodes are added in the order of (path, name), so the tree
+ * does not depend on the order in which flows end, nor on how the file was split.
  */
 #include "common/internal.h"
 #include "flow/flow_int.h"
@@ -114,27 +116,48 @@ static int find_child(sift_stats_t *s, int parent, const char *name)
     return (int)s->nnodes++;
 }
 
-static const char *app_of(sift_stats_t *s, const sift_packet_t *pkt, char *buf, size_t size)
+/* A layer path: the protos of a packet's layers, outermost first. */
+typedef struct layer_path {
+    uint8_t n;
+    uint8_t proto[SIFT_PKT_MAX_LAYERS];
+} layer_path_t;
+
+static void path_of(layer_path_t *lp, const sift_packet_t *pkt)
 {
-    if (!s->app || pkt->payload_len == 0)
-        return NULL;
-    sift_flow_key_t k;
-    int dir;
-    if (!sift_flow_key_make(&k, &dir, pkt, false))
-        return NULL;
-    const sift_flow_t *f = sift_flow_table_find(&s->flows.table, &k);
-    if (!f || f->app_state != SIFT_FLOW_APP_DONE || (f->app_master == 0 && f->app_id == 0))
-        return NULL;
-    return sift_flows_app_name(&s->flows, f, buf, size);
+    lp->n = (uint8_t)(pkt->nlayers < SIFT_PKT_MAX_LAYERS ? pkt->nlayers : SIFT_PKT_MAX_LAYERS);
+    memset(lp->proto, 0, sizeof lp->proto);
+    for (unsigned i = 0; i < lp->n; i++)
+        lp->proto[i] = (uint8_t)pkt->layers[i].proto;
 }
 
-/* The leaf node of a packet's path (created as needed), or -2 when the tree is full. */
-static int path_leaf(sift_stats_t *s, const sift_packet_t *pkt, const char *app)
+/* Payload packets of one flow along one layer path. */
+typedef struct app_part {
+    layer_path_t path;
+    uint64_t packets, bytes;
+} app_part_t;
+
+/* What a flow keeps (its bytes in the flow table). */
+typedef struct stats_flow {
+    app_part_t first;
+    app_part_t *more; /* other paths (rare: the same flow seen through different layers) */
+    uint32_t nmore, more_cap;
+    bool lost; /* memory ran out: some counts are missing */
+} stats_flow_t;
+
+/* Application counts waiting for the finish: (leaf node, name). */
+struct sift_stats_app {
+    int leaf;
+    char name[sizeof(((sift_stats_node_t *)0)->name)]; /* as the node will have it */
+    uint64_t packets, bytes;
+};
+
+/* The leaf node of a layer path (created as needed), or -2 when the tree is full. */
+static int path_leaf(sift_stats_t *s, const layer_path_t *lp)
 {
     int node = -1;
     unsigned prev = SIFT_PROTO_NONE;
-    for (unsigned i = 0; i < pkt->nlayers && node != -2; i++) {
-        unsigned p = pkt->layers[i].proto;
+    for (unsigned i = 0; i < lp->n && node != -2; i++) {
+        unsigned p = lp->proto[i];
         /* IPv6 extension headers, AH included, are part of "ipv6" in Wireshark's hierarchy */
         bool in_v6 = prev == SIFT_PROTO_IPV6 || prev == SIFT_PROTO_IPV6_EXT;
         if (p == SIFT_PROTO_NONE || ((p == SIFT_PROTO_IPV6_EXT || p == SIFT_PROTO_AH) && in_v6)) {
@@ -144,39 +167,23 @@ static int path_leaf(sift_stats_t *s, const sift_packet_t *pkt, const char *app)
         prev = p;
         node = find_child(s, node, sift_proto_wsname(p));
     }
-    if (app && node != -2)
-        node = find_child(s, node, app);
     return node;
 }
 
-static uint64_t path_signature(const sift_packet_t *pkt, const char *app)
+static uint64_t path_signature(const layer_path_t *lp)
 {
-    uint8_t buf[SIFT_PKT_MAX_LAYERS + 40];
-    size_t n = 0;
-    for (unsigned i = 0; i < pkt->nlayers && i < SIFT_PKT_MAX_LAYERS; i++)
-        buf[n++] = (uint8_t)pkt->layers[i].proto;
-    buf[n++] = 0xff;
-    if (app) {
-        size_t l = strlen(app);
-        if (l > 32)
-            l = 32;
-        memcpy(buf + n, app, l);
-        n += l;
-    }
-    return XXH3_64bits(buf, n) | 1; /* never 0: 0 marks an empty cache entry */
+    return XXH3_64bits(lp, sizeof *lp) | 1; /* never 0: 0 marks an empty cache entry */
 }
 
-static void count_path(sift_stats_t *s, const sift_packet_t *pkt, uint64_t bytes)
+static void count_path(sift_stats_t *s, const layer_path_t *lp, uint64_t bytes)
 {
-    char buf[SIFT_FLOW_APP_NAME_MAX * 2 + 2];
-    const char *app = app_of(s, pkt, buf, sizeof buf);
-    uint64_t sig = path_signature(pkt, app);
+    uint64_t sig = path_signature(lp);
     uint64_t *c = &s->cache[2 * (sig & (CACHE_SIZE - 1))];
     int leaf;
     if (c[0] == sig) {
         leaf = (int)c[1];
     } else {
-        leaf = path_leaf(s, pkt, app);
+        leaf = path_leaf(s, lp);
         if (leaf == -2) {
             s->nodes_dropped++;
             return;
@@ -196,7 +203,6 @@ static int stats_init(void *state, const void *config)
 {
     sift_stats_t *s = state;
     const sift_stats_config_t *c = config ? config : &default_config;
-    s->self = s;
     s->interval_ns = c->interval_ns > 0 ? c->interval_ns : SIFT_FLOW_NS_PER_S;
     size_t lim = c->max_keys ? c->max_keys : SIFT_STATS_DEFAULT_KEYS;
     map_init(&s->hosts, lim);
@@ -210,15 +216,6 @@ static int stats_init(void *state, const void *config)
         return SIFT_ENOMEM;
     }
     s->app = !c->no_app;
-    if (s->app) {
-        sift_flows_config_t fc = {.no_app = false, .table = {.max_flows = c->max_flows}};
-        int rc = sift_flows_pass.init(&s->flows, &fc);
-        if (rc < 0) {
-            free(s->nodes);
-            free(s->cache);
-            return rc;
-        }
-    }
     return 0;
 }
 
@@ -247,6 +244,154 @@ static void port_key(uint8_t key[16], uint8_t proto, uint16_t port)
     key[0] = proto;
     key[2] = (uint8_t)(port >> 8);
     key[3] = (uint8_t)port;
+}
+
+static bool path_eq(const layer_path_t *a, const layer_path_t *b)
+{
+    return memcmp(a, b, sizeof *a) == 0;
+}
+
+/* Adds payload packets of a flow along a path. */
+static void flow_add(stats_flow_t *sf, const layer_path_t *lp, uint64_t packets, uint64_t bytes)
+{
+    app_part_t *part = NULL;
+    if (sf->first.packets == 0 || path_eq(&sf->first.path, lp)) {
+        part = &sf->first;
+    } else {
+        for (uint32_t i = 0; i < sf->nmore && !part; i++)
+            if (path_eq(&sf->more[i].path, lp))
+                part = &sf->more[i];
+        if (!part) {
+            if (sf->nmore == sf->more_cap) {
+                uint32_t ncap = sf->more_cap ? sf->more_cap * 2 : 2;
+                app_part_t *n = realloc(sf->more, ncap * sizeof *n);
+                if (!n) {
+                    sf->lost = true;
+                    return;
+                }
+                sf->more = n;
+                sf->more_cap = ncap;
+            }
+            part = &sf->more[sf->nmore++];
+            memset(part, 0, sizeof *part);
+        }
+    }
+    part->path = *lp;
+    part->packets += packets;
+    part->bytes += bytes;
+}
+
+static void stats_flow_join(void *into, const void *from)
+{
+    const stats_flow_t *b = from;
+    stats_flow_t *a = into;
+    if (b->first.packets)
+        flow_add(a, &b->first.path, b->first.packets, b->first.bytes);
+    for (uint32_t i = 0; i < b->nmore; i++)
+        flow_add(a, &b->more[i].path, b->more[i].packets, b->more[i].bytes);
+    a->lost = a->lost || b->lost;
+}
+
+static void stats_flow_release(void *fs)
+{
+    stats_flow_t *sf = fs;
+    free(sf->more);
+    sf->more = NULL;
+    sf->nmore = sf->more_cap = 0;
+}
+
+static int app_add(sift_stats_t *s, int leaf, const char *name, uint64_t packets, uint64_t bytes)
+{
+    uint64_t h = XXH3_64bits_withSeed(name, strlen(name), (uint64_t)leaf);
+    if (s->apps_count * 2 >= s->apps_mask) { /* grow (and set up) at half full */
+        size_t n = s->apps_mask ? (s->apps_mask + 1) * 2 : 64;
+        struct sift_stats_app *t = calloc(n, sizeof *t);
+        if (!t)
+            return SIFT_ENOMEM;
+        for (size_t i = 0; s->apps && i <= s->apps_mask; i++) {
+            if (!s->apps[i].name[0])
+                continue;
+            size_t j = XXH3_64bits_withSeed(s->apps[i].name, strlen(s->apps[i].name),
+                                            (uint64_t)s->apps[i].leaf) &
+                       (n - 1);
+            while (t[j].name[0])
+                j = (j + 1) & (n - 1);
+            t[j] = s->apps[i];
+        }
+        free(s->apps);
+        s->apps = t;
+        s->apps_mask = n - 1;
+    }
+    size_t i = (size_t)h & s->apps_mask;
+    while (s->apps[i].name[0] && (s->apps[i].leaf != leaf || strcmp(s->apps[i].name, name) != 0))
+        i = (i + 1) & s->apps_mask;
+    if (!s->apps[i].name[0]) {
+        s->apps[i].leaf = leaf;
+        snprintf(s->apps[i].name, sizeof s->apps[i].name, "%.*s", (int)sizeof s->apps[i].name - 1,
+                 name);
+        s->apps_count++;
+    }
+    s->apps[i].packets += packets;
+    s->apps[i].bytes += bytes;
+    return 0;
+}
+
+static void app_part_end(sift_stats_t *s, const app_part_t *part, const char *name)
+{
+    int leaf = path_leaf(s, &part->path);
+    if (leaf >= 0 && app_add(s, leaf, name, part->packets, part->bytes) < 0)
+        s->oom = true;
+}
+
+/* A flow's application is final: its payload packets go under it. */
+static void stats_flow_end(void *state, const sift_flows_t *flows, const sift_flow_t *f, void *fs)
+{
+    sift_stats_t *s = state;
+    const stats_flow_t *sf = fs;
+    if (sf && sf->lost)
+        s->oom = true;
+    if (!sf || sf->first.packets == 0 || f->app_state != SIFT_FLOW_APP_DONE ||
+        (f->app_master == 0 && f->app_id == 0))
+        return;
+    char full[SIFT_FLOW_APP_NAME_MAX * 2 + 2], name[sizeof(((sift_stats_node_t *)0)->name)];
+    sift_flows_app_name(flows, f, full, sizeof full);
+    snprintf(name, sizeof name, "%.*s", (int)sizeof name - 1, full);
+    app_part_end(s, &sf->first, name);
+    for (uint32_t i = 0; i < sf->nmore; i++)
+        app_part_end(s, &sf->more[i], name);
+}
+
+static int cmp_app(const void *x, const void *y)
+{
+    const struct sift_stats_app *a = x, *b = y;
+    if (a->leaf != b->leaf)
+        return a->leaf < b->leaf ? -1 : 1;
+    return strcmp(a->name, b->name);
+}
+
+/* Adds the application nodes, in (path, name) order. */
+static void stats_finish(void *state)
+{
+    sift_stats_t *s = state;
+    if (!s->apps)
+        return;
+    size_t n = 0;
+    for (size_t i = 0; i <= s->apps_mask; i++)
+        if (s->apps[i].name[0])
+            s->apps[n++] = s->apps[i];
+    qsort(s->apps, n, sizeof *s->apps, cmp_app);
+    for (size_t i = 0; i < n; i++) {
+        int k = find_child(s, s->apps[i].leaf, s->apps[i].name);
+        if (k < 0) {
+            s->nodes_dropped += s->apps[i].packets;
+            continue;
+        }
+        s->nodes[k].packets += s->apps[i].packets;
+        s->nodes[k].bytes += s->apps[i].bytes;
+    }
+    free(s->apps);
+    s->apps = NULL;
+    s->apps_mask = s->apps_count = 0;
 }
 
 static void stats_packet(void *state, const sift_packet_t *pkt)
@@ -278,18 +423,18 @@ static void stats_packet(void *state, const sift_packet_t *pkt)
                 map_add(&s->ports, key, 1, len);
             }
         }
-        if (s->app)
-            sift_flows_pass.packet(&s->flows, pkt);
     }
-    count_path(s, pkt, len);
+    layer_path_t lp;
+    path_of(&lp, pkt);
+    count_path(s, &lp, len);
+    if (pkt->flow_state && pkt->payload_len > 0)
+        flow_add(pkt->flow_state, &lp, 1, len);
 }
 
 static int stats_merge(void *into, const void *from)
 {
     sift_stats_t *a = into;
     const sift_stats_t *b = from;
-    if (b->app)
-        sift_flows_pass.release(&b->self->flows); /* its counts are taken: free it early */
     a->packets += b->packets;
     a->bytes += b->bytes;
     for (unsigned i = 0; i < SIFT_STATS_NSIZES; i++) {
@@ -315,6 +460,7 @@ static int stats_merge(void *into, const void *from)
         a->nodes[k].bytes += n->bytes;
     }
     a->nodes_dropped += b->nodes_dropped;
+    a->oom = a->oom || b->oom;
     memset(a->cache, 0, 2 * CACHE_SIZE * sizeof *a->cache); /* node ids may have been added */
     return 0;
 }
@@ -322,8 +468,8 @@ static int stats_merge(void *into, const void *from)
 static void stats_release(void *state)
 {
     sift_stats_t *s = state;
-    if (s->app)
-        sift_flows_pass.release(&s->flows);
+    free(s->apps);
+    s->apps = NULL;
     map_release(&s->hosts);
     map_release(&s->ports);
     map_release(&s->timeline);
@@ -333,19 +479,34 @@ static void stats_release(void *state)
     s->cache = NULL;
 }
 
+static void stats_declare(const void *config, sift_need_t *needs, unsigned *flags)
+{
+    const sift_stats_config_t *c = config;
+    *needs = sift_stats_needs(c);
+    if (c && c->no_app)
+        *flags &= ~SIFT_PASS_FLOWS;
+}
+
 const sift_pass_t sift_stats_pass = {
     .name = "stats",
-    .needs = SIFT_NEED_APP,
+    .needs = SIFT_NEED_PAYLOAD,
     .state_size = sizeof(sift_stats_t),
     .init = stats_init,
     .packet = stats_packet,
     .merge = stats_merge,
+    .finish = stats_finish,
     .release = stats_release,
+    .flags = SIFT_PASS_FLOWS,
+    .declare = stats_declare,
+    .flow_state_size = sizeof(stats_flow_t),
+    .flow_join = stats_flow_join,
+    .flow_release = stats_flow_release,
+    .flow_end = stats_flow_end,
 };
 
 sift_need_t sift_stats_needs(const sift_stats_config_t *config)
 {
-    return config && config->no_app ? SIFT_NEED_TRANSPORT : SIFT_NEED_APP;
+    return config && config->no_app ? SIFT_NEED_TRANSPORT : SIFT_NEED_PAYLOAD;
 }
 
 int sift_stats_parse_interval(const char *s, int64_t *ns)

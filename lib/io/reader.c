@@ -342,6 +342,36 @@ int sift_reader_open_range(sift_reader_t **out, sift_ctx_t *ctx, const char *pat
     return 0;
 }
 
+int sift_reader_seek(sift_reader_t *r, uint64_t offset)
+{
+    if (!sift_reader_splittable(r))
+        return sift__ctx_error(r->ctx, SIFT_EUNSUPPORTED,
+                               "%s: only plain pcap and pcapng files can be read by offset",
+                               r->name);
+    if (!r->seen_packet && r->fmt->prime && offset > rd_offset(r)) {
+        int rc = r->fmt->prime(r); /* what the records there depend on (pcapng interfaces) */
+        if (rc < 0)
+            return sift__ctx_error(r->ctx, rc, "%s: cannot read the headers before byte %" PRIu64,
+                                   r->name, offset);
+        r->seen_packet = true;
+    }
+    r->range_end = UINT64_MAX;
+    r->done = false;
+    r->stop_code = 0;
+    if (offset >= r->base && offset <= r->base + r->len) { /* in the window already */
+        r->pos = (size_t)(offset - r->base);
+        return 0;
+    }
+    char err[SIFT_ERRBUF_SIZE];
+    int rc = sift__source_seek(r->src, offset, err);
+    if (rc < 0)
+        return sift__ctx_error(r->ctx, rc, "%s: %s", r->name, err);
+    r->base = offset;
+    r->pos = r->len = 0;
+    r->eof = false;
+    return 0;
+}
+
 bool sift_reader_headers_midway(const sift_reader_t *r)
 {
     return r->headers_midway;

@@ -1,7 +1,6 @@
-/* The index pass: the flows pass, plus the byte offset and timestamp of every packet of each
- * flow, and optionally the distinct transport payloads. It reads each file whole
- * (SIFT_PASS_WHOLE_FILE): positions are kept by the flow's place in the table, which only a
- * single reader of the file keeps stable. */
+/* The index pass, built on the engine's flows: the byte offset and timestamp of every packet
+ * of each flow (bytes of its own in every flow record, joined when ranges merge), and
+ * optionally the distinct transport payloads. Ranges of a file are read in parallel. */
 #include "store/store_int.h"
 
 #include "common/cursor.h"
@@ -169,23 +168,20 @@ static int payloads_grow(st_payloads_t *ps)
     return 0;
 }
 
-static void payload_add(st_payloads_t *ps, const uint8_t *data, uint32_t len)
+/* Counts `count` more of a payload with hash key. */
+static void payload_put(st_payloads_t *ps, const uint8_t key[16], const uint8_t *data, uint32_t len,
+                        uint32_t count)
 {
-    ps->seen++;
-    ps->bytes_seen += len;
     if (ps->oom)
         return;
     if ((ps->count + 1) * 4 > (ps->mask + 1) * 3 && payloads_grow(ps) < 0) {
         ps->oom = true;
         return;
     }
-    XXH128_hash_t h = XXH3_128bits(data, len);
-    uint8_t key[16];
-    XXH128_canonicalFromHash((XXH128_canonical_t *)(void *)key, h);
     size_t i = (size_t)sift_load_le64(key) & ps->mask;
     while (ps->slots[i].count) {
         if (memcmp(ps->slots[i].hash, key, 16) == 0 && ps->slots[i].size == len) {
-            ps->slots[i].count++;
+            ps->slots[i].count += count;
             return;
         }
         i = (i + 1) & ps->mask;
@@ -204,10 +200,32 @@ static void payload_add(st_payloads_t *ps, const uint8_t *data, uint32_t len)
     st_payload_t *slot = &ps->slots[i];
     memcpy(slot->hash, key, 16);
     slot->size = len;
-    slot->count = 1;
+    slot->count = count;
     slot->data = ps->arena_len;
     ps->arena_len += len;
     ps->count++;
+}
+
+static void payload_add(st_payloads_t *ps, const uint8_t *data, uint32_t len)
+{
+    ps->seen++;
+    ps->bytes_seen += len;
+    uint8_t key[16];
+    XXH128_canonicalFromHash((XXH128_canonical_t *)(void *)key, XXH3_128bits(data, len));
+    payload_put(ps, key, data, len, 1);
+}
+
+static int payloads_merge(st_payloads_t *a, const st_payloads_t *b)
+{
+    a->oom = a->oom || b->oom;
+    for (size_t i = 0; b->mask && i <= b->mask; i++) {
+        const st_payload_t *p = &b->slots[i];
+        if (p->count)
+            payload_put(a, p->hash, b->arena + p->data, p->size, p->count);
+    }
+    a->seen += b->seen;
+    a->bytes_seen += b->bytes_seen;
+    return a->oom ? SIFT_ENOMEM : 0;
 }
 
 /* ---- the pass ---- */
@@ -217,29 +235,15 @@ static int index_init(void *state, const void *config)
     st_index_state_t *s = state;
     if (config)
         s->cfg = *(const st_index_config_t *)config;
-    return sift_flows_pass.init(&s->flows, &s->cfg.flows);
+    return 0;
 }
 
 static void index_packet(void *state, const sift_packet_t *pkt)
 {
     st_index_state_t *s = state;
-    sift_flows_pass.packet(&s->flows, pkt);
-    const sift_flow_t *f = s->flows.last;
-    if (!f)
+    if (!pkt->flow_state)
         return; /* no IP layer, or the table was full (counted by the flows pass) */
-    size_t i = (size_t)(f - s->flows.table.flows);
-    if (i >= s->npos) {
-        size_t n = s->flows.table.cap > i ? s->flows.table.cap : i + 1;
-        st_posbuf_t *np = realloc(s->pos, n * sizeof *np);
-        if (!np) {
-            s->oom = SIFT_ENOMEM;
-            return;
-        }
-        memset(np + s->npos, 0, (n - s->npos) * sizeof *np);
-        s->pos = np;
-        s->npos = n;
-    }
-    if (sift__pos_append(&s->pos[i], pkt->rec->offset, pkt->rec->ts_ns) < 0)
+    if (sift__pos_append(pkt->flow_state, pkt->rec->offset, pkt->rec->ts_ns) < 0)
         s->oom = SIFT_ENOMEM;
     if (s->cfg.payloads && pkt->payload_len > 0)
         payload_add(&s->payloads, pkt->payload, pkt->payload_len);
@@ -247,44 +251,80 @@ static void index_packet(void *state, const sift_packet_t *pkt)
 
 static int index_merge(void *into, const void *from)
 {
-    (void)into;
-    (void)from;
-    return SIFT_EUNSUPPORTED; /* whole files only, and the index takes every state */
+    st_index_state_t *a = into;
+    const st_index_state_t *b = from;
+    if (b->oom)
+        a->oom = b->oom;
+    return payloads_merge(&a->payloads, &b->payloads);
 }
 
 static void index_release(void *state)
 {
     st_index_state_t *s = state;
-    sift_flows_pass.release(&s->flows);
-    for (size_t i = 0; i < s->npos; i++)
-        free(s->pos[i].buf);
-    free(s->pos);
     free(s->payloads.slots);
     free(s->payloads.arena);
 }
 
-static void index_finish(void *state)
+/* The positions of the later part of a flow after those of the earlier: its first entry is
+ * relative to nothing, so it is written again relative to the earlier part's last. */
+static void index_flow_join(void *into, const void *from)
 {
-    st_index_state_t *s = state;
-    sift_flows_settle(&s->flows);
+    st_posbuf_t *a = into;
+    const st_posbuf_t *b = from;
+    if (b->count == 0)
+        return;
+    const uint8_t *p = b->buf, *end = b->buf + b->len;
+    uint64_t off, zts;
+    if (!get_varint(&p, end, &off) || !get_varint(&p, end, &zts))
+        return;
+    if (sift__pos_append(a, off, unzigzag(zts)) < 0) {
+        a->lost = true;
+        return;
+    }
+    size_t rest = (size_t)(end - p);
+    if (a->cap - a->len < rest) {
+        uint32_t ncap = a->len + (uint32_t)rest + 32;
+        uint8_t *n = realloc(a->buf, ncap);
+        if (!n) {
+            a->lost = true;
+            return;
+        }
+        a->buf = n;
+        a->cap = ncap;
+    }
+    memcpy(a->buf + a->len, p, rest);
+    a->len += (uint32_t)rest;
+    a->count += b->count - 1;
+    a->last_off = b->last_off;
+    a->last_ts = b->last_ts;
+    a->lost = a->lost || b->lost;
+}
+
+static void index_flow_release(void *fs)
+{
+    st_posbuf_t *pb = fs;
+    free(pb->buf);
+    pb->buf = NULL;
+}
+
+static void index_declare(const void *config, sift_need_t *needs, unsigned *flags)
+{
+    const st_index_config_t *c = config;
+    (void)flags;
+    *needs = c && c->payloads ? SIFT_NEED_PAYLOAD : SIFT_NEED_TRANSPORT;
 }
 
 const sift_pass_t sift__index_pass = {
     .name = "index",
-    .needs = SIFT_NEED_APP,
+    .needs = SIFT_NEED_TRANSPORT,
     .state_size = sizeof(st_index_state_t),
     .init = index_init,
     .packet = index_packet,
     .merge = index_merge,
-    .finish = index_finish,
     .release = index_release,
-    .flags = SIFT_PASS_WHOLE_FILE,
+    .flags = SIFT_PASS_FLOWS,
+    .declare = index_declare,
+    .flow_state_size = sizeof(st_posbuf_t),
+    .flow_join = index_flow_join,
+    .flow_release = index_flow_release,
 };
-
-const st_posbuf_t *sift__index_positions(const st_index_state_t *s, const sift_flow_t *f)
-{
-    if (f < s->flows.table.flows || f >= s->flows.table.flows + s->flows.table.count)
-        return NULL;
-    size_t i = (size_t)(f - s->flows.table.flows);
-    return i < s->npos ? &s->pos[i] : NULL;
-}

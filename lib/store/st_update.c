@@ -36,6 +36,7 @@ typedef struct update {
     pthread_mutex_t lock; /* one writer at a time: input_done runs on workers */
     int db_rc;            /* the first database error: later files are not written */
     ZSTD_CCtx *zctx;      /* for position blobs and payloads, reused (under lock) */
+    sift_engine_t *e;     /* the run: pass 0 flows, 1 positions, 2 the file's summary */
     sqlite3_stmt *ins_file, *del_flows, *del_refs, *ins_flow, *ins_pos, *ins_ref, *has_payload,
         *ins_payload;
 } update_t;
@@ -282,9 +283,8 @@ static int step_done(sqlite3_stmt *st)
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-static int write_flows(update_t *u, int64_t file_id, const st_index_state_t *s)
+static int write_flows(update_t *u, int64_t file_id, const sift_flows_t *fs)
 {
-    const sift_flows_t *fs = &s->flows;
     size_t n = sift_flows_count(fs);
     for (size_t k = 0; k < n; k++) {
         const sift_flow_t *f = sift_flows_at(fs, k);
@@ -311,7 +311,7 @@ static int write_flows(update_t *u, int64_t file_id, const st_index_state_t *s)
         int rc = step_done(st);
         if (rc != SQLITE_OK)
             return rc;
-        const st_posbuf_t *pb = sift__index_positions(s, f);
+        const st_posbuf_t *pb = sift_engine_flow_state(u->e, 1, f);
         st_posbuf_t none = {0};
         uint8_t *blob;
         size_t blen;
@@ -392,13 +392,22 @@ static void link_types(const sift_file_meta_t *m, char *buf, size_t size)
     }
 }
 
+static bool positions_lost(const update_t *u, const sift_flows_t *fs)
+{
+    for (size_t k = 0; k < sift_flows_count(fs); k++) {
+        const st_posbuf_t *pb = sift_engine_flow_state(u->e, 1, sift_flows_at(fs, k));
+        if (pb && pb->lost)
+            return true;
+    }
+    return false;
+}
+
 /* Writes one file: its record, its flows with positions, its payloads, in one transaction. */
 static int write_file(update_t *u, const candidate_t *c, const sift_input_t *in,
-                      const st_index_state_t *s, const sift_info_t *info, const char **status,
-                      char *msg, size_t msgsize)
+                      const sift_flows_t *fs, const st_index_state_t *s, const sift_info_t *info,
+                      const char **status, char *msg, size_t msgsize)
 {
     sqlite3 *db = u->ix->db;
-    const sift_flows_t *fs = s ? &s->flows : NULL;
     static const sift_info_t none = {0};
     if (!info)
         info = &none;
@@ -408,15 +417,15 @@ static int write_file(update_t *u, const candidate_t *c, const sift_input_t *in,
     else if (in->nproblems)
         snprintf(msg, msgsize, "at byte %llu: %s", (unsigned long long)in->problems[0].offset,
                  in->problems[0].message);
-    else if (s && (s->oom || s->flows.table.oom || s->payloads.oom))
+    else if (s && fs && (s->oom || fs->table.oom || s->payloads.oom || positions_lost(u, fs)))
         snprintf(msg, msgsize, "out of memory: some flows or positions are missing");
-    else if (s && s->flows.table.full) {
+    else if (fs && fs->table.full) {
         *status = "partial"; /* every flow up to the limit is there; the rest is counted */
         snprintf(msg, msgsize,
                  "the flow limit of %llu flows was reached (raise --memory or --max-flows): "
                  "%llu packets of further flows are not indexed",
-                 (unsigned long long)s->flows.table.opts.max_flows,
-                 (unsigned long long)s->flows.table.dropped_packets);
+                 (unsigned long long)fs->table.opts.max_flows,
+                 (unsigned long long)fs->table.dropped_packets);
     }
     char links[128];
     link_types(&in->meta, links, sizeof links);
@@ -459,8 +468,8 @@ static int write_file(update_t *u, const candidate_t *c, const sift_input_t *in,
         sqlite3_bind_int64(u->del_refs, 1, file_id);
         rc = step_done(u->del_refs);
     }
-    if (rc == SQLITE_OK && s)
-        rc = write_flows(u, file_id, s);
+    if (rc == SQLITE_OK && fs)
+        rc = write_flows(u, file_id, fs);
     if (rc == SQLITE_OK && s && s->cfg.payloads)
         rc = write_payloads(u, file_id, &s->payloads);
     if (rc == SQLITE_OK)
@@ -474,18 +483,18 @@ static bool input_done(void *user, size_t i, const sift_input_t *in, void *const
 {
     update_t *u = user;
     candidate_t *c = u->todo[i];
-    const st_index_state_t *s = states[0]; /* finished by the engine (flows settled) */
+    const sift_flows_t *fs = states[0]; /* finished by the engine (flows settled) */
+    const st_index_state_t *s = states[1];
     pthread_mutex_lock(&u->lock);
     if (u->db_rc == 0) {
         const char *status = "error";
         char msg[SIFT_ERRBUF_SIZE] = "";
-        int rc = write_file(u, c, in, s, states[1], &status, msg, sizeof msg);
+        int rc = write_file(u, c, in, fs, s, states[2], &status, msg, sizeof msg);
         if (rc != SQLITE_OK) {
             u->db_rc = sift__db_error(u->ix, rc, "writing the index");
             event(u, c->path, SIFT_INDEX_FAILED, "error", sift_ctx_errmsg(u->ix->ctx), 0, 0);
         } else {
-            uint64_t packets = s ? s->flows.packets : 0,
-                     flows = s ? sift_flows_count(&s->flows) : 0;
+            uint64_t packets = fs ? fs->packets : 0, flows = fs ? sift_flows_count(fs) : 0;
             u->sum->packets += packets;
             u->sum->flows += flows;
             event(u, c->path, in->error[0] ? SIFT_INDEX_FAILED : SIFT_INDEX_INDEXED, status, msg,
@@ -501,12 +510,8 @@ static int run_engine(update_t *u)
     if (u->ntodo == 0)
         return 0;
     const sift_index_update_opts_t *o = u->opts;
-    st_index_config_t cfg = {.flows = {.no_app = o->no_app, .table = {.max_flows = o->max_flows}},
-                             .payloads = o->payloads};
-    sift_pass_t pass = sift__index_pass;
-    pass.needs = o->payloads ? SIFT_NEED_APP : sift_flows_needs(&cfg.flows);
-    if (pass.needs < SIFT_NEED_PAYLOAD && o->payloads)
-        pass.needs = SIFT_NEED_PAYLOAD;
+    sift_flows_config_t fc = {.no_app = o->no_app, .table = {.max_flows = o->max_flows}};
+    st_index_config_t cfg = {.payloads = o->payloads};
     sift_engine_opts_t eo = {.threads = o->threads,
                              .input_done = input_done,
                              .input_done_user = u,
@@ -514,11 +519,13 @@ static int run_engine(update_t *u)
                              .progress_user = o->progress_user};
     sift_engine_t *e = NULL;
     int rc = sift_engine_create(&e, u->ix->ctx, &eo);
-    if (rc == 0) /* pass 0: flows and positions; pass 1: the file's summary */
-        rc = sift_engine_add_pass(e, &pass, &cfg) == 0 &&
-                     sift_engine_add_pass(e, &sift_info_pass, NULL) == 1
+    if (rc == 0) /* pass 0: flows; 1: positions and payloads; 2: the file's summary */
+        rc = sift_engine_add_pass(e, &sift_flows_pass, &fc) == 0 &&
+                     sift_engine_add_pass(e, &sift__index_pass, &cfg) == 1 &&
+                     sift_engine_add_pass(e, &sift_info_pass, NULL) == 2
                  ? 0
                  : SIFT_EINTERNAL;
+    u->e = e;
     size_t added = 0;
     for (size_t i = 0; i < u->ntodo && rc == 0; i++) {
         if (sift_engine_add_input(e, u->todo[i]->path) == 1) /* gone since: not read */

@@ -19,6 +19,7 @@ typedef struct st_posbuf {
     uint64_t count;
     uint64_t last_off;
     int64_t last_ts;
+    bool lost; /* memory ran out: some positions are missing */
 } st_posbuf_t;
 
 /* Appends one packet; returns 0 or SIFT_ENOMEM. */
@@ -50,26 +51,20 @@ typedef struct st_payloads {
     bool oom;
 } st_payloads_t;
 
-/* ---- the index pass: the flows pass plus positions (and payloads) ---- */
+/* ---- the index pass: positions of every flow's packets (and payloads), on the flows ---- */
 
 typedef struct st_index_config {
-    sift_flows_config_t flows;
     bool payloads;
 } st_index_config_t;
 
+/* The pass's state; each flow keeps an st_posbuf_t (sift_engine_flow_state). */
 typedef struct st_index_state {
-    sift_flows_t flows; /* the flows pass's own state, driven through sift_flows_pass */
     st_index_config_t cfg;
-    st_posbuf_t *pos; /* parallel to flows.table.flows (dense, never reordered: no timeout) */
-    size_t npos;
     st_payloads_t payloads;
     int oom;
 } st_index_state_t;
 
 extern const sift_pass_t sift__index_pass;
-
-/* Positions of flow f of a state (NULL if none). */
-const st_posbuf_t *sift__index_positions(const st_index_state_t *s, const sift_flow_t *f);
 
 /* ---- database ---- */
 

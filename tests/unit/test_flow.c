@@ -485,11 +485,9 @@ static void test_flags_str(void **st)
 static void *setup_detectors(void *arg)
 {
     pthread_barrier_wait(arg); /* all threads start their first set-up together */
-    for (int i = 0; i < 3; i++) {
-        void *m = sift__app_create();
-        assert_non_null(m);
-        sift__app_free(m);
-    }
+    void *m = sift__app_module();
+    assert_non_null(m);
+    assert_ptr_equal(sift__app_module(), m); /* one per thread, freed when it ends */
     return NULL;
 }
 
