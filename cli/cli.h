@@ -128,6 +128,11 @@ typedef struct cli_run {
 /* Sets up, adds every input and runs; prints any error. Returns CLI_OK, or the exit code to
  * return (CLI_USAGE for a bad filter or a missing input). cli_run_free in every case. */
 int cli_run(cli_run_t *r, const cli_run_opts_t *o, char **inputs, int ninputs);
+
+/* Files from this size on are split into ranges of at least this size (CAPSIFT_RANGE_BYTES;
+ * 0, the engine's default of 64/16 MiB, when unset): for the tests that check that results
+ * never depend on how a file is split. */
+uint64_t cli_range_bytes(void);
 void cli_run_free(cli_run_t *r);
 
 typedef enum cli_format { CLI_FORMAT_TABLE = 0, CLI_FORMAT_JSON, CLI_FORMAT_CSV } cli_format_t;

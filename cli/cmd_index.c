@@ -250,6 +250,7 @@ int cmd_index(int argc, char **argv)
     a.u.progress = cli_progress_cb;
     a.u.progress_user = &prog;
     a.u.max_flows = cli_flow_cap(&a.limits, !a.u.no_app);
+    a.u.range_bytes = cli_range_bytes();
     a.u.event = on_event;
     a.u.event_user = &a;
     sift_index_opts_t io = {.busy_timeout_ms = a.busy_ms};

@@ -4,6 +4,15 @@
 
 #include <stdlib.h>
 
+uint64_t cli_range_bytes(void)
+{
+    const char *rb = getenv("CAPSIFT_RANGE_BYTES");
+    uint64_t range = 0;
+    if (rb && sift_parse_size(rb, 1, UINT64_MAX, &range) < 0)
+        range = 0;
+    return range;
+}
+
 int cli_run(cli_run_t *r, const cli_run_opts_t *o, char **inputs, int ninputs)
 {
     r->ctx = NULL;
@@ -16,12 +25,7 @@ int cli_run(cli_run_t *r, const cli_run_opts_t *o, char **inputs, int ninputs)
                                .progress = cli_progress_cb,
                                .progress_user = &r->prog,
                                .flows = o->flows};
-    /* Files from this size on are split into ranges of at least this size: for the tests that
-     * check results never depend on how a file is split (default: the engine's 64/16 MiB). */
-    const char *rb = getenv("CAPSIFT_RANGE_BYTES");
-    uint64_t range = 0;
-    if (rb && sift_parse_size(rb, 1, UINT64_MAX, &range) == 0)
-        opts.split_bytes = opts.chunk_bytes = range;
+    opts.split_bytes = opts.chunk_bytes = cli_range_bytes();
     if (sift_ctx_create(&r->ctx) < 0) {
         cli_error("out of memory");
         return CLI_FAILED;

@@ -513,6 +513,8 @@ static int run_engine(update_t *u)
     sift_flows_config_t fc = {.no_app = o->no_app, .table = {.max_flows = o->max_flows}};
     st_index_config_t cfg = {.payloads = o->payloads};
     sift_engine_opts_t eo = {.threads = o->threads,
+                             .split_bytes = o->range_bytes,
+                             .chunk_bytes = o->range_bytes,
                              .input_done = input_done,
                              .input_done_user = u,
                              .progress = o->progress,

@@ -149,4 +149,20 @@ expect_exit 2 "$CAPSIFT" cache frobnicate
 expect_exit 0 "$CAPSIFT" cache path
 expect_grep "^$CAPSIFT_CACHE_DIR/cache.db\$" "$TMP/out"
 
+# -j is not in the key: a result stored by a run split over 8 threads in small ranges answers
+# a run on one thread, and equals what that run computes
+G=$TMP/j.pcap
+cp "$CAPS/pcapplusplus--http-packets.pcap" "$G"
+for cmd in flows stats; do
+    CAPSIFT_RANGE_BYTES=64k "$CAPSIFT" $cmd -j 8 "$G" >"$TMP/j8" 2>&1
+    hits=$(counter hits)
+    "$CAPSIFT" $cmd -j 1 "$G" >"$TMP/j1.hit" 2>&1
+    want hits $((hits + 1))
+    "$CAPSIFT" $cmd --no-cache -j 1 "$G" >"$TMP/j1" 2>&1
+    if cmp -s "$TMP/j1" "$TMP/j1.hit" && cmp -s "$TMP/j1" "$TMP/j8"; then
+        pass
+    else
+        fail "$cmd: the result cached from -j 8 differs from a -j 1 run"
+    fi
+done
 finish

@@ -1,29 +1,57 @@
 #!/usr/bin/env bash
-# Results never depend on -j or on how a file is split: info, flows and stats (without
-# application detection) over the bundled captures and the shared corpus give byte-identical
-# output, messages included, read whole on one thread and split into small ranges
-# (CAPSIFT_RANGE_BYTES) on 2 and 8. With nDPI, a flow whose classification spans a range
-# boundary can still differ (see docs/capsift-flows.md); that is checked by test_flows on whole
-# files.
+# Results never depend on -j or on how a file is split. info, flows and stats (with
+# application detection, and flows and stats without it) and the index (its query output and
+# the packets extract writes from its positions) over the bundled captures and every
+# directory of the shared corpus give byte-identical output, messages included: read whole on
+# one thread, and split into ranges (CAPSIFT_RANGE_BYTES) of 64 KiB on 2 threads and of 4 KiB
+# on 8. A result cache hit must not stand in for a run, so every run has --no-cache.
 . "$(dirname "$0")/lib.sh"
 
 dirs=("$CAPS")
 if have_shared; then
-    for d in traffic formats malformed; do dirs+=("$SHARED/$d"); done
+    for d in traffic formats malformed apps; do dirs+=("$SHARED/$d"); done
 fi
+specs=("64k 2" "4k 8")
+
+# compare NAME: the files $TMP/whole and $TMP/split
+compare() {
+    if cmp -s "$TMP/whole" "$TMP/split" && [ -s "$TMP/whole" ]; then
+        pass
+    else
+        fail "$1"
+        diff "$TMP/whole" "$TMP/split" | head -4 | cut -c1-300 >&2
+    fi
+}
+
 for d in "${dirs[@]}"; do
-    for cmd in "info --json" "flows --no-cache --no-app --json" "stats --no-cache --no-app --json"; do
+    for cmd in "info --json" "flows --no-cache --json" "stats --no-cache --json" \
+        "flows --no-cache --no-app --json" "stats --no-cache --no-app --json"; do
         "$CAPSIFT" $cmd -j 1 "$d" >"$TMP/whole" 2>&1
-        for spec in "64k 2" "4k 2" "4k 8"; do
+        for spec in "${specs[@]}"; do
             read -r range threads <<<"$spec"
             CAPSIFT_RANGE_BYTES=$range "$CAPSIFT" $cmd -j "$threads" "$d" >"$TMP/split" 2>&1
-            if cmp -s "$TMP/whole" "$TMP/split" && [ -s "$TMP/whole" ]; then
-                pass
-            else
-                fail "$cmd $d: -j 1 whole and -j $threads in $range ranges differ"
-                diff "$TMP/whole" "$TMP/split" | head -4 >&2
-            fi
+            compare "$cmd $d: -j 1 whole and -j $threads in $range ranges differ"
         done
+    done
+done
+
+# The index: a database built whole on one thread and one built from ranges answer alike.
+index_view() { # DB OUT: every flow as query lists it, then the packets extract gives
+    "$CAPSIFT" query --db "$1" --json >"$2" 2>&1
+    "$CAPSIFT" extract --db "$1" -w "$TMP/x.pcap" --force "packets >= 0" >>"$2" 2>&1
+    md5sum <"$TMP/x.pcap" >>"$2"
+}
+for d in "${dirs[@]}"; do
+    rm -f "$TMP"/w.db* "$TMP"/s.db*
+    "$CAPSIFT" index --db "$TMP/w.db" -j 1 "$d" >/dev/null 2>&1
+    index_view "$TMP/w.db" "$TMP/whole"
+    for spec in "${specs[@]}"; do
+        read -r range threads <<<"$spec"
+        rm -f "$TMP"/s.db*
+        CAPSIFT_RANGE_BYTES=$range "$CAPSIFT" index --db "$TMP/s.db" -j "$threads" "$d" \
+            >/dev/null 2>&1
+        index_view "$TMP/s.db" "$TMP/split"
+        compare "index $d: -j 1 whole and -j $threads in $range ranges differ"
     done
 done
 finish
