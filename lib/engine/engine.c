@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,10 @@
 #define ENG_MAX_PASSES 16
 #define ENG_SPLIT_MIN  (64u << 20) /* files smaller than this are read by one worker */
 #define ENG_CHUNK_MIN  (16u << 20)
+/* Ranges of a split file per worker: workers take the next range as they finish one, so
+ * several each even out ranges that cost more than others (dense flows, slow detection). A
+ * range costs little to set up and merge: detection modules are per worker, not per range. */
+#define ENG_RANGES_PER_WORKER 4
 
 typedef struct eng_pass {
     sift_pass_t pass; /* needs and flags as declared for its config */
@@ -72,6 +77,7 @@ struct sift_engine {
     int stage;                              /* the flows pass, or -1 */
     sift_flow_user_t users[ENG_MAX_PASSES]; /* passes keeping bytes per flow */
     size_t nusers, ext_bytes;
+    void **modules; /* a detection module per worker, set up by it on first use */
     sift_expand_stats_t expanded;
     sift_filter_t *filter; /* NULL without one */
 };
@@ -143,6 +149,9 @@ void sift_engine_free(sift_engine_t *e)
     for (int p = 0; p < e->npass; p++)
         free_state(&e->passes[p], e->totals[p]);
     free_chunks(e);
+    for (unsigned w = 0; e->modules && w < e->opts.threads; w++)
+        sift__app_module_free(e->modules[w]);
+    free(e->modules);
     free(e->inputs);
     free(e);
 }
@@ -237,8 +246,8 @@ const sift_expand_stats_t *sift_engine_expand_stats(const sift_engine_t *e)
 }
 
 /* Allocates and initialises one state per pass; later_range: for a range after its file's
- * first. */
-static int new_states(sift_engine_t *e, void **states, bool later_range)
+ * first; worker: the worker that will feed them (UINT_MAX: none, they are only merged into). */
+static int new_states(sift_engine_t *e, void **states, bool later_range, unsigned worker)
 {
     for (int p = 0; p < e->npass; p++) {
         const eng_pass_t *ep = &e->passes[p];
@@ -247,7 +256,13 @@ static int new_states(sift_engine_t *e, void **states, bool later_range)
         if (rc == 0 && ep->pass.init)
             rc = ep->pass.init(states[p], ep->config);
         if (rc == 0 && p == e->stage) {
-            rc = sift__flows_attach(states[p], e->users, e->nusers, e->ext_bytes, later_range);
+            void *mod = NULL; /* the worker's module serves all the ranges it reads */
+            if (worker != UINT_MAX && ((sift_flows_t *)states[p])->app) {
+                if (!e->modules[worker])
+                    e->modules[worker] = sift__app_module_new();
+                mod = e->modules[worker];
+            }
+            rc = sift__flows_attach(states[p], e->users, e->nusers, e->ext_bytes, later_range, mod);
             if (rc < 0)
                 ep->pass.release(states[p]);
         }
@@ -334,7 +349,7 @@ static void input_done(sift_engine_t *e, size_t i, void **states)
 
 /* Reads one chunk through every pass. The hot loop: one reader call and one callback per
  * pass for each record, progress counters touched every 8192 records. */
-static void run_chunk(sift_engine_t *e, eng_chunk_t *ch)
+static void run_chunk(sift_engine_t *e, eng_chunk_t *ch, unsigned worker)
 {
     eng_input_t *in = &e->inputs[ch->input];
     sift_ctx_t *ctx = NULL;
@@ -359,7 +374,7 @@ static void run_chunk(sift_engine_t *e, eng_chunk_t *ch)
         sift_ctx_free(ctx);
         return;
     }
-    rc = new_states(e, ch->states, ch->split && ch->start > 0);
+    rc = new_states(e, ch->states, ch->split && ch->start > 0, worker);
     if (rc < 0) {
         atomic_store(&e->fatal, rc);
         sift_reader_close(r);
@@ -433,10 +448,9 @@ static void run_chunk(sift_engine_t *e, eng_chunk_t *ch)
 
 static void task(void *user, size_t t, unsigned worker)
 {
-    (void)worker;
     sift_engine_t *e = user;
     if (atomic_load(&e->fatal) == 0)
-        run_chunk(e, &e->chunks[t]);
+        run_chunk(e, &e->chunks[t], worker);
 }
 
 static void tick(void *user)
@@ -478,9 +492,8 @@ static int push_chunk(sift_engine_t *e, size_t *cap, const eng_chunk_t *ch)
     return 0;
 }
 
-/* Plans the chunks: one per input, or several record-aligned ranges for a large plain pcap
- * file (one per worker, at least opts.chunk_bytes each: every range costs each pass a state to set
- * up and merge, nDPI's detector among them, so more ranges than workers measured slower). */
+/* Plans the chunks: one per input, or several record-aligned ranges for a large plain pcap or
+ * pcapng file (ENG_RANGES_PER_WORKER per worker, at least opts.chunk_bytes each). */
 static int plan_chunks(sift_engine_t *e, const bool *only)
 {
     size_t cap = 0;
@@ -492,8 +505,8 @@ static int plan_chunks(sift_engine_t *e, const bool *only)
         uint64_t n = 1;
         if (!only && want_split(e, in)) {
             n = in->pub.size / e->opts.chunk_bytes;
-            if (n > (uint64_t)e->opts.threads)
-                n = (uint64_t)e->opts.threads;
+            if (n > (uint64_t)e->opts.threads * ENG_RANGES_PER_WORKER)
+                n = (uint64_t)e->opts.threads * ENG_RANGES_PER_WORKER;
             if (n < 1)
                 n = 1;
         }
@@ -641,7 +654,7 @@ static int merge_totals(sift_engine_t *e)
         with += e->npass > 0 && e->inputs[i].states[0] != NULL;
     if (!e->opts.totals || with <= 1)
         return 0;
-    int rc = new_states(e, e->totals, false);
+    int rc = new_states(e, e->totals, false, UINT_MAX);
     for (size_t i = 0; i < e->ninput && rc == 0; i++)
         for (int p = 0; p < e->npass && rc == 0; p++)
             if (e->inputs[i].states[p])
@@ -661,6 +674,9 @@ int sift_engine_run(sift_engine_t *e)
     int rc = plan_flows(e);
     if (rc < 0)
         return rc;
+    e->modules = calloc(e->opts.threads, sizeof *e->modules);
+    if (!e->modules)
+        return sift__ctx_error(e->ctx, SIFT_ENOMEM, "out of memory");
     bool *redo = calloc(e->ninput ? e->ninput : 1, sizeof *redo);
     rc = redo ? plan_chunks(e, NULL) : SIFT_ENOMEM;
     if (rc == 0)

@@ -7,8 +7,13 @@
 /* Protocol ids below this get a name slot in sift_flows_t.app_names (nDPI's NDPI_NUM_BITS). */
 #define SIFT__APP_NAMES 512
 
-/* The calling thread's detection module, set up on first use and freed when the thread ends
- * (nDPI modules are not thread-safe). NULL when it cannot be set up. */
+/* A detection module (NULL when it cannot be set up), and its release. nDPI modules are not
+ * thread-safe: one thread uses a module at a time. */
+void *sift__app_module_new(void);
+void sift__app_module_free(void *mod);
+
+/* The calling thread's own module, set up on first use and freed when the thread ends: for
+ * states used without an engine, which lends its workers' modules. */
 void *sift__app_module(void);
 
 /* Whether a packet would count toward a flow's max_packets (the detector sees it). */
@@ -37,9 +42,10 @@ typedef struct sift_flow_user {
 } sift_flow_user_t;
 
 /* Lays out a fresh state's records for the passes built on it (users stay valid while the
- * state is used) and says whether it reads a range after its file's first. */
+ * state is used), says whether it reads a range after its file's first, and lends it a
+ * detection module (NULL: the thread's own) for as long as it is used. */
 int sift__flows_attach(sift_flows_t *s, const sift_flow_user_t *users, size_t nusers,
-                       size_t ext_bytes, bool later_range);
+                       size_t ext_bytes, bool later_range, void *mod);
 
 /* Reads the packet at a record offset of the input being merged, decoded for the run. */
 typedef int (*sift_flows_fetch_fn)(void *user, uint64_t offset, const sift_packet_t **pkt);

@@ -11,7 +11,7 @@
  * flows (addresses seen in Ookla, BitTorrent, Zoom, STUN, mining and Teams flows, TLS
  * certificates by server): they are replaced by one-entry caches emptied after every call, and
  * Tinc, whose cache cannot be replaced, is not detected. Everything else in a module is
- * read-only once it is set up, so one module per thread serves every range that thread reads.
+ * read-only once it is set up, so one module per engine worker serves every range it reads.
  */
 #define NDPI_LIB_COMPILATION /* the module's layout: its cross-flow caches */
 #include "common/internal.h"
@@ -41,7 +41,7 @@ static void forget(module_t *m)
         c[i]->entries[0].is_full = 0;
 }
 
-static void module_free(void *mod)
+void sift__app_module_free(void *mod)
 {
     if (mod)
         ndpi_exit_detection_module(mod); /* frees the caches too */
@@ -49,10 +49,10 @@ static void module_free(void *mod)
 
 static void make_key(void)
 {
-    (void)pthread_key_create(&module_key, module_free);
+    (void)pthread_key_create(&module_key, sift__app_module_free);
 }
 
-static module_t *module_create(void)
+void *sift__app_module_new(void)
 {
     pthread_mutex_lock(&create_lock);
     module_t *m = ndpi_init_detection_module(ndpi_no_prefs);
@@ -93,7 +93,7 @@ void *sift__app_module(void)
     pthread_once(&key_once, make_key);
     module_t *m = pthread_getspecific(module_key);
     if (!m) {
-        m = module_create();
+        m = sift__app_module_new();
         if (m && pthread_setspecific(module_key, m) != 0) {
             ndpi_exit_detection_module(m);
             m = NULL;

@@ -32,6 +32,14 @@ typedef struct sift_flows_pending {
     size_t flow; /* index of the active flow in into */
 } pending_t;
 
+/* The state's detection module: the one its engine worker lent it, else the thread's own. */
+static void *module(sift_flows_t *s)
+{
+    if (!s->detector)
+        s->detector = sift__app_module();
+    return s->detector;
+}
+
 static void remember_name(sift_flows_t *s, uint16_t id)
 {
     if (id >= SIFT__APP_NAMES)
@@ -43,7 +51,7 @@ static void remember_name(sift_flows_t *s, uint16_t id)
     }
     if (s->app_names[id][0] == '\0')
         snprintf(s->app_names[id], sizeof s->app_names[id], "%s",
-                 sift__app_proto_name(sift__app_module(), id));
+                 sift__app_proto_name(module(s), id));
 }
 
 static void remember_names(sift_flows_t *s, const sift_flow_t *f)
@@ -55,7 +63,7 @@ static void remember_names(sift_flows_t *s, const sift_flow_t *f)
 static void giveup(sift_flows_t *s, sift_flow_t *f)
 {
     if (f->app_state == SIFT_FLOW_APP_BUSY) {
-        sift__app_giveup(sift__app_module(), f);
+        sift__app_giveup(module(s), f);
         remember_names(s, f);
     }
 }
@@ -139,10 +147,11 @@ static int flows_init(void *state, const void *config)
 }
 
 int sift__flows_attach(sift_flows_t *s, const sift_flow_user_t *users, size_t nusers,
-                       size_t ext_bytes, bool later_range)
+                       size_t ext_bytes, bool later_range, void *mod)
 {
     if (s->table.count || s->table.ndone)
         return SIFT_EINVAL; /* records are laid out already */
+    s->detector = mod;
     s->users = users;
     s->nusers = nusers;
     s->record = later_range && s->app;
@@ -216,8 +225,7 @@ static void flows_packet(void *state, const sift_packet_t *pkt)
         keep_offset(s, f, pkt);
     if (f->app_state == SIFT_FLOW_APP_BUSY) {
         if (SIFT_UNLIKELY(!s->detector)) {
-            s->detector = sift__app_module();
-            if (!s->detector) {
+            if (!module(s)) {
                 s->app = false; /* out of memory: detection stops, counting goes on */
                 f->app_state = SIFT_FLOW_APP_OFF;
                 return;
@@ -252,7 +260,7 @@ static int cmp_pending(const void *x, const void *y)
 static int replay_pending(sift_flows_t *a, sift_flows_fetch_fn fetch, void *user)
 {
     qsort(a->pending, a->npending, sizeof *a->pending, cmp_pending);
-    void *mod = sift__app_module();
+    void *mod = module(a);
     int rc = 0;
     for (size_t i = 0; i < a->npending && rc == 0; i++) {
         sift_flow_t *f = sift_flow_table_active(&a->table, a->pending[i].flow);

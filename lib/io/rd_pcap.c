@@ -207,12 +207,16 @@ static int pcap_next(sift_reader_t *r, sift_record_t *rec)
 
 #define PCAP_SYNC_CHAIN 8
 
+#define PCAP_SYNC_SPAN 86400u /* seconds the records of a chain may lie apart */
+
 /* A chain of PCAP_SYNC_CHAIN plausible headers (or fewer, ending exactly at the end of the
- * file) starts at the current position. Stricter than resynchronisation after damage: the
- * caller verifies the guess anyway, and a wrong guess only costs a sequential re-read. */
+ * file) starts at the current position: none empty, within a day of the first. Stricter than
+ * resynchronisation after damage (runs of zero bytes inside a packet would pass that): the
+ * caller verifies the guess anyway, and a wrong guess costs a sequential re-read. */
 static int pcap_chain_at(sift_reader_t *r)
 {
     size_t off = 0;
+    uint32_t first = 0;
     for (int i = 0; i < PCAP_SYNC_CHAIN; i++) {
         int rc = sift__rd_fill(r, off + PCAP_REC_HDR);
         if (rc < 0)
@@ -220,7 +224,11 @@ static int pcap_chain_at(sift_reader_t *r)
         if (rc == 0)
             return i > 0 && rd_avail(r) == off;
         pcap_hdr_t h = pcap_parse(r, r->buf + r->pos + off);
-        if (!pcap_plausible(r, &h) || (r->snaplen && h.caplen > r->snaplen))
+        if (!pcap_plausible(r, &h) || (r->snaplen && h.caplen > r->snaplen) || h.caplen == 0)
+            return 0;
+        if (i == 0)
+            first = h.sec;
+        else if ((h.sec > first ? h.sec - first : first - h.sec) > PCAP_SYNC_SPAN)
             return 0;
         off += PCAP_REC_HDR + (size_t)h.caplen;
     }

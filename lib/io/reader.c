@@ -74,7 +74,13 @@ int sift__rd_fill(sift_reader_t *r, size_t n)
     }
     while (r->len < n) {
         char err[SIFT_ERRBUF_SIZE];
-        long got = sift__source_read(r->src, r->buf + r->len, r->cap - r->len, err);
+        size_t room = r->cap - r->len;
+        if (r->seeking) { /* records read by offset: no more than the record needs */
+            size_t want = (n - r->len + 4095) & ~(size_t)4095;
+            if (want < room)
+                room = want;
+        }
+        long got = sift__source_read(r->src, r->buf + r->len, room, err);
         if (got < 0) {
             r->eof = true;
             return sift__rd_stop(r, r->base + r->len, (int)got, "%s", err);
@@ -358,6 +364,7 @@ int sift_reader_seek(sift_reader_t *r, uint64_t offset)
     r->range_end = UINT64_MAX;
     r->done = false;
     r->stop_code = 0;
+    r->seeking = true;
     if (offset >= r->base && offset <= r->base + r->len) { /* in the window already */
         r->pos = (size_t)(offset - r->base);
         return 0;

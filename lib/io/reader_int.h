@@ -39,6 +39,7 @@ struct sift_reader {
     size_t cap, pos, len;
     uint64_t base;
     bool owns_buf, eof, done;
+    bool seeking;  /* read by offset (sift_reader_seek): fills read only what a record needs */
     int stop_code; /* the negative code that ended the file, 0 when it ended cleanly */
 
     sift_file_meta_t meta;
