@@ -187,6 +187,46 @@ static void test_split_pcapng_sections(void **state)
     unlink(tmp);
 }
 
+/* A packet whose payload is a long run of zero bytes: every 16 bytes of it parse as an empty
+ * pcap record, so a range starting inside it must not take it for a chain of records (that
+ * forced a re-read of the whole file). Ranges start at many points of the run. */
+static void test_split_zero_payload(void **state)
+{
+    (void)state;
+    char tmp[] = "/tmp/capsift-test-XXXXXX";
+    int fd = mkstemp(tmp);
+    assert_true(fd >= 0);
+    FILE *out = fdopen(fd, "wb");
+    static const uint8_t head[24] = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0,
+                                     0,    0,    0,    0,    0xff, 0xff, 0, 0, 1, 0, 0, 0};
+    fwrite(head, 1, sizeof head, out);
+    static uint8_t frame[4096]; /* Ethernet, IPv4, UDP, then zeros */
+    for (uint32_t i = 0; i < 40; i++) {
+        uint32_t len = i == 20 ? sizeof frame : 60;
+        memset(frame, 0, sizeof frame);
+        frame[12] = 0x08;
+        frame[14] = 0x45;
+        frame[16] = (uint8_t)((len - 14) >> 8);
+        frame[17] = (uint8_t)(len - 14);
+        frame[23] = 17;
+        frame[26] = 10, frame[29] = (uint8_t)i, frame[30] = 10, frame[33] = 1;
+        uint32_t rec[4] = {1700000000u + i, 0, len, len};
+        fwrite(rec, 1, sizeof rec, out);
+        fwrite(frame, 1, len, out);
+    }
+    fclose(out);
+    run_t ref = run_info(tmp, 1, UINT64_MAX, 0);
+    for (uint64_t chunk = 700; chunk <= 1500; chunk += 100) {
+        run_t split = run_info(tmp, 8, 1, chunk);
+        assert_true(split.stats.chunks > 1);
+        assert_int_equal(split.stats.reread, 0);
+        compare_runs(&ref, &split);
+        run_free(&split);
+    }
+    run_free(&ref);
+    unlink(tmp);
+}
+
 /* A damaged record in the middle of a split file: the file is read again whole, and the result
  * (problems included) is that of a single reader. */
 static void test_split_damaged(void **state)
@@ -341,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_split_pcapng),
         cmocka_unit_test(test_split_pcapng_sections),
         cmocka_unit_test(test_split_damaged),
+        cmocka_unit_test(test_split_zero_payload),
         cmocka_unit_test(test_split_traffic_corpus),
         cmocka_unit_test(test_filter),
         cmocka_unit_test(test_inputs),
