@@ -68,10 +68,11 @@ typedef struct sift_stats {
     sift_stats_map_t timeline;
     uint64_t size_packets[SIFT_STATS_NSIZES], size_bytes[SIFT_STATS_NSIZES];
     bool app;
-    bool oom;                    /* memory ran out: some application counts are missing */
-    uint64_t *cache;             /* internal: path signature -> leaf node */
-    struct sift_stats_app *apps; /* internal: application counts until the finish */
-    size_t apps_mask, apps_count;
+    bool oom; /* memory ran out: some counts are missing */
+    struct sift_stats_path *paths; /* internal: counts by path until the finish makes nodes */
+    size_t paths_mask, paths_count;
+    sift_stats_entry_t *tl_last; /* internal: the timeline entry of the latest packet */
+    int64_t tl_idx;
 } sift_stats_t;
 
 SIFT_API extern const sift_pass_t sift_stats_pass;

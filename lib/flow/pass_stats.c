@@ -1,14 +1,16 @@
 /* The stats pass: counters per hierarchy node, address, port, size bucket and interval.
  *
- * The hierarchy path of a packet is found through a small direct-mapped cache keyed by a hash
- * of its layer list, so the per-packet cost is one hash and a walk up the parents.
+ * Built on the engine's flows (with application detection), most counting happens once per flow
+ * rather than per packet: a packet adds to its size bucket and interval, and to its flow's
+ * counts along its layer path (usually one path a flow); when the flow ends, its packets go to
+ * its two addresses and ports and to the nodes of its path, and those that carry payload to an
+ * application node under that path, named by nDPI's final answer for the flow (so payload
+ * packets before the answer count too). Packets without a flow, and every packet when
+ * detection is off, are counted by path and address as they come.
  *
- * The application level is built on the engine's flows: a flow's packets that carry payload
- * count under the application nDPI names for the flow in the end, whether they came before or
- * after it was named. Each flow keeps, per layer path, the packets and bytes with payload
- * (usually one path a flow); when the flow ends, its application is final and they go to an
- * application node under that path. Nodes are added in the order of (path, name), so the tree
- * does not depend on the order in which flows end, nor on how the file was split.
+ * Nodes are made at the finish, in the order of their paths (then of application names): the
+ * tree does not depend on the order in which packets or flows came, nor on how a file was
+ * split.
  */
 #include "common/internal.h"
 #include "flow/flow_int.h"
@@ -22,8 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
-
-#define CACHE_SIZE 256u /* path cache entries: signature, leaf (two words each) */
 
 static const sift_stats_config_t default_config = {0};
 
@@ -63,7 +63,10 @@ static int map_grow(sift_stats_map_t *m)
     return 0;
 }
 
-static void map_add(sift_stats_map_t *m, const uint8_t key[16], uint64_t packets, uint64_t bytes)
+/* Adds to a key's counts; returns its entry (valid until the next add), or NULL when the key
+ * went to `other`. */
+static sift_stats_entry_t *map_add(sift_stats_map_t *m, const uint8_t key[16], uint64_t packets,
+                                   uint64_t bytes)
 {
     if (m->e) {
         size_t i = (size_t)XXH3_64bits(key, 16) & m->mask;
@@ -71,7 +74,7 @@ static void map_add(sift_stats_map_t *m, const uint8_t key[16], uint64_t packets
             if (memcmp(m->e[i].key, key, 16) == 0) {
                 m->e[i].packets += packets;
                 m->e[i].bytes += bytes;
-                return;
+                return &m->e[i];
             }
             i = (i + 1) & m->mask;
         }
@@ -79,7 +82,7 @@ static void map_add(sift_stats_map_t *m, const uint8_t key[16], uint64_t packets
     if (m->count >= m->limit || ((!m->e || (m->count + 1) * 2 > m->mask + 1) && map_grow(m) < 0)) {
         m->other_packets += packets;
         m->other_bytes += bytes;
-        return;
+        return NULL;
     }
     size_t i = (size_t)XXH3_64bits(key, 16) & m->mask;
     while (m->e[i].packets)
@@ -88,6 +91,7 @@ static void map_add(sift_stats_map_t *m, const uint8_t key[16], uint64_t packets
     m->e[i].packets = packets;
     m->e[i].bytes = bytes;
     m->count++;
+    return &m->e[i];
 }
 
 static void map_merge(sift_stats_map_t *a, const sift_stats_map_t *b)
@@ -116,7 +120,7 @@ static int find_child(sift_stats_t *s, int parent, const char *name)
     return (int)s->nnodes++;
 }
 
-/* A layer path: the protos of a packet's layers, outermost first. */
+/* A layer path: the protos of a packet's layers, outermost first (bytes past n are zero). */
 typedef struct layer_path {
     uint8_t n;
     uint8_t proto[SIFT_PKT_MAX_LAYERS];
@@ -130,26 +134,18 @@ static void path_of(layer_path_t *lp, const sift_packet_t *pkt)
         lp->proto[i] = (uint8_t)pkt->layers[i].proto;
 }
 
-/* Payload packets of one flow along one layer path. */
-typedef struct app_part {
-    layer_path_t path;
-    uint64_t packets, bytes;
-} app_part_t;
+static bool path_eq(const layer_path_t *a, const layer_path_t *b)
+{
+    return memcmp(a, b, sizeof *a) == 0;
+}
 
-/* What a flow keeps (its bytes in the flow table). */
-typedef struct stats_flow {
-    app_part_t first;
-    app_part_t *more; /* other paths (rare: the same flow seen through different layers) */
-    uint32_t nmore, more_cap;
-    bool lost; /* memory ran out: some counts are missing */
-} stats_flow_t;
-
-/* Application counts waiting for the finish: (leaf node, name). */
-struct sift_stats_app {
-    int leaf;
-    char name[sizeof(((sift_stats_node_t *)0)->name)]; /* as the node will have it */
-    uint64_t packets, bytes;
-};
+/* Outermost first, a path before the longer paths it starts. */
+static int path_cmp(const layer_path_t *a, const layer_path_t *b)
+{
+    unsigned n = a->n < b->n ? a->n : b->n;
+    int c = memcmp(a->proto, b->proto, n);
+    return c ? c : (int)a->n - (int)b->n;
+}
 
 /* The leaf node of a layer path (created as needed), or -2 when the tree is full. */
 static int path_leaf(sift_stats_t *s, const layer_path_t *lp)
@@ -170,31 +166,221 @@ static int path_leaf(sift_stats_t *s, const layer_path_t *lp)
     return node;
 }
 
-static uint64_t path_signature(const layer_path_t *lp)
+/* ---- counts by path (and application name) until the finish ---- */
+
+struct sift_stats_path {
+    layer_path_t path;
+    char app[sizeof(((sift_stats_node_t *)0)->name)]; /* "" for the path's own counts */
+    uint64_t packets, bytes;
+};
+
+static uint64_t path_hash(const layer_path_t *lp, const char *app)
 {
-    return XXH3_64bits(lp, sizeof *lp) | 1; /* never 0: 0 marks an empty cache entry */
+    return XXH3_64bits_withSeed(lp, sizeof *lp, XXH3_64bits(app, strlen(app)));
 }
 
-static void count_path(sift_stats_t *s, const layer_path_t *lp, uint64_t bytes)
+static int paths_grow(sift_stats_t *s)
 {
-    uint64_t sig = path_signature(lp);
-    uint64_t *c = &s->cache[2 * (sig & (CACHE_SIZE - 1))];
-    int leaf;
-    if (c[0] == sig) {
-        leaf = (int)c[1];
-    } else {
-        leaf = path_leaf(s, lp);
-        if (leaf == -2) {
-            s->nodes_dropped++;
-            return;
+    size_t n = s->paths ? (s->paths_mask + 1) * 2 : 64;
+    struct sift_stats_path *t = calloc(n, sizeof *t);
+    if (!t)
+        return SIFT_ENOMEM;
+    for (size_t i = 0; s->paths && i <= s->paths_mask; i++) {
+        if (!s->paths[i].packets)
+            continue;
+        size_t j = (size_t)path_hash(&s->paths[i].path, s->paths[i].app) & (n - 1);
+        while (t[j].packets)
+            j = (j + 1) & (n - 1);
+        t[j] = s->paths[i];
+    }
+    free(s->paths);
+    s->paths = t;
+    s->paths_mask = n - 1;
+    return 0;
+}
+
+/* Adds packets along a path, to the path itself (app "") or to an application under it. */
+static void path_add(sift_stats_t *s, const layer_path_t *lp, const char *app, uint64_t packets,
+                     uint64_t bytes)
+{
+    if (packets == 0)
+        return;
+    if ((!s->paths || (s->paths_count + 1) * 2 > s->paths_mask + 1) && paths_grow(s) < 0) {
+        s->oom = true;
+        return;
+    }
+    size_t i = (size_t)path_hash(lp, app) & s->paths_mask;
+    while (s->paths[i].packets &&
+           !(path_eq(&s->paths[i].path, lp) && strcmp(s->paths[i].app, app) == 0))
+        i = (i + 1) & s->paths_mask;
+    struct sift_stats_path *e = &s->paths[i];
+    if (!e->packets) {
+        e->path = *lp;
+        snprintf(e->app, sizeof e->app, "%.*s", (int)sizeof e->app - 1, app);
+        s->paths_count++;
+    }
+    e->packets += packets;
+    e->bytes += bytes;
+}
+
+static int cmp_paths(const void *x, const void *y)
+{
+    const struct sift_stats_path *a = x, *b = y;
+    int c = path_cmp(&a->path, &b->path);
+    return c ? c : strcmp(a->app, b->app);
+}
+
+/* Makes the nodes of the counted paths, in path order; the paths' counts go to them. */
+static void paths_to_nodes(sift_stats_t *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; s->paths && i <= s->paths_mask; i++)
+        if (s->paths[i].packets)
+            s->paths[n++] = s->paths[i];
+    qsort(s->paths, n, sizeof *s->paths, cmp_paths);
+    for (int apps = 0; apps < 2; apps++) { /* layer nodes first, then application nodes */
+        for (size_t i = 0; i < n; i++) {
+            const struct sift_stats_path *p = &s->paths[i];
+            if ((p->app[0] != '\0') != apps)
+                continue;
+            int leaf = path_leaf(s, &p->path);
+            if (leaf >= 0 && apps)
+                leaf = find_child(s, leaf, p->app); /* the application node only */
+            if (leaf == -2) {
+                s->nodes_dropped += p->packets;
+                continue;
+            }
+            for (int k = leaf; k >= 0; k = apps ? -1 : s->nodes[k].parent) {
+                s->nodes[k].packets += p->packets;
+                s->nodes[k].bytes += p->bytes;
+            }
         }
-        c[0] = sig;
-        c[1] = (uint64_t)leaf;
     }
-    for (int n = leaf; n >= 0; n = s->nodes[n].parent) {
-        s->nodes[n].packets++;
-        s->nodes[n].bytes += bytes;
+    free(s->paths);
+    s->paths = NULL;
+    s->paths_mask = s->paths_count = 0;
+}
+
+/* ---- what a flow keeps ---- */
+
+/* A flow's packets along one layer path. */
+typedef struct flow_part {
+    layer_path_t path;
+    uint64_t packets, bytes;
+    uint64_t payload_packets, payload_bytes;
+} flow_part_t;
+
+typedef struct stats_flow {
+    flow_part_t first;
+    flow_part_t *more; /* other paths (rare: the same flow seen through different layers) */
+    uint32_t nmore, more_cap;
+    uint64_t l4_packets, l4_bytes; /* with a transport header: what the ports count */
+    bool lost;                     /* memory ran out: some counts are missing */
+} stats_flow_t;
+
+static flow_part_t *part_of(stats_flow_t *sf, const layer_path_t *lp)
+{
+    if (sf->first.packets == 0 || path_eq(&sf->first.path, lp)) {
+        sf->first.path = *lp;
+        return &sf->first;
     }
+    for (uint32_t i = 0; i < sf->nmore; i++)
+        if (path_eq(&sf->more[i].path, lp))
+            return &sf->more[i];
+    if (sf->nmore == sf->more_cap) {
+        uint32_t ncap = sf->more_cap ? sf->more_cap * 2 : 2;
+        flow_part_t *n = realloc(sf->more, ncap * sizeof *n);
+        if (!n) {
+            sf->lost = true;
+            return NULL;
+        }
+        sf->more = n;
+        sf->more_cap = ncap;
+    }
+    flow_part_t *p = &sf->more[sf->nmore++];
+    memset(p, 0, sizeof *p);
+    p->path = *lp;
+    return p;
+}
+
+static void part_add(stats_flow_t *sf, const flow_part_t *b)
+{
+    flow_part_t *p = part_of(sf, &b->path);
+    if (!p)
+        return;
+    p->packets += b->packets;
+    p->bytes += b->bytes;
+    p->payload_packets += b->payload_packets;
+    p->payload_bytes += b->payload_bytes;
+}
+
+static void stats_flow_join(void *into, const void *from)
+{
+    stats_flow_t *a = into;
+    const stats_flow_t *b = from;
+    if (b->first.packets)
+        part_add(a, &b->first);
+    for (uint32_t i = 0; i < b->nmore; i++)
+        part_add(a, &b->more[i]);
+    a->l4_packets += b->l4_packets;
+    a->l4_bytes += b->l4_bytes;
+    a->lost = a->lost || b->lost;
+}
+
+static void stats_flow_release(void *fs)
+{
+    stats_flow_t *sf = fs;
+    free(sf->more);
+    sf->more = NULL;
+    sf->nmore = sf->more_cap = 0;
+}
+
+static void port_key(uint8_t key[16], uint8_t proto, uint16_t port)
+{
+    memset(key, 0, 16);
+    key[0] = proto;
+    key[2] = (uint8_t)(port >> 8);
+    key[3] = (uint8_t)port;
+}
+
+static void part_end(sift_stats_t *s, const flow_part_t *p, const char *app)
+{
+    path_add(s, &p->path, "", p->packets, p->bytes);
+    if (app[0])
+        path_add(s, &p->path, app, p->payload_packets, p->payload_bytes);
+}
+
+/* A flow ends: its counts go to its addresses, ports, paths and application. */
+static void stats_flow_end(void *state, const sift_flows_t *flows, const sift_flow_t *f, void *fs)
+{
+    sift_stats_t *s = state;
+    const stats_flow_t *sf = fs;
+    if (!sf)
+        return;
+    if (sf->lost)
+        s->oom = true;
+    uint64_t packets = f->packets[0] + f->packets[1], bytes = f->bytes[0] + f->bytes[1];
+    map_add(&s->hosts, f->key.lo, packets, bytes);
+    if (memcmp(f->key.lo, f->key.hi, 16) != 0)
+        map_add(&s->hosts, f->key.hi, packets, bytes);
+    if (sf->l4_packets) {
+        uint8_t key[16];
+        port_key(key, f->key.proto, f->key.lo_port);
+        map_add(&s->ports, key, sf->l4_packets, sf->l4_bytes);
+        if (f->key.hi_port != f->key.lo_port) {
+            port_key(key, f->key.proto, f->key.hi_port);
+            map_add(&s->ports, key, sf->l4_packets, sf->l4_bytes);
+        }
+    }
+    char full[SIFT_FLOW_APP_NAME_MAX * 2 + 2], app[sizeof(((sift_stats_node_t *)0)->name)] = "";
+    if (f->app_state == SIFT_FLOW_APP_DONE && (f->app_master || f->app_id)) {
+        sift_flows_app_name(flows, f, full, sizeof full);
+        snprintf(app, sizeof app, "%.*s", (int)sizeof app - 1, full);
+    }
+    if (sf->first.packets)
+        part_end(s, &sf->first, app);
+    for (uint32_t i = 0; i < sf->nmore; i++)
+        part_end(s, &sf->more[i], app);
 }
 
 /* ---- the pass ---- */
@@ -209,12 +395,8 @@ static int stats_init(void *state, const void *config)
     map_init(&s->ports, lim);
     map_init(&s->timeline, lim);
     s->nodes = calloc(SIFT_STATS_MAX_NODES, sizeof *s->nodes);
-    s->cache = calloc(2 * CACHE_SIZE, sizeof *s->cache);
-    if (!s->nodes || !s->cache) {
-        free(s->nodes);
-        free(s->cache);
+    if (!s->nodes)
         return SIFT_ENOMEM;
-    }
     s->app = !c->no_app;
     return 0;
 }
@@ -238,160 +420,20 @@ static int64_t floor_div(int64_t a, int64_t b)
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-static void port_key(uint8_t key[16], uint8_t proto, uint16_t port)
+/* The packet's interval: most packets fall in the one before, whose entry is remembered. */
+static void count_interval(sift_stats_t *s, int64_t ts_ns, uint64_t len)
 {
-    memset(key, 0, 16);
-    key[0] = proto;
-    key[2] = (uint8_t)(port >> 8);
-    key[3] = (uint8_t)port;
-}
-
-static bool path_eq(const layer_path_t *a, const layer_path_t *b)
-{
-    return memcmp(a, b, sizeof *a) == 0;
-}
-
-/* Adds payload packets of a flow along a path. */
-static void flow_add(stats_flow_t *sf, const layer_path_t *lp, uint64_t packets, uint64_t bytes)
-{
-    app_part_t *part = NULL;
-    if (sf->first.packets == 0 || path_eq(&sf->first.path, lp)) {
-        part = &sf->first;
-    } else {
-        for (uint32_t i = 0; i < sf->nmore && !part; i++)
-            if (path_eq(&sf->more[i].path, lp))
-                part = &sf->more[i];
-        if (!part) {
-            if (sf->nmore == sf->more_cap) {
-                uint32_t ncap = sf->more_cap ? sf->more_cap * 2 : 2;
-                app_part_t *n = realloc(sf->more, ncap * sizeof *n);
-                if (!n) {
-                    sf->lost = true;
-                    return;
-                }
-                sf->more = n;
-                sf->more_cap = ncap;
-            }
-            part = &sf->more[sf->nmore++];
-            memset(part, 0, sizeof *part);
-        }
-    }
-    part->path = *lp;
-    part->packets += packets;
-    part->bytes += bytes;
-}
-
-static void stats_flow_join(void *into, const void *from)
-{
-    const stats_flow_t *b = from;
-    stats_flow_t *a = into;
-    if (b->first.packets)
-        flow_add(a, &b->first.path, b->first.packets, b->first.bytes);
-    for (uint32_t i = 0; i < b->nmore; i++)
-        flow_add(a, &b->more[i].path, b->more[i].packets, b->more[i].bytes);
-    a->lost = a->lost || b->lost;
-}
-
-static void stats_flow_release(void *fs)
-{
-    stats_flow_t *sf = fs;
-    free(sf->more);
-    sf->more = NULL;
-    sf->nmore = sf->more_cap = 0;
-}
-
-static int app_add(sift_stats_t *s, int leaf, const char *name, uint64_t packets, uint64_t bytes)
-{
-    uint64_t h = XXH3_64bits_withSeed(name, strlen(name), (uint64_t)leaf);
-    if (s->apps_count * 2 >= s->apps_mask) { /* grow (and set up) at half full */
-        size_t n = s->apps_mask ? (s->apps_mask + 1) * 2 : 64;
-        struct sift_stats_app *t = calloc(n, sizeof *t);
-        if (!t)
-            return SIFT_ENOMEM;
-        for (size_t i = 0; s->apps && i <= s->apps_mask; i++) {
-            if (!s->apps[i].name[0])
-                continue;
-            size_t j = XXH3_64bits_withSeed(s->apps[i].name, strlen(s->apps[i].name),
-                                            (uint64_t)s->apps[i].leaf) &
-                       (n - 1);
-            while (t[j].name[0])
-                j = (j + 1) & (n - 1);
-            t[j] = s->apps[i];
-        }
-        free(s->apps);
-        s->apps = t;
-        s->apps_mask = n - 1;
-    }
-    size_t i = (size_t)h & s->apps_mask;
-    while (s->apps[i].name[0] && (s->apps[i].leaf != leaf || strcmp(s->apps[i].name, name) != 0))
-        i = (i + 1) & s->apps_mask;
-    if (!s->apps[i].name[0]) {
-        s->apps[i].leaf = leaf;
-        snprintf(s->apps[i].name, sizeof s->apps[i].name, "%.*s", (int)sizeof s->apps[i].name - 1,
-                 name);
-        s->apps_count++;
-    }
-    s->apps[i].packets += packets;
-    s->apps[i].bytes += bytes;
-    return 0;
-}
-
-static void app_part_end(sift_stats_t *s, const app_part_t *part, const char *name)
-{
-    int leaf = path_leaf(s, &part->path);
-    if (leaf >= 0 && app_add(s, leaf, name, part->packets, part->bytes) < 0)
-        s->oom = true;
-}
-
-/* A flow's application is final: its payload packets go under it. */
-static void stats_flow_end(void *state, const sift_flows_t *flows, const sift_flow_t *f, void *fs)
-{
-    sift_stats_t *s = state;
-    const stats_flow_t *sf = fs;
-    if (sf && sf->lost)
-        s->oom = true;
-    if (!sf || sf->first.packets == 0 || f->app_state != SIFT_FLOW_APP_DONE ||
-        (f->app_master == 0 && f->app_id == 0))
+    int64_t idx = floor_div(ts_ns, s->interval_ns);
+    sift_stats_entry_t *e = s->tl_last;
+    if (e && idx == s->tl_idx) {
+        e->packets++;
+        e->bytes += len;
         return;
-    char full[SIFT_FLOW_APP_NAME_MAX * 2 + 2], name[sizeof(((sift_stats_node_t *)0)->name)];
-    sift_flows_app_name(flows, f, full, sizeof full);
-    snprintf(name, sizeof name, "%.*s", (int)sizeof name - 1, full);
-    app_part_end(s, &sf->first, name);
-    for (uint32_t i = 0; i < sf->nmore; i++)
-        app_part_end(s, &sf->more[i], name);
-}
-
-static int cmp_app(const void *x, const void *y)
-{
-    const struct sift_stats_app *a = x, *b = y;
-    if (a->leaf != b->leaf)
-        return a->leaf < b->leaf ? -1 : 1;
-    return strcmp(a->name, b->name);
-}
-
-/* Adds the application nodes, in (path, name) order. */
-static void stats_finish(void *state)
-{
-    sift_stats_t *s = state;
-    if (!s->apps)
-        return;
-    size_t n = 0;
-    for (size_t i = 0; i <= s->apps_mask; i++)
-        if (s->apps[i].name[0])
-            s->apps[n++] = s->apps[i];
-    qsort(s->apps, n, sizeof *s->apps, cmp_app);
-    for (size_t i = 0; i < n; i++) {
-        int k = find_child(s, s->apps[i].leaf, s->apps[i].name);
-        if (k < 0) {
-            s->nodes_dropped += s->apps[i].packets;
-            continue;
-        }
-        s->nodes[k].packets += s->apps[i].packets;
-        s->nodes[k].bytes += s->apps[i].bytes;
     }
-    free(s->apps);
-    s->apps = NULL;
-    s->apps_mask = s->apps_count = 0;
+    uint8_t key[16] = {0};
+    memcpy(key, &idx, sizeof idx);
+    s->tl_last = map_add(&s->timeline, key, 1, len);
+    s->tl_idx = idx;
 }
 
 static void stats_packet(void *state, const sift_packet_t *pkt)
@@ -404,11 +446,26 @@ static void stats_packet(void *state, const sift_packet_t *pkt)
     unsigned b = size_bucket(r->wirelen);
     s->size_packets[b]++;
     s->size_bytes[b] += len;
-    if (!(r->flags & SIFT_RECORD_NO_TS)) {
-        uint8_t key[16] = {0};
-        int64_t idx = floor_div(r->ts_ns, s->interval_ns);
-        memcpy(key, &idx, sizeof idx);
-        map_add(&s->timeline, key, 1, len);
+    if (!(r->flags & SIFT_RECORD_NO_TS))
+        count_interval(s, r->ts_ns, len);
+    layer_path_t lp;
+    path_of(&lp, pkt);
+    stats_flow_t *sf = pkt->flow_state;
+    if (sf) { /* counted with its flow when the flow ends */
+        flow_part_t *p = part_of(sf, &lp);
+        if (p) {
+            p->packets++;
+            p->bytes += len;
+            if (pkt->payload_len > 0) {
+                p->payload_packets++;
+                p->payload_bytes += len;
+            }
+        }
+        if (pkt->flags & SIFT_PKT_L4) {
+            sf->l4_packets++;
+            sf->l4_bytes += len;
+        }
+        return;
     }
     if (pkt->flags & SIFT_PKT_L3) {
         map_add(&s->hosts, pkt->src, 1, len);
@@ -424,11 +481,13 @@ static void stats_packet(void *state, const sift_packet_t *pkt)
             }
         }
     }
-    layer_path_t lp;
-    path_of(&lp, pkt);
-    count_path(s, &lp, len);
-    if (pkt->flow_state && pkt->payload_len > 0)
-        flow_add(pkt->flow_state, &lp, 1, len);
+    path_add(s, &lp, "", 1, len);
+}
+
+/* The nodes of the finished state: every flow has ended (flow_end) by now. */
+static void stats_finish(void *state)
+{
+    paths_to_nodes(state);
 }
 
 static int stats_merge(void *into, const void *from)
@@ -444,7 +503,13 @@ static int stats_merge(void *into, const void *from)
     map_merge(&a->hosts, &b->hosts);
     map_merge(&a->ports, &b->ports);
     map_merge(&a->timeline, &b->timeline);
-    /* nodes: parents precede children, so mapping in index order finds each parent mapped */
+    a->tl_last = NULL; /* entries may have moved */
+    for (size_t i = 0; b->paths && i <= b->paths_mask; i++)
+        if (b->paths[i].packets)
+            path_add(a, &b->paths[i].path, b->paths[i].app, b->paths[i].packets,
+                     b->paths[i].bytes);
+    /* nodes (of finished states): parents precede children, so mapping in index order finds
+     * each parent mapped */
     int map[SIFT_STATS_MAX_NODES];
     for (unsigned i = 0; i < b->nnodes; i++) {
         const sift_stats_node_t *n = &b->nodes[i];
@@ -461,22 +526,19 @@ static int stats_merge(void *into, const void *from)
     }
     a->nodes_dropped += b->nodes_dropped;
     a->oom = a->oom || b->oom;
-    memset(a->cache, 0, 2 * CACHE_SIZE * sizeof *a->cache); /* node ids may have been added */
     return 0;
 }
 
 static void stats_release(void *state)
 {
     sift_stats_t *s = state;
-    free(s->apps);
-    s->apps = NULL;
+    free(s->paths);
+    s->paths = NULL;
     map_release(&s->hosts);
     map_release(&s->ports);
     map_release(&s->timeline);
     free(s->nodes);
-    free(s->cache);
     s->nodes = NULL;
-    s->cache = NULL;
 }
 
 static void stats_declare(const void *config, sift_need_t *needs, unsigned *flags)
