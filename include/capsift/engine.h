@@ -61,8 +61,11 @@ typedef struct sift_pass {
     unsigned flags; /* SIFT_PASS_* */
     /* Adjusts needs and flags to a config (NULL: they do not depend on it). */
     void (*declare)(const void *config, sift_need_t *needs, unsigned *flags);
-    /* Per-flow bytes and their hooks (SIFT_PASS_FLOWS; each may be NULL). */
+    /* Per-flow bytes and their hooks (SIFT_PASS_FLOWS; each may be NULL). bind, right after
+     * init, gives the state the flows of its range and where the pass's bytes lie in each
+     * (sift_flow_ext(f) + offset): to visit them all, say to write some out. */
     size_t flow_state_size;
+    void (*bind)(void *state, const struct sift_flows *flows, size_t offset);
     void (*flow_join)(void *into, const void *from);
     void (*flow_release)(void *flow_state);
     void (*flow_end)(void *state, const struct sift_flows *flows, const struct sift_flow *f,

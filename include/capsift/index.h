@@ -69,12 +69,14 @@ typedef struct sift_index_update_opts {
     size_t ninclude;
     const char *const *exclude; /* a file matching one is left out */
     size_t nexclude;
-    uint64_t max_size;    /* files larger than this are left out (0: no limit) */
-    bool no_app;          /* no application detection */
-    uint64_t max_flows;   /* flows of one file held at once; 0: the default */
-    bool payloads;        /* also store distinct transport payloads (dedup + zstd) */
-    uint64_t range_bytes; /* files at least this large are read in ranges of this size on the
-                           * workers (0: the engine's default); results do not depend on it */
+    uint64_t max_size;      /* files larger than this are left out (0: no limit) */
+    bool no_app;            /* no application detection */
+    uint64_t max_flows;     /* flows of one file held at once; 0: the default */
+    bool payloads;          /* also store distinct transport payloads (dedup + zstd) */
+    uint32_t segment_bytes; /* positions one flow holds before they go to the database as a
+                             * segment (0: 16 KiB); results do not depend on it */
+    uint64_t range_bytes;   /* files at least this large are read in ranges of this size on the
+                             * workers (0: the engine's default); results do not depend on it */
     sift_progress_fn progress;
     void *progress_user;
     void (*event)(void *user, const sift_index_event_t *ev); /* per file, NULL for none */

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdatomic.h>
@@ -39,6 +40,11 @@ typedef struct eng_input {
     sift_iface_t *ifaces;
     sift_problem_t *problems;
     void *states[ENG_MAX_PASSES];
+    /* a split input: its ranges are merged into states in file order as they finish */
+    size_t first, nchunks; /* its chunks in the plan */
+    size_t merged;         /* ranges merged so far */
+    uint64_t expect;       /* where the next range must begin */
+    bool broken;           /* a range did not tile or read cleanly: read it again whole */
 } eng_input_t;
 
 /* A unit of work: a whole input, or a byte range of a large plain pcap file. The chunks of one
@@ -50,6 +56,7 @@ typedef struct eng_chunk {
     uint64_t start, end;  /* requested range (split chunks) */
     uint64_t began, stop; /* where reading really began and stopped */
     bool midway;          /* pcapng headers after a packet: later ranges may lack them */
+    bool done;            /* read (a split chunk waits to be merged) */
     int status;
     uint64_t problems;
     uint64_t filtered_out;
@@ -77,7 +84,8 @@ struct sift_engine {
     int stage;                              /* the flows pass, or -1 */
     sift_flow_user_t users[ENG_MAX_PASSES]; /* passes keeping bytes per flow */
     size_t nusers, ext_bytes;
-    void **modules; /* a detection module per worker, set up by it on first use */
+    void **modules;             /* a detection module per worker, set up by it on first use */
+    pthread_mutex_t merge_lock; /* ranges merge into their input one at a time */
     sift_expand_stats_t expanded;
     sift_filter_t *filter; /* NULL without one */
 };
@@ -102,6 +110,7 @@ int sift_engine_create(sift_engine_t **out, sift_ctx_t *ctx, const sift_engine_o
     atomic_init(&e->packets_done, 0);
     atomic_init(&e->fatal, 0);
     e->stage = -1;
+    pthread_mutex_init(&e->merge_lock, NULL);
     if (e->opts.filter) { /* compiled once per run and link type, shared by the workers */
         char err[SIFT_ERRBUF_SIZE];
         int rc = sift_filter_create(&e->filter, e->opts.filter, err);
@@ -152,6 +161,7 @@ void sift_engine_free(sift_engine_t *e)
     for (unsigned w = 0; e->modules && w < e->opts.threads; w++)
         sift__app_module_free(e->modules[w]);
     free(e->modules);
+    pthread_mutex_destroy(&e->merge_lock);
     free(e->inputs);
     free(e);
 }
@@ -276,6 +286,11 @@ static int new_states(sift_engine_t *e, void **states, bool later_range, unsigne
             return rc;
         }
     }
+    for (int p = 0; p < e->npass && e->stage >= 0; p++) { /* passes built on the stage */
+        const eng_pass_t *ep = &e->passes[p];
+        if (ep->pass.bind && ep->user != SIZE_MAX)
+            ep->pass.bind(states[p], states[e->stage], e->users[ep->user].offset);
+    }
     return 0;
 }
 
@@ -347,6 +362,113 @@ static void input_done(sift_engine_t *e, size_t i, void **states)
     }
 }
 
+/* Reads records of one input again by offset, for the flow stage's merge. */
+typedef struct refetch {
+    sift_engine_t *e;
+    size_t input;
+    sift_ctx_t *ctx;
+    sift_reader_t *r;
+    sift_record_t rec;
+    sift_packet_t pkt;
+} refetch_t;
+
+static int refetch(void *user, uint64_t offset, const sift_packet_t **pkt)
+{
+    refetch_t *f = user;
+    int rc = 0;
+    if (!f->r) {
+        sift_reader_opts_t ro = f->e->opts.reader;
+        ro.buffer_size = 64u << 10; /* records far apart: little read ahead */
+        rc = sift_ctx_create(&f->ctx);
+        if (rc == 0)
+            rc = sift_reader_open(&f->r, f->ctx, f->e->inputs[f->input].path, &ro);
+    }
+    if (rc == 0)
+        rc = sift_reader_seek(f->r, offset);
+    if (rc == 0)
+        rc = sift_reader_next(f->r, &f->rec) == 1 && f->rec.offset == offset ? 0 : SIFT_ESTALE;
+    if (rc < 0)
+        return sift__ctx_error(f->e->ctx, rc,
+                               "%s: cannot read the packet at byte %" PRIu64
+                               " again (the file changed while it was read?)",
+                               f->e->inputs[f->input].path, offset);
+    f->pkt = (sift_packet_t){.rec = &f->rec, .input = (uint32_t)f->input};
+    sift_decode(&f->pkt, &f->rec, f->e->need);
+    *pkt = &f->pkt;
+    return 0;
+}
+
+/* Merges the states of the next range of input i into its states: the flow stage first, with
+ * the calling worker's module. */
+static int merge_range(sift_engine_t *e, size_t i, void **into, void **from, unsigned worker)
+{
+    int rc = 0;
+    if (e->stage >= 0 && into[e->stage] && from[e->stage]) {
+        refetch_t f = {.e = e, .input = i};
+        void *mod = ((sift_flows_t *)into[e->stage])->app ? e->modules[worker] : NULL;
+        rc = sift__flows_merge_ranges(into[e->stage], from[e->stage], refetch, &f, mod);
+        sift_reader_close(f.r);
+        sift_ctx_free(f.ctx);
+    }
+    for (int p = 0; p < e->npass && rc == 0; p++)
+        if (p != e->stage && into[p] && from[p])
+            rc = e->passes[p].pass.merge(into[p], from[p]);
+    return rc;
+}
+
+/* Takes one finished range of a split input (under merge_lock), the next in file order:
+ * checks that it begins where the one before stopped and read cleanly, and merges it. */
+static void absorb_one(sift_engine_t *e, eng_input_t *in, size_t i, eng_chunk_t *ch,
+                       unsigned worker)
+{
+    size_t k = in->merged++;
+    bool ok = !in->broken && ch->status >= 0 && ch->problems == 0 && !ch->midway;
+    if (ok && k > 0) /* a range whose boundary search found nothing lies inside a record */
+        ok = ch->began == UINT64_MAX ? in->expect >= ch->end : ch->began == in->expect;
+    if (!ok) {
+        in->broken = true;
+    } else if (k == 0) {
+        for (int p = 0; p < e->npass; p++) {
+            in->states[p] = ch->states[p];
+            ch->states[p] = NULL;
+        }
+        in->pub.filtered_out = 0;
+    } else {
+        int rc = merge_range(e, i, in->states, ch->states, worker);
+        if (rc < 0)
+            atomic_store(&e->fatal, rc);
+    }
+    if (ok) {
+        if (k == 0 || ch->began != UINT64_MAX)
+            in->expect = ch->stop;
+        in->pub.filtered_out += ch->filtered_out;
+        if (ch->warning[0] && !in->warning[0])
+            memcpy(in->warning, ch->warning, sizeof in->warning);
+    }
+    for (int p = 0; p < e->npass; p++) { /* memory follows the ranges in flight only */
+        free_state(&e->passes[p], ch->states[p]);
+        ch->states[p] = NULL;
+    }
+}
+
+/* A range of a split input is read: it and the finished ranges after it merge into the input
+ * in file order; the worker that merges the last one finishes the input. */
+static void absorb(sift_engine_t *e, eng_chunk_t *ch, unsigned worker)
+{
+    size_t i = ch->input;
+    eng_input_t *in = &e->inputs[i];
+    pthread_mutex_lock(&e->merge_lock);
+    ch->done = true;
+    size_t before = in->merged;
+    while (in->merged < in->nchunks && e->chunks[in->first + in->merged].done)
+        absorb_one(e, in, i, &e->chunks[in->first + in->merged], worker);
+    bool finish = before < in->nchunks && in->merged == in->nchunks && !in->broken &&
+                  atomic_load(&e->fatal) == 0;
+    pthread_mutex_unlock(&e->merge_lock);
+    if (finish) /* only this thread merged the last range */
+        input_done(e, i, in->states);
+}
+
 /* Reads one chunk through every pass. The hot loop: one reader call and one callback per
  * pass for each record, progress counters touched every 8192 records. */
 static void run_chunk(sift_engine_t *e, eng_chunk_t *ch, unsigned worker)
@@ -370,6 +492,8 @@ static void run_chunk(sift_engine_t *e, eng_chunk_t *ch, unsigned worker)
             in->pub.status = rc;
             snprintf(in->error, sizeof in->error, "%s", sift_ctx_errmsg(ctx));
             input_done(e, ch->input, ch->states);
+        } else {
+            absorb(e, ch, worker);
         }
         sift_ctx_free(ctx);
         return;
@@ -442,7 +566,13 @@ static void run_chunk(sift_engine_t *e, eng_chunk_t *ch, unsigned worker)
     if (!ch->split) {
         in->pub.filtered_out = ch->filtered_out;
         memcpy(in->warning, ch->warning, sizeof in->warning);
-        input_done(e, ch->input, ch->states);
+        for (int p = 0; p < e->npass; p++) {
+            in->states[p] = ch->states[p];
+            ch->states[p] = NULL;
+        }
+        input_done(e, ch->input, in->states);
+    } else {
+        absorb(e, ch, worker);
     }
 }
 
@@ -510,6 +640,11 @@ static int plan_chunks(sift_engine_t *e, const bool *only)
             if (n < 1)
                 n = 1;
         }
+        in->first = e->nchunks;
+        in->nchunks = (size_t)n;
+        in->merged = 0;
+        in->expect = 0;
+        in->broken = false;
         for (uint64_t k = 0; k < n; k++) {
             ch.split = n > 1;
             ch.start = in->pub.size / n * k;
@@ -521,118 +656,27 @@ static int plan_chunks(sift_engine_t *e, const bool *only)
     return 0;
 }
 
-/* Checks that the chunks of a split input tile it exactly and read it cleanly. A chunk whose
- * boundary search found nothing must lie wholly inside the record before it. */
-static bool chunks_tile(const eng_chunk_t *ch, size_t n)
-{
-    uint64_t expect = ch[0].stop;
-    for (size_t k = 0; k < n; k++) {
-        if (ch[k].status < 0 || ch[k].problems > 0 || ch[k].midway)
-            return false;
-        if (k == 0)
-            continue;
-        if (ch[k].began == UINT64_MAX) {
-            if (expect < ch[k].end)
-                return false;
-            continue;
-        }
-        if (ch[k].began != expect)
-            return false;
-        expect = ch[k].stop;
-    }
-    return true;
-}
-
-/* Reads records of one input again by offset, for the flow stage's merge. */
-typedef struct refetch {
-    sift_engine_t *e;
-    size_t input;
-    sift_ctx_t *ctx;
-    sift_reader_t *r;
-    sift_record_t rec;
-    sift_packet_t pkt;
-} refetch_t;
-
-static int refetch(void *user, uint64_t offset, const sift_packet_t **pkt)
-{
-    refetch_t *f = user;
-    int rc = 0;
-    if (!f->r) {
-        sift_reader_opts_t ro = f->e->opts.reader;
-        ro.buffer_size = 64u << 10; /* records far apart: little read ahead */
-        rc = sift_ctx_create(&f->ctx);
-        if (rc == 0)
-            rc = sift_reader_open(&f->r, f->ctx, f->e->inputs[f->input].path, &ro);
-    }
-    if (rc == 0)
-        rc = sift_reader_seek(f->r, offset);
-    if (rc == 0)
-        rc = sift_reader_next(f->r, &f->rec) == 1 && f->rec.offset == offset ? 0 : SIFT_ESTALE;
-    if (rc < 0)
-        return sift__ctx_error(f->e->ctx, rc,
-                               "%s: cannot read the packet at byte %" PRIu64
-                               " again (the file changed while it was read?)",
-                               f->e->inputs[f->input].path, offset);
-    f->pkt = (sift_packet_t){.rec = &f->rec, .input = (uint32_t)f->input};
-    sift_decode(&f->pkt, &f->rec, f->e->need);
-    *pkt = &f->pkt;
-    return 0;
-}
-
-/* Merges the states of the next range of input i into its states: the flow stage first. */
-static int merge_range(sift_engine_t *e, size_t i, void **into, void **from)
-{
-    int rc = 0;
-    if (e->stage >= 0 && into[e->stage] && from[e->stage]) {
-        refetch_t f = {.e = e, .input = i};
-        rc = sift__flows_merge_ranges(into[e->stage], from[e->stage], refetch, &f);
-        sift_reader_close(f.r);
-        sift_ctx_free(f.ctx);
-    }
-    for (int p = 0; p < e->npass && rc == 0; p++)
-        if (p != e->stage && into[p] && from[p])
-            rc = e->passes[p].pass.merge(into[p], from[p]);
-    return rc;
-}
-
-/* Moves the chunk states into their inputs, merged in file order. Inputs whose chunks do not
- * tile are marked in redo[] for a sequential read. */
+/* After a run: split inputs whose ranges did not tile or read cleanly are marked in redo[] for
+ * a sequential read (their merged states dropped). Whole reads and the other split inputs were
+ * finished by the workers. */
 static int collect_chunks(sift_engine_t *e, bool *redo, size_t *nredo)
 {
-    int rc = 0;
-    for (size_t c = 0; c < e->nchunks;) {
-        size_t i = e->chunks[c].input, n = 1;
-        while (c + n < e->nchunks && e->chunks[c + n].input == i)
-            n++;
-        eng_chunk_t *ch = &e->chunks[c];
-        if (n > 1 && !chunks_tile(ch, n)) {
-            redo[i] = true;
-            (*nredo)++;
-            e->reread++;
-            e->bytes_total += e->inputs[i].pub.size;
-        } else {
-            eng_input_t *in = &e->inputs[i];
-            if (n > 1) {
-                in->pub.filtered_out = 0;
-                for (size_t k = 0; k < n; k++) {
-                    in->pub.filtered_out += ch[k].filtered_out;
-                    if (ch[k].warning[0] && !in->warning[0])
-                        memcpy(in->warning, ch[k].warning, sizeof in->warning);
-                }
-            }
-            for (int p = 0; p < e->npass; p++) {
-                in->states[p] = ch[0].states[p];
-                ch[0].states[p] = NULL;
-            }
-            for (size_t k = 1; k < n && rc == 0; k++)
-                rc = merge_range(e, i, in->states, ch[k].states);
-            if ((n > 1 || ch[0].split) && rc == 0) /* a whole read was finished by its worker */
-                input_done(e, i, in->states);
+    for (size_t i = 0; i < e->ninput; i++) {
+        eng_input_t *in = &e->inputs[i];
+        if (in->nchunks < 2 || !in->broken)
+            continue;
+        for (int p = 0; p < e->npass; p++) {
+            free_state(&e->passes[p], in->states[p]);
+            in->states[p] = NULL;
         }
-        c += n;
+        in->warning[0] = '\0';
+        redo[i] = true;
+        (*nredo)++;
+        e->reread++;
+        e->bytes_total += in->pub.size;
     }
     free_chunks(e);
-    return rc;
+    return 0;
 }
 
 static int run_planned(sift_engine_t *e)

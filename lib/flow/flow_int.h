@@ -52,9 +52,10 @@ typedef int (*sift_flows_fetch_fn)(void *user, uint64_t offset, const sift_packe
 
 /* Merges the state of the next range of the same input: flows cut by the boundary are joined
  * and their detection continued over b's first packets, read again through fetch (NULL: they
- * stay unsettled). b keeps nothing it gave a. */
+ * stay unsettled). b keeps nothing it gave a. mod (NULL: a's own) is the calling thread's
+ * module, which a uses from then on. */
 int sift__flows_merge_ranges(sift_flows_t *a, sift_flows_t *b, sift_flows_fetch_fn fetch,
-                             void *user);
+                             void *user, void *mod);
 
 /* Whether a pass is the flows pass (the flow stage). */
 bool sift__flows_is(const sift_pass_t *p);

@@ -287,8 +287,10 @@ static void drop_replays(sift_flow_table_t *t)
 }
 
 int sift__flows_merge_ranges(sift_flows_t *a, sift_flows_t *b, sift_flows_fetch_fn fetch,
-                             void *user)
+                             void *user, void *mod)
 {
+    if (mod)
+        a->detector = mod; /* the merging thread's: the one it was lent may be busy elsewhere */
     if (b->app_names) {
         if (!a->app_names) {
             a->app_names = calloc(SIFT__APP_NAMES, sizeof *a->app_names);
@@ -321,7 +323,7 @@ int sift__flows_merge_ranges(sift_flows_t *a, sift_flows_t *b, sift_flows_fetch_
 static int flows_merge(void *into, const void *from)
 {
     const sift_flows_t *b = from;
-    return sift__flows_merge_ranges(into, b->self, NULL, NULL);
+    return sift__flows_merge_ranges(into, b->self, NULL, NULL, NULL);
 }
 
 static void flows_release(void *state)

@@ -506,8 +506,7 @@ static int stats_merge(void *into, const void *from)
     a->tl_last = NULL; /* entries may have moved */
     for (size_t i = 0; b->paths && i <= b->paths_mask; i++)
         if (b->paths[i].packets)
-            path_add(a, &b->paths[i].path, b->paths[i].app, b->paths[i].packets,
-                     b->paths[i].bytes);
+            path_add(a, &b->paths[i].path, b->paths[i].app, b->paths[i].packets, b->paths[i].bytes);
     /* nodes (of finished states): parents precede children, so mapping in index order finds
      * each parent mapped */
     int map[SIFT_STATS_MAX_NODES];

@@ -1,6 +1,8 @@
 /* The index pass, built on the engine's flows: the byte offset and timestamp of every packet
  * of each flow (bytes of its own in every flow record, joined when ranges merge), and
- * optionally the distinct transport payloads. Ranges of a file are read in parallel. */
+ * optionally the distinct transport payloads. Ranges of a file are read in parallel. A flow's
+ * positions that fill ST_SEGMENT_BYTES go to the writer thread as a segment, so memory follows
+ * the flows, not their packets; the flow keeps the segments' ids. */
 #include "store/store_int.h"
 
 #include "common/cursor.h"
@@ -235,16 +237,88 @@ static int index_init(void *state, const void *config)
     st_index_state_t *s = state;
     if (config)
         s->cfg = *(const st_index_config_t *)config;
+    if (s->cfg.segment_bytes == 0)
+        s->cfg.segment_bytes = ST_SEGMENT_BYTES;
     return 0;
+}
+
+/* Hands a flow's buffer to the writer as a segment and starts it again. */
+static void spill(st_index_state_t *s, st_posbuf_t *pb)
+{
+    if (pb->count == 0)
+        return;
+    if (!s->zctx && !(s->zctx = ZSTD_createCCtx())) {
+        s->oom = SIFT_ENOMEM;
+        return;
+    }
+    if (pb->nsegs == pb->segs_cap) {
+        uint32_t ncap = pb->segs_cap ? pb->segs_cap * 2 : 4;
+        uint64_t *n = realloc(pb->segs, ncap * sizeof *n);
+        if (!n) {
+            s->oom = SIFT_ENOMEM;
+            return;
+        }
+        pb->segs = n;
+        pb->segs_cap = ncap;
+    }
+    uint8_t *blob;
+    size_t len;
+    uint64_t id;
+    if (sift__pos_encode(pb, s->zctx, &blob, &len) < 0 ||
+        sift__writer_segment(s->cfg.writer, blob, len, &id) < 0) {
+        s->oom = SIFT_ENOMEM; /* reported as positions missing; a database error as itself */
+        return;
+    }
+    pb->segs[pb->nsegs++] = id;
+    pb->len = 0;
+    pb->count = 0;
+    pb->last_off = 0;
+    pb->last_ts = 0;
+}
+
+/* The range's flows hold too many position bytes: the largest buffers go out first, until
+ * half of the budget is held. */
+static void spill_largest(st_index_state_t *s)
+{
+    static const uint32_t at_least[] = {4096, 1024, 256, 0};
+    for (size_t t = 0; t < sizeof at_least / sizeof *at_least && s->held > ST_HELD_BYTES / 2; t++)
+        for (size_t k = 0; k < sift_flows_count(s->flows); k++) {
+            st_posbuf_t *pb =
+                (st_posbuf_t *)((unsigned char *)sift_flow_ext(sift_flows_at(s->flows, k)) +
+                                s->offset);
+            if (pb->cap <= at_least[t] || pb->count == 0)
+                continue;
+            spill(s, pb);
+            s->held -= pb->cap;
+            free(pb->buf);
+            pb->buf = NULL;
+            pb->cap = 0;
+        }
+}
+
+static void index_bind(void *state, const sift_flows_t *flows, size_t offset)
+{
+    st_index_state_t *s = state;
+    s->flows = flows;
+    s->offset = offset;
 }
 
 static void index_packet(void *state, const sift_packet_t *pkt)
 {
     st_index_state_t *s = state;
-    if (!pkt->flow_state)
+    st_posbuf_t *pb = pkt->flow_state;
+    if (!pb)
         return; /* no IP layer, or the table was full (counted by the flows pass) */
-    if (sift__pos_append(pkt->flow_state, pkt->rec->offset, pkt->rec->ts_ns) < 0)
+    uint32_t cap = pb->cap;
+    if (sift__pos_append(pb, pkt->rec->offset, pkt->rec->ts_ns) < 0)
         s->oom = SIFT_ENOMEM;
+    if (SIFT_UNLIKELY(pb->cap != cap) && s->cfg.writer) {
+        s->held += pb->cap - cap;
+        if (s->held > ST_HELD_BYTES && s->flows)
+            spill_largest(s);
+    }
+    if (SIFT_UNLIKELY(pb->len >= s->cfg.segment_bytes) && s->cfg.writer)
+        spill(s, pb);
     if (s->cfg.payloads && pkt->payload_len > 0)
         payload_add(&s->payloads, pkt->payload, pkt->payload_len);
 }
@@ -261,6 +335,7 @@ static int index_merge(void *into, const void *from)
 static void index_release(void *state)
 {
     st_index_state_t *s = state;
+    ZSTD_freeCCtx(s->zctx);
     free(s->payloads.slots);
     free(s->payloads.arena);
 }
@@ -271,6 +346,20 @@ static void index_flow_join(void *into, const void *from)
 {
     st_posbuf_t *a = into;
     const st_posbuf_t *b = from;
+    if (b->nsegs) {
+        if (a->nsegs + b->nsegs > a->segs_cap) {
+            uint32_t ncap = a->nsegs + b->nsegs;
+            uint64_t *n = realloc(a->segs, ncap * sizeof *n);
+            if (!n) {
+                a->lost = true;
+                return;
+            }
+            a->segs = n;
+            a->segs_cap = ncap;
+        }
+        memcpy(a->segs + a->nsegs, b->segs, b->nsegs * sizeof *b->segs);
+        a->nsegs += b->nsegs;
+    }
     if (b->count == 0)
         return;
     const uint8_t *p = b->buf, *end = b->buf + b->len;
@@ -304,7 +393,9 @@ static void index_flow_release(void *fs)
 {
     st_posbuf_t *pb = fs;
     free(pb->buf);
+    free(pb->segs);
     pb->buf = NULL;
+    pb->segs = NULL;
 }
 
 static void index_declare(const void *config, sift_need_t *needs, unsigned *flags)
@@ -325,6 +416,7 @@ const sift_pass_t sift__index_pass = {
     .flags = SIFT_PASS_FLOWS,
     .declare = index_declare,
     .flow_state_size = sizeof(st_posbuf_t),
+    .bind = index_bind,
     .flow_join = index_flow_join,
     .flow_release = index_flow_release,
 };

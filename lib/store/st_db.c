@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_ID "capsift-index/1"
+#define SCHEMA_ID    "capsift-index/2"
+#define SCHEMA_ID_V1 "capsift-index/1" /* one positions row a flow: made /2 when written */
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -29,8 +30,8 @@ static const char schema_sql[] =
     " bytes_ab INTEGER NOT NULL, bytes_ba INTEGER NOT NULL,"
     " flags_ab INTEGER NOT NULL, flags_ba INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS positions("
-    " flow_id INTEGER PRIMARY KEY REFERENCES flows(id) ON DELETE CASCADE,"
-    " data BLOB NOT NULL);"
+    " flow_id INTEGER NOT NULL REFERENCES flows(id) ON DELETE CASCADE,"
+    " seq INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(flow_id, seq)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS payloads("
     " hash BLOB PRIMARY KEY, size INTEGER NOT NULL, codec INTEGER NOT NULL, data BLOB NOT NULL)"
     " WITHOUT ROWID;"
@@ -146,11 +147,14 @@ static int check_identity(sift_index_t *ix)
                              : 1; /* new */
     }
     rc = sqlite3_step(st);
-    bool ok = rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), SCHEMA_ID) == 0;
+    const char *id = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "";
+    bool ok = strcmp(id, SCHEMA_ID) == 0, v1 = strcmp(id, SCHEMA_ID_V1) == 0;
     int serr = rc;
     sqlite3_finalize(st);
     if (serr != SQLITE_ROW && serr != SQLITE_DONE)
         return sift__db_error(ix, serr, "opening it");
+    if (v1) /* queries read it as it is; an update converts it first */
+        return ix->read_only ? 0 : 2;
     if (!ok)
         return sift__ctx_error(ix->ctx, SIFT_EDB,
                                "%s: an index of another capsift version or another program; "
@@ -192,11 +196,20 @@ int sift_index_open(sift_index_t **out, sift_ctx_t *ctx, const char *path,
     if (!ix->read_only) {
         rc = sift__db_exec(ix,
                            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                           "PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;"
-                           "PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY;",
+                           "PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;"
+                           "PRAGMA mmap_size=268435456; PRAGMA temp_store=FILE;",
                            "setting it up");
         if (rc == 0)
             rc = sift__db_exec(ix, "BEGIN IMMEDIATE", "creating its tables");
+        if (rc == 0 && id == 2) /* several segments a flow: the key gains a sequence number */
+            rc = sift__db_exec(ix,
+                               "CREATE TABLE positions2(flow_id INTEGER NOT NULL REFERENCES "
+                               "flows(id) ON DELETE CASCADE, seq INTEGER NOT NULL, data BLOB NOT "
+                               "NULL, PRIMARY KEY(flow_id, seq)) WITHOUT ROWID;"
+                               "INSERT INTO positions2 SELECT flow_id, 0, data FROM positions;"
+                               "DROP TABLE positions; ALTER TABLE positions2 RENAME TO positions;"
+                               "UPDATE meta SET value = '" SCHEMA_ID "' WHERE key = 'schema';",
+                               "converting it to this version's layout");
         if (rc == 0)
             rc = sift__db_exec(ix, schema_sql, "creating its tables");
         if (rc == 0 && id == 1)

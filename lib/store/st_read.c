@@ -276,12 +276,14 @@ static int ex_collect(extract_t *x, const sift_query_t *q, sift_extract_summary_
     sqlite3_stmt *st;
     int rc = prepare_where(x->ix,
                            "SELECT fi.path, fi.size, fi.mtime_ns, fi.inode, fi.hash_alg, "
-                           "fi.fingerprint, fi.link_types, fi.ts_digits, p.data "
+                           "fi.fingerprint, fi.link_types, fi.ts_digits, p.data, p.flow_id "
                            "FROM flows f JOIN files fi ON fi.id = f.file_id "
-                           "JOIN positions p ON p.flow_id = f.id WHERE {W} ORDER BY fi.path",
+                           "JOIN positions p ON p.flow_id = f.id WHERE {W} "
+                           "ORDER BY fi.path, p.flow_id",
                            q, &st);
     if (rc < 0)
         return rc;
+    int64_t last_flow = -1; /* a flow's positions may come in several segments (rows) */
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         ex_file_t *f = ex_file(x, st);
         if (!f) {
@@ -314,7 +316,9 @@ static int ex_collect(extract_t *x, const sift_query_t *q, sift_extract_summary_
         }
         memcpy(f->offs + f->n, offs, n * sizeof *offs);
         f->n += n;
-        sum->flows++;
+        int64_t flow = sqlite3_column_int64(st, 9);
+        sum->flows += flow != last_flow;
+        last_flow = flow;
         free(offs);
         free(ts);
     }

@@ -15,7 +15,8 @@
 #include <time.h>
 #include <zstd.h>
 
-#define PAYLOAD_RAW_MAX 48 /* smaller payloads are stored as they are: zstd would not help */
+#define WRITER_QUEUE_BYTES (16u << 20) /* position segments waiting for the writer, at most */
+#define PAYLOAD_RAW_MAX    48 /* smaller payloads are stored as they are: zstd would not help */
 
 typedef struct candidate {
     char *path; /* absolute */
@@ -33,12 +34,12 @@ typedef struct update {
     size_t ncand, cap;
     candidate_t **todo; /* the candidates to read, in engine input order */
     size_t ntodo;
-    pthread_mutex_t lock; /* one writer at a time: input_done runs on workers */
-    int db_rc;            /* the first database error: later files are not written */
-    ZSTD_CCtx *zctx;      /* for position blobs and payloads, reused (under lock) */
-    sift_engine_t *e;     /* the run: pass 0 flows, 1 positions, 2 the file's summary */
-    sqlite3_stmt *ins_file, *del_flows, *del_refs, *ins_flow, *ins_pos, *ins_ref, *has_payload,
-        *ins_payload;
+    int db_rc;        /* the first database error: later files are not written */
+    ZSTD_CCtx *zctx;  /* for position blobs and payloads (the writer thread's) */
+    sift_engine_t *e; /* the run: pass 0 flows, 1 positions, 2 the file's summary */
+    sqlite3_stmt *ins_file, *del_flows, *del_refs, *ins_flow, *ins_pos, *mv_seg, *del_seg, *ins_ref,
+        *has_payload, *ins_payload;
+    st_writer_t writer; /* the only thread that writes the database during the run */
 } update_t;
 
 extern const char sift__index_sql[];
@@ -250,7 +251,11 @@ static int prepare_writes(update_t *u)
          "INSERT INTO flows(file_id, ip_version, proto, src, dst, sport, dport, vlan, app, "
          "first_ns, last_ns, packets_ab, packets_ba, bytes_ab, bytes_ba, flags_ab, flags_ba) "
          "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
-        {offsetof(update_t, ins_pos), "INSERT INTO positions(flow_id, data) VALUES(?,?)"},
+        {offsetof(update_t, ins_pos), "INSERT INTO positions(flow_id, seq, data) VALUES(?,?,?)"},
+        {offsetof(update_t, mv_seg),
+         "INSERT INTO positions(flow_id, seq, data) SELECT ?, ?, data FROM temp.spill "
+         "WHERE id = ?"},
+        {offsetof(update_t, del_seg), "DELETE FROM temp.spill WHERE id = ?"},
         {offsetof(update_t, ins_ref),
          "INSERT INTO payload_refs(file_id, hash, count) VALUES(?,?,?)"},
         {offsetof(update_t, has_payload), "SELECT 1 FROM payloads WHERE hash = ?"},
@@ -269,8 +274,8 @@ static int prepare_writes(update_t *u)
 
 static void finalize_writes(update_t *u)
 {
-    sqlite3_stmt *all[] = {u->ins_file, u->del_flows, u->del_refs,    u->ins_flow,
-                           u->ins_pos,  u->ins_ref,   u->has_payload, u->ins_payload};
+    sqlite3_stmt *all[] = {u->ins_file, u->del_flows, u->del_refs, u->ins_flow,    u->ins_pos,
+                           u->mv_seg,   u->del_seg,   u->ins_ref,  u->has_payload, u->ins_payload};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
 }
@@ -311,14 +316,33 @@ static int write_flows(update_t *u, int64_t file_id, const sift_flows_t *fs)
         int rc = step_done(st);
         if (rc != SQLITE_OK)
             return rc;
+        int64_t flow_id = sqlite3_last_insert_rowid(u->ix->db);
         const st_posbuf_t *pb = sift_engine_flow_state(u->e, 1, f);
         st_posbuf_t none = {0};
+        if (!pb)
+            pb = &none;
+        for (uint32_t g = 0; g < pb->nsegs && rc == SQLITE_OK; g++) { /* spilled segments */
+            sqlite3_bind_int64(u->mv_seg, 1, flow_id);
+            sqlite3_bind_int64(u->mv_seg, 2, g);
+            sqlite3_bind_int64(u->mv_seg, 3, (int64_t)pb->segs[g]);
+            rc = step_done(u->mv_seg);
+            if (rc == SQLITE_OK && sqlite3_changes(u->ix->db) != 1)
+                rc = SQLITE_CORRUPT; /* the segment is not where the writer put it */
+            sqlite3_bind_int64(u->del_seg, 1, (int64_t)pb->segs[g]);
+            if (rc == SQLITE_OK)
+                rc = step_done(u->del_seg);
+        }
+        if (rc != SQLITE_OK)
+            return rc;
+        if (pb->count == 0 && pb->nsegs > 0)
+            continue; /* nothing after the last segment */
         uint8_t *blob;
         size_t blen;
-        if (sift__pos_encode(pb ? pb : &none, u->zctx, &blob, &blen) < 0)
+        if (sift__pos_encode(pb, u->zctx, &blob, &blen) < 0)
             return SQLITE_NOMEM;
-        sqlite3_bind_int64(u->ins_pos, 1, sqlite3_last_insert_rowid(u->ix->db));
-        sqlite3_bind_blob(u->ins_pos, 2, blob, (int)blen, free);
+        sqlite3_bind_int64(u->ins_pos, 1, flow_id);
+        sqlite3_bind_int64(u->ins_pos, 2, pb->nsegs);
+        sqlite3_bind_blob(u->ins_pos, 3, blob, (int)blen, free);
         rc = step_done(u->ins_pos);
         if (rc != SQLITE_OK)
             return rc;
@@ -479,29 +503,46 @@ static int write_file(update_t *u, const candidate_t *c, const sift_input_t *in,
     return rc;
 }
 
+/* One file's results, written by the writer thread. */
+typedef struct file_job {
+    update_t *u;
+    size_t input;
+    const sift_input_t *in;
+    void *const *states;
+} file_job_t;
+
+static int write_job(void *arg)
+{
+    const file_job_t *j = arg;
+    update_t *u = j->u;
+    candidate_t *c = u->todo[j->input];
+    const sift_flows_t *fs = j->states[0]; /* finished by the engine (flows settled) */
+    const st_index_state_t *s = j->states[1];
+    if (u->db_rc)
+        return 0;
+    const char *status = "error";
+    char msg[SIFT_ERRBUF_SIZE] = "";
+    int rc = write_file(u, c, j->in, fs, s, j->states[2], &status, msg, sizeof msg);
+    if (rc != SQLITE_OK) {
+        u->db_rc = sift__db_error(u->ix, rc, "writing the index");
+        event(u, c->path, SIFT_INDEX_FAILED, "error", sift_ctx_errmsg(u->ix->ctx), 0, 0);
+    } else {
+        uint64_t packets = fs ? fs->packets : 0, flows = fs ? sift_flows_count(fs) : 0;
+        u->sum->packets += packets;
+        u->sum->flows += flows;
+        event(u, c->path, j->in->error[0] ? SIFT_INDEX_FAILED : SIFT_INDEX_INDEXED, status, msg,
+              packets, flows);
+    }
+    return 0;
+}
+
+/* From a worker (or the merging thread): the writer writes the file while this waits, so the
+ * states stay valid; the engine frees them when this returns. */
 static bool input_done(void *user, size_t i, const sift_input_t *in, void *const *states)
 {
     update_t *u = user;
-    candidate_t *c = u->todo[i];
-    const sift_flows_t *fs = states[0]; /* finished by the engine (flows settled) */
-    const st_index_state_t *s = states[1];
-    pthread_mutex_lock(&u->lock);
-    if (u->db_rc == 0) {
-        const char *status = "error";
-        char msg[SIFT_ERRBUF_SIZE] = "";
-        int rc = write_file(u, c, in, fs, s, states[2], &status, msg, sizeof msg);
-        if (rc != SQLITE_OK) {
-            u->db_rc = sift__db_error(u->ix, rc, "writing the index");
-            event(u, c->path, SIFT_INDEX_FAILED, "error", sift_ctx_errmsg(u->ix->ctx), 0, 0);
-        } else {
-            uint64_t packets = fs ? fs->packets : 0, flows = fs ? sift_flows_count(fs) : 0;
-            u->sum->packets += packets;
-            u->sum->flows += flows;
-            event(u, c->path, in->error[0] ? SIFT_INDEX_FAILED : SIFT_INDEX_INDEXED, status, msg,
-                  packets, flows);
-        }
-    }
-    pthread_mutex_unlock(&u->lock);
+    file_job_t job = {u, i, in, states};
+    sift__writer_call(&u->writer, write_job, &job);
     return true;
 }
 
@@ -511,7 +552,8 @@ static int run_engine(update_t *u)
         return 0;
     const sift_index_update_opts_t *o = u->opts;
     sift_flows_config_t fc = {.no_app = o->no_app, .table = {.max_flows = o->max_flows}};
-    st_index_config_t cfg = {.payloads = o->payloads};
+    st_index_config_t cfg = {
+        .payloads = o->payloads, .writer = &u->writer, .segment_bytes = o->segment_bytes};
     sift_engine_opts_t eo = {.threads = o->threads,
                              .split_bytes = o->range_bytes,
                              .chunk_bytes = o->range_bytes,
@@ -548,9 +590,14 @@ static int run_engine(update_t *u)
             rc = sift__db_exec(u->ix, sift__drop_index_sql, "preparing a bulk load");
     }
     if (rc == 0)
+        rc = sift__writer_start(&u->writer, u->ix, WRITER_QUEUE_BYTES);
+    if (rc == 0)
         rc = prepare_writes(u);
     if (rc == 0)
         rc = sift_engine_run(e);
+    int wrc = sift__writer_stop(&u->writer);
+    if (wrc && rc == 0 && u->db_rc == 0)
+        u->db_rc = sift__db_error(u->ix, wrc, "spilling packet positions");
     finalize_writes(u);
     sift_engine_free(e);
     if (rc == 0)
@@ -589,7 +636,6 @@ int sift_index_update(sift_index_t *ix, const char *const *paths, size_t npaths,
         if (rc == 0 && realpath(paths[i], abs) && !(roots[i] = strdup(abs)))
             rc = SIFT_ENOMEM;
     }
-    pthread_mutex_init(&u.lock, NULL);
     u.zctx = ZSTD_createCCtx();
     if (!u.zctx && rc == 0)
         rc = SIFT_ENOMEM;
@@ -604,7 +650,6 @@ int sift_index_update(sift_index_t *ix, const char *const *paths, size_t npaths,
                            "DELETE FROM payloads WHERE hash NOT IN "
                            "(SELECT hash FROM payload_refs)",
                            "removing unused payloads");
-    pthread_mutex_destroy(&u.lock);
     ZSTD_freeCCtx(u.zctx);
     for (size_t i = 0; i < npaths && roots; i++)
         free(roots[i]);

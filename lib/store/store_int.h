@@ -7,6 +7,7 @@
 #include <capsift/flow.h>
 #include <capsift/index.h>
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,8 +20,14 @@ typedef struct st_posbuf {
     uint64_t count;
     uint64_t last_off;
     int64_t last_ts;
-    bool lost; /* memory ran out: some positions are missing */
+    bool lost;      /* memory ran out: some positions are missing */
+    uint64_t *segs; /* segments spilled to the writer (temp.spill ids), in no set order */
+    uint32_t nsegs, segs_cap;
 } st_posbuf_t;
+
+/* A flow's buffer is spilled as a segment when it reaches this many bytes (about 4,000
+ * packets): a flow holds at most this much in memory, however many packets it has. */
+#define ST_SEGMENT_BYTES (16u << 10)
 
 /* Appends one packet; returns 0 or SIFT_ENOMEM. */
 int sift__pos_append(st_posbuf_t *pb, uint64_t offset, int64_t ts_ns);
@@ -51,10 +58,40 @@ typedef struct st_payloads {
     bool oom;
 } st_payloads_t;
 
+/* ---- the writer thread (st_writer.c) ---- */
+
+typedef struct st_writer {
+    sift_index_t *ix;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work, cv_room, cv_done;
+    struct st_job *head, *tail;
+    size_t queued, limit; /* bytes of segments waiting, and the most that may wait */
+    uint64_t next_id;
+    bool stop, running, in_batch;
+    unsigned batched;
+    int rc; /* the first SQLite error: later segments are dropped */
+    sqlite3_stmt *ins;
+} st_writer_t;
+
+/* Starts the thread; from then on only it uses ix->db, until sift__writer_stop. Queued
+ * segments take at most limit bytes: a worker putting one more waits. */
+int sift__writer_start(st_writer_t *w, sift_index_t *ix, size_t limit);
+/* Queues a segment blob (taken, freed by the writer) and gives its id. SIFT_EDB after a
+ * database error. */
+int sift__writer_segment(st_writer_t *w, uint8_t *blob, size_t len, uint64_t *id);
+/* Runs fn(arg) on the writer thread, after the segments queued before, and returns its
+ * result. */
+int sift__writer_call(st_writer_t *w, int (*fn)(void *arg), void *arg);
+/* Ends the thread after the queue; returns the first SQLite error of segments (0: none). */
+int sift__writer_stop(st_writer_t *w);
+
 /* ---- the index pass: positions of every flow's packets (and payloads), on the flows ---- */
 
 typedef struct st_index_config {
     bool payloads;
+    st_writer_t *writer;    /* where full position buffers go (NULL: they stay in memory) */
+    uint32_t segment_bytes; /* a full buffer (0: ST_SEGMENT_BYTES) */
 } st_index_config_t;
 
 /* The pass's state; each flow keeps an st_posbuf_t (sift_engine_flow_state). */
@@ -62,7 +99,15 @@ typedef struct st_index_state {
     st_index_config_t cfg;
     st_payloads_t payloads;
     int oom;
+    void *zctx;                /* ZSTD_CCtx for the segments this state spills */
+    const sift_flows_t *flows; /* the range's flows (bind), and this pass's bytes in them */
+    size_t offset;
+    size_t held; /* bytes of position buffers held by the flows of this state */
 } st_index_state_t;
+
+/* Position bytes the flows of one range hold at most: past it, the largest buffers are written
+ * out as segments (the many short flows of a big capture add up, though each holds little). */
+#define ST_HELD_BYTES (8u << 20)
 
 extern const sift_pass_t sift__index_pass;
 

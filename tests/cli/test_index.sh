@@ -239,4 +239,31 @@ expect_exit 0 "$CAPSIFT" query --help
 expect_exit 0 "$CAPSIFT" extract --help
 expect_exit 2 "$CAPSIFT" extract --db "$DB" 'port 80'
 
+# --- a database of the first layout (one positions row a flow, schema capsift-index/1) is
+# queried and extracted from as it is, and converted by the next update with nothing lost
+"$CAPSIFT" index --db "$TMP/v1.db" -q "$CAPS" >/dev/null 2>&1
+python3 - "$TMP/v1.db" <<'PY' && pass || fail "making a first-layout database"
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+assert c.execute("select count(*) from positions where seq > 0").fetchone()[0] == 0
+c.executescript("""
+create table p1(flow_id integer primary key references flows(id) on delete cascade,
+                data blob not null);
+insert into p1 select flow_id, data from positions;
+drop table positions; alter table p1 rename to positions;
+update meta set value = 'capsift-index/1' where key = 'schema';""")
+c.commit()
+PY
+"$CAPSIFT" query --db "$TMP/v1.db" --json >"$TMP/q1" 2>&1
+"$CAPSIFT" extract --db "$TMP/v1.db" -w "$TMP/x1.pcap" 'packets >= 0' >/dev/null 2>&1
+expect_exit 0 "$CAPSIFT" index --db "$TMP/v1.db" "$CAPS/dpkt--http.pcap"
+"$CAPSIFT" query --db "$TMP/v1.db" --json >"$TMP/q2" 2>&1
+"$CAPSIFT" extract --db "$TMP/v1.db" -w "$TMP/x2.pcap" 'packets >= 0' >/dev/null 2>&1
+if [ -s "$TMP/q1" ] && cmp -s "$TMP/q1" "$TMP/q2" && cmp -s "$TMP/x1.pcap" "$TMP/x2.pcap"; then
+    pass
+else
+    fail "the first layout converted by an update does not answer as before"
+fi
+python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); assert c.execute("select value from meta").fetchone()[0] == "capsift-index/2"' "$TMP/v1.db" && pass || fail "not converted"
+
 finish

@@ -197,7 +197,7 @@ static void test_split_zero_payload(void **state)
     int fd = mkstemp(tmp);
     assert_true(fd >= 0);
     FILE *out = fdopen(fd, "wb");
-    static const uint8_t head[24] = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0,
+    static const uint8_t head[24] = {0xd4, 0xc3, 0xb2, 0xa1, 2,    0,    4, 0, 0, 0, 0, 0,
                                      0,    0,    0,    0,    0xff, 0xff, 0, 0, 1, 0, 0, 0};
     fwrite(head, 1, sizeof head, out);
     static uint8_t frame[4096]; /* Ethernet, IPv4, UDP, then zeros */
