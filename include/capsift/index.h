@@ -3,9 +3,10 @@
  * sift_index_update reads captures once and records, per file, its identity (path, size,
  * mtime, inode, content fingerprint), its summary, and its flows (what `capsift flows`
  * reports) with the byte offset and timestamp of every packet of each flow, delta-encoded and
- * zstd-compressed in one blob per flow. A later update reads only what changed: a file whose
- * path, size and mtime are unchanged is skipped without reading; a changed one is
- * fingerprinted and read again only if its content changed.
+ * zstd-compressed in segments (a flow holds at most 16 KiB of them in memory). Ranges of a
+ * large file are read on every worker; every write happens on one writer thread. A later
+ * update reads only what changed: a file whose path, size and mtime are unchanged is skipped
+ * without reading; a changed one is fingerprinted and read again only if its content changed.
  *
  * Each file is written in one transaction, so a run killed at any moment leaves every file
  * either as it was or completely re-indexed; the next run finishes the others. Readers

@@ -233,8 +233,10 @@ static int cmp_paths(const void *x, const void *y)
 /* Makes the nodes of the counted paths, in path order; the paths' counts go to them. */
 static void paths_to_nodes(sift_stats_t *s)
 {
+    if (!s->paths)
+        return; /* no packet */
     size_t n = 0;
-    for (size_t i = 0; s->paths && i <= s->paths_mask; i++)
+    for (size_t i = 0; i <= s->paths_mask; i++)
         if (s->paths[i].packets)
             s->paths[n++] = s->paths[i];
     qsort(s->paths, n, sizeof *s->paths, cmp_paths);

@@ -17,8 +17,8 @@
 
 typedef struct st_job {
     struct st_job *next;
-    uint64_t id;     /* segment */
-    uint8_t *blob;   /* segment (owned), NULL for a call */
+    uint64_t id;   /* segment */
+    uint8_t *blob; /* segment (owned), NULL for a call */
     size_t len;
     int (*fn)(void *arg); /* call */
     void *arg;
