@@ -10,7 +10,7 @@
 #include <capsift/minhash.h>
 #include <capsift/pool.h>
 
-#include "bench/bn_suite.h"
+#include "bn_suite.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
 
 #include <capsift/minhash.h>
 
-#include "bench/bn_lsh.h"
+#include "bn_lsh.h"
 
 #include <math.h>
 #include <stdlib.h>

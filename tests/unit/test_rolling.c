@@ -9,7 +9,7 @@
 #include <capsift/pool.h>
 #include <capsift/rolling.h>
 
-#include "bench/bn_suite.h"
+#include "bn_suite.h"
 
 #include <math.h>
 #include <stdlib.h>

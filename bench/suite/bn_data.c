@@ -2,7 +2,7 @@
  * a directory (as the decoder finds them, through any link type and tunnel), and the series
  * of packet lengths and times. */
 #include "common/internal.h"
-#include "bench/bn_suite.h"
+#include "bn_suite.h"
 
 #include <capsift/decode.h>
 #include <capsift/engine.h>
@@ -15,11 +15,7 @@
 
 const char *sift__bench_default_dir(char *buf, size_t size)
 {
-    /* __FILE__ is <source>/lib/bench/bn_data.c when built by CMake (absolute paths) */
-    const char *file = __FILE__;
-    const char *tail = strstr(file, "lib/bench/bn_data.c");
-    int keep = tail ? (int)(tail - file) : 0;
-    snprintf(buf, size, "%.*stests/captures", keep, file);
+    snprintf(buf, size, "%s", SIFT_BENCH_DATA_DIR); /* the source tree's, set by CMake */
     return buf;
 }
 

@@ -1,6 +1,6 @@
 /* The bench suite: the table of entries and the public entry points. */
 #include "common/internal.h"
-#include "bench/bn_suite.h"
+#include "bn_suite.h"
 
 #include <math.h>
 #include <stdarg.h>

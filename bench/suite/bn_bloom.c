@@ -5,7 +5,7 @@
  * on both; the false-positive rate is measured over every distinct miss key.
  */
 #include "common/internal.h"
-#include "bench/bn_suite.h"
+#include "bn_suite.h"
 #include "blocks/harness.h"
 
 #include <capsift/bloom.h>

@@ -7,7 +7,7 @@
  * it each time (two passes for the variance; quickselect for the exact median).
  */
 #include "common/internal.h"
-#include "bench/bn_suite.h"
+#include "bn_suite.h"
 #include "blocks/harness.h"
 
 #include <capsift/rolling.h>

@@ -3,7 +3,7 @@
 #ifndef SIFT_BENCH_LSH_H
 #define SIFT_BENCH_LSH_H
 
-#include "bench/bn_suite.h"
+#include "bn_suite.h"
 
 #include <capsift/minhash.h>
 

@@ -14,8 +14,8 @@
  * above the threshold.
  */
 #include "common/internal.h"
-#include "bench/bn_suite.h"
-#include "bench/bn_lsh.h"
+#include "bn_suite.h"
+#include "bn_lsh.h"
 #include "blocks/blk_sort.h"
 #include "blocks/harness.h"
 
