@@ -38,7 +38,7 @@ measure() {
 }
 
 packets=$("$C" info --json "$f" | python3 -c 'import json,sys; print(json.load(sys.stdin)["packets"])')
-echo "file: $f ($(du -m "$f" | cut -f1) MB, $packets packets), median of $runs"
+echo "file: $f ($(du -mL "$f" | cut -f1) MB, $packets packets), median of $runs"
 measure "tshark -q -z conv,ip" tshark -r "$f" -q -z conv,ip; ts_t=$T; ts_m=$M
 py=/usr/bin/python3; [ -x $py ] || py=python3
 measure "python3-dpkt 5-tuple loop" $py "$here/flows_dpkt.py" "$f"; py_t=$T; py_m=$M
@@ -53,7 +53,7 @@ echo "  all cores: $(r "$ts_t" "$cn_t")x faster than tshark, $(r "$ts_m" "$cn_m"
 
 if [ -f "$big" ]; then
   bp=$("$C" info --json "$big" | python3 -c 'import json,sys; print(json.load(sys.stdin)["packets"])')
-  echo "file: $big ($(du -m "$big" | cut -f1) MB, $bp packets), median of $runs"
+  echo "file: $big ($(du -mL "$big" | cut -f1) MB, $bp packets), median of $runs"
   measure "capsift flows -j 1" "$C" flows -j 1 "$big"
   echo "  -> $(echo "scale=2; $bp / $T / 1000000" | bc -l) M packets/s (goal: 3)"
   one_t=$T
@@ -71,7 +71,7 @@ if [ -f "$big" ]; then
   # the same packets as pcapng (what Wireshark writes), split across workers the same way
   ng=${big%.pcap}.pcapng
   [ -f "$ng" ] || editcap -F pcapng "$big" "$ng"
-  echo "file: $ng ($(du -m "$ng" | cut -f1) MB, the same packets), median of $runs"
+  echo "file: $ng ($(du -mL "$ng" | cut -f1) MB, the same packets), median of $runs"
   measure "capsift flows -j 1 --top 1 (pcapng)" "$C" flows -j 1 --top 1 "$ng"
   one_t=$T
   measure "capsift flows -j 2 --top 1 (pcapng)" "$C" flows -j 2 --top 1 "$ng"
