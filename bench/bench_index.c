@@ -57,9 +57,10 @@ static double copy_rows(sqlite3 *src, const char *path, int batched, long *nrows
     if (!batched && sqlite3_exec(dst, index_sql, 0, 0, 0) != SQLITE_OK) /* kept during load */
         die("index", dst);
     sqlite3_stmt *sel, *ins;
-    if (sqlite3_prepare_v2(src,
-                           "SELECT f.*, p.data FROM flows f JOIN positions p ON p.flow_id = f.id",
-                           -1, &sel, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            src,
+            "SELECT f.*, p.data FROM flows f JOIN positions p ON p.flow_id = f.id AND p.seq = 0",
+            -1, &sel, NULL) != SQLITE_OK)
         die("select", src);
     if (sqlite3_prepare_v2(dst, "INSERT INTO flows VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            -1, &ins, NULL) != SQLITE_OK)

@@ -8,7 +8,7 @@ BI=${BENCH_INDEX:-$ROOT/build/bench/bench_index}
 DB=$DATA/bench-index.db
 cat "$BIG" >/dev/null
 packets=$("$CAPSIFT" info --json "$BIG" | sed 's/.*"packets":\([0-9]*\).*/\1/')
-echo "== capsift index: $(du -h "$BIG" | cut -f1) pcap, $packets packets, $(nproc) cores"
+echo "== capsift index: $(du -hL "$BIG" | cut -f1) pcap, $packets packets, $(nproc) cores"
 times=()
 for _ in $(seq "$RUNS"); do
     rm -f "$DB" "$DB-wal" "$DB-shm"
@@ -19,7 +19,7 @@ done
 med=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 printf 'capsift index (fresh database)               %8.3f s  %.2f M packets/s\n' "$med" \
     "$(echo "$packets / $med / 1000000" | bc -l)"
-dbsize=$(stat -c %s "$DB"); capsize=$(stat -c %s "$BIG")
+dbsize=$(stat -c %s "$DB"); capsize=$(stat -L -c %s "$BIG")
 printf 'database size: %.1f MB, %.2f%% of the capture\n' "$(echo "$dbsize / 1000000" | bc -l)" \
     "$(echo "100 * $dbsize / $capsize" | bc -l)"
 measure "capsift index again (unchanged file)" "$CAPSIFT" index --db "$DB" -q "$BIG"
