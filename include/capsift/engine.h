@@ -88,8 +88,8 @@ typedef struct sift_engine_opts {
     sift_reader_opts_t reader; /* passed to every reader */
     const char *filter;        /* BPF expression (tcpdump syntax); NULL for none. Checked by
                                 * sift_engine_create (SIFT_EFILTER with libpcap's message) */
-    uint64_t split_bytes;      /* plain pcap files at least this large are split into byte
-                                * ranges read in parallel, one per worker (0: 64 MiB) */
+    uint64_t split_bytes;      /* plain pcap and pcapng files at least this large are split
+                                * into byte ranges read in parallel, four per worker (0: 64 MiB) */
     uint64_t chunk_bytes;      /* smallest range (0: 16 MiB) */
     /* Called once per input when its results are final, from a worker thread (concurrently
      * for different inputs) or from the thread in sift_engine_run; NULL for none. states[p] is

@@ -40,7 +40,7 @@ extern "C" {
 /* Bytes one flow may take at most in a table: the flow (120), its slots at a load of 1/4 to
  * 1/2, and the dense array just after it doubled (passes built on flows add theirs); with
  * application detection also nDPI's per-flow state (688 bytes in libndpi 4.x) while the flow is
- * being classified. Measured at 2 M flows: 163 and 850 bytes a flow (bench/bench_memory.sh). */
+ * being classified. Measured at 2 M flows: 173 and 877 bytes a flow (bench/bench_memory.sh). */
 #define SIFT_FLOW_BYTES           272u
 #define SIFT_FLOW_APP_BYTES       1024u
 #define SIFT_FLOW_APP_MAX_PACKETS 24 /* packets per flow given to nDPI at most */
