@@ -129,10 +129,11 @@ typedef struct cli_run {
  * return (CLI_USAGE for a bad filter or a missing input). cli_run_free in every case. */
 int cli_run(cli_run_t *r, const cli_run_opts_t *o, char **inputs, int ninputs);
 
-/* Files from this size on are split into ranges of at least this size (CAPSIFT_RANGE_BYTES;
- * 0, the engine's default of 64/16 MiB, when unset): for the tests that check that results
- * never depend on how a file is split. */
-uint64_t cli_range_bytes(void);
+/* A size from the environment, for the tests that check that results never depend on how a
+ * file is split (0 when unset or out of [min, max]): CAPSIFT_RANGE_BYTES, files from this size
+ * on split into ranges of at least it (0: the engine's 64/16 MiB); CAPSIFT_SEGMENT_BYTES, the
+ * index's position segments (0: 16 KiB). */
+uint64_t cli_env_size(const char *name, uint64_t min, uint64_t max);
 void cli_run_free(cli_run_t *r);
 
 typedef enum cli_format { CLI_FORMAT_TABLE = 0, CLI_FORMAT_JSON, CLI_FORMAT_CSV } cli_format_t;

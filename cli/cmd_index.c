@@ -250,12 +250,8 @@ int cmd_index(int argc, char **argv)
     a.u.progress = cli_progress_cb;
     a.u.progress_user = &prog;
     a.u.max_flows = cli_flow_cap(&a.limits, !a.u.no_app);
-    a.u.range_bytes = cli_range_bytes();
-    /* tests: small segments, so that spilled positions are checked on small captures */
-    uint64_t seg = 0;
-    const char *sb = getenv("CAPSIFT_SEGMENT_BYTES");
-    if (sb && sift_parse_size(sb, 64, UINT32_MAX, &seg) == 0)
-        a.u.segment_bytes = (uint32_t)seg;
+    a.u.range_bytes = cli_env_size("CAPSIFT_RANGE_BYTES", 1, UINT64_MAX);
+    a.u.segment_bytes = (uint32_t)cli_env_size("CAPSIFT_SEGMENT_BYTES", 64, UINT32_MAX);
     a.u.event = on_event;
     a.u.event_user = &a;
     sift_index_opts_t io = {.busy_timeout_ms = a.busy_ms};

@@ -4,13 +4,13 @@
 
 #include <stdlib.h>
 
-uint64_t cli_range_bytes(void)
+uint64_t cli_env_size(const char *name, uint64_t min, uint64_t max)
 {
-    const char *rb = getenv("CAPSIFT_RANGE_BYTES");
-    uint64_t range = 0;
-    if (rb && sift_parse_size(rb, 1, UINT64_MAX, &range) < 0)
-        range = 0;
-    return range;
+    const char *v = getenv(name);
+    uint64_t n = 0;
+    if (v && sift_parse_size(v, min, max, &n) < 0)
+        n = 0;
+    return n;
 }
 
 int cli_run(cli_run_t *r, const cli_run_opts_t *o, char **inputs, int ninputs)
@@ -25,7 +25,7 @@ int cli_run(cli_run_t *r, const cli_run_opts_t *o, char **inputs, int ninputs)
                                .progress = cli_progress_cb,
                                .progress_user = &r->prog,
                                .flows = o->flows};
-    opts.split_bytes = opts.chunk_bytes = cli_range_bytes();
+    opts.split_bytes = opts.chunk_bytes = cli_env_size("CAPSIFT_RANGE_BYTES", 1, UINT64_MAX);
     if (sift_ctx_create(&r->ctx) < 0) {
         cli_error("out of memory");
         return CLI_FAILED;

@@ -329,14 +329,11 @@ static void end_flows(sift_engine_t *e, void **states)
 {
     const sift_flows_t *fs = states[e->stage];
     for (int p = 0; p < e->npass; p++) {
-        const eng_pass_t *ep = &e->passes[p];
-        if (!ep->pass.flow_end || !states[p])
+        if (!e->passes[p].pass.flow_end || !states[p])
             continue;
-        size_t off = ep->user == SIZE_MAX ? 0 : e->users[ep->user].offset;
         for (size_t k = 0; k < sift_flows_count(fs); k++) {
             const sift_flow_t *f = sift_flows_at(fs, k);
-            void *bytes = ep->user == SIZE_MAX ? NULL : (unsigned char *)sift_flow_ext(f) + off;
-            ep->pass.flow_end(states[p], fs, f, bytes);
+            e->passes[p].pass.flow_end(states[p], fs, f, sift_engine_flow_state(e, p, f));
         }
     }
 }
@@ -491,7 +488,7 @@ static void run_chunk(sift_engine_t *e, eng_chunk_t *ch, unsigned worker)
         if (!ch->split) {
             in->pub.status = rc;
             snprintf(in->error, sizeof in->error, "%s", sift_ctx_errmsg(ctx));
-            input_done(e, ch->input, ch->states);
+            input_done(e, ch->input, in->states); /* no states: the input did not open */
         } else {
             absorb(e, ch, worker);
         }
@@ -659,7 +656,7 @@ static int plan_chunks(sift_engine_t *e, const bool *only)
 /* After a run: split inputs whose ranges did not tile or read cleanly are marked in redo[] for
  * a sequential read (their merged states dropped). Whole reads and the other split inputs were
  * finished by the workers. */
-static int collect_chunks(sift_engine_t *e, bool *redo, size_t *nredo)
+static void collect_chunks(sift_engine_t *e, bool *redo, size_t *nredo)
 {
     for (size_t i = 0; i < e->ninput; i++) {
         eng_input_t *in = &e->inputs[i];
@@ -676,7 +673,6 @@ static int collect_chunks(sift_engine_t *e, bool *redo, size_t *nredo)
         e->bytes_total += in->pub.size;
     }
     free_chunks(e);
-    return 0;
 }
 
 static int run_planned(sift_engine_t *e)
@@ -727,13 +723,13 @@ int sift_engine_run(sift_engine_t *e)
         rc = run_planned(e);
     size_t nredo = 0;
     if (rc == 0)
-        rc = collect_chunks(e, redo, &nredo);
+        collect_chunks(e, redo, &nredo);
     if (rc == 0 && nredo > 0) { /* a wrong boundary guess or damage: read those whole */
         rc = plan_chunks(e, redo);
         if (rc == 0)
             rc = run_planned(e);
         if (rc == 0)
-            rc = collect_chunks(e, redo, &nredo);
+            free_chunks(e); /* whole reads: their workers finished them */
     }
     free(redo);
     if (rc == 0)

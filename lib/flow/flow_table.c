@@ -30,11 +30,6 @@ static inline sift_flow_t *rec_at(const sift_flow_table_t *t, unsigned char *bas
     return (sift_flow_t *)(void *)(base + i * t->stride);
 }
 
-static inline void *ext_of(const sift_flow_t *f)
-{
-    return (unsigned char *)(uintptr_t)f + sizeof(sift_flow_t);
-}
-
 static inline void rec_copy(const sift_flow_table_t *t, sift_flow_t *to, const sift_flow_t *from)
 {
     memcpy(to, from, t->stride);
@@ -337,13 +332,14 @@ static void combine(sift_flow_table_t *t, sift_flow_t *a, sift_flow_t *b)
         t->join(t->hook_user, a, b);
 }
 
-/* Takes b's record into a: what it owns moves (b keeps none of it). */
+/* Takes b's record into a: its detector state and ext bytes move (b keeps none of them); its
+ * replay offsets, which only a merge into b's range's predecessor uses, stay with b. */
 static void take(sift_flow_table_t *t, sift_flow_t *a, sift_flow_t *b)
 {
     rec_copy(t, a, b);
+    a->replay = NULL;
     b->detect = NULL;
-    b->replay = NULL;
-    memset(ext_of(b), 0, t->opts.ext_bytes);
+    memset(sift_flow_ext(b), 0, t->opts.ext_bytes);
 }
 
 /* One flow of `from`, in per-key order of time. */

@@ -277,15 +277,6 @@ static int replay_pending(sift_flows_t *a, sift_flows_fetch_fn fetch, void *user
     return rc;
 }
 
-static void drop_replays(sift_flow_table_t *t)
-{
-    for (size_t i = 0; i < sift_flow_table_count(t); i++) {
-        sift_flow_t *f = (sift_flow_t *)(uintptr_t)sift_flow_table_at(t, i);
-        free(f->replay);
-        f->replay = NULL;
-    }
-}
-
 int sift__flows_merge_ranges(sift_flows_t *a, sift_flows_t *b, sift_flows_fetch_fn fetch,
                              void *user, void *mod)
 {
@@ -307,7 +298,6 @@ int sift__flows_merge_ranges(sift_flows_t *a, sift_flows_t *b, sift_flows_fetch_
     a->npending = 0;
     if (rc < 0)
         return rc;
-    drop_replays(&a->table); /* flows moved from b brought theirs: not needed any more */
     a->packets += b->packets;
     a->ip_packets += b->ip_packets;
     a->non_ip_packets += b->non_ip_packets;

@@ -176,7 +176,7 @@ struct sift_stats_path {
 
 static uint64_t path_hash(const layer_path_t *lp, const char *app)
 {
-    return XXH3_64bits_withSeed(lp, sizeof *lp, XXH3_64bits(app, strlen(app)));
+    return XXH3_64bits_withSeed(lp, sizeof *lp, app[0] ? XXH3_64bits(app, strlen(app)) : 0);
 }
 
 static int paths_grow(sift_stats_t *s)

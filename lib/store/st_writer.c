@@ -96,13 +96,11 @@ static void *writer_main(void *arg)
             j->result = rc ? rc : j->fn(j->arg);
         }
         pthread_mutex_lock(&w->mu);
+        if (rc && !w->rc)
+            w->rc = rc;
         if (j->blob) {
-            if (rc && !w->rc)
-                w->rc = rc;
             free(j);
         } else {
-            if (rc && !w->rc)
-                w->rc = rc;
             j->done = true;
             pthread_cond_broadcast(&w->cv_done);
         }
