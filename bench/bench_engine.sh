@@ -33,7 +33,9 @@ echo "  -> $(ratio "$M_SEC" "$flows1")x the time of flows -j 1 alone (goal: at m
 measure "capsift stats -j 2 (flows + stats)" "$CAPSIFT" stats -j 2 "$BIG"
 echo "  -> $(ratio "$M_SEC" "$flows2")x the time of flows -j 2 alone"
 
-DB=$DATA/bench-engine.db
+dbdir=$(mktemp -d) # this run's own: removed with everything in it at the end
+trap 'rm -rf "$dbdir"' EXIT
+DB=$dbdir/bench.db
 # index_once FILE: a fresh database each run (a command, so that /usr/bin/time can run it)
 index_once=(bash -c 'rm -f "$1" "$1-wal" "$1-shm"; exec "$2" index --db "$1" -q -j 2 "$3"' _)
 measure "capsift index -j 2 (fresh database)" "${index_once[@]}" "$DB" "$CAPSIFT" "$BIG"
@@ -47,7 +49,6 @@ if [ "${BIG4_MB:-4100}" -gt 0 ]; then
     echo "  -> peak memory $((M_KB / 1024)) MB against $((index_kb / 1024)) MB on the 1.1 GB" \
         "file: $(ratio "$M_KB" "$index_kb")x (goal: within 1.10x, both under 100 MB)"
 fi
-rm -f "$DB" "$DB-wal" "$DB-shm"
 
 if command -v ndpiReader >/dev/null; then
     measure "ndpiReader -i FILE (one thread)" ndpiReader -q -i "$BIG"
