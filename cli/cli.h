@@ -64,7 +64,7 @@ int cli_threads_option(const char *cmd, const char *arg, int *threads);
 
 /* The memory budget (--memory, default a quarter of physical memory) and --max-flows, which
  * flows, stats and index share. Results hold all flows up to the cap; past it the packets of
- * further flows are counted, reported with cli_flow_cap_reached, and the exit is 1. */
+ * further flows are counted, reported by cli_report_input, and the exit is 1. */
 typedef struct cli_limits {
     uint64_t memory;    /* 0: cli_memory_default() */
     uint64_t max_flows; /* 0: from the memory */
@@ -84,7 +84,11 @@ enum { CLI_OPT_MEMORY = 1000, CLI_OPT_MAX_FLOWS };
 uint64_t cli_memory_default(void);
 /* max_flows for one flow table. */
 uint64_t cli_flow_cap(const cli_limits_t *l, bool app);
-void cli_flow_cap_reached(const char *path, const cli_limits_t *l, uint64_t cap, uint64_t dropped);
+/* Reports on stderr what went wrong with an input: its open error, why the filter left packets
+ * out, its first problems (damage; unless the output shows them) and what its passes reported
+ * (a limit of `limits` reached, memory run out). Returns CLI_DAMAGED when there was any of
+ * these but the filter note, else CLI_OK. */
+int cli_report_input(const sift_input_t *in, const cli_limits_t *limits, bool problems);
 /* Parses --memory or --max-flows (opt is CLI_OPT_MEMORY or CLI_OPT_MAX_FLOWS). */
 int cli_limits_option(const char *cmd, int opt, const char *arg, cli_limits_t *l);
 
@@ -120,8 +124,7 @@ typedef struct cli_run_opts {
 typedef struct cli_run {
     sift_ctx_t *ctx;
     sift_engine_t *e;
-    int pass;  /* index of the pass in e */
-    int flows; /* index of the flows pass in e, or -1 */
+    int pass; /* index of the pass in e */
     cli_progress_t prog;
 } cli_run_t;
 

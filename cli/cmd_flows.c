@@ -196,30 +196,12 @@ static int parse_args(int argc, char **argv, flows_args_t *a)
 }
 
 /* Reports limits and damage per input; returns the exit status so far. */
-static int report_inputs(const sift_engine_t *e, int pass, const flows_args_t *a)
+static int report_inputs(const sift_engine_t *e, const flows_args_t *a)
 {
     int rc = CLI_OK;
-    for (size_t i = 0; i < sift_engine_ninputs(e); i++) {
-        const sift_input_t *in = sift_engine_input(e, i);
-        const sift_flows_t *s = sift_engine_state(e, i, pass);
-        if (in->error[0])
-            cli_error("%s", in->error);
-        if (in->warning[0])
-            cli_error("%s: %s (%" PRIu64 " packets left out)", in->path, in->warning,
-                      in->filtered_out);
-        for (size_t k = 0; k < in->nproblems && k < 3; k++)
-            cli_error("%s: at byte %" PRIu64 ": %s", in->path, in->problems[k].offset,
-                      in->problems[k].message);
-        if (in->error[0] || in->status < 0 || in->problems_total > 0)
+    for (size_t i = 0; i < sift_engine_ninputs(e); i++)
+        if (cli_report_input(sift_engine_input(e, i), &a->limits, true) != CLI_OK)
             rc = CLI_DAMAGED;
-        if (s && s->table.full) {
-            cli_flow_cap_reached(in->path, &a->limits, a->cfg.table.max_flows,
-                                 s->table.dropped_packets);
-            rc = CLI_DAMAGED;
-        }
-        if (s && s->table.oom)
-            cli_error("%s: out of memory: some flows are missing", in->path);
-    }
     return rc;
 }
 
@@ -323,7 +305,7 @@ int cmd_flows(int argc, char **argv)
     int pass = run.pass;
     if (rc == CLI_OK) {
         rc = print_rows(out, e, pass, &a);
-        int r2 = report_inputs(e, pass, &a);
+        int r2 = report_inputs(e, &a);
         if (rc == CLI_OK)
             rc = r2;
     }

@@ -278,14 +278,8 @@ int cmd_info(int argc, char **argv)
                 print_json(stdout, in, s ? s : &none);
             else
                 print_text(stdout, in, s ? s : &none);
-            if (in->error[0]) {
-                failed++;
-                cli_error("%s", in->error);
-            }
-            if (in->warning[0])
-                cli_error("%s: %s (%" PRIu64 " packets left out)", in->path, in->warning,
-                          in->filtered_out);
-            if (in->error[0] || in->status < 0 || in->problems_total > 0)
+            failed += in->error[0] != '\0';
+            if (cli_report_input(in, NULL, false) != CLI_OK) /* problems are in the output */
                 rc = CLI_DAMAGED;
         }
         if (!json && sift_engine_ninputs(e) > 1)

@@ -331,7 +331,7 @@ static int parse_args(int argc, char **argv, stats_args_t *a)
     return CLI_OK;
 }
 
-static int report(FILE *out, const sift_engine_t *e, int pass, int flows, const stats_args_t *a)
+static int report(FILE *out, const sift_engine_t *e, int pass, const stats_args_t *a)
 {
     int rc = CLI_OK, digits = 0;
     for (size_t i = 0; i < sift_engine_ninputs(e); i++) {
@@ -339,26 +339,8 @@ static int report(FILE *out, const sift_engine_t *e, int pass, int flows, const 
         const sift_stats_t *s = sift_engine_state(e, i, pass);
         if (in->meta.ts_digits > digits)
             digits = in->meta.ts_digits;
-        if (in->error[0])
-            cli_error("%s", in->error);
-        if (in->warning[0])
-            cli_error("%s: %s (%" PRIu64 " packets left out)", in->path, in->warning,
-                      in->filtered_out);
-        for (size_t k = 0; k < in->nproblems && k < 3; k++)
-            cli_error("%s: at byte %" PRIu64 ": %s", in->path, in->problems[k].offset,
-                      in->problems[k].message);
-        if (in->error[0] || in->status < 0 || in->problems_total > 0)
+        if (cli_report_input(in, &a->limits, true) != CLI_OK)
             rc = CLI_DAMAGED;
-        const sift_flows_t *fs = flows < 0 ? NULL : sift_engine_state(e, i, flows);
-        if (fs && fs->table.full) { /* the application level is partial */
-            cli_flow_cap_reached(in->path, &a->limits, a->flows.table.max_flows,
-                                 fs->table.dropped_packets);
-            rc = CLI_DAMAGED;
-        }
-        if (s && s->oom) {
-            cli_error("%s: out of memory: some application counts are missing", in->path);
-            rc = CLI_DAMAGED;
-        }
         if (a->total || !s)
             continue;
         if (a->json)
@@ -414,7 +396,7 @@ int cmd_stats(int argc, char **argv)
     sift_engine_t *e = run.e;
     int pass = run.pass;
     if (rc == CLI_OK)
-        rc = report(out, e, pass, run.flows, &a);
+        rc = report(out, e, pass, &a);
     if (fflush(out) != 0 || ferror(out)) {
         cli_error("cannot write the output: %s", strerror(errno));
         rc = CLI_FAILED;

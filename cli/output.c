@@ -71,21 +71,38 @@ uint64_t cli_flow_cap(const cli_limits_t *l, bool app)
     return sift_flows_max_for_memory((l->memory ? l->memory : cli_memory_default()) / 2, app);
 }
 
-void cli_flow_cap_reached(const char *path, const cli_limits_t *l, uint64_t cap, uint64_t dropped)
+/* What to do about a limit a pass reached: for the flow table's, which option set it. */
+static void limit_hint(const sift_report_t *r, const cli_limits_t *l, char *buf, size_t size)
 {
     char mem[32];
+    buf[0] = '\0';
+    if (r->code != SIFT_ELIMIT || strcmp(r->name, "flows") != 0 || !l)
+        return;
     if (l->max_flows)
-        cli_error("%s: the flow limit of %" PRIu64 " flows (--max-flows) was reached: %" PRIu64
-                  " packets of further flows are not counted; raise it, or use --idle-timeout",
-                  path, cap, dropped);
+        snprintf(buf, size, "; raise --max-flows, or use --idle-timeout");
     else
-        cli_error("%s: the memory budget (%s, --memory) holds %" PRIu64
-                  " flows and was reached: %" PRIu64
-                  " packets of further flows are not counted; raise --memory or --max-flows",
-                  path,
-                  cli_human_bytes(mem, sizeof mem,
-                                  (double)(l->memory ? l->memory : cli_memory_default())),
-                  cap, dropped);
+        snprintf(buf, size,
+                 "; the memory budget (%s, --memory) sets it: raise --memory or --max-flows",
+                 cli_human_bytes(mem, sizeof mem,
+                                 (double)(l->memory ? l->memory : cli_memory_default())));
+}
+
+int cli_report_input(const sift_input_t *in, const cli_limits_t *limits, bool problems)
+{
+    if (in->error[0])
+        cli_error("%s", in->error);
+    if (in->warning[0])
+        cli_error("%s: %s (%" PRIu64 " packets left out)", in->path, in->warning, in->filtered_out);
+    for (size_t k = 0; problems && k < in->nproblems && k < 3; k++)
+        cli_error("%s: at byte %" PRIu64 ": %s", in->path, in->problems[k].offset,
+                  in->problems[k].message);
+    for (size_t k = 0; k < in->nreports; k++) {
+        char hint[160];
+        limit_hint(&in->reports[k], limits, hint, sizeof hint);
+        cli_error("%s: %s%s", in->path, in->reports[k].message, hint);
+    }
+    bool bad = in->error[0] || in->status < 0 || in->problems_total > 0 || in->pass_status < 0;
+    return bad ? CLI_DAMAGED : CLI_OK;
 }
 
 int cli_limits_option(const char *cmd, int opt, const char *arg, cli_limits_t *l)

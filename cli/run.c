@@ -17,7 +17,7 @@ int cli_run(cli_run_t *r, const cli_run_opts_t *o, char **inputs, int ninputs)
 {
     r->ctx = NULL;
     r->e = NULL;
-    r->pass = r->flows = -1;
+    r->pass = -1;
     cli_progress_init(&r->prog);
     sift_engine_opts_t opts = {.threads = o->threads,
                                .filter = o->filter,
@@ -54,7 +54,6 @@ int cli_run(cli_run_t *r, const cli_run_opts_t *o, char **inputs, int ninputs)
         cli_error("%s", sift_ctx_errmsg(r->ctx));
         rc = CLI_FAILED;
     }
-    r->flows = sift_engine_flows_pass(r->e);
     cli_progress_end(&r->prog);
     return rc;
 }

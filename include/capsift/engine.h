@@ -72,6 +72,31 @@ typedef struct sift_pass {
                      void *flow_state);
 } sift_pass_t;
 
+/* A pass says that its result for an input is incomplete, from any of its callbacks (packet,
+ * merge, finish, flow_join, flow_end), on the state it was given. code is SIFT_ENOMEM (memory
+ * ran out), SIFT_ELIMIT (a cap was reached: the result holds everything up to it) or another
+ * negative SIFT_E code; the message says what is missing, without file or pass name. A state
+ * keeps its first report; a merge keeps the one of the earlier records, and a merge that fails
+ * is reported on `into` by the engine. After an input's finish, its passes' reports become its
+ * pass_status and reports (sift_input_t). Only for states made by the engine or by
+ * sift_pass_state_new; on the state's own thread, as the callbacks run. */
+#define SIFT_REPORT_SIZE 256 /* the longest message kept, with its '\0' */
+SIFT_API void sift_pass_report(void *state, int code, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* A state's report: 0, or its code with the message in *message (NULL: not wanted), valid while
+ * the state is. */
+SIFT_API int sift_pass_status(const void *state, const char **message);
+
+/* A state of a pass outside the engine (tests, a program that feeds packets itself): allocated,
+ * zeroed and given to the pass's init with config. Returns 0 with the state in *out, or the
+ * init's negative code. sift_pass_state_free releases it (NULL is fine). */
+SIFT_API int sift_pass_state_new(const sift_pass_t *pass, const void *config, void **out);
+SIFT_API void sift_pass_state_free(const sift_pass_t *pass, void *state);
+
 /* The pass cannot merge the states of two ranges of one file: a run with it reads every file
  * whole, on one worker (files still go to different workers). */
 #define SIFT_PASS_WHOLE_FILE 0x1u
@@ -108,6 +133,14 @@ typedef struct sift_engine_opts {
     const void *flows;
 } sift_engine_opts_t;
 
+/* What a pass reported about its result for an input (sift_pass_report). */
+typedef struct sift_report {
+    int pass;            /* the pass's index in the run */
+    const char *name;    /* its name ("flows", "stats" ...) */
+    int code;            /* SIFT_ENOMEM, SIFT_ELIMIT ... */
+    const char *message; /* what is missing ("the flow limit of 2 flows was reached: ...") */
+} sift_report_t;
+
 /* The outcome of one input. Valid until sift_engine_free. */
 typedef struct sift_input {
     const char *path;
@@ -122,6 +155,11 @@ typedef struct sift_input {
     const char *warning;     /* "" or why some packets were left out (a filter that cannot
                               * apply to one of the file's link types) */
     uint64_t filtered_out;   /* packets the filter rejected or could not apply to */
+    /* 0 when every pass's result is whole; else the code of the first report, in pass order.
+     * Set before input_done is called. */
+    int pass_status;
+    size_t nreports;
+    const sift_report_t *reports;
 } sift_input_t;
 
 /* What a directory walk left out, by reason; unreadable_dirs were handed on as inputs. */

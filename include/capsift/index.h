@@ -57,7 +57,8 @@ typedef enum sift_index_action {
 typedef struct sift_index_event {
     const char *path;
     sift_index_action_t action;
-    const char *status;  /* "ok", "damaged", "partial" (a flow limit reached), "error" */
+    const char *status;  /* "ok", "damaged", "partial" (a flow limit reached or
+                          * memory run out: message says what is missing), "error" */
     const char *message; /* "" or what went wrong (the file is path, not named again) */
     uint64_t packets, flows;
 } sift_index_event_t;

@@ -68,7 +68,6 @@ typedef struct sift_stats {
     sift_stats_map_t timeline;
     uint64_t size_packets[SIFT_STATS_NSIZES], size_bytes[SIFT_STATS_NSIZES];
     bool app;
-    bool oom;                      /* memory ran out: some counts are missing */
     struct sift_stats_path *paths; /* internal: counts by path until the finish makes nodes */
     size_t paths_mask, paths_count;
     sift_stats_entry_t *tl_last; /* internal: the timeline entry of the latest packet */

@@ -11,6 +11,8 @@
 #include <pthread.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +41,7 @@ typedef struct eng_input {
     char warning[SIFT_ERRBUF_SIZE];
     sift_iface_t *ifaces;
     sift_problem_t *problems;
+    sift_report_t *reports; /* with their messages after them, in one block */
     void *states[ENG_MAX_PASSES];
     /* a split input: its ranges are merged into states in file order as they finish */
     size_t first, nchunks; /* its chunks in the plan */
@@ -123,13 +126,78 @@ int sift_engine_create(sift_engine_t **out, sift_ctx_t *ctx, const sift_engine_o
     return 0;
 }
 
-static void free_state(const eng_pass_t *p, void *state)
+/* What every state the engine makes carries before its pass's bytes: the pass's first report
+ * (sift_pass_report). A union, so that the bytes after it are aligned for anything. */
+typedef union eng_head {
+    struct {
+        int code;
+        char message[SIFT_REPORT_SIZE];
+    } r;
+    max_align_t align;
+} eng_head_t;
+
+static eng_head_t *head_of(const void *state)
+{
+    return (eng_head_t *)(void *)((unsigned char *)(uintptr_t)state - sizeof(eng_head_t));
+}
+
+void sift_pass_report(void *state, int code, const char *fmt, ...)
+{
+    assert(state && code < 0);
+    eng_head_t *h = head_of(state);
+    if (h->r.code)
+        return; /* the first report says what went wrong first */
+    h->r.code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(h->r.message, sizeof h->r.message, fmt, ap);
+    va_end(ap);
+}
+
+int sift_pass_status(const void *state, const char **message)
+{
+    const eng_head_t *h = head_of(state);
+    if (message)
+        *message = h->r.message;
+    return h->r.code;
+}
+
+/* A merge keeps the report of the earlier records: `into` covers those. */
+static void merge_report(void *into, const void *from)
+{
+    const eng_head_t *f = head_of(from);
+    if (f->r.code && !head_of(into)->r.code)
+        sift_pass_report(into, f->r.code, "%s", f->r.message);
+}
+
+int sift_pass_state_new(const sift_pass_t *pass, const void *config, void **out)
+{
+    assert(pass && out && pass->state_size > 0);
+    *out = NULL;
+    eng_head_t *h = calloc(1, sizeof *h + pass->state_size);
+    if (!h)
+        return SIFT_ENOMEM;
+    int rc = pass->init ? pass->init(h + 1, config) : 0;
+    if (rc < 0) {
+        free(h); /* a failed init releases what it took */
+        return rc;
+    }
+    *out = h + 1;
+    return 0;
+}
+
+void sift_pass_state_free(const sift_pass_t *pass, void *state)
 {
     if (!state)
         return;
-    if (p->pass.release)
-        p->pass.release(state);
-    free(state);
+    if (pass->release)
+        pass->release(state);
+    free(head_of(state));
+}
+
+static void free_state(const eng_pass_t *p, void *state)
+{
+    sift_pass_state_free(&p->pass, state);
 }
 
 static void free_chunks(sift_engine_t *e)
@@ -154,6 +222,7 @@ void sift_engine_free(sift_engine_t *e)
         free(in->path);
         free(in->ifaces);
         free(in->problems);
+        free(in->reports);
     }
     for (int p = 0; p < e->npass; p++)
         free_state(&e->passes[p], e->totals[p]);
@@ -261,10 +330,7 @@ static int new_states(sift_engine_t *e, void **states, bool later_range, unsigne
 {
     for (int p = 0; p < e->npass; p++) {
         const eng_pass_t *ep = &e->passes[p];
-        states[p] = calloc(1, ep->pass.state_size);
-        int rc = states[p] ? 0 : SIFT_ENOMEM;
-        if (rc == 0 && ep->pass.init)
-            rc = ep->pass.init(states[p], ep->config);
+        int rc = sift_pass_state_new(&ep->pass, ep->config, &states[p]);
         if (rc == 0 && p == e->stage) {
             void *mod = NULL; /* the worker's module serves all the ranges it reads */
             if (worker != UINT_MAX && ((sift_flows_t *)states[p])->app) {
@@ -273,12 +339,12 @@ static int new_states(sift_engine_t *e, void **states, bool later_range, unsigne
                 mod = e->modules[worker];
             }
             rc = sift__flows_attach(states[p], e->users, e->nusers, e->ext_bytes, later_range, mod);
-            if (rc < 0)
-                ep->pass.release(states[p]);
+            if (rc < 0) {
+                free_state(ep, states[p]);
+                states[p] = NULL;
+            }
         }
         if (rc < 0) {
-            free(states[p]); /* a failed init releases what it took */
-            states[p] = NULL;
             for (int q = 0; q < p; q++) {
                 free_state(&e->passes[q], states[q]);
                 states[q] = NULL;
@@ -338,6 +404,44 @@ static void end_flows(sift_engine_t *e, void **states)
     }
 }
 
+/* The reports of an input's final states become its pass_status and reports. */
+static void collect_reports(const sift_engine_t *e, eng_input_t *in, void *const *states)
+{
+    size_t n = 0, text = 0;
+    for (int p = 0; p < e->npass; p++) {
+        const char *msg;
+        if (states[p] && sift_pass_status(states[p], &msg) < 0) {
+            n++;
+            text += strlen(msg) + 1;
+        }
+    }
+    if (n == 0)
+        return;
+    free(in->reports);
+    in->reports = malloc(n * sizeof *in->reports + text);
+    if (!in->reports) {
+        in->pub.pass_status = SIFT_ENOMEM; /* the reports themselves did not fit */
+        in->pub.nreports = 0;
+        return;
+    }
+    char *at = (char *)(in->reports + n);
+    n = 0;
+    for (int p = 0; p < e->npass; p++) {
+        const char *msg;
+        int code = states[p] ? sift_pass_status(states[p], &msg) : 0;
+        if (code == 0)
+            continue;
+        size_t len = strlen(msg) + 1;
+        memcpy(at, msg, len);
+        in->reports[n++] =
+            (sift_report_t){.pass = p, .name = e->passes[p].pass.name, .code = code, .message = at};
+        at += len;
+    }
+    in->pub.pass_status = in->reports[0].code;
+    in->pub.nreports = n;
+    in->pub.reports = in->reports;
+}
+
 /* Finishes an input's final states (the flow stage first, so that every flow is settled) and
  * offers them to the input_done callback; frees them if it takes them. */
 static void input_done(sift_engine_t *e, size_t i, void **states)
@@ -349,6 +453,7 @@ static void input_done(sift_engine_t *e, size_t i, void **states)
     for (int p = 0; p < e->npass; p++)
         if (states[p] && p != e->stage && e->passes[p].pass.finish)
             e->passes[p].pass.finish(states[p]);
+    collect_reports(e, &e->inputs[i], states);
     if (!e->opts.input_done)
         return;
     if (e->opts.input_done(e->opts.input_done_user, i, &e->inputs[i].pub, states)) {
@@ -367,6 +472,7 @@ typedef struct refetch {
     sift_reader_t *r;
     sift_record_t rec;
     sift_packet_t pkt;
+    char error[SIFT_REPORT_SIZE]; /* why it failed */
 } refetch_t;
 
 static int refetch(void *user, uint64_t offset, const sift_packet_t **pkt)
@@ -384,33 +490,50 @@ static int refetch(void *user, uint64_t offset, const sift_packet_t **pkt)
         rc = sift_reader_seek(f->r, offset);
     if (rc == 0)
         rc = sift_reader_next(f->r, &f->rec) == 1 && f->rec.offset == offset ? 0 : SIFT_ESTALE;
-    if (rc < 0)
-        return sift__ctx_error(f->e->ctx, rc,
-                               "%s: cannot read the packet at byte %" PRIu64
-                               " again (the file changed while it was read?)",
-                               f->e->inputs[f->input].path, offset);
+    if (rc < 0) {
+        snprintf(f->error, sizeof f->error,
+                 "cannot read the packet at byte %" PRIu64
+                 " again (%s; did the file change while it was read?): "
+                 "some applications are missing",
+                 offset, sift_strerror(rc));
+        return rc;
+    }
     f->pkt = (sift_packet_t){.rec = &f->rec, .input = (uint32_t)f->input};
     sift_decode(&f->pkt, &f->rec, f->e->need);
     *pkt = &f->pkt;
     return 0;
 }
 
+/* Merges one state of pass p into another: a merge that fails leaves `into` incomplete, and says
+ * so in its report. */
+static void merge_state(const sift_engine_t *e, int p, void *into, void *from)
+{
+    merge_report(into, from);
+    int rc = e->passes[p].pass.merge(into, from);
+    if (rc < 0)
+        sift_pass_report(into, rc, "%s while merging: some results are missing", sift_strerror(rc));
+}
+
 /* Merges the states of the next range of input i into its states: the flow stage first, with
  * the calling worker's module. */
-static int merge_range(sift_engine_t *e, size_t i, void **into, void **from, unsigned worker)
+static void merge_range(sift_engine_t *e, size_t i, void **into, void **from, unsigned worker)
 {
-    int rc = 0;
     if (e->stage >= 0 && into[e->stage] && from[e->stage]) {
         refetch_t f = {.e = e, .input = i};
         void *mod = ((sift_flows_t *)into[e->stage])->app ? e->modules[worker] : NULL;
-        rc = sift__flows_merge_ranges(into[e->stage], from[e->stage], refetch, &f, mod);
+        merge_report(into[e->stage], from[e->stage]);
+        int rc = sift__flows_merge_ranges(into[e->stage], from[e->stage], refetch, &f, mod);
+        if (rc < 0 && f.error[0])
+            sift_pass_report(into[e->stage], rc, "%s", f.error);
+        else if (rc < 0)
+            sift_pass_report(into[e->stage], rc, "%s while merging: some flows are missing",
+                             sift_strerror(rc));
         sift_reader_close(f.r);
         sift_ctx_free(f.ctx);
     }
-    for (int p = 0; p < e->npass && rc == 0; p++)
+    for (int p = 0; p < e->npass; p++)
         if (p != e->stage && into[p] && from[p])
-            rc = e->passes[p].pass.merge(into[p], from[p]);
-    return rc;
+            merge_state(e, p, into[p], from[p]);
 }
 
 /* Takes one finished range of a split input (under merge_lock), the next in file order:
@@ -431,9 +554,7 @@ static void absorb_one(sift_engine_t *e, eng_input_t *in, size_t i, eng_chunk_t 
         }
         in->pub.filtered_out = 0;
     } else {
-        int rc = merge_range(e, i, in->states, ch->states, worker);
-        if (rc < 0)
-            atomic_store(&e->fatal, rc);
+        merge_range(e, i, in->states, ch->states, worker);
     }
     if (ok) {
         if (k == 0 || ch->began != UINT64_MAX)
@@ -696,9 +817,9 @@ static int merge_totals(sift_engine_t *e)
         return 0;
     int rc = new_states(e, e->totals, false, UINT_MAX);
     for (size_t i = 0; i < e->ninput && rc == 0; i++)
-        for (int p = 0; p < e->npass && rc == 0; p++)
+        for (int p = 0; p < e->npass; p++)
             if (e->inputs[i].states[p])
-                rc = e->passes[p].pass.merge(e->totals[p], e->inputs[i].states[p]);
+                merge_state(e, p, e->totals[p], e->inputs[i].states[p]);
     return rc;
 }
 

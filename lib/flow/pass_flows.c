@@ -14,6 +14,7 @@
 #include "common/internal.h"
 #include "flow/flow_int.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,8 +294,7 @@ int sift__flows_merge_ranges(sift_flows_t *a, sift_flows_t *b, sift_flows_fetch_
                 memcpy(a->app_names[i], b->app_names[i], sizeof a->app_names[i]);
     }
     int rc = sift_flow_table_merge(&a->table, &b->table);
-    if (rc == 0 && a->npending)
-        rc = replay_pending(a, fetch, user);
+    int replayed = rc == 0 && a->npending ? replay_pending(a, fetch, user) : 0;
     a->npending = 0;
     if (rc < 0)
         return rc;
@@ -304,7 +304,7 @@ int sift__flows_merge_ranges(sift_flows_t *a, sift_flows_t *b, sift_flows_fetch_
     a->app = a->app || b->app;
     if (a->last_ts_ns < b->last_ts_ns)
         a->last_ts_ns = b->last_ts_ns;
-    return 0;
+    return replayed; /* a flow whose packets could not be read again keeps what it has */
 }
 
 /* The pass's merge, for states of different inputs (finished) or fed without the engine:
@@ -328,10 +328,20 @@ static void flows_release(void *state)
     s->pending = NULL;
 }
 
-/* A whole read ends: flows still being classified get nDPI's give-up verdict. */
+/* A whole read ends: flows still being classified get nDPI's give-up verdict; a limit reached
+ * or memory run out is reported. */
 static void flows_finish(void *state)
 {
-    settle(state);
+    sift_flows_t *s = state;
+    settle(s);
+    if (s->table.oom)
+        sift_pass_report(s, SIFT_ENOMEM, "out of memory: some flows are missing");
+    else if (s->table.full)
+        sift_pass_report(s, SIFT_ELIMIT,
+                         "the flow limit of %" PRIu64 " flows was reached: %" PRIu64
+                         " packets of further flows are not counted",
+                         s->table.opts.max_flows ? s->table.opts.max_flows : SIFT_FLOW_DEFAULT_MAX,
+                         s->table.dropped_packets);
 }
 
 static void flows_declare(const void *config, sift_need_t *needs, unsigned *flags)

@@ -206,7 +206,7 @@ static void path_add(sift_stats_t *s, const layer_path_t *lp, const char *app, u
     if (packets == 0)
         return;
     if ((!s->paths || (s->paths_count + 1) * 2 > s->paths_mask + 1) && paths_grow(s) < 0) {
-        s->oom = true;
+        sift_pass_report(s, SIFT_ENOMEM, "out of memory: some layer counts are missing");
         return;
     }
     size_t i = (size_t)path_hash(lp, app) & s->paths_mask;
@@ -360,7 +360,7 @@ static void stats_flow_end(void *state, const sift_flows_t *flows, const sift_fl
     if (!sf)
         return;
     if (sf->lost)
-        s->oom = true;
+        sift_pass_report(s, SIFT_ENOMEM, "out of memory: some layer counts are missing");
     uint64_t packets = f->packets[0] + f->packets[1], bytes = f->bytes[0] + f->bytes[1];
     map_add(&s->hosts, f->key.lo, packets, bytes);
     if (memcmp(f->key.lo, f->key.hi, 16) != 0)
@@ -526,7 +526,6 @@ static int stats_merge(void *into, const void *from)
         a->nodes[k].bytes += n->bytes;
     }
     a->nodes_dropped += b->nodes_dropped;
-    a->oom = a->oom || b->oom;
     return 0;
 }
 

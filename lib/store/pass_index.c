@@ -217,7 +217,7 @@ static void payload_add(st_payloads_t *ps, const uint8_t *data, uint32_t len)
     payload_put(ps, key, data, len, 1);
 }
 
-static int payloads_merge(st_payloads_t *a, const st_payloads_t *b)
+static void payloads_merge(st_payloads_t *a, const st_payloads_t *b)
 {
     a->oom = a->oom || b->oom;
     for (size_t i = 0; b->mask && i <= b->mask; i++) {
@@ -227,7 +227,6 @@ static int payloads_merge(st_payloads_t *a, const st_payloads_t *b)
     }
     a->seen += b->seen;
     a->bytes_seen += b->bytes_seen;
-    return a->oom ? SIFT_ENOMEM : 0;
 }
 
 /* ---- the pass ---- */
@@ -242,20 +241,25 @@ static int index_init(void *state, const void *config)
     return 0;
 }
 
+static void lost_positions(st_index_state_t *s)
+{
+    sift_pass_report(s, SIFT_ENOMEM, "out of memory: some packet positions are missing");
+}
+
 /* Hands a flow's buffer to the writer as a segment and starts it again. */
 static void spill(st_index_state_t *s, st_posbuf_t *pb)
 {
     if (pb->count == 0)
         return;
     if (!s->zctx && !(s->zctx = ZSTD_createCCtx())) {
-        s->oom = SIFT_ENOMEM;
+        lost_positions(s);
         return;
     }
     if (pb->nsegs == pb->segs_cap) {
         uint32_t ncap = pb->segs_cap ? pb->segs_cap * 2 : 4;
         uint64_t *n = realloc(pb->segs, ncap * sizeof *n);
         if (!n) {
-            s->oom = SIFT_ENOMEM;
+            lost_positions(s);
             return;
         }
         pb->segs = n;
@@ -266,7 +270,7 @@ static void spill(st_index_state_t *s, st_posbuf_t *pb)
     uint64_t id;
     if (sift__pos_encode(pb, s->zctx, &blob, &len) < 0 ||
         sift__writer_segment(s->cfg.writer, blob, len, &id) < 0) {
-        s->oom = SIFT_ENOMEM; /* reported as positions missing; a database error as itself */
+        lost_positions(s); /* a database error is also recorded by the writer, as itself */
         return;
     }
     pb->segs[pb->nsegs++] = id;
@@ -311,7 +315,7 @@ static void index_packet(void *state, const sift_packet_t *pkt)
         return; /* no IP layer, or the table was full (counted by the flows pass) */
     uint32_t cap = pb->cap;
     if (sift__pos_append(pb, pkt->rec->offset, pkt->rec->ts_ns) < 0)
-        s->oom = SIFT_ENOMEM;
+        lost_positions(s);
     if (SIFT_UNLIKELY(pb->cap != cap) && s->cfg.writer) {
         s->held += pb->cap - cap;
         if (s->held > ST_HELD_BYTES && s->flows)
@@ -327,9 +331,25 @@ static int index_merge(void *into, const void *from)
 {
     st_index_state_t *a = into;
     const st_index_state_t *b = from;
-    if (b->oom)
-        a->oom = b->oom;
-    return payloads_merge(&a->payloads, &b->payloads);
+    payloads_merge(&a->payloads, &b->payloads);
+    return 0; /* memory run out is reported at the finish */
+}
+
+static void index_flow_end(void *state, const sift_flows_t *flows, const sift_flow_t *f,
+                           void *flow_state)
+{
+    (void)flows;
+    (void)f;
+    const st_posbuf_t *pb = flow_state;
+    if (pb->lost)
+        lost_positions(state);
+}
+
+static void index_finish(void *state)
+{
+    st_index_state_t *s = state;
+    if (s->payloads.oom)
+        sift_pass_report(s, SIFT_ENOMEM, "out of memory: some payloads are missing");
 }
 
 static void index_release(void *state)
@@ -412,6 +432,7 @@ const sift_pass_t sift__index_pass = {
     .init = index_init,
     .packet = index_packet,
     .merge = index_merge,
+    .finish = index_finish,
     .release = index_release,
     .flags = SIFT_PASS_FLOWS,
     .declare = index_declare,
@@ -419,4 +440,5 @@ const sift_pass_t sift__index_pass = {
     .bind = index_bind,
     .flow_join = index_flow_join,
     .flow_release = index_flow_release,
+    .flow_end = index_flow_end,
 };

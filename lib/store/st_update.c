@@ -416,16 +416,6 @@ static void link_types(const sift_file_meta_t *m, char *buf, size_t size)
     }
 }
 
-static bool positions_lost(const update_t *u, const sift_flows_t *fs)
-{
-    for (size_t k = 0; k < sift_flows_count(fs); k++) {
-        const st_posbuf_t *pb = sift_engine_flow_state(u->e, 1, sift_flows_at(fs, k));
-        if (pb && pb->lost)
-            return true;
-    }
-    return false;
-}
-
 /* Writes one file: its record, its flows with positions, its payloads, in one transaction. */
 static int write_file(update_t *u, const candidate_t *c, const sift_input_t *in,
                       const sift_flows_t *fs, const st_index_state_t *s, const sift_info_t *info,
@@ -435,22 +425,20 @@ static int write_file(update_t *u, const candidate_t *c, const sift_input_t *in,
     static const sift_info_t none = {0};
     if (!info)
         info = &none;
-    *status = in->error[0] ? "error" : in->status < 0 || in->problems_total ? "damaged" : "ok";
+    *status = in->error[0]                           ? "error"
+              : in->status < 0 || in->problems_total ? "damaged"
+              : in->pass_status                      ? "partial" /* what is there is right */
+                                                     : "ok";
     if (in->error[0]) /* event() takes off the "path: " the reader puts first */
         snprintf(msg, msgsize, "%s", in->error);
     else if (in->nproblems)
         snprintf(msg, msgsize, "at byte %llu: %s", (unsigned long long)in->problems[0].offset,
                  in->problems[0].message);
-    else if (s && fs && (s->oom || fs->table.oom || s->payloads.oom || positions_lost(u, fs)))
-        snprintf(msg, msgsize, "out of memory: some flows or positions are missing");
-    else if (fs && fs->table.full) {
-        *status = "partial"; /* every flow up to the limit is there; the rest is counted */
-        snprintf(msg, msgsize,
-                 "the flow limit of %llu flows was reached (raise --memory or --max-flows): "
-                 "%llu packets of further flows are not indexed",
-                 (unsigned long long)fs->table.opts.max_flows,
-                 (unsigned long long)fs->table.dropped_packets);
-    }
+    else if (in->nreports)
+        snprintf(msg, msgsize, "%s%s", in->reports[0].message,
+                 in->reports[0].code == SIFT_ELIMIT && in->reports[0].pass == 0
+                     ? " (raise --memory or --max-flows)"
+                     : "");
     char links[128];
     link_types(&in->meta, links, sizeof links);
     int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);

@@ -98,7 +98,6 @@ typedef struct st_index_config {
 typedef struct st_index_state {
     st_index_config_t cfg;
     st_payloads_t payloads;
-    int oom;
     void *zctx;                /* ZSTD_CCtx for the segments this state spills */
     const sift_flows_t *flows; /* the range's flows (bind), and this pass's bytes in them */
     size_t offset;

@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -374,6 +375,110 @@ static void test_pool(void **state)
     assert_true(sift_ncpu() >= 1);
 }
 
+/* A pass that reports a limit at the first packet at or past a byte offset, and one whose merge
+ * fails: what they report is the input's, the same for a whole read and any split. */
+typedef struct cap_state {
+    uint64_t packets;
+} cap_state_t;
+
+static void cap_packet(void *state, const sift_packet_t *pkt)
+{
+    (void)pkt;
+    ((cap_state_t *)state)->packets++;
+}
+
+static uint64_t cap_at;
+
+static void cap_packet_limit(void *state, const sift_packet_t *pkt)
+{
+    cap_state_t *s = state;
+    s->packets++;
+    if (pkt->rec->offset >= cap_at)
+        sift_pass_report(state, SIFT_ELIMIT, "a cap reached at byte %" PRIu64, pkt->rec->offset);
+}
+
+static int cap_merge(void *into, const void *from)
+{
+    ((cap_state_t *)into)->packets += ((const cap_state_t *)from)->packets;
+    return 0;
+}
+
+static int failing_merge(void *into, const void *from)
+{
+    (void)into;
+    (void)from;
+    return SIFT_ENOMEM;
+}
+
+static const sift_pass_t cap_pass = {.name = "cap",
+                                     .state_size = sizeof(cap_state_t),
+                                     .packet = cap_packet_limit,
+                                     .merge = cap_merge};
+static const sift_pass_t failing_pass = {.name = "failing",
+                                         .state_size = sizeof(cap_state_t),
+                                         .packet = cap_packet,
+                                         .merge = failing_merge};
+
+static sift_engine_t *run_reports(sift_ctx_t *ctx, const char *path, unsigned threads,
+                                  uint64_t chunk)
+{
+    sift_engine_t *e = NULL;
+    sift_engine_opts_t opts = {
+        .threads = threads, .split_bytes = chunk ? 1 : UINT64_MAX, .chunk_bytes = chunk};
+    assert_int_equal(sift_engine_create(&e, ctx, &opts), 0);
+    assert_int_equal(sift_engine_add_pass(e, &cap_pass, NULL), 0);
+    assert_int_equal(sift_engine_add_pass(e, &failing_pass, NULL), 1);
+    assert_true(sift_engine_add_input(e, path) == 1);
+    assert_int_equal(sift_engine_run(e), 0);
+    return e;
+}
+
+static void test_pass_reports(void **state)
+{
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/pcapplusplus--http-packets.pcap", captures());
+    cap_at = 1000000;
+    sift_ctx_t *ctx = NULL;
+    assert_int_equal(sift_ctx_create(&ctx), 0);
+    sift_engine_t *whole = run_reports(ctx, path, 1, 0);
+    const sift_input_t *in = sift_engine_input(whole, 0);
+    assert_int_equal(in->status, 0);
+    assert_int_equal(in->pass_status, SIFT_ELIMIT);
+    assert_int_equal(in->nreports, 1); /* a whole read merges nothing */
+    assert_string_equal(in->reports[0].name, "cap");
+    assert_int_equal(in->reports[0].pass, 0);
+    assert_non_null(strstr(in->reports[0].message, "a cap reached at byte 10"));
+    char first[SIFT_REPORT_SIZE];
+    snprintf(first, sizeof first, "%s", in->reports[0].message);
+
+    sift_engine_t *split = run_reports(ctx, path, 4, 65536);
+    in = sift_engine_input(split, 0);
+    assert_int_equal(in->pass_status, SIFT_ELIMIT);
+    assert_int_equal(in->nreports, 2);
+    assert_string_equal(in->reports[0].message, first); /* the earliest range's report */
+    assert_string_equal(in->reports[1].name, "failing");
+    assert_int_equal(in->reports[1].code, SIFT_ENOMEM);
+    assert_string_equal(in->reports[1].message,
+                        "out of memory while merging: some results are missing");
+    const cap_state_t *a = sift_engine_state(whole, 0, 0), *b = sift_engine_state(split, 0, 0);
+    assert_int_equal(a->packets, b->packets); /* a report does not stop the pass */
+    sift_engine_free(whole);
+    sift_engine_free(split);
+    sift_ctx_free(ctx);
+
+    void *s = NULL; /* outside the engine: the first report stays */
+    assert_int_equal(sift_pass_state_new(&cap_pass, NULL, &s), 0);
+    const char *msg = NULL;
+    assert_int_equal(sift_pass_status(s, &msg), 0);
+    sift_pass_report(s, SIFT_ENOMEM, "first %d", 1);
+    sift_pass_report(s, SIFT_ELIMIT, "second");
+    assert_int_equal(sift_pass_status(s, &msg), SIFT_ENOMEM);
+    assert_string_equal(msg, "first 1");
+    sift_pass_state_free(&cap_pass, s);
+    sift_pass_state_free(&cap_pass, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -386,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_filter),
         cmocka_unit_test(test_inputs),
         cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_pass_reports),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,16 +203,14 @@ static void assert_same_lines(char **a, size_t na, char **b, size_t nb)
 
 static sift_flows_t *new_state(const sift_flows_config_t *cfg)
 {
-    sift_flows_t *s = calloc(1, sizeof *s);
-    assert_non_null(s);
-    assert_int_equal(sift_flows_pass.init(s, cfg), 0);
+    void *s = NULL;
+    assert_int_equal(sift_pass_state_new(&sift_flows_pass, cfg, &s), 0);
     return s;
 }
 
 static void free_state(sift_flows_t *s)
 {
-    sift_flows_pass.release(s);
-    free(s);
+    sift_pass_state_free(&sift_flows_pass, s);
 }
 
 static void check_against_reference(size_t n, unsigned nkeys, int64_t gap, int64_t timeout)
@@ -370,6 +369,16 @@ static void test_limit(void **st)
     for (size_t i = 0; i < sift_flows_count(s); i++)
         placed += sift_flows_at(s, i)->packets[0] + sift_flows_at(s, i)->packets[1];
     assert_int_equal(placed + s->table.dropped_packets, 10000);
+    const char *msg = NULL;
+    assert_int_equal(sift_pass_status(s, &msg), 0);
+    sift_flows_pass.finish(s); /* the end of the read reports the limit */
+    assert_int_equal(sift_pass_status(s, &msg), SIFT_ELIMIT);
+    char want[128];
+    snprintf(want, sizeof want,
+             "the flow limit of 100 flows was reached: %" PRIu64
+             " packets of further flows are not counted",
+             s->table.dropped_packets);
+    assert_string_equal(msg, want);
     free_state(s);
     free(g);
 }
