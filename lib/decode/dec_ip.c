@@ -91,7 +91,7 @@ void sift__dec_ipv4(sift_dec_t *d, dec_span_t s_)
         if (pkt->frag_offset != 0)
             return; /* only the first fragment holds the transport header */
     }
-    sift__dec_transport(d, h[9], dec_span(&c));
+    sift__dec_next(d, DEC_IPPROTO, h[9], dec_span(&c));
 }
 
 static bool is_v6_ext(uint8_t nh)
@@ -161,7 +161,7 @@ void sift__dec_ipv6(sift_dec_t *d, dec_span_t s_)
                 return;
         }
     }
-    sift__dec_transport(d, nh, dec_span(&c));
+    sift__dec_next(d, DEC_IPPROTO, nh, dec_span(&c));
 }
 
 void sift__dec_arp(sift_dec_t *d, dec_span_t s_)

@@ -1,6 +1,6 @@
 /* Transport layers: TCP (RFC 9293), UDP (RFC 768), SCTP common header (RFC 9260), ICMP
- * (RFC 792), ICMPv6 (RFC 4443), IPsec ESP (RFC 4303) and AH over IPv4 (RFC 4302); IP-in-IP
- * (RFC 2003, RFC 4213 6in4) and GRE hand over to dec_tunnel.c.
+ * (RFC 792), ICMPv6 (RFC 4443), IPsec ESP (RFC 4303) and AH over IPv4 (RFC 4302). The IP
+ * protocol table in dec_next.c picks them, and IP-in-IP (RFC 2003, RFC 4213 6in4) and GRE.
  *
  *  TCP                                          UDP
  *  +---------------+---------------+            +---------------+---------------+
@@ -26,7 +26,7 @@ static inline void dec_payload(sift_dec_t *d, const sift_cursor_t *c)
     }
 }
 
-static void dec_tcp(sift_dec_t *d, dec_span_t s_)
+void sift__dec_tcp(sift_dec_t *d, dec_span_t s_)
 {
     sift_cursor_t c = dec_cur(s_);
     sift_packet_t *pkt = d->pkt;
@@ -59,7 +59,7 @@ static void dec_tcp(sift_dec_t *d, dec_span_t s_)
         dec_payload(d, &c);
 }
 
-static void dec_udp(sift_dec_t *d, dec_span_t s_)
+void sift__dec_udp(sift_dec_t *d, dec_span_t s_)
 {
     sift_cursor_t c = dec_cur(s_);
     sift_packet_t *pkt = d->pkt;
@@ -82,10 +82,14 @@ static void dec_udp(sift_dec_t *d, dec_span_t s_)
         pkt->flags |= SIFT_PKT_L4;
         dec_payload(d, &c);
     }
-    sift__dec_udp_tunnel(d, sport, dport, dec_span(&c));
+    /* tunnels by well-known port: the destination port is tried first */
+    d->udp_sport = sport;
+    d->udp_dport = dport;
+    if (!sift__dec_next(d, DEC_UDP_PORT, dport, dec_span(&c)))
+        sift__dec_next(d, DEC_UDP_PORT, sport, dec_span(&c));
 }
 
-static void dec_sctp(sift_dec_t *d, dec_span_t s_)
+void sift__dec_sctp(sift_dec_t *d, dec_span_t s_)
 {
     sift_cursor_t c = dec_cur(s_);
     sift_packet_t *pkt = d->pkt;
@@ -103,7 +107,7 @@ static void dec_sctp(sift_dec_t *d, dec_span_t s_)
     dec_payload(d, &c);
 }
 
-static void dec_icmp(sift_dec_t *d, dec_span_t s_, unsigned proto)
+void sift__dec_icmp(sift_dec_t *d, dec_span_t s_, unsigned proto)
 {
     sift_cursor_t c = dec_cur(s_);
     sift_packet_t *pkt = d->pkt;
@@ -124,7 +128,7 @@ static void dec_icmp(sift_dec_t *d, dec_span_t s_, unsigned proto)
 }
 
 /* IPv4 AH: next header, payload length in 4-byte units minus 2. */
-static void dec_ah4(sift_dec_t *d, dec_span_t s_)
+void sift__dec_ah4(sift_dec_t *d, dec_span_t s_)
 {
     sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 12);
@@ -140,58 +144,14 @@ static void dec_ah4(sift_dec_t *d, dec_span_t s_)
     if (!dec_push(d, SIFT_PROTO_AH, h, len))
         return;
     d->pkt->ip_proto = h[0];
-    sift__dec_transport(d, h[0], dec_span(&c));
+    sift__dec_next(d, DEC_IPPROTO, h[0], dec_span(&c));
 }
 
-void sift__dec_transport(sift_dec_t *d, uint8_t proto, dec_span_t s_)
+/* ESP (RFC 4303): SPI and sequence number; the rest is encrypted. */
+void sift__dec_esp(sift_dec_t *d, dec_span_t s)
 {
-    sift_cursor_t c = dec_cur(s_);
-    /* Tunnels are followed at every need: the innermost addresses depend on them. Plain
-     * transports are read only when asked for. */
-    switch (proto) {
-    case 6:
-        if (d->need >= SIFT_NEED_TRANSPORT)
-            dec_tcp(d, dec_span(&c));
-        return;
-    case 17:
-        dec_udp(d, dec_span(&c));
-        return;
-    case 47:
-        sift__dec_gre(d, dec_span(&c));
-        return;
-    case 4:
-        if (sift__dec_tunnel_enter(d, 0, 0))
-            sift__dec_ipv4(d, dec_span(&c));
-        return;
-    case 41:
-        if (sift__dec_tunnel_enter(d, 0, 0))
-            sift__dec_ipv6(d, dec_span(&c));
-        return;
-    case 51:
-        dec_ah4(d, dec_span(&c));
-        return;
-    default:
-        break;
-    }
-    if (d->need < SIFT_NEED_TRANSPORT)
-        return;
-    switch (proto) {
-    case 132:
-        dec_sctp(d, dec_span(&c));
-        break;
-    case 1:
-        dec_icmp(d, dec_span(&c), SIFT_PROTO_ICMP);
-        break;
-    case 58:
-        dec_icmp(d, dec_span(&c), SIFT_PROTO_ICMPV6);
-        break;
-    case 50:
-        if (sift_cur_left(&c) >= 8)
-            dec_push(d, SIFT_PROTO_ESP, c.p, 8);
-        else
-            dec_trunc(d);
-        break;
-    default:
-        break;
-    }
+    if (s.end - s.p >= 8)
+        dec_push(d, SIFT_PROTO_ESP, s.p, 8);
+    else
+        dec_trunc(d);
 }

@@ -21,18 +21,16 @@
  */
 #include "decode/decode_int.h"
 
-static void dec_mpls(sift_dec_t *d, dec_span_t s);
-static void dec_nsh(sift_dec_t *d, dec_span_t s);
-
-static void dec_non_ip(sift_dec_t *d, uint16_t type)
+/* An EtherType, or an 802.3 length (Ethernet, the last VLAN tag): a length is followed by LLC
+ * within that length. */
+static void dec_type_or_len(sift_dec_t *d, uint16_t type, const sift_cursor_t *c)
 {
-    d->pkt->ethertype = type;
-    d->pkt->flags |= SIFT_PKT_NON_IP;
-}
-
-static bool is_vlan_type(uint16_t type)
-{
-    return type == 0x8100 || type == 0x88a8 || type == 0x9100 || type == 0x9200;
+    if (SIFT_LIKELY(type >= 0x0600))
+        sift__dec_ethertype(d, type, dec_span(c));
+    else if (type <= 1500)
+        sift__dec_llc(d, dec_sub_span(c, type));
+    else
+        dec_non_ip(d, 0);
 }
 
 void sift__dec_ether(sift_dec_t *d, dec_span_t s_)
@@ -43,21 +41,91 @@ void sift__dec_ether(sift_dec_t *d, dec_span_t s_)
         dec_trunc(d);
         return;
     }
-    if (!dec_push(d, SIFT_PROTO_ETH, h, 14))
-        return;
-    uint16_t type = sift_load_be16(h + 12);
-    if (SIFT_LIKELY(type >= 0x0600)) {
-        sift__dec_ethertype(d, type, dec_span(&c));
-    } else if (type <= 1500) {
-        sift__dec_llc(d, dec_sub_span(&c, type)); /* 802.3: the field is the LLC length */
-    } else {
-        dec_non_ip(d, 0);
+    if (dec_push(d, SIFT_PROTO_ETH, h, 14))
+        dec_type_or_len(d, sift_load_be16(h + 12), &c);
+}
+
+void sift__dec_ethertype(sift_dec_t *d, uint16_t type, dec_span_t s)
+{
+    if (!sift__dec_next(d, DEC_ETHERTYPE, type, s))
+        dec_non_ip(d, type);
+}
+
+/* Tags (VLAN, Cisco MetaData) nest by recursion through the EtherType table; this bounds how
+ * many one packet may stack. */
+static bool dec_tag_enter(sift_dec_t *d)
+{
+    if (d->tags >= DEC_MAX_VLAN) {
+        d->pkt->flags |= SIFT_PKT_DEEP;
+        return false;
     }
+    d->tags++;
+    return true;
+}
+
+/* One 802.1Q or 802.1ad tag: TCI, then the EtherType or length of what it carries. */
+static void dec_tag(sift_dec_t *d, dec_span_t s_, unsigned proto)
+{
+    sift_cursor_t c = dec_cur(s_);
+    sift_packet_t *pkt = d->pkt;
+    if (!dec_tag_enter(d))
+        return;
+    const uint8_t *h = sift_cur_take(&c, 4);
+    if (!h) {
+        dec_trunc(d);
+        return;
+    }
+    if (!dec_push(d, proto, h, 4))
+        return;
+    if (pkt->vlan_count++ == 0)
+        pkt->vlan = sift_load_be16(h) & 0x0fff;
+    dec_type_or_len(d, sift_load_be16(h + 2), &c);
+}
+
+void sift__dec_vlan(sift_dec_t *d, dec_span_t s)
+{
+    dec_tag(d, s, SIFT_PROTO_VLAN);
+}
+
+void sift__dec_vlan_ad(sift_dec_t *d, dec_span_t s)
+{
+    dec_tag(d, s, SIFT_PROTO_VLAN_AD);
+}
+
+/* Cisco MetaData: version, length, options, SGT, EtherType. */
+void sift__dec_cmd(sift_dec_t *d, dec_span_t s_)
+{
+    sift_cursor_t c = dec_cur(s_);
+    if (!dec_tag_enter(d))
+        return;
+    const uint8_t *h = sift_cur_take(&c, 8);
+    if (!h) {
+        dec_trunc(d);
+        return;
+    }
+    if (dec_push(d, SIFT_PROTO_CMD, h, 8))
+        sift__dec_ethertype(d, sift_load_be16(h + 6), dec_span(&c));
+}
+
+/* PPPoE session: version/type, code, session id, length, then the PPP protocol field. */
+void sift__dec_pppoe(sift_dec_t *d, dec_span_t s_)
+{
+    sift_cursor_t c = dec_cur(s_);
+    const uint8_t *h = sift_cur_take(&c, 8);
+    if (!h) {
+        dec_trunc(d);
+        return;
+    }
+    if (!dec_push(d, SIFT_PROTO_PPPOE, h, 6) || !dec_push(d, SIFT_PROTO_PPP, h + 6, 2))
+        return;
+    /* the PPPoE length counts the PPP protocol field too */
+    uint16_t len = sift_load_be16(h + 4);
+    sift__dec_ppp_proto(d, sift_load_be16(h + 6), dec_sub_span(&c, len >= 2 ? (size_t)len - 2 : 0));
 }
 
 /* Network Service Header (RFC 8300): version, O, U, TTL, length (4-byte words), MD type,
  * next protocol; then the service path header and metadata, all inside `length`. */
-static void dec_nsh(sift_dec_t *d, dec_span_t s_)
+void sift__dec_nsh(sift_dec_t *d, dec_span_t s_)
 {
     sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 8);
@@ -70,111 +138,8 @@ static void dec_nsh(sift_dec_t *d, dec_span_t s_)
         dec_trunc(d);
         return;
     }
-    if (!dec_push(d, SIFT_PROTO_NSH, h, len))
-        return;
-    switch (h[3]) {
-    case 1:
-        sift__dec_ipv4(d, dec_span(&c));
-        break;
-    case 2:
-        sift__dec_ipv6(d, dec_span(&c));
-        break;
-    case 3:
-        sift__dec_ether(d, dec_span(&c));
-        break;
-    case 5:
-        dec_mpls(d, dec_span(&c));
-        break;
-    default:
+    if (dec_push(d, SIFT_PROTO_NSH, h, len) && !sift__dec_next(d, DEC_NSH_NEXT, h[3], dec_span(&c)))
         dec_non_ip(d, 0);
-    }
-}
-
-/* The EtherType dispatch shared by Ethernet, VLAN, SNAP, SLL, GRE and Geneve. VLAN tags are
- * walked here in a loop rather than by recursion. */
-void sift__dec_ethertype(sift_dec_t *d, uint16_t type, dec_span_t s_)
-{
-    sift_cursor_t c = dec_cur(s_);
-    sift_packet_t *pkt = d->pkt;
-    for (unsigned tags = 0;; tags++) {
-        switch (type) {
-        case 0x0800:
-            sift__dec_ipv4(d, dec_span(&c));
-            return;
-        case 0x86dd:
-            sift__dec_ipv6(d, dec_span(&c));
-            return;
-        case 0x0806:
-            sift__dec_arp(d, dec_span(&c));
-            return;
-        case 0x8847:
-        case 0x8848:
-            dec_mpls(d, dec_span(&c));
-            return;
-        case 0x8864: {
-            const uint8_t *h = sift_cur_take(&c, 8);
-            if (!h) {
-                dec_trunc(d);
-                return;
-            }
-            if (!dec_push(d, SIFT_PROTO_PPPOE, h, 6) || !dec_push(d, SIFT_PROTO_PPP, h + 6, 2))
-                return;
-            /* the PPPoE length counts the PPP protocol field too */
-            uint16_t len = sift_load_be16(h + 4);
-            sift_cursor_t in = dec_sub(&c, len >= 2 ? (size_t)len - 2 : 0);
-            sift__dec_ppp_proto(d, sift_load_be16(h + 6), dec_span(&in));
-            return;
-        }
-        case 0x894f:
-            dec_nsh(d, dec_span(&c));
-            return;
-        case 0x8909: { /* Cisco MetaData: version, length, options, SGT, EtherType */
-            const uint8_t *h = sift_cur_take(&c, 8);
-            if (!h) {
-                dec_trunc(d);
-                return;
-            }
-            if (!dec_push(d, SIFT_PROTO_CMD, h, 8))
-                return;
-            type = sift_load_be16(h + 6);
-            if (tags >= DEC_MAX_VLAN) {
-                pkt->flags |= SIFT_PKT_DEEP;
-                return;
-            }
-            continue;
-        }
-        case 0x6558: /* transparent Ethernet bridging (GRE, Geneve) */
-            sift__dec_ether(d, dec_span(&c));
-            return;
-        default:
-            if (!is_vlan_type(type)) {
-                dec_non_ip(d, type);
-                return;
-            }
-        }
-        /* one 802.1Q / 802.1ad tag */
-        if (tags >= DEC_MAX_VLAN) {
-            pkt->flags |= SIFT_PKT_DEEP;
-            return;
-        }
-        const uint8_t *h = sift_cur_take(&c, 4);
-        if (!h) {
-            dec_trunc(d);
-            return;
-        }
-        if (!dec_push(d, type == 0x88a8 ? SIFT_PROTO_VLAN_AD : SIFT_PROTO_VLAN, h, 4))
-            return;
-        if (pkt->vlan_count++ == 0)
-            pkt->vlan = sift_load_be16(h) & 0x0fff;
-        type = sift_load_be16(h + 2);
-        if (type < 0x0600) {
-            if (type <= 1500)
-                sift__dec_llc(d, dec_sub_span(&c, type));
-            else
-                dec_non_ip(d, 0);
-            return;
-        }
-    }
 }
 
 /* 802.2 LLC, with SNAP (RFC 1042) carrying an EtherType. Anything else (STP, NetBIOS, IPX)
@@ -222,7 +187,7 @@ void sift__dec_llc(sift_dec_t *d, dec_span_t s_)
 
 /* MPLS label stack. What follows the bottom label is not announced; like Wireshark, the first
  * nibble tells: 4 IPv4, 6 IPv6, 0 a pseudowire control word followed by Ethernet. */
-static void dec_mpls(sift_dec_t *d, dec_span_t s_)
+void sift__dec_mpls(sift_dec_t *d, dec_span_t s_)
 {
     sift_cursor_t c = dec_cur(s_);
     sift_packet_t *pkt = d->pkt;
@@ -247,43 +212,23 @@ static void dec_mpls(sift_dec_t *d, dec_span_t s_)
         dec_trunc(d);
         return;
     }
-    switch (c.p[0] >> 4) {
-    case 4:
-        sift__dec_ipv4(d, dec_span(&c));
-        break;
-    case 6:
-        sift__dec_ipv6(d, dec_span(&c));
-        break;
-    case 0:
+    unsigned nibble = c.p[0] >> 4;
+    if (nibble == 0) {
         sift_cur_skip(&c, 4);
         if (c.trunc)
             dec_trunc(d);
         else
             sift__dec_ether(d, dec_span(&c));
-        break;
-    default:
+    } else if (!sift__dec_next(d, DEC_IPVER, nibble, dec_span(&c))) {
         dec_non_ip(d, 0);
     }
 }
 
 /* A PPP protocol number (RFC 1661 DLL numbers) to the network layer. */
-void sift__dec_ppp_proto(sift_dec_t *d, uint16_t proto, dec_span_t s_)
+void sift__dec_ppp_proto(sift_dec_t *d, uint16_t proto, dec_span_t s)
 {
-    sift_cursor_t c = dec_cur(s_);
-    switch (proto) {
-    case 0x0021:
-        sift__dec_ipv4(d, dec_span(&c));
-        break;
-    case 0x0057:
-        sift__dec_ipv6(d, dec_span(&c));
-        break;
-    case 0x0281:
-    case 0x0283:
-        dec_mpls(d, dec_span(&c));
-        break;
-    default:
+    if (!sift__dec_next(d, DEC_PPP, proto, s))
         dec_non_ip(d, 0);
-    }
 }
 
 /* PPP in HDLC-like framing (RFC 1662): address 0xff and control 0x03 may be omitted (ACFC), and
@@ -306,28 +251,17 @@ void sift__dec_ppp(sift_dec_t *d, dec_span_t s_)
 }
 
 /* The raw-IP link types: the version nibble tells IPv4 from IPv6. */
-void sift__dec_ip_any(sift_dec_t *d, dec_span_t s_)
+void sift__dec_ip_any(sift_dec_t *d, dec_span_t s)
 {
-    sift_cursor_t c = dec_cur(s_);
-    if (sift_cur_left(&c) == 0) {
+    if (s.p == s.end)
         dec_trunc(d);
-        return;
-    }
-    switch (c.p[0] >> 4) {
-    case 4:
-        sift__dec_ipv4(d, dec_span(&c));
-        break;
-    case 6:
-        sift__dec_ipv6(d, dec_span(&c));
-        break;
-    default:
+    else if (!sift__dec_next(d, DEC_IPVER, s.p[0] >> 4, s))
         dec_non_ip(d, 0);
-    }
 }
 
 /* BSD loopback: a 4-byte address family in the byte order of the machine that wrote it (NULL)
  * or in network order (LOOP); both are accepted either way, as AF values are < 65536. */
-static void dec_null(sift_dec_t *d, dec_span_t s_)
+void sift__dec_null(sift_dec_t *d, dec_span_t s_)
 {
     sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 4);
@@ -350,42 +284,24 @@ static void dec_null(sift_dec_t *d, dec_span_t s_)
             dec_non_ip(d, 0);
         return;
     }
-    switch (af) {
-    case 2: /* AF_INET everywhere */
-        sift__dec_ipv4(d, dec_span(&c));
-        break;
-    case 10: /* Linux */
-    case 23: /* Windows */
-    case 24: /* NetBSD, OpenBSD, BSD/OS */
-    case 28: /* FreeBSD, DragonFly */
-    case 30: /* Darwin */
-        sift__dec_ipv6(d, dec_span(&c));
-        break;
-    default:
+    if (!sift__dec_next(d, DEC_BSD_AF, af, dec_span(&c)))
         dec_non_ip(d, 0);
-    }
 }
 
 /* Linux cooked capture: the protocol field is an EtherType except for a few ARPHRD/values. */
-static void dec_sll_proto(sift_dec_t *d, uint16_t arphrd, uint16_t proto, dec_span_t s_)
+static void dec_sll_proto(sift_dec_t *d, uint16_t arphrd, uint16_t proto, dec_span_t s)
 {
-    sift_cursor_t c = dec_cur(s_);
-    if (arphrd == 824) { /* ARPHRD_NETLINK: protocol is a netlink family */
+    if (arphrd == 824) /* ARPHRD_NETLINK: protocol is a netlink family */
         dec_non_ip(d, 0);
-        return;
-    }
-    if (proto == 0x0004) { /* LINUX_SLL_P_802_2 */
-        sift__dec_llc(d, dec_span(&c));
-        return;
-    }
-    if (proto < 0x0600) { /* 802.3 raw, CAN, ... */
+    else if (proto == 0x0004) /* LINUX_SLL_P_802_2 */
+        sift__dec_llc(d, s);
+    else if (proto < 0x0600) /* 802.3 raw, CAN, ... */
         dec_non_ip(d, 0);
-        return;
-    }
-    sift__dec_ethertype(d, proto, dec_span(&c));
+    else
+        sift__dec_ethertype(d, proto, s);
 }
 
-static void dec_sll(sift_dec_t *d, dec_span_t s_)
+void sift__dec_sll(sift_dec_t *d, dec_span_t s_)
 {
     sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 16);
@@ -397,7 +313,7 @@ static void dec_sll(sift_dec_t *d, dec_span_t s_)
         dec_sll_proto(d, sift_load_be16(h + 2), sift_load_be16(h + 14), dec_span(&c));
 }
 
-static void dec_sll2(sift_dec_t *d, dec_span_t s_)
+void sift__dec_sll2(sift_dec_t *d, dec_span_t s_)
 {
     sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 20);
@@ -409,8 +325,9 @@ static void dec_sll2(sift_dec_t *d, dec_span_t s_)
         dec_sll_proto(d, sift_load_be16(h + 8), sift_load_be16(h), dec_span(&c));
 }
 
-/* Cisco HDLC: address, control, then an EtherType. */
-static void dec_chdlc(sift_dec_t *d, dec_span_t s_)
+/* Cisco HDLC: address, control, then an EtherType; only IP and MPLS are followed (SLARP, CDP
+ * and the rest are not Ethernet payloads despite their numbers). */
+void sift__dec_chdlc(sift_dec_t *d, dec_span_t s_)
 {
     sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 4);
@@ -424,19 +341,12 @@ static void dec_chdlc(sift_dec_t *d, dec_span_t s_)
     if (type == 0x0800 || type == 0x86dd || type == 0x8847 || type == 0x8848)
         sift__dec_ethertype(d, type, dec_span(&c));
     else
-        dec_non_ip(d, 0); /* SLARP, CDP ... */
-}
-
-/* PPP_ETHER (51): a PPPoE header with no Ethernet header before it. */
-static void dec_ppp_ether(sift_dec_t *d, dec_span_t s_)
-{
-    sift_cursor_t c = dec_cur(s_);
-    sift__dec_ethertype(d, 0x8864, dec_span(&c));
+        dec_non_ip(d, 0);
 }
 
 /* NFLOG: the TLV lengths are in the capturing host's order; little-endian is tried first and
  * big-endian when the first TLV does not fit that way. */
-static void dec_nflog(sift_dec_t *d, dec_span_t s_)
+void sift__dec_nflog(sift_dec_t *d, dec_span_t s_)
 {
     sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 4);
@@ -461,13 +371,13 @@ static void dec_nflog(sift_dec_t *d, dec_span_t s_)
         if (type == 9) { /* NFULA_PAYLOAD */
             if (!dec_push(d, SIFT_PROTO_NFLOG, h, (size_t)(c.p - h)))
                 return;
-            sift_cursor_t in = dec_sub(&c, (size_t)len - 4);
+            dec_span_t in = dec_sub_span(&c, (size_t)len - 4);
             if (family == 2)
-                sift__dec_ipv4(d, dec_span(&in));
+                sift__dec_ipv4(d, in);
             else if (family == 10)
-                sift__dec_ipv6(d, dec_span(&in));
+                sift__dec_ipv6(d, in);
             else
-                sift__dec_ip_any(d, dec_span(&in));
+                sift__dec_ip_any(d, in);
             return;
         }
         size_t skip = ((size_t)len + 3u) / 4u * 4u - 4u;
@@ -482,96 +392,18 @@ static void dec_nflog(sift_dec_t *d, dec_span_t s_)
 
 /* RAW (12, 14, 101) is listed as a "raw" layer of length 0, as Wireshark shows it; IPV4 and
  * IPV6 (228, 229) are not. */
-static void dec_raw(sift_dec_t *d, dec_span_t s_, int version)
+void sift__dec_raw(sift_dec_t *d, dec_span_t s, int version)
 {
-    sift_cursor_t c = dec_cur(s_);
-    if (version == 4) {
-        sift__dec_ipv4(d, dec_span(&c));
-    } else if (version == 6) {
-        sift__dec_ipv6(d, dec_span(&c));
-    } else if (dec_push(d, SIFT_PROTO_RAW, c.p, 0)) {
-        sift__dec_ip_any(d, dec_span(&c));
-    }
+    if (version == 4)
+        sift__dec_ipv4(d, s);
+    else if (version == 6)
+        sift__dec_ipv6(d, s);
+    else if (dec_push(d, SIFT_PROTO_RAW, s.p, 0))
+        sift__dec_ip_any(d, s);
 }
 
-int sift_decode_linktype_known(uint32_t linktype)
+void sift__dec_link(sift_dec_t *d, uint32_t linktype, dec_span_t s)
 {
-    switch (linktype) {
-    case 0:
-    case 1:
-    case 9:
-    case 12:
-    case 14:
-    case 50:
-    case 51:
-    case 101:
-    case 104:
-    case 105:
-    case 108:
-    case 113:
-    case 127:
-    case 192:
-    case 228:
-    case 229:
-    case 239:
-    case 276:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-void sift__dec_link(sift_dec_t *d, uint32_t linktype, dec_span_t s_)
-{
-    sift_cursor_t c = dec_cur(s_);
-    switch (linktype) {
-    case 1: /* ETHERNET */
-        sift__dec_ether(d, dec_span(&c));
-        break;
-    case 0:   /* NULL */
-    case 108: /* LOOP */
-        dec_null(d, dec_span(&c));
-        break;
-    case 12:  /* RAW as OpenBSD and BSD/OS write it */
-    case 14:  /* RAW, old BSD */
-    case 101: /* RAW */
-        dec_raw(d, dec_span(&c), 0);
-        break;
-    case 228: /* IPV4 */
-        dec_raw(d, dec_span(&c), 4);
-        break;
-    case 229: /* IPV6 */
-        dec_raw(d, dec_span(&c), 6);
-        break;
-    case 113: /* LINUX_SLL */
-        dec_sll(d, dec_span(&c));
-        break;
-    case 276: /* LINUX_SLL2 */
-        dec_sll2(d, dec_span(&c));
-        break;
-    case 9:  /* PPP */
-    case 50: /* PPP_HDLC */
-        sift__dec_ppp(d, dec_span(&c));
-        break;
-    case 51: /* PPP_ETHER */
-        dec_ppp_ether(d, dec_span(&c));
-        break;
-    case 104: /* C_HDLC */
-        dec_chdlc(d, dec_span(&c));
-        break;
-    case 105: /* IEEE802_11 */
-        sift__dec_80211(d, dec_span(&c), false);
-        break;
-    case 127: /* IEEE802_11_RADIOTAP */
-        sift__dec_radiotap(d, dec_span(&c));
-        break;
-    case 192: /* PPI */
-        sift__dec_ppi(d, dec_span(&c));
-        break;
-    case 239: /* NFLOG */
-        dec_nflog(d, dec_span(&c));
-        break;
-    default:
+    if (!sift__dec_next(d, DEC_LINKTYPE, linktype, s))
         d->pkt->flags |= SIFT_PKT_UNKNOWN_LINK;
-    }
 }

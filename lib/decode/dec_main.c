@@ -55,7 +55,7 @@ int sift_decode(sift_packet_t *pkt, const sift_record_t *rec, sift_need_t need)
     pkt->rec = rec;
     if (need <= SIFT_NEED_RECORD)
         return 0;
-    sift_dec_t d = {pkt, rec->data ? rec->data : empty, (unsigned)need};
+    sift_dec_t d = {.pkt = pkt, .base = rec->data ? rec->data : empty, .need = (unsigned)need};
     dec_span_t s = {d.base, d.base + rec->caplen};
     sift__dec_link(&d, rec->linktype, s);
     return 0;

@@ -1,8 +1,8 @@
 /* Tunnels: GRE (RFC 2784, key and sequence RFC 2890, PPTP enhanced GRE RFC 2637), ERSPAN types
  * I, II and III (draft-foschiano-erspan), Aruba GRE carrying 802.11 (protocol 0x8200), VXLAN
  * (RFC 7348, UDP 4789; VXLAN-GPE, UDP 4790), NSH-carrying encapsulations, Geneve (RFC 8926, UDP
- * 6081), GTP-U (3GPP TS 29.281, UDP 2152) and Teredo (RFC 4380, UDP 3544). IP-in-IP and 6in4 enter
- * here from dec_l4.c.
+ * 6081), GTP-U (3GPP TS 29.281, UDP 2152) and Teredo (RFC 4380, UDP 3544). The tables in
+ * dec_next.c pick them: GRE by IP protocol, the UDP ones by port, and what each carries.
  *
  *  GRE                                       VXLAN (8)              Geneve (8 + options)
  *  +-+-+-+-+-----+-----+------------+        +--------+--------+    +---+------+-----+--------+
@@ -56,6 +56,28 @@ static void dec_erspan(sift_dec_t *d, dec_span_t s_, size_t hl)
         sift__dec_ether(d, dec_span(&c));
 }
 
+/* ERSPAN type II has a sequence number in its GRE header; type I has neither it nor a header. */
+void sift__dec_erspan(sift_dec_t *d, dec_span_t s)
+{
+    dec_erspan(d, s, (d->gre_flags & 0x1000) ? 8 : 0);
+}
+
+void sift__dec_erspan3(sift_dec_t *d, dec_span_t s)
+{
+    dec_erspan(d, s, 12);
+}
+
+/* GRE protocol 0x880b without PPTP: the PPP protocol field, with no address and control. */
+void sift__dec_ppp_gre(sift_dec_t *d, dec_span_t s_)
+{
+    sift_cursor_t c = dec_cur(s_);
+    uint16_t pp = sift_cur_be16(&c); /* read before the span is taken */
+    if (c.trunc)
+        dec_trunc(d);
+    else
+        sift__dec_ppp_proto(d, pp, dec_span(&c));
+}
+
 void sift__dec_gre(sift_dec_t *d, dec_span_t s_)
 {
     sift_cursor_t c = dec_cur(s_);
@@ -93,30 +115,12 @@ void sift__dec_gre(sift_dec_t *d, dec_span_t s_)
             sift__dec_ppp(d, dec_span(&c));
         return;
     }
-    switch (proto) {
-    case 0x88be: /* ERSPAN type II has a sequence number; type I has neither it nor a header */
-        dec_erspan(d, dec_span(&c), (flags & 0x1000) ? 8 : 0);
-        break;
-    case 0x22eb:
-        dec_erspan(d, dec_span(&c), 12);
-        break;
-    case 0x8200: /* Aruba access point to controller: 802.11 frames without FCS */
-        sift__dec_80211(d, dec_span(&c), false);
-        break;
-    case 0x880b: {
-        uint16_t pp = sift_cur_be16(&c); /* read before the span is taken */
-        if (c.trunc)
-            dec_trunc(d);
-        else
-            sift__dec_ppp_proto(d, pp, dec_span(&c));
-        break;
-    }
-    default:
+    d->gre_flags = flags;
+    if (!sift__dec_next(d, DEC_GRE_PROTO, proto, dec_span(&c)))
         sift__dec_ethertype(d, proto, dec_span(&c));
-    }
 }
 
-static void dec_vxlan(sift_dec_t *d, dec_span_t s_, uint16_t sport, uint16_t dport)
+void sift__dec_vxlan(sift_dec_t *d, dec_span_t s_)
 {
     sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 8);
@@ -124,12 +128,13 @@ static void dec_vxlan(sift_dec_t *d, dec_span_t s_, uint16_t sport, uint16_t dpo
         dec_trunc(d);
         return;
     }
-    if (dec_push(d, SIFT_PROTO_VXLAN, h, 8) && sift__dec_tunnel_enter(d, sport, dport))
+    if (dec_push(d, SIFT_PROTO_VXLAN, h, 8) &&
+        sift__dec_tunnel_enter(d, d->udp_sport, d->udp_dport))
         sift__dec_ether(d, dec_span(&c));
 }
 
 /* VXLAN-GPE (draft-ietf-nvo3-vxlan-gpe, UDP 4790): as VXLAN with a next-protocol byte. */
-static void dec_vxlan_gpe(sift_dec_t *d, dec_span_t s_, uint16_t sport, uint16_t dport)
+void sift__dec_vxlan_gpe(sift_dec_t *d, dec_span_t s_)
 {
     sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 8);
@@ -137,31 +142,14 @@ static void dec_vxlan_gpe(sift_dec_t *d, dec_span_t s_, uint16_t sport, uint16_t
         dec_trunc(d);
         return;
     }
-    if (!dec_push(d, SIFT_PROTO_VXLAN, h, 8) || !sift__dec_tunnel_enter(d, sport, dport))
+    if (!dec_push(d, SIFT_PROTO_VXLAN, h, 8) ||
+        !sift__dec_tunnel_enter(d, d->udp_sport, d->udp_dport))
         return;
     uint8_t next = h[3] ? h[3] : 3; /* Wireshark reads it even without the P flag */
-    switch (next) {
-    case 1:
-        sift__dec_ipv4(d, dec_span(&c));
-        break;
-    case 2:
-        sift__dec_ipv6(d, dec_span(&c));
-        break;
-    case 3:
-        sift__dec_ether(d, dec_span(&c));
-        break;
-    case 4:
-        sift__dec_ethertype(d, 0x894f, dec_span(&c));
-        break;
-    case 5:
-        sift__dec_ethertype(d, 0x8847, dec_span(&c));
-        break;
-    default:
-        break;
-    }
+    sift__dec_next(d, DEC_NSH_NEXT, next, dec_span(&c));
 }
 
-static void dec_geneve(sift_dec_t *d, dec_span_t s_, uint16_t sport, uint16_t dport)
+void sift__dec_geneve(sift_dec_t *d, dec_span_t s_)
 {
     sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 8);
@@ -174,13 +162,14 @@ static void dec_geneve(sift_dec_t *d, dec_span_t s_, uint16_t sport, uint16_t dp
         dec_trunc(d);
         return;
     }
-    if (dec_push(d, SIFT_PROTO_GENEVE, h, 8 + optlen) && sift__dec_tunnel_enter(d, sport, dport))
+    if (dec_push(d, SIFT_PROTO_GENEVE, h, 8 + optlen) &&
+        sift__dec_tunnel_enter(d, d->udp_sport, d->udp_dport))
         sift__dec_ethertype(d, sift_load_be16(h + 2), dec_span(&c));
 }
 
 /* GTP-U version 1. Only T-PDUs (type 255) carry a user packet; echo and error indications
  * are the tunnel's own signalling. */
-static void dec_gtpu(sift_dec_t *d, dec_span_t s_, uint16_t sport, uint16_t dport)
+void sift__dec_gtpu(sift_dec_t *d, dec_span_t s_)
 {
     sift_cursor_t c = dec_cur(s_);
     const uint8_t *h = sift_cur_take(&c, 8);
@@ -217,13 +206,13 @@ static void dec_gtpu(sift_dec_t *d, dec_span_t s_, uint16_t sport, uint16_t dpor
     }
     if (!dec_push(d, SIFT_PROTO_GTPU, h, hl) || h[1] != 0xff)
         return;
-    if (sift__dec_tunnel_enter(d, sport, dport))
+    if (sift__dec_tunnel_enter(d, d->udp_sport, d->udp_dport))
         sift__dec_ip_any(d, dec_span(&c));
 }
 
 /* Teredo: the UDP payload is an IPv6 packet, possibly after an authentication and an origin
  * indication. Anything that does not end in an IPv6 header stays plain UDP. */
-static void dec_teredo(sift_dec_t *d, dec_span_t s_, uint16_t sport, uint16_t dport)
+void sift__dec_teredo(sift_dec_t *d, dec_span_t s_)
 {
     sift_cursor_t c = dec_cur(s_);
     const uint8_t *start = c.p;
@@ -245,44 +234,6 @@ static void dec_teredo(sift_dec_t *d, dec_span_t s_, uint16_t sport, uint16_t dp
     if (sift_cur_left(&c) < 40 || (c.p[0] >> 4) != 6)
         return;
     if (dec_push(d, SIFT_PROTO_TEREDO, start, (size_t)(c.p - start)) &&
-        sift__dec_tunnel_enter(d, sport, dport))
+        sift__dec_tunnel_enter(d, d->udp_sport, d->udp_dport))
         sift__dec_ipv6(d, dec_span(&c));
-}
-
-static inline bool is_tunnel_port(uint16_t port)
-{
-    return port == 4789 || port == 4790 || port == 6081 || port == 2152 || port == 3544;
-}
-
-/* UDP tunnels by well-known port: the destination port is tried first. Returns true when the
- * payload was taken as a tunnel. */
-bool sift__dec_udp_tunnel(sift_dec_t *d, uint16_t sport, uint16_t dport, dec_span_t s_)
-{
-    sift_cursor_t c = dec_cur(s_);
-    uint16_t port;
-    if (SIFT_LIKELY(!is_tunnel_port(dport))) {
-        if (SIFT_LIKELY(!is_tunnel_port(sport)))
-            return false;
-        port = sport;
-    } else {
-        port = dport;
-    }
-    switch (port) {
-    case 4789:
-        dec_vxlan(d, dec_span(&c), sport, dport);
-        break;
-    case 4790:
-        dec_vxlan_gpe(d, dec_span(&c), sport, dport);
-        break;
-    case 6081:
-        dec_geneve(d, dec_span(&c), sport, dport);
-        break;
-    case 2152:
-        dec_gtpu(d, dec_span(&c), sport, dport);
-        break;
-    default:
-        dec_teredo(d, dec_span(&c), sport, dport);
-        break;
-    }
-    return true;
 }

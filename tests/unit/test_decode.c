@@ -468,6 +468,15 @@ static void test_unknown_link(void **state)
     assert_int_equal(p.nlayers, 0);
     assert_int_equal(sift_decode_linktype_known(147), 0);
     assert_int_equal(sift_decode_linktype_known(1), 1);
+    /* "known" is exactly "the decoder has a table entry for it", for every number in use */
+    unsigned known = 0;
+    for (uint32_t lt = 0; lt < 300; lt++) {
+        o.rec.linktype = lt;
+        assert_int_equal(sift_decode(&p, &o.rec, SIFT_NEED_PAYLOAD), 0);
+        assert_int_equal(sift_decode_linktype_known(lt), !(p.flags & SIFT_PKT_UNKNOWN_LINK));
+        known += (unsigned)sift_decode_linktype_known(lt);
+    }
+    assert_int_equal(known, 18);
     free(o.buf);
 }
 
@@ -500,34 +509,73 @@ static void test_truncated(void **state)
     free(full.buf);
 }
 
-/* The real Ethernet frame with 40 802.1Q tags spliced in after the MAC addresses: the VLAN
- * loop stops at its bound instead of walking them all. */
+/* Decodes a real frame with `len` bytes inserted at offset `at`; returns the spliced record's
+ * bytes, for the caller to free. */
+static uint8_t *decode_spliced(sift_packet_t *p, const owned_rec_t *full, size_t at,
+                               const uint8_t *ins, size_t len)
+{
+    assert_true(at <= full->rec.caplen);
+    size_t n = full->rec.caplen + len;
+    uint8_t *buf = malloc(n);
+    assert_non_null(buf);
+    memcpy(buf, full->buf, at);
+    memcpy(buf + at, ins, len);
+    memcpy(buf + at + len, full->buf + at, full->rec.caplen - at);
+    sift_record_t rec = full->rec;
+    rec.data = buf;
+    rec.caplen = (uint32_t)n;
+    assert_int_equal(sift_decode(p, &rec, SIFT_NEED_PAYLOAD), 0);
+    check_invariants(p, &rec);
+    return buf;
+}
+
+/* The real Ethernet frame with 40 802.1Q tags spliced in after the MAC addresses: the tags
+ * nest through the EtherType table, which stops at its bound instead of walking them all. */
 static void test_nesting_bound(void **state)
 {
     (void)state;
     char *path = capture_path("dpkt--http.pcap", 0);
-    owned_rec_t full;
+    owned_rec_t full = {0};
     assert_true(load_frame(path, 1, &full));
     free(path);
-    size_t n = full.rec.caplen + 40 * 4;
-    uint8_t *buf = malloc(n);
-    assert_non_null(buf);
-    memcpy(buf, full.buf, 12);
+    uint8_t tags[40 * 4];
     for (int i = 0; i < 40; i++) {
         uint8_t tag[4] = {0x81, 0x00, 0x00, (uint8_t)(i + 1)};
-        memcpy(buf + 12 + 4 * i, tag, 4);
+        memcpy(tags + 4 * i, tag, 4);
     }
-    memcpy(buf + 12 + 160, full.buf + 12, full.rec.caplen - 12);
-    sift_record_t rec = full.rec;
-    rec.data = buf;
-    rec.caplen = (uint32_t)n;
     sift_packet_t p;
-    assert_int_equal(sift_decode(&p, &rec, SIFT_NEED_PAYLOAD), 0);
-    check_invariants(&p, &rec);
+    free(decode_spliced(&p, &full, 12, tags, sizeof tags));
     assert_true(p.flags & SIFT_PKT_DEEP);
     assert_false(p.flags & SIFT_PKT_L3);
     assert_int_equal(p.vlan, 1);
-    free(buf);
+    assert_int_equal(p.vlan_count, 8); /* DEC_MAX_VLAN tags, then DEEP */
+    assert_int_equal(p.nlayers, 1 + 8);
+    free(full.buf);
+}
+
+/* NSH whose next protocol is NSH (RFC 8300 value 4): the real NSH frame of the arkime capture
+ * with a copy of its NSH header put in front, the copy announcing NSH. Both are layers and the
+ * IPv4 inside is still found. */
+static void test_nsh_in_nsh(void **state)
+{
+    (void)state;
+    char *path = capture_path("arkime--arkime_synthetic.pcap", 0);
+    owned_rec_t full = {0};
+    assert_true(load_frame(path, 307, &full));
+    free(path);
+    size_t nsh_len = (size_t)(((full.buf[14] << 8 | full.buf[15]) & 0x3f) * 4);
+    assert_true(nsh_len >= 8 && nsh_len <= 64 && 14 + nsh_len <= full.rec.caplen);
+    uint8_t outer[64];
+    memcpy(outer, full.buf + 14, nsh_len);
+    outer[3] = 4; /* next protocol: NSH */
+    sift_packet_t p;
+    free(decode_spliced(&p, &full, 14, outer, nsh_len));
+    assert_int_equal(p.layers[1].proto, SIFT_PROTO_NSH);
+    assert_int_equal(p.layers[2].proto, SIFT_PROTO_NSH);
+    assert_int_equal(p.layers[2].offset, 14 + nsh_len);
+    assert_int_equal(p.ip_version, 4);
+    assert_int_equal(p.icmp_type, 8);
+    assert_false(p.flags & (SIFT_PKT_NON_IP | SIFT_PKT_TRUNCATED));
     free(full.buf);
 }
 
@@ -649,6 +697,7 @@ int main(void)
         cmocka_unit_test(test_unknown_link),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_nesting_bound),
+        cmocka_unit_test(test_nsh_in_nsh),
         cmocka_unit_test(test_misuse_and_names),
         cmocka_unit_test(test_shared_corpus),
     };
