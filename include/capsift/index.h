@@ -1,4 +1,4 @@
-/* capsift: the capture index - an SQLite database of files, flows and packet positions.
+/* capsift: the capture index - a database (SQLite) of files, flows and packet positions.
  *
  * sift_index_update reads captures once and records, per file, its identity (path, size,
  * mtime, inode, content fingerprint), its summary, and its flows (what `capsift flows`

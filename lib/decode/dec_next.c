@@ -58,24 +58,24 @@ static void dec_ipip6(sift_dec_t *d, dec_span_t s)
 }
 
 static const dec_next_t linktypes[] = {
-    {1, 0, sift__dec_ether},            /* ETHERNET */
-    {113, 0, sift__dec_sll},            /* LINUX_SLL */
-    {276, 0, sift__dec_sll2},           /* LINUX_SLL2 */
-    {101, 0, dec_raw_any},              /* RAW */
-    {228, 0, dec_raw4},                 /* IPV4 */
-    {229, 0, dec_raw6},                 /* IPV6 */
-    {0, 0, sift__dec_null},             /* NULL */
-    {108, 0, sift__dec_null},           /* LOOP */
-    {12, 0, dec_raw_any},               /* RAW as OpenBSD and BSD/OS write it */
-    {14, 0, dec_raw_any},               /* RAW, old BSD */
-    {9, 0, sift__dec_ppp},              /* PPP */
-    {50, 0, sift__dec_ppp},             /* PPP_HDLC */
-    {51, 0, sift__dec_pppoe},           /* PPP_ETHER: PPPoE with no Ethernet header */
-    {104, 0, sift__dec_chdlc},          /* C_HDLC */
-    {105, 0, dec_80211_nofcs},          /* IEEE802_11 */
-    {127, 0, sift__dec_radiotap},       /* IEEE802_11_RADIOTAP */
-    {192, 0, sift__dec_ppi},            /* PPI */
-    {239, 0, sift__dec_nflog},          /* NFLOG */
+    {1, 0, sift__dec_ether},      /* ETHERNET */
+    {113, 0, sift__dec_sll},      /* LINUX_SLL */
+    {276, 0, sift__dec_sll2},     /* LINUX_SLL2 */
+    {101, 0, dec_raw_any},        /* RAW */
+    {228, 0, dec_raw4},           /* IPV4 */
+    {229, 0, dec_raw6},           /* IPV6 */
+    {0, 0, sift__dec_null},       /* NULL */
+    {108, 0, sift__dec_null},     /* LOOP */
+    {12, 0, dec_raw_any},         /* RAW as OpenBSD and BSD/OS write it */
+    {14, 0, dec_raw_any},         /* RAW, old BSD */
+    {9, 0, sift__dec_ppp},        /* PPP */
+    {50, 0, sift__dec_ppp},       /* PPP_HDLC */
+    {51, 0, sift__dec_pppoe},     /* PPP_ETHER: PPPoE with no Ethernet header */
+    {104, 0, sift__dec_chdlc},    /* C_HDLC */
+    {105, 0, dec_80211_nofcs},    /* IEEE802_11 */
+    {127, 0, sift__dec_radiotap}, /* IEEE802_11_RADIOTAP */
+    {192, 0, sift__dec_ppi},      /* PPI */
+    {239, 0, sift__dec_nflog},    /* NFLOG */
 };
 
 static const dec_next_t ethertypes[] = {
@@ -131,11 +131,8 @@ static const dec_next_t bsd_afs[] = {
 };
 
 static const dec_next_t nsh_nexts[] = {
-    {1, 0, sift__dec_ipv4},
-    {2, 0, sift__dec_ipv6},
-    {3, 0, sift__dec_ether},
-    {4, 0, sift__dec_nsh},
-    {5, 0, sift__dec_mpls},
+    {1, 0, sift__dec_ipv4}, {2, 0, sift__dec_ipv6}, {3, 0, sift__dec_ether},
+    {4, 0, sift__dec_nsh},  {5, 0, sift__dec_mpls},
 };
 
 static const dec_next_t gre_protos[] = {
@@ -146,14 +143,14 @@ static const dec_next_t gre_protos[] = {
 };
 
 static const dec_next_t udp_ports[] = {
-    {4789, 0, sift__dec_vxlan},
-    {2152, 0, sift__dec_gtpu},
-    {6081, 0, sift__dec_geneve},
-    {4790, 0, sift__dec_vxlan_gpe},
-    {3544, 0, sift__dec_teredo},
+    {4789, 0, sift__dec_vxlan},     {2152, 0, sift__dec_gtpu},   {6081, 0, sift__dec_geneve},
+    {4790, 0, sift__dec_vxlan_gpe}, {3544, 0, sift__dec_teredo},
 };
 
-#define SPACE(t) {t, sizeof t / sizeof t[0]}
+#define SPACE(t)                                                                                   \
+    {                                                                                              \
+        t, sizeof t / sizeof t[0]                                                                  \
+    }
 const dec_table_t sift__dec_tables[DEC_SPACE_COUNT] = {
     [DEC_LINKTYPE] = SPACE(linktypes), [DEC_ETHERTYPE] = SPACE(ethertypes),
     [DEC_PPP] = SPACE(ppp_protos),     [DEC_IPPROTO] = SPACE(ip_protos),

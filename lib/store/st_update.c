@@ -34,16 +34,11 @@ typedef struct update {
     size_t ncand, cap;
     candidate_t **todo; /* the candidates to read, in engine input order */
     size_t ntodo;
-    int db_rc;        /* the first database error: later files are not written */
-    ZSTD_CCtx *zctx;  /* for position blobs and payloads (the writer thread's) */
-    sift_engine_t *e; /* the run: pass 0 flows, 1 positions, 2 the file's summary */
-    sqlite3_stmt *ins_file, *del_flows, *del_refs, *ins_flow, *ins_pos, *mv_seg, *del_seg, *ins_ref,
-        *has_payload, *ins_payload;
-    st_writer_t writer; /* the only thread that writes the database during the run */
+    int db_rc;          /* the first storage error: later files are not written */
+    ZSTD_CCtx *zctx;    /* for position blobs and payloads (the writer thread's) */
+    sift_engine_t *e;   /* the run: pass 0 flows, 1 positions, 2 the file's summary */
+    st_writer_t writer; /* the only thread that calls the storage during the run */
 } update_t;
-
-extern const char sift__index_sql[];
-extern const char sift__drop_index_sql[];
 
 /* Events name the file: a message that starts with "path: " (as the reader's and the
  * digests' do) is passed on without it. */
@@ -118,34 +113,17 @@ static int add_candidate(void *user, const char *path, const struct stat *st)
 static int triage(update_t *u)
 {
     sift_index_t *ix = u->ix;
-    sqlite3_stmt *sel = NULL, *upd = NULL;
-    int rc = sqlite3_prepare_v2(ix->db,
-                                "SELECT id, size, mtime_ns, hash_alg, fingerprint FROM files "
-                                "WHERE path = ?",
-                                -1, &sel, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(ix->db,
-                                "UPDATE files SET size = ?, mtime_ns = ?, inode = ? WHERE id = ?",
-                                -1, &upd, NULL);
     u->todo = calloc(u->ncand ? u->ncand : 1, sizeof *u->todo);
-    if (rc != SQLITE_OK || !u->todo) {
-        sqlite3_finalize(sel);
-        sqlite3_finalize(upd);
-        return rc != SQLITE_OK ? sift__db_error(ix, rc, "reading it") : SIFT_ENOMEM;
-    }
-    int err = 0;
-    for (size_t i = 0; i < u->ncand && err == 0; i++) {
+    if (!u->todo)
+        return SIFT_ENOMEM;
+    for (size_t i = 0; i < u->ncand; i++) {
         candidate_t *c = &u->cand[i];
-        sqlite3_reset(sel);
-        sqlite3_bind_text(sel, 1, c->path, -1, SQLITE_STATIC);
-        rc = sqlite3_step(sel);
-        bool known = rc == SQLITE_ROW;
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-            err = sift__db_error(ix, rc, "reading it");
-            break;
-        }
-        if (known && (uint64_t)sqlite3_column_int64(sel, 1) == c->size &&
-            sqlite3_column_int64(sel, 2) == c->mtime_ns) {
+        int64_t id;
+        st_file_rec_t old;
+        int known = ix->be->find_file(ix, c->path, &id, &old);
+        if (known < 0)
+            return known;
+        if (known && old.size == c->size && old.mtime_ns == c->mtime_ns) {
             event(u, c->path, SIFT_INDEX_SKIPPED, NULL, NULL, 0, 0);
             continue;
         }
@@ -154,27 +132,17 @@ static int triage(update_t *u)
             event(u, c->path, SIFT_INDEX_FAILED, "error", errbuf, 0, 0);
             continue;
         }
-        if (known &&
-            strcmp((const char *)sqlite3_column_text(sel, 3), sift_digest_name(u->alg)) == 0 &&
-            strcmp((const char *)sqlite3_column_text(sel, 4), c->digest) == 0) {
-            int64_t id = sqlite3_column_int64(sel, 0);
-            sqlite3_reset(upd);
-            sqlite3_bind_int64(upd, 1, (int64_t)c->size);
-            sqlite3_bind_int64(upd, 2, c->mtime_ns);
-            sqlite3_bind_int64(upd, 3, (int64_t)c->inode);
-            sqlite3_bind_int64(upd, 4, id);
-            rc = sqlite3_step(upd);
-            if (rc != SQLITE_DONE)
-                err = sift__db_error(ix, rc, "updating a file's record");
-            else
-                event(u, c->path, SIFT_INDEX_SAME_CONTENT, NULL, NULL, 0, 0);
+        if (known && strcmp(old.hash_alg, sift_digest_name(u->alg)) == 0 &&
+            strcmp(old.fingerprint, c->digest) == 0) {
+            int rc = ix->be->restat_file(ix, id, c->size, c->mtime_ns, c->inode);
+            if (rc < 0)
+                return rc;
+            event(u, c->path, SIFT_INDEX_SAME_CONTENT, NULL, NULL, 0, 0);
             continue;
         }
         u->todo[u->ntodo++] = c;
     }
-    sqlite3_finalize(sel);
-    sqlite3_finalize(upd);
-    return err;
+    return 0;
 }
 
 /* Whether an indexed path lies under one of the paths the update was given. */
@@ -189,170 +157,75 @@ static bool under(const char *path, char *const *roots, size_t nroots)
     return false;
 }
 
+typedef struct sweep {
+    char *const *roots;
+    size_t nroots;
+    st_paths_t gone;
+} sweep_t;
+
+static int sweep_path(void *user, const char *path)
+{
+    sweep_t *w = user;
+    struct stat st;
+    if (!under(path, w->roots, w->nroots) || stat(path, &st) == 0)
+        return 0;
+    return sift__paths_add(&w->gone, path);
+}
+
 /* Files in the index under the given paths that are no longer on disk: reported, and removed
  * with prune. */
 static int vanished(update_t *u, char *const *roots, size_t nroots)
 {
     sift_index_t *ix = u->ix;
-    sqlite3_stmt *sel = NULL, *del = NULL;
-    int rc = sqlite3_prepare_v2(ix->db, "SELECT id, path FROM files ORDER BY path", -1, &sel, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(ix->db, "DELETE FROM files WHERE id = ?", -1, &del, NULL);
-    int err = rc == SQLITE_OK ? 0 : sift__db_error(ix, rc, "reading it");
-    if (err == 0 && u->opts->prune)
-        err = sift__db_exec(ix, "BEGIN IMMEDIATE", "removing vanished files");
-    while (err == 0 && (rc = sqlite3_step(sel)) == SQLITE_ROW) {
-        const char *path = (const char *)sqlite3_column_text(sel, 1);
-        struct stat st;
-        if (!under(path, roots, nroots) || stat(path, &st) == 0)
-            continue;
-        if (u->opts->prune) {
-            sqlite3_reset(del);
-            sqlite3_bind_int64(del, 1, sqlite3_column_int64(sel, 0));
-            if ((rc = sqlite3_step(del)) != SQLITE_DONE) {
-                err = sift__db_error(ix, rc, "removing vanished files");
-                break;
-            }
-        }
-        event(u, path, u->opts->prune ? SIFT_INDEX_PRUNED : SIFT_INDEX_VANISHED, NULL,
-              u->opts->prune ? "removed from the index" : "no longer on disk; kept (see --prune)",
-              0, 0);
-    }
-    if (err == 0 && rc != SQLITE_DONE)
-        err = sift__db_error(ix, rc, "reading it");
-    if (u->opts->prune)
-        err = err == 0 ? sift__db_exec(ix, "COMMIT", "removing vanished files")
-                       : (sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL), err);
-    sqlite3_finalize(sel);
-    sqlite3_finalize(del);
-    return err;
-}
-
-static int prepare_writes(update_t *u)
-{
-    static const struct {
-        size_t offset;
-        const char *sql;
-    } stmts[] = {
-        {offsetof(update_t, ins_file),
-         "INSERT INTO files(path, size, mtime_ns, inode, hash_alg, fingerprint, format, "
-         "compression, link_types, ts_digits, packets, bytes, first_ns, last_ns, flows, status, "
-         "message, indexed_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-         "ON CONFLICT(path) DO UPDATE SET size=excluded.size, mtime_ns=excluded.mtime_ns, "
-         "inode=excluded.inode, hash_alg=excluded.hash_alg, fingerprint=excluded.fingerprint, "
-         "format=excluded.format, compression=excluded.compression, "
-         "link_types=excluded.link_types, ts_digits=excluded.ts_digits, "
-         "packets=excluded.packets, bytes=excluded.bytes, first_ns=excluded.first_ns, "
-         "last_ns=excluded.last_ns, flows=excluded.flows, status=excluded.status, "
-         "message=excluded.message, indexed_at=excluded.indexed_at RETURNING id"},
-        {offsetof(update_t, del_flows), "DELETE FROM flows WHERE file_id = ?"},
-        {offsetof(update_t, del_refs), "DELETE FROM payload_refs WHERE file_id = ?"},
-        {offsetof(update_t, ins_flow),
-         "INSERT INTO flows(file_id, ip_version, proto, src, dst, sport, dport, vlan, app, "
-         "first_ns, last_ns, packets_ab, packets_ba, bytes_ab, bytes_ba, flags_ab, flags_ba) "
-         "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
-        {offsetof(update_t, ins_pos), "INSERT INTO positions(flow_id, seq, data) VALUES(?,?,?)"},
-        {offsetof(update_t, mv_seg),
-         "INSERT INTO positions(flow_id, seq, data) SELECT ?, ?, data FROM temp.spill "
-         "WHERE id = ?"},
-        {offsetof(update_t, del_seg), "DELETE FROM temp.spill WHERE id = ?"},
-        {offsetof(update_t, ins_ref),
-         "INSERT INTO payload_refs(file_id, hash, count) VALUES(?,?,?)"},
-        {offsetof(update_t, has_payload), "SELECT 1 FROM payloads WHERE hash = ?"},
-        {offsetof(update_t, ins_payload),
-         "INSERT INTO payloads(hash, size, codec, data) VALUES(?,?,?,?)"},
-    };
-    for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
-        sqlite3_stmt **st = (sqlite3_stmt **)(void *)((char *)u + stmts[i].offset);
-        int rc =
-            sqlite3_prepare_v3(u->ix->db, stmts[i].sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
-        if (rc != SQLITE_OK)
-            return sift__db_error(u->ix, rc, "preparing to write");
-    }
-    return 0;
-}
-
-static void finalize_writes(update_t *u)
-{
-    sqlite3_stmt *all[] = {u->ins_file, u->del_flows, u->del_refs, u->ins_flow,    u->ins_pos,
-                           u->mv_seg,   u->del_seg,   u->ins_ref,  u->has_payload, u->ins_payload};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        sqlite3_finalize(all[i]);
-}
-
-/* Binds and steps a statement that returns no row. */
-static int step_done(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+    sweep_t w = {.roots = roots, .nroots = nroots};
+    int rc = ix->be->each_path(ix, sweep_path, &w);
+    bool prune = u->opts->prune;
+    if (rc == 0 && prune)
+        rc = ix->be->remove_files(ix, w.gone.v, w.gone.n);
+    for (size_t i = 0; i < w.gone.n && rc == 0; i++)
+        event(u, w.gone.v[i], prune ? SIFT_INDEX_PRUNED : SIFT_INDEX_VANISHED, NULL,
+              prune ? "removed from the index" : "no longer on disk; kept (see --prune)", 0, 0);
+    sift__paths_free(&w.gone);
+    return rc;
 }
 
 static int write_flows(update_t *u, int64_t file_id, const sift_flows_t *fs)
 {
+    sift_index_t *ix = u->ix;
+    const st_backend_t *be = ix->be;
     size_t n = sift_flows_count(fs);
     for (size_t k = 0; k < n; k++) {
         const sift_flow_t *f = sift_flows_at(fs, k);
         char app[2 * SIFT_FLOW_APP_NAME_MAX + 2];
         sift_flows_app_name(fs, f, app, sizeof app);
-        sqlite3_stmt *st = u->ins_flow;
-        sqlite3_bind_int64(st, 1, file_id);
-        sqlite3_bind_int(st, 2, f->key.ip_version);
-        sqlite3_bind_int(st, 3, f->key.proto);
-        sqlite3_bind_blob(st, 4, sift_flow_addr_a(f), 16, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 5, sift_flow_addr_b(f), 16, SQLITE_STATIC);
-        sqlite3_bind_int(st, 6, sift_flow_port_a(f));
-        sqlite3_bind_int(st, 7, sift_flow_port_b(f));
-        sqlite3_bind_int(st, 8, f->key.vlan);
-        sqlite3_bind_text(st, 9, app, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 10, f->first_ns);
-        sqlite3_bind_int64(st, 11, f->last_ns);
-        sqlite3_bind_int64(st, 12, (int64_t)f->packets[SIFT_FLOW_AB]);
-        sqlite3_bind_int64(st, 13, (int64_t)f->packets[SIFT_FLOW_BA]);
-        sqlite3_bind_int64(st, 14, (int64_t)f->bytes[SIFT_FLOW_AB]);
-        sqlite3_bind_int64(st, 15, (int64_t)f->bytes[SIFT_FLOW_BA]);
-        sqlite3_bind_int(st, 16, f->tcp_flags[SIFT_FLOW_AB]);
-        sqlite3_bind_int(st, 17, f->tcp_flags[SIFT_FLOW_BA]);
-        int rc = step_done(st);
-        if (rc != SQLITE_OK)
-            return rc;
-        int64_t flow_id = sqlite3_last_insert_rowid(u->ix->db);
+        int64_t flow_id;
+        int rc = be->put_flow(ix, file_id, f, app, &flow_id);
         const st_posbuf_t *pb = sift_engine_flow_state(u->e, 1, f);
         st_posbuf_t none = {0};
         if (!pb)
             pb = &none;
-        for (uint32_t g = 0; g < pb->nsegs && rc == SQLITE_OK; g++) { /* spilled segments */
-            sqlite3_bind_int64(u->mv_seg, 1, flow_id);
-            sqlite3_bind_int64(u->mv_seg, 2, g);
-            sqlite3_bind_int64(u->mv_seg, 3, (int64_t)pb->segs[g]);
-            rc = step_done(u->mv_seg);
-            if (rc == SQLITE_OK && sqlite3_changes(u->ix->db) != 1)
-                rc = SQLITE_CORRUPT; /* the segment is not where the writer put it */
-            sqlite3_bind_int64(u->del_seg, 1, (int64_t)pb->segs[g]);
-            if (rc == SQLITE_OK)
-                rc = step_done(u->del_seg);
-        }
-        if (rc != SQLITE_OK)
+        for (uint32_t g = 0; g < pb->nsegs && rc == 0; g++) /* spilled segments */
+            rc = be->put_spilled(ix, flow_id, g, pb->segs[g]);
+        if (rc < 0)
             return rc;
         if (pb->count == 0 && pb->nsegs > 0)
             continue; /* nothing after the last segment */
         uint8_t *blob;
         size_t blen;
         if (sift__pos_encode(pb, u->zctx, &blob, &blen) < 0)
-            return SQLITE_NOMEM;
-        sqlite3_bind_int64(u->ins_pos, 1, flow_id);
-        sqlite3_bind_int64(u->ins_pos, 2, pb->nsegs);
-        sqlite3_bind_blob(u->ins_pos, 3, blob, (int)blen, free);
-        rc = step_done(u->ins_pos);
-        if (rc != SQLITE_OK)
+            return sift__ctx_error(ix->ctx, SIFT_ENOMEM, "out of memory");
+        rc = be->put_positions(ix, flow_id, pb->nsegs, blob, blen);
+        free(blob);
+        if (rc < 0)
             return rc;
     }
-    return SQLITE_OK;
+    return 0;
 }
 
 /* Distinct payloads: a reference with its count for this file; the bytes once in the store. */
 static int write_payloads(update_t *u, int64_t file_id, const st_payloads_t *ps)
 {
+    sift_index_t *ix = u->ix;
     sift_index_summary_t *sum = u->sum;
     sum->payloads += ps->seen;
     sum->payload_bytes += ps->bytes_seen;
@@ -362,19 +235,12 @@ static int write_payloads(update_t *u, int64_t file_id, const st_payloads_t *ps)
             continue;
         sum->payloads_distinct++;
         sum->payload_bytes_distinct += p->size;
-        sqlite3_bind_int64(u->ins_ref, 1, file_id);
-        sqlite3_bind_blob(u->ins_ref, 2, p->hash, 16, SQLITE_STATIC);
-        sqlite3_bind_int64(u->ins_ref, 3, p->count);
-        int rc = step_done(u->ins_ref);
-        if (rc != SQLITE_OK)
+        bool stored;
+        int rc = ix->be->put_payload_ref(ix, file_id, p->hash, p->count, &stored);
+        if (rc < 0)
             return rc;
-        sqlite3_bind_blob(u->has_payload, 1, p->hash, 16, SQLITE_STATIC);
-        rc = sqlite3_step(u->has_payload);
-        sqlite3_reset(u->has_payload);
-        if (rc == SQLITE_ROW)
+        if (stored)
             continue;
-        if (rc != SQLITE_DONE)
-            return rc;
         const uint8_t *raw = ps->arena + p->data;
         void *z = NULL;
         size_t zlen = 0;
@@ -383,24 +249,20 @@ static int write_payloads(update_t *u, int64_t file_id, const st_payloads_t *ps)
             size_t bound = ZSTD_compressBound(p->size);
             z = malloc(bound);
             if (!z)
-                return SQLITE_NOMEM;
+                return sift__ctx_error(ix->ctx, SIFT_ENOMEM, "out of memory");
             zlen = ZSTD_compressCCtx(u->zctx, z, bound, raw, p->size, 3);
             if (!ZSTD_isError(zlen) && zlen < p->size)
                 codec = 1;
         }
-        sqlite3_bind_blob(u->ins_payload, 1, p->hash, 16, SQLITE_STATIC);
-        sqlite3_bind_int64(u->ins_payload, 2, p->size);
-        sqlite3_bind_int(u->ins_payload, 3, codec);
-        sqlite3_bind_blob(u->ins_payload, 4, codec ? z : raw, (int)(codec ? zlen : p->size),
-                          SQLITE_STATIC);
-        rc = step_done(u->ins_payload);
+        rc = ix->be->put_payload(ix, p->hash, p->size, codec, codec ? z : raw,
+                                 codec ? zlen : p->size);
         free(z);
-        if (rc != SQLITE_OK)
+        if (rc < 0)
             return rc;
         sum->payload_bytes_new += p->size;
         sum->payload_bytes_stored += codec ? zlen : p->size;
     }
-    return SQLITE_OK;
+    return 0;
 }
 
 static void link_types(const sift_file_meta_t *m, char *buf, size_t size)
@@ -421,7 +283,6 @@ static int write_file(update_t *u, const candidate_t *c, const sift_input_t *in,
                       const sift_flows_t *fs, const st_index_state_t *s, const sift_info_t *info,
                       const char **status, char *msg, size_t msgsize)
 {
-    sqlite3 *db = u->ix->db;
     static const sift_info_t none = {0};
     if (!info)
         info = &none;
@@ -441,53 +302,37 @@ static int write_file(update_t *u, const candidate_t *c, const sift_input_t *in,
                      : "");
     char links[128];
     link_types(&in->meta, links, sizeof links);
-    int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    if (rc != SQLITE_OK)
+    st_file_rec_t r = {.path = c->path,
+                       .size = c->size,
+                       .inode = c->inode,
+                       .mtime_ns = c->mtime_ns,
+                       .hash_alg = sift_digest_name(u->alg),
+                       .fingerprint = c->digest,
+                       .format = sift_format_name(in->meta.format),
+                       .compression = sift_compression_name(in->meta.compression),
+                       .link_types = links,
+                       .ts_digits = in->meta.ts_digits,
+                       .packets = info->packets,
+                       .bytes = info->bytes_captured,
+                       .flows = fs ? sift_flows_count(fs) : 0,
+                       .timed = info->timed,
+                       .first_ns = info->first_ts_ns,
+                       .last_ns = info->last_ts_ns,
+                       .status = *status,
+                       .message = msg,
+                       .indexed_at = (int64_t)time(NULL)};
+    sift_index_t *ix = u->ix;
+    int64_t file_id;
+    int rc = ix->be->begin_file(ix, &r, &file_id);
+    if (rc < 0)
         return rc;
-    sqlite3_stmt *st = u->ins_file;
-    sqlite3_bind_text(st, 1, c->path, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (int64_t)c->size);
-    sqlite3_bind_int64(st, 3, c->mtime_ns);
-    sqlite3_bind_int64(st, 4, (int64_t)c->inode);
-    sqlite3_bind_text(st, 5, sift_digest_name(u->alg), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, c->digest, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, sift_format_name(in->meta.format), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, sift_compression_name(in->meta.compression), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 9, links, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 10, in->meta.ts_digits);
-    sqlite3_bind_int64(st, 11, (int64_t)info->packets);
-    sqlite3_bind_int64(st, 12, (int64_t)info->bytes_captured);
-    if (info->timed) {
-        sqlite3_bind_int64(st, 13, info->first_ts_ns);
-        sqlite3_bind_int64(st, 14, info->last_ts_ns);
-    } else {
-        sqlite3_bind_null(st, 13);
-        sqlite3_bind_null(st, 14);
-    }
-    sqlite3_bind_int64(st, 15, fs ? (int64_t)sift_flows_count(fs) : 0);
-    sqlite3_bind_text(st, 16, *status, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 17, msg, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 18, (int64_t)time(NULL));
-    rc = sqlite3_step(st);
-    int64_t file_id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    rc = rc == SQLITE_ROW ? SQLITE_OK : rc;
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int64(u->del_flows, 1, file_id);
-        rc = step_done(u->del_flows);
-    }
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int64(u->del_refs, 1, file_id);
-        rc = step_done(u->del_refs);
-    }
-    if (rc == SQLITE_OK && fs)
+    if (fs)
         rc = write_flows(u, file_id, fs);
-    if (rc == SQLITE_OK && s && s->cfg.payloads)
+    if (rc == 0 && s && s->cfg.payloads)
         rc = write_payloads(u, file_id, &s->payloads);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-    if (rc != SQLITE_OK)
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    if (rc == 0)
+        return ix->be->commit(ix);
+    ix->be->rollback(ix);
     return rc;
 }
 
@@ -511,8 +356,8 @@ static int write_job(void *arg)
     const char *status = "error";
     char msg[SIFT_ERRBUF_SIZE] = "";
     int rc = write_file(u, c, j->in, fs, s, j->states[2], &status, msg, sizeof msg);
-    if (rc != SQLITE_OK) {
-        u->db_rc = sift__db_error(u->ix, rc, "writing the index");
+    if (rc < 0) {
+        u->db_rc = rc;
         event(u, c->path, SIFT_INDEX_FAILED, "error", sift_ctx_errmsg(u->ix->ctx), 0, 0);
     } else {
         uint64_t packets = fs ? fs->packets : 0, flows = fs ? sift_flows_count(fs) : 0;
@@ -567,33 +412,24 @@ static int run_engine(update_t *u)
                   0);
     }
     u->ntodo = added;
-    bool bulk = false;
-    if (rc == 0) {
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(u->ix->db, "SELECT 1 FROM flows LIMIT 1", -1, &st, NULL) ==
-            SQLITE_OK)
-            bulk = sqlite3_step(st) == SQLITE_DONE; /* empty: build the indexes after loading */
-        sqlite3_finalize(st);
-        if (bulk)
-            rc = sift__db_exec(u->ix, sift__drop_index_sql, "preparing a bulk load");
-    }
+    sift_index_t *ix = u->ix;
+    bool loading = false;
     if (rc == 0)
-        rc = sift__writer_start(&u->writer, u->ix, WRITER_QUEUE_BYTES);
+        loading = (rc = ix->be->load_begin(ix)) == 0;
     if (rc == 0)
-        rc = prepare_writes(u);
+        rc = sift__writer_start(&u->writer, ix, WRITER_QUEUE_BYTES);
     if (rc == 0)
         rc = sift_engine_run(e);
     int wrc = sift__writer_stop(&u->writer);
     if (wrc && rc == 0 && u->db_rc == 0)
-        u->db_rc = sift__db_error(u->ix, wrc, "spilling packet positions");
-    finalize_writes(u);
+        u->db_rc = wrc;
     sift_engine_free(e);
     if (rc == 0)
         rc = u->db_rc;
-    if (bulk) { /* also after a failure: the index must stay usable */
-        int irc = sift__db_exec(u->ix, sift__index_sql, "building the indexes");
+    if (loading) { /* also after a failure: the index must stay usable */
+        int lrc = ix->be->load_end(ix, rc != 0);
         if (rc == 0)
-            rc = irc;
+            rc = lrc;
     }
     return rc;
 }
@@ -634,10 +470,7 @@ int sift_index_update(sift_index_t *ix, const char *const *paths, size_t npaths,
     if (rc == 0)
         rc = vanished(&u, roots, npaths);
     if (rc == 0 && (sum->files[SIFT_INDEX_INDEXED] || sum->files[SIFT_INDEX_PRUNED]))
-        rc = sift__db_exec(ix,
-                           "DELETE FROM payloads WHERE hash NOT IN "
-                           "(SELECT hash FROM payload_refs)",
-                           "removing unused payloads");
+        rc = ix->be->drop_unused_payloads(ix);
     ZSTD_freeCCtx(u.zctx);
     for (size_t i = 0; i < npaths && roots; i++)
         free(roots[i]);

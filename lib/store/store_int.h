@@ -4,11 +4,12 @@
 
 #include "common/internal.h"
 
+#include "store/st_backend.h"
+
 #include <capsift/flow.h>
 #include <capsift/index.h>
 
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -68,14 +69,12 @@ typedef struct st_writer {
     struct st_job *head, *tail;
     size_t queued, limit; /* bytes of segments waiting, and the most that may wait */
     uint64_t next_id;
-    bool stop, running, in_batch;
-    unsigned batched;
-    int rc; /* the first SQLite error: later segments are dropped */
-    sqlite3_stmt *ins;
+    bool stop, running;
+    int rc; /* the first storage error of a segment: later segments are dropped */
 } st_writer_t;
 
-/* Starts the thread; from then on only it uses ix->db, until sift__writer_stop. Queued
- * segments take at most limit bytes: a worker putting one more waits. */
+/* Starts the thread; from then on only it calls the index's backend, until sift__writer_stop.
+ * Queued segments take at most limit bytes: a worker putting one more waits. */
 int sift__writer_start(st_writer_t *w, sift_index_t *ix, size_t limit);
 /* Queues a segment blob (taken, freed by the writer) and gives its id. SIFT_EDB after a
  * database error. */
@@ -83,7 +82,8 @@ int sift__writer_segment(st_writer_t *w, uint8_t *blob, size_t len, uint64_t *id
 /* Runs fn(arg) on the writer thread, after the segments queued before, and returns its
  * result. */
 int sift__writer_call(st_writer_t *w, int (*fn)(void *arg), void *arg);
-/* Ends the thread after the queue; returns the first SQLite error of segments (0: none). */
+/* Ends the thread after the queue; returns the first storage error of segments (0: none; the
+ * message is in the index's context). */
 int sift__writer_stop(st_writer_t *w);
 
 /* ---- the index pass: positions of every flow's packets (and payloads), on the flows ---- */
@@ -110,23 +110,26 @@ typedef struct st_index_state {
 
 extern const sift_pass_t sift__index_pass;
 
-/* ---- database ---- */
+/* ---- a list of paths (st_index.c) ---- */
 
+typedef struct st_paths {
+    char **v;
+    size_t n, cap;
+} st_paths_t;
+
+/* Appends a copy of path (a callback of st_backend_t.each_path: user is the list). Returns 0
+ * or SIFT_ENOMEM. */
+int sift__paths_add(void *user, const char *path);
+void sift__paths_free(st_paths_t *p);
+
+/* ---- the index handle ---- */
+
+/* The first member of every backend's handle (st_backend.h). */
 struct sift_index {
+    const st_backend_t *be;
     sift_ctx_t *ctx;
-    sqlite3 *db;
     char *path;
     bool read_only;
 };
-
-/* Maps an SQLite result code to a SIFT_E code and writes "path: what (what to do)" into the
- * context. Returns the code. */
-int sift__db_error(sift_index_t *ix, int sqlite_rc, const char *doing);
-
-/* Runs SQL with no result rows; returns 0 or a SIFT_E code with the detail in the context. */
-int sift__db_exec(sift_index_t *ix, const char *sql, const char *doing);
-
-/* Prepares and binds the parameters of a compiled query after `first` (1-based) positions. */
-int sift__db_bind_query(sqlite3_stmt *st, int first, const sift_query_t *q);
 
 #endif

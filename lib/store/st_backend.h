@@ -1,0 +1,109 @@
+/* The storage side of the index: what sift_index_update, the writer thread and the readers ask
+ * of a database, as one table of operations. SQLite (st_sqlite.c, st_sqlite_read.c) is the
+ * first implementation; another backend is another table, and nothing above this header (the
+ * index pass, the update, extraction) changes. Not installed.
+ *
+ * Conventions: every operation returns 0 or a negative SIFT_E code, with the message in the
+ * index's context ("path: what failed (what to do)"). Operations are called by one thread at a
+ * time: during an update, between load_begin and load_end, only by the writer thread.
+ *
+ * Writing a file is one transaction: begin_file, then put_flow / put_positions / put_spilled /
+ * put_payload_ref / put_payload, then commit (or rollback). A run killed in between leaves
+ * the file as it was.
+ */
+#ifndef SIFT_ST_BACKEND_H
+#define SIFT_ST_BACKEND_H
+
+#include <capsift/flow.h>
+#include <capsift/index.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A file's record. Strings are borrowed: from the caller when writing; from the backend when
+ * reading, valid until the next call on the index. */
+typedef struct st_file_rec {
+    const char *path;
+    uint64_t size, inode;
+    int64_t mtime_ns;
+    const char *hash_alg, *fingerprint; /* content identity (sift_digest_name, hex) */
+    const char *format, *compression;
+    const char *link_types; /* distinct link types, "1,113" */
+    unsigned ts_digits;
+    uint64_t packets, bytes, flows;
+    bool timed; /* first_ns and last_ns are known */
+    int64_t first_ns, last_ns;
+    const char *status, *message;
+    int64_t indexed_at; /* seconds since the epoch */
+} st_file_rec_t;
+
+/* A flow's stored positions for extraction: one segment of one flow of one file (a flow's
+ * segments come together, files in path order). */
+typedef int (*st_positions_fn)(void *user, const st_file_rec_t *file, int64_t flow_id,
+                               const uint8_t *blob, size_t len);
+
+typedef struct st_backend {
+    const char *name;
+    const char *const *suffixes; /* the database is the files path + each of these (NULL-ended) */
+
+    /* Opens or creates the database at path; on success *out is a handle whose first member is
+     * the sift_index_t the caller fills no further. */
+    int (*open)(sift_index_t **out, sift_ctx_t *ctx, const char *path,
+                const sift_index_opts_t *opts);
+    void (*close)(sift_index_t *ix);
+
+    /* ---- before reading captures ---- */
+    /* The record of path: 1 when the index has it (*id and *rec set), 0 when not. */
+    int (*find_file)(sift_index_t *ix, const char *path, int64_t *id, st_file_rec_t *rec);
+    /* A new stat for a file whose content did not change. */
+    int (*restat_file)(sift_index_t *ix, int64_t id, uint64_t size, int64_t mtime_ns,
+                       uint64_t inode);
+    /* Every indexed path, in path order; fn returns non-zero to stop (returned). */
+    int (*each_path)(sift_index_t *ix, int (*fn)(void *user, const char *path), void *user);
+    /* Removes the files (with their flows and positions), in one transaction. */
+    int (*remove_files)(sift_index_t *ix, char *const *paths, size_t n);
+    /* Removes stored payloads no file refers to any more. */
+    int (*drop_unused_payloads)(sift_index_t *ix);
+
+    /* ---- one update run (writer thread) ---- */
+    int (*load_begin)(sift_index_t *ix);
+    /* Ends the run, also after a failure (failed: the run's error; the index stays usable). */
+    int (*load_end)(sift_index_t *ix, bool failed);
+    /* A segment of positions spilled while a file is still read, kept until put_spilled moves
+     * it to its flow or load_end drops it; flush makes the spilled segments durable enough to
+     * be moved (called when the writer is idle and before each file). */
+    int (*spill)(sift_index_t *ix, uint64_t spill_id, const uint8_t *blob, size_t len);
+    int (*spill_flush)(sift_index_t *ix);
+
+    /* ---- one file, one transaction ---- */
+    /* Replaces what the index holds of rec->path by rec, and gives the file's id. */
+    int (*begin_file)(sift_index_t *ix, const st_file_rec_t *rec, int64_t *file_id);
+    int (*put_flow)(sift_index_t *ix, int64_t file_id, const sift_flow_t *f, const char *app,
+                    int64_t *flow_id);
+    /* Segment seq of a flow's positions (sift__pos_encode's blob). */
+    int (*put_positions)(sift_index_t *ix, int64_t flow_id, uint32_t seq, const uint8_t *blob,
+                         size_t len);
+    /* The same from a spilled segment. */
+    int (*put_spilled)(sift_index_t *ix, int64_t flow_id, uint32_t seq, uint64_t spill_id);
+    /* This file holds count copies of the payload with this hash; *stored says whether the
+     * bytes are already in the index (from any file), else put_payload stores them. */
+    int (*put_payload_ref)(sift_index_t *ix, int64_t file_id, const uint8_t hash[16],
+                           uint32_t count, bool *stored);
+    /* codec 0: the bytes as they are; 1: zstd frame of size bytes. */
+    int (*put_payload)(sift_index_t *ix, const uint8_t hash[16], uint32_t size, int codec,
+                       const void *data, size_t len);
+    int (*commit)(sift_index_t *ix);
+    void (*rollback)(sift_index_t *ix);
+
+    /* ---- reading ---- */
+    int (*query)(sift_index_t *ix, const sift_query_t *q, sift_sort_t sort, uint64_t limit,
+                 sift_flow_row_fn fn, void *user);
+    int (*group)(sift_index_t *ix, const sift_query_t *q, sift_group_t by, sift_sort_t sort,
+                 uint64_t limit, int (*fn)(void *user, const sift_group_row_t *row), void *user);
+    /* The positions of every flow matching q. */
+    int (*positions)(sift_index_t *ix, const sift_query_t *q, st_positions_fn fn, void *user);
+} st_backend_t;
+
+extern const st_backend_t sift__sqlite_backend;
+
+#endif

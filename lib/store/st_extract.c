@@ -1,0 +1,306 @@
+/* Extraction: the packets of the flows matching a query, read by offset from the original
+ * files (the storage backend gives the positions), checked against the files' identity, and
+ * written in timestamp order. */
+#include "store/store_int.h"
+
+#include <capsift/digest.h>
+#include <capsift/outfile.h>
+#include <capsift/writer.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ---- extraction ---- */
+
+typedef struct ex_file {
+    char *path;
+    uint64_t size, inode;
+    int64_t mtime_ns;
+    char alg[16];
+    char fingerprint[SIFT_DIGEST_HEX_MAX];
+    uint64_t *offs; /* wanted record offsets, sorted */
+    size_t n, cap, next;
+    sift_reader_t *r;
+    sift_record_t rec; /* the current wanted record (valid when has) */
+    bool has;
+} ex_file_t;
+
+typedef struct extract {
+    sift_index_t *ix;
+    ex_file_t *files;
+    size_t nfiles, cap;
+    uint32_t linktypes[16];
+    unsigned nlinks;
+    bool nanoseconds;
+} extract_t;
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static ex_file_t *ex_file(extract_t *x, const st_file_rec_t *r)
+{
+    if (x->nfiles && strcmp(x->files[x->nfiles - 1].path, r->path) == 0)
+        return &x->files[x->nfiles - 1];
+    if (x->nfiles == x->cap) {
+        size_t ncap = x->cap ? x->cap * 2 : 8;
+        ex_file_t *n = realloc(x->files, ncap * sizeof *n);
+        if (!n)
+            return NULL;
+        x->files = n;
+        x->cap = ncap;
+    }
+    ex_file_t *f = &x->files[x->nfiles];
+    memset(f, 0, sizeof *f);
+    if (!(f->path = strdup(r->path)))
+        return NULL;
+    x->nfiles++;
+    f->size = r->size;
+    f->mtime_ns = r->mtime_ns;
+    f->inode = r->inode;
+    snprintf(f->alg, sizeof f->alg, "%s", r->hash_alg ? r->hash_alg : "");
+    snprintf(f->fingerprint, sizeof f->fingerprint, "%s", r->fingerprint ? r->fingerprint : "");
+    /* link types of the file, e.g. "1,113" */
+    for (const char *p = r->link_types; p && *p;) {
+        uint32_t v = (uint32_t)strtoul(p, NULL, 10);
+        unsigned k = 0;
+        while (k < x->nlinks && x->linktypes[k] != v)
+            k++;
+        if (k == x->nlinks && x->nlinks < 16)
+            x->linktypes[x->nlinks++] = v;
+        p = strchr(p, ',');
+        p = p ? p + 1 : NULL;
+    }
+    if (r->ts_digits > 6)
+        x->nanoseconds = true;
+    return f;
+}
+
+typedef struct ex_collect {
+    extract_t *x;
+    sift_extract_summary_t *sum;
+    int64_t last_flow; /* a flow's positions may come in several segments */
+} ex_collect_t;
+
+static int ex_segment(void *user, const st_file_rec_t *file, int64_t flow_id, const uint8_t *blob,
+                      size_t len)
+{
+    ex_collect_t *c = user;
+    extract_t *x = c->x;
+    ex_file_t *f = ex_file(x, file);
+    if (!f)
+        return sift__ctx_error(x->ix->ctx, SIFT_ENOMEM, "out of memory");
+    uint64_t *offs;
+    int64_t *ts;
+    size_t n;
+    if (sift__pos_decode(blob, len, &offs, &ts, &n) < 0)
+        return sift__ctx_error(x->ix->ctx, SIFT_EDB,
+                               "%s: packet positions of a flow of %s are damaged; index the "
+                               "file again",
+                               x->ix->path, f->path);
+    if (f->n + n > f->cap) {
+        size_t ncap = (f->cap ? f->cap * 2 : 1024) + n;
+        uint64_t *no = realloc(f->offs, ncap * sizeof *no);
+        if (!no) {
+            free(offs);
+            free(ts);
+            return sift__ctx_error(x->ix->ctx, SIFT_ENOMEM, "out of memory");
+        }
+        f->offs = no;
+        f->cap = ncap;
+    }
+    memcpy(f->offs + f->n, offs, n * sizeof *offs);
+    f->n += n;
+    c->sum->flows += flow_id != c->last_flow;
+    c->last_flow = flow_id;
+    free(offs);
+    free(ts);
+    return 0;
+}
+
+/* Collects the wanted offsets of every matching flow, grouped by file. */
+static int ex_collect(extract_t *x, const sift_query_t *q, sift_extract_summary_t *sum)
+{
+    ex_collect_t c = {x, sum, -1};
+    int rc = x->ix->be->positions(x->ix, q, ex_segment, &c);
+    for (size_t i = 0; i < x->nfiles; i++)
+        qsort(x->files[i].offs, x->files[i].n, sizeof *x->files[i].offs, cmp_u64);
+    return rc;
+}
+
+/* Refuses a source that changed since it was indexed: trusted while size, mtime and inode are
+ * unchanged; otherwise its fingerprint must still match. */
+static int ex_check(extract_t *x, const ex_file_t *f)
+{
+    struct stat st;
+    if (stat(f->path, &st) != 0)
+        return sift__ctx_error(x->ix->ctx, SIFT_ESTALE,
+                               "%s: the file is gone since it was indexed; nothing written",
+                               f->path);
+    int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    if ((uint64_t)st.st_size == f->size && mtime == f->mtime_ns && (uint64_t)st.st_ino == f->inode)
+        return 0;
+    sift_digest_alg_t alg;
+    char hex[SIFT_DIGEST_HEX_MAX], err[SIFT_ERRBUF_SIZE];
+    if (sift_digest_parse(f->alg, &alg) < 0 || sift_digest_file(f->path, alg, hex, err) < 0 ||
+        strcmp(hex, f->fingerprint) != 0)
+        return sift__ctx_error(x->ix->ctx, SIFT_ESTALE,
+                               "%s: the file changed since it was indexed (its %s fingerprint "
+                               "differs); index it again before extracting; nothing written",
+                               f->path, f->alg);
+    return 0;
+}
+
+/* Advances a file's reader to its next wanted record. */
+static int ex_advance(extract_t *x, ex_file_t *f)
+{
+    f->has = false;
+    if (f->next == f->n)
+        return 0;
+    uint64_t want = f->offs[f->next];
+    int rc;
+    while ((rc = sift_reader_next(f->r, &f->rec)) == 1) {
+        if (f->rec.offset < want)
+            continue;
+        if (f->rec.offset > want)
+            break;
+        f->has = true;
+        do /* the same packet listed twice is written once */
+            f->next++;
+        while (f->next < f->n && f->offs[f->next] == want);
+        return 0;
+    }
+    return sift__ctx_error(x->ix->ctx, SIFT_ESTALE,
+                           "%s: no packet at byte %llu where the index has one; index the file "
+                           "again",
+                           f->path, (unsigned long long)want);
+}
+
+static void ex_free(extract_t *x)
+{
+    for (size_t i = 0; i < x->nfiles; i++) {
+        sift_reader_close(x->files[i].r);
+        free(x->files[i].path);
+        free(x->files[i].offs);
+    }
+    free(x->files);
+}
+
+/* Merges the files' wanted records into out in timestamp order (within one file, file order).
+ * name, when known, prefixes a write error. */
+static int ex_write(extract_t *x, FILE *out, const char *name, sift_extract_summary_t *sum)
+{
+    sift_reader_opts_t ro = {.buffer_size = 256 * 1024};
+    for (size_t i = 0; i < x->nfiles; i++) {
+        ex_file_t *f = &x->files[i];
+        if (sift_reader_open(&f->r, x->ix->ctx, f->path, &ro) < 0)
+            return SIFT_EIO;
+        int rc = ex_advance(x, f);
+        if (rc < 0)
+            return rc;
+    }
+    sum->files = x->nfiles;
+    sum->pcapng = x->nlinks > 1;
+    sift_writer_opts_t wo = {.pcapng = sum->pcapng,
+                             .nanoseconds = x->nanoseconds,
+                             .linktype = x->nlinks ? x->linktypes[0] : 1};
+    char err[SIFT_ERRBUF_SIZE];
+    sift_writer_t *w;
+    int rc = sift_writer_open(&w, out, &wo, err);
+    if (rc < 0)
+        return sift__ctx_error(x->ix->ctx, rc, "%s", err);
+    for (;;) {
+        ex_file_t *best = NULL;
+        for (size_t i = 0; i < x->nfiles; i++)
+            if (x->files[i].has && (!best || x->files[i].rec.ts_ns < best->rec.ts_ns))
+                best = &x->files[i];
+        if (!best)
+            break;
+        rc = sift_writer_write(w, &best->rec, err);
+        if (rc < 0)
+            break;
+        sum->packets++;
+        sum->bytes += best->rec.caplen;
+        rc = ex_advance(x, best);
+        if (rc < 0) {
+            sift_writer_close(w, NULL);
+            return rc;
+        }
+    }
+    int crc = sift_writer_close(w, rc < 0 ? NULL : err);
+    if (rc == 0)
+        rc = crc;
+    if (rc < 0)
+        return name ? sift__ctx_error(x->ix->ctx, rc, "%s: %s", name, err)
+                    : sift__ctx_error(x->ix->ctx, rc, "%s", err);
+    return 0;
+}
+
+static int extract_to(sift_index_t *ix, const sift_query_t *q, FILE *out, const char *name,
+                      sift_extract_summary_t *sum)
+{
+    sift_extract_summary_t scratch;
+    if (!sum)
+        sum = &scratch;
+    memset(sum, 0, sizeof *sum);
+    extract_t x = {.ix = ix};
+    int rc = ex_collect(&x, q, sum);
+    for (size_t i = 0; i < x.nfiles && rc == 0; i++)
+        rc = ex_check(&x, &x.files[i]);
+    if (rc == 0)
+        rc = ex_write(&x, out, name, sum);
+    ex_free(&x);
+    return rc;
+}
+
+int sift_index_extract(sift_index_t *ix, const sift_query_t *q, FILE *out,
+                       sift_extract_summary_t *sum)
+{
+    return extract_to(ix, q, out, NULL, sum);
+}
+
+/* Every file the index names, and the database's own files: an output must be none of them. */
+static int protected_paths(sift_index_t *ix, st_paths_t *p)
+{
+    int rc = 0;
+    for (const char *const *sfx = ix->be->suffixes; *sfx && rc == 0; sfx++) {
+        size_t len = strlen(ix->path) + strlen(*sfx) + 1;
+        char *name = malloc(len);
+        if (!name)
+            rc = SIFT_ENOMEM;
+        else
+            snprintf(name, len, "%s%s", ix->path, *sfx);
+        if (rc == 0)
+            rc = sift__paths_add(p, name);
+        free(name);
+    }
+    if (rc == 0)
+        rc = ix->be->each_path(ix, sift__paths_add, p);
+    if (rc == SIFT_ENOMEM)
+        return sift__ctx_error(ix->ctx, SIFT_ENOMEM, "out of memory");
+    return rc;
+}
+
+int sift_index_extract_file(sift_index_t *ix, const sift_query_t *q, const char *path, bool force,
+                            sift_extract_summary_t *sum)
+{
+    st_paths_t prot = {0};
+    int rc = protected_paths(ix, &prot);
+    sift_outfile_t *of = NULL;
+    if (rc == 0) {
+        sift_outfile_opts_t oo = {
+            .force = force, .protect = (const char *const *)prot.v, .nprotect = prot.n};
+        rc = sift_outfile_open(&of, ix->ctx, path, &oo);
+    }
+    sift__paths_free(&prot);
+    if (rc == 0)
+        rc = extract_to(ix, q, sift_outfile_stream(of), path, sum);
+    if (rc == 0)
+        return sift_outfile_commit(of);
+    sift_outfile_abort(of);
+    return rc;
+}

@@ -1,0 +1,56 @@
+/* The index handle: opened on a storage backend (st_backend.h; SQLite is the one there is), and
+ * the public reading calls, which the backend answers. */
+#include "store/store_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int sift_index_open(sift_index_t **out, sift_ctx_t *ctx, const char *path,
+                    const sift_index_opts_t *opts)
+{
+    *out = NULL;
+    return sift__sqlite_backend.open(out, ctx, path, opts);
+}
+
+void sift_index_close(sift_index_t *ix)
+{
+    if (ix)
+        ix->be->close(ix);
+}
+
+int sift_index_query(sift_index_t *ix, const sift_query_t *q, sift_sort_t sort, uint64_t limit,
+                     sift_flow_row_fn fn, void *user)
+{
+    return ix->be->query(ix, q, sort, limit, fn, user);
+}
+
+int sift_index_group(sift_index_t *ix, const sift_query_t *q, sift_group_t by, sift_sort_t sort,
+                     uint64_t limit, int (*fn)(void *user, const sift_group_row_t *row), void *user)
+{
+    return ix->be->group(ix, q, by, sort, limit, fn, user);
+}
+
+int sift__paths_add(void *user, const char *path)
+{
+    st_paths_t *p = user;
+    if (p->n == p->cap) {
+        size_t ncap = p->cap ? p->cap * 2 : 16;
+        char **nv = realloc(p->v, ncap * sizeof *nv);
+        if (!nv)
+            return SIFT_ENOMEM;
+        p->v = nv;
+        p->cap = ncap;
+    }
+    if (!(p->v[p->n] = strdup(path)))
+        return SIFT_ENOMEM;
+    p->n++;
+    return 0;
+}
+
+void sift__paths_free(st_paths_t *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free(p->v[i]);
+    free(p->v);
+    memset(p, 0, sizeof *p);
+}

@@ -1,0 +1,632 @@
+/* The SQLite backend of the index: opening, the schema, every write of an update, and SQLite
+ * errors turned into messages that say which file, what failed and what the user can do.
+ * Queries are in st_sqlite_read.c. */
+#include "store/st_sqlite.h"
+
+#include <time.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCHEMA_ID    "capsift-index/2"
+#define SCHEMA_ID_V1 "capsift-index/1" /* one positions row a flow: made /2 when written */
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS files("
+    " id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE,"
+    " size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL,"
+    " hash_alg TEXT NOT NULL, fingerprint TEXT NOT NULL,"
+    " format TEXT NOT NULL, compression TEXT NOT NULL, link_types TEXT NOT NULL,"
+    " ts_digits INTEGER NOT NULL, packets INTEGER NOT NULL, bytes INTEGER NOT NULL,"
+    " first_ns INTEGER, last_ns INTEGER, flows INTEGER NOT NULL,"
+    " status TEXT NOT NULL, message TEXT NOT NULL, indexed_at INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS flows("
+    " id INTEGER PRIMARY KEY,"
+    " file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,"
+    " ip_version INTEGER NOT NULL, proto INTEGER NOT NULL,"
+    " src BLOB NOT NULL, dst BLOB NOT NULL, sport INTEGER NOT NULL, dport INTEGER NOT NULL,"
+    " vlan INTEGER NOT NULL, app TEXT NOT NULL,"
+    " first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL,"
+    " packets_ab INTEGER NOT NULL, packets_ba INTEGER NOT NULL,"
+    " bytes_ab INTEGER NOT NULL, bytes_ba INTEGER NOT NULL,"
+    " flags_ab INTEGER NOT NULL, flags_ba INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS positions("
+    " flow_id INTEGER NOT NULL REFERENCES flows(id) ON DELETE CASCADE,"
+    " seq INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(flow_id, seq)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS payloads("
+    " hash BLOB PRIMARY KEY, size INTEGER NOT NULL, codec INTEGER NOT NULL, data BLOB NOT NULL)"
+    " WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS payload_refs("
+    " file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,"
+    " hash BLOB NOT NULL, count INTEGER NOT NULL, PRIMARY KEY(file_id, hash)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS flows_file ON flows(file_id);";
+
+/* Secondary indexes: dropped before a bulk load into an empty index, built after it. */
+static const char index_sql[] =
+    "CREATE INDEX IF NOT EXISTS flows_src ON flows(src);"
+    "CREATE INDEX IF NOT EXISTS flows_dst ON flows(dst);"
+    "CREATE INDEX IF NOT EXISTS flows_sport ON flows(sport);"
+    "CREATE INDEX IF NOT EXISTS flows_dport ON flows(dport);"
+    "CREATE INDEX IF NOT EXISTS flows_first ON flows(first_ns);"
+    "CREATE INDEX IF NOT EXISTS flows_last ON flows(last_ns);"
+    "CREATE INDEX IF NOT EXISTS flows_app ON flows(app COLLATE NOCASE);";
+static const char drop_index_sql[] =
+    "DROP INDEX IF EXISTS flows_src; DROP INDEX IF EXISTS flows_dst;"
+    "DROP INDEX IF EXISTS flows_sport; DROP INDEX IF EXISTS flows_dport;"
+    "DROP INDEX IF EXISTS flows_first; DROP INDEX IF EXISTS flows_last;"
+    "DROP INDEX IF EXISTS flows_app;";
+
+int sift__sql_error(st_sql_t *s, int rc, const char *doing)
+{
+    const sift_index_t *ix = &s->ix;
+    const char *detail = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return sift__ctx_error(ix->ctx, SIFT_EBUSY,
+                               "%s: the database is locked by another process while %s; try "
+                               "again when it has finished, or give a longer --busy-timeout",
+                               ix->path, doing);
+    case SQLITE_FULL:
+        return sift__ctx_error(ix->ctx, SIFT_ENOSPC,
+                               "%s: the disk is full while %s; free some space and run again "
+                               "(everything committed before is kept)",
+                               ix->path, doing);
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+        return sift__ctx_error(ix->ctx, SIFT_EIO,
+                               "%s: cannot write the database while %s (%s); check the "
+                               "permissions of the file and of its directory",
+                               ix->path, doing, detail);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return sift__ctx_error(ix->ctx, SIFT_EDB,
+                               "%s: not a capsift index, or a damaged one (%s); move it aside "
+                               "and index again",
+                               ix->path, detail);
+    case SQLITE_IOERR:
+        return sift__ctx_error(ix->ctx, SIFT_EIO, "%s: input/output error while %s (%s)", ix->path,
+                               doing, detail);
+    default:
+        return sift__ctx_error(ix->ctx, SIFT_EDB, "%s: database error while %s (%s)", ix->path,
+                               doing, detail);
+    }
+}
+
+int sift__sql_exec(st_sql_t *s, const char *sql, const char *doing)
+{
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : sift__sql_error(s, rc, doing);
+}
+
+/* Checks that an existing database is a capsift index, or marks a new one as such. */
+static int check_identity(st_sql_t *s)
+{
+    const sift_index_t *ix = &s->ix;
+    sqlite3_stmt *st = NULL;
+    int rc =
+        sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'schema'", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        /* no meta table: a new database (no tables at all) or someone else's */
+        sqlite3_stmt *cnt = NULL;
+        int n = -1;
+        if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_master", -1, &cnt, NULL) ==
+                SQLITE_OK &&
+            sqlite3_step(cnt) == SQLITE_ROW)
+            n = sqlite3_column_int(cnt, 0);
+        int crc = sqlite3_errcode(s->db);
+        sqlite3_finalize(cnt);
+        if (n < 0)
+            return sift__sql_error(s, crc, "opening it");
+        if (n > 0)
+            return sift__ctx_error(ix->ctx, SIFT_EDB,
+                                   "%s: an SQLite database, but not a capsift index; give another "
+                                   "--db",
+                                   ix->path);
+        return ix->read_only ? sift__ctx_error(ix->ctx, SIFT_ENOENT,
+                                               "%s: an empty database, not yet an index; run "
+                                               "capsift index first",
+                                               ix->path)
+                             : 1; /* new */
+    }
+    rc = sqlite3_step(st);
+    const char *id = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "";
+    bool ok = strcmp(id, SCHEMA_ID) == 0, v1 = strcmp(id, SCHEMA_ID_V1) == 0;
+    int serr = rc;
+    sqlite3_finalize(st);
+    if (serr != SQLITE_ROW && serr != SQLITE_DONE)
+        return sift__sql_error(s, serr, "opening it");
+    if (v1) /* queries read it as it is; an update converts it first */
+        return ix->read_only ? 0 : 2;
+    if (!ok)
+        return sift__ctx_error(ix->ctx, SIFT_EDB,
+                               "%s: an index of another capsift version or another program; "
+                               "index into a new --db",
+                               ix->path);
+    return 0;
+}
+
+/* Makes the tables of a new index, or brings an old layout up to this one. */
+static int set_up(st_sql_t *s, int id)
+{
+    int rc = sift__sql_exec(s,
+                            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                            "PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;"
+                            "PRAGMA mmap_size=268435456; PRAGMA temp_store=FILE;",
+                            "setting it up");
+    if (rc == 0)
+        rc = sift__sql_exec(s, "BEGIN IMMEDIATE", "creating its tables");
+    if (rc == 0 && id == 2) /* several segments a flow: the key gains a sequence number */
+        rc = sift__sql_exec(s,
+                            "CREATE TABLE positions2(flow_id INTEGER NOT NULL REFERENCES "
+                            "flows(id) ON DELETE CASCADE, seq INTEGER NOT NULL, data BLOB NOT "
+                            "NULL, PRIMARY KEY(flow_id, seq)) WITHOUT ROWID;"
+                            "INSERT INTO positions2 SELECT flow_id, 0, data FROM positions;"
+                            "DROP TABLE positions; ALTER TABLE positions2 RENAME TO positions;"
+                            "UPDATE meta SET value = '" SCHEMA_ID "' WHERE key = 'schema';",
+                            "converting it to this version's layout");
+    if (rc == 0)
+        rc = sift__sql_exec(s, schema_sql, "creating its tables");
+    if (rc == 0 && id == 1)
+        rc = sift__sql_exec(s, "INSERT INTO meta(key, value) VALUES('schema', '" SCHEMA_ID "')",
+                            "creating its tables");
+    if (rc == 0)
+        rc = sift__sql_exec(s, "COMMIT", "creating its tables");
+    return rc;
+}
+
+static void sql_close(sift_index_t *ix)
+{
+    st_sql_t *s = st_sql(ix);
+    sqlite3_finalize(s->sel_file);
+    if (s->db && !ix->read_only)
+        sqlite3_exec(s->db, "PRAGMA optimize", NULL, NULL, NULL);
+    sqlite3_close(s->db);
+    free(ix->path);
+    free(s);
+}
+
+static int sql_open(sift_index_t **out, sift_ctx_t *ctx, const char *path,
+                    const sift_index_opts_t *opts)
+{
+    st_sql_t *s = calloc(1, sizeof *s);
+    if (!s || !(s->ix.path = strdup(path))) {
+        free(s);
+        return sift__ctx_error(ctx, SIFT_ENOMEM, "out of memory");
+    }
+    sift_index_t *ix = &s->ix;
+    ix->be = &sift__sqlite_backend;
+    ix->ctx = ctx;
+    ix->read_only = opts && opts->read_only;
+    unsigned timeout = opts && opts->busy_timeout_ms ? opts->busy_timeout_ms : 5000;
+    int flags = ix->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int rc = sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_FULLMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        if (ix->read_only && (rc & 0xff) == SQLITE_CANTOPEN)
+            rc = sift__ctx_error(ctx, SIFT_ENOENT, "%s: no such index; run capsift index first",
+                                 path);
+        else
+            rc = sift__sql_error(s, rc, "opening it");
+        sql_close(ix);
+        return rc;
+    }
+    sqlite3_busy_timeout(s->db, (int)timeout);
+    sqlite3_extended_result_codes(s->db, 0);
+    int id = check_identity(s);
+    rc = id < 0 ? id
+         : !ix->read_only
+             ? set_up(s, id)
+             : sift__sql_exec(s, "PRAGMA query_only=1; PRAGMA mmap_size=268435456;", "opening it");
+    if (rc < 0) {
+        sql_close(ix);
+        return rc;
+    }
+    *out = ix;
+    return 0;
+}
+
+/* ---- before reading captures ---- */
+
+static int sql_find_file(sift_index_t *ix, const char *path, int64_t *id, st_file_rec_t *rec)
+{
+    st_sql_t *s = st_sql(ix);
+    int rc = SQLITE_OK;
+    if (!s->sel_file)
+        rc = sqlite3_prepare_v3(s->db,
+                                "SELECT id, size, mtime_ns, inode, hash_alg, fingerprint FROM "
+                                "files WHERE path = ?",
+                                -1, SQLITE_PREPARE_PERSISTENT, &s->sel_file, NULL);
+    if (rc != SQLITE_OK)
+        return sift__sql_error(s, rc, "reading it");
+    sqlite3_stmt *st = s->sel_file;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return sift__sql_error(s, rc, "reading it");
+    memset(rec, 0, sizeof *rec);
+    *id = sqlite3_column_int64(st, 0);
+    rec->path = path;
+    rec->size = (uint64_t)sqlite3_column_int64(st, 1);
+    rec->mtime_ns = sqlite3_column_int64(st, 2);
+    rec->inode = (uint64_t)sqlite3_column_int64(st, 3);
+    rec->hash_alg = (const char *)sqlite3_column_text(st, 4);
+    rec->fingerprint = (const char *)sqlite3_column_text(st, 5);
+    return 1;
+}
+
+/* Runs a prepared statement that returns no row, and resets it. */
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Prepares, binds int64 arguments and runs a statement with no result rows. */
+static int run_ints(st_sql_t *s, const char *sql, const int64_t *v, int n, const char *doing)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    for (int i = 0; i < n && rc == SQLITE_OK; i++)
+        rc = sqlite3_bind_int64(st, i + 1, v[i]);
+    if (rc == SQLITE_OK)
+        rc = step_done(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_OK ? 0 : sift__sql_error(s, rc, doing);
+}
+
+static int sql_restat_file(sift_index_t *ix, int64_t id, uint64_t size, int64_t mtime_ns,
+                           uint64_t inode)
+{
+    const int64_t v[] = {(int64_t)size, mtime_ns, (int64_t)inode, id};
+    return run_ints(st_sql(ix), "UPDATE files SET size = ?, mtime_ns = ?, inode = ? WHERE id = ?",
+                    v, 4, "updating a file's record");
+}
+
+static int sql_remove_files(sift_index_t *ix, char *const *paths, size_t n)
+{
+    st_sql_t *s = st_sql(ix);
+    if (n == 0)
+        return 0;
+    sqlite3_stmt *del = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "DELETE FROM files WHERE path = ?", -1, &del, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    for (size_t i = 0; i < n && rc == SQLITE_OK; i++) {
+        sqlite3_bind_text(del, 1, paths[i], -1, SQLITE_STATIC);
+        rc = step_done(del);
+    }
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    int err = rc == SQLITE_OK ? 0 : sift__sql_error(s, rc, "removing vanished files");
+    if (err)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_finalize(del);
+    return err;
+}
+
+static int sql_drop_unused_payloads(sift_index_t *ix)
+{
+    return sift__sql_exec(st_sql(ix),
+                          "DELETE FROM payloads WHERE hash NOT IN (SELECT hash FROM payload_refs)",
+                          "removing unused payloads");
+}
+
+/* ---- one update run ---- */
+
+#define SPILL_BATCH 256 /* spilled segments per transaction of the temporary database */
+
+static int prepare_writes(st_sql_t *s)
+{
+    static const struct {
+        size_t offset;
+        const char *sql;
+    } stmts[] = {
+        {offsetof(st_sql_t, ins_file),
+         "INSERT INTO files(path, size, mtime_ns, inode, hash_alg, fingerprint, format, "
+         "compression, link_types, ts_digits, packets, bytes, first_ns, last_ns, flows, status, "
+         "message, indexed_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+         "ON CONFLICT(path) DO UPDATE SET size=excluded.size, mtime_ns=excluded.mtime_ns, "
+         "inode=excluded.inode, hash_alg=excluded.hash_alg, fingerprint=excluded.fingerprint, "
+         "format=excluded.format, compression=excluded.compression, "
+         "link_types=excluded.link_types, ts_digits=excluded.ts_digits, "
+         "packets=excluded.packets, bytes=excluded.bytes, first_ns=excluded.first_ns, "
+         "last_ns=excluded.last_ns, flows=excluded.flows, status=excluded.status, "
+         "message=excluded.message, indexed_at=excluded.indexed_at RETURNING id"},
+        {offsetof(st_sql_t, del_flows), "DELETE FROM flows WHERE file_id = ?"},
+        {offsetof(st_sql_t, del_refs), "DELETE FROM payload_refs WHERE file_id = ?"},
+        {offsetof(st_sql_t, ins_flow),
+         "INSERT INTO flows(file_id, ip_version, proto, src, dst, sport, dport, vlan, app, "
+         "first_ns, last_ns, packets_ab, packets_ba, bytes_ab, bytes_ba, flags_ab, flags_ba) "
+         "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+        {offsetof(st_sql_t, ins_pos), "INSERT INTO positions(flow_id, seq, data) VALUES(?,?,?)"},
+        {offsetof(st_sql_t, mv_seg),
+         "INSERT INTO positions(flow_id, seq, data) SELECT ?, ?, data FROM temp.spill "
+         "WHERE id = ?"},
+        {offsetof(st_sql_t, del_seg), "DELETE FROM temp.spill WHERE id = ?"},
+        {offsetof(st_sql_t, ins_ref),
+         "INSERT INTO payload_refs(file_id, hash, count) VALUES(?,?,?)"},
+        {offsetof(st_sql_t, has_payload), "SELECT 1 FROM payloads WHERE hash = ?"},
+        {offsetof(st_sql_t, ins_payload),
+         "INSERT INTO payloads(hash, size, codec, data) VALUES(?,?,?,?)"},
+        {offsetof(st_sql_t, ins_spill), "INSERT INTO temp.spill(id, data) VALUES(?,?)"},
+    };
+    for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
+        sqlite3_stmt **st = (sqlite3_stmt **)(void *)((char *)s + stmts[i].offset);
+        int rc = sqlite3_prepare_v3(s->db, stmts[i].sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+        if (rc != SQLITE_OK)
+            return sift__sql_error(s, rc, "preparing to write");
+    }
+    return 0;
+}
+
+static void finalize_writes(st_sql_t *s)
+{
+    sqlite3_stmt **all[] = {&s->ins_file,    &s->del_flows,   &s->del_refs, &s->ins_flow,
+                            &s->ins_pos,     &s->mv_seg,      &s->del_seg,  &s->ins_ref,
+                            &s->has_payload, &s->ins_payload, &s->ins_spill};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        sqlite3_finalize(*all[i]);
+        *all[i] = NULL;
+    }
+}
+
+static int sql_load_begin(sift_index_t *ix)
+{
+    st_sql_t *s = st_sql(ix);
+    /* an empty index: its secondary indexes are built once after the load, not per row */
+    sqlite3_stmt *st = NULL;
+    s->bulk = false;
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM flows LIMIT 1", -1, &st, NULL) == SQLITE_OK)
+        s->bulk = sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_finalize(st);
+    int rc = s->bulk ? sift__sql_exec(s, drop_index_sql, "preparing a bulk load") : 0;
+    /* spilled segments wait in the connection's TEMP table: no lock on the index, and gone
+     * with the connection if the run dies */
+    if (rc == 0)
+        rc = sift__sql_exec(s,
+                            "CREATE TEMP TABLE IF NOT EXISTS spill("
+                            "id INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+                            "DELETE FROM temp.spill;",
+                            "setting up its temporary table");
+    if (rc == 0)
+        rc = prepare_writes(s);
+    return rc;
+}
+
+static int sql_spill_flush(sift_index_t *ix)
+{
+    st_sql_t *s = st_sql(ix);
+    if (!s->in_batch)
+        return 0;
+    s->in_batch = false;
+    s->batched = 0;
+    int rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : sift__sql_error(s, rc, "spilling packet positions");
+}
+
+static int sql_spill(sift_index_t *ix, uint64_t spill_id, const uint8_t *blob, size_t len)
+{
+    st_sql_t *s = st_sql(ix);
+    int rc = SQLITE_OK;
+    if (!s->in_batch) {
+        rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
+        s->in_batch = rc == SQLITE_OK;
+    }
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(s->ins_spill, 1, (int64_t)spill_id);
+        sqlite3_bind_blob(s->ins_spill, 2, blob, (int)len, SQLITE_STATIC);
+        rc = step_done(s->ins_spill);
+    }
+    if (rc != SQLITE_OK)
+        return sift__sql_error(s, rc, "spilling packet positions");
+    return ++s->batched >= SPILL_BATCH ? sql_spill_flush(ix) : 0;
+}
+
+static int sql_load_end(sift_index_t *ix, bool failed)
+{
+    st_sql_t *s = st_sql(ix);
+    int rc = sql_spill_flush(ix);
+    finalize_writes(s);
+    sqlite3_exec(s->db, "DELETE FROM temp.spill", NULL, NULL, NULL);
+    if (s->bulk) { /* also after a failure: the index must stay usable */
+        int irc = sift__sql_exec(s, index_sql, "building the indexes");
+        if (rc == 0)
+            rc = irc;
+    }
+    s->bulk = false;
+    return failed ? 0 : rc;
+}
+
+/* ---- one file, one transaction ---- */
+
+#define WRITING "writing the index"
+
+static int sql_begin_file(sift_index_t *ix, const st_file_rec_t *r, int64_t *file_id)
+{
+    st_sql_t *s = st_sql(ix);
+    int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return sift__sql_error(s, rc, WRITING);
+    sqlite3_stmt *st = s->ins_file;
+    sqlite3_bind_text(st, 1, r->path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)r->size);
+    sqlite3_bind_int64(st, 3, r->mtime_ns);
+    sqlite3_bind_int64(st, 4, (int64_t)r->inode);
+    sqlite3_bind_text(st, 5, r->hash_alg, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, r->fingerprint, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, r->format, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, r->compression, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, r->link_types, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 10, (int)r->ts_digits);
+    sqlite3_bind_int64(st, 11, (int64_t)r->packets);
+    sqlite3_bind_int64(st, 12, (int64_t)r->bytes);
+    if (r->timed) {
+        sqlite3_bind_int64(st, 13, r->first_ns);
+        sqlite3_bind_int64(st, 14, r->last_ns);
+    } else {
+        sqlite3_bind_null(st, 13);
+        sqlite3_bind_null(st, 14);
+    }
+    sqlite3_bind_int64(st, 15, (int64_t)r->flows);
+    sqlite3_bind_text(st, 16, r->status, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 17, r->message, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 18, r->indexed_at);
+    rc = sqlite3_step(st);
+    *file_id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    rc = rc == SQLITE_ROW ? SQLITE_OK : rc;
+    /* what an earlier read of the file left */
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(s->del_flows, 1, *file_id);
+        rc = step_done(s->del_flows);
+    }
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(s->del_refs, 1, *file_id);
+        rc = step_done(s->del_refs);
+    }
+    if (rc != SQLITE_OK) {
+        int err = sift__sql_error(s, rc, WRITING);
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return err;
+    }
+    return 0;
+}
+
+static int sql_put_flow(sift_index_t *ix, int64_t file_id, const sift_flow_t *f, const char *app,
+                        int64_t *flow_id)
+{
+    st_sql_t *s = st_sql(ix);
+    sqlite3_stmt *st = s->ins_flow;
+    sqlite3_bind_int64(st, 1, file_id);
+    sqlite3_bind_int(st, 2, f->key.ip_version);
+    sqlite3_bind_int(st, 3, f->key.proto);
+    sqlite3_bind_blob(st, 4, sift_flow_addr_a(f), 16, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 5, sift_flow_addr_b(f), 16, SQLITE_STATIC);
+    sqlite3_bind_int(st, 6, sift_flow_port_a(f));
+    sqlite3_bind_int(st, 7, sift_flow_port_b(f));
+    sqlite3_bind_int(st, 8, f->key.vlan);
+    sqlite3_bind_text(st, 9, app, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 10, f->first_ns);
+    sqlite3_bind_int64(st, 11, f->last_ns);
+    sqlite3_bind_int64(st, 12, (int64_t)f->packets[SIFT_FLOW_AB]);
+    sqlite3_bind_int64(st, 13, (int64_t)f->packets[SIFT_FLOW_BA]);
+    sqlite3_bind_int64(st, 14, (int64_t)f->bytes[SIFT_FLOW_AB]);
+    sqlite3_bind_int64(st, 15, (int64_t)f->bytes[SIFT_FLOW_BA]);
+    sqlite3_bind_int(st, 16, f->tcp_flags[SIFT_FLOW_AB]);
+    sqlite3_bind_int(st, 17, f->tcp_flags[SIFT_FLOW_BA]);
+    int rc = step_done(st);
+    if (rc != SQLITE_OK)
+        return sift__sql_error(s, rc, WRITING);
+    *flow_id = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+static int sql_put_positions(sift_index_t *ix, int64_t flow_id, uint32_t seq, const uint8_t *blob,
+                             size_t len)
+{
+    st_sql_t *s = st_sql(ix);
+    sqlite3_bind_int64(s->ins_pos, 1, flow_id);
+    sqlite3_bind_int64(s->ins_pos, 2, seq);
+    sqlite3_bind_blob(s->ins_pos, 3, blob, (int)len, SQLITE_STATIC);
+    int rc = step_done(s->ins_pos);
+    return rc == SQLITE_OK ? 0 : sift__sql_error(s, rc, WRITING);
+}
+
+static int sql_put_spilled(sift_index_t *ix, int64_t flow_id, uint32_t seq, uint64_t spill_id)
+{
+    st_sql_t *s = st_sql(ix);
+    sqlite3_bind_int64(s->mv_seg, 1, flow_id);
+    sqlite3_bind_int64(s->mv_seg, 2, seq);
+    sqlite3_bind_int64(s->mv_seg, 3, (int64_t)spill_id);
+    int rc = step_done(s->mv_seg);
+    if (rc == SQLITE_OK && sqlite3_changes(s->db) != 1)
+        rc = SQLITE_CORRUPT; /* the segment is not where the writer put it */
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(s->del_seg, 1, (int64_t)spill_id);
+        rc = step_done(s->del_seg);
+    }
+    return rc == SQLITE_OK ? 0 : sift__sql_error(s, rc, WRITING);
+}
+
+static int sql_put_payload_ref(sift_index_t *ix, int64_t file_id, const uint8_t hash[16],
+                               uint32_t count, bool *stored)
+{
+    st_sql_t *s = st_sql(ix);
+    sqlite3_bind_int64(s->ins_ref, 1, file_id);
+    sqlite3_bind_blob(s->ins_ref, 2, hash, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(s->ins_ref, 3, count);
+    int rc = step_done(s->ins_ref);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_blob(s->has_payload, 1, hash, 16, SQLITE_STATIC);
+        rc = sqlite3_step(s->has_payload);
+        sqlite3_reset(s->has_payload);
+        *stored = rc == SQLITE_ROW;
+        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+    }
+    return rc == SQLITE_OK ? 0 : sift__sql_error(s, rc, WRITING);
+}
+
+static int sql_put_payload(sift_index_t *ix, const uint8_t hash[16], uint32_t size, int codec,
+                           const void *data, size_t len)
+{
+    st_sql_t *s = st_sql(ix);
+    sqlite3_bind_blob(s->ins_payload, 1, hash, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(s->ins_payload, 2, size);
+    sqlite3_bind_int(s->ins_payload, 3, codec);
+    sqlite3_bind_blob(s->ins_payload, 4, data, (int)len, SQLITE_STATIC);
+    int rc = step_done(s->ins_payload);
+    return rc == SQLITE_OK ? 0 : sift__sql_error(s, rc, WRITING);
+}
+
+static int sql_commit(sift_index_t *ix)
+{
+    st_sql_t *s = st_sql(ix);
+    int rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        return 0;
+    int err = sift__sql_error(s, rc, WRITING);
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return err;
+}
+
+static void sql_rollback(sift_index_t *ix)
+{
+    sqlite3_exec(st_sql(ix)->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static const char *const sql_suffixes[] = {"", "-wal", "-shm", NULL};
+
+const st_backend_t sift__sqlite_backend = {
+    .name = "sqlite",
+    .suffixes = sql_suffixes,
+    .open = sql_open,
+    .close = sql_close,
+    .find_file = sql_find_file,
+    .restat_file = sql_restat_file,
+    .each_path = sift__sql_each_path,
+    .remove_files = sql_remove_files,
+    .drop_unused_payloads = sql_drop_unused_payloads,
+    .load_begin = sql_load_begin,
+    .load_end = sql_load_end,
+    .spill = sql_spill,
+    .spill_flush = sql_spill_flush,
+    .begin_file = sql_begin_file,
+    .put_flow = sql_put_flow,
+    .put_positions = sql_put_positions,
+    .put_spilled = sql_put_spilled,
+    .put_payload_ref = sql_put_payload_ref,
+    .put_payload = sql_put_payload,
+    .commit = sql_commit,
+    .rollback = sql_rollback,
+    .query = sift__sql_query,
+    .group = sift__sql_group,
+    .positions = sift__sql_positions,
+};

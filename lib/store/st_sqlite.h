@@ -1,0 +1,44 @@
+/* The SQLite backend of the index (st_sqlite.c: the database, its schema and every write;
+ * st_sqlite_read.c: queries and positions). Not installed; only these two files include
+ * sqlite3.h for the index. */
+#ifndef SIFT_ST_SQLITE_H
+#define SIFT_ST_SQLITE_H
+
+#include "store/store_int.h"
+
+#include <sqlite3.h>
+
+typedef struct st_sql {
+    sift_index_t ix; /* first: what the rest of the index module holds */
+    sqlite3 *db;
+    sqlite3_stmt *sel_file; /* find_file's row: its strings live until the next find */
+    /* one update run (load_begin .. load_end) */
+    bool bulk;           /* loading into an empty index: secondary indexes built after it */
+    bool in_batch;       /* a transaction of spilled segments is open */
+    unsigned batched;    /* segments in it */
+    sqlite3_stmt *ins_file, *del_flows, *del_refs, *ins_flow, *ins_pos, *mv_seg, *del_seg,
+        *ins_ref, *has_payload, *ins_payload, *ins_spill;
+} st_sql_t;
+
+static inline st_sql_t *st_sql(sift_index_t *ix)
+{
+    return (st_sql_t *)(void *)ix;
+}
+
+/* Maps an SQLite result code to a SIFT_E code and writes "path: what (what to do)" into the
+ * context. Returns the code. */
+int sift__sql_error(st_sql_t *s, int sqlite_rc, const char *doing);
+
+/* Runs SQL with no result rows; returns 0 or a SIFT_E code with the detail in the context. */
+int sift__sql_exec(st_sql_t *s, const char *sql, const char *doing);
+
+/* st_sqlite_read.c */
+int sift__sql_query(sift_index_t *ix, const sift_query_t *q, sift_sort_t sort, uint64_t limit,
+                    sift_flow_row_fn fn, void *user);
+int sift__sql_group(sift_index_t *ix, const sift_query_t *q, sift_group_t by, sift_sort_t sort,
+                    uint64_t limit, int (*fn)(void *user, const sift_group_row_t *row),
+                    void *user);
+int sift__sql_positions(sift_index_t *ix, const sift_query_t *q, st_positions_fn fn, void *user);
+int sift__sql_each_path(sift_index_t *ix, int (*fn)(void *user, const char *path), void *user);
+
+#endif

@@ -1,0 +1,269 @@
+/* The SQLite backend's reading side: flow queries, grouping, the positions of matching flows
+ * and the list of indexed files. The query language compiles to an SQL condition
+ * (sift_query_sql) with bound values, placed in each statement here. */
+#include "store/st_sqlite.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int bind_query(sqlite3_stmt *st, int first, const sift_query_t *q)
+{
+    size_t n = q ? sift_query_nparams(q) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const sift_query_param_t *p = sift_query_param(q, i);
+        int col = first + (int)i;
+        int rc;
+        if (p->kind == 'i')
+            rc = sqlite3_bind_int64(st, col, p->i);
+        else if (p->kind == 'b')
+            rc = sqlite3_bind_blob(st, col, p->b, 16, SQLITE_STATIC);
+        else
+            rc = sqlite3_bind_text(st, col, p->t, -1, SQLITE_STATIC);
+        if (rc != SQLITE_OK)
+            return rc;
+    }
+    return SQLITE_OK;
+}
+
+#define FLOW_COLUMNS                                                                               \
+    "f.id, fi.path, f.ip_version, f.proto, f.src, f.dst, f.sport, f.dport, f.vlan, f.app, "        \
+    "f.first_ns, f.last_ns, f.packets_ab, f.packets_ba, f.bytes_ab, f.bytes_ba, f.flags_ab, "      \
+    "f.flags_ba, fi.ts_digits"
+
+static const char *order_by(sift_sort_t sort)
+{
+    switch (sort) {
+    case SIFT_SORT_PACKETS:
+        return "(f.packets_ab + f.packets_ba) DESC, fi.path, f.first_ns, f.id";
+    case SIFT_SORT_BYTES:
+        return "(f.bytes_ab + f.bytes_ba) DESC, fi.path, f.first_ns, f.id";
+    case SIFT_SORT_START:
+        return "f.first_ns, fi.path, f.id";
+    case SIFT_SORT_DURATION:
+        return "(f.last_ns - f.first_ns) DESC, fi.path, f.first_ns, f.id";
+    default:
+        return "fi.path, f.first_ns, f.id";
+    }
+}
+
+static void blob16(sqlite3_stmt *st, int col, uint8_t out[16])
+{
+    const void *b = sqlite3_column_blob(st, col);
+    memset(out, 0, 16);
+    if (b && sqlite3_column_bytes(st, col) == 16)
+        memcpy(out, b, 16);
+}
+
+/* Prepares a statement whose text has the query's condition in place of each "{W}", with the
+ * query's values bound for each place. */
+static int prepare_where(st_sql_t *s, const char *sql_tmpl, const sift_query_t *q,
+                         sqlite3_stmt **st)
+{
+    const char *cond = q ? sift_query_sql(q) : "1";
+    size_t clen = strlen(cond), copies = 0;
+    for (const char *p = strstr(sql_tmpl, "{W}"); p; p = strstr(p + 3, "{W}"))
+        copies++;
+    char *sql = malloc(strlen(sql_tmpl) + copies * clen + 1);
+    if (!sql)
+        return sift__ctx_error(s->ix.ctx, SIFT_ENOMEM, "out of memory");
+    char *o = sql;
+    for (const char *p = sql_tmpl; *p;) {
+        if (strncmp(p, "{W}", 3) == 0) {
+            memcpy(o, cond, clen);
+            o += clen;
+            p += 3;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+    free(sql);
+    if (rc != SQLITE_OK)
+        return sift__sql_error(s, rc, "running the query");
+    int n = q ? (int)sift_query_nparams(q) : 0;
+    for (size_t k = 0; k < copies && rc == SQLITE_OK; k++)
+        rc = bind_query(*st, 1 + (int)k * n, q);
+    if (rc != SQLITE_OK) {
+        sqlite3_finalize(*st);
+        return sift__sql_error(s, rc, "running the query");
+    }
+    return 0;
+}
+
+int sift__sql_query(sift_index_t *ix, const sift_query_t *q, sift_sort_t sort, uint64_t limit,
+                     sift_flow_row_fn fn, void *user)
+{
+    char fmt[1024];
+    snprintf(fmt, sizeof fmt,
+             "SELECT " FLOW_COLUMNS " FROM flows f JOIN files fi ON fi.id = f.file_id "
+             "WHERE {W} ORDER BY %s LIMIT %lld",
+             order_by(sort), limit ? (long long)limit : -1LL);
+    sqlite3_stmt *st;
+    int rc = prepare_where(st_sql(ix), fmt, q, &st);
+    if (rc < 0)
+        return rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        sift_flow_row_t r;
+        r.id = sqlite3_column_int64(st, 0);
+        r.file = (const char *)sqlite3_column_text(st, 1);
+        r.ip_version = (uint8_t)sqlite3_column_int(st, 2);
+        r.proto = (uint8_t)sqlite3_column_int(st, 3);
+        blob16(st, 4, r.src);
+        blob16(st, 5, r.dst);
+        r.sport = (uint16_t)sqlite3_column_int(st, 6);
+        r.dport = (uint16_t)sqlite3_column_int(st, 7);
+        r.vlan = (uint16_t)sqlite3_column_int(st, 8);
+        r.app = (const char *)sqlite3_column_text(st, 9);
+        r.first_ns = sqlite3_column_int64(st, 10);
+        r.last_ns = sqlite3_column_int64(st, 11);
+        r.packets_ab = (uint64_t)sqlite3_column_int64(st, 12);
+        r.packets_ba = (uint64_t)sqlite3_column_int64(st, 13);
+        r.bytes_ab = (uint64_t)sqlite3_column_int64(st, 14);
+        r.bytes_ba = (uint64_t)sqlite3_column_int64(st, 15);
+        r.flags_ab = (uint8_t)sqlite3_column_int(st, 16);
+        r.flags_ba = (uint8_t)sqlite3_column_int(st, 17);
+        r.ts_digits = (uint8_t)sqlite3_column_int(st, 18);
+        int stop = fn(user, &r);
+        if (stop) {
+            sqlite3_finalize(st);
+            return stop;
+        }
+    }
+    int err = rc == SQLITE_DONE ? 0 : sift__sql_error(st_sql(ix), rc, "running the query");
+    sqlite3_finalize(st);
+    return err;
+}
+
+int sift__sql_group(sift_index_t *ix, const sift_query_t *q, sift_group_t by, sift_sort_t sort,
+                     uint64_t limit, int (*fn)(void *user, const sift_group_row_t *row), void *user)
+{
+    static const char sums[] = "COUNT(*), SUM(f.packets_ab + f.packets_ba), "
+                               "SUM(f.bytes_ab + f.bytes_ba), MIN(f.first_ns), MAX(f.last_ns)";
+    const char *order = sort == SIFT_SORT_PACKETS    ? "3 DESC, 1"
+                        : sort == SIFT_SORT_BYTES    ? "4 DESC, 1"
+                        : sort == SIFT_SORT_START    ? "5, 1"
+                        : sort == SIFT_SORT_DURATION ? "6 - 5 DESC, 1"
+                                                     : "1";
+    char fmt[2048];
+    const char *from = "FROM flows f JOIN files fi ON fi.id = f.file_id WHERE {W}";
+    switch (by) {
+    case SIFT_GROUP_HOST: /* each address once per flow it took part in */
+        snprintf(fmt, sizeof fmt,
+                 "SELECT a, COUNT(*), SUM(p), SUM(b), MIN(t0), MAX(t1) FROM ("
+                 "SELECT f.src AS a, f.packets_ab + f.packets_ba AS p, f.bytes_ab + f.bytes_ba "
+                 "AS b, f.first_ns AS t0, f.last_ns AS t1 %s UNION ALL "
+                 "SELECT f.dst, f.packets_ab + f.packets_ba, f.bytes_ab + f.bytes_ba, f.first_ns, "
+                 "f.last_ns %s) GROUP BY a ORDER BY %s LIMIT %lld",
+                 from, from, order, limit ? (long long)limit : -1LL);
+        break;
+    case SIFT_GROUP_PORT:
+        snprintf(fmt, sizeof fmt,
+                 "SELECT f.proto * 65536 + f.dport, %s %s GROUP BY f.proto, f.dport ORDER BY %s "
+                 "LIMIT %lld",
+                 sums, from, order, limit ? (long long)limit : -1LL);
+        break;
+    case SIFT_GROUP_APP:
+    case SIFT_GROUP_FILE:
+        snprintf(fmt, sizeof fmt, "SELECT %s, %s %s GROUP BY 1 ORDER BY %s LIMIT %lld",
+                 by == SIFT_GROUP_APP ? "f.app" : "fi.path", sums, from, order,
+                 limit ? (long long)limit : -1LL);
+        break;
+    default:
+        return sift__ctx_error(ix->ctx, SIFT_EINVAL, "unknown grouping");
+    }
+    sqlite3_stmt *st;
+    int rc = prepare_where(st_sql(ix), fmt, q, &st);
+    if (rc < 0)
+        return rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char key[128];
+        if (by == SIFT_GROUP_HOST) {
+            uint8_t a[16];
+            blob16(st, 0, a);
+            sift_format_addr(a, key, sizeof key);
+        } else if (by == SIFT_GROUP_PORT) {
+            int64_t v = sqlite3_column_int64(st, 0);
+            int proto = (int)(v >> 16), port = (int)(v & 0xffff);
+            const char *name = proto == 6     ? "tcp"
+                               : proto == 17  ? "udp"
+                               : proto == 132 ? "sctp"
+                                              : NULL;
+            if (name)
+                snprintf(key, sizeof key, "%s/%d", name, port);
+            else
+                snprintf(key, sizeof key, "proto%d/%d", proto, port);
+        } else {
+            const unsigned char *t = sqlite3_column_text(st, 0);
+            snprintf(key, sizeof key, "%s", t && *t ? (const char *)t : "(none)");
+        }
+        sift_group_row_t r = {key,
+                              (uint64_t)sqlite3_column_int64(st, 1),
+                              (uint64_t)sqlite3_column_int64(st, 2),
+                              (uint64_t)sqlite3_column_int64(st, 3),
+                              sqlite3_column_int64(st, 4),
+                              sqlite3_column_int64(st, 5)};
+        int stop = fn(user, &r);
+        if (stop) {
+            sqlite3_finalize(st);
+            return stop;
+        }
+    }
+    int err = rc == SQLITE_DONE ? 0 : sift__sql_error(st_sql(ix), rc, "running the query");
+    sqlite3_finalize(st);
+    return err;
+}
+
+int sift__sql_positions(sift_index_t *ix, const sift_query_t *q, st_positions_fn fn, void *user)
+{
+    st_sql_t *s = st_sql(ix);
+    sqlite3_stmt *st;
+    int rc = prepare_where(s,
+                           "SELECT fi.path, fi.size, fi.mtime_ns, fi.inode, fi.hash_alg, "
+                           "fi.fingerprint, fi.link_types, fi.ts_digits, p.data, p.flow_id "
+                           "FROM flows f JOIN files fi ON fi.id = f.file_id "
+                           "JOIN positions p ON p.flow_id = f.id WHERE {W} "
+                           "ORDER BY fi.path, p.flow_id", /* no seq: layout 1 has none */
+                           q, &st);
+    if (rc < 0)
+        return rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        st_file_rec_t r = {.path = (const char *)sqlite3_column_text(st, 0),
+                           .size = (uint64_t)sqlite3_column_int64(st, 1),
+                           .mtime_ns = sqlite3_column_int64(st, 2),
+                           .inode = (uint64_t)sqlite3_column_int64(st, 3),
+                           .hash_alg = (const char *)sqlite3_column_text(st, 4),
+                           .fingerprint = (const char *)sqlite3_column_text(st, 5),
+                           .link_types = (const char *)sqlite3_column_text(st, 6),
+                           .ts_digits = (unsigned)sqlite3_column_int(st, 7)};
+        int stop = fn(user, &r, sqlite3_column_int64(st, 9), sqlite3_column_blob(st, 8),
+                      (size_t)sqlite3_column_bytes(st, 8));
+        if (stop) {
+            sqlite3_finalize(st);
+            return stop;
+        }
+    }
+    int err = rc == SQLITE_DONE ? 0 : sift__sql_error(s, rc, "running the query");
+    sqlite3_finalize(st);
+    return err;
+}
+
+int sift__sql_each_path(sift_index_t *ix, int (*fn)(void *user, const char *path), void *user)
+{
+    st_sql_t *s = st_sql(ix);
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT path FROM files ORDER BY path", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sift__sql_error(s, rc, "reading its files");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int stop = fn(user, (const char *)sqlite3_column_text(st, 0));
+        if (stop) {
+            sqlite3_finalize(st);
+            return stop;
+        }
+    }
+    int err = rc == SQLITE_DONE ? 0 : sift__sql_error(s, rc, "reading its files");
+    sqlite3_finalize(st);
+    return err;
+}

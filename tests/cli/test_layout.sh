@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The layout CONTRIBUTING.md states, checked against the includes: modules depend one way,
+# the CLI uses the public headers only, capsift.h includes every public header, and inside
+# the index only the SQLite backend (st_sqlite*) knows SQLite.
+. "$(dirname "$0")/lib.sh"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+
+# module -> the modules whose internal headers it may include (besides its own)
+declare -A allowed=(
+    [common]="" [blocks]="common" [cache]="common" [io]="common" [decode]="common io"
+    [flow]="common io decode" [engine]="common io decode flow"
+    [analyze]="common io decode flow engine" [store]="common io decode flow engine blocks cache"
+)
+for dir in lib/*/; do
+    m=$(basename "$dir")
+    if [ -z "${allowed[$m]+set}" ]; then
+        fail "lib/$m is not in CONTRIBUTING's layering"
+        continue
+    fi
+    while IFS=: read -r file inc; do
+        dep=$(sed -E 's|.*#include "([a-z_]+)/.*|\1|' <<<"$inc")
+        if [ "$dep" = "$m" ] || [[ " ${allowed[$m]} " == *" $dep "* ]]; then
+            pass
+        else
+            fail "$file includes $dep, which lies to the right of $m"
+        fi
+    done < <(grep -HE '^#include "[a-z_]+/' "$dir"*.[ch] || true)
+done
+
+if grep -lE '^#include "' cli/*.c | xargs grep -hE '^#include "' | grep -vqE '^#include "cli\.h"'; then
+    fail "the CLI includes a library-internal header"
+else
+    pass
+fi
+
+for h in include/capsift/*.h; do
+    name=$(basename "$h")
+    [ "$name" = capsift.h ] && continue
+    if grep -q "#include <capsift/$name>" include/capsift/capsift.h; then pass; else
+        fail "capsift.h does not include $name"; fi
+done
+
+# the storage backend is the one place of lib/store that speaks SQLite
+others=$(grep -lE '#include <sqlite3\.h>|sqlite3_' lib/store/*.[ch] | grep -v '/st_sqlite' || true)
+if [ -z "$others" ]; then pass; else fail "SQLite outside the index's backend: $others"; fi
+if grep -q 'sqlite3' lib/store/pass_index.c lib/store/st_update.c lib/store/st_writer.c \
+    lib/store/st_extract.c lib/store/st_backend.h; then
+    fail "the index pass, update, writer or extraction names SQLite"
+else
+    pass
+fi
+
+# every "next protocol" switch is in the decoder's tables: no decoder switches on a number
+if grep -nE '^\s*switch \((type|proto|linktype|af|port|next)\)' lib/decode/*.c; then
+    fail "a decoder dispatches by switch instead of lib/decode/dec_next.c"
+else
+    pass
+fi
+finish
