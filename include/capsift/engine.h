@@ -70,6 +70,15 @@ typedef struct sift_pass {
     void (*flow_release)(void *flow_state);
     void (*flow_end)(void *state, const struct sift_flows *flows, const struct sift_flow *f,
                      void *flow_state);
+    /* Read-only resources every state of a run shares (a compiled pattern database, FFT plans,
+     * a model): setup builds them once per run from the config, on the thread that calls
+     * sift_engine_run, before any init; every state then reads them with sift_pass_shared
+     * (from init on), from any thread, without locking, so nothing may write them; teardown
+     * frees them after the last state is released (sift_engine_free). A failing setup (a
+     * negative SIFT_E code, and what went wrong in err) fails the run before anything is read.
+     * NULL: nothing shared. */
+    int (*setup)(const void *config, void **shared, char err[SIFT_ERRBUF_SIZE]);
+    void (*teardown)(void *shared);
 } sift_pass_t;
 
 /* A pass says that its result for an input is incomplete, from any of its callbacks (packet,
@@ -96,6 +105,15 @@ SIFT_API int sift_pass_status(const void *state, const char **message);
  * init's negative code. sift_pass_state_free releases it (NULL is fine). */
 SIFT_API int sift_pass_state_new(const sift_pass_t *pass, const void *config, void **out);
 SIFT_API void sift_pass_state_free(const sift_pass_t *pass, void *state);
+
+/* The same for a pass with a setup: shared is what the caller's pass->setup gave, and must
+ * outlive the state. */
+SIFT_API int sift_pass_state_new_shared(const sift_pass_t *pass, const void *config,
+                                        const void *shared, void **out);
+
+/* What the pass's setup built for this run (NULL: no setup), for states made by the engine or
+ * by sift_pass_state_new_shared. Thread-safe: the resources are read-only. */
+SIFT_API const void *sift_pass_shared(const void *state);
 
 /* The pass cannot merge the states of two ranges of one file: a run with it reads every file
  * whole, on one worker (files still go to different workers). */

@@ -31,7 +31,9 @@
 typedef struct eng_pass {
     sift_pass_t pass; /* needs and flags as declared for its config */
     const void *config;
-    size_t user; /* its index in users[] (SIZE_MAX: it keeps no bytes per flow) */
+    void *shared; /* what its setup built for the run */
+    bool set_up;  /* setup ran and succeeded: teardown is owed */
+    size_t user;  /* its index in users[] (SIZE_MAX: it keeps no bytes per flow) */
 } eng_pass_t;
 
 typedef struct eng_input {
@@ -127,11 +129,13 @@ int sift_engine_create(sift_engine_t **out, sift_ctx_t *ctx, const sift_engine_o
 }
 
 /* What every state the engine makes carries before its pass's bytes: the pass's first report
- * (sift_pass_report). A union, so that the bytes after it are aligned for anything. */
+ * (sift_pass_report) and the run's shared resources (sift_pass_shared). A union, so that the
+ * bytes after it are aligned for anything. */
 typedef union eng_head {
     struct {
         int code;
         char message[SIFT_REPORT_SIZE];
+        const void *shared;
     } r;
     max_align_t align;
 } eng_head_t;
@@ -170,13 +174,25 @@ static void merge_report(void *into, const void *from)
         sift_pass_report(into, f->r.code, "%s", f->r.message);
 }
 
+const void *sift_pass_shared(const void *state)
+{
+    return head_of(state)->r.shared;
+}
+
 int sift_pass_state_new(const sift_pass_t *pass, const void *config, void **out)
+{
+    return sift_pass_state_new_shared(pass, config, NULL, out);
+}
+
+int sift_pass_state_new_shared(const sift_pass_t *pass, const void *config, const void *shared,
+                               void **out)
 {
     assert(pass && out && pass->state_size > 0);
     *out = NULL;
     eng_head_t *h = calloc(1, sizeof *h + pass->state_size);
     if (!h)
         return SIFT_ENOMEM;
+    h->r.shared = shared;
     int rc = pass->init ? pass->init(h + 1, config) : 0;
     if (rc < 0) {
         free(h); /* a failed init releases what it took */
@@ -227,6 +243,9 @@ void sift_engine_free(sift_engine_t *e)
     for (int p = 0; p < e->npass; p++)
         free_state(&e->passes[p], e->totals[p]);
     free_chunks(e);
+    for (int p = 0; p < e->npass; p++) /* after every state: they read what it frees */
+        if (e->passes[p].set_up && e->passes[p].pass.teardown)
+            e->passes[p].pass.teardown(e->passes[p].shared);
     for (unsigned w = 0; e->modules && w < e->opts.threads; w++)
         sift__app_module_free(e->modules[w]);
     free(e->modules);
@@ -330,7 +349,7 @@ static int new_states(sift_engine_t *e, void **states, bool later_range, unsigne
 {
     for (int p = 0; p < e->npass; p++) {
         const eng_pass_t *ep = &e->passes[p];
-        int rc = sift_pass_state_new(&ep->pass, ep->config, &states[p]);
+        int rc = sift_pass_state_new_shared(&ep->pass, ep->config, ep->shared, &states[p]);
         if (rc == 0 && p == e->stage) {
             void *mod = NULL; /* the worker's module serves all the ranges it reads */
             if (worker != UINT_MAX && ((sift_flows_t *)states[p])->app) {
@@ -823,6 +842,23 @@ static int merge_totals(sift_engine_t *e)
     return rc;
 }
 
+/* Each pass's shared resources, once for the run. */
+static int set_up_passes(sift_engine_t *e)
+{
+    for (int p = 0; p < e->npass; p++) {
+        eng_pass_t *ep = &e->passes[p];
+        if (!ep->pass.setup)
+            continue;
+        char err[SIFT_ERRBUF_SIZE] = "";
+        int rc = ep->pass.setup(ep->config, &ep->shared, err);
+        if (rc < 0)
+            return sift__ctx_error(e->ctx, rc, "%s: %s", ep->pass.name,
+                                   err[0] ? err : sift_strerror(rc));
+        ep->set_up = true;
+    }
+    return 0;
+}
+
 int sift_engine_run(sift_engine_t *e)
 {
     if (e->ran)
@@ -833,6 +869,9 @@ int sift_engine_run(sift_engine_t *e)
         e->inputs[i].pub.warning = e->inputs[i].warning;
     }
     int rc = plan_flows(e);
+    if (rc < 0)
+        return rc;
+    rc = set_up_passes(e);
     if (rc < 0)
         return rc;
     e->modules = calloc(e->opts.threads, sizeof *e->modules);

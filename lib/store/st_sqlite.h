@@ -13,11 +13,11 @@ typedef struct st_sql {
     sqlite3 *db;
     sqlite3_stmt *sel_file; /* find_file's row: its strings live until the next find */
     /* one update run (load_begin .. load_end) */
-    bool bulk;           /* loading into an empty index: secondary indexes built after it */
-    bool in_batch;       /* a transaction of spilled segments is open */
-    unsigned batched;    /* segments in it */
-    sqlite3_stmt *ins_file, *del_flows, *del_refs, *ins_flow, *ins_pos, *mv_seg, *del_seg,
-        *ins_ref, *has_payload, *ins_payload, *ins_spill;
+    bool bulk;        /* loading into an empty index: secondary indexes built after it */
+    bool in_batch;    /* a transaction of spilled segments is open */
+    unsigned batched; /* segments in it */
+    sqlite3_stmt *ins_file, *del_flows, *del_refs, *ins_flow, *ins_pos, *mv_seg, *del_seg, *ins_ref,
+        *has_payload, *ins_payload, *ins_spill;
 } st_sql_t;
 
 static inline st_sql_t *st_sql(sift_index_t *ix)
@@ -36,8 +36,7 @@ int sift__sql_exec(st_sql_t *s, const char *sql, const char *doing);
 int sift__sql_query(sift_index_t *ix, const sift_query_t *q, sift_sort_t sort, uint64_t limit,
                     sift_flow_row_fn fn, void *user);
 int sift__sql_group(sift_index_t *ix, const sift_query_t *q, sift_group_t by, sift_sort_t sort,
-                    uint64_t limit, int (*fn)(void *user, const sift_group_row_t *row),
-                    void *user);
+                    uint64_t limit, int (*fn)(void *user, const sift_group_row_t *row), void *user);
 int sift__sql_positions(sift_index_t *ix, const sift_query_t *q, st_positions_fn fn, void *user);
 int sift__sql_each_path(sift_index_t *ix, int (*fn)(void *user, const char *path), void *user);
 

@@ -93,7 +93,7 @@ static int prepare_where(st_sql_t *s, const char *sql_tmpl, const sift_query_t *
 }
 
 int sift__sql_query(sift_index_t *ix, const sift_query_t *q, sift_sort_t sort, uint64_t limit,
-                     sift_flow_row_fn fn, void *user)
+                    sift_flow_row_fn fn, void *user)
 {
     char fmt[1024];
     snprintf(fmt, sizeof fmt,
@@ -137,7 +137,7 @@ int sift__sql_query(sift_index_t *ix, const sift_query_t *q, sift_sort_t sort, u
 }
 
 int sift__sql_group(sift_index_t *ix, const sift_query_t *q, sift_group_t by, sift_sort_t sort,
-                     uint64_t limit, int (*fn)(void *user, const sift_group_row_t *row), void *user)
+                    uint64_t limit, int (*fn)(void *user, const sift_group_row_t *row), void *user)
 {
     static const char sums[] = "COUNT(*), SUM(f.packets_ab + f.packets_ba), "
                                "SUM(f.bytes_ab + f.bytes_ba), MIN(f.first_ns), MAX(f.last_ns)";

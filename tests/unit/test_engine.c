@@ -479,6 +479,145 @@ static void test_pass_reports(void **state)
     sift_pass_state_free(&cap_pass, NULL);
 }
 
+/* A pass with a shared read-only table built by its setup: one setup and one teardown per run
+ * whatever the threads and ranges, every state reads the same table from init on, and the
+ * result is the same as without sharing. */
+typedef struct weigh_config {
+    int *setups, *teardowns;
+    bool fail;
+} weigh_config_t;
+
+typedef struct weigh_state {
+    uint64_t sum;
+    bool saw_shared; /* at init */
+} weigh_state_t;
+
+static int weigh_setup(const void *config, void **shared, char err[SIFT_ERRBUF_SIZE])
+{
+    const weigh_config_t *c = config;
+    if (c->fail) {
+        snprintf(err, SIFT_ERRBUF_SIZE, "no weights for this run");
+        return SIFT_EINVAL;
+    }
+    uint32_t *w = malloc(256 * sizeof *w);
+    if (!w)
+        return SIFT_ENOMEM;
+    for (unsigned p = 0; p < 256; p++)
+        w[p] = p * 3 + 1;
+    (*c->setups)++;
+    *shared = w;
+    return 0;
+}
+
+static int *weigh_teardowns;
+
+static void weigh_teardown(void *shared)
+{
+    (*weigh_teardowns)++;
+    free(shared);
+}
+
+static int weigh_init(void *state, const void *config)
+{
+    (void)config;
+    ((weigh_state_t *)state)->saw_shared = sift_pass_shared(state) != NULL;
+    return 0;
+}
+
+static void weigh_packet(void *state, const sift_packet_t *pkt)
+{
+    const uint32_t *w = sift_pass_shared(state);
+    ((weigh_state_t *)state)->sum += w[pkt->ip_proto];
+}
+
+static void plain_packet(void *state, const sift_packet_t *pkt)
+{
+    ((weigh_state_t *)state)->sum += (uint64_t)pkt->ip_proto * 3 + 1;
+}
+
+static int weigh_merge(void *into, const void *from)
+{
+    weigh_state_t *a = into;
+    const weigh_state_t *b = from;
+    a->sum += b->sum;
+    a->saw_shared = a->saw_shared && b->saw_shared;
+    return 0;
+}
+
+static const sift_pass_t weigh_pass = {.name = "weigh",
+                                       .needs = SIFT_NEED_NETWORK,
+                                       .state_size = sizeof(weigh_state_t),
+                                       .init = weigh_init,
+                                       .packet = weigh_packet,
+                                       .merge = weigh_merge,
+                                       .setup = weigh_setup,
+                                       .teardown = weigh_teardown};
+static const sift_pass_t plain_pass = {.name = "plain",
+                                       .needs = SIFT_NEED_NETWORK,
+                                       .state_size = sizeof(weigh_state_t),
+                                       .packet = plain_packet,
+                                       .merge = weigh_merge};
+
+static void test_pass_setup(void **state)
+{
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/pcapplusplus--http-packets.pcap", captures());
+    sift_ctx_t *ctx = NULL;
+    assert_int_equal(sift_ctx_create(&ctx), 0);
+    uint64_t first = 0;
+    for (int run = 0; run < 3; run++) {
+        static const unsigned threads[] = {1, 4, 2};
+        static const uint64_t chunk[] = {0, 65536, 4096};
+        int setups = 0, teardowns = 0;
+        weigh_teardowns = &teardowns;
+        weigh_config_t cfg = {&setups, &teardowns, false};
+        sift_engine_t *e = NULL;
+        sift_engine_opts_t opts = {.threads = threads[run],
+                                   .split_bytes = chunk[run] ? 1 : UINT64_MAX,
+                                   .chunk_bytes = chunk[run]};
+        assert_int_equal(sift_engine_create(&e, ctx, &opts), 0);
+        assert_int_equal(sift_engine_add_pass(e, &weigh_pass, &cfg), 0);
+        assert_int_equal(sift_engine_add_pass(e, &plain_pass, NULL), 1);
+        assert_true(sift_engine_add_input(e, path) == 1);
+        assert_int_equal(sift_engine_run(e), 0);
+        const weigh_state_t *w = sift_engine_state(e, 0, 0), *p = sift_engine_state(e, 0, 1);
+        assert_true(w->saw_shared);
+        assert_true(w->sum > 0);
+        assert_true(w->sum == p->sum);
+        if (run == 0)
+            first = w->sum;
+        assert_true(w->sum == first);
+        assert_int_equal(setups, 1);
+        assert_int_equal(teardowns, 0); /* the states still read it */
+        sift_engine_free(e);
+        assert_int_equal(teardowns, 1);
+    }
+    /* a failing setup fails the run, naming the pass, and owes no teardown */
+    int setups = 0, teardowns = 0;
+    weigh_teardowns = &teardowns;
+    weigh_config_t bad = {&setups, &teardowns, true};
+    sift_engine_t *e = NULL;
+    assert_int_equal(sift_engine_create(&e, ctx, NULL), 0);
+    assert_int_equal(sift_engine_add_pass(e, &weigh_pass, &bad), 0);
+    assert_true(sift_engine_add_input(e, path) == 1);
+    assert_int_equal(sift_engine_run(e), SIFT_EINVAL);
+    assert_string_equal(sift_ctx_errmsg(ctx), "weigh: no weights for this run");
+    sift_engine_free(e);
+    assert_int_equal(teardowns, 0);
+    /* outside the engine, with the caller's own setup */
+    void *shared = NULL, *st = NULL;
+    char err[SIFT_ERRBUF_SIZE];
+    weigh_config_t cfg = {&setups, &teardowns, false};
+    assert_int_equal(weigh_pass.setup(&cfg, &shared, err), 0);
+    assert_int_equal(sift_pass_state_new_shared(&weigh_pass, &cfg, shared, &st), 0);
+    assert_ptr_equal(sift_pass_shared(st), shared);
+    assert_true(((weigh_state_t *)st)->saw_shared);
+    sift_pass_state_free(&weigh_pass, st);
+    weigh_pass.teardown(shared);
+    sift_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -492,6 +631,7 @@ int main(void)
         cmocka_unit_test(test_inputs),
         cmocka_unit_test(test_pool),
         cmocka_unit_test(test_pass_reports),
+        cmocka_unit_test(test_pass_setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
