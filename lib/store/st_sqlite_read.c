@@ -92,6 +92,55 @@ static int prepare_where(st_sql_t *s, const char *sql_tmpl, const sift_query_t *
     return 0;
 }
 
+/* Steps st to its end, giving each row to row(st, ctx); a non-zero return stops the walk and is
+ * returned. Finalizes st. */
+static int walk(st_sql_t *s, sqlite3_stmt *st, int (*row)(sqlite3_stmt *st, const void *ctx),
+                const void *ctx, const char *doing)
+{
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int stop = row(st, ctx);
+        if (stop) {
+            sqlite3_finalize(st);
+            return stop;
+        }
+    }
+    int err = rc == SQLITE_DONE ? 0 : sift__sql_error(s, rc, doing);
+    sqlite3_finalize(st);
+    return err;
+}
+
+typedef struct flow_walk {
+    sift_flow_row_fn fn;
+    void *user;
+} flow_walk_t;
+
+static int flow_row(sqlite3_stmt *st, const void *ctx)
+{
+    const flow_walk_t *w = ctx;
+    sift_flow_row_t r;
+    r.id = sqlite3_column_int64(st, 0);
+    r.file = (const char *)sqlite3_column_text(st, 1);
+    r.ip_version = (uint8_t)sqlite3_column_int(st, 2);
+    r.proto = (uint8_t)sqlite3_column_int(st, 3);
+    blob16(st, 4, r.src);
+    blob16(st, 5, r.dst);
+    r.sport = (uint16_t)sqlite3_column_int(st, 6);
+    r.dport = (uint16_t)sqlite3_column_int(st, 7);
+    r.vlan = (uint16_t)sqlite3_column_int(st, 8);
+    r.app = (const char *)sqlite3_column_text(st, 9);
+    r.first_ns = sqlite3_column_int64(st, 10);
+    r.last_ns = sqlite3_column_int64(st, 11);
+    r.packets_ab = (uint64_t)sqlite3_column_int64(st, 12);
+    r.packets_ba = (uint64_t)sqlite3_column_int64(st, 13);
+    r.bytes_ab = (uint64_t)sqlite3_column_int64(st, 14);
+    r.bytes_ba = (uint64_t)sqlite3_column_int64(st, 15);
+    r.flags_ab = (uint8_t)sqlite3_column_int(st, 16);
+    r.flags_ba = (uint8_t)sqlite3_column_int(st, 17);
+    r.ts_digits = (uint8_t)sqlite3_column_int(st, 18);
+    return w->fn(w->user, &r);
+}
+
 int sift__sql_query(sift_index_t *ix, const sift_query_t *q, sift_sort_t sort, uint64_t limit,
                     sift_flow_row_fn fn, void *user)
 {
@@ -104,36 +153,43 @@ int sift__sql_query(sift_index_t *ix, const sift_query_t *q, sift_sort_t sort, u
     int rc = prepare_where(st_sql(ix), fmt, q, &st);
     if (rc < 0)
         return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        sift_flow_row_t r;
-        r.id = sqlite3_column_int64(st, 0);
-        r.file = (const char *)sqlite3_column_text(st, 1);
-        r.ip_version = (uint8_t)sqlite3_column_int(st, 2);
-        r.proto = (uint8_t)sqlite3_column_int(st, 3);
-        blob16(st, 4, r.src);
-        blob16(st, 5, r.dst);
-        r.sport = (uint16_t)sqlite3_column_int(st, 6);
-        r.dport = (uint16_t)sqlite3_column_int(st, 7);
-        r.vlan = (uint16_t)sqlite3_column_int(st, 8);
-        r.app = (const char *)sqlite3_column_text(st, 9);
-        r.first_ns = sqlite3_column_int64(st, 10);
-        r.last_ns = sqlite3_column_int64(st, 11);
-        r.packets_ab = (uint64_t)sqlite3_column_int64(st, 12);
-        r.packets_ba = (uint64_t)sqlite3_column_int64(st, 13);
-        r.bytes_ab = (uint64_t)sqlite3_column_int64(st, 14);
-        r.bytes_ba = (uint64_t)sqlite3_column_int64(st, 15);
-        r.flags_ab = (uint8_t)sqlite3_column_int(st, 16);
-        r.flags_ba = (uint8_t)sqlite3_column_int(st, 17);
-        r.ts_digits = (uint8_t)sqlite3_column_int(st, 18);
-        int stop = fn(user, &r);
-        if (stop) {
-            sqlite3_finalize(st);
-            return stop;
-        }
+    flow_walk_t w = {fn, user};
+    return walk(st_sql(ix), st, flow_row, &w, "running the query");
+}
+
+typedef struct group_walk {
+    sift_group_t by;
+    int (*fn)(void *user, const sift_group_row_t *row);
+    void *user;
+} group_walk_t;
+
+static int group_row(sqlite3_stmt *st, const void *ctx)
+{
+    const group_walk_t *w = ctx;
+    char key[128];
+    if (w->by == SIFT_GROUP_HOST) {
+        uint8_t a[16];
+        blob16(st, 0, a);
+        sift_format_addr(a, key, sizeof key);
+    } else if (w->by == SIFT_GROUP_PORT) {
+        int64_t v = sqlite3_column_int64(st, 0);
+        int proto = (int)(v >> 16), port = (int)(v & 0xffff);
+        const char *name = proto == 6 ? "tcp" : proto == 17 ? "udp" : proto == 132 ? "sctp" : NULL;
+        if (name)
+            snprintf(key, sizeof key, "%s/%d", name, port);
+        else
+            snprintf(key, sizeof key, "proto%d/%d", proto, port);
+    } else {
+        const unsigned char *t = sqlite3_column_text(st, 0);
+        snprintf(key, sizeof key, "%s", t && *t ? (const char *)t : "(none)");
     }
-    int err = rc == SQLITE_DONE ? 0 : sift__sql_error(st_sql(ix), rc, "running the query");
-    sqlite3_finalize(st);
-    return err;
+    sift_group_row_t r = {key,
+                          (uint64_t)sqlite3_column_int64(st, 1),
+                          (uint64_t)sqlite3_column_int64(st, 2),
+                          (uint64_t)sqlite3_column_int64(st, 3),
+                          sqlite3_column_int64(st, 4),
+                          sqlite3_column_int64(st, 5)};
+    return w->fn(w->user, &r);
 }
 
 int sift__sql_group(sift_index_t *ix, const sift_query_t *q, sift_group_t by, sift_sort_t sort,
@@ -177,42 +233,28 @@ int sift__sql_group(sift_index_t *ix, const sift_query_t *q, sift_group_t by, si
     int rc = prepare_where(st_sql(ix), fmt, q, &st);
     if (rc < 0)
         return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        char key[128];
-        if (by == SIFT_GROUP_HOST) {
-            uint8_t a[16];
-            blob16(st, 0, a);
-            sift_format_addr(a, key, sizeof key);
-        } else if (by == SIFT_GROUP_PORT) {
-            int64_t v = sqlite3_column_int64(st, 0);
-            int proto = (int)(v >> 16), port = (int)(v & 0xffff);
-            const char *name = proto == 6     ? "tcp"
-                               : proto == 17  ? "udp"
-                               : proto == 132 ? "sctp"
-                                              : NULL;
-            if (name)
-                snprintf(key, sizeof key, "%s/%d", name, port);
-            else
-                snprintf(key, sizeof key, "proto%d/%d", proto, port);
-        } else {
-            const unsigned char *t = sqlite3_column_text(st, 0);
-            snprintf(key, sizeof key, "%s", t && *t ? (const char *)t : "(none)");
-        }
-        sift_group_row_t r = {key,
-                              (uint64_t)sqlite3_column_int64(st, 1),
-                              (uint64_t)sqlite3_column_int64(st, 2),
-                              (uint64_t)sqlite3_column_int64(st, 3),
-                              sqlite3_column_int64(st, 4),
-                              sqlite3_column_int64(st, 5)};
-        int stop = fn(user, &r);
-        if (stop) {
-            sqlite3_finalize(st);
-            return stop;
-        }
-    }
-    int err = rc == SQLITE_DONE ? 0 : sift__sql_error(st_sql(ix), rc, "running the query");
-    sqlite3_finalize(st);
-    return err;
+    group_walk_t w = {by, fn, user};
+    return walk(st_sql(ix), st, group_row, &w, "running the query");
+}
+
+typedef struct pos_walk {
+    st_positions_fn fn;
+    void *user;
+} pos_walk_t;
+
+static int pos_row(sqlite3_stmt *st, const void *ctx)
+{
+    const pos_walk_t *w = ctx;
+    st_file_rec_t r = {.path = (const char *)sqlite3_column_text(st, 0),
+                       .size = (uint64_t)sqlite3_column_int64(st, 1),
+                       .mtime_ns = sqlite3_column_int64(st, 2),
+                       .inode = (uint64_t)sqlite3_column_int64(st, 3),
+                       .hash_alg = (const char *)sqlite3_column_text(st, 4),
+                       .fingerprint = (const char *)sqlite3_column_text(st, 5),
+                       .link_types = (const char *)sqlite3_column_text(st, 6),
+                       .ts_digits = (unsigned)sqlite3_column_int(st, 7)};
+    return w->fn(w->user, &r, sqlite3_column_int64(st, 9), sqlite3_column_blob(st, 8),
+                 (size_t)sqlite3_column_bytes(st, 8));
 }
 
 int sift__sql_positions(sift_index_t *ix, const sift_query_t *q, st_positions_fn fn, void *user)
@@ -228,25 +270,19 @@ int sift__sql_positions(sift_index_t *ix, const sift_query_t *q, st_positions_fn
                            q, &st);
     if (rc < 0)
         return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        st_file_rec_t r = {.path = (const char *)sqlite3_column_text(st, 0),
-                           .size = (uint64_t)sqlite3_column_int64(st, 1),
-                           .mtime_ns = sqlite3_column_int64(st, 2),
-                           .inode = (uint64_t)sqlite3_column_int64(st, 3),
-                           .hash_alg = (const char *)sqlite3_column_text(st, 4),
-                           .fingerprint = (const char *)sqlite3_column_text(st, 5),
-                           .link_types = (const char *)sqlite3_column_text(st, 6),
-                           .ts_digits = (unsigned)sqlite3_column_int(st, 7)};
-        int stop = fn(user, &r, sqlite3_column_int64(st, 9), sqlite3_column_blob(st, 8),
-                      (size_t)sqlite3_column_bytes(st, 8));
-        if (stop) {
-            sqlite3_finalize(st);
-            return stop;
-        }
-    }
-    int err = rc == SQLITE_DONE ? 0 : sift__sql_error(s, rc, "running the query");
-    sqlite3_finalize(st);
-    return err;
+    pos_walk_t w = {fn, user};
+    return walk(s, st, pos_row, &w, "running the query");
+}
+
+typedef struct path_walk {
+    int (*fn)(void *user, const char *path);
+    void *user;
+} path_walk_t;
+
+static int path_row(sqlite3_stmt *st, const void *ctx)
+{
+    const path_walk_t *w = ctx;
+    return w->fn(w->user, (const char *)sqlite3_column_text(st, 0));
 }
 
 int sift__sql_each_path(sift_index_t *ix, int (*fn)(void *user, const char *path), void *user)
@@ -256,14 +292,6 @@ int sift__sql_each_path(sift_index_t *ix, int (*fn)(void *user, const char *path
     int rc = sqlite3_prepare_v2(s->db, "SELECT path FROM files ORDER BY path", -1, &st, NULL);
     if (rc != SQLITE_OK)
         return sift__sql_error(s, rc, "reading its files");
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int stop = fn(user, (const char *)sqlite3_column_text(st, 0));
-        if (stop) {
-            sqlite3_finalize(st);
-            return stop;
-        }
-    }
-    int err = rc == SQLITE_DONE ? 0 : sift__sql_error(s, rc, "reading its files");
-    sqlite3_finalize(st);
-    return err;
+    path_walk_t w = {fn, user};
+    return walk(s, st, path_row, &w, "reading its files");
 }
