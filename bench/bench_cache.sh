@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The result cache: capsift flows and stats on the ~1.1 GB capture, computed (--no-cache), first
+# The result cache: capsift flows, stats and info on the ~1.1 GB capture, computed (--no-cache), first
 # run on an empty cache (fingerprint the file, compute, store), and answered from the cache;
 # then the library micro-benchmark (bench_cache: L1/L2 ops/s and latency percentiles).
 #   CAPSIFT=build/capsift BENCH_CACHE_BIN=build/bench/bench_cache bench/bench_cache.sh
@@ -10,7 +10,7 @@ trap 'rm -rf "$CAPSIFT_CACHE_DIR"' EXIT
 unset CAPSIFT_NO_CACHE
 
 echo "capture: $BIG ($(stat -c %s "$BIG") bytes); cache: $CAPSIFT_CACHE_DIR; median of $RUNS runs"
-for cmd in flows stats; do
+for cmd in flows stats info; do
     "$CAPSIFT" "$cmd" --no-cache "$BIG" >"$CAPSIFT_CACHE_DIR/$cmd.out"
     out_bytes=$(stat -c %s "$CAPSIFT_CACHE_DIR/$cmd.out")
     measure "capsift $cmd --no-cache" "$CAPSIFT" "$cmd" --no-cache "$BIG"

@@ -88,11 +88,16 @@ int cli_cache_open(sift_ctx_t *ctx, sift_cache_t **out)
     return sift_cache_open(out, ctx, path, &o);
 }
 
+bool cli_cache_env_off(void)
+{
+    const char *env = getenv("CAPSIFT_NO_CACHE");
+    return env && env[0] && strcmp(env, "0") != 0;
+}
+
 void cli_cache_init(cli_cache_t *cc, const char *command, bool enabled)
 {
     memset(cc, 0, sizeof *cc);
-    const char *env = getenv("CAPSIFT_NO_CACHE");
-    cc->active = enabled && !(env && env[0] && strcmp(env, "0") != 0);
+    cc->active = enabled && !cli_cache_env_off();
     sift_cache_keyb_init(&cc->kb);
     sift_cache_keyb_str(&cc->kb, "capsift");
     sift_cache_keyb_str(&cc->kb, sift_version());

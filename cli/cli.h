@@ -119,12 +119,15 @@ typedef struct cli_run_opts {
     const char *filter;
     bool totals;       /* the run needs sift_engine_total */
     const void *flows; /* config of the flows a pass is built on (engine opts.flows) */
+    bool cache;        /* answer from, and store into, the library's result cache per input
+                        * (unless CAPSIFT_NO_CACHE is set) */
 } cli_run_opts_t;
 
 typedef struct cli_run {
     sift_ctx_t *ctx;
     sift_engine_t *e;
-    int pass; /* index of the pass in e */
+    sift_cache_t *cache; /* NULL: results computed */
+    int pass;            /* index of the pass in e */
     cli_progress_t prog;
 } cli_run_t;
 
@@ -200,6 +203,8 @@ int cli_cache_finish(cli_cache_t *cc, int rc);
 int cli_cache_path(char *buf, size_t size);
 /* Opens the cache there (creating its directory), logging cache warnings to stderr. */
 int cli_cache_open(sift_ctx_t *ctx, sift_cache_t **out);
+/* CAPSIFT_NO_CACHE is set (and not "0"): every command computes. */
+bool cli_cache_env_off(void);
 /* Messages printed by cli_error so far (a run that printed one is not cached). */
 extern unsigned long cli_error_count;
 

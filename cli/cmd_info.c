@@ -20,7 +20,10 @@ void help_info(FILE *out)
             "  --json        one JSON object per file, one per line\n"
             "  -f, --filter EXPR  count only packets matching a BPF filter (tcpdump syntax)\n"
             "  -j, --threads N  worker threads (default: the number of cores)\n"
+            "  --no-cache    read every file again instead of answering from the result cache\n"
             "  -h, --help    this help\n\n"
+            "The result cache (see 'capsift cache') keeps each file's summary under its content\n"
+            "fingerprint: an unchanged file is not read again.\n\n"
             "exit status: 0 every file read whole, 1 some file damaged or unreadable (its\n"
             "partial results are still printed), 2 usage error, 3 failure.\n");
 }
@@ -231,12 +234,11 @@ static void print_total(FILE *out, const sift_engine_t *e, const sift_info_t *t,
 
 int cmd_info(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"json", no_argument, NULL, 'J'},
-                                             {"threads", required_argument, NULL, 'j'},
-                                             {"filter", required_argument, NULL, 'f'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    bool json = false;
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, 'J'},         {"threads", required_argument, NULL, 'j'},
+        {"filter", required_argument, NULL, 'f'}, {"no-cache", no_argument, NULL, 'N'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    bool json = false, no_cache = false;
     const char *filter = NULL;
     int threads = 0, c;
     optind = 1;
@@ -247,6 +249,9 @@ int cmd_info(int argc, char **argv)
             break;
         case 'J':
             json = true;
+            break;
+        case 'N':
+            no_cache = true;
             break;
         case 'j':
             if (cli_threads_option("info", optarg, &threads) != CLI_OK)
@@ -263,8 +268,11 @@ int cmd_info(int argc, char **argv)
     if (cli_need_inputs("info", argc, optind) != CLI_OK)
         return CLI_USAGE;
     cli_run_t run;
-    cli_run_opts_t ro = {
-        .pass = &sift_info_pass, .threads = (unsigned)threads, .filter = filter, .totals = true};
+    cli_run_opts_t ro = {.pass = &sift_info_pass,
+                         .threads = (unsigned)threads,
+                         .filter = filter,
+                         .totals = true,
+                         .cache = !no_cache};
     int rc = cli_run(&run, &ro, argv + optind, argc - optind);
     sift_engine_t *e = run.e;
     int pass = run.pass;

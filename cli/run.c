@@ -17,6 +17,7 @@ int cli_run(cli_run_t *r, const cli_run_opts_t *o, char **inputs, int ninputs)
 {
     r->ctx = NULL;
     r->e = NULL;
+    r->cache = NULL;
     r->pass = -1;
     cli_progress_init(&r->prog);
     sift_engine_opts_t opts = {.threads = o->threads,
@@ -30,6 +31,9 @@ int cli_run(cli_run_t *r, const cli_run_opts_t *o, char **inputs, int ninputs)
         cli_error("out of memory");
         return CLI_FAILED;
     }
+    /* the cache's own problems are warnings: without it every result is computed */
+    if (o->cache && !cli_cache_env_off() && cli_cache_open(r->ctx, &r->cache) == 0)
+        opts.cache = r->cache;
     int erc = sift_engine_create(&r->e, r->ctx, &opts);
     if (erc < 0) {
         cli_error("%s", sift_ctx_errmsg(r->ctx));
@@ -61,7 +65,9 @@ int cli_run(cli_run_t *r, const cli_run_opts_t *o, char **inputs, int ninputs)
 void cli_run_free(cli_run_t *r)
 {
     sift_engine_free(r->e);
+    sift_cache_close(r->cache);
     sift_ctx_free(r->ctx);
     r->e = NULL;
+    r->cache = NULL;
     r->ctx = NULL;
 }

@@ -17,6 +17,7 @@
 #ifndef CAPSIFT_ENGINE_H
 #define CAPSIFT_ENGINE_H
 
+#include <capsift/cache.h>
 #include <capsift/decode.h>
 #include <capsift/filter.h>
 #include <capsift/packet.h>
@@ -31,6 +32,22 @@ extern "C" {
 
 struct sift_flows;
 struct sift_flow;
+
+/* Bytes a pass saves its final state into for the result cache (caller-owned; the engine makes
+ * and frees it). An allocation failure is sticky: the state is then not stored. */
+typedef struct sift_blob {
+    unsigned char *p;
+    size_t len, cap;
+    bool failed;
+} sift_blob_t;
+SIFT_API void sift_blob_put(sift_blob_t *b, const void *data, size_t n);
+
+/* Reading saved bytes back: a get past the end reads nothing, returns false and sets bad. */
+typedef struct sift_blob_reader {
+    const unsigned char *p, *end;
+    bool bad;
+} sift_blob_reader_t;
+SIFT_API bool sift_blob_get(sift_blob_reader_t *r, void *out, size_t n);
 
 /* A pass. The engine allocates state_size zeroed bytes per worker and input, calls init with
  * the config given to sift_engine_add_pass, then packet for each record in file order, then
@@ -79,6 +96,16 @@ typedef struct sift_pass {
      * NULL: nothing shared. */
     int (*setup)(const void *config, void **shared, char err[SIFT_ERRBUF_SIZE]);
     void (*teardown)(void *shared);
+    /* The result cache (opts.cache): save writes an input's final state (after finish), load
+     * reads it back into a state just made by init with the same config, so that it answers
+     * every accessor, merge and release as the computed one. cache_key adds every config field
+     * that changes the result (NULL: none does); cache_version changes whenever what save
+     * writes or what the pass computes changes. A run caches only when every pass has save
+     * and load. */
+    uint32_t cache_version;
+    void (*cache_key)(const void *config, sift_cache_keyb_t *kb);
+    void (*save)(const void *state, sift_blob_t *out);
+    int (*load)(void *state, sift_blob_reader_t *in);
 } sift_pass_t;
 
 /* A pass says that its result for an input is incomplete, from any of its callbacks (packet,
@@ -143,6 +170,15 @@ typedef struct sift_engine_opts {
     void *input_done_user;
     bool totals; /* also merge every input's state into a run total (sift_engine_total); with
                   * several inputs it holds a second copy of every state */
+    /* The result cache: when every pass can save and load its state, each regular file is
+     * looked up by its content fingerprint, the passes and their configs, the filter, the
+     * reader options, the library version and the running executable; a hit is not read (its
+     * states and what the input record says come from the cache, input_done is called from
+     * the thread in sift_engine_run), a miss is stored once finished. A run whose passes read
+     * record headers only (needs SIFT_NEED_RECORD) costs less than a fingerprint: it uses the
+     * cache only for files whose fingerprint the cache's memo knows already. Used only from
+     * the engine's threads during sift_engine_run, one at a time; NULL: no cache. */
+    sift_cache_t *cache;
     sift_progress_fn progress; /* called from the thread in sift_engine_run, about 5 times a
                                 * second while it runs; NULL for none */
     void *progress_user;
@@ -178,6 +214,7 @@ typedef struct sift_input {
     int pass_status;
     size_t nreports;
     const sift_report_t *reports;
+    bool cached; /* the results came from the result cache: the file was not read */
 } sift_input_t;
 
 /* What a directory walk left out, by reason; unreadable_dirs were handed on as inputs. */

@@ -88,6 +88,11 @@ typedef struct sift_fpmemo_info {
 SIFT_API int sift_fpmemo_get(sift_fpmemo_t *m, const char *path, sift_fingerprint_t *out,
                              sift_fpmemo_info_t *info);
 
+/* The remembered fingerprint of path, without reading the file: 0 when the memo holds it for
+ * the file's current identity, SIFT_ENOTFOUND when not (nothing is read or remembered), or
+ * what sift_fpmemo_get returns for a path that is not a regular file. */
+SIFT_API int sift_fpmemo_peek(sift_fpmemo_t *m, const char *path, sift_fingerprint_t *out);
+
 /* Forgets every remembered fingerprint. Returns 0 or SIFT_EDB. */
 SIFT_API int sift_fpmemo_clear(sift_fpmemo_t *m);
 

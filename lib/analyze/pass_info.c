@@ -96,6 +96,63 @@ static int info_merge(void *into, const void *from)
     return 0;
 }
 
+/* The result cache: every field, as 8-byte numbers in order (no padding stored). */
+enum { INFO_FIELDS = 14 };
+
+static void info_save(const void *state, sift_blob_t *out)
+{
+    const sift_info_t *s = state;
+    const uint64_t v[INFO_FIELDS] = {s->packets,
+                                     s->bytes_captured,
+                                     s->bytes_wire,
+                                     s->truncated,
+                                     s->no_ts,
+                                     s->timed,
+                                     (uint64_t)s->first_ts_ns,
+                                     (uint64_t)s->last_ts_ns,
+                                     s->max_caplen,
+                                     s->time_ordered,
+                                     (uint64_t)s->order_first_ns,
+                                     (uint64_t)s->order_last_ns,
+                                     s->nlinks,
+                                     s->other_link_packets};
+    sift_blob_put(out, v, sizeof v);
+    for (unsigned i = 0; i < s->nlinks; i++) {
+        const uint64_t l[2] = {s->linktype[i], s->link_packets[i]};
+        sift_blob_put(out, l, sizeof l);
+    }
+}
+
+static int info_load(void *state, sift_blob_reader_t *in)
+{
+    sift_info_t *s = state;
+    uint64_t v[INFO_FIELDS];
+    if (!sift_blob_get(in, v, sizeof v) || v[12] > SIFT_INFO_MAX_LINKTYPES)
+        return SIFT_ECORRUPT;
+    s->packets = v[0];
+    s->bytes_captured = v[1];
+    s->bytes_wire = v[2];
+    s->truncated = v[3];
+    s->no_ts = v[4];
+    s->timed = v[5];
+    s->first_ts_ns = (int64_t)v[6];
+    s->last_ts_ns = (int64_t)v[7];
+    s->max_caplen = (uint32_t)v[8];
+    s->time_ordered = v[9] != 0;
+    s->order_first_ns = (int64_t)v[10];
+    s->order_last_ns = (int64_t)v[11];
+    s->nlinks = (unsigned)v[12];
+    s->other_link_packets = v[13];
+    for (unsigned i = 0; i < s->nlinks; i++) {
+        uint64_t l[2];
+        if (!sift_blob_get(in, l, sizeof l))
+            return SIFT_ECORRUPT;
+        s->linktype[i] = (uint32_t)l[0];
+        s->link_packets[i] = l[1];
+    }
+    return 0;
+}
+
 const sift_pass_t sift_info_pass = {
     .name = "info",
     .needs = SIFT_NEED_RECORD,
@@ -104,6 +161,9 @@ const sift_pass_t sift_info_pass = {
     .packet = info_packet,
     .merge = info_merge,
     .release = NULL,
+    .cache_version = 1,
+    .save = info_save,
+    .load = info_load,
 };
 
 int64_t sift_info_duration_ns(const sift_info_t *info)

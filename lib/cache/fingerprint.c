@@ -289,17 +289,15 @@ static void memo_store(sift_fpmemo_t *m, const char *canon, const sift_file_id_t
         memo_fail(m, rc, "remembering a fingerprint");
 }
 
-int sift_fpmemo_get(sift_fpmemo_t *m, const char *path, sift_fingerprint_t *out,
-                    sift_fpmemo_info_t *info)
+/* The canonical path and the identity of a regular file, or an error naming it. */
+static int resolve(sift_fpmemo_t *m, const char *path, char canon[PATH_MAX], sift_file_id_t *id)
 {
-    char canon[PATH_MAX];
     if (!realpath(path, canon)) {
         if (errno == ENOENT || errno == ENOTDIR)
             return sift__ctx_error(m->ctx, SIFT_ENOENT, "%s: no such file", path);
-        snprintf(canon, sizeof canon, "%s", path);
+        snprintf(canon, PATH_MAX, "%s", path);
     }
-    sift_file_id_t id;
-    int rc = sift_file_id(canon, &id);
+    int rc = sift_file_id(canon, id);
     if (rc == SIFT_EINVAL)
         return sift__ctx_error(m->ctx, rc,
                                "%s: not a regular file; only files have a "
@@ -307,6 +305,17 @@ int sift_fpmemo_get(sift_fpmemo_t *m, const char *path, sift_fingerprint_t *out,
                                path);
     if (rc < 0)
         return sift__ctx_error(m->ctx, rc, "%s: %s", path, strerror(errno));
+    return 0;
+}
+
+int sift_fpmemo_get(sift_fpmemo_t *m, const char *path, sift_fingerprint_t *out,
+                    sift_fpmemo_info_t *info)
+{
+    char canon[PATH_MAX];
+    sift_file_id_t id;
+    int rc = resolve(m, path, canon, &id);
+    if (rc < 0)
+        return rc;
     sift_fpmemo_info_t tmp;
     if (!info)
         info = &tmp;
@@ -324,6 +333,19 @@ int sift_fpmemo_get(sift_fpmemo_t *m, const char *path, sift_fingerprint_t *out,
     m->stats.bytes_hashed += info->id.size;
     info->bytes_read = info->id.size;
     memo_store(m, canon, &info->id, out);
+    return 0;
+}
+
+int sift_fpmemo_peek(sift_fpmemo_t *m, const char *path, sift_fingerprint_t *out)
+{
+    char canon[PATH_MAX];
+    sift_file_id_t id;
+    int rc = resolve(m, path, canon, &id);
+    if (rc < 0)
+        return rc;
+    if (!memo_lookup(m, canon, &id, out))
+        return SIFT_ENOTFOUND;
+    m->stats.reused++;
     return 0;
 }
 

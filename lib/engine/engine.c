@@ -1,5 +1,5 @@
 /* The engine: inputs, passes, workers and the merge. */
-#include "common/internal.h"
+#include "engine/engine_int.h"
 #include "flow/flow_int.h"
 
 #include <capsift/engine.h>
@@ -19,81 +19,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define ENG_MAX_PASSES 16
-#define ENG_SPLIT_MIN  (64u << 20) /* files smaller than this are read by one worker */
-#define ENG_CHUNK_MIN  (16u << 20)
-/* Ranges of a split file per worker: workers take the next range as they finish one, so
- * several each even out ranges that cost more than others (dense flows, slow detection). A
- * range costs little to set up and merge: detection modules are per worker, not per range. */
-#define ENG_RANGES_PER_WORKER 4
-
-typedef struct eng_pass {
-    sift_pass_t pass; /* needs and flags as declared for its config */
-    const void *config;
-    void *shared; /* what its setup built for the run */
-    bool set_up;  /* setup ran and succeeded: teardown is owed */
-    size_t user;  /* its index in users[] (SIZE_MAX: it keeps no bytes per flow) */
-} eng_pass_t;
-
-typedef struct eng_input {
-    sift_input_t pub;
-    char *path;
-    char error[SIFT_ERRBUF_SIZE];
-    char warning[SIFT_ERRBUF_SIZE];
-    sift_iface_t *ifaces;
-    sift_problem_t *problems;
-    sift_report_t *reports; /* with their messages after them, in one block */
-    void *states[ENG_MAX_PASSES];
-    /* a split input: its ranges are merged into states in file order as they finish */
-    size_t first, nchunks; /* its chunks in the plan */
-    size_t merged;         /* ranges merged so far */
-    uint64_t expect;       /* where the next range must begin */
-    bool broken;           /* a range did not tile or read cleanly: read it again whole */
-} eng_input_t;
-
-/* A unit of work: a whole input, or a byte range of a large plain pcap file. The chunks of one
- * input are merged in file order after a check that each stopped exactly where the next
- * began. */
-typedef struct eng_chunk {
-    size_t input;
-    bool split;           /* a byte range of its input */
-    uint64_t start, end;  /* requested range (split chunks) */
-    uint64_t began, stop; /* where reading really began and stopped */
-    bool midway;          /* pcapng headers after a packet: later ranges may lack them */
-    bool done;            /* read (a split chunk waits to be merged) */
-    int status;
-    uint64_t problems;
-    uint64_t filtered_out;
-    char warning[SIFT_ERRBUF_SIZE];
-    void *states[ENG_MAX_PASSES];
-} eng_chunk_t;
-
-struct sift_engine {
-    sift_ctx_t *ctx;
-    eng_chunk_t *chunks;
-    size_t nchunks;
-    sift_engine_opts_t opts;
-    eng_pass_t passes[ENG_MAX_PASSES];
-    int npass;
-    eng_input_t *inputs;
-    size_t ninput, cap;
-    void *totals[ENG_MAX_PASSES];
-    bool ran;
-    uint64_t bytes_total;
-    atomic_uint_fast64_t bytes_done, packets_done;
-    atomic_int fatal;
-    uint64_t chunks_run, reread;
-    sift_need_t need;                       /* the deepest need of the passes: how far to decode */
-    bool whole_files;                       /* a pass cannot merge ranges of one file */
-    int stage;                              /* the flows pass, or -1 */
-    sift_flow_user_t users[ENG_MAX_PASSES]; /* passes keeping bytes per flow */
-    size_t nusers, ext_bytes;
-    void **modules;             /* a detection module per worker, set up by it on first use */
-    pthread_mutex_t merge_lock; /* ranges merge into their input one at a time */
-    sift_expand_stats_t expanded;
-    sift_filter_t *filter; /* NULL without one */
-};
 
 int sift_engine_create(sift_engine_t **out, sift_ctx_t *ctx, const sift_engine_opts_t *opts)
 {
@@ -116,6 +41,7 @@ int sift_engine_create(sift_engine_t **out, sift_ctx_t *ctx, const sift_engine_o
     atomic_init(&e->fatal, 0);
     e->stage = -1;
     pthread_mutex_init(&e->merge_lock, NULL);
+    pthread_mutex_init(&e->cache_lock, NULL);
     if (e->opts.filter) { /* compiled once per run and link type, shared by the workers */
         char err[SIFT_ERRBUF_SIZE];
         int rc = sift_filter_create(&e->filter, e->opts.filter, err);
@@ -250,6 +176,7 @@ void sift_engine_free(sift_engine_t *e)
         sift__app_module_free(e->modules[w]);
     free(e->modules);
     pthread_mutex_destroy(&e->merge_lock);
+    pthread_mutex_destroy(&e->cache_lock);
     free(e->inputs);
     free(e);
 }
@@ -345,7 +272,7 @@ const sift_expand_stats_t *sift_engine_expand_stats(const sift_engine_t *e)
 
 /* Allocates and initialises one state per pass; later_range: for a range after its file's
  * first; worker: the worker that will feed them (UINT_MAX: none, they are only merged into). */
-static int new_states(sift_engine_t *e, void **states, bool later_range, unsigned worker)
+int sift__eng_new_states(sift_engine_t *e, void **states, bool later_range, unsigned worker)
 {
     for (int p = 0; p < e->npass; p++) {
         const eng_pass_t *ep = &e->passes[p];
@@ -424,7 +351,7 @@ static void end_flows(sift_engine_t *e, void **states)
 }
 
 /* The reports of an input's final states become its pass_status and reports. */
-static void collect_reports(const sift_engine_t *e, eng_input_t *in, void *const *states)
+void sift__eng_collect_reports(const sift_engine_t *e, eng_input_t *in, void *const *states)
 {
     size_t n = 0, text = 0;
     for (int p = 0; p < e->npass; p++) {
@@ -472,7 +399,8 @@ static void input_done(sift_engine_t *e, size_t i, void **states)
     for (int p = 0; p < e->npass; p++)
         if (states[p] && p != e->stage && e->passes[p].pass.finish)
             e->passes[p].pass.finish(states[p]);
-    collect_reports(e, &e->inputs[i], states);
+    sift__eng_collect_reports(e, &e->inputs[i], states);
+    sift__eng_cache_store(e, i, states);
     if (!e->opts.input_done)
         return;
     if (e->opts.input_done(e->opts.input_done_user, i, &e->inputs[i].pub, states)) {
@@ -635,7 +563,7 @@ static void run_chunk(sift_engine_t *e, eng_chunk_t *ch, unsigned worker)
         sift_ctx_free(ctx);
         return;
     }
-    rc = new_states(e, ch->states, ch->split && ch->start > 0, worker);
+    rc = sift__eng_new_states(e, ch->states, ch->split && ch->start > 0, worker);
     if (rc < 0) {
         atomic_store(&e->fatal, rc);
         sift_reader_close(r);
@@ -765,7 +693,7 @@ static int plan_chunks(sift_engine_t *e, const bool *only)
 {
     size_t cap = 0;
     for (size_t i = 0; i < e->ninput; i++) {
-        if (only && !only[i])
+        if ((only && !only[i]) || e->inputs[i].pub.cached)
             continue;
         eng_input_t *in = &e->inputs[i];
         eng_chunk_t ch = {.input = i, .end = UINT64_MAX};
@@ -834,7 +762,7 @@ static int merge_totals(sift_engine_t *e)
         with += e->npass > 0 && e->inputs[i].states[0] != NULL;
     if (!e->opts.totals || with <= 1)
         return 0;
-    int rc = new_states(e, e->totals, false, UINT_MAX);
+    int rc = sift__eng_new_states(e, e->totals, false, UINT_MAX);
     for (size_t i = 0; i < e->ninput && rc == 0; i++)
         for (int p = 0; p < e->npass; p++)
             if (e->inputs[i].states[p])
@@ -877,6 +805,7 @@ int sift_engine_run(sift_engine_t *e)
     e->modules = calloc(e->opts.threads, sizeof *e->modules);
     if (!e->modules)
         return sift__ctx_error(e->ctx, SIFT_ENOMEM, "out of memory");
+    sift__eng_cache_lookup(e);
     bool *redo = calloc(e->ninput ? e->ninput : 1, sizeof *redo);
     rc = redo ? plan_chunks(e, NULL) : SIFT_ENOMEM;
     if (rc == 0)

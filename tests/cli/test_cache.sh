@@ -2,6 +2,8 @@
 # The result cache through the program: repeated flows/stats runs are hits with byte-identical
 # output, changed inputs and options are misses, --no-cache bypasses, stdin and damaged inputs
 # are never stored, a damaged or unusable cache file never fails a command, cache clear empties.
+# info uses the library's cache of pass states, one entry per file: the same checks, and over
+# the whole corpus a run answered from it prints what a run that reads prints.
 . "$(dirname "$0")/lib.sh"
 unset CAPSIFT_NO_CACHE
 export CAPSIFT_CACHE_DIR=$TMP/cache
@@ -165,4 +167,71 @@ for cmd in flows stats; do
         fail "$cmd: the result cached from -j 8 differs from a -j 1 run"
     fi
 done
+# info: one entry per file (the library's cache of pass states): a second run reads nothing
+# and prints the same, text and JSON, for -j 1 and -j 8; a damaged file's problems, exit status
+# and messages come back too; a changed file is read again; stdin is never cached
+expect_exit 0 "$CAPSIFT" cache clear
+I=$TMP/info
+mkdir "$I"
+cp "$CAPS/pcapplusplus--http-packets.pcap" "$CAPS/dpkt--http.pcap" "$CAPS/ndpi--dtls.pcap" "$I/"
+cp "$CAPS/dpkt--truncated_dns_2.pcap" "$I/damaged.pcap"
+touch -d '2020-01-01 00:00:00' "$I"/* # a file written in the last 2 s has no memo entry
+# info reads less than a fingerprint would: it caches files whose fingerprint another command
+# has taken (here flows: one miss; it stores nothing, as one of the files is damaged)
+"$CAPSIFT" info "$I" >/dev/null 2>&1
+want puts 0
+"$CAPSIFT" flows "$I" >/dev/null 2>&1
+for opt in "" "--json"; do
+    "$CAPSIFT" info --no-cache $opt "$I" >"$TMP/info.ref" 2>"$TMP/info.ref.err"
+    ref_rc=$?
+    for j in 8 1; do
+        CAPSIFT_RANGE_BYTES=64k "$CAPSIFT" info -j $j $opt "$I" >"$TMP/info.out" 2>"$TMP/info.err"
+        rc=$?
+        if [ "$rc" = "$ref_rc" ] && cmp -s "$TMP/info.out" "$TMP/info.ref" &&
+            cmp -s "$TMP/info.err" "$TMP/info.ref.err"; then
+            pass
+        else
+            fail "info $opt -j $j: from the cache (exit $rc) differs from a read (exit $ref_rc)"
+        fi
+    done
+done
+[ "$ref_rc" = 1 ] && pass || fail "info of a damaged file exits $ref_rc"
+# an entry is a file's states, whatever the output format or -j: stored once, then answered
+want puts 4
+want misses 5
+want hits 12
+# a changed file is read again, the others answer from the cache
+cp "$CAPS/zeek--206_example_b.pcap" "$I/dpkt--http.pcap"
+touch -d '2020-01-02 00:00:00' "$I/dpkt--http.pcap"
+"$CAPSIFT" info --json "$I" >"$TMP/info.out" 2>/dev/null
+"$CAPSIFT" info --no-cache --json "$I" >"$TMP/info.ref" 2>/dev/null
+cmp -s "$TMP/info.out" "$TMP/info.ref" && pass || fail "info after a change differs from a read"
+want hits 15
+want puts 4
+# standard input is read every time
+"$CAPSIFT" info - <"$CAPS/dpkt--http.pcap" >/dev/null 2>&1
+"$CAPSIFT" info - <"$CAPS/dpkt--http.pcap" >/dev/null 2>&1
+want puts 4
+want hits 15
+CAPSIFT_NO_CACHE=1 "$CAPSIFT" info "$I" >/dev/null 2>&1
+want hits 15
+
+# the whole corpus: every file answered from the cache prints what reading it prints
+if have_shared; then
+    "$CAPSIFT" flows -j 2 "$SHARED" >/dev/null 2>&1 # the fingerprints
+    "$CAPSIFT" info --json -j 2 "$SHARED" >/dev/null 2>&1
+    before=$(counter hits)
+    "$CAPSIFT" info --json -j 2 "$SHARED" >"$TMP/corpus.hit" 2>"$TMP/corpus.hit.err"
+    hits=$(($(counter hits) - before))
+    [ "$hits" -gt 700 ] && pass || fail "info over the corpus: only $hits answers from the cache"
+    "$CAPSIFT" info --json --no-cache -j 2 "$SHARED" >"$TMP/corpus.ref" 2>"$TMP/corpus.ref.err"
+    if cmp -s "$TMP/corpus.hit" "$TMP/corpus.ref" &&
+        cmp -s "$TMP/corpus.hit.err" "$TMP/corpus.ref.err"; then
+        pass
+    else
+        fail "info over the corpus: answers from the cache differ from reads"
+        diff "$TMP/corpus.hit" "$TMP/corpus.ref" | head -5 >&2
+    fi
+    [ "$(wc -l <"$TMP/corpus.ref")" -gt 700 ] && pass || fail "info over the corpus: too few files"
+fi
 finish

@@ -618,6 +618,115 @@ static void test_pass_setup(void **state)
     sift_ctx_free(ctx);
 }
 
+/* The result cache: a second run over the same files answers every input from it (nothing is
+ * read), with the same state and record, problems of a damaged file included; a run with a
+ * pass that cannot be saved never uses it. */
+typedef struct served {
+    size_t calls;
+    bool all_cached;
+} served_t;
+
+static bool count_done(void *user, size_t i, const sift_input_t *in, void *const *states)
+{
+    (void)i;
+    served_t *s = user;
+    s->calls++;
+    s->all_cached = s->all_cached && in->cached && states[0] != NULL;
+    return false;
+}
+
+static sift_engine_t *run_cached(sift_ctx_t *ctx, sift_cache_t *cache, const char *const *paths,
+                                 size_t n, bool with_plain, served_t *served)
+{
+    sift_engine_t *e = NULL;
+    sift_engine_opts_t opts = {.threads = 2,
+                               .cache = cache,
+                               .split_bytes = 1,
+                               .chunk_bytes = 65536,
+                               .input_done = count_done,
+                               .input_done_user = served};
+    assert_int_equal(sift_engine_create(&e, ctx, &opts), 0);
+    assert_int_equal(sift_engine_add_pass(e, &sift_info_pass, NULL), 0);
+    if (with_plain)
+        assert_int_equal(sift_engine_add_pass(e, &plain_pass, NULL), 1);
+    for (size_t k = 0; k < n; k++)
+        assert_true(sift_engine_add_input(e, paths[k]) == 1);
+    served->calls = 0;
+    served->all_cached = true;
+    assert_int_equal(sift_engine_run(e), 0);
+    assert_int_equal(served->calls, n);
+    return e;
+}
+
+static void test_result_cache(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"pcapplusplus--http-packets.pcap",
+                                        "dpkt--truncated_dns_2.pcap", "gopacket--le-test901.pcapng",
+                                        "pcapplusplus--solaris.snoop"};
+    char paths[4][4096];
+    const char *p[4];
+    for (int k = 0; k < 4; k++) {
+        snprintf(paths[k], sizeof paths[k], "%s/%s", captures(), names[k]);
+        p[k] = paths[k];
+    }
+    sift_ctx_t *ctx = NULL;
+    sift_cache_t *cache = NULL;
+    assert_int_equal(sift_ctx_create(&ctx), 0);
+    assert_int_equal(sift_cache_open(&cache, ctx, NULL, NULL), 0);
+    served_t sv;
+    /* info looks at record headers only: cheaper than a fingerprint, so it caches only files
+     * whose fingerprint is known */
+    sift_engine_t *unknown = run_cached(ctx, cache, p, 4, false, &sv);
+    sift_cache_stats_t cs;
+    sift_cache_stats(cache, &cs);
+    assert_int_equal(cs.session.puts, 0);
+    sift_engine_free(unknown);
+    for (int k = 0; k < 4; k++) {
+        sift_fingerprint_t fp;
+        assert_int_equal(sift_fpmemo_get(sift_cache_fpmemo(cache), p[k], &fp, NULL), 0);
+    }
+    sift_engine_t *read = run_cached(ctx, cache, p, 4, false, &sv);
+    assert_false(sv.all_cached);
+    sift_cache_stats(cache, &cs);
+    assert_int_equal(cs.session.puts, 4);
+    sift_engine_t *hit = run_cached(ctx, cache, p, 4, false, &sv);
+    assert_true(sv.all_cached);
+    for (size_t k = 0; k < 4; k++) {
+        const sift_input_t *a = sift_engine_input(read, k), *b = sift_engine_input(hit, k);
+        assert_false(a->cached);
+        assert_true(b->cached);
+        assert_int_equal(a->status, b->status);
+        assert_int_equal(a->meta.format, b->meta.format);
+        assert_int_equal(a->meta.niface, b->meta.niface);
+        for (size_t f = 0; f < a->meta.niface; f++)
+            assert_int_equal(a->meta.iface[f].linktype, b->meta.iface[f].linktype);
+        assert_int_equal(a->nproblems, b->nproblems);
+        assert_int_equal(a->problems_total, b->problems_total);
+        for (size_t q = 0; q < a->nproblems; q++) {
+            assert_int_equal(a->problems[q].offset, b->problems[q].offset);
+            assert_string_equal(a->problems[q].message, b->problems[q].message);
+        }
+        const sift_info_t *x = sift_engine_state(read, k, 0), *y = sift_engine_state(hit, k, 0);
+        assert_int_equal(x->packets, y->packets);
+        assert_int_equal(x->bytes_wire, y->bytes_wire);
+        assert_int_equal(x->first_ts_ns, y->first_ts_ns);
+        assert_int_equal(x->last_ts_ns, y->last_ts_ns);
+        assert_int_equal(x->nlinks, y->nlinks);
+        assert_int_equal(x->time_ordered, y->time_ordered);
+    }
+    assert_true(sift_engine_input(read, 1)->nproblems > 0); /* the damaged one */
+    sift_engine_free(read);
+    sift_engine_free(hit);
+    /* a pass without save and load: every input is read */
+    sift_engine_t *mixed = run_cached(ctx, cache, p, 4, true, &sv);
+    for (size_t k = 0; k < 4; k++)
+        assert_false(sift_engine_input(mixed, k)->cached);
+    sift_engine_free(mixed);
+    sift_cache_close(cache);
+    sift_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -632,6 +741,7 @@ int main(void)
         cmocka_unit_test(test_pool),
         cmocka_unit_test(test_pass_reports),
         cmocka_unit_test(test_pass_setup),
+        cmocka_unit_test(test_result_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
