@@ -6,9 +6,9 @@
  * An entry: "SIFTENG1", the pass count, the record (status, meta, interfaces, problems,
  * problems_total, warning, filtered_out), then per pass its report (code, message) and its
  * state's bytes, each with its length. Numbers are 8 bytes in host order, strings a length and
- * their bytes, written field by field (no padding is stored). The key holds the build (library version and the
- * running executable's fingerprint), so a layout never meets another build's bytes; a reader
- * that finds the framing wrong treats the entry as a miss.
+ * their bytes, written field by field (no padding is stored). The key holds the build (library
+ * version and the running executable's fingerprint), so a layout never meets another build's bytes;
+ * a reader that finds the framing wrong treats the entry as a miss.
  */
 #include "engine/engine_int.h"
 
@@ -202,8 +202,7 @@ static bool key_prefix(sift_engine_t *e, sift_fpmemo_t *memo, sift_cache_keyb_t 
 
 /* Reads an entry into fresh states and the input's record. false: not a usable entry (the
  * record is left as it was, the states freed). */
-static bool restore(sift_engine_t *e, eng_input_t *in, const void *val, size_t len,
-                    void **states)
+static bool restore(sift_engine_t *e, eng_input_t *in, const void *val, size_t len, void **states)
 {
     sift_blob_reader_t r = {val, (const unsigned char *)val + len, false};
     char magic[sizeof ENTRY_MAGIC - 1];

@@ -86,7 +86,7 @@ struct sift_engine {
     void **modules;             /* a detection module per worker, set up by it on first use */
     pthread_mutex_t merge_lock; /* ranges merge into their input one at a time */
     sift_expand_stats_t expanded;
-    sift_filter_t *filter; /* NULL without one */
+    sift_filter_t *filter;      /* NULL without one */
     pthread_mutex_t cache_lock; /* stores into opts.cache come from any worker */
 };
 
