@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The result cache: capsift flows, stats and info on the ~1.1 GB capture, computed (--no-cache), first
+# The result cache: capsift flows and stats on the ~1.1 GB capture, computed (--no-cache), first
 # run on an empty cache (fingerprint the file, compute, store), and answered from the cache;
-# then the library micro-benchmark (bench_cache: L1/L2 ops/s and latency percentiles).
+# capsift info, whose per-file pass states the library caches; then the library
+# micro-benchmark (bench_cache: L1/L2 ops/s and latency percentiles).
 #   CAPSIFT=build/capsift BENCH_CACHE_BIN=build/bench/bench_cache bench/bench_cache.sh
 . "$(dirname "$0")/lib.sh"
 BIG=$(big_capture big.pcap 1100)
@@ -9,8 +10,23 @@ export CAPSIFT_CACHE_DIR=$(mktemp -d)
 trap 'rm -rf "$CAPSIFT_CACHE_DIR"' EXIT
 unset CAPSIFT_NO_CACHE
 
+# hit_ms CMD...: the median of 20 in-process timings of CMD (/usr/bin/time has 10 ms
+# resolution), in ms.
+hit_ms() {
+    python3 - "$@" <<'PY'
+import subprocess, sys, time
+t = []
+for _ in range(20):
+    s = time.perf_counter()
+    subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)
+    t.append(time.perf_counter() - s)
+t.sort()
+print("%.1f" % (1000 * t[len(t) // 2]))
+PY
+}
+
 echo "capture: $BIG ($(stat -c %s "$BIG") bytes); cache: $CAPSIFT_CACHE_DIR; median of $RUNS runs"
-for cmd in flows stats info; do
+for cmd in flows stats; do
     "$CAPSIFT" "$cmd" --no-cache "$BIG" >"$CAPSIFT_CACHE_DIR/$cmd.out"
     out_bytes=$(stat -c %s "$CAPSIFT_CACHE_DIR/$cmd.out")
     measure "capsift $cmd --no-cache" "$CAPSIFT" "$cmd" --no-cache "$BIG"
@@ -21,23 +37,28 @@ for cmd in flows stats info; do
     measure "capsift $cmd, cache hit" "$CAPSIFT" "$cmd" "$BIG"
     t_hit=$M_SEC
     "$CAPSIFT" "$cmd" "$BIG" | cmp -s - "$CAPSIFT_CACHE_DIR/$cmd.out" && same=identical || same=DIFFERENT
-    # /usr/bin/time has 10 ms resolution: time the hit in-process too, as a mean of 20 runs.
-    t_hit_ms=$(python3 - "$CAPSIFT" "$cmd" "$BIG" <<'PY'
-import subprocess, sys, time
-t = []
-for _ in range(20):
-    s = time.perf_counter()
-    subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)
-    t.append(time.perf_counter() - s)
-t.sort()
-print("%.1f" % (1000 * t[len(t) // 2]))
-PY
-)
+    t_hit_ms=$(hit_ms "$CAPSIFT" "$cmd" "$BIG")
     echo "capsift $cmd: output $out_bytes bytes, $same from cache; hit ${t_hit_ms} ms (median of 20);" \
         "first run / hit: $(ratio "$t_first" "$(awk -v m="$t_hit_ms" 'BEGIN{print m/1000}')")x," \
         "--no-cache / hit: $(ratio "$t_nocache" "$(awk -v m="$t_hit_ms" 'BEGIN{print m/1000}')")x," \
         "first run / --no-cache: $(ratio "$t_first" "$t_nocache") (fingerprint and store)"
 done
+
+# info is cached per file as its pass states, but never hashes a file itself (it reads less
+# than the hash would): the first run after a clear reads; once flows has taken the
+# fingerprint, info stores, and later runs are hits
+"$CAPSIFT" info --no-cache "$BIG" >"$CAPSIFT_CACHE_DIR/info.out"
+measure "capsift info --no-cache" "$CAPSIFT" info --no-cache "$BIG"
+t_nocache=$M_SEC
+measure "capsift info, empty cache (no fingerprint)" \
+    sh -c '"$0" cache clear >/dev/null && "$0" info "$1"' "$CAPSIFT" "$BIG"
+"$CAPSIFT" flows --top 1 "$BIG" >/dev/null # takes the fingerprint
+"$CAPSIFT" info "$BIG" >/dev/null          # stores
+measure "capsift info, cache hit" "$CAPSIFT" info "$BIG"
+"$CAPSIFT" info "$BIG" | cmp -s - "$CAPSIFT_CACHE_DIR/info.out" && same=identical || same=DIFFERENT
+t_hit_ms=$(hit_ms "$CAPSIFT" info "$BIG")
+echo "capsift info: $same from cache; hit ${t_hit_ms} ms (median of 20);" \
+    "--no-cache / hit: $(ratio "$t_nocache" "$(awk -v m="$t_hit_ms" 'BEGIN{print m/1000}')")x"
 "$CAPSIFT" cache stats
 
 BIN=${BENCH_CACHE_BIN:-$(dirname "$CAPSIFT")/bench/bench_cache}
