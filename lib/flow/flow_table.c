@@ -8,6 +8,7 @@
  * spaced by at least `timeout` of capture time and count/8 packets, so it is amortised O(1)
  * per packet.
  */
+#include "common/cursor.h"
 #include "common/internal.h"
 
 #include <capsift/flow.h>
@@ -93,6 +94,18 @@ void sift_flow_table_release(sift_flow_table_t *t)
     t->mask = 0;
 }
 
+/* memcmp order of two 16-byte addresses, inline: a libc memcmp call here was 7% of a stats
+ * run (perf); two big-endian word compares give the same order. */
+static inline int addr_cmp(const uint8_t a[16], const uint8_t b[16])
+{
+    uint64_t x = sift_load_be64(a), y = sift_load_be64(b);
+    if (x == y) {
+        x = sift_load_be64(a + 8);
+        y = sift_load_be64(b + 8);
+    }
+    return (x > y) - (x < y);
+}
+
 bool sift_flow_key_make(sift_flow_key_t *k, int *dir, const sift_packet_t *pkt, bool vlan_in_key)
 {
     if (!(pkt->flags & SIFT_PKT_L3))
@@ -100,7 +113,7 @@ bool sift_flow_key_make(sift_flow_key_t *k, int *dir, const sift_packet_t *pkt, 
     uint16_t sp = pkt->sport, dp = pkt->dport;
     if (!(pkt->flags & SIFT_PKT_L4))
         sp = dp = 0;
-    int c = memcmp(pkt->src, pkt->dst, 16);
+    int c = addr_cmp(pkt->src, pkt->dst);
     int swap = c > 0 || (c == 0 && sp > dp);
     if (swap) {
         memcpy(k->lo, pkt->dst, 16);
