@@ -22,8 +22,9 @@ void help_info(FILE *out)
             "  -j, --threads N  worker threads (default: the number of cores)\n"
             "  --no-cache    read every file again instead of answering from the result cache\n"
             "  -h, --help    this help\n\n"
-            "The result cache (see 'capsift cache') keeps each file's summary under its content\n"
-            "fingerprint: an unchanged file is not read again.\n\n"
+            "The result cache (see 'capsift cache') keeps a file's summary under its content\n"
+            "fingerprint once 'capsift flows' or 'stats' has taken it (info itself never hashes\n"
+            "a file: that would cost more than it reads); such a file is not read again.\n\n"
             "exit status: 0 every file read whole, 1 some file damaged or unreadable (its\n"
             "partial results are still printed), 2 usage error, 3 failure.\n");
 }
