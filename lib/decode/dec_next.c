@@ -162,9 +162,5 @@ const dec_table_t sift__dec_tables[DEC_SPACE_COUNT] = {
 
 int sift_decode_linktype_known(uint32_t linktype)
 {
-    const dec_table_t *t = &sift__dec_tables[DEC_LINKTYPE];
-    for (size_t i = 0; i < t->n; i++)
-        if (t->e[i].value == linktype)
-            return 1;
-    return 0;
+    return dec_find(DEC_LINKTYPE, linktype) != NULL;
 }

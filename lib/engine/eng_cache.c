@@ -262,13 +262,7 @@ static void serve(sift_engine_t *e, size_t i)
     in->pub.cached = true;
     sift__eng_collect_reports(e, in, in->states);
     atomic_fetch_add(&e->bytes_done, in->pub.size);
-    if (e->opts.input_done &&
-        e->opts.input_done(e->opts.input_done_user, i, &in->pub, in->states)) {
-        for (int p = 0; p < e->npass; p++) {
-            sift_pass_state_free(&e->passes[p].pass, in->states[p]);
-            in->states[p] = NULL;
-        }
-    }
+    sift__eng_offer(e, i, in->states);
 }
 
 void sift__eng_cache_lookup(sift_engine_t *e)
@@ -276,6 +270,15 @@ void sift__eng_cache_lookup(sift_engine_t *e)
     if (!cacheable(e))
         return;
     sift_fpmemo_t *memo = sift_cache_fpmemo(e->opts.cache);
+    sift_cache_keyb_t kb;
+    sift_cache_key_t prefix; /* what every input's key shares, hashed once */
+    sift_cache_keyb_init(&kb);
+    if (!key_prefix(e, memo, &kb)) {
+        sift_cache_keyb_release(&kb);
+        return;
+    }
+    if (sift_cache_keyb_finish(&kb, &prefix) < 0)
+        return;
     /* Passes that look at record headers only cost less than hashing the file for its
      * fingerprint (bench/bench_cache.sh, 1.19 GB: info 0.1 s, with the fingerprint 0.4 s):
      * they use the cache only for files whose fingerprint is known already. */
@@ -288,12 +291,8 @@ void sift__eng_cache_lookup(sift_engine_t *e)
             (hash ? sift_fpmemo_get(memo, in->path, &fp, NULL)
                   : sift_fpmemo_peek(memo, in->path, &fp)) < 0)
             continue; /* read, not cached: the read reports what is wrong */
-        sift_cache_keyb_t kb;
         sift_cache_keyb_init(&kb);
-        if (!key_prefix(e, memo, &kb)) {
-            sift_cache_keyb_release(&kb);
-            return;
-        }
+        sift_cache_keyb_bytes(&kb, prefix.bytes, sizeof prefix.bytes);
         sift_cache_keyb_fp(&kb, &fp);
         if (sift_cache_keyb_finish(&kb, &in->key) < 0)
             continue;

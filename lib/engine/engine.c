@@ -401,13 +401,17 @@ static void input_done(sift_engine_t *e, size_t i, void **states)
             e->passes[p].pass.finish(states[p]);
     sift__eng_collect_reports(e, &e->inputs[i], states);
     sift__eng_cache_store(e, i, states);
-    if (!e->opts.input_done)
+    sift__eng_offer(e, i, states);
+}
+
+void sift__eng_offer(sift_engine_t *e, size_t i, void **states)
+{
+    if (!e->opts.input_done ||
+        !e->opts.input_done(e->opts.input_done_user, i, &e->inputs[i].pub, states))
         return;
-    if (e->opts.input_done(e->opts.input_done_user, i, &e->inputs[i].pub, states)) {
-        for (int p = 0; p < e->npass; p++) {
-            free_state(&e->passes[p], states[p]);
-            states[p] = NULL;
-        }
+    for (int p = 0; p < e->npass; p++) {
+        free_state(&e->passes[p], states[p]);
+        states[p] = NULL;
     }
 }
 

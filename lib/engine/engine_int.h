@@ -98,6 +98,10 @@ int sift__eng_new_states(sift_engine_t *e, void **states, bool later_range, unsi
 /* The reports of an input's final states become its pass_status and reports (engine.c). */
 void sift__eng_collect_reports(const sift_engine_t *e, eng_input_t *in, void *const *states);
 
+/* Offers an input's final states to the input_done callback; frees them if it takes them
+ * (engine.c). */
+void sift__eng_offer(sift_engine_t *e, size_t i, void **states);
+
 /* ---- the result cache (eng_cache.c) ---- */
 
 /* Looks every input up; a hit gets its states and record from the cache, is marked cached and

@@ -183,6 +183,7 @@ static void sql_close(sift_index_t *ix)
 {
     st_sql_t *s = st_sql(ix);
     sqlite3_finalize(s->sel_file);
+    sqlite3_finalize(s->upd_file);
     if (s->db && !ix->read_only)
         sqlite3_exec(s->db, "PRAGMA optimize", NULL, NULL, NULL);
     sqlite3_close(s->db);
@@ -269,25 +270,23 @@ static int step_done(sqlite3_stmt *st)
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* Prepares, binds int64 arguments and runs a statement with no result rows. */
-static int run_ints(st_sql_t *s, const char *sql, const int64_t *v, int n, const char *doing)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-    for (int i = 0; i < n && rc == SQLITE_OK; i++)
-        rc = sqlite3_bind_int64(st, i + 1, v[i]);
-    if (rc == SQLITE_OK)
-        rc = step_done(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_OK ? 0 : sift__sql_error(s, rc, doing);
-}
-
 static int sql_restat_file(sift_index_t *ix, int64_t id, uint64_t size, int64_t mtime_ns,
                            uint64_t inode)
 {
-    const int64_t v[] = {(int64_t)size, mtime_ns, (int64_t)inode, id};
-    return run_ints(st_sql(ix), "UPDATE files SET size = ?, mtime_ns = ?, inode = ? WHERE id = ?",
-                    v, 4, "updating a file's record");
+    st_sql_t *s = st_sql(ix);
+    int rc = SQLITE_OK;
+    if (!s->upd_file)
+        rc = sqlite3_prepare_v3(s->db,
+                                "UPDATE files SET size = ?, mtime_ns = ?, inode = ? WHERE id = ?",
+                                -1, SQLITE_PREPARE_PERSISTENT, &s->upd_file, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(s->upd_file, 1, (int64_t)size);
+        sqlite3_bind_int64(s->upd_file, 2, mtime_ns);
+        sqlite3_bind_int64(s->upd_file, 3, (int64_t)inode);
+        sqlite3_bind_int64(s->upd_file, 4, id);
+        rc = step_done(s->upd_file);
+    }
+    return rc == SQLITE_OK ? 0 : sift__sql_error(s, rc, "updating a file's record");
 }
 
 static int sql_remove_files(sift_index_t *ix, char *const *paths, size_t n)

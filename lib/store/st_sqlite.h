@@ -12,6 +12,7 @@ typedef struct st_sql {
     sift_index_t ix; /* first: what the rest of the index module holds */
     sqlite3 *db;
     sqlite3_stmt *sel_file; /* find_file's row: its strings live until the next find */
+    sqlite3_stmt *upd_file; /* restat_file's */
     /* one update run (load_begin .. load_end) */
     bool bulk;        /* loading into an empty index: secondary indexes built after it */
     bool in_batch;    /* a transaction of spilled segments is open */
