@@ -24,7 +24,7 @@ compare() {
 }
 
 for d in "${dirs[@]}"; do
-    for cmd in "info --json" "flows --no-cache --json" "stats --no-cache --json" \
+    for cmd in "info --no-cache --json" "flows --no-cache --json" "stats --no-cache --json" \
         "flows --no-cache --no-app --json" "stats --no-cache --no-app --json"; do
         "$CAPSIFT" $cmd -j 1 "$d" >"$TMP/whole" 2>&1
         for spec in "${specs[@]}"; do
