@@ -42,10 +42,13 @@ typedef struct sift_blob {
 } sift_blob_t;
 SIFT_API void sift_blob_put(sift_blob_t *b, const void *data, size_t n);
 
-/* Reading saved bytes back: a get past the end reads nothing, returns false and sets bad. */
+/* Reading saved bytes back: a get past the end reads nothing, returns false and sets bad.
+ * input is the run's index of the input whose state is read, for what a state keeps of it
+ * (sift_flow_t.input): a cached result may come back as another input of another run. */
 typedef struct sift_blob_reader {
     const unsigned char *p, *end;
     bool bad;
+    uint32_t input;
 } sift_blob_reader_t;
 SIFT_API bool sift_blob_get(sift_blob_reader_t *r, void *out, size_t n);
 
@@ -101,7 +104,10 @@ typedef struct sift_pass {
      * every accessor, merge and release as the computed one. cache_key adds every config field
      * that changes the result (NULL: none does); cache_version changes whenever what save
      * writes or what the pass computes changes. A run caches only when every pass has save
-     * and load. */
+     * and load and none is flagged SIFT_PASS_NO_CACHE (declare may flag it for a config).
+     * A pass's own bytes per flow are not part of what is saved: they serve until flow_end,
+     * and a loaded state's flows have them zeroed. Results that ran out of memory
+     * (SIFT_ENOMEM reported) are never stored: another run may have the memory. */
     uint32_t cache_version;
     void (*cache_key)(const void *config, sift_cache_keyb_t *kb);
     void (*save)(const void *state, sift_blob_t *out);
@@ -147,6 +153,9 @@ SIFT_API const void *sift_pass_shared(const void *state);
 #define SIFT_PASS_WHOLE_FILE 0x1u
 /* The pass is built on flows (see above). */
 #define SIFT_PASS_FLOWS 0x2u
+/* With this config the pass's results cannot come from the result cache (they have effects
+ * outside the state, such as handing flows to a callback as they finish). */
+#define SIFT_PASS_NO_CACHE 0x4u
 
 typedef void (*sift_progress_fn)(void *user, uint64_t bytes_done, uint64_t bytes_total,
                                  uint64_t packets_done);

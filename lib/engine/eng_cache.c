@@ -172,7 +172,8 @@ static bool cacheable(const sift_engine_t *e)
     if (!e->opts.cache)
         return false;
     for (int p = 0; p < e->npass; p++)
-        if (!e->passes[p].pass.save || !e->passes[p].pass.load)
+        if (!e->passes[p].pass.save || !e->passes[p].pass.load ||
+            (e->passes[p].pass.flags & SIFT_PASS_NO_CACHE))
             return false;
     return e->npass > 0;
 }
@@ -204,7 +205,7 @@ static bool key_prefix(sift_engine_t *e, sift_fpmemo_t *memo, sift_cache_keyb_t 
  * record is left as it was, the states freed). */
 static bool restore(sift_engine_t *e, eng_input_t *in, const void *val, size_t len, void **states)
 {
-    sift_blob_reader_t r = {val, (const unsigned char *)val + len, false};
+    sift_blob_reader_t r = {val, (const unsigned char *)val + len, false, 0};
     char magic[sizeof ENTRY_MAGIC - 1];
     if (!sift_blob_get(&r, magic, sizeof magic) || memcmp(magic, ENTRY_MAGIC, sizeof magic) != 0 ||
         get_u64(&r) != (uint64_t)e->npass)
@@ -227,7 +228,7 @@ static bool restore(sift_engine_t *e, eng_input_t *in, const void *val, size_t l
         uint64_t n = get_u64(&r);
         if (r.bad || n > (uint64_t)(r.end - r.p))
             break;
-        sift_blob_reader_t sr = {r.p, r.p + n, false};
+        sift_blob_reader_t sr = {r.p, r.p + n, false, (uint32_t)(in - e->inputs)};
         r.p += n;
         if (e->passes[p].pass.load(states[p], &sr) < 0 || sr.bad || sr.p != sr.end)
             rc = SIFT_ECORRUPT;
@@ -311,8 +312,8 @@ void sift__eng_cache_store(sift_engine_t *e, size_t i, void *const *states)
     if (!in->keyed || in->pub.cached || in->error[0])
         return;
     for (int p = 0; p < e->npass; p++)
-        if (!states[p])
-            return;
+        if (!states[p] || sift_pass_status(states[p], NULL) == SIFT_ENOMEM)
+            return; /* no result, or one that another run may have the memory to complete */
     sift_blob_t b = {0};
     sift_blob_put(&b, ENTRY_MAGIC, sizeof ENTRY_MAGIC - 1);
     put_u64(&b, (uint64_t)e->npass);

@@ -57,6 +57,15 @@ typedef int (*sift_flows_fetch_fn)(void *user, uint64_t offset, const sift_packe
 int sift__flows_merge_ranges(sift_flows_t *a, sift_flows_t *b, sift_flows_fetch_fn fetch,
                              void *user, void *mod);
 
+/* Puts a flow back into a table, as the result cache loads it: after the finished flows
+ * (active false) or as an active one (true, a key not active yet), its ext bytes zeroed and
+ * nothing of the detector's. Returns 0, SIFT_ENOMEM, or SIFT_ECORRUPT for a second active
+ * flow with one key. */
+int sift__flow_table_restore(sift_flow_table_t *t, const sift_flow_t *f, bool active);
+
+/* The version of the detection library: a cached result holds its answers. */
+const char *sift__app_version(void);
+
 /* Whether a pass is the flows pass (the flow stage). */
 bool sift__flows_is(const sift_pass_t *p);
 

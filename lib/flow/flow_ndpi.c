@@ -176,3 +176,9 @@ const char *sift__app_proto_name(void *mod, uint16_t id)
     const char *n = mod ? ndpi_get_proto_name(mod, id) : NULL;
     return n ? n : "";
 }
+
+const char *sift__app_version(void)
+{
+    const char *v = ndpi_revision();
+    return v ? v : "";
+}

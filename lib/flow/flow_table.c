@@ -10,6 +10,7 @@
  */
 #include "common/cursor.h"
 #include "common/internal.h"
+#include "flow/flow_int.h"
 
 #include <capsift/flow.h>
 
@@ -179,6 +180,20 @@ static int rebuild(sift_flow_table_t *t, size_t nslots)
     return 0;
 }
 
+/* A new record at the end of the finished list (NULL: out of memory). */
+static sift_flow_t *done_next(sift_flow_table_t *t)
+{
+    if (t->ndone == t->done_cap) {
+        size_t ncap = t->done_cap ? t->done_cap * 2 : 256;
+        unsigned char *n = realloc(t->done, ncap * t->stride);
+        if (!n)
+            return NULL;
+        t->done = n;
+        t->done_cap = ncap;
+    }
+    return rec_at(t, t->done, t->ndone++);
+}
+
 static int push_done(sift_flow_table_t *t, const sift_flow_t *f)
 {
     if (t->emit) {
@@ -188,15 +203,10 @@ static int push_done(sift_flow_table_t *t, const sift_flow_t *f)
             t->drop(t->hook_user, (sift_flow_t *)(uintptr_t)f);
         return 0;
     }
-    if (t->ndone == t->done_cap) {
-        size_t ncap = t->done_cap ? t->done_cap * 2 : 256;
-        unsigned char *n = realloc(t->done, ncap * t->stride);
-        if (!n)
-            return SIFT_ENOMEM;
-        t->done = n;
-        t->done_cap = ncap;
-    }
-    rec_copy(t, rec_at(t, t->done, t->ndone++), f);
+    sift_flow_t *r = done_next(t);
+    if (!r)
+        return SIFT_ENOMEM;
+    rec_copy(t, r, f);
     return 0;
 }
 
@@ -266,6 +276,20 @@ static int grow(sift_flow_table_t *t)
     return 0;
 }
 
+/* A new active record for key k (hash h), whose probe ended at the empty slot i (any i when
+ * the table has no slots yet). NULL: out of memory. */
+static sift_flow_t *add_active(sift_flow_table_t *t, const sift_flow_key_t *k, uint64_t h, size_t i)
+{
+    if (!t->slots || (t->count + 1) * 2 > t->mask + 1 || t->count == t->cap) {
+        bool found;
+        if (grow(t) < 0)
+            return NULL;
+        i = probe(t, k, h, &found);
+    }
+    t->slots[i] = (h >> 32) << 32 | (uint64_t)(t->count + 1);
+    return rec_at(t, t->flows, t->count++);
+}
+
 static void start_flow(const sift_flow_table_t *t, sift_flow_t *f, const sift_flow_key_t *k,
                        int dir, int64_t ts_ns)
 {
@@ -301,17 +325,12 @@ sift_flow_t *sift_flow_table_get(sift_flow_table_t *t, const sift_flow_key_t *k,
         t->dropped_packets++;
         return NULL;
     }
-    if (!t->slots || (t->count + 1) * 2 > t->mask + 1 || t->count == t->cap) {
-        if (grow(t) < 0) {
-            t->oom = SIFT_ENOMEM;
-            return NULL;
-        }
-        i = probe(t, k, h, &found);
+    sift_flow_t *f = add_active(t, k, h, i);
+    if (!f) {
+        t->oom = SIFT_ENOMEM;
+        return NULL;
     }
-    sift_flow_t *f = rec_at(t, t->flows, t->count);
     start_flow(t, f, k, dir, ts_ns);
-    t->count++;
-    t->slots[i] = (h >> 32) << 32 | (uint64_t)t->count;
     *pdir = SIFT_FLOW_AB;
     return f;
 }
@@ -378,13 +397,10 @@ static int merge_one(sift_flow_table_t *t, sift_flow_t *b)
         t->dropped_packets += b->packets[0] + b->packets[1];
         return 0;
     }
-    if (!t->slots || (t->count + 1) * 2 > t->mask + 1 || t->count == t->cap) {
-        if (grow(t) < 0)
-            return SIFT_ENOMEM;
-        i = probe(t, &b->key, h, &found);
-    }
-    take(t, rec_at(t, t->flows, t->count++), b);
-    t->slots[i] = (h >> 32) << 32 | (uint64_t)t->count;
+    sift_flow_t *a = add_active(t, &b->key, h, i);
+    if (!a)
+        return SIFT_ENOMEM;
+    take(t, a, b);
     return 0;
 }
 
@@ -409,6 +425,27 @@ int sift_flow_table_merge(sift_flow_table_t *into, sift_flow_table_t *from)
     into->full = into->full || from->full;
     if (from->oom)
         into->oom = from->oom;
+    return 0;
+}
+
+int sift__flow_table_restore(sift_flow_table_t *t, const sift_flow_t *f, bool active)
+{
+    sift_flow_t *r = NULL;
+    if (!active) {
+        r = done_next(t);
+    } else {
+        bool found = false;
+        const uint64_t h = key_hash(&f->key);
+        size_t i = t->slots ? probe(t, &f->key, h, &found) : 0;
+        if (found)
+            return SIFT_ECORRUPT;
+        r = add_active(t, &f->key, h, i);
+    }
+    if (!r)
+        return SIFT_ENOMEM;
+    memset(r, 0, t->stride);
+    *r = *f;
+    r->detect = r->replay = NULL;
     return 0;
 }
 

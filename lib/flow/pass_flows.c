@@ -348,8 +348,132 @@ static void flows_declare(const void *config, sift_need_t *needs, unsigned *flag
 {
     const sift_flows_config_t *c = config;
     *needs = sift_flows_needs(c);
-    if (c && c->emit)
-        *flags |= SIFT_PASS_WHOLE_FILE; /* an emitted flow could not be joined */
+    if (c && c->emit) /* an emitted flow could not be joined, nor handed out again */
+        *flags |= SIFT_PASS_WHOLE_FILE | SIFT_PASS_NO_CACHE;
+}
+
+/* ---- the result cache ----
+ *
+ * A final state: its counters, the names of the protocol ids its flows use, then every flow,
+ * finished first, as FLOW_BYTES of fixed fields (host order). A flow's input is the loading
+ * run's; detector state, replay offsets and the bytes of passes built on flows are not kept
+ * (a final state's flows are settled, and those bytes serve until flow_end). */
+
+enum { FLOWS_FIELDS = 11, FLOW_BYTES = 40 + 6 * 8 + 9 };
+
+static void flows_cache_key(const void *config, sift_cache_keyb_t *kb)
+{
+    const sift_flows_config_t *c = config ? config : &default_config;
+    sift_cache_keyb_u64(kb, c->table.max_flows);
+    sift_cache_keyb_u64(kb, c->table.idle_timeout_ns > 0 ? (uint64_t)c->table.idle_timeout_ns : 0);
+    sift_cache_keyb_u64(kb, c->table.vlan_in_key);
+    sift_cache_keyb_u64(kb, c->no_app);
+    if (!c->no_app) {
+        unsigned m = c->app_max_packets ? c->app_max_packets : SIFT_FLOW_APP_MAX_PACKETS;
+        sift_cache_keyb_u64(kb, m > 255 ? 255 : m);
+        sift_cache_keyb_str(kb, sift__app_version()); /* its answers change with it */
+    }
+}
+
+static void flow_put(sift_blob_t *out, const sift_flow_t *f)
+{
+    unsigned char b[FLOW_BYTES], *p = b;
+    const int64_t t[2] = {f->first_ns, f->last_ns};
+    memcpy(p, &f->key, 40);
+    memcpy(p + 40, t, 16);
+    memcpy(p + 56, f->packets, 16);
+    memcpy(p + 72, f->bytes, 16);
+    memcpy(p + 88, &f->app_master, 2);
+    memcpy(p + 90, &f->app_id, 2);
+    memcpy(p + 92, f->tcp_flags, 2);
+    p[94] = f->a_is_hi;
+    p[95] = f->app_state;
+    p[96] = f->app_packets;
+    sift_blob_put(out, b, sizeof b);
+}
+
+static bool flow_get(sift_blob_reader_t *in, sift_flow_t *f)
+{
+    unsigned char b[FLOW_BYTES];
+    if (!sift_blob_get(in, b, sizeof b))
+        return false;
+    int64_t t[2];
+    memset(f, 0, sizeof *f);
+    memcpy(&f->key, b, 40);
+    memcpy(t, b + 40, 16);
+    f->first_ns = t[0];
+    f->last_ns = t[1];
+    memcpy(f->packets, b + 56, 16);
+    memcpy(f->bytes, b + 72, 16);
+    memcpy(&f->app_master, b + 88, 2);
+    memcpy(&f->app_id, b + 90, 2);
+    memcpy(f->tcp_flags, b + 92, 2);
+    f->a_is_hi = b[94];
+    f->app_state = b[95];
+    f->app_packets = b[96];
+    f->input = in->input;
+    /* a final state's flows are settled */
+    return f->a_is_hi <= 1 &&
+           (f->app_state == SIFT_FLOW_APP_OFF || f->app_state == SIFT_FLOW_APP_DONE);
+}
+
+static void flows_save(const void *state, sift_blob_t *out)
+{
+    const sift_flows_t *s = state;
+    const sift_flow_table_t *t = &s->table;
+    uint64_t names = 0;
+    for (size_t id = 0; s->app_names && id < SIFT__APP_NAMES; id++)
+        names += s->app_names[id][0] != '\0';
+    const uint64_t v[FLOWS_FIELDS] = {
+        s->packets, s->ip_packets,      s->non_ip_packets, s->app,   (uint64_t)s->last_ts_ns,
+        t->emitted, t->dropped_packets, t->full,           t->ndone, t->count,
+        names};
+    sift_blob_put(out, v, sizeof v);
+    for (size_t id = 0; names && id < SIFT__APP_NAMES; id++) {
+        if (s->app_names[id][0] == '\0')
+            continue;
+        const uint16_t h[2] = {(uint16_t)id, (uint16_t)strlen(s->app_names[id])};
+        sift_blob_put(out, h, sizeof h);
+        sift_blob_put(out, s->app_names[id], h[1]);
+    }
+    for (size_t i = 0; i < sift_flow_table_count(t); i++)
+        flow_put(out, sift_flow_table_at(t, i));
+}
+
+static int flows_load(void *state, sift_blob_reader_t *in)
+{
+    sift_flows_t *s = state;
+    uint64_t v[FLOWS_FIELDS];
+    if (!sift_blob_get(in, v, sizeof v) || v[10] > SIFT__APP_NAMES ||
+        v[8] > (uint64_t)(in->end - in->p) / FLOW_BYTES ||
+        v[9] > (uint64_t)(in->end - in->p) / FLOW_BYTES - v[8])
+        return SIFT_ECORRUPT;
+    s->packets = v[0];
+    s->ip_packets = v[1];
+    s->non_ip_packets = v[2];
+    s->app = v[3] != 0;
+    s->last_ts_ns = (int64_t)v[4];
+    s->table.emitted = v[5];
+    s->table.dropped_packets = v[6];
+    s->table.full = v[7] != 0;
+    if (v[10] && !(s->app_names = calloc(SIFT__APP_NAMES, sizeof *s->app_names)))
+        return SIFT_ENOMEM;
+    for (uint64_t k = 0; k < v[10]; k++) {
+        uint16_t h[2];
+        if (!sift_blob_get(in, h, sizeof h) || h[0] >= SIFT__APP_NAMES ||
+            h[1] >= SIFT_FLOW_APP_NAME_MAX || !sift_blob_get(in, s->app_names[h[0]], h[1]))
+            return SIFT_ECORRUPT;
+        s->app_names[h[0]][h[1]] = '\0';
+    }
+    for (uint64_t i = 0; i < v[8] + v[9]; i++) {
+        sift_flow_t f;
+        if (!flow_get(in, &f))
+            return SIFT_ECORRUPT;
+        int rc = sift__flow_table_restore(&s->table, &f, i >= v[8]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }
 
 const sift_pass_t sift_flows_pass = {
@@ -362,6 +486,10 @@ const sift_pass_t sift_flows_pass = {
     .finish = flows_finish,
     .release = flows_release,
     .declare = flows_declare,
+    .cache_version = 1,
+    .cache_key = flows_cache_key,
+    .save = flows_save,
+    .load = flows_load,
 };
 
 uint64_t sift_flows_max_for_memory(uint64_t bytes, bool app)

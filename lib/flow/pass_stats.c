@@ -549,6 +549,133 @@ static void stats_declare(const void *config, sift_need_t *needs, unsigned *flag
         *flags &= ~SIFT_PASS_FLOWS;
 }
 
+/* ---- the result cache ----
+ *
+ * A final state (nodes made, no counts by path left): its counters, nodes and maps as 8-byte
+ * numbers and fixed-size fields (host order); a map's entries keep their slots, so a loaded
+ * map lists them in the same order as the computed one. */
+
+enum { STATS_FIELDS = 6 + 2 * SIFT_STATS_NSIZES, NODE_BYTES = 8 + 32 + 16, ENTRY_BYTES = 8 + 32 };
+
+static void stats_cache_key(const void *config, sift_cache_keyb_t *kb)
+{
+    const sift_stats_config_t *c = config ? config : &default_config;
+    sift_cache_keyb_u64(kb, c->interval_ns > 0 ? (uint64_t)c->interval_ns : SIFT_FLOW_NS_PER_S);
+    sift_cache_keyb_u64(kb, c->max_keys ? c->max_keys : SIFT_STATS_DEFAULT_KEYS);
+    sift_cache_keyb_u64(kb, c->no_app);
+}
+
+static void map_save(sift_blob_t *out, const sift_stats_map_t *m)
+{
+    const uint64_t h[4] = {m->e ? m->mask + 1 : 0, m->count, m->other_packets, m->other_bytes};
+    sift_blob_put(out, h, sizeof h);
+    for (size_t i = 0; m->e && i <= m->mask; i++) {
+        if (m->e[i].packets == 0)
+            continue;
+        const uint64_t slot = i;
+        sift_blob_put(out, &slot, sizeof slot);
+        sift_blob_put(out, m->e[i].key, sizeof m->e[i].key);
+        const uint64_t c[2] = {m->e[i].packets, m->e[i].bytes};
+        sift_blob_put(out, c, sizeof c);
+    }
+}
+
+static int map_load(sift_blob_reader_t *in, sift_stats_map_t *m)
+{
+    uint64_t h[4];
+    if (!sift_blob_get(in, h, sizeof h) || (h[0] & (h[0] - 1)) != 0 || h[1] > h[0] ||
+        h[1] > m->limit || h[1] > (uint64_t)(in->end - in->p) / ENTRY_BYTES)
+        return SIFT_ECORRUPT;
+    m->other_packets = h[2];
+    m->other_bytes = h[3];
+    if (h[0] == 0)
+        return h[1] == 0 ? 0 : SIFT_ECORRUPT;
+    if (h[0] > SIZE_MAX / sizeof *m->e || !(m->e = calloc((size_t)h[0], sizeof *m->e)))
+        return SIFT_ENOMEM;
+    m->mask = (size_t)h[0] - 1;
+    for (uint64_t k = 0; k < h[1]; k++) {
+        uint64_t slot, c[2];
+        uint8_t key[16];
+        if (!sift_blob_get(in, &slot, sizeof slot) || !sift_blob_get(in, key, sizeof key) ||
+            !sift_blob_get(in, c, sizeof c) || slot > m->mask || c[0] == 0 || m->e[slot].packets)
+            return SIFT_ECORRUPT;
+        memcpy(m->e[slot].key, key, sizeof key);
+        m->e[slot].packets = c[0];
+        m->e[slot].bytes = c[1];
+    }
+    m->count = (size_t)h[1];
+    return 0;
+}
+
+static void stats_save(const void *state, sift_blob_t *out)
+{
+    const sift_stats_t *s = state;
+    if (s->paths_count) {
+        out->failed = true; /* not a final state: nothing to store */
+        return;
+    }
+    uint64_t v[STATS_FIELDS] = {s->packets, s->bytes,         (uint64_t)s->interval_ns,
+                                s->nnodes,  s->nodes_dropped, s->app};
+    for (unsigned i = 0; i < SIFT_STATS_NSIZES; i++) {
+        v[6 + i] = s->size_packets[i];
+        v[6 + SIFT_STATS_NSIZES + i] = s->size_bytes[i];
+    }
+    sift_blob_put(out, v, sizeof v);
+    for (unsigned i = 0; i < s->nnodes; i++) {
+        const sift_stats_node_t *n = &s->nodes[i];
+        const int32_t parent = n->parent;
+        const uint32_t depth = n->depth;
+        const uint64_t c[2] = {n->packets, n->bytes};
+        sift_blob_put(out, &parent, sizeof parent);
+        sift_blob_put(out, &depth, sizeof depth);
+        sift_blob_put(out, n->name, sizeof n->name);
+        sift_blob_put(out, c, sizeof c);
+    }
+    map_save(out, &s->hosts);
+    map_save(out, &s->ports);
+    map_save(out, &s->timeline);
+}
+
+static int stats_load(void *state, sift_blob_reader_t *in)
+{
+    sift_stats_t *s = state;
+    uint64_t v[STATS_FIELDS];
+    if (!sift_blob_get(in, v, sizeof v) || v[3] > SIFT_STATS_MAX_NODES ||
+        v[3] > (uint64_t)(in->end - in->p) / NODE_BYTES || (int64_t)v[2] != s->interval_ns)
+        return SIFT_ECORRUPT;
+    s->packets = v[0];
+    s->bytes = v[1];
+    s->nodes_dropped = v[4];
+    s->app = v[5] != 0;
+    for (unsigned i = 0; i < SIFT_STATS_NSIZES; i++) {
+        s->size_packets[i] = v[6 + i];
+        s->size_bytes[i] = v[6 + SIFT_STATS_NSIZES + i];
+    }
+    for (unsigned i = 0; i < (unsigned)v[3]; i++) {
+        sift_stats_node_t *n = &s->nodes[i];
+        int32_t parent;
+        uint32_t depth;
+        uint64_t c[2];
+        if (!sift_blob_get(in, &parent, sizeof parent) ||
+            !sift_blob_get(in, &depth, sizeof depth) ||
+            !sift_blob_get(in, n->name, sizeof n->name) || !sift_blob_get(in, c, sizeof c) ||
+            parent < -1 || parent >= (int32_t)i || n->name[sizeof n->name - 1] != '\0' ||
+            depth != (parent < 0 ? 0 : s->nodes[parent].depth + 1))
+            return SIFT_ECORRUPT; /* a parent precedes its children */
+        n->parent = parent;
+        n->depth = depth;
+        n->packets = c[0];
+        n->bytes = c[1];
+    }
+    s->nnodes = (unsigned)v[3];
+    int rc = map_load(in, &s->hosts);
+    if (rc == 0)
+        rc = map_load(in, &s->ports);
+    if (rc == 0)
+        rc = map_load(in, &s->timeline);
+    return rc;
+}
+
 const sift_pass_t sift_stats_pass = {
     .name = "stats",
     .needs = SIFT_NEED_PAYLOAD,
@@ -564,6 +691,10 @@ const sift_pass_t sift_stats_pass = {
     .flow_join = stats_flow_join,
     .flow_release = stats_flow_release,
     .flow_end = stats_flow_end,
+    .cache_version = 1,
+    .cache_key = stats_cache_key,
+    .save = stats_save,
+    .load = stats_load,
 };
 
 sift_need_t sift_stats_needs(const sift_stats_config_t *config)

@@ -727,6 +727,189 @@ static void test_result_cache(void **state)
     sift_ctx_free(ctx);
 }
 
+/* The flows and stats passes through the result cache: a stats run (with the flows it is
+ * built on), split in small ranges on 2 threads, then answered from the cache with the inputs
+ * in another order: every flow (counters, times, application name; its input the new run's),
+ * node, map entry (in slot order) and size bucket as computed. A flows run that hands flows
+ * to a callback never uses the cache; a result that ran out of memory is never stored. */
+static sift_engine_t *run_stats_cached(sift_ctx_t *ctx, sift_cache_t *cache,
+                                       const char *const *paths, size_t n,
+                                       const sift_stats_config_t *cfg)
+{
+    sift_engine_t *e = NULL;
+    sift_engine_opts_t opts = {
+        .threads = 2, .cache = cache, .split_bytes = 1, .chunk_bytes = 65536, .totals = true};
+    assert_int_equal(sift_engine_create(&e, ctx, &opts), 0);
+    assert_int_equal(sift_engine_add_pass(e, &sift_stats_pass, cfg), 0);
+    for (size_t k = 0; k < n; k++)
+        assert_true(sift_engine_add_input(e, paths[k]) == 1);
+    assert_int_equal(sift_engine_run(e), 0);
+    return e;
+}
+
+static void assert_flows_equal(const sift_flows_t *a, const sift_flows_t *b, uint32_t b_input)
+{
+    assert_int_equal(a->packets, b->packets);
+    assert_int_equal(a->ip_packets, b->ip_packets);
+    assert_int_equal(a->non_ip_packets, b->non_ip_packets);
+    assert_int_equal(sift_flows_count(a), sift_flows_count(b));
+    for (size_t i = 0; i < sift_flows_count(a); i++) {
+        const sift_flow_t *x = sift_flows_at(a, i), *y = sift_flows_at(b, i);
+        assert_memory_equal(&x->key, &y->key, sizeof x->key);
+        assert_int_equal(x->first_ns, y->first_ns);
+        assert_int_equal(x->last_ns, y->last_ns);
+        assert_memory_equal(x->packets, y->packets, sizeof x->packets);
+        assert_memory_equal(x->bytes, y->bytes, sizeof x->bytes);
+        assert_memory_equal(x->tcp_flags, y->tcp_flags, sizeof x->tcp_flags);
+        assert_int_equal(x->a_is_hi, y->a_is_hi);
+        assert_int_equal(x->app_state, y->app_state);
+        assert_int_equal(y->input, b_input);
+        char n1[80], n2[80];
+        assert_string_equal(sift_flows_app_name(a, x, n1, sizeof n1),
+                            sift_flows_app_name(b, y, n2, sizeof n2));
+    }
+}
+
+static void assert_map_equal(const sift_stats_map_t *a, const sift_stats_map_t *b)
+{
+    assert_int_equal(a->count, b->count);
+    assert_int_equal(a->other_packets, b->other_packets);
+    assert_int_equal(a->mask, b->mask);
+    for (size_t i = 0; a->e && i <= a->mask; i++) {
+        assert_memory_equal(a->e[i].key, b->e[i].key, 16);
+        assert_int_equal(a->e[i].packets, b->e[i].packets);
+        assert_int_equal(a->e[i].bytes, b->e[i].bytes);
+    }
+}
+
+static void assert_stats_equal(const sift_stats_t *a, const sift_stats_t *b)
+{
+    assert_int_equal(a->packets, b->packets);
+    assert_int_equal(a->bytes, b->bytes);
+    assert_int_equal(a->nnodes, b->nnodes);
+    for (unsigned i = 0; i < a->nnodes; i++) {
+        assert_string_equal(a->nodes[i].name, b->nodes[i].name);
+        assert_int_equal(a->nodes[i].parent, b->nodes[i].parent);
+        assert_int_equal(a->nodes[i].packets, b->nodes[i].packets);
+        assert_int_equal(a->nodes[i].bytes, b->nodes[i].bytes);
+    }
+    assert_int_equal(a->nodes_dropped, b->nodes_dropped);
+    assert_memory_equal(a->size_packets, b->size_packets, sizeof a->size_packets);
+    assert_memory_equal(a->size_bytes, b->size_bytes, sizeof a->size_bytes);
+    assert_map_equal(&a->hosts, &b->hosts);
+    assert_map_equal(&a->ports, &b->ports);
+    assert_map_equal(&a->timeline, &b->timeline);
+}
+
+static void ignore_flow(void *user, const sift_flow_t *f)
+{
+    (void)f;
+    (*(size_t *)user)++;
+}
+
+static void oom_finish(void *state)
+{
+    sift_pass_report(state, SIFT_ENOMEM, "out of memory: test");
+}
+
+static void oom_save(const void *state, sift_blob_t *out)
+{
+    (void)state;
+    sift_blob_put(out, "x", 1);
+}
+
+static int oom_load(void *state, sift_blob_reader_t *in)
+{
+    (void)state;
+    char c;
+    return sift_blob_get(in, &c, 1) ? 0 : SIFT_ECORRUPT;
+}
+
+static const sift_pass_t oom_pass = {.name = "oom",
+                                     .state_size = sizeof(cap_state_t),
+                                     .packet = cap_packet,
+                                     .merge = cap_merge,
+                                     .finish = oom_finish,
+                                     .save = oom_save,
+                                     .load = oom_load};
+
+static void test_result_cache_flows(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"pcapplusplus--http-packets.pcap", "ndpi--dtls.pcap",
+                                        "dpkt--truncated_dns_2.pcap",
+                                        "gopacket--le-test901.pcapng"};
+    enum { N = 4 };
+    char paths[N][4096];
+    const char *p[N], *rev[N];
+    for (int k = 0; k < N; k++) {
+        snprintf(paths[k], sizeof paths[k], "%s/%s", captures(), names[k]);
+        p[k] = rev[N - 1 - k] = paths[k];
+    }
+    sift_ctx_t *ctx = NULL;
+    sift_cache_t *cache = NULL;
+    assert_int_equal(sift_ctx_create(&ctx), 0);
+    assert_int_equal(sift_cache_open(&cache, ctx, NULL, NULL), 0);
+    sift_stats_config_t cfg = {.interval_ns = 1000000000};
+    sift_engine_t *read = run_stats_cached(ctx, cache, p, N, &cfg);
+    sift_cache_stats_t cs;
+    sift_cache_stats(cache, &cs);
+    assert_int_equal(cs.session.puts, N);
+    sift_engine_t *hit = run_stats_cached(ctx, cache, rev, N, &cfg);
+    int fp = sift_engine_flows_pass(read);
+    assert_int_equal(fp, sift_engine_flows_pass(hit));
+    for (size_t k = 0; k < N; k++) {
+        size_t h = N - 1 - k;
+        assert_false(sift_engine_input(read, k)->cached);
+        assert_true(sift_engine_input(hit, h)->cached);
+        assert_int_equal(sift_engine_input(read, k)->status, sift_engine_input(hit, h)->status);
+        assert_flows_equal(sift_engine_state(read, k, fp), sift_engine_state(hit, h, fp),
+                           (uint32_t)h);
+        assert_stats_equal(sift_engine_state(read, k, 0), sift_engine_state(hit, h, 0));
+    }
+    assert_true(sift_flows_count(sift_engine_state(read, 0, fp)) > 0);
+    /* the total of the answers merges as the total of the reads (with the inputs reversed) */
+    const sift_stats_t *ta = sift_engine_total(read, 0), *tb = sift_engine_total(hit, 0);
+    assert_int_equal(ta->packets, tb->packets);
+    assert_int_equal(ta->hosts.count, tb->hosts.count);
+    assert_int_equal(ta->nnodes, tb->nnodes);
+    sift_engine_free(read);
+    sift_engine_free(hit);
+    /* another config is another entry */
+    sift_stats_config_t other = {.interval_ns = 60000000000};
+    sift_engine_t *e = run_stats_cached(ctx, cache, p, 1, &other);
+    assert_false(sift_engine_input(e, 0)->cached);
+    sift_engine_free(e);
+    /* flows handed to a callback: nothing looked up, nothing stored */
+    sift_cache_stats(cache, &cs);
+    uint64_t lookups = cs.session.l1_hits + cs.session.l2_hits + cs.session.misses,
+             puts = cs.session.puts;
+    size_t emitted = 0;
+    sift_flows_config_t fc = {
+        .table = {.idle_timeout_ns = 1}, .emit = ignore_flow, .emit_user = &emitted};
+    sift_engine_opts_t opts = {.threads = 1, .cache = cache};
+    assert_int_equal(sift_engine_create(&e, ctx, &opts), 0);
+    assert_int_equal(sift_engine_add_pass(e, &sift_flows_pass, &fc), 0);
+    assert_true(sift_engine_add_input(e, p[0]) == 1);
+    assert_int_equal(sift_engine_run(e), 0);
+    assert_true(emitted > 0);
+    sift_engine_free(e);
+    sift_cache_stats(cache, &cs);
+    assert_int_equal(cs.session.l1_hits + cs.session.l2_hits + cs.session.misses, lookups);
+    /* a result that ran out of memory is looked up but not stored */
+    assert_int_equal(sift_engine_create(&e, ctx, &opts), 0);
+    assert_int_equal(sift_engine_add_pass(e, &oom_pass, NULL), 0);
+    assert_true(sift_engine_add_input(e, p[0]) == 1);
+    assert_int_equal(sift_engine_run(e), 0);
+    assert_int_equal(sift_engine_input(e, 0)->pass_status, SIFT_ENOMEM);
+    sift_engine_free(e);
+    sift_cache_stats(cache, &cs);
+    assert_int_equal(cs.session.l1_hits + cs.session.l2_hits + cs.session.misses, lookups + 1);
+    assert_int_equal(cs.session.puts, puts);
+    sift_cache_close(cache);
+    sift_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -742,6 +925,7 @@ int main(void)
         cmocka_unit_test(test_pass_reports),
         cmocka_unit_test(test_pass_setup),
         cmocka_unit_test(test_result_cache),
+        cmocka_unit_test(test_result_cache_flows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
