@@ -166,46 +166,14 @@ void json_string(FILE *out, const char *s);
 /* "1.2 MB" style sizes (decimal units). */
 const char *cli_human_bytes(char *buf, size_t size, double bytes);
 
-/* The result cache for a command (cli/cache_glue.c):
- *
- *   cli_cache_t cc;
- *   cli_cache_init(&cc, "flows", !no_cache);
- *   cli_cache_param_u64(&cc, "top", top);             // every option that changes the output
- *   if (cli_cache_lookup(&cc, argv + optind, argc - optind))
- *       return cli_cache_finish(&cc, CLI_OK);         // answered from the cache
- *   FILE *out = cli_cache_out(&cc);                   // render the output here
- *   ...
- *   return cli_cache_finish(&cc, rc);                 // writes it; stores it if rc == 0
- *
- * A run is stored only when it ends with CLI_OK and printed nothing through cli_error. Inputs
- * are keyed by the name given and the content fingerprint of every file they name; "-"
- * (standard input) is never cached. CAPSIFT_CACHE_DIR overrides the location
- * ($XDG_CACHE_HOME/capsift or ~/.cache/capsift); CAPSIFT_NO_CACHE=1 acts as --no-cache. */
-typedef struct cli_cache {
-    bool active, hit, spilled, write_failed;
-    sift_ctx_t *ctx;
-    sift_cache_t *cache;
-    sift_cache_keyb_t kb;
-    sift_cache_key_t key;
-    FILE *out;
-    char *buf;
-    size_t len, cap;
-    unsigned long errors_at_start;
-} cli_cache_t;
-
-void cli_cache_init(cli_cache_t *cc, const char *command, bool enabled);
-void cli_cache_param(cli_cache_t *cc, const char *name, const char *value);
-void cli_cache_param_u64(cli_cache_t *cc, const char *name, uint64_t value);
-bool cli_cache_lookup(cli_cache_t *cc, char *const *inputs, int n);
-FILE *cli_cache_out(cli_cache_t *cc);
-int cli_cache_finish(cli_cache_t *cc, int rc);
+/* The result cache the commands share (cli/cache_glue.c): the library's (cli_run_opts_t.cache),
+ * in a file under CAPSIFT_CACHE_DIR, else $XDG_CACHE_HOME/capsift or ~/.cache/capsift;
+ * CAPSIFT_NO_CACHE=1 acts as every command's --no-cache. */
 /* The cache file's path from the environment; -1 when there is none (no HOME). */
 int cli_cache_path(char *buf, size_t size);
 /* Opens the cache there (creating its directory), logging cache warnings to stderr. */
 int cli_cache_open(sift_ctx_t *ctx, sift_cache_t **out);
 /* CAPSIFT_NO_CACHE is set (and not "0"): every command computes. */
 bool cli_cache_env_off(void);
-/* Messages printed by cli_error so far (a run that printed one is not cached). */
-extern unsigned long cli_error_count;
 
 #endif

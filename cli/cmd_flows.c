@@ -266,21 +266,6 @@ static int print_rows(FILE *out, const sift_engine_t *e, int pass, const flows_a
     return CLI_OK;
 }
 
-/* The result cache key: every option that changes the output (not -j: results do not depend
- * on it). */
-static void cache_key(cli_cache_t *cc, const flows_args_t *a)
-{
-    cli_cache_param_u64(cc, "out", (uint64_t)a->out);
-    cli_cache_param_u64(cc, "sort", (uint64_t)sort_key);
-    cli_cache_param_u64(cc, "top", a->has_top ? a->top : UINT64_MAX);
-    cli_cache_param_u64(cc, "no_app", a->cfg.no_app);
-    cli_cache_param_u64(cc, "app_max_packets", a->cfg.app_max_packets);
-    cli_cache_param_u64(cc, "idle_ns", (uint64_t)a->cfg.table.idle_timeout_ns);
-    cli_cache_param_u64(cc, "vlan", a->cfg.table.vlan_in_key);
-    cli_cache_param_u64(cc, "max_flows", a->cfg.table.max_flows); /* from --memory too */
-    cli_cache_param(cc, "filter", a->filter);
-}
-
 int cmd_flows(int argc, char **argv)
 {
     flows_args_t a = {.out = CLI_FORMAT_TABLE};
@@ -289,17 +274,13 @@ int cmd_flows(int argc, char **argv)
     if (prc != CLI_OK)
         return prc < 0 ? CLI_OK : prc;
     a.cfg.table.max_flows = cli_flow_cap(&a.limits, !a.cfg.no_app);
-    cli_cache_t cc;
-    cli_cache_init(&cc, "flows", !a.no_cache);
-    cache_key(&cc, &a);
-    if (cli_cache_lookup(&cc, argv + optind, argc - optind))
-        return cli_cache_finish(&cc, CLI_OK);
-    FILE *out = cli_cache_out(&cc);
+    FILE *out = stdout;
     cli_run_t run;
     cli_run_opts_t ro = {.pass = &sift_flows_pass,
                          .config = &a.cfg,
                          .threads = (unsigned)a.threads,
-                         .filter = a.filter};
+                         .filter = a.filter,
+                         .cache = !a.no_cache};
     int rc = cli_run(&run, &ro, argv + optind, argc - optind);
     sift_engine_t *e = run.e;
     int pass = run.pass;
@@ -314,5 +295,5 @@ int cmd_flows(int argc, char **argv)
         rc = CLI_FAILED;
     }
     cli_run_free(&run);
-    return cli_cache_finish(&cc, rc);
+    return rc;
 }

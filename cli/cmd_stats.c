@@ -358,20 +358,6 @@ static int report(FILE *out, const sift_engine_t *e, int pass, const stats_args_
     return rc;
 }
 
-/* The result cache key: every option that changes the output (not -j: results do not depend
- * on it). */
-static void cache_key(cli_cache_t *cc, const stats_args_t *a)
-{
-    cli_cache_param_u64(cc, "json", a->json);
-    cli_cache_param_u64(cc, "total", a->total);
-    cli_cache_param_u64(cc, "top", a->top);
-    cli_cache_param_u64(cc, "interval_ns", (uint64_t)a->cfg.interval_ns);
-    cli_cache_param_u64(cc, "max_keys", a->cfg.max_keys);
-    cli_cache_param_u64(cc, "no_app", a->cfg.no_app);
-    cli_cache_param_u64(cc, "max_flows", a->flows.table.max_flows);
-    cli_cache_param(cc, "filter", a->filter);
-}
-
 int cmd_stats(int argc, char **argv)
 {
     stats_args_t a = {.top = 10};
@@ -379,18 +365,14 @@ int cmd_stats(int argc, char **argv)
     if (prc != CLI_OK)
         return prc < 0 ? CLI_OK : prc;
     a.flows.table.max_flows = cli_flow_cap(&a.limits, !a.cfg.no_app);
-    cli_cache_t cc;
-    cli_cache_init(&cc, "stats", !a.no_cache);
-    cache_key(&cc, &a);
-    if (cli_cache_lookup(&cc, argv + optind, argc - optind))
-        return cli_cache_finish(&cc, CLI_OK);
-    FILE *out = cli_cache_out(&cc);
+    FILE *out = stdout;
     cli_run_t run;
     cli_run_opts_t ro = {.pass = &sift_stats_pass,
                          .config = &a.cfg,
                          .flows = &a.flows,
                          .threads = (unsigned)a.threads,
                          .filter = a.filter,
+                         .cache = !a.no_cache,
                          .totals = true};
     int rc = cli_run(&run, &ro, argv + optind, argc - optind);
     sift_engine_t *e = run.e;
@@ -402,5 +384,5 @@ int cmd_stats(int argc, char **argv)
         rc = CLI_FAILED;
     }
     cli_run_free(&run);
-    return cli_cache_finish(&cc, rc);
+    return rc;
 }

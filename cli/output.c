@@ -12,7 +12,6 @@ void cli_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    cli_error_count++;
     fputs("capsift: ", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);

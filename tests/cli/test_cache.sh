@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The result cache through the program: repeated flows/stats runs are hits with byte-identical
-# output, changed inputs and options are misses, --no-cache bypasses, stdin and damaged inputs
-# are never stored, a damaged or unusable cache file never fails a command, cache clear empties.
-# info uses the library's cache of pass states, one entry per file: the same checks, and over
-# the whole corpus a run answered from it prints what a run that reads prints.
+# The result cache through the program: the library's cache of pass states, one entry per file
+# and set of passes. Repeated flows/stats/info runs are hits with byte-identical output (and the
+# same exit status and messages for damaged files and limits reached), whatever the output
+# options and -j; changed inputs and result-changing options are misses; --no-cache bypasses;
+# stdin is never stored; a damaged or unusable cache file never fails a command; cache clear
+# empties. Over the whole corpus, runs answered from the cache print what reads print.
 . "$(dirname "$0")/lib.sh"
 unset CAPSIFT_NO_CACHE
 export CAPSIFT_CACHE_DIR=$TMP/cache
@@ -26,7 +27,7 @@ F=$TMP/a.pcap
 cp "$CAPS/zeek--206_example_b.pcap" "$F"
 touch -d '2020-01-01 00:00:00' "$F"
 
-# flows: the first run stores, the second is answered from L2 with the same bytes
+# flows: the first run stores the file's states, the second answers from L2 with the same bytes
 expect_exit 0 "$CAPSIFT" flows "$F"
 cp "$TMP/out" "$TMP/flows.1"
 want misses 1
@@ -47,18 +48,28 @@ CAPSIFT_NO_CACHE=1 "$CAPSIFT" flows "$F" >/dev/null 2>&1
 want hits 1
 want misses 1
 
-# other options are other entries; -j is not part of the key
-expect_exit 0 "$CAPSIFT" flows --json "$F"
-cp "$TMP/out" "$TMP/flows.json"
-expect_exit 0 "$CAPSIFT" flows --json -j 1 "$F"
-cmp -s "$TMP/out" "$TMP/flows.json" && pass || fail "flows --json cached output differs"
-expect_exit 0 "$CAPSIFT" flows --no-cache --json "$F"
-cmp -s "$TMP/out" "$TMP/flows.json" && pass || fail "flows --json uncached output differs"
-want hits 2
+# an entry holds the file's states, not an output: every format, sort, --top and -j answer
+# from it, as they would from a read
+for opt in "--json" "--csv" "--top 3" "--sort bytes" "--json -j 1"; do
+    expect_exit 0 "$CAPSIFT" flows $opt "$F"
+    cp "$TMP/out" "$TMP/flows.opt"
+    expect_exit 0 "$CAPSIFT" flows --no-cache $opt "$F"
+    cmp -s "$TMP/out" "$TMP/flows.opt" && pass || fail "flows $opt: cached output differs"
+done
+want hits 6
+want misses 1
+want puts 1
+# a config that changes the result is another entry
+expect_exit 0 "$CAPSIFT" flows --no-app --json "$F"
+cp "$TMP/out" "$TMP/flows.noapp"
+expect_exit 0 "$CAPSIFT" flows --no-app --json "$F"
+cmp -s "$TMP/out" "$TMP/flows.noapp" && pass || fail "flows --no-app: cached output differs"
+cmp -s "$TMP/flows.noapp" "$TMP/flows.opt" && fail "flows --no-app answered with detection" || pass
 want misses 2
+want puts 2
 
-# stats: the same, text and JSON
-for opt in "" "--json"; do
+# stats (and the flows it is built on): another entry; text, JSON and --top from it
+for opt in "" "--json" "--top 2"; do
     expect_exit 0 "$CAPSIFT" stats $opt "$F"
     cp "$TMP/out" "$TMP/stats.1"
     expect_exit 0 "$CAPSIFT" stats $opt "$F"
@@ -66,49 +77,82 @@ for opt in "" "--json"; do
     expect_exit 0 "$CAPSIFT" stats --no-cache $opt "$F"
     cmp -s "$TMP/out" "$TMP/stats.1" && pass || fail "stats $opt: uncached output differs"
 done
-want hits 4
-want misses 4
-want puts 4
+want hits 12
+want misses 3
+want puts 3
+for opt in "--interval 1m" "--max-keys 2"; do
+    expect_exit 0 "$CAPSIFT" stats --json $opt "$F"
+    cp "$TMP/out" "$TMP/stats.2"
+    expect_exit 0 "$CAPSIFT" stats --json --no-cache $opt "$F"
+    cmp -s "$TMP/out" "$TMP/stats.2" && pass || fail "stats $opt: cached output differs"
+done
+want misses 5
 
 # a new mtime with the same content: read again, same fingerprint, still a hit
 touch -d '2021-01-01 00:00:00' "$F"
 expect_exit 0 "$CAPSIFT" flows "$F"
 cmp -s "$TMP/out" "$TMP/flows.1" && pass || fail "flows after touch differs"
-want hits 5
+want hits 13
 
 # changed content under the same name: a miss, and the new answer
 cp "$CAPS/pcapplusplus--http-packets.pcap" "$F"
 touch -d '2020-01-01 00:00:00' "$F"
 expect_exit 0 "$CAPSIFT" flows "$F"
 cp "$TMP/out" "$TMP/flows.2"
-want misses 5
+want misses 6
 expect_exit 0 "$CAPSIFT" flows --no-cache "$F"
 cmp -s "$TMP/out" "$TMP/flows.2" && pass || fail "flows of the changed file differs from uncached"
 cmp -s "$TMP/flows.1" "$TMP/flows.2" && fail "changed file gave the old answer" || pass
 
-# a directory: keyed by every capture under it
+# a directory: an entry per file; the total (stats --total) is merged from them as from reads.
+# Entries are keyed by content, not name: the capture added there has the content $F had
+# when stats ran on it, so it answers too
 mkdir "$TMP/dir"
 cp "$CAPS/ndpi--dtls.pcap" "$CAPS/dpkt--http.pcap" "$TMP/dir/"
+touch -d '2020-01-01 00:00:00' "$TMP/dir"/*
 expect_exit 0 "$CAPSIFT" stats "$TMP/dir"
 cp "$TMP/out" "$TMP/dir.1"
+want misses 8
 expect_exit 0 "$CAPSIFT" stats "$TMP/dir"
 cmp -s "$TMP/out" "$TMP/dir.1" && pass || fail "stats DIR: cached output differs"
-want hits 6
+want hits 15
 cp "$CAPS/zeek--206_example_b.pcap" "$TMP/dir/"
-expect_exit 0 "$CAPSIFT" stats "$TMP/dir"
-cmp -s "$TMP/out" "$TMP/dir.1" && fail "a capture added to DIR gave the old answer" || pass
-want hits 6
+touch -d '2020-01-01 00:00:00' "$TMP/dir"/*
+expect_exit 0 "$CAPSIFT" stats --total "$TMP/dir"
+cp "$TMP/out" "$TMP/dir.2"
+want hits 18
+want misses 8
+expect_exit 0 "$CAPSIFT" stats --total --no-cache "$TMP/dir"
+cmp -s "$TMP/out" "$TMP/dir.2" && pass || fail "stats --total DIR: cached output differs"
+cmp -s "$TMP/dir.2" "$TMP/dir.1" && fail "a capture added to DIR gave the old answer" || pass
 
-# standard input and damaged inputs are never stored
+# standard input is never stored; a damaged file is, and its answer comes back with the same
+# exit status and messages; so does a flow limit reached
 puts=$(counter puts)
 expect_exit 0 "$CAPSIFT" flows - <"$CAPS/dpkt--http.pcap"
 expect_exit 0 "$CAPSIFT" flows - <"$CAPS/dpkt--http.pcap"
-expect_exit 1 "$CAPSIFT" flows "$CAPS/dpkt--truncated_dns_2.pcap"
-expect_exit 1 "$CAPSIFT" flows "$CAPS/dpkt--truncated_dns_2.pcap"
-expect_grep 'cut short' "$TMP/err"
 want puts "$puts"
+for opt in "" "--max-flows 2"; do
+    D=$CAPS/dpkt--truncated_dns_2.pcap
+    [ -n "$opt" ] && D=$CAPS/dpkt--http.pcap
+    "$CAPSIFT" flows --no-cache $opt "$D" >"$TMP/dam.ref" 2>"$TMP/dam.ref.err"
+    ref_rc=$?
+    for k in 1 2; do
+        "$CAPSIFT" flows $opt "$D" >"$TMP/dam.out" 2>"$TMP/dam.err"
+        rc=$?
+        if [ "$rc" = "$ref_rc" ] && cmp -s "$TMP/dam.out" "$TMP/dam.ref" &&
+            cmp -s "$TMP/dam.err" "$TMP/dam.ref.err"; then
+            pass
+        else
+            fail "flows $opt $D run $k: exit $rc and messages differ from a read (exit $ref_rc)"
+        fi
+    done
+    [ "$ref_rc" = 1 ] && pass || fail "flows $opt $D exits $ref_rc"
+done
+expect_grep 'flow limit' "$TMP/dam.err"
+want puts $((puts + 2))
 expect_exit 2 "$CAPSIFT" flows "$TMP/does-not-exist.pcap"
-want puts "$puts"
+want puts $((puts + 2))
 
 # cache clear empties it
 expect_exit 0 "$CAPSIFT" cache clear
@@ -177,10 +221,11 @@ cp "$CAPS/pcapplusplus--http-packets.pcap" "$CAPS/dpkt--http.pcap" "$CAPS/ndpi--
 cp "$CAPS/dpkt--truncated_dns_2.pcap" "$I/damaged.pcap"
 touch -d '2020-01-01 00:00:00' "$I"/* # a file written in the last 2 s has no memo entry
 # info reads less than a fingerprint would: it caches files whose fingerprint another command
-# has taken (here flows: one miss; it stores nothing, as one of the files is damaged)
+# has taken (here flows, which stores its own 4 entries)
 "$CAPSIFT" info "$I" >/dev/null 2>&1
 want puts 0
 "$CAPSIFT" flows "$I" >/dev/null 2>&1
+want puts 4
 for opt in "" "--json"; do
     "$CAPSIFT" info --no-cache $opt "$I" >"$TMP/info.ref" 2>"$TMP/info.ref.err"
     ref_rc=$?
@@ -197,8 +242,8 @@ for opt in "" "--json"; do
 done
 [ "$ref_rc" = 1 ] && pass || fail "info of a damaged file exits $ref_rc"
 # an entry is a file's states, whatever the output format or -j: stored once, then answered
-want puts 4
-want misses 5
+want puts 8
+want misses 8
 want hits 12
 # a changed file is read again, the others answer from the cache
 cp "$CAPS/zeek--206_example_b.pcap" "$I/dpkt--http.pcap"
@@ -207,31 +252,36 @@ touch -d '2020-01-02 00:00:00' "$I/dpkt--http.pcap"
 "$CAPSIFT" info --no-cache --json "$I" >"$TMP/info.ref" 2>/dev/null
 cmp -s "$TMP/info.out" "$TMP/info.ref" && pass || fail "info after a change differs from a read"
 want hits 15
-want puts 4
+want puts 8
 # standard input is read every time
 "$CAPSIFT" info - <"$CAPS/dpkt--http.pcap" >/dev/null 2>&1
 "$CAPSIFT" info - <"$CAPS/dpkt--http.pcap" >/dev/null 2>&1
-want puts 4
+want puts 8
 want hits 15
 CAPSIFT_NO_CACHE=1 "$CAPSIFT" info "$I" >/dev/null 2>&1
 want hits 15
 
 # the whole corpus: every file answered from the cache prints what reading it prints
+# (flows first: info caches only files whose fingerprints are known)
 if have_shared; then
-    "$CAPSIFT" flows -j 2 "$SHARED" >/dev/null 2>&1 # the fingerprints
-    "$CAPSIFT" info --json -j 2 "$SHARED" >/dev/null 2>&1
-    before=$(counter hits)
-    "$CAPSIFT" info --json -j 2 "$SHARED" >"$TMP/corpus.hit" 2>"$TMP/corpus.hit.err"
-    hits=$(($(counter hits) - before))
-    [ "$hits" -gt 700 ] && pass || fail "info over the corpus: only $hits answers from the cache"
-    "$CAPSIFT" info --json --no-cache -j 2 "$SHARED" >"$TMP/corpus.ref" 2>"$TMP/corpus.ref.err"
-    if cmp -s "$TMP/corpus.hit" "$TMP/corpus.ref" &&
-        cmp -s "$TMP/corpus.hit.err" "$TMP/corpus.ref.err"; then
-        pass
-    else
-        fail "info over the corpus: answers from the cache differ from reads"
-        diff "$TMP/corpus.hit" "$TMP/corpus.ref" | head -5 >&2
-    fi
-    [ "$(wc -l <"$TMP/corpus.ref")" -gt 700 ] && pass || fail "info over the corpus: too few files"
+    for cmd in flows stats info; do
+        "$CAPSIFT" $cmd --json -j 2 "$SHARED" >/dev/null 2>&1
+        before=$(counter hits)
+        "$CAPSIFT" $cmd --json -j 2 "$SHARED" >"$TMP/corpus.hit" 2>"$TMP/corpus.hit.err"
+        hit_rc=$?
+        hits=$(($(counter hits) - before))
+        [ "$hits" -gt 700 ] && pass || fail "$cmd over the corpus: only $hits answers from the cache"
+        "$CAPSIFT" $cmd --json --no-cache -j 2 "$SHARED" >"$TMP/corpus.ref" 2>"$TMP/corpus.ref.err"
+        ref_rc=$?
+        if [ "$hit_rc" = "$ref_rc" ] && cmp -s "$TMP/corpus.hit" "$TMP/corpus.ref" &&
+            cmp -s "$TMP/corpus.hit.err" "$TMP/corpus.ref.err"; then
+            pass
+        else
+            fail "$cmd over the corpus: answers from the cache differ from reads"
+            diff "$TMP/corpus.hit" "$TMP/corpus.ref" | head -5 >&2
+        fi
+        [ "$(grep -c '"file"' "$TMP/corpus.ref")" -gt 700 ] && pass ||
+            fail "$cmd over the corpus: too few files"
+    done
 fi
 finish
