@@ -3,16 +3,52 @@
  * passes. The buffer is the capture (a memory file, so replayed captures read as they are);
  * its last byte chooses the range size the engine splits it into (the merge of ranges, the
  * continuation of flows cut by a boundary) and whether nDPI runs (it is slow to set up, so
- * only for one input in 32). */
+ * only for one input in 32). Each final state then goes through the result cache's save and
+ * load: a load of what was saved saves the same bytes again, and loads of that blob cut short
+ * or with one byte changed (where, from the input) fail cleanly or load a usable state. */
 #include <capsift/capsift.h>
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Loads n bytes into a fresh state of pass p; on success saves it into *again (may be NULL). */
+static int load(const sift_pass_t *p, const void *cfg, const unsigned char *b, size_t n,
+                sift_blob_t *again)
+{
+    void *st = NULL;
+    if (sift_pass_state_new(p, cfg, &st) < 0)
+        abort();
+    sift_blob_reader_t r = {b, b + n, false, 0};
+    int rc = p->load(st, &r);
+    if (rc == 0 && !r.bad && again)
+        p->save(st, again);
+    sift_pass_state_free(p, st);
+    return rc == 0 && !r.bad ? 0 : -1;
+}
+
+static void check_cache(const sift_pass_t *p, const void *cfg, const void *state,
+                        const uint8_t *data, size_t size)
+{
+    sift_blob_t b = {0}, again = {0};
+    p->save(state, &b);
+    if (b.failed || load(p, cfg, b.p, b.len, &again) < 0 || again.failed || again.len != b.len ||
+        (b.len && memcmp(again.p, b.p, b.len) != 0))
+        abort();
+    if (b.len) {
+        size_t at = (size_t)data[0] * 257 % b.len;
+        load(p, cfg, b.p, at, NULL); /* cut short */
+        b.p[at] ^= (unsigned char)(size > 1 ? data[1] | 1 : 0x80);
+        load(p, cfg, b.p, b.len, NULL);
+    }
+    free(b.p);
+    free(again.p);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -38,6 +74,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* out of memory on a fuzzer's small inputs is a bug */
     if (sift_engine_run(e) < 0)
         abort();
+    const void *cfgs[] = {NULL, &fc, &sc};
+    for (int p = 0; p < 3; p++) {
+        const void *st = sift_engine_state(e, 0, p);
+        const sift_pass_t *pass = p == 0   ? &sift_info_pass
+                                  : p == 1 ? &sift_flows_pass
+                                           : &sift_stats_pass;
+        if (st)
+            check_cache(pass, cfgs[p], st, data, size);
+    }
     sift_engine_free(e);
     sift_ctx_free(ctx);
     close(fd);
