@@ -93,7 +93,7 @@ static void print_link(FILE *out, uint32_t lt)
     fprintf(out, "%" PRIu32 " %s (%s)", lt, name ? name : "unknown", desc ? desc : "unknown");
 }
 
-static void print_text(FILE *out, const sift_input_t *in, const sift_info_t *s)
+static void print_text(FILE *out, const sift_input_t *in, const sift_info_summary_t *s)
 {
     char a[64], b[64];
     const sift_file_meta_t *m = &in->meta;
@@ -159,7 +159,7 @@ static void print_text(FILE *out, const sift_input_t *in, const sift_info_t *s)
     fputc('\n', out);
 }
 
-static void print_json(FILE *out, const sift_input_t *in, const sift_info_t *s)
+static void print_json(FILE *out, const sift_input_t *in, const sift_info_summary_t *s)
 {
     fputs("{\"file\":", out);
     json_string(out, in->path);
@@ -225,7 +225,8 @@ static void print_json(FILE *out, const sift_input_t *in, const sift_info_t *s)
     fprintf(out, "],\"problems_total\":%" PRIu64 "}\n", in->problems_total);
 }
 
-static void print_total(FILE *out, const sift_engine_t *e, const sift_info_t *t, size_t failed)
+static void print_total(FILE *out, const sift_engine_t *e, const sift_info_summary_t *t,
+                        size_t failed)
 {
     char a[64], b[64];
     fprintf(out, "Total:              %zu files (%zu unreadable), %s packets, %s bytes captured\n",
@@ -281,18 +282,21 @@ int cmd_info(int argc, char **argv)
         size_t failed = 0;
         for (size_t i = 0; i < sift_engine_ninputs(e); i++) {
             const sift_input_t *in = sift_engine_input(e, i);
-            const sift_info_t *s = sift_engine_state(e, i, pass);
-            static const sift_info_t none = {0};
+            sift_info_summary_t s;
+            sift_info_get(sift_engine_state(e, i, pass), &s);
             if (json)
-                print_json(stdout, in, s ? s : &none);
+                print_json(stdout, in, &s);
             else
-                print_text(stdout, in, s ? s : &none);
+                print_text(stdout, in, &s);
             failed += in->error[0] != '\0';
             if (cli_report_input(in, NULL, false) != CLI_OK) /* problems are in the output */
                 rc = CLI_DAMAGED;
         }
-        if (!json && sift_engine_ninputs(e) > 1)
-            print_total(stdout, e, sift_engine_total(e, pass), failed);
+        if (!json && sift_engine_ninputs(e) > 1) {
+            sift_info_summary_t t;
+            sift_info_get(sift_engine_total(e, pass), &t);
+            print_total(stdout, e, &t, failed);
+        }
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
         cli_error("cannot write the output: %s", strerror(errno));

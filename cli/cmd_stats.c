@@ -45,44 +45,13 @@ typedef struct stats_args {
     sift_flows_config_t flows; /* the flows the application level is built on */
 } stats_args_t;
 
-static int cmp_entry_bytes(const void *pa, const void *pb)
+/* The entries of a map in the library's order, at most k (0: all); false when memory ran out. */
+static bool entries(const sift_stats_t *s, sift_stats_map_id_t map, size_t k,
+                    sift_stats_entry_t **v, size_t *n)
 {
-    const sift_stats_entry_t *a = pa, *b = pb;
-    if (a->bytes != b->bytes)
-        return a->bytes > b->bytes ? -1 : 1;
-    if (a->packets != b->packets)
-        return a->packets > b->packets ? -1 : 1;
-    return memcmp(a->key, b->key, 16);
-}
-
-static int64_t interval_index(const sift_stats_entry_t *e)
-{
-    int64_t v;
-    memcpy(&v, e->key, sizeof v);
-    return v;
-}
-
-static int cmp_entry_time(const void *pa, const void *pb)
-{
-    int64_t a = interval_index(pa), b = interval_index(pb);
-    return a < b ? -1 : a > b;
-}
-
-/* The entries of a map, sorted; NULL when empty. */
-static sift_stats_entry_t *sorted(const sift_stats_map_t *m, size_t *n,
-                                  int (*cmp)(const void *, const void *))
-{
-    *n = 0;
-    if (m->count == 0)
-        return NULL;
-    sift_stats_entry_t *v = malloc(m->count * sizeof *v);
-    if (!v)
-        return NULL;
-    for (size_t i = 0; i <= m->mask; i++)
-        if (m->e[i].packets)
-            v[(*n)++] = m->e[i];
-    qsort(v, *n, sizeof *v, cmp);
-    return v;
+    int64_t r = sift_stats_entries(s, map, k, v);
+    *n = r > 0 ? (size_t)r : 0;
+    return r >= 0;
 }
 
 static const char *addr_str(char *buf, size_t size, const uint8_t *a)
@@ -123,8 +92,8 @@ static void node_path(char *buf, size_t size, const sift_stats_t *s, unsigned i)
 {
     const char *names[64];
     int n = 0;
-    for (int k = (int)i; k >= 0 && n < 64; k = s->nodes[k].parent)
-        names[n++] = s->nodes[k].name;
+    for (int k = (int)i; k >= 0 && n < 64; k = sift_stats_node(s, (unsigned)k)->parent)
+        names[n++] = sift_stats_node(s, (unsigned)k)->name;
     size_t o = 0;
     buf[0] = '\0';
     while (n-- > 0 && o < size)
@@ -134,8 +103,8 @@ static void node_path(char *buf, size_t size, const sift_stats_t *s, unsigned i)
 /* Children in order of creation, depth first, as tshark prints its tree. */
 static void print_tree(FILE *out, const sift_stats_t *s, int parent)
 {
-    for (unsigned i = 0; i < s->nnodes; i++) {
-        const sift_stats_node_t *n = &s->nodes[i];
+    const sift_stats_node_t *n;
+    for (unsigned i = 0; (n = sift_stats_node(s, i)) != NULL; i++) {
         if (n->parent != parent)
             continue;
         char label[80];
@@ -145,29 +114,33 @@ static void print_tree(FILE *out, const sift_stats_t *s, int parent)
     }
 }
 
-static void print_text(FILE *out, const char *title, const sift_stats_t *s, int digits,
+/* false: memory ran out (what was printed is incomplete) */
+static bool print_text(FILE *out, const char *title, const sift_stats_t *s, int digits,
                        const stats_args_t *a)
 {
     char b1[64], b2[96];
+    sift_stats_summary_t t;
+    sift_stats_summary(s, &t);
     fprintf(out, "File:       %s\nPackets:    %" PRIu64 "\nBytes:      %" PRIu64 "\n\n", title,
-            s->packets, s->bytes);
+            t.packets, t.bytes);
     fprintf(out, "Protocol hierarchy:\n");
     print_tree(out, s, -1);
-    if (s->nodes_dropped)
+    if (t.nodes_dropped)
         fprintf(out, "  (%" PRIu64 " packets with paths beyond %d nodes not shown)\n",
-                s->nodes_dropped, SIFT_STATS_MAX_NODES);
+                t.nodes_dropped, SIFT_STATS_MAX_NODES);
     size_t n;
-    sift_stats_entry_t *v = sorted(&s->hosts, &n, cmp_entry_bytes);
+    sift_stats_entry_t *v;
+    bool ok = entries(s, SIFT_STATS_HOSTS, a->top, &v, &n);
     fprintf(out, "\nTop talkers (bytes sent and received):\n  %-39s %12s %14s\n", "ADDRESS",
             "PACKETS", "BYTES");
     for (size_t i = 0; i < n && i < a->top; i++)
         fprintf(out, "  %-39s %12" PRIu64 " %14" PRIu64 "\n", addr_str(b1, sizeof b1, v[i].key),
                 v[i].packets, v[i].bytes);
-    if (s->hosts.other_packets)
+    if (t.other_packets[SIFT_STATS_HOSTS])
         fprintf(out, "  %-39s %12" PRIu64 " %14" PRIu64 "\n", "(other, past --max-keys)",
-                s->hosts.other_packets, s->hosts.other_bytes);
+                t.other_packets[SIFT_STATS_HOSTS], t.other_bytes[SIFT_STATS_HOSTS]);
     free(v);
-    v = sorted(&s->ports, &n, cmp_entry_bytes);
+    ok = entries(s, SIFT_STATS_PORTS, a->top, &v, &n) && ok;
     fprintf(out, "\nTop ports (either end):\n  %-12s %12s %14s\n", "PORT", "PACKETS", "BYTES");
     for (size_t i = 0; i < n && i < a->top; i++) {
         snprintf(b2, sizeof b2, "%s/%u", proto_name(b1, sizeof b1, v[i].key[0]),
@@ -179,20 +152,20 @@ static void print_text(FILE *out, const char *title, const sift_stats_t *s, int 
             "BYTES");
     for (unsigned i = 0; i < SIFT_STATS_NSIZES; i++)
         fprintf(out, "  %-12s %12" PRIu64 " %14" PRIu64 "\n", size_range(b1, sizeof b1, i),
-                s->size_packets[i], s->size_bytes[i]);
-    v = sorted(&s->timeline, &n, cmp_entry_time);
+                t.size_packets[i], t.size_bytes[i]);
+    ok = entries(s, SIFT_STATS_TIMELINE, 0, &v, &n) && ok;
     fprintf(out, "\nTimeline (interval %s s):\n  %-24s %12s %14s %14s\n",
-            sift_format_ts(b1, sizeof b1, s->interval_ns, 9), "START", "PACKETS", "BYTES",
-            "BITS/S");
-    double secs = (double)s->interval_ns / 1e9;
+            sift_format_ts(b1, sizeof b1, t.interval_ns, 9), "START", "PACKETS", "BYTES", "BITS/S");
+    double secs = (double)t.interval_ns / 1e9;
     for (size_t i = 0; i < n; i++) {
-        int64_t start = interval_index(&v[i]) * s->interval_ns;
+        int64_t start = sift_stats_interval_index(&v[i]) * t.interval_ns;
         fprintf(out, "  %-24s %12" PRIu64 " %14" PRIu64 " %14.0f\n",
                 sift_format_ts(b1, sizeof b1, start, digits), v[i].packets, v[i].bytes,
                 8.0 * (double)v[i].bytes / secs);
     }
     free(v);
     fputc('\n', out);
+    return ok;
 }
 
 static void json_counts(FILE *out, uint64_t p, uint64_t b)
@@ -200,25 +173,29 @@ static void json_counts(FILE *out, uint64_t p, uint64_t b)
     fprintf(out, "\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64, p, b);
 }
 
-static void print_json(FILE *out, const char *title, const sift_stats_t *s, int digits,
+static bool print_json(FILE *out, const char *title, const sift_stats_t *s, int digits,
                        const stats_args_t *a)
 {
     char b1[256], b2[64];
+    sift_stats_summary_t t;
+    sift_stats_summary(s, &t);
     fputs("{\"file\":", out);
     json_string(out, title);
     fputc(',', out);
-    json_counts(out, s->packets, s->bytes);
+    json_counts(out, t.packets, t.bytes);
     fputs(",\"hierarchy\":[", out);
-    for (unsigned i = 0; i < s->nnodes; i++) {
+    for (unsigned i = 0; i < t.nnodes; i++) {
+        const sift_stats_node_t *nd = sift_stats_node(s, i);
         node_path(b1, sizeof b1, s, i);
         fprintf(out, "%s{\"path\":", i ? "," : "");
         json_string(out, b1);
         fputc(',', out);
-        json_counts(out, s->nodes[i].packets, s->nodes[i].bytes);
+        json_counts(out, nd->packets, nd->bytes);
         fputc('}', out);
     }
     size_t n;
-    sift_stats_entry_t *v = sorted(&s->hosts, &n, cmp_entry_bytes);
+    sift_stats_entry_t *v;
+    bool ok = entries(s, SIFT_STATS_HOSTS, a->top, &v, &n);
     fputs("],\"top_talkers\":[", out);
     for (size_t i = 0; i < n && i < a->top; i++) {
         fprintf(out, "%s{\"addr\":\"%s\",", i ? "," : "", addr_str(b1, sizeof b1, v[i].key));
@@ -226,7 +203,7 @@ static void print_json(FILE *out, const char *title, const sift_stats_t *s, int 
         fputc('}', out);
     }
     free(v);
-    v = sorted(&s->ports, &n, cmp_entry_bytes);
+    ok = entries(s, SIFT_STATS_PORTS, a->top, &v, &n) && ok;
     fputs("],\"top_ports\":[", out);
     for (size_t i = 0; i < n && i < a->top; i++) {
         fprintf(out, "%s{\"proto\":\"%s\",\"port\":%u,", i ? "," : "",
@@ -238,15 +215,16 @@ static void print_json(FILE *out, const char *title, const sift_stats_t *s, int 
     fputs("],\"sizes\":[", out);
     for (unsigned i = 0; i < SIFT_STATS_NSIZES; i++) {
         fprintf(out, "%s{\"range\":\"%s\",", i ? "," : "", size_range(b1, sizeof b1, i));
-        json_counts(out, s->size_packets[i], s->size_bytes[i]);
+        json_counts(out, t.size_packets[i], t.size_bytes[i]);
         fputc('}', out);
     }
     fprintf(out, "],\"interval\":\"%s\",\"timeline\":[",
-            sift_format_ts(b1, sizeof b1, s->interval_ns, 9));
-    v = sorted(&s->timeline, &n, cmp_entry_time);
+            sift_format_ts(b1, sizeof b1, t.interval_ns, 9));
+    ok = entries(s, SIFT_STATS_TIMELINE, 0, &v, &n) && ok;
     for (size_t i = 0; i < n; i++) {
         fprintf(out, "%s{\"start\":\"%s\",", i ? "," : "",
-                sift_format_ts(b1, sizeof b1, interval_index(&v[i]) * s->interval_ns, digits));
+                sift_format_ts(b1, sizeof b1, sift_stats_interval_index(&v[i]) * t.interval_ns,
+                               digits));
         json_counts(out, v[i].packets, v[i].bytes);
         fputc('}', out);
     }
@@ -254,8 +232,9 @@ static void print_json(FILE *out, const char *title, const sift_stats_t *s, int 
     fprintf(out,
             "],\"other\":{\"talkers_packets\":%" PRIu64 ",\"ports_packets\":%" PRIu64
             ",\"timeline_packets\":%" PRIu64 ",\"hierarchy_packets\":%" PRIu64 "}}\n",
-            s->hosts.other_packets, s->ports.other_packets, s->timeline.other_packets,
-            s->nodes_dropped);
+            t.other_packets[SIFT_STATS_HOSTS], t.other_packets[SIFT_STATS_PORTS],
+            t.other_packets[SIFT_STATS_TIMELINE], t.nodes_dropped);
+    return ok;
 }
 
 static int parse_args(int argc, char **argv, stats_args_t *a)
@@ -334,6 +313,7 @@ static int parse_args(int argc, char **argv, stats_args_t *a)
 static int report(FILE *out, const sift_engine_t *e, int pass, const stats_args_t *a)
 {
     int rc = CLI_OK, digits = 0;
+    bool ok = true;
     for (size_t i = 0; i < sift_engine_ninputs(e); i++) {
         const sift_input_t *in = sift_engine_input(e, i);
         const sift_stats_t *s = sift_engine_state(e, i, pass);
@@ -343,17 +323,14 @@ static int report(FILE *out, const sift_engine_t *e, int pass, const stats_args_
             rc = CLI_DAMAGED;
         if (a->total || !s)
             continue;
-        if (a->json)
-            print_json(out, in->path, s, in->meta.ts_digits, a);
-        else
-            print_text(out, in->path, s, in->meta.ts_digits, a);
+        ok = (a->json ? print_json : print_text)(out, in->path, s, in->meta.ts_digits, a) && ok;
     }
     const sift_stats_t *t = sift_engine_total(e, pass);
-    if (a->total && t) {
-        if (a->json)
-            print_json(out, "(total)", t, digits, a);
-        else
-            print_text(out, "(total)", t, digits, a);
+    if (a->total && t)
+        ok = (a->json ? print_json : print_text)(out, "(total)", t, digits, a) && ok;
+    if (!ok) {
+        cli_error("out of memory: some tables of the report are missing");
+        rc = CLI_FAILED;
     }
     return rc;
 }

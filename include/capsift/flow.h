@@ -215,28 +215,25 @@ typedef struct sift_flows_config {
 
 #define SIFT_FLOW_APP_NAME_MAX 32
 
-/* The state of the flows pass: read it as `const sift_flows_t *` from sift_engine_state. */
-typedef struct sift_flows {
-    sift_flow_table_t table;
-    uint64_t packets;        /* every packet seen */
-    uint64_t ip_packets;     /* with an IP layer (placed in a flow, or dropped) */
-    uint64_t non_ip_packets; /* without: ARP, other network layers, undecodable */
-    bool app;                /* application detection on */
-    unsigned app_max_packets;
-    void *detector;                            /* internal: the nDPI module, created on first use */
-    char (*app_names)[SIFT_FLOW_APP_NAME_MAX]; /* internal: names by nDPI id */
-    struct sift_flows *self; /* internal: lets merge settle a const `from` (see pass_flows.c) */
-    int64_t last_ts_ns;      /* internal: the latest record timestamp, given to records that
-                              * carry none (pcapng simple packets, out-of-range times) */
-    const sift_flow_t *last; /* the flow of the latest packet (NULL: it had none), valid until
-                              * the next packet: for passes built on this one */
-    uint8_t last_dir;        /* its direction (SIFT_FLOW_AB or SIFT_FLOW_BA) */
-    bool record;             /* internal: a later range, keeping first packets' offsets */
-    const struct sift_flow_user *users; /* internal: passes keeping bytes per flow (engine) */
-    size_t nusers;
-    struct sift_flows_pending *pending; /* internal: flows to continue after a merge */
-    size_t npending, pending_cap;
-} sift_flows_t;
+/* The state of the flows pass, as sift_engine_state gives it: opaque, read with the accessors
+ * below. */
+typedef struct sift_flows sift_flows_t;
+
+/* A state's counters. Fields are only ever added at the end. */
+typedef struct sift_flows_summary {
+    uint64_t packets;         /* every packet seen */
+    uint64_t ip_packets;      /* with an IP layer (placed in a flow, or dropped) */
+    uint64_t non_ip_packets;  /* without: ARP, other network layers, undecodable */
+    uint64_t flows;           /* held: finished and active (sift_flows_count) */
+    uint64_t active;          /* of which still active (an idle timeout finishes the others) */
+    uint64_t emitted;         /* finished flows handed to config->emit instead of kept */
+    uint64_t dropped_packets; /* packets of flows past max_flows, not counted */
+    bool full;                /* max_flows was reached */
+    bool app;                 /* application detection on */
+    size_t memory;            /* bytes the flow table holds */
+} sift_flows_summary_t;
+
+SIFT_API void sift_flows_summary(const sift_flows_t *s, sift_flows_summary_t *out);
 
 /* The pass. Its needs is SIFT_NEED_APP; with config->no_app use a copy with needs set to
  * sift_flows_needs(config). The config is required (NULL means defaults). */

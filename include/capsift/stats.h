@@ -13,7 +13,7 @@
  * - Timeline: packets and bytes per interval; intervals start at multiples of the interval
  *   since the Unix epoch, so states merge without knowing the first packet.
  * Bytes are bytes on the wire. Maps are bounded (max_keys each): keys past the bound are
- * counted in the map's `other` counters. Read the state as `const sift_stats_t *`.
+ * counted in the map's `other` counters. Read a state with the accessors.
  */
 #ifndef CAPSIFT_STATS_H
 #define CAPSIFT_STATS_H
@@ -50,29 +50,45 @@ typedef struct sift_stats_entry {
     uint64_t packets, bytes;
 } sift_stats_entry_t;
 
-/* A bounded counter map (open addressing; an entry with packets == 0 is empty). */
-typedef struct sift_stats_map {
-    sift_stats_entry_t *e;
-    size_t mask, count, limit;
-    uint64_t other_packets, other_bytes; /* counts of keys past the limit */
-} sift_stats_map_t;
+/* The state of the pass, as sift_engine_state gives it: opaque, read with the accessors below. */
+typedef struct sift_stats sift_stats_t;
 
-typedef struct sift_stats {
+/* The counted maps. */
+typedef enum sift_stats_map_id {
+    SIFT_STATS_HOSTS = 0, /* talkers: per address */
+    SIFT_STATS_PORTS,
+    SIFT_STATS_TIMELINE,
+    SIFT_STATS_NMAPS
+} sift_stats_map_id_t;
+
+/* A state's counters. Fields are only ever added at the end. */
+typedef struct sift_stats_summary {
     uint64_t packets, bytes;
     int64_t interval_ns;
-    sift_stats_node_t *nodes;
-    unsigned nnodes;
+    unsigned nnodes;        /* nodes of the hierarchy (sift_stats_node) */
     uint64_t nodes_dropped; /* packets whose path did not fit in SIFT_STATS_MAX_NODES */
-    sift_stats_map_t hosts; /* talkers */
-    sift_stats_map_t ports;
-    sift_stats_map_t timeline;
     uint64_t size_packets[SIFT_STATS_NSIZES], size_bytes[SIFT_STATS_NSIZES];
-    bool app;
-    struct sift_stats_path *paths; /* internal: counts by path until the finish makes nodes */
-    size_t paths_mask, paths_count;
-    sift_stats_entry_t *tl_last; /* internal: the timeline entry of the latest packet */
-    int64_t tl_idx;
-} sift_stats_t;
+    bool app; /* the application level is counted */
+    /* per map (sift_stats_map_id_t): keys kept, and the counts of keys past max_keys */
+    uint64_t keys[SIFT_STATS_NMAPS];
+    uint64_t other_packets[SIFT_STATS_NMAPS], other_bytes[SIFT_STATS_NMAPS];
+} sift_stats_summary_t;
+
+SIFT_API void sift_stats_summary(const sift_stats_t *s, sift_stats_summary_t *out);
+
+/* Node i of the hierarchy (NULL past nnodes); parents precede their children. Valid while the
+ * state is. */
+SIFT_API const sift_stats_node_t *sift_stats_node(const sift_stats_t *s, unsigned i);
+
+/* The entries of a map in order, at most k of them (0: all): talkers and ports by bytes, then
+ * packets, largest first, then by key; the timeline by interval, earliest first. *out is an
+ * array to free (NULL for none). Returns the number of entries, or SIFT_ENOMEM. The first k
+ * of n cost O(n log k). */
+SIFT_API int64_t sift_stats_entries(const sift_stats_t *s, sift_stats_map_id_t map, size_t k,
+                                    sift_stats_entry_t **out);
+
+/* The interval of a timeline entry (its start is index * interval_ns). */
+SIFT_API int64_t sift_stats_interval_index(const sift_stats_entry_t *e);
 
 SIFT_API extern const sift_pass_t sift_stats_pass;
 SIFT_API sift_need_t sift_stats_needs(const sift_stats_config_t *config);

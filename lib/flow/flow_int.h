@@ -34,6 +34,29 @@ const char *sift__app_proto_name(void *mod, uint16_t id);
 
 /* ---- the flow stage, for the engine ---- */
 
+/* The state of the flows pass (opaque to users: sift_flows_summary and the accessors). */
+struct sift_flows {
+    sift_flow_table_t table;
+    uint64_t packets;        /* every packet seen */
+    uint64_t ip_packets;     /* with an IP layer (placed in a flow, or dropped) */
+    uint64_t non_ip_packets; /* without: ARP, other network layers, undecodable */
+    bool app;                /* application detection on */
+    unsigned app_max_packets;
+    void *detector;                            /* internal: the nDPI module, created on first use */
+    char (*app_names)[SIFT_FLOW_APP_NAME_MAX]; /* internal: names by nDPI id */
+    struct sift_flows *self; /* internal: lets merge settle a const `from` (see pass_flows.c) */
+    int64_t last_ts_ns;      /* internal: the latest record timestamp, given to records that
+                              * carry none (pcapng simple packets, out-of-range times) */
+    const sift_flow_t *last; /* the flow of the latest packet (NULL: it had none), valid until
+                              * the next packet: for passes built on this one */
+    uint8_t last_dir;        /* its direction (SIFT_FLOW_AB or SIFT_FLOW_BA) */
+    bool record;             /* internal: a later range, keeping first packets' offsets */
+    const struct sift_flow_user *users; /* internal: passes keeping bytes per flow (engine) */
+    size_t nusers;
+    struct sift_flows_pending *pending; /* internal: flows to continue after a merge */
+    size_t npending, pending_cap;
+};
+
 /* A pass's bytes in each flow record, at offset in the ext bytes. */
 typedef struct sift_flow_user {
     size_t offset;

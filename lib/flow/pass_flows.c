@@ -503,6 +503,21 @@ sift_need_t sift_flows_needs(const sift_flows_config_t *config)
     return config && config->no_app ? SIFT_NEED_TRANSPORT : SIFT_NEED_APP;
 }
 
+void sift_flows_summary(const sift_flows_t *s, sift_flows_summary_t *out)
+{
+    const sift_flow_table_t *t = &s->table;
+    *out = (sift_flows_summary_t){.packets = s->packets,
+                                  .ip_packets = s->ip_packets,
+                                  .non_ip_packets = s->non_ip_packets,
+                                  .flows = sift_flow_table_count(t),
+                                  .active = t->count,
+                                  .emitted = t->emitted,
+                                  .dropped_packets = t->dropped_packets,
+                                  .full = t->full,
+                                  .app = s->app,
+                                  .memory = sift_flow_table_memory(t)};
+}
+
 size_t sift_flows_count(const sift_flows_t *s)
 {
     return sift_flow_table_count(&s->table);

@@ -27,6 +27,30 @@
 
 static const sift_stats_config_t default_config = {0};
 
+/* A bounded counter map (open addressing; an entry with packets == 0 is empty). */
+typedef struct sift_stats_map {
+    sift_stats_entry_t *e;
+    size_t mask, count, limit;
+    uint64_t other_packets, other_bytes; /* counts of keys past the limit */
+} sift_stats_map_t;
+
+struct sift_stats {
+    uint64_t packets, bytes;
+    int64_t interval_ns;
+    sift_stats_node_t *nodes;
+    unsigned nnodes;
+    uint64_t nodes_dropped; /* packets whose path did not fit in SIFT_STATS_MAX_NODES */
+    sift_stats_map_t hosts; /* talkers */
+    sift_stats_map_t ports;
+    sift_stats_map_t timeline;
+    uint64_t size_packets[SIFT_STATS_NSIZES], size_bytes[SIFT_STATS_NSIZES];
+    bool app;
+    struct sift_stats_path *paths; /* internal: counts by path until the finish makes nodes */
+    size_t paths_mask, paths_count;
+    sift_stats_entry_t *tl_last; /* internal: the timeline entry of the latest packet */
+    int64_t tl_idx;
+};
+
 /* ---- bounded counter map ---- */
 
 static int map_init(sift_stats_map_t *m, size_t limit)
@@ -705,4 +729,112 @@ sift_need_t sift_stats_needs(const sift_stats_config_t *config)
 int sift_stats_parse_interval(const char *s, int64_t *ns)
 {
     return sift_parse_duration(s, 1, INT64_MAX / 2, ns) < 0 ? SIFT_EPARSE : 0;
+}
+
+/* ---- reading a state ---- */
+
+static const sift_stats_map_t *map_of(const sift_stats_t *s, sift_stats_map_id_t id)
+{
+    return id == SIFT_STATS_HOSTS ? &s->hosts : id == SIFT_STATS_PORTS ? &s->ports : &s->timeline;
+}
+
+void sift_stats_summary(const sift_stats_t *s, sift_stats_summary_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->packets = s->packets;
+    out->bytes = s->bytes;
+    out->interval_ns = s->interval_ns;
+    out->nnodes = s->nnodes;
+    out->nodes_dropped = s->nodes_dropped;
+    memcpy(out->size_packets, s->size_packets, sizeof out->size_packets);
+    memcpy(out->size_bytes, s->size_bytes, sizeof out->size_bytes);
+    out->app = s->app;
+    for (int m = 0; m < SIFT_STATS_NMAPS; m++) {
+        const sift_stats_map_t *map = map_of(s, (sift_stats_map_id_t)m);
+        out->keys[m] = map->count;
+        out->other_packets[m] = map->other_packets;
+        out->other_bytes[m] = map->other_bytes;
+    }
+}
+
+const sift_stats_node_t *sift_stats_node(const sift_stats_t *s, unsigned i)
+{
+    return i < s->nnodes ? &s->nodes[i] : NULL;
+}
+
+int64_t sift_stats_interval_index(const sift_stats_entry_t *e)
+{
+    int64_t v;
+    memcpy(&v, e->key, sizeof v);
+    return v;
+}
+
+/* The order of sift_stats_entries: negative when a comes first. */
+static int by_bytes(const void *pa, const void *pb)
+{
+    const sift_stats_entry_t *a = pa, *b = pb;
+    if (a->bytes != b->bytes)
+        return a->bytes > b->bytes ? -1 : 1;
+    if (a->packets != b->packets)
+        return a->packets > b->packets ? -1 : 1;
+    return memcmp(a->key, b->key, 16);
+}
+
+static int by_time(const void *pa, const void *pb)
+{
+    int64_t a = sift_stats_interval_index(pa), b = sift_stats_interval_index(pb);
+    return a < b ? -1 : a > b;
+}
+
+/* Restores the heap (the entry that comes last at the root) below node i of n. */
+static void sift_down(sift_stats_entry_t *h, size_t n, size_t i,
+                      int (*cmp)(const void *, const void *))
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && cmp(&h[l], &h[m]) > 0)
+            m = l;
+        if (r < n && cmp(&h[r], &h[m]) > 0)
+            m = r;
+        if (m == i)
+            return;
+        sift_stats_entry_t t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+int64_t sift_stats_entries(const sift_stats_t *s, sift_stats_map_id_t map, size_t k,
+                           sift_stats_entry_t **out)
+{
+    const sift_stats_map_t *m = map_of(s, map);
+    int (*cmp)(const void *, const void *) = map == SIFT_STATS_TIMELINE ? by_time : by_bytes;
+    *out = NULL;
+    size_t want = k && k < m->count ? k : m->count;
+    if (want == 0)
+        return 0;
+    sift_stats_entry_t *v = malloc(want * sizeof *v);
+    if (!v)
+        return SIFT_ENOMEM;
+    /* the first `want` in a heap whose root comes last; each later entry that comes before
+     * the root replaces it */
+    size_t n = 0;
+    for (size_t i = 0; i <= m->mask; i++) {
+        const sift_stats_entry_t *e = &m->e[i];
+        if (e->packets == 0)
+            continue;
+        if (n < want) {
+            v[n++] = *e;
+            if (n == want)
+                for (size_t j = want / 2; j-- > 0;)
+                    sift_down(v, want, j, cmp);
+        } else if (cmp(e, &v[0]) < 0) {
+            v[0] = *e;
+            sift_down(v, want, 0, cmp);
+        }
+    }
+    qsort(v, want, sizeof *v, cmp);
+    *out = v;
+    return (int64_t)want;
 }

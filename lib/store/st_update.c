@@ -280,12 +280,12 @@ static void link_types(const sift_file_meta_t *m, char *buf, size_t size)
 
 /* Writes one file: its record, its flows with positions, its payloads, in one transaction. */
 static int write_file(update_t *u, const candidate_t *c, const sift_input_t *in,
-                      const sift_flows_t *fs, const st_index_state_t *s, const sift_info_t *info,
+                      const sift_flows_t *fs, const st_index_state_t *s, const sift_info_t *state,
                       const char **status, char *msg, size_t msgsize)
 {
-    static const sift_info_t none = {0};
-    if (!info)
-        info = &none;
+    sift_info_summary_t iv;
+    sift_info_get(state, &iv);
+    const sift_info_summary_t *info = &iv;
     *status = in->error[0]                           ? "error"
               : in->status < 0 || in->problems_total ? "damaged"
               : in->pass_status                      ? "partial" /* what is there is right */
@@ -360,7 +360,10 @@ static int write_job(void *arg)
         u->db_rc = rc;
         event(u, c->path, SIFT_INDEX_FAILED, "error", sift_ctx_errmsg(u->ix->ctx), 0, 0);
     } else {
-        uint64_t packets = fs ? fs->packets : 0, flows = fs ? sift_flows_count(fs) : 0;
+        sift_flows_summary_t fv = {0};
+        if (fs)
+            sift_flows_summary(fs, &fv);
+        uint64_t packets = fv.packets, flows = fv.flows;
         u->sum->packets += packets;
         u->sum->flows += flows;
         event(u, c->path, j->in->error[0] ? SIFT_INDEX_FAILED : SIFT_INDEX_INDEXED, status, msg,

@@ -57,4 +57,15 @@ if grep -nE '^\s*switch \((type|proto|linktype|af|port|next)\)' lib/decode/*.c; 
 else
     pass
 fi
+
+# pass states are opaque: every pass the library exports has its state struct out of the
+# public headers (only declared there)
+for pass in $(grep -ohE 'const sift_pass_t sift_[a-z]+_pass' include/capsift/*.h | sed -E 's/.*sift_([a-z]+)_pass/\1/'); do
+    st="sift_${pass}"
+    if grep -qE "^(typedef )?struct $st \{" include/capsift/*.h; then
+        fail "the state of the $pass pass is defined in a public header"
+    else
+        pass
+    fi
+done
 finish
