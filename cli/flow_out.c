@@ -40,9 +40,25 @@ static const char *proto_str(char *buf, size_t size, uint8_t p)
     }
 }
 
+/* v in decimal into buf (at least 21 bytes). printf was most of printing a flow. */
+static char *u64_str(char *buf, uint64_t v)
+{
+    char t[20];
+    int n = 0;
+    do {
+        t[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    char *p = buf;
+    while (n)
+        *p++ = t[--n];
+    *p = '\0';
+    return buf;
+}
+
 /* Every field of a row as text. */
 typedef struct cells {
-    char src[48], dst[48], sport[8], dport[8], proto[8], app[72];
+    char src[48], dst[48], sport[24], dport[24], proto[8], app[72];
     char pab[24], pba[24], bab[24], bba[24], first[40], last[40], dur[40], flags[12];
 } cells_t;
 
@@ -51,14 +67,14 @@ static void make_cells(cells_t *c, const sift_flow_row_t *r)
     char pbuf[8];
     addr_str(c->src, sizeof c->src, r->src, r->ip_version);
     addr_str(c->dst, sizeof c->dst, r->dst, r->ip_version);
-    snprintf(c->sport, sizeof c->sport, "%u", r->sport);
-    snprintf(c->dport, sizeof c->dport, "%u", r->dport);
+    u64_str(c->sport, r->sport);
+    u64_str(c->dport, r->dport);
     snprintf(c->proto, sizeof c->proto, "%s", proto_str(pbuf, sizeof pbuf, r->proto));
     snprintf(c->app, sizeof c->app, "%s", r->app ? r->app : "");
-    snprintf(c->pab, sizeof c->pab, "%" PRIu64, r->packets_ab);
-    snprintf(c->pba, sizeof c->pba, "%" PRIu64, r->packets_ba);
-    snprintf(c->bab, sizeof c->bab, "%" PRIu64, r->bytes_ab);
-    snprintf(c->bba, sizeof c->bba, "%" PRIu64, r->bytes_ba);
+    u64_str(c->pab, r->packets_ab);
+    u64_str(c->pba, r->packets_ba);
+    u64_str(c->bab, r->bytes_ab);
+    u64_str(c->bba, r->bytes_ba);
     sift_format_ts(c->first, sizeof c->first, r->first_ns, r->ts_digits);
     sift_format_ts(c->last, sizeof c->last, r->last_ns, r->ts_digits);
     sift_format_ts(c->dur, sizeof c->dur, r->last_ns - r->first_ns, r->ts_digits);
@@ -80,26 +96,90 @@ static void csv_field(FILE *out, const char *s)
     fputc('"', out);
 }
 
+/* A JSON line is built in memory and written at once: a stdio call per field was most of
+ * printing a flow. */
+typedef struct line {
+    FILE *out;
+    size_t n;
+    char b[2048];
+} line_t;
+
+static void line_flush(line_t *l)
+{
+    fwrite(l->b, 1, l->n, l->out);
+    l->n = 0;
+}
+
+static void line_put(line_t *l, const char *s)
+{
+    size_t k = strlen(s);
+    if (l->n + k > sizeof l->b)
+        line_flush(l);
+    if (k > sizeof l->b) {
+        fwrite(s, 1, k, l->out);
+        return;
+    }
+    memcpy(l->b + l->n, s, k);
+    l->n += k;
+}
+
+/* A JSON string: copied when nothing in it needs an escape, else through json_string. */
+static void line_json(line_t *l, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+        p++;
+    if (*p == '\0' && (size_t)(p - (const unsigned char *)s) < 1024) {
+        line_put(l, "\"");
+        line_put(l, s);
+        line_put(l, "\"");
+        return;
+    }
+    line_flush(l);
+    json_string(l->out, s);
+}
+
 static void print_json(FILE *out, const sift_flow_row_t *r, const cells_t *c)
 {
-    fputs("{\"src\":", out);
-    json_string(out, c->src);
-    fputs(",\"dst\":", out);
-    json_string(out, c->dst);
-    fprintf(out, ",\"sport\":%s,\"dport\":%s,\"proto\":\"%s\",\"app\":", c->sport, c->dport,
-            c->proto);
+    char n[24];
+    line_t l = {.out = out};
+    line_put(&l, "{\"src\":\"");
+    line_put(&l, c->src); /* addresses need no escape */
+    line_put(&l, "\",\"dst\":\"");
+    line_put(&l, c->dst);
+    line_put(&l, "\",\"sport\":");
+    line_put(&l, c->sport);
+    line_put(&l, ",\"dport\":");
+    line_put(&l, c->dport);
+    line_put(&l, ",\"proto\":\"");
+    line_put(&l, c->proto);
+    line_put(&l, "\",\"app\":");
     if (c->app[0] == '\0') /* detection off */
-        fputs("null", out);
+        line_put(&l, "null");
     else
-        json_string(out, c->app);
-    fprintf(out,
-            ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"packets_ab\":%s,\"packets_ba\":%s"
-            ",\"bytes_ab\":%s,\"bytes_ba\":%s,\"first_ts\":\"%s\",\"last_ts\":\"%s\""
-            ",\"tcp_flags\":\"%s\",\"file\":",
-            r->packets_ab + r->packets_ba, r->bytes_ab + r->bytes_ba, c->pab, c->pba, c->bab,
-            c->bba, c->first, c->last, c->flags);
-    json_string(out, r->file);
-    fputs("}\n", out);
+        line_json(&l, c->app);
+    line_put(&l, ",\"packets\":");
+    line_put(&l, u64_str(n, r->packets_ab + r->packets_ba));
+    line_put(&l, ",\"bytes\":");
+    line_put(&l, u64_str(n, r->bytes_ab + r->bytes_ba));
+    line_put(&l, ",\"packets_ab\":");
+    line_put(&l, c->pab);
+    line_put(&l, ",\"packets_ba\":");
+    line_put(&l, c->pba);
+    line_put(&l, ",\"bytes_ab\":");
+    line_put(&l, c->bab);
+    line_put(&l, ",\"bytes_ba\":");
+    line_put(&l, c->bba);
+    line_put(&l, ",\"first_ts\":\"");
+    line_put(&l, c->first);
+    line_put(&l, "\",\"last_ts\":\"");
+    line_put(&l, c->last);
+    line_put(&l, "\",\"tcp_flags\":\"");
+    line_put(&l, c->flags);
+    line_put(&l, "\",\"file\":");
+    line_json(&l, r->file);
+    line_put(&l, "}\n");
+    line_flush(&l);
 }
 
 static void print_csv(FILE *out, const sift_flow_row_t *r, const cells_t *c)
@@ -125,12 +205,12 @@ static void cell_list(const cells_t *c, const char *file, const char *v[NCOLS])
     memcpy(v, tmp, sizeof tmp);
 }
 
-static void put_spaces(FILE *out, size_t n)
+static void line_spaces(line_t *l, size_t n)
 {
     static const char spaces[] = "                                                                ";
     while (n > 0) {
         size_t k = n < sizeof spaces - 1 ? n : sizeof spaces - 1;
-        fwrite(spaces, 1, k, out);
+        line_put(l, spaces + (sizeof spaces - 1 - k));
         n -= k;
     }
 }
@@ -166,21 +246,23 @@ static void print_table(FILE *out, size_t n, cli_row_fn get, void *user, bool sh
             cell_list(&c, r.file, v);
         }
         bool first = true;
+        line_t l = {.out = out};
         for (int k = 0; k < NCOLS; k++) {
             if ((k == 0 && !show_file) || (k == 6 && !show_app))
                 continue;
             bool right = (k >= 7 && k <= 10) || k == 2 || k == 4;
             if (!first)
-                fputs("  ", out);
+                line_put(&l, "  ");
             first = false;
-            size_t len = strlen(v[k]), pad = w[k] - len;
+            size_t pad = w[k] - strlen(v[k]);
             if (right)
-                put_spaces(out, pad);
-            fwrite(v[k], 1, len, out);
+                line_spaces(&l, pad);
+            line_put(&l, v[k]);
             if (!right && k != NCOLS - 1)
-                put_spaces(out, pad);
+                line_spaces(&l, pad);
         }
-        fputc('\n', out);
+        line_put(&l, "\n");
+        line_flush(&l);
     }
 }
 

@@ -228,7 +228,11 @@ static size_t utf8_seq(const unsigned char *p)
 void json_string(FILE *out, const char *s)
 {
     fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    const unsigned char *p = (const unsigned char *)s, *run = p; /* bytes written as they are */
+    for (; *p; p++) {
+        if (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+            continue;
+        fwrite(run, 1, (size_t)(p - run), out);
         if (*p >= 0x80) {
             size_t n = utf8_seq(p);
             if (n == 0) /* a byte that is not UTF-8: U+DC80..U+DCFF, as surrogateescape */
@@ -236,31 +240,22 @@ void json_string(FILE *out, const char *s)
             else
                 fwrite(p, 1, n, out);
             p += n ? n - 1 : 0;
-            continue;
-        }
-        switch (*p) {
-        case '"':
+        } else if (*p == '"') {
             fputs("\\\"", out);
-            break;
-        case '\\':
+        } else if (*p == '\\') {
             fputs("\\\\", out);
-            break;
-        case '\n':
+        } else if (*p == '\n') {
             fputs("\\n", out);
-            break;
-        case '\t':
+        } else if (*p == '\t') {
             fputs("\\t", out);
-            break;
-        case '\r':
+        } else if (*p == '\r') {
             fputs("\\r", out);
-            break;
-        default:
-            if (*p < 0x20)
-                fprintf(out, "\\u%04x", *p);
-            else
-                fputc(*p, out);
+        } else {
+            fprintf(out, "\\u%04x", *p);
         }
+        run = p + 1;
     }
+    fwrite(run, 1, (size_t)(p - run), out);
     fputc('"', out);
 }
 

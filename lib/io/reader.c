@@ -518,13 +518,30 @@ char *sift_format_ts(char *buf, size_t size, int64_t ts_ns, int digits)
             sift_format_ts(buf + 1, size - 1, -ts_ns, digits);
         return buf;
     }
-    if (digits == 0) {
-        snprintf(buf, size, "%" PRId64, sec);
-        return buf;
-    }
     int64_t frac = ns;
     for (int i = digits; i < 9; i++)
         frac /= 10;
-    snprintf(buf, size, "%" PRId64 ".%0*" PRId64, sec, digits, frac);
+    if (sec >= 0 && size >= 32) { /* by hand: printf was most of printing a flow */
+        char t[20], *p = buf;
+        int n = 0;
+        do {
+            t[n++] = (char)('0' + sec % 10);
+            sec /= 10;
+        } while (sec);
+        while (n)
+            *p++ = t[--n];
+        if (digits) {
+            *p++ = '.';
+            for (int i = digits - 1; i >= 0; i--, frac /= 10)
+                p[i] = (char)('0' + frac % 10);
+            p += digits;
+        }
+        *p = '\0';
+        return buf;
+    }
+    if (digits == 0)
+        snprintf(buf, size, "%" PRId64, sec);
+    else
+        snprintf(buf, size, "%" PRId64 ".%0*" PRId64, sec, digits, frac);
     return buf;
 }

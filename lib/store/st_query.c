@@ -213,9 +213,20 @@ int sift_parse_addr(const char *s, uint8_t out[16])
 const char *sift_format_addr(const uint8_t addr[16], char *buf, size_t size)
 {
     static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (memcmp(addr, mapped, 12) == 0)
+    if (memcmp(addr, mapped, 12) == 0 && size >= 16) { /* by hand: inet_ntop calls printf */
+        char *p = buf;
+        for (int i = 12; i < 16; i++) {
+            unsigned v = addr[i];
+            if (v >= 100)
+                *p++ = (char)('0' + v / 100);
+            if (v >= 10)
+                *p++ = (char)('0' + v / 10 % 10);
+            *p++ = (char)('0' + v % 10);
+            *p++ = i < 15 ? '.' : '\0';
+        }
+    } else if (memcmp(addr, mapped, 12) == 0) {
         inet_ntop(AF_INET, addr + 12, buf, (socklen_t)size);
-    else
+    } else
         inet_ntop(AF_INET6, addr, buf, (socklen_t)size);
     return buf;
 }

@@ -413,6 +413,12 @@ static void test_errors_and_names(void **state)
                         "1519128000.19531250");
     assert_string_equal(sift_format_ts(buf, sizeof buf, -500000000LL, 6), "-0.500000");
     assert_string_equal(sift_format_ts(buf, sizeof buf, 5, 0), "0");
+    assert_string_equal(sift_format_ts(buf, sizeof buf, 0, 3), "0.000");
+    assert_string_equal(sift_format_ts(buf, sizeof buf, 1000000007, 9), "1.000000007");
+    assert_string_equal(sift_format_ts(buf, sizeof buf, INT64_MAX, 9), "9223372036.854775807");
+    assert_string_equal(sift_format_ts(buf, sizeof buf, INT64_MIN, 3), "-9223372037.145");
+    assert_string_equal(sift_format_ts(buf, 8, 1519128000195312500LL, 2), "1519128"); /* cut */
+    assert_string_equal(sift_format_ts(buf, sizeof buf, 42000000000LL, 12), "42.000000000");
 }
 
 /* pcapng 1.1 is no version the specification defines (libpcap and capinfos refuse it): read on,

@@ -128,6 +128,13 @@ static void test_times_and_addresses(void **state)
     char buf[64];
     assert_int_equal(sift_parse_addr("10.1.2.3", a), 4);
     assert_string_equal(sift_format_addr(a, buf, sizeof buf), "10.1.2.3");
+    /* every octet width, and a buffer too small for the fast path (inet_ntop's answer) */
+    static const char *const v4[] = {"0.0.0.0", "255.255.255.255", "9.10.99.100", "192.168.0.255"};
+    for (size_t i = 0; i < sizeof v4 / sizeof v4[0]; i++) {
+        assert_int_equal(sift_parse_addr(v4[i], a), 4);
+        assert_string_equal(sift_format_addr(a, buf, sizeof buf), v4[i]);
+        assert_string_equal(sift_format_addr(a, buf, strlen(v4[i]) + 1), v4[i]);
+    }
     assert_int_equal(sift_parse_addr("2001:db8::1", a), 6);
     assert_string_equal(sift_format_addr(a, buf, sizeof buf), "2001:db8::1");
     assert_int_equal(sift_parse_addr("10.1.2", a), 0);
