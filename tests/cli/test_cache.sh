@@ -23,6 +23,26 @@ want() {
     if [ "$got" = "$2" ]; then pass; else fail "cache stats $1 is $got, wanted $2"; fi
 }
 
+# ref_run CMD...: a reference run (a read): its exit status in ref_rc, its output kept
+ref_run() {
+    "$@" >"$TMP/ref.out" 2>"$TMP/ref.err"
+    ref_rc=$?
+}
+# like_ref WHAT CMD...: CMD exits, prints and says on stderr what the reference run did
+like_ref() {
+    local what=$1 rc
+    shift
+    "$@" >"$TMP/got.out" 2>"$TMP/got.err"
+    rc=$?
+    if [ "$rc" = "$ref_rc" ] && cmp -s "$TMP/got.out" "$TMP/ref.out" &&
+        cmp -s "$TMP/got.err" "$TMP/ref.err"; then
+        pass
+    else
+        fail "$what: exit $rc and output differ from a read (exit $ref_rc)"
+        diff "$TMP/got.out" "$TMP/ref.out" | head -5 >&2
+    fi
+}
+
 F=$TMP/a.pcap
 cp "$CAPS/zeek--206_example_b.pcap" "$F"
 touch -d '2020-01-01 00:00:00' "$F"
@@ -135,21 +155,13 @@ want puts "$puts"
 for opt in "" "--max-flows 2"; do
     D=$CAPS/dpkt--truncated_dns_2.pcap
     [ -n "$opt" ] && D=$CAPS/dpkt--http.pcap
-    "$CAPSIFT" flows --no-cache $opt "$D" >"$TMP/dam.ref" 2>"$TMP/dam.ref.err"
-    ref_rc=$?
+    ref_run "$CAPSIFT" flows --no-cache $opt "$D"
     for k in 1 2; do
-        "$CAPSIFT" flows $opt "$D" >"$TMP/dam.out" 2>"$TMP/dam.err"
-        rc=$?
-        if [ "$rc" = "$ref_rc" ] && cmp -s "$TMP/dam.out" "$TMP/dam.ref" &&
-            cmp -s "$TMP/dam.err" "$TMP/dam.ref.err"; then
-            pass
-        else
-            fail "flows $opt $D run $k: exit $rc and messages differ from a read (exit $ref_rc)"
-        fi
+        like_ref "flows $opt $D run $k" "$CAPSIFT" flows $opt "$D"
     done
     [ "$ref_rc" = 1 ] && pass || fail "flows $opt $D exits $ref_rc"
 done
-expect_grep 'flow limit' "$TMP/dam.err"
+expect_grep 'flow limit' "$TMP/got.err"
 want puts $((puts + 2))
 expect_exit 2 "$CAPSIFT" flows "$TMP/does-not-exist.pcap"
 want puts $((puts + 2))
@@ -227,17 +239,9 @@ want puts 0
 "$CAPSIFT" flows "$I" >/dev/null 2>&1
 want puts 4
 for opt in "" "--json"; do
-    "$CAPSIFT" info --no-cache $opt "$I" >"$TMP/info.ref" 2>"$TMP/info.ref.err"
-    ref_rc=$?
+    ref_run "$CAPSIFT" info --no-cache $opt "$I"
     for j in 8 1; do
-        CAPSIFT_RANGE_BYTES=64k "$CAPSIFT" info -j $j $opt "$I" >"$TMP/info.out" 2>"$TMP/info.err"
-        rc=$?
-        if [ "$rc" = "$ref_rc" ] && cmp -s "$TMP/info.out" "$TMP/info.ref" &&
-            cmp -s "$TMP/info.err" "$TMP/info.ref.err"; then
-            pass
-        else
-            fail "info $opt -j $j: from the cache (exit $rc) differs from a read (exit $ref_rc)"
-        fi
+        CAPSIFT_RANGE_BYTES=64k like_ref "info $opt -j $j from the cache" "$CAPSIFT" info -j $j $opt "$I"
     done
 done
 [ "$ref_rc" = 1 ] && pass || fail "info of a damaged file exits $ref_rc"
@@ -266,21 +270,12 @@ want hits 15
 if have_shared; then
     for cmd in flows stats info; do
         "$CAPSIFT" $cmd --json -j 2 "$SHARED" >/dev/null 2>&1
+        ref_run "$CAPSIFT" $cmd --json --no-cache -j 2 "$SHARED"
         before=$(counter hits)
-        "$CAPSIFT" $cmd --json -j 2 "$SHARED" >"$TMP/corpus.hit" 2>"$TMP/corpus.hit.err"
-        hit_rc=$?
+        like_ref "$cmd over the corpus from the cache" "$CAPSIFT" $cmd --json -j 2 "$SHARED"
         hits=$(($(counter hits) - before))
         [ "$hits" -gt 700 ] && pass || fail "$cmd over the corpus: only $hits answers from the cache"
-        "$CAPSIFT" $cmd --json --no-cache -j 2 "$SHARED" >"$TMP/corpus.ref" 2>"$TMP/corpus.ref.err"
-        ref_rc=$?
-        if [ "$hit_rc" = "$ref_rc" ] && cmp -s "$TMP/corpus.hit" "$TMP/corpus.ref" &&
-            cmp -s "$TMP/corpus.hit.err" "$TMP/corpus.ref.err"; then
-            pass
-        else
-            fail "$cmd over the corpus: answers from the cache differ from reads"
-            diff "$TMP/corpus.hit" "$TMP/corpus.ref" | head -5 >&2
-        fi
-        [ "$(grep -c '"file"' "$TMP/corpus.ref")" -gt 700 ] && pass ||
+        [ "$(grep -c '"file"' "$TMP/ref.out")" -gt 700 ] && pass ||
             fail "$cmd over the corpus: too few files"
     done
 fi
