@@ -12,8 +12,8 @@
 #define CLI_CACHE_L2_BYTES ((uint64_t)1 << 30)
 #define CLI_CACHE_TTL_NS   (30ull * 24 * 3600 * 1000000000ull)
 
-/* Cache warnings (a damaged or unwritable cache file) go to stderr; errors the glue handles
- * itself (an input that cannot be fingerprinted) are left to the command to report. */
+/* Cache warnings (a damaged or unwritable cache file) go to stderr; errors (an input that
+ * cannot be read) are the command's to report. */
 static void log_warning(void *user, sift_log_level_t level, const char *msg)
 {
     (void)user;

@@ -162,6 +162,11 @@ void cli_row_of_array(void *rows, size_t i, sift_flow_row_t *row, char *app);
  * "surrogateescape": the line stays valid UTF-8 and the original bytes can be recovered
  * (json.loads(line)["file"].encode("utf-8", "surrogateescape")). */
 void json_string(FILE *out, const char *s);
+/* A byte json_string writes as it is (no escape, not part of a UTF-8 sequence). */
+static inline bool json_plain(unsigned char c)
+{
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
 
 /* "1.2 MB" style sizes (decimal units). */
 const char *cli_human_bytes(char *buf, size_t size, double bytes);

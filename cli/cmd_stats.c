@@ -45,11 +45,14 @@ typedef struct stats_args {
     sift_flows_config_t flows; /* the flows the application level is built on */
 } stats_args_t;
 
-/* The entries of a map in the library's order, at most k (0: all); false when memory ran out. */
+/* The entries of a map in the library's order, at most k (SIZE_MAX: all, 0: none); false when
+ * memory ran out. */
 static bool entries(const sift_stats_t *s, sift_stats_map_id_t map, size_t k,
                     sift_stats_entry_t **v, size_t *n)
 {
-    int64_t r = sift_stats_entries(s, map, k, v);
+    int64_t r = k ? sift_stats_entries(s, map, k, v) : 0;
+    if (!k)
+        *v = NULL;
     *n = r > 0 ? (size_t)r : 0;
     return r >= 0;
 }
@@ -133,7 +136,7 @@ static bool print_text(FILE *out, const char *title, const sift_stats_t *s, int 
     bool ok = entries(s, SIFT_STATS_HOSTS, a->top, &v, &n);
     fprintf(out, "\nTop talkers (bytes sent and received):\n  %-39s %12s %14s\n", "ADDRESS",
             "PACKETS", "BYTES");
-    for (size_t i = 0; i < n && i < a->top; i++)
+    for (size_t i = 0; i < n; i++)
         fprintf(out, "  %-39s %12" PRIu64 " %14" PRIu64 "\n", addr_str(b1, sizeof b1, v[i].key),
                 v[i].packets, v[i].bytes);
     if (t.other_packets[SIFT_STATS_HOSTS])
@@ -142,7 +145,7 @@ static bool print_text(FILE *out, const char *title, const sift_stats_t *s, int 
     free(v);
     ok = entries(s, SIFT_STATS_PORTS, a->top, &v, &n) && ok;
     fprintf(out, "\nTop ports (either end):\n  %-12s %12s %14s\n", "PORT", "PACKETS", "BYTES");
-    for (size_t i = 0; i < n && i < a->top; i++) {
+    for (size_t i = 0; i < n; i++) {
         snprintf(b2, sizeof b2, "%s/%u", proto_name(b1, sizeof b1, v[i].key[0]),
                  (unsigned)v[i].key[2] << 8 | v[i].key[3]);
         fprintf(out, "  %-12s %12" PRIu64 " %14" PRIu64 "\n", b2, v[i].packets, v[i].bytes);
@@ -153,7 +156,7 @@ static bool print_text(FILE *out, const char *title, const sift_stats_t *s, int 
     for (unsigned i = 0; i < SIFT_STATS_NSIZES; i++)
         fprintf(out, "  %-12s %12" PRIu64 " %14" PRIu64 "\n", size_range(b1, sizeof b1, i),
                 t.size_packets[i], t.size_bytes[i]);
-    ok = entries(s, SIFT_STATS_TIMELINE, 0, &v, &n) && ok;
+    ok = entries(s, SIFT_STATS_TIMELINE, SIZE_MAX, &v, &n) && ok;
     fprintf(out, "\nTimeline (interval %s s):\n  %-24s %12s %14s %14s\n",
             sift_format_ts(b1, sizeof b1, t.interval_ns, 9), "START", "PACKETS", "BYTES", "BITS/S");
     double secs = (double)t.interval_ns / 1e9;
@@ -197,7 +200,7 @@ static bool print_json(FILE *out, const char *title, const sift_stats_t *s, int 
     sift_stats_entry_t *v;
     bool ok = entries(s, SIFT_STATS_HOSTS, a->top, &v, &n);
     fputs("],\"top_talkers\":[", out);
-    for (size_t i = 0; i < n && i < a->top; i++) {
+    for (size_t i = 0; i < n; i++) {
         fprintf(out, "%s{\"addr\":\"%s\",", i ? "," : "", addr_str(b1, sizeof b1, v[i].key));
         json_counts(out, v[i].packets, v[i].bytes);
         fputc('}', out);
@@ -205,7 +208,7 @@ static bool print_json(FILE *out, const char *title, const sift_stats_t *s, int 
     free(v);
     ok = entries(s, SIFT_STATS_PORTS, a->top, &v, &n) && ok;
     fputs("],\"top_ports\":[", out);
-    for (size_t i = 0; i < n && i < a->top; i++) {
+    for (size_t i = 0; i < n; i++) {
         fprintf(out, "%s{\"proto\":\"%s\",\"port\":%u,", i ? "," : "",
                 proto_name(b2, sizeof b2, v[i].key[0]), (unsigned)v[i].key[2] << 8 | v[i].key[3]);
         json_counts(out, v[i].packets, v[i].bytes);
@@ -220,7 +223,7 @@ static bool print_json(FILE *out, const char *title, const sift_stats_t *s, int 
     }
     fprintf(out, "],\"interval\":\"%s\",\"timeline\":[",
             sift_format_ts(b1, sizeof b1, t.interval_ns, 9));
-    ok = entries(s, SIFT_STATS_TIMELINE, 0, &v, &n) && ok;
+    ok = entries(s, SIFT_STATS_TIMELINE, SIZE_MAX, &v, &n) && ok;
     for (size_t i = 0; i < n; i++) {
         fprintf(out, "%s{\"start\":\"%s\",", i ? "," : "",
                 sift_format_ts(b1, sizeof b1, sift_stats_interval_index(&v[i]) * t.interval_ns,

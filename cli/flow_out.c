@@ -127,7 +127,7 @@ static void line_put(line_t *l, const char *s)
 static void line_json(line_t *l, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
-    while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+    while (json_plain(*p))
         p++;
     if (*p == '\0' && (size_t)(p - (const unsigned char *)s) < 1024) {
         line_put(l, "\"");

@@ -230,7 +230,7 @@ void json_string(FILE *out, const char *s)
     fputc('"', out);
     const unsigned char *p = (const unsigned char *)s, *run = p; /* bytes written as they are */
     for (; *p; p++) {
-        if (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+        if (json_plain(*p))
             continue;
         fwrite(run, 1, (size_t)(p - run), out);
         if (*p >= 0x80) {
