@@ -18,7 +18,7 @@ static void log_warning(void *user, sift_log_level_t level, const char *msg)
 {
     (void)user;
     if (level == SIFT_LOG_WARN)
-        fprintf(stderr, "capsift: warning: %s\n", msg);
+        cli_note("warning: %s", msg);
 }
 
 static int mkdir_p(char *dir)
@@ -64,10 +64,9 @@ int cli_cache_open(sift_ctx_t *ctx, sift_cache_t **out)
         *slash = '\0';
         int rc = mkdir_p(path);
         if (rc != 0)
-            fprintf(stderr,
-                    "capsift: warning: cache: cannot create %s: %s; the persistent cache "
-                    "is off for this run\n",
-                    path, strerror(errno));
+            cli_note("warning: cache: cannot create %s: %s; the persistent cache is off for "
+                     "this run",
+                     path, strerror(errno));
         *slash = '/';
         if (rc != 0)
             return sift_cache_open(out, ctx, NULL, NULL);

@@ -15,52 +15,65 @@ enum {
     CLI_FAILED = 3   /* the run itself failed (out of memory, cannot start threads) */
 };
 
-typedef struct cli_command {
-    const char *name;
-    const char *summary;
-    int (*run)(int argc, char **argv);
-    void (*help)(FILE *out);
-} cli_command_t;
+/* Options are data. Each command has a table of its own options, and the options most
+ * commands share (-r, -f, -j, --json, --csv, --no-cache, --time-format, -q, --db, --memory,
+ * --max-flows) come from one common table (cli/options.c); cli_parse builds getopt_long's
+ * tables, --help and every message about an option from them. */
+typedef enum cli_opt_kind {
+    CLI_K_FLAG,     /* bool, set to true */
+    CLI_K_SET,      /* int set to .value; two options setting one field differently conflict */
+    CLI_K_STRING,   /* const char * (into argv) */
+    CLI_K_LIST,     /* cli_list_t: every occurrence, in order */
+    CLI_K_COUNT,    /* uint64_t within [min, max] */
+    CLI_K_SIZE,     /* uint64_t bytes within [min, max] */
+    CLI_K_DURATION, /* int64_t nanoseconds within [min, max] */
+    CLI_K_CHOICE    /* int: the index of the value in .choices */
+} cli_opt_kind_t;
 
-int cmd_info(int argc, char **argv);
-void help_info(FILE *out);
-int cmd_index(int argc, char **argv);
-void help_index(FILE *out);
-int cmd_query(int argc, char **argv);
-void help_query(FILE *out);
-int cmd_extract(int argc, char **argv);
-void help_extract(FILE *out);
-int cmd_bench(int argc, char **argv);
-void help_bench(FILE *out);
-int cmd_flows(int argc, char **argv);
-void help_flows(FILE *out);
-int cmd_stats(int argc, char **argv);
-void help_stats(FILE *out);
-int cmd_cache(int argc, char **argv);
-void help_cache(FILE *out);
+#define CLI_LIST_MAX 64
+typedef struct cli_list {
+    const char *v[CLI_LIST_MAX];
+    size_t n;
+} cli_list_t;
 
-/* Looks up a command by name (NULL when unknown). */
-const cli_command_t *cli_find_command(const char *name);
+typedef struct cli_opt {
+    const char *name; /* the long name, without "--" */
+    char short_name;  /* 0: none */
+    cli_opt_kind_t kind;
+    size_t offset;     /* of the field in the command's argument struct (in cli_common_t for the
+                        * common options) */
+    const char *arg;   /* what the value is, in --help: "N", "EXPR"; NULL for FLAG and SET */
+    const char *help;  /* its lines in --help, separated by '\n' */
+    uint64_t min, max; /* COUNT, SIZE; DURATION in nanoseconds */
+    const char *const *choices; /* CHOICE: NULL-terminated */
+    int value;                  /* SET */
+    const char *like;           /* the option other commands call this ("limit" on --top), so
+                                 * the one is suggested for the other */
+} cli_opt_t;
 
-/* Prints "capsift: <message>" to stderr. */
-void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The common options a command takes (cli_command_t.common). */
+enum {
+    CLI_C_INPUT = 1 << 0,    /* -r FILE (repeatable): inputs, before those after the options */
+    CLI_C_FILTER = 1 << 1,   /* -f EXPR */
+    CLI_C_THREADS = 1 << 2,  /* -j N */
+    CLI_C_JSON = 1 << 3,     /* --json */
+    CLI_C_CSV = 1 << 4,      /* --csv (conflicts with --json) */
+    CLI_C_NO_CACHE = 1 << 5, /* --no-cache */
+    CLI_C_TIME = 1 << 6,     /* --time-format */
+    CLI_C_QUIET = 1 << 7,    /* -q */
+    CLI_C_DB = 1 << 8,       /* --db FILE */
+    CLI_C_LIMITS = 1 << 9    /* --memory, --max-flows */
+};
 
-/* Option values through the library's checked parsers (capsift/parse.h): CLI_OK with *out
- * set, or CLI_USAGE after a message naming the command, the option, and what was expected or
- * the range. */
-int cli_opt_count(const char *cmd, const char *opt, const char *arg, uint64_t min, uint64_t max,
-                  uint64_t *out);
-int cli_opt_size(const char *cmd, const char *opt, const char *arg, uint64_t min, uint64_t max,
-                 uint64_t *out);
-int cli_opt_duration(const char *cmd, const char *opt, const char *arg, int64_t min_ns,
-                     int64_t max_ns, int64_t *out);
+/* How text output shows a time (--time-format, tshark's -t as the model). */
+typedef enum cli_time_format {
+    CLI_TIME_ISO = 0,  /* 2015-01-03T07:05:08.180056Z (UTC, the file's precision) */
+    CLI_TIME_EPOCH,    /* 1420268708.180056 */
+    CLI_TIME_RELATIVE, /* seconds since the first packet of the file */
+    CLI_TIME_LOCAL     /* ISO 8601 in the local time zone, with its offset */
+} cli_time_format_t;
 
-/* Compiles a query expression for command cmd; on a syntax error prints the message with a
- * caret under the column and returns CLI_USAGE. */
-int cli_compile_query(const char *cmd, const char *expr, sift_query_t **q);
-
-/* -j for command cmd: CLI_OK with *threads set, or CLI_USAGE with a message. */
-int cli_threads_option(const char *cmd, const char *arg, int *threads);
+typedef enum cli_format { CLI_FORMAT_TABLE = 0, CLI_FORMAT_JSON, CLI_FORMAT_CSV } cli_format_t;
 
 /* The memory budget (--memory, default a quarter of physical memory) and --max-flows, which
  * flows, stats and index share. Results hold all flows up to the cap; past it the packets of
@@ -70,16 +83,73 @@ typedef struct cli_limits {
     uint64_t max_flows; /* 0: from the memory */
 } cli_limits_t;
 
-enum { CLI_OPT_MEMORY = 1000, CLI_OPT_MAX_FLOWS };
-#define CLI_LIMITS_LONGOPTS                                                                        \
-    {"memory", required_argument, NULL, CLI_OPT_MEMORY},                                           \
-    {                                                                                              \
-        "max-flows", required_argument, NULL, CLI_OPT_MAX_FLOWS                                    \
-    }
-#define CLI_LIMITS_HELP                                                                            \
-    "  --memory SIZE      memory budget for flow tables (default: a quarter of RAM);\n"            \
-    "                     past it further flows are counted, reported, not listed\n"               \
-    "  --max-flows N      flows held at most per table instead of what --memory allows\n"
+/* The values of the common options, and what followed the options. */
+typedef struct cli_common {
+    cli_list_t reads; /* -r */
+    const char *filter;
+    uint64_t threads; /* 0: not given */
+    int format;       /* cli_format_t */
+    int time_format;  /* cli_time_format_t */
+    bool no_cache, quiet;
+    const char *db; /* default "capsift.db" */
+    cli_limits_t limits;
+    char **args; /* the arguments after the options (argv's, permuted by getopt) */
+    int nargs;
+} cli_common_t;
+
+typedef struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+    const char *usage;             /* "capsift NAME ...", further forms on lines of their own */
+    const char *about;             /* what the command does, before the options in --help */
+    void (*about_more)(FILE *out); /* printed after about (NULL: nothing) */
+    const cli_opt_t *opts;         /* the command's own options */
+    size_t nopts;
+    unsigned common;    /* CLI_C_ bits */
+    const char *footer; /* after the options: notes, the exit status */
+} cli_command_t;
+
+int cmd_info(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_flows(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_index(int argc, char **argv);
+int cmd_query(int argc, char **argv);
+int cmd_extract(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
+extern const cli_command_t cli_cmd_info, cli_cmd_bench, cli_cmd_flows, cli_cmd_stats, cli_cmd_index,
+    cli_cmd_query, cli_cmd_extract, cli_cmd_cache;
+
+/* Looks up a command by name (NULL when unknown); the commands, in the order of --help. */
+const cli_command_t *cli_find_command(const char *name);
+const cli_command_t *const *cli_commands(size_t *n);
+
+/* Parses argv (argv[0] is the command's name) into args (the command's own options) and co:
+ * CLI_OK, CLI_USAGE after a message naming the option and what was wrong (an unknown option
+ * gets the nearest one, or the one this command has for the idea of another's), or -1 after
+ * printing --help. Sets the command messages are prefixed with (cli_error). */
+int cli_parse(const cli_command_t *cmd, int argc, char **argv, void *args, cli_common_t *co);
+/* --help of a command, from its table. */
+void cli_help(FILE *out, const cli_command_t *cmd);
+/* The edit distance of two short strings (Levenshtein), capped at 9: "did you mean". */
+size_t cli_distance(const char *a, const char *b);
+/* Text wrapped at 79 columns, from the column `indent` (where the caller has already put the
+ * cursor), later lines indented to it. */
+void cli_wrap(FILE *out, const char *text, int indent);
+
+/* The inputs: -r files, then the arguments; CLI_USAGE with a message when there are none.
+ * *inputs is allocated (free it). */
+int cli_inputs(const cli_common_t *co, char ***inputs, int *n);
+
+/* Prints "capsift CMD: <message>" to stderr (CMD: the command being parsed or run). */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A message that is not an error, in the same form. */
+#define cli_note cli_error
+
+/* Compiles a query expression; on a syntax error prints the message with a caret under the
+ * column and returns CLI_USAGE. */
+int cli_compile_query(const char *expr, sift_query_t **q);
 
 uint64_t cli_memory_default(void);
 /* max_flows for one flow table. */
@@ -89,14 +159,9 @@ uint64_t cli_flow_cap(const cli_limits_t *l, bool app);
  * (a limit of `limits` reached, memory run out). Returns CLI_DAMAGED when there was any of
  * these but the filter note, else CLI_OK. */
 int cli_report_input(const sift_input_t *in, const cli_limits_t *limits, bool problems);
-/* Parses --memory or --max-flows (opt is CLI_OPT_MEMORY or CLI_OPT_MAX_FLOWS). */
-int cli_limits_option(const char *cmd, int opt, const char *arg, cli_limits_t *l);
 
 /* One line on stderr counting what directory walks left out, by reason (nothing when none). */
 void cli_expand_note(const sift_expand_stats_t *s);
-
-/* CLI_OK when inputs follow the options, else CLI_USAGE with a message. */
-int cli_need_inputs(const char *cmd, int argc, int optind_);
 
 /* Progress on stderr when it is a terminal and the work has taken more than a second. */
 typedef struct cli_progress {
@@ -115,12 +180,10 @@ double cli_now(void);
 typedef struct cli_run_opts {
     const sift_pass_t *pass;
     const void *config;
-    unsigned threads; /* 0: all cores */
-    const char *filter;
     bool totals;       /* the run needs sift_engine_total */
     const void *flows; /* config of the flows a pass is built on (engine opts.flows) */
     bool cache;        /* answer from, and store into, the library's result cache per input
-                        * (unless CAPSIFT_NO_CACHE is set) */
+                        * (unless --no-cache or CAPSIFT_NO_CACHE) */
 } cli_run_opts_t;
 
 typedef struct cli_run {
@@ -131,9 +194,10 @@ typedef struct cli_run {
     cli_progress_t prog;
 } cli_run_t;
 
-/* Sets up, adds every input and runs; prints any error. Returns CLI_OK, or the exit code to
- * return (CLI_USAGE for a bad filter or a missing input). cli_run_free in every case. */
-int cli_run(cli_run_t *r, const cli_run_opts_t *o, char **inputs, int ninputs);
+/* Sets up, adds every input (cli_inputs) and runs with the common options (-j, -f,
+ * --no-cache); prints any error. Returns CLI_OK, or the exit code to return (CLI_USAGE for a
+ * bad filter or a missing input). cli_run_free in every case. */
+int cli_run(cli_run_t *r, const cli_run_opts_t *o, const cli_common_t *co);
 
 /* A size from the environment, for the tests that check that results never depend on how a
  * file is split (0 when unset or out of [min, max]): CAPSIFT_RANGE_BYTES, files from this size
@@ -142,7 +206,9 @@ int cli_run(cli_run_t *r, const cli_run_opts_t *o, char **inputs, int ninputs);
 uint64_t cli_env_size(const char *name, uint64_t min, uint64_t max);
 void cli_run_free(cli_run_t *r);
 
-typedef enum cli_format { CLI_FORMAT_TABLE = 0, CLI_FORMAT_JSON, CLI_FORMAT_CSV } cli_format_t;
+/* Opens the index at path to read: CLI_OK, or after a message CLI_USAGE (no index there, a
+ * directory) or CLI_FAILED (unreadable, damaged, not an index). */
+int cli_index_open(sift_ctx_t *ctx, const char *path, sift_index_t **ix);
 
 /* Row i of n into *row; app is a CLI_APP_MAX buffer row->app may point into. Rows are asked
  * for in order, twice for a table. */

@@ -1,41 +1,85 @@
 /* capsift bench: the built-in benchmark suite, a thin command over sift_bench_run. */
 #include "cli.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-void help_bench(FILE *out)
+typedef struct bench_args {
+    bool quick, list;
+    const char *data;
+    uint64_t threads, seed;
+    cli_common_t co;
+} bench_args_t;
+
+static void list_entries(FILE *out, const char *indent)
 {
-    fprintf(out,
-            "usage: capsift bench [OPTIONS] [NAME...]\n\n"
-            "Measures capsift's building blocks against their naive baselines in one run, on\n"
-            "data derived from real captures (payload byte n-grams, packet lengths), and prints\n"
-            "ops/s, latency percentiles, the speedup, entry-specific figures and the published\n"
-            "claim beside each. Without NAME every entry runs. Entries:\n");
     for (size_t i = 0; sift_bench_name(i); i++)
-        fprintf(out, "  %-8s %s\n", sift_bench_name(i), sift_bench_description(i));
-    fprintf(out,
-            "\noptions:\n"
-            "  --quick        smaller runs (the whole suite in well under 30 s)\n"
-            "  --json         one JSON object per entry, one per line\n"
-            "  --data DIR     captures to take the data from (default: $SIFT_TEST_CAPTURES,\n"
-            "                 else the source tree's tests/captures)\n"
-            "  -j, --threads N  threads for entries that use them (default 1)\n"
-            "  --seed N       seed of hash functions and samples (default 0)\n"
-            "  --list         list the entries and exit\n"
-            "  -h, --help     this help\n\n"
-            "Timings depend on the machine and its load: compare the ratios, not the times.\n"
-            "exit status: 0 all entries ran, 1 the capture data was unreadable, 2 usage error,\n"
-            "3 an entry failed.\n");
+        fprintf(out, "%s%-8s %s\n", indent, sift_bench_name(i), sift_bench_description(i));
 }
+
+static void help_entries(FILE *out)
+{
+    for (size_t i = 0; sift_bench_name(i); i++) {
+        fprintf(out, "  %-8s ", sift_bench_name(i));
+        cli_wrap(out, sift_bench_description(i), 11);
+    }
+}
+
+#define A(field) offsetof(bench_args_t, field)
+static const cli_opt_t bench_opts[] = {
+    {.name = "quick",
+     .kind = CLI_K_FLAG,
+     .offset = A(quick),
+     .help = "smaller runs (the whole suite in well under 30 s)"},
+    {.name = "data",
+     .kind = CLI_K_STRING,
+     .offset = A(data),
+     .arg = "DIR",
+     .help = "captures to take the data from (default: $SIFT_TEST_CAPTURES, else the source "
+             "tree's\ntests/captures)"},
+    {.name = "threads",
+     .short_name = 'j',
+     .kind = CLI_K_COUNT,
+     .offset = A(threads),
+     .arg = "N",
+     .help = "threads for entries that use them (default 1)",
+     .min = 1,
+     .max = 1024},
+    {.name = "seed",
+     .kind = CLI_K_COUNT,
+     .offset = A(seed),
+     .arg = "N",
+     .help = "seed of hash functions and samples (default 0)",
+     .min = 0,
+     .max = UINT64_MAX},
+    {.name = "list", .kind = CLI_K_FLAG, .offset = A(list), .help = "list the entries and exit"},
+};
+
+const cli_command_t cli_cmd_bench = {
+    .name = "bench",
+    .summary = "measure the building blocks against naive baselines on real capture data",
+    .run = cmd_bench,
+    .usage = "capsift bench [OPTIONS] [NAME...]",
+    .about = "Measures capsift's building blocks against their naive baselines in one run, on\n"
+             "data derived from real captures (payload byte n-grams, packet lengths), and prints\n"
+             "ops/s, latency percentiles, the speedup, entry-specific figures and the published\n"
+             "claim beside each. Without NAME every entry runs. Entries:\n",
+    .about_more = help_entries,
+    .opts = bench_opts,
+    .nopts = sizeof bench_opts / sizeof bench_opts[0],
+    .common = CLI_C_JSON,
+    .footer = "Timings depend on the machine and its load: compare the ratios, not the times.\n"
+              "exit status: 0 all entries ran, 1 the capture data was unreadable, 2 usage error,\n"
+              "3 an entry failed.\n",
+};
 
 static void progress(void *user, const char *msg)
 {
     (void)user;
-    fprintf(stderr, "capsift: %s\n", msg);
+    cli_note("%s", msg);
 }
 
 static void json_number(FILE *out, double v)
@@ -112,65 +156,28 @@ static void print_text(const sift_bench_result_t *r)
 
 int cmd_bench(int argc, char **argv)
 {
-    enum { OPT_QUICK = 256, OPT_JSON, OPT_DATA, OPT_SEED, OPT_LIST };
-    static const struct option longopts[] = {{"quick", no_argument, NULL, OPT_QUICK},
-                                             {"json", no_argument, NULL, OPT_JSON},
-                                             {"data", required_argument, NULL, OPT_DATA},
-                                             {"threads", required_argument, NULL, 'j'},
-                                             {"seed", required_argument, NULL, OPT_SEED},
-                                             {"list", no_argument, NULL, OPT_LIST},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    sift_bench_opts_t opts = {0};
-    bool json = false;
-    opts.threads = 1;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "j:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case OPT_QUICK:
-            opts.quick = true;
-            break;
-        case OPT_JSON:
-            json = true;
-            break;
-        case OPT_DATA:
-            opts.data_dir = optarg;
-            break;
-        case 'j': {
-            int t;
-            if (cli_threads_option("bench", optarg, &t) != CLI_OK)
-                return CLI_USAGE;
-            opts.threads = (unsigned)t;
-            break;
-        }
-        case OPT_SEED:
-            if (cli_opt_count("bench", "--seed", optarg, 0, UINT64_MAX, &opts.seed) != CLI_OK)
-                return CLI_USAGE;
-            break;
-        case OPT_LIST:
-            for (size_t i = 0; sift_bench_name(i); i++)
-                printf("%-8s %s\n", sift_bench_name(i), sift_bench_description(i));
-            return CLI_OK;
-        case 'h':
-            help_bench(stdout);
-            return CLI_OK;
-        default:
-            help_bench(stderr);
-            return CLI_USAGE;
-        }
+    bench_args_t a = {.threads = 1};
+    int rc = cli_parse(&cli_cmd_bench, argc, argv, &a, &a.co);
+    if (rc != CLI_OK)
+        return rc < 0 ? CLI_OK : rc;
+    if (a.list) {
+        list_entries(stdout, "");
+        return CLI_OK;
     }
+    bool json = a.co.format == CLI_FORMAT_JSON;
+    sift_bench_opts_t opts = {
+        .quick = a.quick, .data_dir = a.data, .threads = (unsigned)a.threads, .seed = a.seed};
     if (!opts.data_dir) {
         const char *env = getenv("SIFT_TEST_CAPTURES");
         if (env && *env)
             opts.data_dir = env;
     }
-    for (int i = optind; i < argc; i++) {
+    for (int i = 0; i < a.co.nargs; i++) {
         bool known = false;
         for (size_t j = 0; sift_bench_name(j); j++)
-            known = known || strcmp(sift_bench_name(j), argv[i]) == 0;
+            known = known || strcmp(sift_bench_name(j), a.co.args[i]) == 0;
         if (!known) {
-            cli_error("no bench entry named '%s' (see 'capsift bench --list')", argv[i]);
+            cli_error("no bench entry named '%s' (see 'capsift bench --list')", a.co.args[i]);
             return CLI_USAGE;
         }
     }
@@ -178,17 +185,17 @@ int cmd_bench(int argc, char **argv)
         opts.progress = progress;
 
     int status = CLI_OK;
-    size_t n = optind < argc ? (size_t)(argc - optind) : sift_bench_count();
+    size_t n = a.co.nargs ? (size_t)a.co.nargs : sift_bench_count();
     for (size_t i = 0; i < n; i++) {
-        const char *name = optind < argc ? argv[optind + (int)i] : sift_bench_name(i);
+        const char *name = a.co.nargs ? a.co.args[i] : sift_bench_name(i);
         sift_bench_result_t *r = malloc(sizeof *r);
         if (!r) {
             cli_error("out of memory");
             return CLI_FAILED;
         }
-        int rc = sift_bench_run(name, &opts, r);
+        rc = sift_bench_run(name, &opts, r);
         if (rc < 0) {
-            cli_error("bench %s: %s: %s", name, sift_strerror(rc), r->text);
+            cli_error("%s: %s: %s", name, sift_strerror(rc), r->text);
             int st = rc == SIFT_ENOENT ? CLI_DAMAGED : CLI_FAILED;
             status = st > status ? st : status;
         } else if (json) {

@@ -2,36 +2,35 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <string.h>
 #include <unistd.h>
 
-void help_cache(FILE *out)
-{
-    fprintf(
-        out,
-        "usage: capsift cache stats [--json]\n"
-        "       capsift cache clear\n"
-        "       capsift cache path\n\n"
+const cli_command_t cli_cmd_cache = {
+    .name = "cache",
+    .summary = "result cache: statistics, clear",
+    .run = cmd_cache,
+    .usage = "capsift cache stats [--json]\n"
+             "       capsift cache clear\n"
+             "       capsift cache path",
+    .about =
         "flows, stats and info keep each file's results in a cache, keyed by the content\n"
         "fingerprint of the file, the options that change the results and the capsift build;\n"
         "a repeated run on an unchanged file is answered from it, in any output format and\n"
         "with any -j. A file's fingerprint (XXH3-128 of its content) is trusted while its\n"
         "size, modification time, inode and device are unchanged, so a hit reads no capture.\n\n"
-        "  stats    entries and bytes per tier, fingerprints remembered, and the hit, miss and\n"
-        "           eviction counters of every run so far\n"
-        "  clear    remove every entry and fingerprint and reset the counters (a cache file\n"
-        "           that is not a database is removed)\n"
-        "  path     print the cache file's path\n\n"
-        "options:\n"
-        "  --json   stats as one JSON object\n"
-        "  -h, --help  this help\n\n"
+        "  stats    entries and bytes per tier, fingerprints remembered, and the hit,\n"
+        "           miss and eviction counters of every run so far\n"
+        "  clear    remove every entry and fingerprint and reset the counters (a cache\n"
+        "           file that is not a database is removed)\n"
+        "  path     print the cache file's path\n",
+    .common = CLI_C_JSON,
+    .footer =
         "The cache is $CAPSIFT_CACHE_DIR/cache.db, else $XDG_CACHE_HOME/capsift/cache.db, else\n"
         "~/.cache/capsift/cache.db (at most 1 GB; entries older than 30 days expire).\n"
         "--no-cache on a command, or CAPSIFT_NO_CACHE=1, bypasses it.\n\n"
-        "exit status: 0 done, 2 usage error, 3 failure.\n");
-}
+        "exit status: 0 done, 2 usage error, 3 failure.\n",
+};
 
 static void print_text(const sift_cache_stats_t *s, const char *path, const char *err)
 {
@@ -78,7 +77,7 @@ static int run(const char *what, bool json)
 {
     char path[4096];
     if (cli_cache_path(path, sizeof path) < 0) {
-        cli_error("cache: no cache location: set CAPSIFT_CACHE_DIR, XDG_CACHE_HOME or HOME");
+        cli_error("no cache location: set CAPSIFT_CACHE_DIR, XDG_CACHE_HOME or HOME");
         return CLI_FAILED;
     }
     if (strcmp(what, "path") == 0) {
@@ -101,7 +100,7 @@ static int run(const char *what, bool json)
             print_text(&s, path, sift_cache_l2_error(c));
     } else if (s.l2_on) {
         if (sift_cache_clear(c, true) < 0) {
-            cli_error("cache clear: %s", sift_cache_l2_error(c));
+            cli_error("clear: %s", sift_cache_l2_error(c));
             rc = CLI_FAILED;
         } else {
             char a[32];
@@ -112,7 +111,7 @@ static int run(const char *what, bool json)
         sift_cache_close(c);
         c = NULL;
         if (sift_cache_remove_file(ctx, path) < 0) {
-            cli_error("cache clear: %s", sift_ctx_errmsg(ctx));
+            cli_error("clear: %s", sift_ctx_errmsg(ctx));
             rc = CLI_FAILED;
         } else
             printf("removed %s: it could not be used as a cache\n", path);
@@ -130,29 +129,14 @@ static int run(const char *what, bool json)
 
 int cmd_cache(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'J'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    bool json = false;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'J':
-            json = true;
-            break;
-        case 'h':
-            help_cache(stdout);
-            return CLI_OK;
-        default:
-            fprintf(stderr, "see 'capsift cache --help'\n");
-            return CLI_USAGE;
-        }
-    }
-    if (optind + 1 != argc ||
-        (strcmp(argv[optind], "stats") != 0 && strcmp(argv[optind], "clear") != 0 &&
-         strcmp(argv[optind], "path") != 0)) {
-        cli_error("cache: say stats, clear or path (see 'capsift cache --help')");
+    cli_common_t co;
+    int rc = cli_parse(&cli_cmd_cache, argc, argv, NULL, &co);
+    if (rc != CLI_OK)
+        return rc < 0 ? CLI_OK : rc;
+    const char *what = co.nargs == 1 ? co.args[0] : "";
+    if (strcmp(what, "stats") != 0 && strcmp(what, "clear") != 0 && strcmp(what, "path") != 0) {
+        cli_error("say stats, clear or path (see 'capsift cache --help')");
         return CLI_USAGE;
     }
-    return run(argv[optind], json);
+    return run(what, co.format == CLI_FORMAT_JSON);
 }

@@ -4,36 +4,10 @@
 #include <capsift/flow.h>
 
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-
-void help_flows(FILE *out)
-{
-    fprintf(out,
-            "usage: capsift flows [OPTIONS] FILE|DIR|- ...\n\n"
-            "Lists the flows (bidirectional 5-tuples: addresses, ports, IP protocol) of capture\n"
-            "files with the application protocol found by nDPI, packets and bytes each way\n"
-            "(a: the initiator, the sender of the first packet seen; b: the responder), first\n"
-            "and last time, duration and the TCP flags seen (S A F P R U E C). Bytes are bytes\n"
-            "on the wire. Flows are per file.\n\n"
-            "options:\n"
-            "  --sort KEY         packets, bytes, duration (largest first) or start (earliest\n"
-            "                     first); default: file order, then start\n"
-            "  --top N            only the first N rows after sorting\n"
-            "  -f, --filter EXPR  only packets matching a BPF filter (tcpdump syntax)\n"
-            "  --json             one JSON object per flow, one per line\n"
-            "  --csv              comma-separated values with a header row\n"
-            "  --no-app           no application detection (faster)\n"
-            "  --idle-timeout S   a tuple silent for more than S seconds starts a new flow\n"
-            "  --vlan             the outermost VLAN id is part of the flow key\n" CLI_LIMITS_HELP
-            "  --no-cache         compute again instead of answering from the result cache\n"
-            "  -j, --threads N    worker threads (default: the number of cores)\n"
-            "  -h, --help         this help\n\n"
-            "exit status: 0 every file read whole, 1 some file damaged or unreadable (its\n"
-            "partial results are still printed), 2 usage error, 3 failure.\n");
-}
 
 enum { SORT_FILE, SORT_PACKETS, SORT_BYTES, SORT_START, SORT_DURATION };
 
@@ -98,109 +72,75 @@ static int cmp_rows(const void *pa, const void *pb)
     return c;
 }
 
-static int parse_sort(const char *s)
-{
-    static const char *const names[] = {"packets", "bytes", "start", "duration"};
-    static const int keys[] = {SORT_PACKETS, SORT_BYTES, SORT_START, SORT_DURATION};
-    for (size_t i = 0; i < 4; i++)
-        if (strcmp(s, names[i]) == 0)
-            return keys[i];
-    return -1;
-}
-
 typedef struct flows_args {
-    int out, threads;
+    int sort;
     uint64_t top;
-    bool has_top, no_cache;
-    const char *filter;
-    cli_limits_t limits;
-    sift_flows_config_t cfg;
+    bool no_app, vlan;
+    int64_t idle_ns;
+    cli_common_t co;
 } flows_args_t;
 
-static int parse_args(int argc, char **argv, flows_args_t *a)
-{
-    enum { O_JSON = 256, O_CSV, O_SORT, O_TOP, O_NOAPP, O_IDLE, O_VLAN, O_NOCACHE };
-    static const struct option longopts[] = {{"json", no_argument, NULL, O_JSON},
-                                             {"csv", no_argument, NULL, O_CSV},
-                                             {"sort", required_argument, NULL, O_SORT},
-                                             {"top", required_argument, NULL, O_TOP},
-                                             {"no-app", no_argument, NULL, O_NOAPP},
-                                             {"idle-timeout", required_argument, NULL, O_IDLE},
-                                             {"vlan", no_argument, NULL, O_VLAN},
-                                             CLI_LIMITS_LONGOPTS,
-                                             {"no-cache", no_argument, NULL, O_NOCACHE},
-                                             {"filter", required_argument, NULL, 'f'},
-                                             {"threads", required_argument, NULL, 'j'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "j:f:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case O_JSON:
-            a->out = CLI_FORMAT_JSON;
-            break;
-        case O_CSV:
-            a->out = CLI_FORMAT_CSV;
-            break;
-        case O_SORT:
-            sort_key = parse_sort(optarg);
-            if (sort_key < 0) {
-                cli_error("flows: --sort takes packets, bytes, start or duration, not '%s'",
-                          optarg);
-                return CLI_USAGE;
-            }
-            break;
-        case O_TOP:
-            if (cli_opt_count("flows", "--top", optarg, 0, UINT64_MAX, &a->top) != CLI_OK)
-                return CLI_USAGE;
-            a->has_top = true;
-            break;
-        case O_NOAPP:
-            a->cfg.no_app = true;
-            break;
-        case O_IDLE:
-            if (cli_opt_duration("flows", "--idle-timeout", optarg, 1000, 1000000000000000000,
-                                 &a->cfg.table.idle_timeout_ns) != CLI_OK)
-                return CLI_USAGE;
-            break;
-        case O_VLAN:
-            a->cfg.table.vlan_in_key = true;
-            break;
-        case O_NOCACHE:
-            a->no_cache = true;
-            break;
-        case CLI_OPT_MEMORY:
-        case CLI_OPT_MAX_FLOWS:
-            if (cli_limits_option("flows", c, optarg, &a->limits) != CLI_OK)
-                return CLI_USAGE;
-            break;
-        case 'f':
-            a->filter = optarg;
-            break;
-        case 'j':
-            if (cli_threads_option("flows", optarg, &a->threads) != CLI_OK)
-                return CLI_USAGE;
-            break;
-        case 'h':
-            help_flows(stdout);
-            return -1;
-        default:
-            fprintf(stderr, "see 'capsift flows --help'\n");
-            return CLI_USAGE;
-        }
-    }
-    if (cli_need_inputs("flows", argc, optind) != CLI_OK)
-        return CLI_USAGE;
-    return CLI_OK;
-}
+static const char *const sort_names[] = {"packets", "bytes", "start", "duration", NULL};
+static const int sort_keys[] = {SORT_PACKETS, SORT_BYTES, SORT_START, SORT_DURATION};
+
+#define A(field) offsetof(flows_args_t, field)
+static const cli_opt_t flows_opts[] = {
+    {.name = "sort",
+     .kind = CLI_K_CHOICE,
+     .offset = A(sort),
+     .arg = "KEY",
+     .help = "packets, bytes, duration (largest first) or start (earliest first); default: file "
+             "order, then start",
+     .choices = sort_names},
+    {.name = "top",
+     .kind = CLI_K_COUNT,
+     .offset = A(top),
+     .arg = "N",
+     .help = "only the first N rows after sorting",
+     .min = 0,
+     .max = UINT64_MAX,
+     .like = "limit"},
+    {.name = "no-app",
+     .kind = CLI_K_FLAG,
+     .offset = A(no_app),
+     .help = "no application detection (faster)"},
+    {.name = "idle-timeout",
+     .kind = CLI_K_DURATION,
+     .offset = A(idle_ns),
+     .arg = "S",
+     .help = "a tuple silent for more than S seconds starts a new flow",
+     .min = 1000,
+     .max = 1000000000000000000},
+    {.name = "vlan",
+     .kind = CLI_K_FLAG,
+     .offset = A(vlan),
+     .help = "the outermost VLAN id is part of the flow key"},
+};
+
+const cli_command_t cli_cmd_flows = {
+    .name = "flows",
+    .summary = "list flows: addresses, ports, protocol, application, packets and bytes each way",
+    .run = cmd_flows,
+    .usage = "capsift flows [OPTIONS] FILE|DIR|- ...",
+    .about = "Lists the flows (bidirectional 5-tuples: addresses, ports, IP protocol) of capture\n"
+             "files with the application protocol found by nDPI, packets and bytes each way\n"
+             "(a: the initiator, the sender of the first packet seen; b: the responder), first\n"
+             "and last time, duration and the TCP flags seen (S A F P R U E C). Bytes are bytes\n"
+             "on the wire. Flows are per file.\n",
+    .opts = flows_opts,
+    .nopts = sizeof flows_opts / sizeof flows_opts[0],
+    .common = CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_CSV | CLI_C_LIMITS | CLI_C_NO_CACHE |
+              CLI_C_THREADS,
+    .footer = "exit status: 0 every file read whole, 1 some file damaged or unreadable (its\n"
+              "partial results are still printed), 2 usage error, 3 failure.\n",
+};
 
 /* Reports limits and damage per input; returns the exit status so far. */
 static int report_inputs(const sift_engine_t *e, const flows_args_t *a)
 {
     int rc = CLI_OK;
     for (size_t i = 0; i < sift_engine_ninputs(e); i++)
-        if (cli_report_input(sift_engine_input(e, i), &a->limits, true) != CLI_OK)
+        if (cli_report_input(sift_engine_input(e, i), &a->co.limits, true) != CLI_OK)
             rc = CLI_DAMAGED;
     return rc;
 }
@@ -257,31 +197,30 @@ static int print_rows(FILE *out, const sift_engine_t *e, int pass, const flows_a
             rows[k++] = (row_t){.f = sift_flows_at(s, j), .s = s, .input = i};
     }
     qsort(rows, n, sizeof *rows, cmp_rows);
-    if (a->has_top && a->top < n)
+    if (a->top < n)
         n = (size_t)a->top;
     row_src_t src = {rows, e};
-    cli_flow_rows_print(out, (cli_format_t)a->out, n, row_at, &src, sift_engine_ninputs(e) > 1,
-                        !a->cfg.no_app);
+    cli_flow_rows_print(out, (cli_format_t)a->co.format, n, row_at, &src,
+                        sift_engine_ninputs(e) > 1, !a->no_app);
     free(rows);
     return CLI_OK;
 }
 
 int cmd_flows(int argc, char **argv)
 {
-    flows_args_t a = {.out = CLI_FORMAT_TABLE};
-    sort_key = SORT_FILE;
-    int prc = parse_args(argc, argv, &a);
+    flows_args_t a = {.sort = -1, .top = UINT64_MAX};
+    int prc = cli_parse(&cli_cmd_flows, argc, argv, &a, &a.co);
     if (prc != CLI_OK)
         return prc < 0 ? CLI_OK : prc;
-    a.cfg.table.max_flows = cli_flow_cap(&a.limits, !a.cfg.no_app);
+    sort_key = a.sort < 0 ? SORT_FILE : sort_keys[a.sort];
+    sift_flows_config_t cfg = {.no_app = a.no_app};
+    cfg.table.idle_timeout_ns = a.idle_ns;
+    cfg.table.vlan_in_key = a.vlan;
+    cfg.table.max_flows = cli_flow_cap(&a.co.limits, !a.no_app);
     FILE *out = stdout;
     cli_run_t run;
-    cli_run_opts_t ro = {.pass = &sift_flows_pass,
-                         .config = &a.cfg,
-                         .threads = (unsigned)a.threads,
-                         .filter = a.filter,
-                         .cache = !a.no_cache};
-    int rc = cli_run(&run, &ro, argv + optind, argc - optind);
+    cli_run_opts_t ro = {.pass = &sift_flows_pass, .config = &cfg, .cache = true};
+    int rc = cli_run(&run, &ro, &a.co);
     sift_engine_t *e = run.e;
     int pass = run.pass;
     if (rc == CLI_OK) {

@@ -2,32 +2,27 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <string.h>
 #include <time.h>
 
-void help_info(FILE *out)
-{
-    fprintf(out,
-            "usage: capsift info [OPTIONS] FILE|DIR|- ...\n\n"
-            "Summarises capture files (pcap, pcapng, snoop; plain, gzip or zstd): format, byte\n"
-            "order, time resolution, link types, interfaces, packets, bytes captured and on the\n"
-            "wire, first and last timestamp, duration, rates, snaplen, truncated records, and\n"
-            "every problem found with its byte offset. A directory means every capture file\n"
-            "under it; '-' reads standard input. Several files are read in parallel.\n\n"
-            "options:\n"
-            "  --json        one JSON object per file, one per line\n"
-            "  -f, --filter EXPR  count only packets matching a BPF filter (tcpdump syntax)\n"
-            "  -j, --threads N  worker threads (default: the number of cores)\n"
-            "  --no-cache    read every file again instead of answering from the result cache\n"
-            "  -h, --help    this help\n\n"
-            "The result cache (see 'capsift cache') keeps a file's summary under its content\n"
-            "fingerprint once 'capsift flows' or 'stats' has taken it (info itself never hashes\n"
-            "a file: that would cost more than it reads); such a file is not read again.\n\n"
-            "exit status: 0 every file read whole, 1 some file damaged or unreadable (its\n"
-            "partial results are still printed), 2 usage error, 3 failure.\n");
-}
+const cli_command_t cli_cmd_info = {
+    .name = "info",
+    .summary = "summarise capture files: format, link types, packets, bytes, time span, damage",
+    .run = cmd_info,
+    .usage = "capsift info [OPTIONS] FILE|DIR|- ...",
+    .about = "Summarises capture files (pcap, pcapng, snoop; plain, gzip or zstd): format, byte\n"
+             "order, time resolution, link types, interfaces, packets, bytes captured and on the\n"
+             "wire, first and last timestamp, duration, rates, snaplen, truncated records, and\n"
+             "every problem found with its byte offset. A directory means every capture file\n"
+             "under it; '-' reads standard input. Several files are read in parallel.\n",
+    .common = CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_NO_CACHE | CLI_C_THREADS,
+    .footer = "The result cache (see 'capsift cache') keeps a file's summary under its content\n"
+              "fingerprint once 'capsift flows' or 'stats' has taken it (info itself never hashes\n"
+              "a file: that would cost more than it reads); such a file is not read again.\n\n"
+              "exit status: 0 every file read whole, 1 some file damaged or unreadable (its\n"
+              "partial results are still printed), 2 usage error, 3 failure.\n",
+};
 
 /* "1,234,567" */
 static const char *group(char *buf, size_t size, uint64_t v)
@@ -236,46 +231,14 @@ static void print_total(FILE *out, const sift_engine_t *e, const sift_info_summa
 
 int cmd_info(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'J'},         {"threads", required_argument, NULL, 'j'},
-        {"filter", required_argument, NULL, 'f'}, {"no-cache", no_argument, NULL, 'N'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-    bool json = false, no_cache = false;
-    const char *filter = NULL;
-    int threads = 0, c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "j:f:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            filter = optarg;
-            break;
-        case 'J':
-            json = true;
-            break;
-        case 'N':
-            no_cache = true;
-            break;
-        case 'j':
-            if (cli_threads_option("info", optarg, &threads) != CLI_OK)
-                return CLI_USAGE;
-            break;
-        case 'h':
-            help_info(stdout);
-            return CLI_OK;
-        default:
-            fprintf(stderr, "see 'capsift info --help'\n");
-            return CLI_USAGE;
-        }
-    }
-    if (cli_need_inputs("info", argc, optind) != CLI_OK)
-        return CLI_USAGE;
+    cli_common_t co;
+    int prc = cli_parse(&cli_cmd_info, argc, argv, NULL, &co);
+    if (prc != CLI_OK)
+        return prc < 0 ? CLI_OK : prc;
+    bool json = co.format == CLI_FORMAT_JSON;
     cli_run_t run;
-    cli_run_opts_t ro = {.pass = &sift_info_pass,
-                         .threads = (unsigned)threads,
-                         .filter = filter,
-                         .totals = true,
-                         .cache = !no_cache};
-    int rc = cli_run(&run, &ro, argv + optind, argc - optind);
+    cli_run_opts_t ro = {.pass = &sift_info_pass, .totals = true, .cache = true};
+    int rc = cli_run(&run, &ro, &co);
     sift_engine_t *e = run.e;
     int pass = run.pass;
     if (rc == CLI_OK) {

@@ -1,41 +1,64 @@
 /* capsift query: flows from the index, by a small filter language. */
 #include "cli.h"
 
-#include <getopt.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-void help_query(FILE *out)
-{
-    fprintf(out, "usage: capsift query [OPTIONS] [EXPRESSION]\n\n"
-                 "Lists the indexed flows matching EXPRESSION (all flows without one):\n\n"
-                 "  [src|dst] host ADDR, [src|dst] net CIDR, [src|dst] port N   (src: initiator)\n"
-                 "  proto tcp|udp|icmp|icmp6|sctp|N, or just tcp, udp ...,  app NAME,  vlan N\n"
-                 "  file GLOB,  after TIME,  before TIME   (ISO 8601 UTC or epoch seconds)\n"
-                 "  packets|bytes|duration  > >= < <= = !=  N\n"
-                 "combined with and, or, not and parentheses, e.g.\n\n"
-                 "  capsift query 'host 10.1.2.3 and port 445 and after 2024-05-14'\n\n"
-                 "options:\n"
-                 "  --db FILE          the index (default: ./capsift.db)\n"
-                 "  --group-by KEY     host, port, app or file: flows, packets and bytes per key\n"
-                 "  --sort KEY         packets, bytes, duration (largest first) or start\n"
-                 "  --limit N          at most N rows\n"
-                 "  --json             one JSON object per row (the keys of capsift flows --json)\n"
-                 "  --csv              comma-separated values with a header row\n"
-                 "  -h, --help         this help\n\n"
-                 "exit status: 0 done (also when nothing matched), 2 usage or syntax error (the\n"
-                 "message gives the column), 3 the index could not be read.\n"
-                 "The language: docs/capsift-query.md.\n");
-}
-
 typedef struct query_args {
-    const char *db, *expr;
-    cli_format_t fmt;
-    sift_sort_t sort;
-    sift_group_t group;
+    int group, sort;
     uint64_t limit;
+    cli_common_t co;
 } query_args_t;
+
+/* in the order of sift_group_t and sift_sort_t, from 1 */
+static const char *const group_names[] = {"host", "port", "app", "file", NULL};
+static const char *const sort_names[] = {"packets", "bytes", "start", "duration", NULL};
+
+#define A(field) offsetof(query_args_t, field)
+static const cli_opt_t query_opts[] = {
+    {.name = "group-by",
+     .kind = CLI_K_CHOICE,
+     .offset = A(group),
+     .arg = "KEY",
+     .help = "host, port, app or file: flows, packets and bytes per key",
+     .choices = group_names},
+    {.name = "sort",
+     .kind = CLI_K_CHOICE,
+     .offset = A(sort),
+     .arg = "KEY",
+     .help = "packets, bytes, duration (largest first) or start",
+     .choices = sort_names},
+    {.name = "limit",
+     .kind = CLI_K_COUNT,
+     .offset = A(limit),
+     .arg = "N",
+     .help = "at most N rows",
+     .min = 1,
+     .max = UINT64_MAX,
+     .like = "top"},
+};
+
+const cli_command_t cli_cmd_query = {
+    .name = "query",
+    .summary = "list indexed flows by host, net, port, protocol, app, time, size",
+    .run = cmd_query,
+    .usage = "capsift query [OPTIONS] [EXPRESSION]",
+    .about = "Lists the indexed flows matching EXPRESSION (all flows without one):\n\n"
+             "  [src|dst] host ADDR, [src|dst] net CIDR, [src|dst] port N   (src: initiator)\n"
+             "  proto tcp|udp|icmp|icmp6|sctp|N, or just tcp, udp ...,  app NAME,  vlan N\n"
+             "  file GLOB,  after TIME,  before TIME   (ISO 8601 UTC or epoch seconds)\n"
+             "  packets|bytes|duration  > >= < <= = !=  N\n"
+             "combined with and, or, not and parentheses, e.g.\n\n"
+             "  capsift query 'host 10.1.2.3 and port 445 and after 2024-05-14'\n",
+    .opts = query_opts,
+    .nopts = sizeof query_opts / sizeof query_opts[0],
+    .common = CLI_C_DB | CLI_C_JSON | CLI_C_CSV,
+    .footer = "exit status: 0 done (also when nothing matched), 2 usage or syntax error (the\n"
+              "message gives the column), 3 the index could not be read.\n"
+              "The language: docs/capsift-query.md.\n",
+};
 
 typedef struct rows {
     sift_flow_row_t *v;
@@ -74,17 +97,17 @@ static int keep_row(void *user, const sift_flow_row_t *r)
 
 static int print_group(void *user, const sift_group_row_t *g)
 {
-    const query_args_t *a = user;
+    const cli_format_t *fmt = user;
     char t0[40], t1[40];
     sift_format_ts(t0, sizeof t0, g->first_ns, 6);
     sift_format_ts(t1, sizeof t1, g->last_ns, 6);
-    if (a->fmt == CLI_FORMAT_JSON) {
+    if (*fmt == CLI_FORMAT_JSON) {
         fputs("{\"key\":", stdout);
         json_string(stdout, g->key);
         printf(",\"flows\":%" PRIu64 ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
                ",\"first_ts\":\"%s\",\"last_ts\":\"%s\"}\n",
                g->flows, g->packets, g->bytes, t0, t1);
-    } else if (a->fmt == CLI_FORMAT_CSV) {
+    } else if (*fmt == CLI_FORMAT_CSV) {
         printf("%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%s,%s\n", g->key, g->flows, g->packets,
                g->bytes, t0, t1);
     } else {
@@ -94,121 +117,71 @@ static int print_group(void *user, const sift_group_row_t *g)
     return 0;
 }
 
-static int parse_args(int argc, char **argv, query_args_t *a)
-{
-    enum { O_DB = 256, O_GROUP, O_SORT, O_LIMIT, O_JSON, O_CSV };
-    static const struct option longopts[] = {
-        {"db", required_argument, NULL, O_DB},     {"group-by", required_argument, NULL, O_GROUP},
-        {"sort", required_argument, NULL, O_SORT}, {"limit", required_argument, NULL, O_LIMIT},
-        {"json", no_argument, NULL, O_JSON},       {"csv", no_argument, NULL, O_CSV},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
-    static const char *const groups[] = {"host", "port", "app", "file"};
-    static const char *const sorts[] = {"packets", "bytes", "start", "duration"};
-    a->db = "capsift.db";
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case O_DB:
-            a->db = optarg;
-            break;
-        case O_GROUP:
-            for (int k = 0; k < 4; k++)
-                if (strcmp(optarg, groups[k]) == 0)
-                    a->group = (sift_group_t)(k + 1);
-            if (!a->group) {
-                cli_error("query: --group-by takes host, port, app or file, not '%s'", optarg);
-                return CLI_USAGE;
-            }
-            break;
-        case O_SORT:
-            a->sort = SIFT_SORT_NONE;
-            for (int k = 0; k < 4; k++)
-                if (strcmp(optarg, sorts[k]) == 0)
-                    a->sort = (sift_sort_t)(k + 1);
-            if (a->sort == SIFT_SORT_NONE) {
-                cli_error("query: --sort takes packets, bytes, start or duration, not '%s'",
-                          optarg);
-                return CLI_USAGE;
-            }
-            break;
-        case O_LIMIT:
-            if (cli_opt_count("query", "--limit", optarg, 1, UINT64_MAX, &a->limit) != CLI_OK)
-                return CLI_USAGE;
-            break;
-        case O_JSON:
-            a->fmt = CLI_FORMAT_JSON;
-            break;
-        case O_CSV:
-            a->fmt = CLI_FORMAT_CSV;
-            break;
-        case 'h':
-            help_query(stdout);
-            return -1;
-        default:
-            fprintf(stderr, "see 'capsift query --help'\n");
-            return CLI_USAGE;
-        }
-    }
-    if (argc - optind > 1) {
-        cli_error("query: give the expression as one argument (quote it)");
-        return CLI_USAGE;
-    }
-    a->expr = optind < argc ? argv[optind] : "";
-    return CLI_OK;
-}
-
 /* Compiles the expression, reporting a syntax error with a caret under its column. */
-int cli_compile_query(const char *cmd, const char *expr, sift_query_t **q)
+int cli_compile_query(const char *expr, sift_query_t **q)
 {
     char err[SIFT_ERRBUF_SIZE];
     size_t col = 0;
     if (sift_query_compile(q, expr, err, &col) == 0)
         return 0;
-    cli_error("%s: %s", cmd, err);
+    cli_error("%s", err);
     if (col > 0)
         fprintf(stderr, "  %s\n  %*s^\n", expr, (int)col - 1, "");
     return CLI_USAGE;
 }
 
+/* The rows or groups of q, printed. */
+static int print_query(sift_index_t *ix, const sift_ctx_t *ctx, const sift_query_t *q,
+                       const query_args_t *a, rows_t *rows)
+{
+    sift_group_t group = (sift_group_t)(a->group + 1);
+    sift_sort_t sort = (sift_sort_t)(a->sort + 1);
+    cli_format_t fmt = (cli_format_t)a->co.format;
+    int rc;
+    if (group) {
+        if (fmt == CLI_FORMAT_CSV)
+            puts("key,flows,packets,bytes,first_ts,last_ts");
+        else if (fmt == CLI_FORMAT_TABLE)
+            printf("%-40s %10s %12s %15s  %-17s  %s\n", "KEY", "FLOWS", "PACKETS", "BYTES", "FIRST",
+                   "LAST");
+        rc = sift_index_group(ix, q, group, sort, a->limit, print_group, &fmt);
+    } else {
+        rc = sift_index_query(ix, q, sort, a->limit, keep_row, rows);
+        if (rc == 0)
+            cli_flow_rows_print(stdout, fmt, rows->n, cli_row_of_array, rows->v, rows->many_files,
+                                rows->app);
+    }
+    if (rc < 0) {
+        cli_error("%s", rc == SIFT_ENOMEM ? "out of memory" : sift_ctx_errmsg(ctx));
+        return CLI_FAILED;
+    }
+    return CLI_OK;
+}
+
 int cmd_query(int argc, char **argv)
 {
-    query_args_t a = {0};
-    int rc = parse_args(argc, argv, &a);
+    query_args_t a = {.group = -1, .sort = -1};
+    int rc = cli_parse(&cli_cmd_query, argc, argv, &a, &a.co);
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
+    if (a.co.nargs > 1) {
+        cli_error("give the expression as one argument (quote it)");
+        return CLI_USAGE;
+    }
     sift_query_t *q = NULL;
-    if ((rc = cli_compile_query("query", a.expr, &q)) != 0)
+    if ((rc = cli_compile_query(a.co.nargs ? a.co.args[0] : "", &q)) != 0)
         return rc;
     sift_ctx_t *ctx = NULL;
     sift_index_t *ix = NULL;
-    sift_index_opts_t io = {.read_only = true};
     rows_t rows = {0};
     if (sift_ctx_create(&ctx) < 0) {
+        cli_error("out of memory");
         rc = CLI_FAILED;
-    } else if (sift_index_open(&ix, ctx, a.db, &io) < 0) {
-        cli_error("%s", sift_ctx_errmsg(ctx));
-        rc = CLI_FAILED;
-    } else if (a.group) {
-        if (a.fmt == CLI_FORMAT_CSV)
-            puts("key,flows,packets,bytes,first_ts,last_ts");
-        else if (a.fmt == CLI_FORMAT_TABLE)
-            printf("%-40s %10s %12s %15s  %-17s  %s\n", "KEY", "FLOWS", "PACKETS", "BYTES", "FIRST",
-                   "LAST");
-        if (sift_index_group(ix, q, a.group, a.sort, a.limit, print_group, &a) < 0) {
-            cli_error("%s", sift_ctx_errmsg(ctx));
-            rc = CLI_FAILED;
-        }
     } else {
-        int qrc = sift_index_query(ix, q, a.sort, a.limit, keep_row, &rows);
-        if (qrc < 0) {
-            cli_error("%s", qrc == SIFT_ENOMEM ? "out of memory" : sift_ctx_errmsg(ctx));
-            rc = CLI_FAILED;
-        } else {
-            cli_flow_rows_print(stdout, a.fmt, rows.n, cli_row_of_array, rows.v, rows.many_files,
-                                rows.app);
-        }
+        rc = cli_index_open(ctx, a.co.db, &ix);
     }
+    if (rc == CLI_OK)
+        rc = print_query(ix, ctx, q, &a, &rows);
     for (size_t i = 0; i < rows.n; i++) {
         free((void *)(uintptr_t)rows.v[i].file);
         free((void *)(uintptr_t)rows.v[i].app);

@@ -5,45 +5,70 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-void help_stats(FILE *out)
-{
-    fprintf(out,
-            "usage: capsift stats [OPTIONS] FILE|DIR|- ...\n\n"
-            "Summarises the traffic of capture files: the protocol hierarchy (link, network,\n"
-            "transport, then the application found by nDPI; packets and bytes, like tshark\n"
-            "-z io,phs), the top talkers (addresses by bytes sent and received), the top ports\n"
-            "(by bytes, either end), packet sizes in tshark's plen buckets and the packets and\n"
-            "bytes per interval. Bytes are bytes on the wire. One report per file.\n\n"
-            "options:\n"
-            "  --interval T       timeline interval: 1s, 500ms, 1m, 1h ... (default 1s)\n"
-            "  --top N            rows of the talker and port lists (default 10)\n"
-            "  --total            one report over all files instead of one per file\n"
-            "  -f, --filter EXPR  only packets matching a BPF filter (tcpdump syntax)\n"
-            "  --json             one JSON object per report, one per line\n"
-            "  --no-app           no application level (no nDPI; faster)\n"
-            "  --max-keys N       addresses, ports and intervals counted each (default\n"
-            "                     1000000); the rest are summed as 'other'\n" CLI_LIMITS_HELP
-            "  --no-cache         compute again instead of answering from the result cache\n"
-            "  -j, --threads N    worker threads (default: the number of cores)\n"
-            "  -h, --help         this help\n\n"
-            "exit status: 0 every file read whole, 1 some file damaged or unreadable (its\n"
-            "partial results are still printed), 2 usage error, 3 failure.\n");
-}
-
 typedef struct stats_args {
-    bool json, total, no_cache;
-    int threads;
-    size_t top;
-    const char *filter;
-    cli_limits_t limits;
-    sift_stats_config_t cfg;
-    sift_flows_config_t flows; /* the flows the application level is built on */
+    bool total, no_app;
+    uint64_t top, max_keys;
+    int64_t interval_ns;
+    cli_common_t co;
 } stats_args_t;
+
+#define A(field) offsetof(stats_args_t, field)
+static const cli_opt_t stats_opts[] = {
+    {.name = "interval",
+     .kind = CLI_K_DURATION,
+     .offset = A(interval_ns),
+     .arg = "T",
+     .help = "timeline interval: 1s, 500ms, 1m, 1h ... (default 1s)",
+     .min = 1000,
+     .max = 1000000000000000000},
+    {.name = "top",
+     .kind = CLI_K_COUNT,
+     .offset = A(top),
+     .arg = "N",
+     .help = "rows of the talker and port lists (default 10)",
+     .min = 0,
+     .max = SIZE_MAX,
+     .like = "limit"},
+    {.name = "total",
+     .kind = CLI_K_FLAG,
+     .offset = A(total),
+     .help = "one report over all files instead of one per file"},
+    {.name = "no-app",
+     .kind = CLI_K_FLAG,
+     .offset = A(no_app),
+     .help = "no application level (no nDPI; faster)"},
+    {.name = "max-keys",
+     .kind = CLI_K_COUNT,
+     .offset = A(max_keys),
+     .arg = "N",
+     .help = "addresses, ports and intervals counted each (default 1000000); the rest are summed "
+             "as 'other'",
+     .min = 1,
+     .max = UINT32_MAX},
+};
+
+const cli_command_t cli_cmd_stats = {
+    .name = "stats",
+    .summary = "protocol hierarchy, top talkers and ports, packet sizes, rate timeline",
+    .run = cmd_stats,
+    .usage = "capsift stats [OPTIONS] FILE|DIR|- ...",
+    .about = "Summarises the traffic of capture files: the protocol hierarchy (link, network,\n"
+             "transport, then the application found by nDPI; packets and bytes, like tshark\n"
+             "-z io,phs), the top talkers (addresses by bytes sent and received), the top ports\n"
+             "(by bytes, either end), packet sizes in tshark's plen buckets and the packets and\n"
+             "bytes per interval. Bytes are bytes on the wire. One report per file.\n",
+    .opts = stats_opts,
+    .nopts = sizeof stats_opts / sizeof stats_opts[0],
+    .common =
+        CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_LIMITS | CLI_C_NO_CACHE | CLI_C_THREADS,
+    .footer = "exit status: 0 every file read whole, 1 some file damaged or unreadable (its\n"
+              "partial results are still printed), 2 usage error, 3 failure.\n",
+};
 
 /* The entries of a map in the library's order, at most k (SIZE_MAX: all, 0: none); false when
  * memory ran out. */
@@ -133,7 +158,7 @@ static bool print_text(FILE *out, const char *title, const sift_stats_t *s, int 
                 t.nodes_dropped, SIFT_STATS_MAX_NODES);
     size_t n;
     sift_stats_entry_t *v;
-    bool ok = entries(s, SIFT_STATS_HOSTS, a->top, &v, &n);
+    bool ok = entries(s, SIFT_STATS_HOSTS, (size_t)a->top, &v, &n);
     fprintf(out, "\nTop talkers (bytes sent and received):\n  %-39s %12s %14s\n", "ADDRESS",
             "PACKETS", "BYTES");
     for (size_t i = 0; i < n; i++)
@@ -143,7 +168,7 @@ static bool print_text(FILE *out, const char *title, const sift_stats_t *s, int 
         fprintf(out, "  %-39s %12" PRIu64 " %14" PRIu64 "\n", "(other, past --max-keys)",
                 t.other_packets[SIFT_STATS_HOSTS], t.other_bytes[SIFT_STATS_HOSTS]);
     free(v);
-    ok = entries(s, SIFT_STATS_PORTS, a->top, &v, &n) && ok;
+    ok = entries(s, SIFT_STATS_PORTS, (size_t)a->top, &v, &n) && ok;
     fprintf(out, "\nTop ports (either end):\n  %-12s %12s %14s\n", "PORT", "PACKETS", "BYTES");
     for (size_t i = 0; i < n; i++) {
         snprintf(b2, sizeof b2, "%s/%u", proto_name(b1, sizeof b1, v[i].key[0]),
@@ -198,7 +223,7 @@ static bool print_json(FILE *out, const char *title, const sift_stats_t *s, int 
     }
     size_t n;
     sift_stats_entry_t *v;
-    bool ok = entries(s, SIFT_STATS_HOSTS, a->top, &v, &n);
+    bool ok = entries(s, SIFT_STATS_HOSTS, (size_t)a->top, &v, &n);
     fputs("],\"top_talkers\":[", out);
     for (size_t i = 0; i < n; i++) {
         fprintf(out, "%s{\"addr\":\"%s\",", i ? "," : "", addr_str(b1, sizeof b1, v[i].key));
@@ -206,7 +231,7 @@ static bool print_json(FILE *out, const char *title, const sift_stats_t *s, int 
         fputc('}', out);
     }
     free(v);
-    ok = entries(s, SIFT_STATS_PORTS, a->top, &v, &n) && ok;
+    ok = entries(s, SIFT_STATS_PORTS, (size_t)a->top, &v, &n) && ok;
     fputs("],\"top_ports\":[", out);
     for (size_t i = 0; i < n; i++) {
         fprintf(out, "%s{\"proto\":\"%s\",\"port\":%u,", i ? "," : "",
@@ -240,79 +265,6 @@ static bool print_json(FILE *out, const char *title, const sift_stats_t *s, int 
     return ok;
 }
 
-static int parse_args(int argc, char **argv, stats_args_t *a)
-{
-    enum { O_JSON = 256, O_INTERVAL, O_TOP, O_NOAPP, O_TOTAL, O_MAXKEYS, O_NOCACHE };
-    static const struct option longopts[] = {{"json", no_argument, NULL, O_JSON},
-                                             {"interval", required_argument, NULL, O_INTERVAL},
-                                             {"top", required_argument, NULL, O_TOP},
-                                             {"total", no_argument, NULL, O_TOTAL},
-                                             {"no-app", no_argument, NULL, O_NOAPP},
-                                             {"max-keys", required_argument, NULL, O_MAXKEYS},
-                                             CLI_LIMITS_LONGOPTS,
-                                             {"filter", required_argument, NULL, 'f'},
-                                             {"threads", required_argument, NULL, 'j'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {"no-cache", no_argument, NULL, O_NOCACHE},
-                                             {NULL, 0, NULL, 0}};
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "j:f:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case O_JSON:
-            a->json = true;
-            break;
-        case O_TOTAL:
-            a->total = true;
-            break;
-        case O_NOAPP:
-            a->cfg.no_app = true;
-            break;
-        case O_NOCACHE:
-            a->no_cache = true;
-            break;
-        case O_INTERVAL:
-            if (cli_opt_duration("stats", "--interval", optarg, 1000, 1000000000000000000,
-                                 &a->cfg.interval_ns) != CLI_OK)
-                return CLI_USAGE;
-            break;
-        case O_TOP:
-        case O_MAXKEYS: {
-            uint64_t v;
-            if (cli_opt_count("stats", c == O_TOP ? "--top" : "--max-keys", optarg,
-                              c == O_TOP ? 0 : 1, c == O_TOP ? SIZE_MAX : UINT32_MAX, &v) != CLI_OK)
-                return CLI_USAGE;
-            if (c == O_TOP)
-                a->top = (size_t)v;
-            else
-                a->cfg.max_keys = (size_t)v;
-            break;
-        }
-        case CLI_OPT_MEMORY:
-        case CLI_OPT_MAX_FLOWS:
-            if (cli_limits_option("stats", c, optarg, &a->limits) != CLI_OK)
-                return CLI_USAGE;
-            break;
-        case 'f':
-            a->filter = optarg;
-            break;
-        case 'j':
-            if (cli_threads_option("stats", optarg, &a->threads) != CLI_OK)
-                return CLI_USAGE;
-            break;
-        case 'h':
-            help_stats(stdout);
-            return -1;
-        default:
-            fprintf(stderr, "see 'capsift stats --help'\n");
-            return CLI_USAGE;
-        }
-    }
-    if (cli_need_inputs("stats", argc, optind) != CLI_OK)
-        return CLI_USAGE;
-    return CLI_OK;
-}
-
 static int report(FILE *out, const sift_engine_t *e, int pass, const stats_args_t *a)
 {
     int rc = CLI_OK, digits = 0;
@@ -322,15 +274,19 @@ static int report(FILE *out, const sift_engine_t *e, int pass, const stats_args_
         const sift_stats_t *s = sift_engine_state(e, i, pass);
         if (in->meta.ts_digits > digits)
             digits = in->meta.ts_digits;
-        if (cli_report_input(in, &a->limits, true) != CLI_OK)
+        if (cli_report_input(in, &a->co.limits, true) != CLI_OK)
             rc = CLI_DAMAGED;
         if (a->total || !s)
             continue;
-        ok = (a->json ? print_json : print_text)(out, in->path, s, in->meta.ts_digits, a) && ok;
+        ok = (a->co.format == CLI_FORMAT_JSON ? print_json : print_text)(out, in->path, s,
+                                                                         in->meta.ts_digits, a) &&
+             ok;
     }
     const sift_stats_t *t = sift_engine_total(e, pass);
     if (a->total && t)
-        ok = (a->json ? print_json : print_text)(out, "(total)", t, digits, a) && ok;
+        ok = (a->co.format == CLI_FORMAT_JSON ? print_json : print_text)(out, "(total)", t, digits,
+                                                                         a) &&
+             ok;
     if (!ok) {
         cli_error("out of memory: some tables of the report are missing");
         rc = CLI_FAILED;
@@ -341,20 +297,18 @@ static int report(FILE *out, const sift_engine_t *e, int pass, const stats_args_
 int cmd_stats(int argc, char **argv)
 {
     stats_args_t a = {.top = 10};
-    int prc = parse_args(argc, argv, &a);
+    int prc = cli_parse(&cli_cmd_stats, argc, argv, &a, &a.co);
     if (prc != CLI_OK)
         return prc < 0 ? CLI_OK : prc;
-    a.flows.table.max_flows = cli_flow_cap(&a.limits, !a.cfg.no_app);
+    sift_stats_config_t cfg = {
+        .no_app = a.no_app, .interval_ns = a.interval_ns, .max_keys = (size_t)a.max_keys};
+    sift_flows_config_t flows = {0}; /* the flows the application level is built on */
+    flows.table.max_flows = cli_flow_cap(&a.co.limits, !a.no_app);
     FILE *out = stdout;
     cli_run_t run;
-    cli_run_opts_t ro = {.pass = &sift_stats_pass,
-                         .config = &a.cfg,
-                         .flows = &a.flows,
-                         .threads = (unsigned)a.threads,
-                         .filter = a.filter,
-                         .cache = !a.no_cache,
-                         .totals = true};
-    int rc = cli_run(&run, &ro, argv + optind, argc - optind);
+    cli_run_opts_t ro = {
+        .pass = &sift_stats_pass, .config = &cfg, .flows = &flows, .cache = true, .totals = true};
+    int rc = cli_run(&run, &ro, &a.co);
     sift_engine_t *e = run.e;
     int pass = run.pass;
     if (rc == CLI_OK)

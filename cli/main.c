@@ -3,32 +3,45 @@
 
 #include <string.h>
 
-static const cli_command_t commands[] = {
-    {"info", "summarise capture files: format, link types, packets, bytes, time span, damage",
-     cmd_info, help_info},
-    {"bench", "measure the building blocks against naive baselines on real capture data", cmd_bench,
-     help_bench},
-    {"flows", "list flows: addresses, ports, protocol, application, packets and bytes each way",
-     cmd_flows, help_flows},
-    {"stats", "protocol hierarchy, top talkers and ports, packet sizes, rate timeline", cmd_stats,
-     help_stats},
-    {"index", "index captures into a database; later runs read only new or changed files",
-     cmd_index, help_index},
-    {"query", "list indexed flows by host, net, port, protocol, app, time, size", cmd_query,
-     help_query},
-    {"extract", "write the packets of matching indexed flows to a new capture", cmd_extract,
-     help_extract},
-    {"cache", "result cache: statistics, clear", cmd_cache, help_cache},
+static const cli_command_t *const commands[] = {
+    &cli_cmd_info,  &cli_cmd_bench, &cli_cmd_flows,   &cli_cmd_stats,
+    &cli_cmd_index, &cli_cmd_query, &cli_cmd_extract, &cli_cmd_cache,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
+const cli_command_t *const *cli_commands(size_t *n)
+{
+    *n = NCOMMANDS;
+    return commands;
+}
+
 const cli_command_t *cli_find_command(const char *name)
 {
     for (size_t i = 0; i < NCOMMANDS; i++)
-        if (strcmp(commands[i].name, name) == 0)
-            return &commands[i];
+        if (strcmp(commands[i]->name, name) == 0)
+            return commands[i];
     return NULL;
+}
+
+/* "unknown command", with the nearest one when it is a slip of the keyboard away. */
+static int unknown_command(const char *name)
+{
+    const cli_command_t *near = NULL;
+    size_t best = 3;
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        size_t d = cli_distance(name, commands[i]->name);
+        if (d < best) {
+            best = d;
+            near = commands[i];
+        }
+    }
+    if (near)
+        cli_error("unknown command '%s'; did you mean '%s'? (see 'capsift --help')", name,
+                  near->name);
+    else
+        cli_error("unknown command '%s' (see 'capsift --help')", name);
+    return CLI_USAGE;
 }
 
 static void usage(FILE *out)
@@ -38,7 +51,7 @@ static void usage(FILE *out)
                  "Fast analysis of large packet captures (pcap, pcapng, snoop; plain, gzip or "
                  "zstd).\n\ncommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(out, "\n'capsift COMMAND --help' or 'capsift help COMMAND' for a command's options.\n"
                  "Exit status: 0 all inputs read whole, 1 some input damaged or unreadable, 2 "
                  "usage error, 3 failure.\n");
@@ -65,17 +78,13 @@ int main(int argc, char **argv)
             return CLI_OK;
         }
         const cli_command_t *c = cli_find_command(argv[2]);
-        if (!c) {
-            cli_error("unknown command '%s' (see 'capsift --help')", argv[2]);
-            return CLI_USAGE;
-        }
-        c->help(stdout);
+        if (!c)
+            return unknown_command(argv[2]);
+        cli_help(stdout, c);
         return CLI_OK;
     }
     const cli_command_t *c = cli_find_command(cmd);
-    if (!c) {
-        cli_error("unknown command '%s' (see 'capsift --help')", cmd);
-        return CLI_USAGE;
-    }
+    if (!c)
+        return unknown_command(cmd);
     return c->run(argc - 1, argv + 1);
 }

@@ -1,4 +1,4 @@
-/* Output helpers shared by the commands: errors, progress, JSON strings, human sizes. */
+/* Output helpers shared by the commands: reports, progress, JSON strings, human sizes. */
 #include "cli.h"
 
 #include <inttypes.h>
@@ -7,33 +7,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-void cli_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("capsift: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-int cli_threads_option(const char *cmd, const char *arg, int *threads)
-{
-    uint64_t v;
-    if (cli_opt_count(cmd, "-j", arg, 1, 1024, &v) != CLI_OK)
-        return CLI_USAGE;
-    *threads = (int)v;
-    return CLI_OK;
-}
-
-int cli_need_inputs(const char *cmd, int argc, int optind_)
-{
-    if (optind_ < argc)
-        return CLI_OK;
-    cli_error("%s: no input files (see 'capsift %s --help')", cmd, cmd);
-    return CLI_USAGE;
-}
 
 void cli_expand_note(const sift_expand_stats_t *s)
 {
@@ -45,14 +18,16 @@ void cli_expand_note(const sift_expand_stats_t *s)
                                        "past 64 levels"};
     const uint64_t n[] = {s->not_captures, s->hidden,    s->duplicates, s->dirs_again,
                           s->broken_links, s->not_files, s->too_deep};
-    fputs("capsift: left out of the directories given:", stderr);
+    char line[512] = "left out of the directories given:";
+    size_t len = strlen(line);
     const char *sep = " ";
-    for (size_t i = 0; i < sizeof n / sizeof *n; i++)
+    for (size_t i = 0; i < sizeof n / sizeof *n && len < sizeof line; i++)
         if (n[i]) {
-            fprintf(stderr, "%s%" PRIu64 " %s", sep, n[i], what[i]);
+            len += (size_t)snprintf(line + len, sizeof line - len, "%s%" PRIu64 " %s", sep, n[i],
+                                    what[i]);
             sep = ", ";
         }
-    fputc('\n', stderr);
+    cli_error("%s", line);
 }
 
 uint64_t cli_memory_default(void)
@@ -102,73 +77,6 @@ int cli_report_input(const sift_input_t *in, const cli_limits_t *limits, bool pr
     }
     bool bad = in->error[0] || in->status < 0 || in->problems_total > 0 || in->pass_status < 0;
     return bad ? CLI_DAMAGED : CLI_OK;
-}
-
-int cli_limits_option(const char *cmd, int opt, const char *arg, cli_limits_t *l)
-{
-    if (opt == CLI_OPT_MEMORY)
-        return cli_opt_size(cmd, "--memory", arg, 64000000, UINT64_MAX, &l->memory);
-    return cli_opt_count(cmd, "--max-flows", arg, 1, UINT32_MAX, &l->max_flows);
-}
-
-/* The message for a rejected option value: what was expected, or the range it missed. */
-static int opt_fail(int rc, const char *cmd, const char *opt, const char *arg, const char *kind,
-                    const char *lo, const char *hi)
-{
-    if (rc == SIFT_ELIMIT)
-        cli_error("%s: %s must be from %s to %s, not '%s'", cmd, opt, lo, hi, arg);
-    else
-        cli_error("%s: %s needs %s, not '%s'", cmd, opt, kind, arg);
-    return CLI_USAGE;
-}
-
-int cli_opt_count(const char *cmd, const char *opt, const char *arg, uint64_t min, uint64_t max,
-                  uint64_t *out)
-{
-    int rc = sift_parse_count(arg, min, max, out);
-    if (rc == 0)
-        return CLI_OK;
-    char lo[24], hi[24];
-    snprintf(lo, sizeof lo, "%" PRIu64, min);
-    snprintf(hi, sizeof hi, "%" PRIu64, max);
-    return opt_fail(rc, cmd, opt, arg, "a whole number (like 100 or 10k)", lo, hi);
-}
-
-int cli_opt_size(const char *cmd, const char *opt, const char *arg, uint64_t min, uint64_t max,
-                 uint64_t *out)
-{
-    int rc = sift_parse_size(arg, min, max, out);
-    if (rc == 0)
-        return CLI_OK;
-    char lo[32], hi[32];
-    cli_human_bytes(lo, sizeof lo, (double)min);
-    cli_human_bytes(hi, sizeof hi, (double)max);
-    return opt_fail(rc, cmd, opt, arg, "a size (like 4096, 500M, 1.5G or 64KiB)", lo, hi);
-}
-
-/* "0.000001 s", "1000000000 s": seconds without trailing zeros. */
-static void seconds_text(char *buf, size_t size, int64_t ns)
-{
-    char num[40];
-    snprintf(num, sizeof num, "%.9f", (double)ns / 1e9);
-    char *z = num + strlen(num) - 1;
-    while (*z == '0')
-        *z-- = '\0';
-    if (*z == '.')
-        *z = '\0';
-    snprintf(buf, size, "%s s", num);
-}
-
-int cli_opt_duration(const char *cmd, const char *opt, const char *arg, int64_t min_ns,
-                     int64_t max_ns, int64_t *out)
-{
-    int rc = sift_parse_duration(arg, min_ns, max_ns, out);
-    if (rc == 0)
-        return CLI_OK;
-    char lo[32], hi[32];
-    seconds_text(lo, sizeof lo, min_ns);
-    seconds_text(hi, sizeof hi, max_ns);
-    return opt_fail(rc, cmd, opt, arg, "a duration (like 30, 1.5s, 500ms, 2m or 1h)", lo, hi);
 }
 
 double cli_now(void)

@@ -13,15 +13,12 @@ uint64_t cli_env_size(const char *name, uint64_t min, uint64_t max)
     return n;
 }
 
-int cli_run(cli_run_t *r, const cli_run_opts_t *o, char **inputs, int ninputs)
+/* The engine with its pass and the inputs: CLI_OK, or the exit code after a message. */
+static int add_inputs(cli_run_t *r, const cli_run_opts_t *o, const cli_common_t *co, char **inputs,
+                      int ninputs)
 {
-    r->ctx = NULL;
-    r->e = NULL;
-    r->cache = NULL;
-    r->pass = -1;
-    cli_progress_init(&r->prog);
-    sift_engine_opts_t opts = {.threads = o->threads,
-                               .filter = o->filter,
+    sift_engine_opts_t opts = {.threads = (unsigned)co->threads,
+                               .filter = co->filter,
                                .totals = o->totals,
                                .progress = cli_progress_cb,
                                .progress_user = &r->prog,
@@ -32,7 +29,7 @@ int cli_run(cli_run_t *r, const cli_run_opts_t *o, char **inputs, int ninputs)
         return CLI_FAILED;
     }
     /* the cache's own problems are warnings: without it every result is computed */
-    if (o->cache && !cli_cache_env_off() && cli_cache_open(r->ctx, &r->cache) == 0)
+    if (o->cache && !co->no_cache && !cli_cache_env_off() && cli_cache_open(r->ctx, &r->cache) == 0)
         opts.cache = r->cache;
     int erc = sift_engine_create(&r->e, r->ctx, &opts);
     if (erc < 0) {
@@ -53,7 +50,24 @@ int cli_run(cli_run_t *r, const cli_run_opts_t *o, char **inputs, int ninputs)
         }
     }
     cli_expand_note(sift_engine_expand_stats(r->e));
-    int rc = CLI_OK;
+    return CLI_OK;
+}
+
+int cli_run(cli_run_t *r, const cli_run_opts_t *o, const cli_common_t *co)
+{
+    r->ctx = NULL;
+    r->e = NULL;
+    r->cache = NULL;
+    r->pass = -1;
+    cli_progress_init(&r->prog);
+    char **inputs;
+    int ninputs, rc = cli_inputs(co, &inputs, &ninputs);
+    if (rc != CLI_OK)
+        return rc;
+    rc = add_inputs(r, o, co, inputs, ninputs);
+    free(inputs);
+    if (rc != CLI_OK)
+        return rc;
     if (sift_engine_run(r->e) < 0) {
         cli_error("%s", sift_ctx_errmsg(r->ctx));
         rc = CLI_FAILED;
@@ -70,4 +84,14 @@ void cli_run_free(cli_run_t *r)
     r->e = NULL;
     r->cache = NULL;
     r->ctx = NULL;
+}
+
+int cli_index_open(sift_ctx_t *ctx, const char *path, sift_index_t **ix)
+{
+    sift_index_opts_t io = {.read_only = true};
+    int rc = sift_index_open(ix, ctx, path, &io);
+    if (rc == 0)
+        return CLI_OK;
+    cli_error("%s", sift_ctx_errmsg(ctx));
+    return rc == SIFT_ENOENT || rc == SIFT_EINVAL ? CLI_USAGE : CLI_FAILED;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define SCHEMA_ID    "capsift-index/2"
 #define SCHEMA_ID_V1 "capsift-index/1" /* one positions row a flow: made /2 when written */
@@ -205,6 +206,11 @@ static int sql_open(sift_index_t **out, sift_ctx_t *ctx, const char *path,
     ix->read_only = opts && opts->read_only;
     unsigned timeout = opts && opts->busy_timeout_ms ? opts->busy_timeout_ms : 5000;
     int flags = ix->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        sql_close(ix);
+        return sift__ctx_error(ctx, SIFT_EINVAL, "%s: is a directory, not an index file", path);
+    }
     int rc = sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_FULLMUTEX, NULL);
     if (rc != SQLITE_OK) {
         if (ix->read_only && (rc & 0xff) == SQLITE_CANTOPEN)

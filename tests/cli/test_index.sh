@@ -101,8 +101,17 @@ expect_exit 2 "$CAPSIFT" query --db "$TMP/b.db" 'host 10.0.0.1 and port x'
 expect_grep 'column 24: .x. is not a port number' "$TMP/err"
 expect_exit 2 "$CAPSIFT" query --db "$TMP/b.db" '(host 10.0.0.1'
 expect_grep 'column 1: unclosed parenthesis' "$TMP/err"
-expect_exit 3 "$CAPSIFT" query --db "$TMP/none.db" 'port 80'
+# no index there, or a directory: a usage error (2), naming the path
+expect_exit 2 "$CAPSIFT" query --db "$TMP/none.db" 'port 80'
 expect_grep 'no such index' "$TMP/err"
+[ ! -e "$TMP/none.db" ] && pass || fail "query created the index it did not find"
+mkdir "$TMP/dir.db"
+for cmd in "query" "extract -w $TMP/x.pcap" "index"; do
+    # shellcheck disable=SC2086
+    expect_exit 2 "$CAPSIFT" $cmd --db "$TMP/dir.db" 'port 80'
+    expect_grep "^capsift ${cmd%% *}: $TMP/dir.db: is a directory, not an index file" "$TMP/err"
+done
+[ -z "$(ls -A "$TMP/dir.db")" ] && [ ! -e "$TMP/x.pcap" ] && pass || fail "a --db directory was written to"
 
 # --- dates beyond what 64-bit nanoseconds hold select nothing or everything, never wrap
 all=$("$CAPSIFT" query --db "$TMP/b.db" --json | wc -l)
