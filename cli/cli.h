@@ -210,16 +210,124 @@ void cli_run_free(cli_run_t *r);
  * directory) or CLI_FAILED (unreadable, damaged, not an index). */
 int cli_index_open(sift_ctx_t *ctx, const char *path, sift_index_t **ix);
 
-/* Row i of n into *row; app is a CLI_APP_MAX buffer row->app may point into. Rows are asked
- * for in order, twice for a table. */
-#define CLI_APP_MAX 72
-typedef void (*cli_row_fn)(void *user, size_t i, sift_flow_row_t *row, char *app);
+/* ---- the output layer (cli/output.c) ---- */
 
-/* Prints n flow rows (cli/flow_out.c) as an aligned table (the FILE and APP columns only when
- * asked), JSON lines or CSV with a header row, taking each from get: memory does not grow with
- * the rows. */
-void cli_flow_rows_print(FILE *out, cli_format_t fmt, size_t n, cli_row_fn get, void *user,
-                         bool show_file, bool show_app);
+/* A result column. Its key names it in JSON and CSV; a TIME column is two fields there, the
+ * epoch seconds under key and the ISO 8601 string under key_iso. */
+typedef enum cli_type {
+    CLI_T_STR,  /* text */
+    CLI_T_U64,  /* a count: grouped in tables (1,234,567) */
+    CLI_T_ID,   /* a number that names something (port, VLAN): never grouped */
+    CLI_T_I64,  /* a signed number */
+    CLI_T_F64,  /* a measure with .digits decimals; a rate (unit with '/') reads "1.32 Mbit/s" */
+    CLI_T_BOOL, /* yes/no in tables, true/false in JSON and CSV */
+    CLI_T_TIME, /* nanoseconds since the epoch, .digits decimals: --time-format in tables */
+    CLI_T_DUR   /* nanoseconds: "3 h 25 min" in tables, exact seconds in JSON and CSV */
+} cli_type_t;
+
+typedef struct cli_col {
+    const char *key;  /* JSON key and CSV header */
+    const char *head; /* table header; NULL: JSON and CSV only */
+    cli_type_t type;
+    const char *unit;    /* of a number: "packets", "bytes", "s", "bit/s" (NULL: none) */
+    const char *key_iso; /* TIME: the key of the ISO 8601 string */
+} cli_col_t;
+
+/* Columns, all fields given: text; a number of a type and unit; a time. */
+#define CLI_COL_STR(key, head)                                                                     \
+    {                                                                                              \
+        (key), (head), CLI_T_STR, NULL, NULL                                                       \
+    }
+#define CLI_COL_NUM(key, head, type, unit)                                                         \
+    {                                                                                              \
+        (key), (head), (type), (unit), NULL                                                        \
+    }
+#define CLI_COL_TIME(key, head, key_iso)                                                           \
+    {                                                                                              \
+        (key), (head), CLI_T_TIME, "s", (key_iso)                                                  \
+    }
+
+/* A value of a row. A string stays owned by whoever gives it, valid until the next row. */
+typedef struct cli_val {
+    union {
+        const char *s;
+        uint64_t u;
+        int64_t i;
+        double f;
+        bool b;
+    };
+    uint8_t digits; /* TIME, DUR, F64: decimals (a time's: its file's precision) */
+    bool null;      /* JSON null, CSV empty, "-" in a table */
+} cli_val_t;
+
+typedef struct cli_out {
+    FILE *out;
+    cli_format_t fmt;
+    cli_time_format_t time; /* tables only: JSON and CSV have epoch and ISO both */
+    int64_t base;           /* CLI_TIME_RELATIVE counts from it: the earliest time shown */
+} cli_out_t;
+
+/* Row i into v (one value per column). Rows are asked for in order, twice for a table (once
+ * to size the columns), so memory does not grow with them. */
+typedef void (*cli_rows_fn)(void *user, size_t i, cli_val_t *v);
+
+/* Prints n rows: an aligned table with a header (columns without a head left out), JSON
+ * lines, or CSV with a header row. The columns are the same whatever the data. CLI_OK, or
+ * CLI_FAILED when memory ran out (said). */
+int cli_rows_print(const cli_out_t *o, const cli_col_t *cols, size_t ncols, size_t n,
+                   cli_rows_fn get, void *user);
+
+/* A line built in memory and written at once. */
+typedef struct cli_line {
+    FILE *out;
+    size_t n;
+    char b[4096];
+} cli_line_t;
+void cli_line_put(cli_line_t *l, const char *s);
+void cli_line_putn(cli_line_t *l, const char *s, size_t n);
+void cli_line_flush(cli_line_t *l);
+
+/* One JSON object on one line, field by field; key is NULL for the elements of an array. */
+typedef struct cli_json {
+    cli_line_t l;
+    int depth;
+    bool first[8];
+    char stack[8];
+} cli_json_t;
+void cli_json_begin(cli_json_t *j, FILE *out);
+void cli_json_open(cli_json_t *j, const char *key, char bracket); /* '[' or '{' */
+void cli_json_close(cli_json_t *j);
+void cli_json_end(cli_json_t *j); /* closes what is open, ends the line */
+void cli_json_str(cli_json_t *j, const char *key, const char *s); /* NULL: null */
+void cli_json_u64(cli_json_t *j, const char *key, uint64_t v);
+void cli_json_i64(cli_json_t *j, const char *key, int64_t v);
+void cli_json_f64(cli_json_t *j, const char *key, double v, int decimals); /* -1: %g */
+void cli_json_bool(cli_json_t *j, const char *key, bool v);
+void cli_json_null(cli_json_t *j, const char *key);
+/* A time as key_ts (epoch seconds, a number) and key_iso (ISO 8601 UTC). */
+void cli_json_time(cli_json_t *j, const char *key_ts, const char *key_iso, int64_t ns, int digits);
+/* Nanoseconds as exact seconds with `digits` decimals. */
+void cli_json_seconds(cli_json_t *j, const char *key, int64_t ns, int digits);
+/* The fields of a row, as cli_rows_print writes them. */
+void cli_json_row(cli_json_t *j, const cli_col_t *cols, size_t ncols, const cli_val_t *v);
+
+/* Text for people: v in decimal (buf of 21 bytes) and grouped ("1,234,567"; 27 bytes); a
+ * duration ("0.000283 s", "12 min 5 s", "3 h 25 min", "1,122 days 3 h"); a rate with SI
+ * prefixes ("1.32 Mbit/s"); a time as --time-format says (relative: to base). */
+char *cli_u64_str(char *buf, uint64_t v);
+char *cli_u64_grouped(char *buf, uint64_t v);
+const char *cli_human_duration(char *buf, size_t size, int64_t ns, int digits);
+const char *cli_human_rate(char *buf, size_t size, double v, const char *unit);
+const char *cli_time_str(char *buf, size_t size, int64_t ns, int digits, cli_time_format_t tf,
+                         int64_t base);
+
+/* Flow rows (cli/flow_out.c), for flows and query alike. Row i into *row; app is a CLI_APP_MAX
+ * buffer row->app may point into. */
+#define CLI_APP_MAX 72
+typedef void (*cli_flow_fn)(void *user, size_t i, sift_flow_row_t *row, char *app);
+/* Prints n flows with the flow columns; app false: application detection was off (APP is
+ * null). The earliest first time is o->base when o->time is relative. */
+int cli_flow_rows_print(const cli_out_t *o, size_t n, cli_flow_fn get, void *user, bool app);
 /* get for an array of sift_flow_row_t. */
 void cli_row_of_array(void *rows, size_t i, sift_flow_row_t *row, char *app);
 

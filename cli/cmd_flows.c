@@ -129,8 +129,8 @@ const cli_command_t cli_cmd_flows = {
              "on the wire. Flows are per file.\n",
     .opts = flows_opts,
     .nopts = sizeof flows_opts / sizeof flows_opts[0],
-    .common = CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_CSV | CLI_C_LIMITS | CLI_C_NO_CACHE |
-              CLI_C_THREADS,
+    .common = CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_CSV | CLI_C_TIME | CLI_C_LIMITS |
+              CLI_C_NO_CACHE | CLI_C_THREADS,
     .footer = "exit status: 0 every file read whole, 1 some file damaged or unreadable (its\n"
               "partial results are still printed), 2 usage error, 3 failure.\n",
 };
@@ -199,11 +199,17 @@ static int print_rows(FILE *out, const sift_engine_t *e, int pass, const flows_a
     qsort(rows, n, sizeof *rows, cmp_rows);
     if (a->top < n)
         n = (size_t)a->top;
+    cli_out_t o = {.out = out,
+                   .fmt = (cli_format_t)a->co.format,
+                   .time = (cli_time_format_t)a->co.time_format,
+                   .base = INT64_MAX};
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].f->first_ns < o.base)
+            o.base = rows[i].f->first_ns;
     row_src_t src = {rows, e};
-    cli_flow_rows_print(out, (cli_format_t)a->co.format, n, row_at, &src,
-                        sift_engine_ninputs(e) > 1, !a->no_app);
+    int rc = cli_flow_rows_print(&o, n, row_at, &src, !a->no_app);
     free(rows);
-    return CLI_OK;
+    return rc;
 }
 
 int cmd_flows(int argc, char **argv)

@@ -54,7 +54,7 @@ const cli_command_t cli_cmd_query = {
              "  capsift query 'host 10.1.2.3 and port 445 and after 2024-05-14'\n",
     .opts = query_opts,
     .nopts = sizeof query_opts / sizeof query_opts[0],
-    .common = CLI_C_DB | CLI_C_JSON | CLI_C_CSV,
+    .common = CLI_C_DB | CLI_C_JSON | CLI_C_CSV | CLI_C_TIME,
     .footer = "exit status: 0 done (also when nothing matched), 2 usage or syntax error (the\n"
               "message gives the column), 3 the index could not be read.\n"
               "The language: docs/capsift-query.md.\n",
@@ -63,8 +63,8 @@ const cli_command_t cli_cmd_query = {
 typedef struct rows {
     sift_flow_row_t *v;
     size_t n, cap;
-    bool app, many_files;
-    const char *first_file;
+    sift_group_row_t *g; /* --group-by */
+    size_t ng, gcap;
 } rows_t;
 
 /* Keeps a row; its strings are copied (they are valid during the callback only). */
@@ -89,32 +89,46 @@ static int keep_row(void *user, const sift_flow_row_t *r)
         return SIFT_ENOMEM;
     }
     rs->n++;
-    rs->app = rs->app || r->app[0];
-    if (rs->n > 1 && strcmp(rs->v[0].file, r->file) != 0)
-        rs->many_files = true;
     return 0;
 }
 
-static int print_group(void *user, const sift_group_row_t *g)
+/* Keeps a group; its key is copied. */
+static int keep_group(void *user, const sift_group_row_t *g)
 {
-    const cli_format_t *fmt = user;
-    char t0[40], t1[40];
-    sift_format_ts(t0, sizeof t0, g->first_ns, 6);
-    sift_format_ts(t1, sizeof t1, g->last_ns, 6);
-    if (*fmt == CLI_FORMAT_JSON) {
-        fputs("{\"key\":", stdout);
-        json_string(stdout, g->key);
-        printf(",\"flows\":%" PRIu64 ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
-               ",\"first_ts\":\"%s\",\"last_ts\":\"%s\"}\n",
-               g->flows, g->packets, g->bytes, t0, t1);
-    } else if (*fmt == CLI_FORMAT_CSV) {
-        printf("%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%s,%s\n", g->key, g->flows, g->packets,
-               g->bytes, t0, t1);
-    } else {
-        printf("%-40s %10" PRIu64 " %12" PRIu64 " %15" PRIu64 "  %s  %s\n", g->key, g->flows,
-               g->packets, g->bytes, t0, t1);
+    rows_t *rs = user;
+    if (rs->ng == rs->gcap) {
+        size_t ncap = rs->gcap ? rs->gcap * 2 : 64;
+        sift_group_row_t *nv = realloc(rs->g, ncap * sizeof *nv);
+        if (!nv)
+            return SIFT_ENOMEM;
+        rs->g = nv;
+        rs->gcap = ncap;
     }
+    rs->g[rs->ng] = *g;
+    if (!(rs->g[rs->ng].key = strdup(g->key)))
+        return SIFT_ENOMEM;
+    rs->ng++;
     return 0;
+}
+
+static const cli_col_t group_cols[] = {
+    CLI_COL_STR("key", "KEY"),
+    CLI_COL_NUM("flows", "FLOWS", CLI_T_U64, "flows"),
+    CLI_COL_NUM("packets", "PACKETS", CLI_T_U64, "packets"),
+    CLI_COL_NUM("bytes", "BYTES", CLI_T_U64, "bytes"),
+    CLI_COL_TIME("first_ts", "FIRST", "first_time"),
+    CLI_COL_TIME("last_ts", "LAST", "last_time"),
+};
+
+static void group_values(void *user, size_t i, cli_val_t *v)
+{
+    const sift_group_row_t *g = &((const rows_t *)user)->g[i];
+    v[0] = (cli_val_t){.s = g->key};
+    v[1] = (cli_val_t){.u = g->flows};
+    v[2] = (cli_val_t){.u = g->packets};
+    v[3] = (cli_val_t){.u = g->bytes};
+    v[4] = (cli_val_t){.i = g->first_ns, .digits = 6};
+    v[5] = (cli_val_t){.i = g->last_ns, .digits = 6};
 }
 
 /* Compiles the expression, reporting a syntax error with a caret under its column. */
@@ -136,20 +150,26 @@ static int print_query(sift_index_t *ix, const sift_ctx_t *ctx, const sift_query
 {
     sift_group_t group = (sift_group_t)(a->group + 1);
     sift_sort_t sort = (sift_sort_t)(a->sort + 1);
-    cli_format_t fmt = (cli_format_t)a->co.format;
     int rc;
+    cli_out_t o = {.out = stdout,
+                   .fmt = (cli_format_t)a->co.format,
+                   .time = (cli_time_format_t)a->co.time_format,
+                   .base = INT64_MAX};
     if (group) {
-        if (fmt == CLI_FORMAT_CSV)
-            puts("key,flows,packets,bytes,first_ts,last_ts");
-        else if (fmt == CLI_FORMAT_TABLE)
-            printf("%-40s %10s %12s %15s  %-17s  %s\n", "KEY", "FLOWS", "PACKETS", "BYTES", "FIRST",
-                   "LAST");
-        rc = sift_index_group(ix, q, group, sort, a->limit, print_group, &fmt);
+        rc = sift_index_group(ix, q, group, sort, a->limit, keep_group, rows);
+        for (size_t i = 0; i < rows->ng; i++)
+            if (rows->g[i].first_ns < o.base)
+                o.base = rows->g[i].first_ns;
+        if (rc == 0)
+            return cli_rows_print(&o, group_cols, sizeof group_cols / sizeof group_cols[0],
+                                  rows->ng, group_values, rows);
     } else {
         rc = sift_index_query(ix, q, sort, a->limit, keep_row, rows);
+        for (size_t i = 0; i < rows->n; i++)
+            if (rows->v[i].first_ns < o.base)
+                o.base = rows->v[i].first_ns;
         if (rc == 0)
-            cli_flow_rows_print(stdout, fmt, rows->n, cli_row_of_array, rows->v, rows->many_files,
-                                rows->app);
+            return cli_flow_rows_print(&o, rows->n, cli_row_of_array, rows->v, true);
     }
     if (rc < 0) {
         cli_error("%s", rc == SIFT_ENOMEM ? "out of memory" : sift_ctx_errmsg(ctx));
@@ -187,6 +207,9 @@ int cmd_query(int argc, char **argv)
         free((void *)(uintptr_t)rows.v[i].app);
     }
     free(rows.v);
+    for (size_t i = 0; i < rows.ng; i++)
+        free((void *)(uintptr_t)rows.g[i].key);
+    free(rows.g);
     sift_query_free(q);
     sift_index_close(ix);
     sift_ctx_free(ctx);

@@ -1,8 +1,13 @@
 /* The run every analysis command makes: one engine, one pass, the inputs named on the command
- * line, progress on a terminal. The commands print; this sets up and runs. */
+ * line, progress on a terminal, the limits it runs under and what went wrong with each input.
+ * The commands print; this sets up, runs and reports. */
 #include "cli.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 uint64_t cli_env_size(const char *name, uint64_t min, uint64_t max)
 {
@@ -94,4 +99,112 @@ int cli_index_open(sift_ctx_t *ctx, const char *path, sift_index_t **ix)
         return CLI_OK;
     cli_error("%s", sift_ctx_errmsg(ctx));
     return rc == SIFT_ENOENT || rc == SIFT_EINVAL ? CLI_USAGE : CLI_FAILED;
+}
+
+void cli_expand_note(const sift_expand_stats_t *s)
+{
+    if (sift_expand_left_out(s) == 0)
+        return;
+    static const char *const what[] = {"not captures",        "hidden",
+                                       "named twice (links)", "directories reached again (links)",
+                                       "broken links",        "devices, FIFOs or sockets",
+                                       "past 64 levels"};
+    const uint64_t n[] = {s->not_captures, s->hidden,    s->duplicates, s->dirs_again,
+                          s->broken_links, s->not_files, s->too_deep};
+    char line[512] = "left out of the directories given:";
+    size_t len = strlen(line);
+    const char *sep = " ";
+    for (size_t i = 0; i < sizeof n / sizeof *n && len < sizeof line; i++)
+        if (n[i]) {
+            len += (size_t)snprintf(line + len, sizeof line - len, "%s%" PRIu64 " %s", sep, n[i],
+                                    what[i]);
+            sep = ", ";
+        }
+    cli_error("%s", line);
+}
+
+uint64_t cli_memory_default(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    uint64_t phys = pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 4000000000ull;
+    return phys / 4;
+}
+
+uint64_t cli_flow_cap(const cli_limits_t *l, bool app)
+{
+    if (l->max_flows)
+        return l->max_flows;
+    /* half for the table of one input, half for what is being merged into it */
+    return sift_flows_max_for_memory((l->memory ? l->memory : cli_memory_default()) / 2, app);
+}
+
+/* What to do about a limit a pass reached: for the flow table's, which option set it. */
+static void limit_hint(const sift_report_t *r, const cli_limits_t *l, char *buf, size_t size)
+{
+    char mem[32];
+    buf[0] = '\0';
+    if (r->code != SIFT_ELIMIT || strcmp(r->name, "flows") != 0 || !l)
+        return;
+    if (l->max_flows)
+        snprintf(buf, size, "; raise --max-flows, or use --idle-timeout");
+    else
+        snprintf(buf, size,
+                 "; the memory budget (%s, --memory) sets it: raise --memory or --max-flows",
+                 cli_human_bytes(mem, sizeof mem,
+                                 (double)(l->memory ? l->memory : cli_memory_default())));
+}
+
+int cli_report_input(const sift_input_t *in, const cli_limits_t *limits, bool problems)
+{
+    if (in->error[0])
+        cli_error("%s", in->error);
+    if (in->warning[0])
+        cli_error("%s: %s (%" PRIu64 " packets left out)", in->path, in->warning, in->filtered_out);
+    for (size_t k = 0; problems && k < in->nproblems && k < 3; k++)
+        cli_error("%s: at byte %" PRIu64 ": %s", in->path, in->problems[k].offset,
+                  in->problems[k].message);
+    for (size_t k = 0; k < in->nreports; k++) {
+        char hint[160];
+        limit_hint(&in->reports[k], limits, hint, sizeof hint);
+        cli_error("%s: %s%s", in->path, in->reports[k].message, hint);
+    }
+    bool bad = in->error[0] || in->status < 0 || in->problems_total > 0 || in->pass_status < 0;
+    return bad ? CLI_DAMAGED : CLI_OK;
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void cli_progress_init(cli_progress_t *p)
+{
+    p->enabled = isatty(STDERR_FILENO) != 0;
+    p->shown = false;
+    p->start = cli_now();
+}
+
+void cli_progress_cb(void *user, uint64_t done, uint64_t total, uint64_t packets)
+{
+    cli_progress_t *p = user;
+    if (!p->enabled || cli_now() - p->start < 1.0)
+        return;
+    char a[32], b[32];
+    if (total > 0)
+        fprintf(stderr, "\rcapsift: %3.0f%%  %s of %s, %.1f M packets ",
+                100.0 * (double)done / (double)total, cli_human_bytes(a, sizeof a, (double)done),
+                cli_human_bytes(b, sizeof b, (double)total), (double)packets / 1e6);
+    else
+        fprintf(stderr, "\rcapsift: %s, %.1f M packets ",
+                cli_human_bytes(a, sizeof a, (double)done), (double)packets / 1e6);
+    p->shown = true;
+}
+
+void cli_progress_end(cli_progress_t *p)
+{
+    if (p->shown)
+        fputs("\r\033[K", stderr);
+    p->shown = false;
 }

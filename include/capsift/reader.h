@@ -173,6 +173,14 @@ SIFT_API int sift_linktype_to_dlt(uint32_t linktype);
  * Returns buf. */
 SIFT_API char *sift_format_ts(char *buf, size_t size, int64_t ts_ns, int digits);
 
+/* Formats a timestamp as ISO 8601 (RFC 3339) with `digits` decimals, truncated like
+ * sift_format_ts: "2015-01-03T07:05:08.180056Z" in UTC, or the local time of a zone
+ * utc_offset_s seconds east of UTC with its offset ("2015-01-03T08:05:08.180056+01:00").
+ * Every int64 nanosecond timestamp has a four-digit year (1677-2262). buf holds at least
+ * SIFT_ISO_MAX bytes (else it gets ""). Returns buf. */
+#define SIFT_ISO_MAX 36
+SIFT_API char *sift_format_iso(char *buf, size_t size, int64_t ts_ns, int digits, int utc_offset_s);
+
 /* True when the first bytes of a file are those of a capture this library reads (pcap,
  * pcapng, snoop, or gzip/zstd which may hold one). */
 SIFT_API bool sift_capture_probe(const void *head, size_t n);

@@ -545,3 +545,71 @@ char *sift_format_ts(char *buf, size_t size, int64_t ts_ns, int digits)
         snprintf(buf, size, "%" PRId64 ".%0*" PRId64, sec, digits, frac);
     return buf;
 }
+
+/* Digits of v (0 <= v), n of them, zero-padded, at p. */
+static char *put_digits(char *p, int64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + n;
+}
+
+char *sift_format_iso(char *buf, size_t size, int64_t ts_ns, int digits, int utc_offset_s)
+{
+    if (size < SIFT_ISO_MAX) {
+        if (size)
+            buf[0] = '\0';
+        return buf;
+    }
+    digits = digits < 0 ? 0 : digits > 9 ? 9 : digits;
+    if (utc_offset_s < -86399 || utc_offset_s > 86399)
+        utc_offset_s = 0;
+    int64_t sec = ts_ns / 1000000000, ns = ts_ns % 1000000000;
+    if (ns < 0) {
+        ns += 1000000000;
+        sec--;
+    }
+    sec += utc_offset_s;
+    int64_t days = sec / 86400, tod = sec % 86400;
+    if (tod < 0) {
+        tod += 86400;
+        days--;
+    }
+    /* the proleptic Gregorian date of a day count from 1970-01-01, by 400-year eras */
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
+    int64_t year = yoe + era * 400 + (month <= 2);
+    char *p = put_digits(buf, year, 4);
+    *p++ = '-';
+    p = put_digits(p, month, 2);
+    *p++ = '-';
+    p = put_digits(p, day, 2);
+    *p++ = 'T';
+    p = put_digits(p, tod / 3600, 2);
+    *p++ = ':';
+    p = put_digits(p, tod / 60 % 60, 2);
+    *p++ = ':';
+    p = put_digits(p, tod % 60, 2);
+    if (digits) {
+        for (int i = digits; i < 9; i++)
+            ns /= 10;
+        *p++ = '.';
+        p = put_digits(p, ns, digits);
+    }
+    if (utc_offset_s == 0) {
+        *p++ = 'Z';
+    } else {
+        int off = utc_offset_s < 0 ? -utc_offset_s : utc_offset_s;
+        *p++ = utc_offset_s < 0 ? '-' : '+';
+        p = put_digits(p, off / 3600, 2);
+        *p++ = ':';
+        p = put_digits(p, off / 60 % 60, 2);
+    }
+    *p = '\0';
+    return buf;
+}

@@ -29,11 +29,13 @@ same_j() {
 # compared with tshark's, others (protocols the decoder does not name) are left out.
 KNOWN_LAYERS='^(eth|llc|vlan|mpls|sll|null|ppp|pppoes|chdlc|wlan|radiotap|ppi|nflog|raw|ip|ipv6|arp|icmp|icmpv6|tcp|udp|sctp|gre|erspan|vxlan|geneve|gtp|teredo|esp|ah)(:(eth|llc|vlan|mpls|sll|null|ppp|pppoes|chdlc|wlan|radiotap|ppi|nflog|raw|ip|ipv6|arp|icmp|icmpv6|tcp|udp|sctp|gre|erspan|vxlan|geneve|gtp|teredo|esp|ah))* '
 
-# capsift flows --csv on stdin -> "tcp|udp EP EP FRAMES" sorted
+# capsift flows --csv on stdin -> "tcp|udp EP EP FRAMES" sorted (columns found by name)
 conv_of_csv() {
-  awk -F, 'NR > 1 && ($6 == "tcp" || $6 == "udp") {
-      a = $2 ":" $3; b = $4 ":" $5; if (a > b) { t = a; a = b; b = t }
-      print $6, a, b, $8 }' | LC_ALL=C sort
+  awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+      $col["proto"] == "tcp" || $col["proto"] == "udp" {
+      a = $col["src"] ":" $col["sport"]; b = $col["dst"] ":" $col["dport"]
+      if (a > b) { t = a; a = b; b = t }
+      print $col["proto"], a, b, $col["packets"] }' | LC_ALL=C sort
 }
 
 # capsift stats --json on stdin -> "path frames bytes" of the first three levels, sorted

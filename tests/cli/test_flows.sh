@@ -28,15 +28,53 @@ done
 run flows --json "$T/dpkt--http.pcap"
 python3 - "$tmp/out" <<'PY' || bad "JSON keys"
 import json, sys
-keys = "src dst sport dport proto app packets bytes packets_ab packets_ba bytes_ab bytes_ba first_ts last_ts tcp_flags file".split()
-rows = [json.loads(l) for l in open(sys.argv[1])]
+from datetime import datetime, timezone
+from decimal import Decimal
+keys = ("file src sport dst dport proto vlan app packets bytes packets_ab packets_ba bytes_ab "
+        "bytes_ba first_ts first_time last_ts last_time duration tcp_flags").split()
+lines = open(sys.argv[1]).read().splitlines()
+rows = [json.loads(l, parse_float=Decimal) for l in lines]
 assert rows, "no rows"
+def iso(t):  # exact: the file's six decimals, UTC
+    sec, frac = str(t).split(".")
+    return datetime.fromtimestamp(int(sec), timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + frac + "Z"
 for r in rows:
-    assert sorted(r) == sorted(keys), sorted(r)
+    assert list(r) == keys, list(r)  # every row the same fields, in the same order
     assert r["packets"] == r["packets_ab"] + r["packets_ba"]
     assert r["bytes"] == r["bytes_ab"] + r["bytes_ba"]
+    assert r["first_time"] == iso(r["first_ts"]) and r["last_time"] == iso(r["last_ts"]), r
+    assert r["duration"] == r["last_ts"] - r["first_ts"], r
+    assert r["vlan"] is None, r  # not part of the key without --vlan
+    assert (r["tcp_flags"] is None) == (r["proto"] != "tcp"), r
 assert any(r["app"] == "HTTP" for r in rows), [r["app"] for r in rows]
 PY
+# the CSV carries the JSON's fields, in the same order, with the same values
+run flows --csv "$T/dpkt--http.pcap"
+python3 - "$tmp/out" <<'PY' || bad "CSV fields are not the JSON's"
+import csv, json, subprocess, sys, os
+rows = list(csv.DictReader(open(sys.argv[1])))
+js = [json.loads(l) for l in subprocess.run([os.environ["CAPSIFT"], "flows", "--json",
+      os.environ["SIFT_TEST_CAPTURES"] + "/dpkt--http.pcap"], capture_output=True, text=True).stdout.splitlines()]
+assert len(rows) == len(js) > 0
+for c, j in zip(rows, js):
+    assert list(c) == list(j), (list(c), list(j))
+    for k, v in j.items():
+        want = "" if v is None else str(v)
+        assert c[k] == want or float(c[k]) == float(v), (k, c[k], v)
+PY
+# the first and last packet time of each TCP conversation are tshark's (frame.time_epoch)
+if command -v tshark >/dev/null; then
+  tshark -r "$T/dpkt--http.pcap" -Y tcp -T fields -e tcp.stream -e frame.time_epoch 2>/dev/null |
+    awk '{ sub(/000$/, "", $2) } !($1 in f) { f[$1] = $2 } { l[$1] = $2 }
+         END { for (s in f) print f[s], l[s] }' |
+    LC_ALL=C sort >"$tmp/tshark_times"
+  run flows --csv "$T/dpkt--http.pcap"
+  awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+      $col["proto"] == "tcp" { print $col["first_ts"], $col["last_ts"] }' "$tmp/out" |
+    LC_ALL=C sort >"$tmp/our_times"
+  [ -s "$tmp/our_times" ] && cmp -s "$tmp/our_times" "$tmp/tshark_times" ||
+    bad "flow times differ from tshark's: $(diff "$tmp/our_times" "$tmp/tshark_times" | head -4)"
+fi
 run flows --csv -f 'tcp port 80' "$T/dpkt--http.pcap"
 [ "$(tail -n +2 "$tmp/out" | grep -vc ',tcp,')" = 0 ] || bad "filter let other flows through"
 "$C" flows --max-flows 1 "$T/pcapplusplus--http-packets.pcap" >/dev/null 2>"$tmp/err"

@@ -419,6 +419,24 @@ static void test_errors_and_names(void **state)
     assert_string_equal(sift_format_ts(buf, sizeof buf, INT64_MIN, 3), "-9223372037.145");
     assert_string_equal(sift_format_ts(buf, 8, 1519128000195312500LL, 2), "1519128"); /* cut */
     assert_string_equal(sift_format_ts(buf, sizeof buf, 42000000000LL, 12), "42.000000000");
+    /* ISO 8601: dates as `date -u -d @S` gives them, leap days, before 1970, the int64 ends */
+    assert_string_equal(sift_format_iso(buf, sizeof buf, 1420268708180056789LL, 6, 0),
+                        "2015-01-03T07:05:08.180056Z");
+    assert_string_equal(sift_format_iso(buf, sizeof buf, 0, 0, 0), "1970-01-01T00:00:00Z");
+    assert_string_equal(sift_format_iso(buf, sizeof buf, 951782400LL * 1000000000, 3, 0),
+                        "2000-02-29T00:00:00.000Z");
+    assert_string_equal(sift_format_iso(buf, sizeof buf, 4107542399LL * 1000000000, 0, 0),
+                        "2100-02-28T23:59:59Z");
+    assert_string_equal(sift_format_iso(buf, sizeof buf, -1, 9, 0),
+                        "1969-12-31T23:59:59.999999999Z");
+    assert_string_equal(sift_format_iso(buf, sizeof buf, INT64_MAX, 9, 0),
+                        "2262-04-11T23:47:16.854775807Z");
+    assert_string_equal(sift_format_iso(buf, sizeof buf, INT64_MIN, 0, 0), "1677-09-21T00:12:43Z");
+    assert_string_equal(sift_format_iso(buf, sizeof buf, 1420268708180056789LL, 2, 3600),
+                        "2015-01-03T08:05:08.18+01:00");
+    assert_string_equal(sift_format_iso(buf, sizeof buf, 1420268708000000000LL, 0, -34200),
+                        "2015-01-02T21:35:08-09:30");
+    assert_string_equal(sift_format_iso(buf, 10, 0, 0, 0), ""); /* too small: nothing */
 }
 
 /* pcapng 1.1 is no version the specification defines (libpcap and capinfos refuse it): read on,
