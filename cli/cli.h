@@ -154,11 +154,12 @@ int cli_compile_query(const char *expr, sift_query_t **q);
 uint64_t cli_memory_default(void);
 /* max_flows for one flow table. */
 uint64_t cli_flow_cap(const cli_limits_t *l, bool app);
-/* Reports on stderr what went wrong with an input: its open error, why the filter left packets
- * out, its first problems (damage; unless the output shows them) and what its passes reported
+/* Reports on stderr what went wrong with an input, whatever the output format: its open
+ * error, why the filter left packets out, its first problem (damage: one line with the file,
+ * the byte offset, what was wrong and how many more there are) and what its passes reported
  * (a limit of `limits` reached, memory run out). Returns CLI_DAMAGED when there was any of
  * these but the filter note, else CLI_OK. */
-int cli_report_input(const sift_input_t *in, const cli_limits_t *limits, bool problems);
+int cli_report_input(const sift_input_t *in, const cli_limits_t *limits);
 
 /* One line on stderr counting what directory walks left out, by reason (nothing when none). */
 void cli_expand_note(const sift_expand_stats_t *s);
@@ -265,6 +266,7 @@ typedef struct cli_out {
     cli_format_t fmt;
     cli_time_format_t time; /* tables only: JSON and CSV have epoch and ISO both */
     int64_t base;           /* CLI_TIME_RELATIVE counts from it: the earliest time shown */
+    const char *indent;     /* before each line of a table (NULL: none) */
 } cli_out_t;
 
 /* Row i into v (one value per column). Rows are asked for in order, twice for a table (once

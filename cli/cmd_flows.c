@@ -140,7 +140,7 @@ static int report_inputs(const sift_engine_t *e, const flows_args_t *a)
 {
     int rc = CLI_OK;
     for (size_t i = 0; i < sift_engine_ninputs(e); i++)
-        if (cli_report_input(sift_engine_input(e, i), &a->co.limits, true) != CLI_OK)
+        if (cli_report_input(sift_engine_input(e, i), &a->co.limits) != CLI_OK)
             rc = CLI_DAMAGED;
     return rc;
 }

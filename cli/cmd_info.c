@@ -16,7 +16,7 @@ const cli_command_t cli_cmd_info = {
              "wire, first and last timestamp, duration, rates, snaplen, truncated records, and\n"
              "every problem found with its byte offset. A directory means every capture file\n"
              "under it; '-' reads standard input. Several files are read in parallel.\n",
-    .common = CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_NO_CACHE | CLI_C_THREADS,
+    .common = CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_TIME | CLI_C_NO_CACHE | CLI_C_THREADS,
     .footer = "The result cache (see 'capsift cache') keeps a file's summary under its content\n"
               "fingerprint once 'capsift flows' or 'stats' has taken it (info itself never hashes\n"
               "a file: that would cost more than it reads); such a file is not read again.\n\n"
@@ -24,32 +24,17 @@ const cli_command_t cli_cmd_info = {
               "partial results are still printed), 2 usage error, 3 failure.\n",
 };
 
-/* "1,234,567" */
-static const char *group(char *buf, size_t size, uint64_t v)
+/* A time as --time-format says, then as epoch seconds unless that is what it says. */
+static const char *ts_text(char *buf, size_t size, int64_t ns, int digits, const cli_common_t *co,
+                           int64_t base)
 {
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
-    size_t o = 0;
-    for (int i = 0; i < n && o + 2 < size; i++) {
-        if (i > 0 && (n - i) % 3 == 0)
-            buf[o++] = ',';
-        buf[o++] = tmp[i];
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
-static const char *ts_utc(char *buf, size_t size, int64_t ns, int digits)
-{
-    char dec[48];
-    sift_format_ts(dec, sizeof dec, ns, digits);
-    time_t sec = (time_t)(ns >= 0 ? ns / 1000000000 : (ns - 999999999) / 1000000000);
-    struct tm tm;
-    char when[40] = "?";
-    if (gmtime_r(&sec, &tm))
-        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
-    const char *frac = strchr(dec, '.');
-    snprintf(buf, size, "%s%s UTC (%s)", when, frac ? frac : "", dec);
+    char t[SIFT_ISO_MAX], e[40];
+    cli_time_format_t tf = (cli_time_format_t)co->time_format;
+    cli_time_str(t, sizeof t, ns, digits, tf, base);
+    if (tf == CLI_TIME_EPOCH)
+        snprintf(buf, size, "%s", t);
+    else
+        snprintf(buf, size, "%s (%s)", t, sift_format_ts(e, sizeof e, ns, digits));
     return buf;
 }
 
@@ -88,7 +73,8 @@ static void print_link(FILE *out, uint32_t lt)
     fprintf(out, "%" PRIu32 " %s (%s)", lt, name ? name : "unknown", desc ? desc : "unknown");
 }
 
-static void print_text(FILE *out, const sift_input_t *in, const sift_info_summary_t *s)
+static void print_text(FILE *out, const sift_input_t *in, const sift_info_summary_t *s,
+                       const cli_common_t *co)
 {
     char a[64], b[64];
     const sift_file_meta_t *m = &in->meta;
@@ -109,10 +95,13 @@ static void print_text(FILE *out, const sift_input_t *in, const sift_info_summar
                             : "little-endian",
             resolution_name(m->ts_digits));
     fprintf(out, "Compression:        %s\n", sift_compression_name(m->compression));
+    if (in->size)
+        fprintf(out, "File size:          %s bytes (%s)\n", cli_u64_grouped(a, in->size),
+                cli_human_bytes(b, sizeof b, (double)in->size));
     for (unsigned i = 0; i < s->nlinks; i++) {
         fprintf(out, i == 0 ? "Link types:         " : "                    ");
         print_link(out, s->linktype[i]);
-        fprintf(out, ": %s packets\n", group(a, sizeof a, s->link_packets[i]));
+        fprintf(out, ": %s packets\n", cli_u64_grouped(a, s->link_packets[i]));
     }
     if (s->nlinks == 0 && m->niface > 0) {
         fprintf(out, "Link types:         ");
@@ -122,19 +111,28 @@ static void print_text(FILE *out, const sift_input_t *in, const sift_info_summar
     fprintf(out, "Interfaces:         %zu", m->niface);
     uint32_t snap = m->niface ? m->iface[0].snaplen : 0;
     fprintf(out, snap ? ", snaplen %" PRIu32 "\n" : ", snaplen not set\n", snap);
-    fprintf(out, "Packets:            %s\n", group(a, sizeof a, s->packets));
-    fprintf(out, "Bytes captured:     %s (%s)\n", group(a, sizeof a, s->bytes_captured),
+    fprintf(out, "Packets:            %s\n", cli_u64_grouped(a, s->packets));
+    fprintf(out, "Bytes captured:     %s (%s)\n", cli_u64_grouped(a, s->bytes_captured),
             cli_human_bytes(b, sizeof b, (double)s->bytes_captured));
-    fprintf(out, "Bytes on the wire:  %s\n", group(a, sizeof a, s->bytes_wire));
-    fprintf(out, "Truncated records:  %s\n", group(a, sizeof a, s->truncated));
+    fprintf(out, "Bytes on the wire:  %s\n", cli_u64_grouped(a, s->bytes_wire));
+    fprintf(out, "Truncated records:  %s\n", cli_u64_grouped(a, s->truncated));
     if (s->timed) {
-        char t[96];
+        char t[128], r[48];
         int64_t d = sift_info_duration_ns(s);
-        fprintf(out, "First packet:       %s\n", ts_utc(t, sizeof t, s->first_ts_ns, m->ts_digits));
-        fprintf(out, "Last packet:        %s\n", ts_utc(t, sizeof t, s->last_ts_ns, m->ts_digits));
-        fprintf(out, "Duration:           %s s\n", sift_format_ts(t, sizeof t, d, m->ts_digits));
-        fprintf(out, "Packet rate:        %.2f packets/s\n", rate((double)s->packets, d));
-        fprintf(out, "Data rate:          %.0f bits/s\n", rate(8.0 * (double)s->bytes_captured, d));
+        fprintf(out, "First packet:       %s\n",
+                ts_text(t, sizeof t, s->first_ts_ns, m->ts_digits, co, s->first_ts_ns));
+        fprintf(out, "Last packet:        %s\n",
+                ts_text(t, sizeof t, s->last_ts_ns, m->ts_digits, co, s->first_ts_ns));
+        cli_human_duration(t, sizeof t, d, m->ts_digits);
+        if (d >= 60000000000) /* "3 h 25 min (12300.5 s)": the exact figure too */
+            fprintf(out, "Duration:           %s (%s s)\n", t,
+                    sift_format_ts(r, sizeof r, d, m->ts_digits));
+        else
+            fprintf(out, "Duration:           %s\n", t);
+        snprintf(r, sizeof r, "%.2f", rate((double)s->packets, d));
+        fprintf(out, "Packet rate:        %s packets/s\n", r);
+        fprintf(out, "Data rate:          %s\n",
+                cli_human_rate(r, sizeof r, rate(8.0 * (double)s->bytes_captured, d), "bit/s"));
         fprintf(out, "Time ordered:       %s\n", s->time_ordered ? "yes" : "no");
     }
     if (s->packets)
@@ -144,39 +142,45 @@ static void print_text(FILE *out, const sift_input_t *in, const sift_info_summar
         fprintf(out, "Problems:           none\n\n");
         return;
     }
-    fprintf(out, "Problems:           %" PRIu64 "%s\n", in->problems_total,
+    fprintf(out, "Problems:           %s%s\n", cli_u64_grouped(a, in->problems_total),
             in->status < 0 ? " (the file ends early; what came before is counted)" : "");
     for (size_t i = 0; i < in->nproblems; i++)
         fprintf(out, "  at byte %" PRIu64 ": %s\n", in->problems[i].offset,
                 in->problems[i].message);
     if (in->problems_total > in->nproblems)
-        fprintf(out, "  ... and %" PRIu64 " more\n", in->problems_total - in->nproblems);
+        fprintf(out, "  ... and %s more\n", cli_u64_grouped(a, in->problems_total - in->nproblems));
     fputc('\n', out);
 }
 
 static void print_json(FILE *out, const sift_input_t *in, const sift_info_summary_t *s)
 {
-    fputs("{\"file\":", out);
-    json_string(out, in->path);
-    fprintf(out, ",\"status\":\"%s\"", status_name(in));
+    cli_json_t j;
+    cli_json_begin(&j, out);
+    cli_json_str(&j, "file", in->path);
+    cli_json_str(&j, "status", status_name(in));
     if (in->error[0]) {
-        fputs(",\"errors\":[{\"offset\":0,\"message\":", out);
-        json_string(out, in->error);
-        fputs("}]}\n", out);
+        cli_json_open(&j, "errors", '[');
+        cli_json_open(&j, NULL, '{');
+        cli_json_u64(&j, "offset", 0);
+        cli_json_str(&j, "message", in->error);
+        cli_json_end(&j);
         return;
     }
     const sift_file_meta_t *m = &in->meta;
-    char t[64];
-    fprintf(out,
-            ",\"format\":\"%s\",\"version\":\"%u.%u\",\"byte_order\":\"%s\",\"compression\":\"%s\","
-            "\"ts_digits\":%u,\"sections\":%" PRIu32 ",\"interfaces\":%zu",
-            sift_format_name(m->format), m->version_major, m->version_minor,
-            m->mixed_endian ? "mixed"
-            : m->big_endian ? "big"
-                            : "little",
-            sift_compression_name(m->compression), m->ts_digits, m->sections, m->niface);
-    fputs(",\"link_types\":[", out);
-    /* link types of the interfaces, each once, then any seen only in records */
+    char v[16];
+    snprintf(v, sizeof v, "%u.%u", m->version_major, m->version_minor);
+    cli_json_str(&j, "format", sift_format_name(m->format));
+    cli_json_str(&j, "version", v);
+    cli_json_str(&j, "byte_order", m->mixed_endian ? "mixed" : m->big_endian ? "big" : "little");
+    cli_json_str(&j, "compression", sift_compression_name(m->compression));
+    if (in->size)
+        cli_json_u64(&j, "file_size", in->size);
+    else
+        cli_json_null(&j, "file_size");
+    cli_json_u64(&j, "ts_digits", m->ts_digits);
+    cli_json_u64(&j, "sections", m->sections);
+    cli_json_u64(&j, "interfaces", m->niface);
+    /* link types of the interfaces, each once */
     unsigned n = 0;
     uint32_t seen[64];
     for (size_t i = 0; i < m->niface && n < 64; i++) {
@@ -186,38 +190,48 @@ static void print_json(FILE *out, const sift_input_t *in, const sift_info_summar
         if (!dup)
             seen[n++] = m->iface[i].linktype;
     }
+    cli_json_open(&j, "link_types", '[');
     for (unsigned i = 0; i < n; i++)
-        fprintf(out, "%s%" PRIu32, i ? "," : "", seen[i]);
-    fputs("],\"snaplen\":[", out);
+        cli_json_u64(&j, NULL, seen[i]);
+    cli_json_close(&j);
+    cli_json_open(&j, "link_type_names", '[');
+    for (unsigned i = 0; i < n; i++)
+        cli_json_str(&j, NULL, sift_linktype_name(seen[i]));
+    cli_json_close(&j);
+    cli_json_open(&j, "snaplen", '[');
     for (size_t i = 0; i < m->niface; i++)
-        fprintf(out, "%s%" PRIu32, i ? "," : "", m->iface[i].snaplen);
-    fprintf(out,
-            "],\"packets\":%" PRIu64 ",\"bytes_captured\":%" PRIu64 ",\"bytes_wire\":%" PRIu64
-            ",\"truncated\":%" PRIu64,
-            s->packets, s->bytes_captured, s->bytes_wire, s->truncated);
+        cli_json_u64(&j, NULL, m->iface[i].snaplen);
+    cli_json_close(&j);
+    cli_json_u64(&j, "packets", s->packets);
+    cli_json_u64(&j, "bytes_captured", s->bytes_captured);
+    cli_json_u64(&j, "bytes_wire", s->bytes_wire);
+    cli_json_u64(&j, "truncated", s->truncated);
     if (s->timed) {
         int64_t d = sift_info_duration_ns(s);
-        fprintf(out, ",\"first_ts\":\"%s\"",
-                sift_format_ts(t, sizeof t, s->first_ts_ns, m->ts_digits));
-        fprintf(out, ",\"last_ts\":\"%s\"",
-                sift_format_ts(t, sizeof t, s->last_ts_ns, m->ts_digits));
-        fprintf(out, ",\"duration\":\"%s\"", sift_format_ts(t, sizeof t, d, m->ts_digits));
-        fprintf(out, ",\"packets_per_s\":%.3f,\"bits_per_s\":%.3f,\"time_ordered\":%s",
-                rate((double)s->packets, d), rate(8.0 * (double)s->bytes_captured, d),
-                s->time_ordered ? "true" : "false");
+        cli_json_time(&j, "first_ts", "first_time", s->first_ts_ns, m->ts_digits);
+        cli_json_time(&j, "last_ts", "last_time", s->last_ts_ns, m->ts_digits);
+        cli_json_seconds(&j, "duration", d, m->ts_digits);
+        cli_json_f64(&j, "packets_per_s", rate((double)s->packets, d), 3);
+        cli_json_f64(&j, "bits_per_s", rate(8.0 * (double)s->bytes_captured, d), 3);
+        cli_json_bool(&j, "time_ordered", s->time_ordered);
     } else {
-        fputs(",\"first_ts\":null,\"last_ts\":null,\"duration\":null", out);
+        static const char *const nulls[] = {"first_ts", "first_time", "last_ts", "last_time",
+                                            "duration"};
+        for (size_t i = 0; i < sizeof nulls / sizeof nulls[0]; i++)
+            cli_json_null(&j, nulls[i]);
     }
-    fprintf(out, ",\"avg_packet_size\":%.3f",
-            s->packets ? (double)s->bytes_captured / (double)s->packets : 0.0);
-    fputs(",\"errors\":[", out);
+    cli_json_f64(&j, "avg_packet_size",
+                 s->packets ? (double)s->bytes_captured / (double)s->packets : 0.0, 3);
+    cli_json_open(&j, "errors", '[');
     for (size_t i = 0; i < in->nproblems; i++) {
-        fprintf(out, "%s{\"offset\":%" PRIu64 ",\"message\":", i ? "," : "",
-                in->problems[i].offset);
-        json_string(out, in->problems[i].message);
-        fputc('}', out);
+        cli_json_open(&j, NULL, '{');
+        cli_json_u64(&j, "offset", in->problems[i].offset);
+        cli_json_str(&j, "message", in->problems[i].message);
+        cli_json_close(&j);
     }
-    fprintf(out, "],\"problems_total\":%" PRIu64 "}\n", in->problems_total);
+    cli_json_close(&j);
+    cli_json_u64(&j, "problems_total", in->problems_total);
+    cli_json_end(&j);
 }
 
 static void print_total(FILE *out, const sift_engine_t *e, const sift_info_summary_t *t,
@@ -225,8 +239,8 @@ static void print_total(FILE *out, const sift_engine_t *e, const sift_info_summa
 {
     char a[64], b[64];
     fprintf(out, "Total:              %zu files (%zu unreadable), %s packets, %s bytes captured\n",
-            sift_engine_ninputs(e), failed, group(a, sizeof a, t->packets),
-            group(b, sizeof b, t->bytes_captured));
+            sift_engine_ninputs(e), failed, cli_u64_grouped(a, t->packets),
+            cli_u64_grouped(b, t->bytes_captured));
 }
 
 int cmd_info(int argc, char **argv)
@@ -250,9 +264,9 @@ int cmd_info(int argc, char **argv)
             if (json)
                 print_json(stdout, in, &s);
             else
-                print_text(stdout, in, &s);
+                print_text(stdout, in, &s, &co);
             failed += in->error[0] != '\0';
-            if (cli_report_input(in, NULL, false) != CLI_OK) /* problems are in the output */
+            if (cli_report_input(in, NULL) != CLI_OK)
                 rc = CLI_DAMAGED;
         }
         if (!json && sift_engine_ninputs(e) > 1) {

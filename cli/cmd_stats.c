@@ -64,8 +64,8 @@ const cli_command_t cli_cmd_stats = {
              "bytes per interval. Bytes are bytes on the wire. One report per file.\n",
     .opts = stats_opts,
     .nopts = sizeof stats_opts / sizeof stats_opts[0],
-    .common =
-        CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_LIMITS | CLI_C_NO_CACHE | CLI_C_THREADS,
+    .common = CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_TIME | CLI_C_LIMITS | CLI_C_NO_CACHE |
+              CLI_C_THREADS,
     .footer = "exit status: 0 every file read whole, 1 some file damaged or unreadable (its\n"
               "partial results are still printed), 2 usage error, 3 failure.\n",
 };
@@ -135,158 +135,243 @@ static void print_tree(FILE *out, const sift_stats_t *s, int parent)
     for (unsigned i = 0; (n = sift_stats_node(s, i)) != NULL; i++) {
         if (n->parent != parent)
             continue;
-        char label[80];
+        char label[80], p[32], b[32];
         snprintf(label, sizeof label, "%*s%s", (int)(2 * n->depth), "", n->name);
-        fprintf(out, "  %-40s frames:%" PRIu64 " bytes:%" PRIu64 "\n", label, n->packets, n->bytes);
+        fprintf(out, "  %-40s frames:%s bytes:%s\n", label, cli_u64_grouped(p, n->packets),
+                cli_u64_grouped(b, n->bytes));
         print_tree(out, s, (int)i);
     }
 }
 
-/* false: memory ran out (what was printed is incomplete) */
-static bool print_text(FILE *out, const char *title, const sift_stats_t *s, int digits,
-                       const stats_args_t *a)
+/* The decimals an interval needs: 0 for whole seconds, 3 for 1.5 s, 9 for 1.000000001 s. */
+static int interval_digits(int64_t ns)
 {
-    char b1[64], b2[96];
-    sift_stats_summary_t t;
-    sift_stats_summary(s, &t);
-    fprintf(out, "File:       %s\nPackets:    %" PRIu64 "\nBytes:      %" PRIu64 "\n\n", title,
-            t.packets, t.bytes);
-    fprintf(out, "Protocol hierarchy:\n");
-    print_tree(out, s, -1);
-    if (t.nodes_dropped)
-        fprintf(out, "  (%" PRIu64 " packets with paths beyond %d nodes not shown)\n",
-                t.nodes_dropped, SIFT_STATS_MAX_NODES);
+    int d = 9;
+    while (d > 0 && ns % 10 == 0) {
+        ns /= 10;
+        d--;
+    }
+    return d;
+}
+
+/* One list of a report (talkers, ports, sizes, timeline): its entries, then the packets and
+ * bytes past --max-keys as one more row. */
+typedef struct list {
+    const sift_stats_entry_t *v;
     size_t n;
-    sift_stats_entry_t *v;
-    bool ok = entries(s, SIFT_STATS_HOSTS, (size_t)a->top, &v, &n);
-    fprintf(out, "\nTop talkers (bytes sent and received):\n  %-39s %12s %14s\n", "ADDRESS",
-            "PACKETS", "BYTES");
-    for (size_t i = 0; i < n; i++)
-        fprintf(out, "  %-39s %12" PRIu64 " %14" PRIu64 "\n", addr_str(b1, sizeof b1, v[i].key),
-                v[i].packets, v[i].bytes);
-    if (t.other_packets[SIFT_STATS_HOSTS])
-        fprintf(out, "  %-39s %12" PRIu64 " %14" PRIu64 "\n", "(other, past --max-keys)",
-                t.other_packets[SIFT_STATS_HOSTS], t.other_bytes[SIFT_STATS_HOSTS]);
-    free(v);
-    ok = entries(s, SIFT_STATS_PORTS, (size_t)a->top, &v, &n) && ok;
-    fprintf(out, "\nTop ports (either end):\n  %-12s %12s %14s\n", "PORT", "PACKETS", "BYTES");
-    for (size_t i = 0; i < n; i++) {
-        snprintf(b2, sizeof b2, "%s/%u", proto_name(b1, sizeof b1, v[i].key[0]),
-                 (unsigned)v[i].key[2] << 8 | v[i].key[3]);
-        fprintf(out, "  %-12s %12" PRIu64 " %14" PRIu64 "\n", b2, v[i].packets, v[i].bytes);
+    uint64_t other_packets, other_bytes;
+    const sift_stats_summary_t *t;
+    int digits; /* of the timeline's starts */
+    char key[64], proto[8];
+} list_t;
+
+enum { L_KEY, L_PACKETS, L_BYTES, L_RATE };
+
+static const cli_col_t talker_cols[] = {
+    CLI_COL_STR("addr", "ADDRESS"),
+    CLI_COL_NUM("packets", "PACKETS", CLI_T_U64, "packets"),
+    CLI_COL_NUM("bytes", "BYTES", CLI_T_U64, "bytes"),
+};
+static const cli_col_t port_cols[] = {
+    CLI_COL_STR(NULL, "PORT"), /* tcp/443 */
+    CLI_COL_NUM("packets", "PACKETS", CLI_T_U64, "packets"),
+    CLI_COL_NUM("bytes", "BYTES", CLI_T_U64, "bytes"),
+    CLI_COL_STR("proto", NULL),
+    CLI_COL_NUM("port", NULL, CLI_T_ID, NULL),
+};
+static const cli_col_t size_cols[] = {
+    CLI_COL_STR("range", "SIZE"),
+    CLI_COL_NUM("packets", "PACKETS", CLI_T_U64, "packets"),
+    CLI_COL_NUM("bytes", "BYTES", CLI_T_U64, "bytes"),
+};
+static const cli_col_t timeline_cols[] = {
+    CLI_COL_TIME("start_ts", "START", "start_time"),
+    CLI_COL_NUM("packets", "PACKETS", CLI_T_U64, "packets"),
+    CLI_COL_NUM("bytes", "BYTES", CLI_T_U64, "bytes"),
+    CLI_COL_NUM("bits_per_s", "RATE", CLI_T_F64, "bit/s"),
+};
+#define NCOLS(c) (sizeof(c) / sizeof(c)[0])
+
+static void counts(cli_val_t *v, const list_t *l, size_t i)
+{
+    bool other = i == l->n;
+    v[L_PACKETS] = (cli_val_t){.u = other ? l->other_packets : l->v[i].packets};
+    v[L_BYTES] = (cli_val_t){.u = other ? l->other_bytes : l->v[i].bytes};
+}
+
+static void talker_values(void *user, size_t i, cli_val_t *v)
+{
+    list_t *l = user;
+    v[L_KEY] = (cli_val_t){.s = i == l->n ? "(other, past --max-keys)"
+                                          : addr_str(l->key, sizeof l->key, l->v[i].key)};
+    counts(v, l, i);
+}
+
+static void port_values(void *user, size_t i, cli_val_t *v)
+{
+    list_t *l = user;
+    counts(v, l, i);
+    if (i == l->n) {
+        v[0] = (cli_val_t){.s = "(other, past --max-keys)"};
+        v[3] = v[4] = (cli_val_t){.null = true};
+        return;
+    }
+    unsigned port = (unsigned)l->v[i].key[2] << 8 | l->v[i].key[3];
+    v[3] = (cli_val_t){.s = proto_name(l->proto, sizeof l->proto, l->v[i].key[0])};
+    v[4] = (cli_val_t){.u = port};
+    snprintf(l->key, sizeof l->key, "%s/%u", v[3].s, port);
+    v[0] = (cli_val_t){.s = l->key};
+}
+
+static void size_values(void *user, size_t i, cli_val_t *v)
+{
+    list_t *l = user;
+    v[L_KEY] = (cli_val_t){.s = size_range(l->key, sizeof l->key, (unsigned)i)};
+    v[L_PACKETS] = (cli_val_t){.u = l->t->size_packets[i]};
+    v[L_BYTES] = (cli_val_t){.u = l->t->size_bytes[i]};
+}
+
+static void timeline_values(void *user, size_t i, cli_val_t *v)
+{
+    list_t *l = user;
+    counts(v, l, i);
+    int64_t ivl = l->t->interval_ns;
+    if (i == l->n) {
+        v[L_KEY] = (cli_val_t){.null = true};
+        v[L_RATE] = (cli_val_t){.null = true};
+        return;
+    }
+    v[L_KEY] =
+        (cli_val_t){.i = sift_stats_interval_index(&l->v[i]) * ivl, .digits = (uint8_t)l->digits};
+    v[L_RATE] = (cli_val_t){.f = 8.0 * (double)l->v[i].bytes / ((double)ivl / 1e9), .digits = 0};
+}
+
+/* A list of map `map` (k entries at most; SIZE_MAX: all): a table under a title, or the JSON
+ * array `key`. false: memory ran out. */
+static bool put_list(const stats_args_t *a, FILE *out, cli_json_t *j, const char *key,
+                     const sift_stats_t *s, const sift_stats_summary_t *t, int map, size_t k,
+                     const cli_col_t *cols, size_t ncols, cli_rows_fn get)
+{
+    sift_stats_entry_t *v = NULL;
+    list_t l = {.t = t, .digits = interval_digits(t->interval_ns)};
+    bool ok = true;
+    if (map >= 0) {
+        ok = entries(s, (sift_stats_map_id_t)map, k, &v, &l.n);
+        l.v = v;
+        l.other_packets = t->other_packets[map];
+        l.other_bytes = t->other_bytes[map];
+    } else {
+        l.n = SIFT_STATS_NSIZES;
+    }
+    size_t rows = l.n + (l.other_packets > 0);
+    if (j) {
+        cli_json_open(j, key, '[');
+        cli_val_t vals[8];
+        for (size_t i = 0; i < l.n; i++) { /* "other" is in the report's own object */
+            get(&l, i, vals);
+            cli_json_open(j, NULL, '{');
+            cli_json_row(j, cols, ncols, vals);
+            cli_json_close(j);
+        }
+        cli_json_close(j);
+    } else {
+        cli_out_t o = {.out = out,
+                       .fmt = CLI_FORMAT_TABLE,
+                       .time = (cli_time_format_t)a->co.time_format,
+                       .indent = "  "};
+        if (map == SIFT_STATS_TIMELINE && l.n)
+            o.base = sift_stats_interval_index(&l.v[0]) * t->interval_ns;
+        ok = cli_rows_print(&o, cols, ncols, rows, get, &l) == CLI_OK && ok;
     }
     free(v);
-    fprintf(out, "\nPacket sizes (bytes on the wire):\n  %-12s %12s %14s\n", "SIZE", "PACKETS",
-            "BYTES");
-    for (unsigned i = 0; i < SIFT_STATS_NSIZES; i++)
-        fprintf(out, "  %-12s %12" PRIu64 " %14" PRIu64 "\n", size_range(b1, sizeof b1, i),
-                t.size_packets[i], t.size_bytes[i]);
-    ok = entries(s, SIFT_STATS_TIMELINE, SIZE_MAX, &v, &n) && ok;
-    fprintf(out, "\nTimeline (interval %s s):\n  %-24s %12s %14s %14s\n",
-            sift_format_ts(b1, sizeof b1, t.interval_ns, 9), "START", "PACKETS", "BYTES", "BITS/S");
-    double secs = (double)t.interval_ns / 1e9;
-    for (size_t i = 0; i < n; i++) {
-        int64_t start = sift_stats_interval_index(&v[i]) * t.interval_ns;
-        fprintf(out, "  %-24s %12" PRIu64 " %14" PRIu64 " %14.0f\n",
-                sift_format_ts(b1, sizeof b1, start, digits), v[i].packets, v[i].bytes,
-                8.0 * (double)v[i].bytes / secs);
-    }
-    free(v);
-    fputc('\n', out);
     return ok;
 }
 
-static void json_counts(FILE *out, uint64_t p, uint64_t b)
+/* A report as text, or as one JSON object (json). false: memory ran out (what was printed is
+ * incomplete). */
+static bool print_report(FILE *out, const char *title, const sift_stats_t *s, const stats_args_t *a,
+                         bool json)
 {
-    fprintf(out, "\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64, p, b);
-}
-
-static bool print_json(FILE *out, const char *title, const sift_stats_t *s, int digits,
-                       const stats_args_t *a)
-{
-    char b1[256], b2[64];
     sift_stats_summary_t t;
     sift_stats_summary(s, &t);
-    fputs("{\"file\":", out);
-    json_string(out, title);
-    fputc(',', out);
-    json_counts(out, t.packets, t.bytes);
-    fputs(",\"hierarchy\":[", out);
-    for (unsigned i = 0; i < t.nnodes; i++) {
-        const sift_stats_node_t *nd = sift_stats_node(s, i);
-        node_path(b1, sizeof b1, s, i);
-        fprintf(out, "%s{\"path\":", i ? "," : "");
-        json_string(out, b1);
-        fputc(',', out);
-        json_counts(out, nd->packets, nd->bytes);
-        fputc('}', out);
+    size_t top = (size_t)a->top;
+    char p[32], b[32], d[48];
+    cli_human_duration(d, sizeof d, t.interval_ns, interval_digits(t.interval_ns));
+    cli_json_t j;
+    if (json) {
+        cli_json_begin(&j, out);
+        cli_json_str(&j, "file", title);
+        cli_json_u64(&j, "packets", t.packets);
+        cli_json_u64(&j, "bytes", t.bytes);
+        cli_json_open(&j, "hierarchy", '[');
+        char path[256];
+        for (unsigned i = 0; i < t.nnodes; i++) {
+            const sift_stats_node_t *nd = sift_stats_node(s, i);
+            node_path(path, sizeof path, s, i);
+            cli_json_open(&j, NULL, '{');
+            cli_json_str(&j, "path", path);
+            cli_json_u64(&j, "packets", nd->packets);
+            cli_json_u64(&j, "bytes", nd->bytes);
+            cli_json_close(&j);
+        }
+        cli_json_close(&j);
+    } else {
+        fprintf(out, "File:       %s\nPackets:    %s\nBytes:      %s\n\nProtocol hierarchy:\n",
+                title, cli_u64_grouped(p, t.packets), cli_u64_grouped(b, t.bytes));
+        print_tree(out, s, -1);
+        if (t.nodes_dropped)
+            fprintf(out, "  (%s packets with paths beyond %d nodes not shown)\n",
+                    cli_u64_grouped(p, t.nodes_dropped), SIFT_STATS_MAX_NODES);
+        fputs("\nTop talkers (bytes sent and received):\n", out);
     }
-    size_t n;
-    sift_stats_entry_t *v;
-    bool ok = entries(s, SIFT_STATS_HOSTS, (size_t)a->top, &v, &n);
-    fputs("],\"top_talkers\":[", out);
-    for (size_t i = 0; i < n; i++) {
-        fprintf(out, "%s{\"addr\":\"%s\",", i ? "," : "", addr_str(b1, sizeof b1, v[i].key));
-        json_counts(out, v[i].packets, v[i].bytes);
-        fputc('}', out);
+    cli_json_t *jp = json ? &j : NULL;
+    bool ok = put_list(a, out, jp, "top_talkers", s, &t, SIFT_STATS_HOSTS, top, talker_cols,
+                       NCOLS(talker_cols), talker_values);
+    if (!json)
+        fputs("\nTop ports (either end):\n", out);
+    ok = put_list(a, out, jp, "top_ports", s, &t, SIFT_STATS_PORTS, top, port_cols,
+                  NCOLS(port_cols), port_values) &&
+         ok;
+    if (!json)
+        fputs("\nPacket sizes (bytes on the wire):\n", out);
+    ok =
+        put_list(a, out, jp, "sizes", s, &t, -1, 0, size_cols, NCOLS(size_cols), size_values) && ok;
+    if (json)
+        cli_json_seconds(&j, "interval", t.interval_ns, interval_digits(t.interval_ns));
+    else
+        fprintf(out, "\nTimeline (interval %s):\n", d);
+    ok = put_list(a, out, jp, "timeline", s, &t, SIFT_STATS_TIMELINE, SIZE_MAX, timeline_cols,
+                  NCOLS(timeline_cols), timeline_values) &&
+         ok;
+    if (json) {
+        cli_json_open(&j, "other", '{');
+        cli_json_u64(&j, "talkers_packets", t.other_packets[SIFT_STATS_HOSTS]);
+        cli_json_u64(&j, "ports_packets", t.other_packets[SIFT_STATS_PORTS]);
+        cli_json_u64(&j, "timeline_packets", t.other_packets[SIFT_STATS_TIMELINE]);
+        cli_json_u64(&j, "hierarchy_packets", t.nodes_dropped);
+        cli_json_end(&j);
+    } else {
+        fputc('\n', out);
     }
-    free(v);
-    ok = entries(s, SIFT_STATS_PORTS, (size_t)a->top, &v, &n) && ok;
-    fputs("],\"top_ports\":[", out);
-    for (size_t i = 0; i < n; i++) {
-        fprintf(out, "%s{\"proto\":\"%s\",\"port\":%u,", i ? "," : "",
-                proto_name(b2, sizeof b2, v[i].key[0]), (unsigned)v[i].key[2] << 8 | v[i].key[3]);
-        json_counts(out, v[i].packets, v[i].bytes);
-        fputc('}', out);
-    }
-    free(v);
-    fputs("],\"sizes\":[", out);
-    for (unsigned i = 0; i < SIFT_STATS_NSIZES; i++) {
-        fprintf(out, "%s{\"range\":\"%s\",", i ? "," : "", size_range(b1, sizeof b1, i));
-        json_counts(out, t.size_packets[i], t.size_bytes[i]);
-        fputc('}', out);
-    }
-    fprintf(out, "],\"interval\":\"%s\",\"timeline\":[",
-            sift_format_ts(b1, sizeof b1, t.interval_ns, 9));
-    ok = entries(s, SIFT_STATS_TIMELINE, SIZE_MAX, &v, &n) && ok;
-    for (size_t i = 0; i < n; i++) {
-        fprintf(out, "%s{\"start\":\"%s\",", i ? "," : "",
-                sift_format_ts(b1, sizeof b1, sift_stats_interval_index(&v[i]) * t.interval_ns,
-                               digits));
-        json_counts(out, v[i].packets, v[i].bytes);
-        fputc('}', out);
-    }
-    free(v);
-    fprintf(out,
-            "],\"other\":{\"talkers_packets\":%" PRIu64 ",\"ports_packets\":%" PRIu64
-            ",\"timeline_packets\":%" PRIu64 ",\"hierarchy_packets\":%" PRIu64 "}}\n",
-            t.other_packets[SIFT_STATS_HOSTS], t.other_packets[SIFT_STATS_PORTS],
-            t.other_packets[SIFT_STATS_TIMELINE], t.nodes_dropped);
     return ok;
 }
 
 static int report(FILE *out, const sift_engine_t *e, int pass, const stats_args_t *a)
 {
-    int rc = CLI_OK, digits = 0;
+    int rc = CLI_OK;
     bool ok = true;
     for (size_t i = 0; i < sift_engine_ninputs(e); i++) {
         const sift_input_t *in = sift_engine_input(e, i);
         const sift_stats_t *s = sift_engine_state(e, i, pass);
-        if (in->meta.ts_digits > digits)
-            digits = in->meta.ts_digits;
-        if (cli_report_input(in, &a->co.limits, true) != CLI_OK)
+        if (cli_report_input(in, &a->co.limits) != CLI_OK)
             rc = CLI_DAMAGED;
         if (a->total || !s)
             continue;
-        ok = (a->co.format == CLI_FORMAT_JSON ? print_json : print_text)(out, in->path, s,
-                                                                         in->meta.ts_digits, a) &&
-             ok;
+        ok = print_report(out, in->path, s, a, a->co.format == CLI_FORMAT_JSON) && ok;
     }
     const sift_stats_t *t = sift_engine_total(e, pass);
     if (a->total && t)
-        ok = (a->co.format == CLI_FORMAT_JSON ? print_json : print_text)(out, "(total)", t, digits,
-                                                                         a) &&
-             ok;
+        ok = print_report(out, "(total)", t, a, a->co.format == CLI_FORMAT_JSON) && ok;
     if (!ok) {
         cli_error("out of memory: some tables of the report are missing");
         rc = CLI_FAILED;

@@ -395,7 +395,8 @@ static void json_value(cli_json_t *j, const cli_col_t *c, const cli_val_t *v)
 void cli_json_row(cli_json_t *j, const cli_col_t *cols, size_t ncols, const cli_val_t *v)
 {
     for (size_t k = 0; k < ncols; k++)
-        json_value(j, &cols[k], &v[k]);
+        if (cols[k].key)
+            json_value(j, &cols[k], &v[k]);
 }
 
 /* A value as CSV, or as table text (table). Returns the text, in buf or v->s. */
@@ -442,8 +443,12 @@ static void print_csv(const cli_out_t *o, const cli_col_t *cols, size_t ncols, s
 {
     cli_line_t l = {.out = o->out};
     char buf[CELL_MAX];
+    const char *sep = "";
     for (size_t k = 0; k < ncols; k++) {
-        cli_line_put(&l, k ? "," : "");
+        if (!cols[k].key)
+            continue;
+        cli_line_put(&l, sep);
+        sep = ",";
         cli_line_put(&l, cols[k].key);
         if (cols[k].type == CLI_T_TIME) {
             cli_line_putn(&l, ",", 1);
@@ -453,8 +458,12 @@ static void print_csv(const cli_out_t *o, const cli_col_t *cols, size_t ncols, s
     cli_line_putn(&l, "\n", 1);
     for (size_t i = 0; i < n; i++) {
         get(user, i, v);
+        sep = "";
         for (size_t k = 0; k < ncols; k++) {
-            cli_line_put(&l, k ? "," : "");
+            if (!cols[k].key)
+                continue;
+            cli_line_put(&l, sep);
+            sep = ",";
             csv_field(&l, cell_text(&cols[k], &v[k], false, o, buf, sizeof buf));
             if (cols[k].type == CLI_T_TIME) {
                 cli_line_putn(&l, ",", 1);
@@ -493,6 +502,8 @@ static void print_table(const cli_out_t *o, const cli_col_t *cols, size_t ncols,
     for (size_t i = 0; i <= n; i++) {
         if (i > 0)
             get(user, i - 1, v);
+        if (o->indent)
+            cli_line_put(&l, o->indent);
         bool first = true;
         for (size_t k = 0; k < last; k++) {
             if (!cols[k].head)

@@ -154,15 +154,20 @@ static void limit_hint(const sift_report_t *r, const cli_limits_t *l, char *buf,
                                  (double)(l->memory ? l->memory : cli_memory_default())));
 }
 
-int cli_report_input(const sift_input_t *in, const cli_limits_t *limits, bool problems)
+int cli_report_input(const sift_input_t *in, const cli_limits_t *limits)
 {
     if (in->error[0])
         cli_error("%s", in->error);
     if (in->warning[0])
         cli_error("%s: %s (%" PRIu64 " packets left out)", in->path, in->warning, in->filtered_out);
-    for (size_t k = 0; problems && k < in->nproblems && k < 3; k++)
-        cli_error("%s: at byte %" PRIu64 ": %s", in->path, in->problems[k].offset,
-                  in->problems[k].message);
+    if (in->nproblems > 0) {
+        char more[96] = "";
+        if (in->problems_total > 1)
+            snprintf(more, sizeof more, " (and %" PRIu64 " more problems: capsift info lists them)",
+                     in->problems_total - 1);
+        cli_error("%s: at byte %" PRIu64 ": %s%s", in->path, in->problems[0].offset,
+                  in->problems[0].message, more);
+    }
     for (size_t k = 0; k < in->nreports; k++) {
         char hint[160];
         limit_hint(&in->reports[k], limits, hint, sizeof hint);

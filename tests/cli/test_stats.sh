@@ -22,9 +22,17 @@ done
 run stats --json --interval 100ms "$T/dpkt--http.pcap"
 python3 - "$tmp/out" <<'PY' || bad "stats JSON totals"
 import json, sys
-o = json.loads(open(sys.argv[1]).readline())
-assert o["interval"] == "0.100000000", o["interval"]
+from datetime import datetime, timezone
+from decimal import Decimal
+o = json.loads(open(sys.argv[1]).readline(), parse_float=Decimal)
+assert o["interval"] == Decimal("0.1"), o["interval"]
 assert sum(t["packets"] for t in o["timeline"]) == o["packets"]
+for t in o["timeline"]:  # starts on the interval grid, ISO and epoch the same instant
+    assert t["start_ts"] % Decimal("0.1") == 0, t
+    sec, frac = str(t["start_ts"]).split(".")
+    iso = datetime.fromtimestamp(int(sec), timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + frac + "Z"
+    assert t["start_time"] == iso, (t, iso)
+    assert t["bits_per_s"] == 80 * t["bytes"], t
 assert sum(s["packets"] for s in o["sizes"]) == o["packets"]
 assert sum(s["bytes"] for s in o["sizes"]) == o["bytes"]
 top = [h for h in o["hierarchy"] if ":" not in h["path"]]
