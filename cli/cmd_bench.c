@@ -82,43 +82,26 @@ static void progress(void *user, const char *msg)
     cli_note("%s", msg);
 }
 
-static void json_number(FILE *out, double v)
-{
-    if (isfinite(v))
-        fprintf(out, "%.6g", v);
-    else
-        fputs("null", out);
-}
-
 static void print_json(const sift_bench_result_t *r)
 {
-    printf("{\"name\":");
-    json_string(stdout, r->name);
-    printf(",\"op\":");
-    json_string(stdout, r->op);
+    cli_json_t j;
+    cli_json_begin(&j, stdout);
+    cli_json_str(&j, "name", r->name);
+    cli_json_str(&j, "op", r->op);
     const struct {
         const char *key;
         double v;
     } nums[] = {{"ops_per_s", r->ops_per_s}, {"baseline_ops_per_s", r->baseline_ops_per_s},
                 {"speedup", r->speedup},     {"p50_ns", r->p50_ns},
                 {"p95_ns", r->p95_ns},       {"p99_ns", r->p99_ns}};
-    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
-        printf(",\"%s\":", nums[i].key);
-        json_number(stdout, nums[i].v);
-    }
-    printf(",\"baseline\":");
-    json_string(stdout, r->baseline);
-    printf(",\"claim\":");
-    json_string(stdout, r->claim);
-    printf(",\"verdict\":");
-    json_string(stdout, r->verdict);
-    for (size_t i = 0; i < r->nfields; i++) {
-        printf(",");
-        json_string(stdout, r->fields[i].key);
-        printf(":");
-        json_number(stdout, r->fields[i].value);
-    }
-    printf("}\n");
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
+        cli_json_f64(&j, nums[i].key, nums[i].v, -1);
+    cli_json_str(&j, "baseline", r->baseline);
+    cli_json_str(&j, "claim", r->claim);
+    cli_json_str(&j, "verdict", r->verdict);
+    for (size_t i = 0; i < r->nfields; i++)
+        cli_json_f64(&j, r->fields[i].key, r->fields[i].value, -1);
+    cli_json_end(&j);
 }
 
 static const char *rate(char *buf, size_t size, double v)

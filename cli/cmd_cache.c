@@ -59,18 +59,32 @@ static void print_json(const sift_cache_stats_t *s, const char *path, const char
 {
     const sift_cache_counters_t *t = &s->total;
     uint64_t hits = t->l1_hits + t->l2_hits, lookups = hits + t->misses;
-    fputs("{\"path\":", stdout);
-    json_string(stdout, path);
-    printf(",\"l2_on\":%s,\"l2_error\":", s->l2_on ? "true" : "false");
-    json_string(stdout, err);
-    printf(",\"l1_entries\":%" PRIu64 ",\"l1_bytes\":%" PRIu64 ",\"l2_entries\":%" PRIu64
-           ",\"l2_bytes\":%" PRIu64 ",\"l2_max_bytes\":%" PRIu64 ",\"fingerprints\":%" PRIu64
-           ",\"l1_hits\":%" PRIu64 ",\"l2_hits\":%" PRIu64 ",\"hits\":%" PRIu64
-           ",\"misses\":%" PRIu64 ",\"puts\":%" PRIu64 ",\"l1_evictions\":%" PRIu64
-           ",\"l2_evictions\":%" PRIu64 ",\"expired\":%" PRIu64 ",\"hit_rate\":%.4f}\n",
-           s->l1_entries, s->l1_bytes, s->l2_entries, s->l2_bytes, s->l2_max_bytes, s->fp_entries,
-           t->l1_hits, t->l2_hits, hits, t->misses, t->puts, t->l1_evictions, t->l2_evictions,
-           t->expired, lookups ? (double)hits / (double)lookups : 0.0);
+    cli_json_t j;
+    cli_json_begin(&j, stdout);
+    cli_json_str(&j, "path", path);
+    cli_json_bool(&j, "l2_on", s->l2_on);
+    cli_json_str(&j, "l2_error", err);
+    const struct {
+        const char *key;
+        uint64_t v;
+    } n[] = {{"l1_entries", s->l1_entries},
+             {"l1_bytes", s->l1_bytes},
+             {"l2_entries", s->l2_entries},
+             {"l2_bytes", s->l2_bytes},
+             {"l2_max_bytes", s->l2_max_bytes},
+             {"fingerprints", s->fp_entries},
+             {"l1_hits", t->l1_hits},
+             {"l2_hits", t->l2_hits},
+             {"hits", hits},
+             {"misses", t->misses},
+             {"puts", t->puts},
+             {"l1_evictions", t->l1_evictions},
+             {"l2_evictions", t->l2_evictions},
+             {"expired", t->expired}};
+    for (size_t i = 0; i < sizeof n / sizeof n[0]; i++)
+        cli_json_u64(&j, n[i].key, n[i].v);
+    cli_json_f64(&j, "hit_rate", lookups ? (double)hits / (double)lookups : 0.0, 4);
+    cli_json_end(&j);
 }
 
 static int run(const char *what, bool json)

@@ -90,14 +90,15 @@ static void on_event(void *user, const sift_index_event_t *ev)
         (ev->status && (strcmp(ev->status, "damaged") == 0 || strcmp(ev->status, "partial") == 0)))
         a->damaged = true;
     if (a->co.format == CLI_FORMAT_JSON) {
-        fputs("{\"file\":", stdout);
-        json_string(stdout, ev->path);
-        fprintf(stdout, ",\"action\":\"%s\",\"status\":", action_names[ev->action]);
-        json_string(stdout, ev->status);
-        fprintf(stdout, ",\"packets\":%" PRIu64 ",\"flows\":%" PRIu64 ",\"message\":", ev->packets,
-                ev->flows);
-        json_string(stdout, ev->message);
-        fputs("}\n", stdout);
+        cli_json_t j;
+        cli_json_begin(&j, stdout);
+        cli_json_str(&j, "file", ev->path);
+        cli_json_str(&j, "action", action_names[ev->action]);
+        cli_json_str(&j, "status", ev->status);
+        cli_json_u64(&j, "packets", ev->packets);
+        cli_json_u64(&j, "flows", ev->flows);
+        cli_json_str(&j, "message", ev->message);
+        cli_json_end(&j);
         return;
     }
     if (ev->action == SIFT_INDEX_FAILED)
@@ -115,27 +116,40 @@ static void print_summary(const index_args_t *a, const sift_index_summary_t *s, 
 {
     const uint64_t *f = s->files;
     if (a->co.format == CLI_FORMAT_JSON) {
-        printf("{\"summary\":true,\"indexed\":%" PRIu64 ",\"skipped\":%" PRIu64
-               ",\"same_content\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"vanished\":%" PRIu64
-               ",\"pruned\":%" PRIu64 ",\"left_out\":%" PRIu64 ",\"packets\":%" PRIu64
-               ",\"flows\":%" PRIu64 ",\"seconds\":%.3f",
-               f[SIFT_INDEX_INDEXED], f[SIFT_INDEX_SKIPPED], f[SIFT_INDEX_SAME_CONTENT],
-               f[SIFT_INDEX_FAILED], f[SIFT_INDEX_VANISHED], f[SIFT_INDEX_PRUNED],
-               f[SIFT_INDEX_LEFT_OUT], s->packets, s->flows, secs);
-        if (a->payloads)
-            printf(",\"payloads\":%" PRIu64 ",\"payloads_distinct\":%" PRIu64
-                   ",\"payload_bytes\":%" PRIu64 ",\"payload_bytes_distinct\":%" PRIu64
-                   ",\"payload_bytes_new\":%" PRIu64 ",\"payload_bytes_stored\":%" PRIu64,
-                   s->payloads, s->payloads_distinct, s->payload_bytes, s->payload_bytes_distinct,
-                   s->payload_bytes_new, s->payload_bytes_stored);
+        cli_json_t j;
+        cli_json_begin(&j, stdout);
+        cli_json_bool(&j, "summary", true);
+        static const struct {
+            const char *key;
+            int action;
+        } files[] = {{"indexed", SIFT_INDEX_INDEXED},           {"skipped", SIFT_INDEX_SKIPPED},
+                     {"same_content", SIFT_INDEX_SAME_CONTENT}, {"failed", SIFT_INDEX_FAILED},
+                     {"vanished", SIFT_INDEX_VANISHED},         {"pruned", SIFT_INDEX_PRUNED},
+                     {"left_out", SIFT_INDEX_LEFT_OUT}};
+        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+            cli_json_u64(&j, files[i].key, f[files[i].action]);
+        cli_json_u64(&j, "packets", s->packets);
+        cli_json_u64(&j, "flows", s->flows);
+        cli_json_f64(&j, "seconds", secs, 3);
+        if (a->payloads) {
+            cli_json_u64(&j, "payloads", s->payloads);
+            cli_json_u64(&j, "payloads_distinct", s->payloads_distinct);
+            cli_json_u64(&j, "payload_bytes", s->payload_bytes);
+            cli_json_u64(&j, "payload_bytes_distinct", s->payload_bytes_distinct);
+            cli_json_u64(&j, "payload_bytes_new", s->payload_bytes_new);
+            cli_json_u64(&j, "payload_bytes_stored", s->payload_bytes_stored);
+        }
         const sift_expand_stats_t *x = &s->expanded;
-        printf(",\"walk\":{\"not_captures\":%" PRIu64 ",\"hidden\":%" PRIu64
-               ",\"duplicates\":%" PRIu64 ",\"dirs_again\":%" PRIu64 ",\"broken_links\":%" PRIu64
-               ",\"not_files\":%" PRIu64 ",\"too_deep\":%" PRIu64 ",\"unreadable_dirs\":%" PRIu64
-               "}",
-               x->not_captures, x->hidden, x->duplicates, x->dirs_again, x->broken_links,
-               x->not_files, x->too_deep, x->unreadable_dirs);
-        puts("}");
+        cli_json_open(&j, "walk", '{');
+        cli_json_u64(&j, "not_captures", x->not_captures);
+        cli_json_u64(&j, "hidden", x->hidden);
+        cli_json_u64(&j, "duplicates", x->duplicates);
+        cli_json_u64(&j, "dirs_again", x->dirs_again);
+        cli_json_u64(&j, "broken_links", x->broken_links);
+        cli_json_u64(&j, "not_files", x->not_files);
+        cli_json_u64(&j, "too_deep", x->too_deep);
+        cli_json_u64(&j, "unreadable_dirs", x->unreadable_dirs);
+        cli_json_end(&j);
         return;
     }
     cli_expand_note(&s->expanded);

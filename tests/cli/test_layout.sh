@@ -68,4 +68,17 @@ for pass in $(grep -ohE 'const sift_pass_t sift_[a-z]+_pass' include/capsift/*.h
         pass
     fi
 done
+
+# output is data: no command writes JSON by hand (a quoted key in a format string), and only
+# cli/options.c calls getopt
+if grep -nE '\\"[a-z_]+\\":' cli/*.c; then
+    fail "a command formats JSON by hand instead of through cli/output.c"
+else
+    pass
+fi
+if grep -ln 'getopt' cli/*.c | grep -v '^cli/options.c$'; then
+    fail "a command parses its options itself instead of through cli_parse"
+else
+    pass
+fi
 finish
