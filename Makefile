@@ -7,7 +7,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 DEMO_CAPTURE = tests/captures/pcapplusplus--http-packets.pcap
 
-.PHONY: all deps build demo test test-asan fuzz check-format format bench clean
+.PHONY: all deps build demo test test-asan fuzz check-format format bench install clean
 
 all: build
 
@@ -55,6 +55,11 @@ format:
 
 bench: build
 	bench/run.sh
+
+# PREFIX=/usr/local by default; DESTDIR for staged installs
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

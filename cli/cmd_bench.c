@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct bench_args {
     bool quick, list;
@@ -38,8 +40,8 @@ static const cli_opt_t bench_opts[] = {
      .kind = CLI_K_STRING,
      .offset = A(data),
      .arg = "DIR",
-     .help = "captures to take the data from (default: $SIFT_TEST_CAPTURES, else the source "
-             "tree's\ntests/captures)"},
+     .help = "captures to take the data from (default: $SIFT_TEST_CAPTURES, else those "
+             "installed with capsift, else the source tree's tests/captures)"},
     {.name = "threads",
      .short_name = 'j',
      .kind = CLI_K_COUNT,
@@ -75,6 +77,25 @@ const cli_command_t cli_cmd_bench = {
               "exit status: 0 all entries ran, 1 the capture data was unreadable, 2 usage error,\n"
               "3 an entry failed.\n",
 };
+
+/* The captures installed beside an installed program (<prefix>/share/capsift/captures, found
+ * from the program's own path, so any prefix works); false when there are none, as in the
+ * build tree, where the suite takes the source tree's. */
+static bool installed_data(char *buf, size_t size)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return false;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return false;
+    *slash = '\0';
+    struct stat st;
+    return (size_t)snprintf(buf, size, "%s/%s", exe, SIFT_BIN_TO_DATA) < size &&
+           stat(buf, &st) == 0 && S_ISDIR(st.st_mode);
+}
 
 static void progress(void *user, const char *msg)
 {
@@ -150,10 +171,13 @@ int cmd_bench(int argc, char **argv)
     bool json = a.co.format == CLI_FORMAT_JSON;
     sift_bench_opts_t opts = {
         .quick = a.quick, .data_dir = a.data, .threads = (unsigned)a.threads, .seed = a.seed};
+    char installed[4096];
     if (!opts.data_dir) {
         const char *env = getenv("SIFT_TEST_CAPTURES");
         if (env && *env)
             opts.data_dir = env;
+        else if (installed_data(installed, sizeof installed))
+            opts.data_dir = installed;
     }
     for (int i = 0; i < a.co.nargs; i++) {
         bool known = false;

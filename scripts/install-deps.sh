@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build pkg-config clang clang-format
     libpcap-dev libsqlite3-dev libzstd-dev zlib1g-dev libxxhash-dev libfftw3-dev
-    libndpi-dev libhyperscan-dev libcmocka-dev libgcrypt20-dev zstd gzip)
+    libndpi-dev libhyperscan-dev libcmocka-dev libgcrypt20-dev zstd gzip go-md2man)
 # Peers measured by bench/ and used by the tests as references.
 peer_pkgs=(tshark wireshark-common tcpdump tcpreplay libtrace-tools libndpi-bin python3 python3-dpkt time bc)
 
