@@ -332,6 +332,10 @@ typedef void (*cli_flow_fn)(void *user, size_t i, sift_flow_row_t *row, char *ap
 int cli_flow_rows_print(const cli_out_t *o, size_t n, cli_flow_fn get, void *user, bool app);
 /* get for an array of sift_flow_row_t. */
 void cli_row_of_array(void *rows, size_t i, sift_flow_row_t *row, char *app);
+/* One line on stderr for an input whose packets are not all in flows: how many had no IP
+ * layer (nor, with layer-2 flows, an Ethernet header), and what they were instead (ARP,
+ * LLDP, STP, a link type not decoded ...). */
+void cli_report_unplaced(const char *path, const sift_flows_t *s);
 
 /* JSON output: strings escaped per RFC 8259. A byte that is not part of well-formed UTF-8
  * (a file name on Linux may hold any byte) is written as the escape \udcXX of XX, Python's

@@ -75,7 +75,7 @@ static int cmp_rows(const void *pa, const void *pb)
 typedef struct flows_args {
     int sort;
     uint64_t top;
-    bool no_app, vlan;
+    bool no_app, vlan, layer2;
     int64_t idle_ns;
     cli_common_t co;
 } flows_args_t;
@@ -115,6 +115,11 @@ static const cli_opt_t flows_opts[] = {
      .kind = CLI_K_FLAG,
      .offset = A(vlan),
      .help = "the outermost VLAN id is part of the flow key"},
+    {.name = "layer2",
+     .kind = CLI_K_FLAG,
+     .offset = A(layer2),
+     .help = "packets without IP but with an Ethernet header (ARP, LLDP, STP, GOOSE ...) make "
+             "flows between MAC addresses, by EtherType"},
 };
 
 const cli_command_t cli_cmd_flows = {
@@ -130,18 +135,23 @@ const cli_command_t cli_cmd_flows = {
     .opts = flows_opts,
     .nopts = sizeof flows_opts / sizeof flows_opts[0],
     .common = CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_CSV | CLI_C_TIME | CLI_C_LIMITS |
-              CLI_C_NO_CACHE | CLI_C_THREADS,
+              CLI_C_NO_CACHE | CLI_C_THREADS | CLI_C_QUIET,
     .footer = "exit status: 0 every file read whole, 1 some file damaged or unreadable (its\n"
               "partial results are still printed), 2 usage error, 3 failure.\n",
 };
 
 /* Reports limits and damage per input; returns the exit status so far. */
-static int report_inputs(const sift_engine_t *e, const flows_args_t *a)
+static int report_inputs(const sift_engine_t *e, int pass, const flows_args_t *a)
 {
     int rc = CLI_OK;
-    for (size_t i = 0; i < sift_engine_ninputs(e); i++)
-        if (cli_report_input(sift_engine_input(e, i), &a->co.limits) != CLI_OK)
+    for (size_t i = 0; i < sift_engine_ninputs(e); i++) {
+        const sift_input_t *in = sift_engine_input(e, i);
+        const sift_flows_t *s = sift_engine_state(e, i, pass);
+        if (cli_report_input(in, &a->co.limits) != CLI_OK)
             rc = CLI_DAMAGED;
+        if (s && !a->co.quiet)
+            cli_report_unplaced(in->path, s);
+    }
     return rc;
 }
 
@@ -164,7 +174,7 @@ static void row_at(void *user, size_t i, sift_flow_row_t *r, char *app)
     memcpy(r->dst, sift_flow_addr_b(f), 16);
     r->sport = sift_flow_port_a(f);
     r->dport = sift_flow_port_b(f);
-    r->vlan = f->key.vlan;
+    r->vlan = f->vlan;
     r->app = sift_flows_app_name(src->rows[i].s, f, app, CLI_APP_MAX);
     r->first_ns = f->first_ns;
     r->last_ns = f->last_ns;
@@ -175,6 +185,8 @@ static void row_at(void *user, size_t i, sift_flow_row_t *r, char *app)
     r->flags_ab = f->tcp_flags[SIFT_FLOW_AB];
     r->flags_ba = f->tcp_flags[SIFT_FLOW_BA];
     r->ts_digits = in->meta.ts_digits;
+    snprintf(r->state, sizeof r->state, "%s", sift_flow_state(f));
+    sift_flow_history(f, r->history, sizeof r->history);
 }
 
 static int print_rows(FILE *out, const sift_engine_t *e, int pass, const flows_args_t *a)
@@ -222,6 +234,7 @@ int cmd_flows(int argc, char **argv)
     sift_flows_config_t cfg = {.no_app = a.no_app};
     cfg.table.idle_timeout_ns = a.idle_ns;
     cfg.table.vlan_in_key = a.vlan;
+    cfg.layer2 = a.layer2;
     cfg.table.max_flows = cli_flow_cap(&a.co.limits, !a.no_app);
     FILE *out = stdout;
     cli_run_t run;
@@ -231,7 +244,7 @@ int cmd_flows(int argc, char **argv)
     int pass = run.pass;
     if (rc == CLI_OK) {
         rc = print_rows(out, e, pass, &a);
-        int r2 = report_inputs(e, &a);
+        int r2 = report_inputs(e, pass, &a);
         if (rc == CLI_OK)
             rc = r2;
     }

@@ -8,7 +8,7 @@
 
 typedef struct index_args {
     int hash;
-    bool prune, payloads, no_app;
+    bool prune, payloads, no_app, vlan;
     cli_list_t include, exclude;
     uint64_t max_size, busy_ms;
     bool damaged;
@@ -51,6 +51,11 @@ static const cli_opt_t index_opts[] = {
      .offset = A(payloads),
      .help = "also store distinct transport payloads (deduplicated, zstd)"},
     {.name = "no-app", .kind = CLI_K_FLAG, .offset = A(no_app), .help = "no application detection"},
+    {.name = "vlan",
+     .kind = CLI_K_FLAG,
+     .offset = A(vlan),
+     .help = "flows with different outermost VLAN ids are different flows (as flows --vlan); "
+             "a file indexed with the other choice is read again"},
     {.name = "busy-timeout",
      .kind = CLI_K_COUNT,
      .offset = A(busy_ms),
@@ -201,6 +206,7 @@ int cmd_index(int argc, char **argv)
         .nexclude = a.exclude.n,
         .max_size = a.max_size,
         .no_app = a.no_app,
+        .vlan = a.vlan,
         .max_flows = cli_flow_cap(&a.co.limits, !a.no_app),
         .payloads = a.payloads,
         .segment_bytes = (uint32_t)cli_env_size("CAPSIFT_SEGMENT_BYTES", 64, UINT32_MAX),

@@ -88,7 +88,7 @@ static const struct common_opt {
       .short_name = 'q',
       .kind = CLI_K_FLAG,
       .offset = C(quiet),
-      .help = "print only the summary"}},
+      .help = "no notes or per-file lines: results, summaries and problems only"}},
     {CLI_C_THREADS,
      {.name = "threads",
       .short_name = 'j',

@@ -88,6 +88,12 @@ SIFT_API const char *sift_proto_name(unsigned proto);
  * as `tshark -z io,phs` prints it, for comparing hierarchies. Static strings. */
 SIFT_API const char *sift_proto_wsname(unsigned proto);
 
+/* Names of what a network layer other than IP may be, for messages: an EtherType ("ARP",
+ * "LLDP", "GOOSE", "PROFINET" ...) and an 802.2 LLC service access point ("STP", "IS-IS",
+ * "NetBIOS" ...). NULL when the decoder has no name for it. Static strings. */
+SIFT_API const char *sift_ethertype_name(uint16_t type);
+SIFT_API const char *sift_llc_sap_name(uint8_t sap);
+
 /* True when the decoder knows this link type (LINKTYPE_ value). */
 SIFT_API int sift_decode_linktype_known(uint32_t linktype);
 

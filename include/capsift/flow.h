@@ -37,11 +37,11 @@ extern "C" {
 
 #define SIFT_FLOW_NS_PER_S    1000000000LL
 #define SIFT_FLOW_DEFAULT_MAX 10000000u /* flows held at once without a memory budget */
-/* Bytes one flow may take at most in a table: the flow (120), its slots at a load of 1/4 to
- * 1/2, and the dense array just after it doubled (passes built on flows add theirs); with
- * application detection also nDPI's per-flow state (688 bytes in libndpi 4.x) while the flow is
- * being classified. Measured at 2 M flows: 173 and 877 bytes a flow (bench/bench_memory.sh). */
-#define SIFT_FLOW_BYTES           272u
+/* Bytes one flow may take at most in a table: the flow (128), its slots at a load of 1/4 to
+ * 1/2, and the dense array just after it doubled, 2 * 128 + 4 * 8 (passes built on flows add
+ * theirs); with application detection also nDPI's per-flow state (688 bytes in libndpi 4.x)
+ * while the flow is being classified. bench/bench_memory.sh measures them. */
+#define SIFT_FLOW_BYTES           288u
 #define SIFT_FLOW_APP_BYTES       1024u
 #define SIFT_FLOW_APP_MAX_PACKETS 24 /* packets per flow given to nDPI at most */
 
@@ -77,14 +77,44 @@ typedef struct sift_flow {
     uint16_t app_master;       /* nDPI protocol ids: e.g. TLS . YouTube; 0 unknown */
     uint16_t app_id;
     uint8_t tcp_flags[2]; /* union of TCP flag bytes per direction */
-    uint8_t a_is_hi;      /* the initiator is key.hi (else key.lo) */
+    uint8_t a_is_hi;      /* the initiator is key.hi (else key.lo): see origin */
     uint8_t app_state;    /* SIFT_FLOW_APP_* */
     uint8_t app_packets;  /* packets given to the detector so far */
-    uint8_t reserved[3];
-    void *detect; /* the detector's per-flow state while app_state is BUSY (internal) */
-    void *replay; /* internal: offsets of its first packets, kept by a range after a file's
-                   * first until the merge (see pass_flows.c) */
+    uint8_t origin;       /* how the initiator was decided (SIFT_FLOW_BY_*) | SIFT_FLOW_FIRST_HI */
+    uint16_t vlan;        /* outermost VLAN id of the first packet, 0 when untagged (whether or
+                           * not the table keys on it) */
+    uint64_t history;     /* TCP and UDP events in the order they first happened (internal:
+                           * read with sift_flow_history and sift_flow_state) */
+    void *detect;         /* the detector's per-flow state while app_state is BUSY (internal) */
+    void *replay;         /* internal: offsets of its first packets, kept by a range after a file's
+                           * first until the merge (see pass_flows.c) */
 } sift_flow_t;
+
+/* Who started a flow. The initiator is decided by the strongest evidence seen, the first of
+ * equal strength: the sender of a SYN without ACK (or of an ICMP echo request); else the
+ * receiver of a SYN+ACK (or of an echo reply); else, when one port only is below 1024, the
+ * other side (the well-known port is the server's); else the first packet's sender. So a flow
+ * captured mid-stream is still oriented client to server. */
+#define SIFT_FLOW_BY_FIRST 0 /* the first packet's sender */
+#define SIFT_FLOW_BY_PORT  1 /* the side of the one port below 1024 is the responder */
+#define SIFT_FLOW_BY_REPLY 2 /* the receiver of a SYN+ACK or an ICMP echo reply */
+#define SIFT_FLOW_BY_SYN   3 /* the sender of a SYN (no ACK) or an ICMP echo request */
+#define SIFT_FLOW_BY_MASK  3
+#define SIFT_FLOW_FIRST_HI 4 /* origin bit: the first packet came from key.hi */
+
+/* Zeek's connection history of a TCP or UDP flow, oriented to the initiator: upper case for
+ * the initiator's packets, lower case for the responder's, each letter once per side in the
+ * order first seen: S a SYN without ACK, H a SYN+ACK, A a pure ACK, D a payload, F a FIN, R a
+ * RST, W a zero window; '^' first when the initiator is not the first packet's sender. UDP
+ * flows have D and d only. Writes a NUL-terminated string into buf (16 bytes are always
+ * enough) and returns its length; "" for other protocols. */
+#define SIFT_FLOW_HISTORY_MAX 16
+SIFT_API size_t sift_flow_history(const sift_flow_t *f, char *buf, size_t size);
+
+/* Zeek's connection state of a TCP or UDP flow from the same events ("S0", "S1", "SF", "REJ",
+ * "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH"); "OTH" for other
+ * protocols. A static string. */
+SIFT_API const char *sift_flow_state(const sift_flow_t *f);
 
 /* The bytes a table keeps after each flow for passes built on flows (opts.ext_bytes). */
 static inline void *sift_flow_ext(const sift_flow_t *f)
@@ -164,6 +194,10 @@ SIFT_API void sift_flow_table_release(sift_flow_table_t *t);
  * hi to lo. Returns false for a packet without an IP layer (no flow). */
 SIFT_API bool sift_flow_key_make(sift_flow_key_t *k, int *dir, const sift_packet_t *pkt,
                                  bool vlan_in_key);
+/* The layer-2 key of a packet without an IP layer (see sift_flows_config_t.layer2): false when
+ * it has no Ethernet header (802.11, Linux cooked, a link type not decoded). */
+SIFT_API bool sift_flow_key_make_l2(sift_flow_key_t *k, int *dir, const sift_packet_t *pkt,
+                                    bool vlan_in_key);
 
 /* The flow of a packet with key k going in direction dir (of sift_flow_key_make) at ts_ns:
  * found, or started when absent (or idle past the timeout: the old one is finished). A new flow
@@ -211,6 +245,11 @@ typedef struct sift_flows_config {
      * different inputs) instead of being kept, so memory follows the active flows only. */
     void (*emit)(void *user, const sift_flow_t *f);
     void *emit_user;
+    /* Packets without an IP layer but with an Ethernet header (ARP, LLDP, STP, GOOSE,
+     * PROFINET ...) make layer-2 flows: key.ip_version 0, the two MAC addresses in the first 6
+     * bytes of lo and hi, both ports the EtherType, or the 802.2 LLC DSAP with key.proto 1
+     * (0 for an EtherType); the VLAN as for IP flows. As tshark -z conv,eth, by EtherType. */
+    bool layer2;
 } sift_flows_config_t;
 
 #define SIFT_FLOW_APP_NAME_MAX 32
@@ -234,6 +273,30 @@ typedef struct sift_flows_summary {
 } sift_flows_summary_t;
 
 SIFT_API void sift_flows_summary(const sift_flows_t *s, sift_flows_summary_t *out);
+
+/* Packets in no flow, by why: what their network layer was instead of IP. */
+typedef enum sift_unplaced_kind {
+    SIFT_UNPLACED_ETHERTYPE = 1, /* a link layer with this EtherType (ARP, LLDP, GOOSE ...) */
+    SIFT_UNPLACED_LLC,           /* 802.2 LLC without an EtherType: value is the DSAP (STP...) */
+    SIFT_UNPLACED_LINKTYPE,      /* a link type the decoder does not read: value is its number */
+    SIFT_UNPLACED_WLAN,          /* 802.11: value 0 management or control, 1 encrypted data */
+    SIFT_UNPLACED_DAMAGED,       /* a header before the IP layer was cut or damaged (value 0) */
+    SIFT_UNPLACED_OTHER          /* any other kind, past what a state keeps apart (value 0) */
+} sift_unplaced_kind_t;
+
+typedef struct sift_unplaced {
+    sift_unplaced_kind_t kind;
+    uint32_t value;
+    uint64_t packets;
+} sift_unplaced_t;
+
+/* Kinds a state keeps apart (by kind, then value: the smallest); the others are counted
+ * together as SIFT_UNPLACED_OTHER, so the answer does not depend on how a file was split. */
+#define SIFT_FLOWS_UNPLACED_MAX 16
+
+/* The packets of s in no flow (non_ip_packets in all), by kind and value in that order: up to
+ * SIFT_FLOWS_UNPLACED_MAX + 1 entries into out (max of them at most); returns how many. */
+SIFT_API size_t sift_flows_unplaced(const sift_flows_t *s, sift_unplaced_t *out, size_t max);
 
 /* The pass. Its needs is SIFT_NEED_APP; with config->no_app use a copy with needs set to
  * sift_flows_needs(config). The config is required (NULL means defaults). */

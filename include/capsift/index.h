@@ -19,6 +19,7 @@
 #define CAPSIFT_INDEX_H
 
 #include <capsift/engine.h>
+#include <capsift/flow.h>
 #include <capsift/query.h>
 
 #include <stdbool.h>
@@ -73,6 +74,8 @@ typedef struct sift_index_update_opts {
     size_t nexclude;
     uint64_t max_size;      /* files larger than this are left out (0: no limit) */
     bool no_app;            /* no application detection */
+    bool vlan;              /* the outermost VLAN id is part of a flow's key (flows --vlan); a
+                             * file indexed with the other choice is read again */
     uint64_t max_flows;     /* flows of one file held at once; 0: the default */
     bool payloads;          /* also store distinct transport payloads (dedup + zstd) */
     uint32_t segment_bytes; /* positions one flow holds before they go to the database as a
@@ -115,7 +118,9 @@ typedef struct sift_flow_row {
     int64_t first_ns, last_ns;
     uint64_t packets_ab, packets_ba, bytes_ab, bytes_ba;
     uint8_t flags_ab, flags_ba;
-    uint8_t ts_digits; /* of the file */
+    uint8_t ts_digits;                   /* of the file */
+    char state[8];                       /* Zeek's connection state (sift_flow_state) */
+    char history[SIFT_FLOW_HISTORY_MAX]; /* and history (sift_flow_history) */
 } sift_flow_row_t;
 
 typedef int (*sift_flow_row_fn)(void *user, const sift_flow_row_t *row);

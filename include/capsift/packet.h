@@ -85,6 +85,8 @@ typedef struct sift_packet {
     uint32_t tcp_ack;
     uint32_t ip_id;     /* IPv4 identification, or the IPv6 fragment header's identification */
     uint32_t l4_offset; /* byte offset of the innermost transport header (valid with L4) */
+    uint32_t l4_len;    /* TCP or UDP payload bytes as sent, from the IP (and UDP) length: also
+                         * when the capture cut the packet (payload_len is what was captured) */
 
     /* The outermost IP layer and its transport when tunnel_depth > 0 (zero otherwise). */
     uint8_t outer_ip_version;

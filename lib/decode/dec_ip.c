@@ -34,6 +34,7 @@ static void dec_reset_inner(sift_packet_t *pkt)
     pkt->frag_offset = 0;
     pkt->ip_id = 0;
     pkt->l4_offset = 0;
+    pkt->l4_len = 0;
 }
 
 void sift__dec_ipv4(sift_dec_t *d, dec_span_t s_)
@@ -73,6 +74,7 @@ void sift__dec_ipv4(sift_dec_t *d, dec_span_t s_)
     /* The datagram ends at its total length when that is inside the capture (Ethernet padding
      * follows small packets). A total length of 0 is TSO/offload: the capture decides. */
     uint16_t total = sift_load_be16(h + 2);
+    d->ip_end = total >= hl ? pkt->l3_offset + total : 0;
     if (total != 0) {
         if (SIFT_UNLIKELY(total < hl)) {
             dec_trunc(d);
@@ -126,6 +128,7 @@ void sift__dec_ipv6(sift_dec_t *d, dec_span_t s_)
     memcpy(pkt->src, h + 8, 16);
     memcpy(pkt->dst, h + 24, 16);
     uint16_t plen = sift_load_be16(h + 4);
+    d->ip_end = plen ? pkt->l3_offset + 40u + plen : 0;
     if (plen != 0 && plen < sift_cur_left(&c)) /* 0: jumbogram or offload */
         c.end = c.p + plen;
 

@@ -50,6 +50,8 @@ void sift__dec_tcp(sift_dec_t *d, dec_span_t s_)
         return;
     }
     pkt->tcp_optlen = (uint8_t)(hl - 20);
+    uint32_t sent = dec_wire_left(d, h, c.end);
+    pkt->l4_len = sent > hl ? sent - hl : 0;
     if (hl > 20 && !sift_cur_take(&c, hl - 20)) {
         dec_push(d, SIFT_PROTO_TCP, h, 20);
         dec_trunc(d);
@@ -78,6 +80,7 @@ void sift__dec_udp(sift_dec_t *d, dec_span_t s_)
     if (d->need >= SIFT_NEED_TRANSPORT) {
         pkt->sport = sport;
         pkt->dport = dport;
+        pkt->l4_len = ulen >= 8 ? ulen - 8u : dec_wire_left(d, c.p, c.end);
         pkt->l4_offset = dec_off(d, h);
         pkt->flags |= SIFT_PKT_L4;
         dec_payload(d, &c);

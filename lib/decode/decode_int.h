@@ -32,13 +32,25 @@ typedef struct sift_dec {
      * innermost GRE header (ERSPAN's header depends on its sequence bit). */
     uint16_t udp_sport, udp_dport;
     uint16_t gre_flags;
-    uint8_t tags; /* VLAN and Cisco MetaData tags decoded, bounded by DEC_MAX_VLAN */
+    uint8_t tags;    /* VLAN and Cisco MetaData tags decoded, bounded by DEC_MAX_VLAN */
+    uint32_t ip_end; /* offset just past the innermost IP datagram as sent (its length field);
+                      * 0: it gave none (offload, jumbogram), the record's lengths decide */
 } sift_dec_t;
 
 /* Offset of a cursor position in the record. */
 static inline uint32_t dec_off(const sift_dec_t *d, const uint8_t *p)
 {
     return (uint32_t)(p - d->base);
+}
+
+/* Bytes as sent from cursor position p to the end of the innermost IP datagram. */
+static inline uint32_t dec_wire_left(const sift_dec_t *d, const uint8_t *p, const uint8_t *end)
+{
+    uint32_t at = dec_off(d, p);
+    if (d->ip_end)
+        return d->ip_end > at ? d->ip_end - at : 0;
+    const sift_record_t *r = d->pkt->rec;
+    return (uint32_t)(end - p) + (r->wirelen > r->caplen ? r->wirelen - r->caplen : 0);
 }
 
 static inline void dec_trunc(sift_dec_t *d)

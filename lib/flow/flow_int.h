@@ -32,6 +32,17 @@ void sift__app_flow_free(sift_flow_t *f);
 /* The nDPI name of a protocol id (static within the module). */
 const char *sift__app_proto_name(void *mod, uint16_t id);
 
+/* Who started a flow and what happened in it (flow_state.c). side: the packet's sender is
+ * key.hi (dir of sift_flow_key_make). start sets a new flow's origin, VLAN and the port rule;
+ * observe takes one packet's evidence and events (it may make the other side the initiator,
+ * swapping the per-direction counters); join adds b's, a later part of the same flow, to a
+ * before b's counters are added. */
+void sift__flow_start(sift_flow_t *f, const sift_packet_t *pkt, int side);
+void sift__flow_observe(sift_flow_t *f, const sift_packet_t *pkt, int side);
+void sift__flow_join(sift_flow_t *a, const sift_flow_t *b);
+/* Whether a stored history is one these functions could have made (a loaded cache entry). */
+bool sift__flow_history_valid(uint64_t h);
+
 /* ---- the flow stage, for the engine ---- */
 
 /* The state of the flows pass (opaque to users: sift_flows_summary and the accessors). */
@@ -40,7 +51,12 @@ struct sift_flows {
     uint64_t packets;        /* every packet seen */
     uint64_t ip_packets;     /* with an IP layer (placed in a flow, or dropped) */
     uint64_t non_ip_packets; /* without: ARP, other network layers, undecodable */
+    uint64_t unplaced[SIFT_FLOWS_UNPLACED_MAX][2]; /* those by key (kind << 32 | value) and
+                                                    * count: the smallest keys, in order */
+    size_t nunplaced;
+    uint64_t unplaced_other; /* the packets of larger keys */
     bool app;                /* application detection on */
+    bool layer2;             /* packets without IP but with Ethernet make layer-2 flows */
     unsigned app_max_packets;
     void *detector;                            /* internal: the nDPI module, created on first use */
     char (*app_names)[SIFT_FLOW_APP_NAME_MAX]; /* internal: names by nDPI id */

@@ -134,6 +134,37 @@ bool sift_flow_key_make(sift_flow_key_t *k, int *dir, const sift_packet_t *pkt, 
     return true;
 }
 
+bool sift_flow_key_make_l2(sift_flow_key_t *k, int *dir, const sift_packet_t *pkt, bool vlan_in_key)
+{
+    const sift_layer_t *eth = NULL, *llc = NULL;
+    for (size_t i = 0; i < pkt->nlayers; i++) {
+        if (!eth && pkt->layers[i].proto == SIFT_PROTO_ETH)
+            eth = &pkt->layers[i];
+        else if (pkt->layers[i].proto == SIFT_PROTO_LLC)
+            llc = &pkt->layers[i];
+    }
+    const sift_record_t *r = pkt->rec;
+    if (!eth || (size_t)eth->offset + 14 > r->caplen)
+        return false;
+    const uint8_t *dst = r->data + eth->offset, *src = dst + 6;
+    uint16_t type = pkt->ethertype;
+    uint8_t kind = 0;
+    if (type == 0 && llc && llc->offset < r->caplen) {
+        type = r->data[llc->offset]; /* the DSAP */
+        kind = 1;
+    }
+    memset(k, 0, sizeof *k);
+    int swap = memcmp(src, dst, 6) > 0;
+    memcpy(k->lo, swap ? dst : src, 6);
+    memcpy(k->hi, swap ? src : dst, 6);
+    k->lo_port = k->hi_port = type;
+    k->vlan = vlan_in_key ? pkt->vlan : 0;
+    k->proto = kind;
+    k->ip_version = 0;
+    *dir = swap;
+    return true;
+}
+
 static size_t probe(const sift_flow_table_t *t, const sift_flow_key_t *k, uint64_t h, bool *found)
 {
     const uint64_t tag = h >> 32;
@@ -345,10 +376,12 @@ const sift_flow_t *sift_flow_table_find(const sift_flow_table_t *t, const sift_f
 }
 
 /* Adds the counters of b (later packets) to a (earlier), then the bytes passes keep per flow
- * (the join hook). The initiator and the application are first-seen facts: a's stay (the
- * flows pass continues a's detection over b's first packets, see pass_flows.c). */
+ * (the join hook). The initiator is the strongest evidence's, a's at equal strength
+ * (flow_state.c); the application is a first-seen fact: a's stays (the flows pass continues
+ * a's detection over b's first packets, see pass_flows.c). */
 static void combine(sift_flow_table_t *t, sift_flow_t *a, sift_flow_t *b)
 {
+    sift__flow_join(a, b); /* b may show the initiator better (a SYN after the boundary) */
     /* b's directions are relative to its own initiator; map them onto a's */
     int flip = a->a_is_hi != b->a_is_hi;
     for (int d = 0; d < 2; d++) {

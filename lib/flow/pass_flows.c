@@ -133,6 +133,7 @@ static int flows_init(void *state, const void *config)
     if (rc < 0)
         return rc;
     s->app = !c->no_app;
+    s->layer2 = c->layer2;
     s->app_max_packets = c->app_max_packets ? c->app_max_packets : SIFT_FLOW_APP_MAX_PACKETS;
     if (s->app_max_packets > 255)
         s->app_max_packets = 255;
@@ -186,6 +187,69 @@ static void keep_offset(sift_flows_t *s, sift_flow_t *f, const sift_packet_t *pk
     r->off[r->n++] = pkt->rec->offset;
 }
 
+/* Why a packet without an IP layer has none: sift_unplaced_kind_t << 32 | value. */
+static uint64_t unplaced_key(const sift_packet_t *pkt)
+{
+    uint64_t kind = SIFT_UNPLACED_OTHER, value = 0;
+    if (pkt->flags & SIFT_PKT_UNKNOWN_LINK) {
+        kind = SIFT_UNPLACED_LINKTYPE;
+        value = pkt->rec->linktype;
+    } else if (pkt->flags & (SIFT_PKT_MGMT | SIFT_PKT_ENCRYPTED)) {
+        kind = SIFT_UNPLACED_WLAN;
+        value = (pkt->flags & SIFT_PKT_MGMT) == 0;
+    } else if (pkt->flags & SIFT_PKT_NON_IP) {
+        kind = SIFT_UNPLACED_ETHERTYPE;
+        value = pkt->ethertype;
+        for (size_t i = pkt->nlayers; value == 0 && i-- > 0;) {
+            const sift_layer_t *l = &pkt->layers[i];
+            if (l->proto == SIFT_PROTO_LLC && l->offset < pkt->rec->caplen) {
+                kind = SIFT_UNPLACED_LLC;
+                value = pkt->rec->data[l->offset]; /* its DSAP */
+                break;
+            }
+        }
+    } else if (pkt->flags & (SIFT_PKT_TRUNCATED | SIFT_PKT_DEEP)) {
+        kind = SIFT_UNPLACED_DAMAGED;
+    }
+    return kind << 32 | value;
+}
+
+/* Counts n packets under key, keeping the SIFT_FLOWS_UNPLACED_MAX smallest keys apart: a key
+ * that is among them at the end was among them since it was first seen, so its count is exact
+ * and the kept keys are the same however the packets were split. */
+static void unplaced_add(sift_flows_t *s, uint64_t key, uint64_t n)
+{
+    size_t i = 0;
+    while (i < s->nunplaced && s->unplaced[i][0] < key)
+        i++;
+    if (i < s->nunplaced && s->unplaced[i][0] == key) {
+        s->unplaced[i][1] += n;
+        return;
+    }
+    if (i == SIFT_FLOWS_UNPLACED_MAX) {
+        s->unplaced_other += n;
+        return;
+    }
+    if (s->nunplaced == SIFT_FLOWS_UNPLACED_MAX)
+        s->unplaced_other += s->unplaced[--s->nunplaced][1];
+    memmove(s->unplaced[i + 1], s->unplaced[i], (s->nunplaced - i) * sizeof s->unplaced[0]);
+    s->unplaced[i][0] = key;
+    s->unplaced[i][1] = n;
+    s->nunplaced++;
+}
+
+size_t sift_flows_unplaced(const sift_flows_t *s, sift_unplaced_t *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->nunplaced && n < max; i++)
+        out[n++] = (sift_unplaced_t){.kind = (sift_unplaced_kind_t)(s->unplaced[i][0] >> 32),
+                                     .value = (uint32_t)s->unplaced[i][0],
+                                     .packets = s->unplaced[i][1]};
+    if (s->unplaced_other && n < max)
+        out[n++] = (sift_unplaced_t){.kind = SIFT_UNPLACED_OTHER, .packets = s->unplaced_other};
+    return n;
+}
+
 static void flows_packet(void *state, const sift_packet_t *pkt)
 {
     sift_flows_t *s = state;
@@ -193,11 +257,15 @@ static void flows_packet(void *state, const sift_packet_t *pkt)
     s->last = NULL;
     sift_flow_key_t k;
     int dir;
-    if (!sift_flow_key_make(&k, &dir, pkt, s->table.opts.vlan_in_key)) {
+    if (SIFT_LIKELY(sift_flow_key_make(&k, &dir, pkt, s->table.opts.vlan_in_key))) {
+        s->ip_packets++;
+    } else {
         s->non_ip_packets++;
-        return;
+        if (!s->layer2 || !sift_flow_key_make_l2(&k, &dir, pkt, s->table.opts.vlan_in_key)) {
+            unplaced_add(s, unplaced_key(pkt), 1);
+            return;
+        }
     }
-    s->ip_packets++;
     const sift_record_t *r = pkt->rec;
     int64_t ts = r->ts_ns;
     if (SIFT_UNLIKELY(r->flags & SIFT_RECORD_NO_TS))
@@ -212,8 +280,12 @@ static void flows_packet(void *state, const sift_packet_t *pkt)
         return;
     if (SIFT_UNLIKELY(f->packets[0] + f->packets[1] == 0)) {
         f->input = pkt->input;
-        f->app_state = s->app ? SIFT_FLOW_APP_BUSY : SIFT_FLOW_APP_OFF;
+        f->app_state = s->app && k.ip_version ? SIFT_FLOW_APP_BUSY : SIFT_FLOW_APP_OFF;
+        sift__flow_start(f, pkt, dir);
     }
+    sift__flow_observe(f, pkt, dir);
+    d = dir ^ f->a_is_hi;
+    s->last_dir = (uint8_t)d;
     f->packets[d]++;
     f->bytes[d] += r->wirelen;
     if (k.proto == 6)
@@ -301,6 +373,9 @@ int sift__flows_merge_ranges(sift_flows_t *a, sift_flows_t *b, sift_flows_fetch_
     a->packets += b->packets;
     a->ip_packets += b->ip_packets;
     a->non_ip_packets += b->non_ip_packets;
+    for (size_t i = 0; i < b->nunplaced; i++)
+        unplaced_add(a, b->unplaced[i][0], b->unplaced[i][1]);
+    a->unplaced_other += b->unplaced_other;
     a->app = a->app || b->app;
     if (a->last_ts_ns < b->last_ts_ns)
         a->last_ts_ns = b->last_ts_ns;
@@ -359,7 +434,7 @@ static void flows_declare(const void *config, sift_need_t *needs, unsigned *flag
  * run's; detector state, replay offsets and the bytes of passes built on flows are not kept
  * (a final state's flows are settled, and those bytes serve until flow_end). */
 
-enum { FLOWS_FIELDS = 11, FLOW_BYTES = 40 + 6 * 8 + 9 };
+enum { FLOWS_FIELDS = 13, FLOW_BYTES = 40 + 6 * 8 + 9 + 11 };
 
 static void flows_cache_key(const void *config, sift_cache_keyb_t *kb)
 {
@@ -368,6 +443,7 @@ static void flows_cache_key(const void *config, sift_cache_keyb_t *kb)
     sift_cache_keyb_u64(kb, c->table.idle_timeout_ns > 0 ? (uint64_t)c->table.idle_timeout_ns : 0);
     sift_cache_keyb_u64(kb, c->table.vlan_in_key);
     sift_cache_keyb_u64(kb, c->no_app);
+    sift_cache_keyb_u64(kb, c->layer2);
     if (!c->no_app) {
         unsigned m = c->app_max_packets ? c->app_max_packets : SIFT_FLOW_APP_MAX_PACKETS;
         sift_cache_keyb_u64(kb, m > 255 ? 255 : m);
@@ -389,6 +465,9 @@ static void flow_put(sift_blob_t *out, const sift_flow_t *f)
     p[94] = f->a_is_hi;
     p[95] = f->app_state;
     p[96] = f->app_packets;
+    p[97] = f->origin;
+    memcpy(p + 98, &f->vlan, 2);
+    memcpy(p + 100, &f->history, 8);
     sift_blob_put(out, b, sizeof b);
 }
 
@@ -411,9 +490,13 @@ static bool flow_get(sift_blob_reader_t *in, sift_flow_t *f)
     f->a_is_hi = b[94];
     f->app_state = b[95];
     f->app_packets = b[96];
+    f->origin = b[97];
+    memcpy(&f->vlan, b + 98, 2);
+    memcpy(&f->history, b + 100, 8);
     f->input = in->input;
     /* a final state's flows are settled */
-    return f->a_is_hi <= 1 &&
+    return f->a_is_hi <= 1 && f->origin <= (SIFT_FLOW_BY_MASK | SIFT_FLOW_FIRST_HI) &&
+           sift__flow_history_valid(f->history) &&
            (f->app_state == SIFT_FLOW_APP_OFF || f->app_state == SIFT_FLOW_APP_DONE);
 }
 
@@ -427,8 +510,9 @@ static void flows_save(const void *state, sift_blob_t *out)
     const uint64_t v[FLOWS_FIELDS] = {
         s->packets, s->ip_packets,      s->non_ip_packets, s->app,   (uint64_t)s->last_ts_ns,
         t->emitted, t->dropped_packets, t->full,           t->ndone, t->count,
-        names};
+        names,      s->nunplaced,       s->unplaced_other};
     sift_blob_put(out, v, sizeof v);
+    sift_blob_put(out, s->unplaced, s->nunplaced * sizeof s->unplaced[0]);
     for (size_t id = 0; names && id < SIFT__APP_NAMES; id++) {
         if (s->app_names[id][0] == '\0')
             continue;
@@ -445,6 +529,8 @@ static int flows_load(void *state, sift_blob_reader_t *in)
     sift_flows_t *s = state;
     uint64_t v[FLOWS_FIELDS];
     if (!sift_blob_get(in, v, sizeof v) || v[10] > SIFT__APP_NAMES ||
+        v[11] > SIFT_FLOWS_UNPLACED_MAX ||
+        !sift_blob_get(in, s->unplaced, (size_t)v[11] * sizeof s->unplaced[0]) ||
         v[8] > (uint64_t)(in->end - in->p) / FLOW_BYTES ||
         v[9] > (uint64_t)(in->end - in->p) / FLOW_BYTES - v[8])
         return SIFT_ECORRUPT;
@@ -456,6 +542,11 @@ static int flows_load(void *state, sift_blob_reader_t *in)
     s->table.emitted = v[5];
     s->table.dropped_packets = v[6];
     s->table.full = v[7] != 0;
+    s->nunplaced = (size_t)v[11];
+    s->unplaced_other = v[12];
+    for (size_t i = 0; i < s->nunplaced; i++)
+        if (i > 0 && s->unplaced[i][0] <= s->unplaced[i - 1][0])
+            return SIFT_ECORRUPT; /* keys are kept in order, each once */
     if (v[10] && !(s->app_names = calloc(SIFT__APP_NAMES, sizeof *s->app_names)))
         return SIFT_ENOMEM;
     for (uint64_t k = 0; k < v[10]; k++) {
@@ -486,7 +577,7 @@ const sift_pass_t sift_flows_pass = {
     .finish = flows_finish,
     .release = flows_release,
     .declare = flows_declare,
-    .cache_version = 1,
+    .cache_version = 2, /* 2: origin, VLAN and history of each flow, the unplaced packets */
     .cache_key = flows_cache_key,
     .save = flows_save,
     .load = flows_load,

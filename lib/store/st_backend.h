@@ -35,6 +35,8 @@ typedef struct st_file_rec {
     int64_t first_ns, last_ns;
     const char *status, *message;
     int64_t indexed_at; /* seconds since the epoch */
+    bool stale;         /* find_file: its flows were written by an older layout: read it again */
+    bool vlan_key;      /* its flows are keyed on the VLAN id too */
 } st_file_rec_t;
 
 /* A flow's stored positions for extraction: one segment of one flow of one file (a flow's

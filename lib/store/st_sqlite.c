@@ -10,8 +10,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define SCHEMA_ID    "capsift-index/2"
-#define SCHEMA_ID_V1 "capsift-index/1" /* one positions row a flow: made /2 when written */
+/* Layouts: /1 one positions row a flow; /2 segments of positions; /3 flows oriented by their
+ * SYN (or the port rule), with Zeek's state and history. An update converts an older layout
+ * and reads its files again (files.layout says which were); queries read any. */
+#define SCHEMA_ID    "capsift-index/3"
+#define SCHEMA_ID_V2 "capsift-index/2"
+#define SCHEMA_ID_V1 "capsift-index/1"
+#define LAYOUT       3
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -22,7 +27,8 @@ static const char schema_sql[] =
     " format TEXT NOT NULL, compression TEXT NOT NULL, link_types TEXT NOT NULL,"
     " ts_digits INTEGER NOT NULL, packets INTEGER NOT NULL, bytes INTEGER NOT NULL,"
     " first_ns INTEGER, last_ns INTEGER, flows INTEGER NOT NULL,"
-    " status TEXT NOT NULL, message TEXT NOT NULL, indexed_at INTEGER NOT NULL);"
+    " status TEXT NOT NULL, message TEXT NOT NULL, indexed_at INTEGER NOT NULL,"
+    " layout INTEGER NOT NULL DEFAULT 2, vlan_key INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS flows("
     " id INTEGER PRIMARY KEY,"
     " file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,"
@@ -32,7 +38,8 @@ static const char schema_sql[] =
     " first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL,"
     " packets_ab INTEGER NOT NULL, packets_ba INTEGER NOT NULL,"
     " bytes_ab INTEGER NOT NULL, bytes_ba INTEGER NOT NULL,"
-    " flags_ab INTEGER NOT NULL, flags_ba INTEGER NOT NULL);"
+    " flags_ab INTEGER NOT NULL, flags_ba INTEGER NOT NULL,"
+    " state TEXT NOT NULL DEFAULT '', history TEXT NOT NULL DEFAULT '');"
     "CREATE TABLE IF NOT EXISTS positions("
     " flow_id INTEGER NOT NULL REFERENCES flows(id) ON DELETE CASCADE,"
     " seq INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(flow_id, seq)) WITHOUT ROWID;"
@@ -136,14 +143,17 @@ static int check_identity(st_sql_t *s)
     }
     rc = sqlite3_step(st);
     const char *id = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "";
-    bool ok = strcmp(id, SCHEMA_ID) == 0, v1 = strcmp(id, SCHEMA_ID_V1) == 0;
+    s->layout = strcmp(id, SCHEMA_ID) == 0      ? LAYOUT
+                : strcmp(id, SCHEMA_ID_V2) == 0 ? 2
+                : strcmp(id, SCHEMA_ID_V1) == 0 ? 1
+                                                : 0;
     int serr = rc;
     sqlite3_finalize(st);
     if (serr != SQLITE_ROW && serr != SQLITE_DONE)
         return sift__sql_error(s, serr, "opening it");
-    if (v1) /* queries read it as it is; an update converts it first */
+    if (s->layout && s->layout < LAYOUT) /* queries read it as it is; an update converts it */
         return ix->read_only ? 0 : 2;
-    if (!ok)
+    if (!s->layout)
         return sift__ctx_error(ix->ctx, SIFT_EDB,
                                "%s: an index of another capsift version or another program; "
                                "index into a new --db",
@@ -161,15 +171,24 @@ static int set_up(st_sql_t *s, int id)
                             "setting it up");
     if (rc == 0)
         rc = sift__sql_exec(s, "BEGIN IMMEDIATE", "creating its tables");
-    if (rc == 0 && id == 2) /* several segments a flow: the key gains a sequence number */
+    if (rc == 0 && id == 2 && s->layout == 1) /* several segments a flow: seq in the key */
         rc = sift__sql_exec(s,
                             "CREATE TABLE positions2(flow_id INTEGER NOT NULL REFERENCES "
                             "flows(id) ON DELETE CASCADE, seq INTEGER NOT NULL, data BLOB NOT "
                             "NULL, PRIMARY KEY(flow_id, seq)) WITHOUT ROWID;"
                             "INSERT INTO positions2 SELECT flow_id, 0, data FROM positions;"
-                            "DROP TABLE positions; ALTER TABLE positions2 RENAME TO positions;"
+                            "DROP TABLE positions; ALTER TABLE positions2 RENAME TO positions;",
+                            "converting it to this version's layout");
+    if (rc == 0 && id == 2) /* the files of an older layout are read again (files.layout) */
+        rc = sift__sql_exec(s,
+                            "ALTER TABLE files ADD COLUMN layout INTEGER NOT NULL DEFAULT 2;"
+                            "ALTER TABLE files ADD COLUMN vlan_key INTEGER NOT NULL DEFAULT 0;"
+                            "ALTER TABLE flows ADD COLUMN state TEXT NOT NULL DEFAULT '';"
+                            "ALTER TABLE flows ADD COLUMN history TEXT NOT NULL DEFAULT '';"
                             "UPDATE meta SET value = '" SCHEMA_ID "' WHERE key = 'schema';",
                             "converting it to this version's layout");
+    if (rc == 0 && id != 0)
+        s->layout = LAYOUT;
     if (rc == 0)
         rc = sift__sql_exec(s, schema_sql, "creating its tables");
     if (rc == 0 && id == 1)
@@ -244,8 +263,8 @@ static int sql_find_file(sift_index_t *ix, const char *path, int64_t *id, st_fil
     int rc = SQLITE_OK;
     if (!s->sel_file)
         rc = sqlite3_prepare_v3(s->db,
-                                "SELECT id, size, mtime_ns, inode, hash_alg, fingerprint FROM "
-                                "files WHERE path = ?",
+                                "SELECT id, size, mtime_ns, inode, hash_alg, fingerprint, "
+                                "layout, vlan_key FROM files WHERE path = ?",
                                 -1, SQLITE_PREPARE_PERSISTENT, &s->sel_file, NULL);
     if (rc != SQLITE_OK)
         return sift__sql_error(s, rc, "reading it");
@@ -265,6 +284,8 @@ static int sql_find_file(sift_index_t *ix, const char *path, int64_t *id, st_fil
     rec->inode = (uint64_t)sqlite3_column_int64(st, 3);
     rec->hash_alg = (const char *)sqlite3_column_text(st, 4);
     rec->fingerprint = (const char *)sqlite3_column_text(st, 5);
+    rec->stale = sqlite3_column_int(st, 6) < LAYOUT;
+    rec->vlan_key = sqlite3_column_int(st, 7) != 0;
     return 1;
 }
 
@@ -337,20 +358,21 @@ static int prepare_writes(st_sql_t *s)
         {offsetof(st_sql_t, ins_file),
          "INSERT INTO files(path, size, mtime_ns, inode, hash_alg, fingerprint, format, "
          "compression, link_types, ts_digits, packets, bytes, first_ns, last_ns, flows, status, "
-         "message, indexed_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+         "message, indexed_at, layout, vlan_key) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,3,?) "
          "ON CONFLICT(path) DO UPDATE SET size=excluded.size, mtime_ns=excluded.mtime_ns, "
          "inode=excluded.inode, hash_alg=excluded.hash_alg, fingerprint=excluded.fingerprint, "
          "format=excluded.format, compression=excluded.compression, "
          "link_types=excluded.link_types, ts_digits=excluded.ts_digits, "
          "packets=excluded.packets, bytes=excluded.bytes, first_ns=excluded.first_ns, "
          "last_ns=excluded.last_ns, flows=excluded.flows, status=excluded.status, "
-         "message=excluded.message, indexed_at=excluded.indexed_at RETURNING id"},
+         "message=excluded.message, indexed_at=excluded.indexed_at, layout=excluded.layout, "
+         "vlan_key=excluded.vlan_key RETURNING id"},
         {offsetof(st_sql_t, del_flows), "DELETE FROM flows WHERE file_id = ?"},
         {offsetof(st_sql_t, del_refs), "DELETE FROM payload_refs WHERE file_id = ?"},
         {offsetof(st_sql_t, ins_flow),
          "INSERT INTO flows(file_id, ip_version, proto, src, dst, sport, dport, vlan, app, "
-         "first_ns, last_ns, packets_ab, packets_ba, bytes_ab, bytes_ba, flags_ab, flags_ba) "
-         "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+         "first_ns, last_ns, packets_ab, packets_ba, bytes_ab, bytes_ba, flags_ab, flags_ba, "
+         "state, history) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
         {offsetof(st_sql_t, ins_pos), "INSERT INTO positions(flow_id, seq, data) VALUES(?,?,?)"},
         {offsetof(st_sql_t, mv_seg),
          "INSERT INTO positions(flow_id, seq, data) SELECT ?, ?, data FROM temp.spill "
@@ -484,6 +506,7 @@ static int sql_begin_file(sift_index_t *ix, const st_file_rec_t *r, int64_t *fil
     sqlite3_bind_text(st, 16, r->status, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 17, r->message, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 18, r->indexed_at);
+    sqlite3_bind_int(st, 19, r->vlan_key);
     rc = sqlite3_step(st);
     *file_id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
@@ -517,7 +540,7 @@ static int sql_put_flow(sift_index_t *ix, int64_t file_id, const sift_flow_t *f,
     sqlite3_bind_blob(st, 5, sift_flow_addr_b(f), 16, SQLITE_STATIC);
     sqlite3_bind_int(st, 6, sift_flow_port_a(f));
     sqlite3_bind_int(st, 7, sift_flow_port_b(f));
-    sqlite3_bind_int(st, 8, f->key.vlan);
+    sqlite3_bind_int(st, 8, f->vlan);
     sqlite3_bind_text(st, 9, app, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 10, f->first_ns);
     sqlite3_bind_int64(st, 11, f->last_ns);
@@ -527,6 +550,10 @@ static int sql_put_flow(sift_index_t *ix, int64_t file_id, const sift_flow_t *f,
     sqlite3_bind_int64(st, 15, (int64_t)f->bytes[SIFT_FLOW_BA]);
     sqlite3_bind_int(st, 16, f->tcp_flags[SIFT_FLOW_AB]);
     sqlite3_bind_int(st, 17, f->tcp_flags[SIFT_FLOW_BA]);
+    char history[SIFT_FLOW_HISTORY_MAX];
+    sift_flow_history(f, history, sizeof history);
+    sqlite3_bind_text(st, 18, sift_flow_state(f), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 19, history, -1, SQLITE_TRANSIENT);
     int rc = step_done(st);
     if (rc != SQLITE_OK)
         return sift__sql_error(s, rc, WRITING);

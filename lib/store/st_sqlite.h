@@ -13,6 +13,7 @@ typedef struct st_sql {
     sqlite3 *db;
     sqlite3_stmt *sel_file; /* find_file's row: its strings live until the next find */
     sqlite3_stmt *upd_file; /* restat_file's */
+    int layout;             /* of the database: 1, 2 (older, read-only) or 3 */
     /* one update run (load_begin .. load_end) */
     bool bulk;        /* loading into an empty index: secondary indexes built after it */
     bool in_batch;    /* a transaction of spilled segments is open */

@@ -26,10 +26,12 @@ static int bind_query(sqlite3_stmt *st, int first, const sift_query_t *q)
     return SQLITE_OK;
 }
 
-#define FLOW_COLUMNS                                                                               \
+#define FLOW_COLUMNS_OF(state_history)                                                             \
     "f.id, fi.path, f.ip_version, f.proto, f.src, f.dst, f.sport, f.dport, f.vlan, f.app, "        \
     "f.first_ns, f.last_ns, f.packets_ab, f.packets_ba, f.bytes_ab, f.bytes_ba, f.flags_ab, "      \
-    "f.flags_ba, fi.ts_digits"
+    "f.flags_ba, fi.ts_digits, " state_history
+#define FLOW_COLUMNS    FLOW_COLUMNS_OF("f.state, f.history")
+#define FLOW_COLUMNS_V2 FLOW_COLUMNS_OF("'', ''") /* an older layout has neither */
 
 static const char *order_by(sift_sort_t sort)
 {
@@ -138,6 +140,10 @@ static int flow_row(sqlite3_stmt *st, const void *ctx)
     r.flags_ab = (uint8_t)sqlite3_column_int(st, 16);
     r.flags_ba = (uint8_t)sqlite3_column_int(st, 17);
     r.ts_digits = (uint8_t)sqlite3_column_int(st, 18);
+    const char *state = (const char *)sqlite3_column_text(st, 19);
+    const char *h = (const char *)sqlite3_column_text(st, 20);
+    snprintf(r.state, sizeof r.state, "%s", state ? state : "");
+    snprintf(r.history, sizeof r.history, "%s", h ? h : "");
     return w->fn(w->user, &r);
 }
 
@@ -146,9 +152,10 @@ int sift__sql_query(sift_index_t *ix, const sift_query_t *q, sift_sort_t sort, u
 {
     char fmt[1024];
     snprintf(fmt, sizeof fmt,
-             "SELECT " FLOW_COLUMNS " FROM flows f JOIN files fi ON fi.id = f.file_id "
+             "SELECT %s FROM flows f JOIN files fi ON fi.id = f.file_id "
              "WHERE {W} ORDER BY %s LIMIT %lld",
-             order_by(sort), limit ? (long long)limit : -1LL);
+             st_sql(ix)->layout < 3 ? FLOW_COLUMNS_V2 : FLOW_COLUMNS, order_by(sort),
+             limit ? (long long)limit : -1LL);
     sqlite3_stmt *st;
     int rc = prepare_where(st_sql(ix), fmt, q, &st);
     if (rc < 0)

@@ -109,7 +109,8 @@ static int add_candidate(void *user, const char *path, const struct stat *st)
 }
 
 /* Decides, for each candidate, whether it must be read: unchanged stat: no; changed stat and
- * same fingerprint: no, only the stat is updated; otherwise yes. */
+ * same fingerprint: no, only the stat is updated; otherwise (or when its rows are of an older
+ * layout, or keyed with the other --vlan choice) yes. */
 static int triage(update_t *u)
 {
     sift_index_t *ix = u->ix;
@@ -123,7 +124,9 @@ static int triage(update_t *u)
         int known = ix->be->find_file(ix, c->path, &id, &old);
         if (known < 0)
             return known;
-        if (known && old.size == c->size && old.mtime_ns == c->mtime_ns) {
+        if (known && old.vlan_key != u->opts->vlan)
+            old.stale = true; /* its flows are keyed otherwise */
+        if (known && old.size == c->size && old.mtime_ns == c->mtime_ns && !old.stale) {
             event(u, c->path, SIFT_INDEX_SKIPPED, NULL, NULL, 0, 0);
             continue;
         }
@@ -132,7 +135,7 @@ static int triage(update_t *u)
             event(u, c->path, SIFT_INDEX_FAILED, "error", errbuf, 0, 0);
             continue;
         }
-        if (known && strcmp(old.hash_alg, sift_digest_name(u->alg)) == 0 &&
+        if (known && !old.stale && strcmp(old.hash_alg, sift_digest_name(u->alg)) == 0 &&
             strcmp(old.fingerprint, c->digest) == 0) {
             int rc = ix->be->restat_file(ix, id, c->size, c->mtime_ns, c->inode);
             if (rc < 0)
@@ -320,7 +323,8 @@ static int write_file(update_t *u, const candidate_t *c, const sift_input_t *in,
                        .last_ns = info->last_ts_ns,
                        .status = *status,
                        .message = msg,
-                       .indexed_at = (int64_t)time(NULL)};
+                       .indexed_at = (int64_t)time(NULL),
+                       .vlan_key = u->opts->vlan};
     sift_index_t *ix = u->ix;
     int64_t file_id;
     int rc = ix->be->begin_file(ix, &r, &file_id);
@@ -387,7 +391,8 @@ static int run_engine(update_t *u)
     if (u->ntodo == 0)
         return 0;
     const sift_index_update_opts_t *o = u->opts;
-    sift_flows_config_t fc = {.no_app = o->no_app, .table = {.max_flows = o->max_flows}};
+    sift_flows_config_t fc = {.no_app = o->no_app,
+                              .table = {.max_flows = o->max_flows, .vlan_in_key = o->vlan}};
     st_index_config_t cfg = {
         .payloads = o->payloads, .writer = &u->writer, .segment_bytes = o->segment_bytes};
     sift_engine_opts_t eo = {.threads = o->threads,

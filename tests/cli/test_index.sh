@@ -248,31 +248,68 @@ expect_exit 0 "$CAPSIFT" query --help
 expect_exit 0 "$CAPSIFT" extract --help
 expect_exit 2 "$CAPSIFT" extract --db "$DB" 'port 80'
 
-# --- a database of the first layout (one positions row a flow, schema capsift-index/1) is
-# queried and extracted from as it is, and converted by the next update with nothing lost
-"$CAPSIFT" index --db "$TMP/v1.db" -q "$CAPS" >/dev/null 2>&1
-python3 - "$TMP/v1.db" <<'PY' && pass || fail "making a first-layout database"
+# --- databases of the older layouts (/1: one positions row a flow; /2: no state, history,
+# layout or vlan_key columns, flows oriented by their first packet) are queried and extracted
+# from as they are, and converted by the next update, which reads their files again: then
+# they answer as a new index of the same files does, with nothing lost
+for layout in 1 2; do
+    db=$TMP/v$layout.db
+    "$CAPSIFT" index --db "$db" -q "$CAPS" >/dev/null 2>&1
+    python3 - "$db" "$layout" <<'PY' && pass || fail "making a layout $layout database"
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
-assert c.execute("select count(*) from positions where seq > 0").fetchone()[0] == 0
 c.executescript("""
-create table p1(flow_id integer primary key references flows(id) on delete cascade,
-                data blob not null);
-insert into p1 select flow_id, data from positions;
-drop table positions; alter table p1 rename to positions;
-update meta set value = 'capsift-index/1' where key = 'schema';""")
+alter table files drop column layout; alter table files drop column vlan_key;
+alter table flows drop column state; alter table flows drop column history;""")
+if sys.argv[2] == "1":
+    assert c.execute("select count(*) from positions where seq > 0").fetchone()[0] == 0
+    c.executescript("""
+    create table p1(flow_id integer primary key references flows(id) on delete cascade,
+                    data blob not null);
+    insert into p1 select flow_id, data from positions;
+    drop table positions; alter table p1 rename to positions;""")
+c.execute("update meta set value = ? where key = 'schema'", ("capsift-index/" + sys.argv[2],))
 c.commit()
 PY
-"$CAPSIFT" query --db "$TMP/v1.db" --json >"$TMP/q1" 2>&1
-"$CAPSIFT" extract --db "$TMP/v1.db" -w "$TMP/x1.pcap" 'packets >= 0' >/dev/null 2>&1
-expect_exit 0 "$CAPSIFT" index --db "$TMP/v1.db" "$CAPS/dpkt--http.pcap"
-"$CAPSIFT" query --db "$TMP/v1.db" --json >"$TMP/q2" 2>&1
-"$CAPSIFT" extract --db "$TMP/v1.db" -w "$TMP/x2.pcap" 'packets >= 0' >/dev/null 2>&1
-if [ -s "$TMP/q1" ] && cmp -s "$TMP/q1" "$TMP/q2" && cmp -s "$TMP/x1.pcap" "$TMP/x2.pcap"; then
-    pass
-else
-    fail "the first layout converted by an update does not answer as before"
-fi
-python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); assert c.execute("select value from meta").fetchone()[0] == "capsift-index/2"' "$TMP/v1.db" && pass || fail "not converted"
+    "$CAPSIFT" query --db "$db" --json >"$TMP/q1" 2>&1
+    python3 -c '
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert rows and all(r["state"] is None and r["history"] is None for r in rows)' "$TMP/q1" &&
+        pass || fail "layout $layout: query does not read it"
+    "$CAPSIFT" extract --db "$db" -w "$TMP/x1.pcap" 'packets >= 0' >/dev/null 2>&1
+    expect_exit 1 "$CAPSIFT" index --db "$db" "$CAPS" # damaged files among them: exit 1
+    expect_grep "^indexed [1-9][0-9]* files .* 0 unchanged, 0 same content" "$TMP/out"
+    "$CAPSIFT" extract --db "$db" -w "$TMP/x2.pcap" 'packets >= 0' >/dev/null 2>&1
+    a=$("$CAPSIFT" query --db "$db" --json | rows)
+    b=$("$CAPSIFT" query --db "$TMP/b.db" --json | rows)
+    if [ -s "$TMP/x1.pcap" ] && cmp -s "$TMP/x1.pcap" "$TMP/x2.pcap" && [ "$a" = "$b" ]; then
+        pass
+    else
+        fail "layout $layout converted by an update does not answer as a new index: $a / $b"
+    fi
+    [ "$(sql "$db" "select value from meta where key = 'schema'")" = capsift-index/3 ] &&
+        pass || fail "layout $layout not converted"
+done
+
+# --- VLANs: every flow keeps the outermost VLAN id of its first packet (tshark's vlan.id),
+# 'vlan N' finds it; --vlan keys flows on it and reads a file indexed otherwise again
+f=$CAPS/zeek--mixed-vlan-mpls.pcap
+"$CAPSIFT" index --db "$TMP/vl.db" -q "$f" >/dev/null 2>&1
+expect_exit 0 "$CAPSIFT" query --db "$TMP/vl.db" --csv 'vlan 4093'
+want=$(tshark -r "$f" -Y 'vlan.id == 4093 && tcp.flags.syn == 1 && tcp.flags.ack == 0' \
+    -T fields -e ip.src -e tcp.srcport -e ip.dst -e tcp.dstport 2>/dev/null | tr '\t' ,)
+got=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+    { print $c["src"] "," $c["sport"] "," $c["dst"] "," $c["dport"] }' "$TMP/out")
+[ -n "$want" ] && [ "$got" = "$want" ] && pass || fail "vlan 4093: '$got', tshark '$want'"
+expect_exit 0 "$CAPSIFT" query --db "$TMP/vl.db" 'vlan 10'
+[ "$(wc -l <"$TMP/out")" = 1 ] && pass || fail "vlan 10 matched a flow"
+expect_exit 0 "$CAPSIFT" index --db "$TMP/vl.db" --vlan "$f"
+expect_grep '^indexed 1 files' "$TMP/out"
+expect_exit 0 "$CAPSIFT" index --db "$TMP/vl.db" --vlan "$f"
+expect_grep '^indexed 0 files .* 1 unchanged' "$TMP/out"
+a=$("$CAPSIFT" flows --json --vlan "$f" | rows)
+b=$("$CAPSIFT" query --db "$TMP/vl.db" --json | rows)
+[ "$a" = "$b" ] && pass || fail "index --vlan differs from flows --vlan: $a / $b"
 
 finish

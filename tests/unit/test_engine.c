@@ -774,6 +774,9 @@ static void assert_flows_equal(const sift_flows_t *a, const sift_flows_t *b, uin
         assert_memory_equal(x->bytes, y->bytes, sizeof x->bytes);
         assert_memory_equal(x->tcp_flags, y->tcp_flags, sizeof x->tcp_flags);
         assert_int_equal(x->a_is_hi, y->a_is_hi);
+        assert_int_equal(x->origin, y->origin);
+        assert_int_equal(x->vlan, y->vlan);
+        assert_int_equal(x->history, y->history);
         assert_int_equal(x->app_state, y->app_state);
         assert_int_equal(y->input, b_input);
         char n1[80], n2[80];

@@ -83,6 +83,8 @@ static void feed(const sift_pass_t *pass, void *state, const gen_pkt_t *g, size_
         rec.wirelen = rec.caplen = g[i].len;
         endpoints(g[i].key, &pkt, g[i].rev);
         pkt.tcp_flags = g[i].flags;
+        pkt.l4_len = g[i].len % 3 ? g[i].len - 40 : 0; /* history: D, A and W events */
+        pkt.tcp_win = g[i].len % 5 ? 1000 : 0;
         pass->packet(state, &pkt);
     }
 }
@@ -99,7 +101,7 @@ static gen_pkt_t *generate(size_t n, unsigned nkeys, int64_t max_gap)
         g[i].rev = (int)(rnd() & 1);
         g[i].ts = t;
         g[i].len = 60 + (uint32_t)(rnd() % 1400);
-        g[i].flags = (uint8_t)(1u << (rnd() % 8));
+        g[i].flags = (uint8_t)(1u << (rnd() % 8) | (rnd() % 4 ? 0 : 0x10)); /* SYN+ACK too */
     }
     return g;
 }
@@ -107,7 +109,8 @@ static gen_pkt_t *generate(size_t n, unsigned nkeys, int64_t max_gap)
 /* The reference: per key id, a list of flow instances, split by the idle timeout. */
 typedef struct ref_flow {
     unsigned key;
-    int init_rev; /* direction of the first packet */
+    int init_rev; /* direction of the initiator's packets */
+    int by;       /* what decided it: 1 the port rule (endpoints' a side), 2 a SYN+ACK, 3 a SYN */
     int64_t first, last;
     uint64_t packets[2], bytes[2];
     uint8_t flags[2];
@@ -129,8 +132,22 @@ static ref_flow_t *reference(const gen_pkt_t *g, size_t n, unsigned nkeys, int64
             c = (long)m++;
             cur[g[i].key] = c;
             out[c].key = g[i].key;
-            out[c].init_rev = g[i].rev;
+            out[c].init_rev = 0; /* the side of port 53 or 443 is the responder */
+            out[c].by = 1;
             out[c].first = g[i].ts;
+        }
+        int by = g[i].flags == 0x02 ? 3 : g[i].flags == 0x12 ? 2 : 0;
+        if (g[i].key % 7 != 0 && by > out[c].by) {
+            out[c].by = by; /* the first SYN's sender started it, or a SYN+ACK's receiver */
+            int rev = by == 3 ? g[i].rev : !g[i].rev;
+            if (rev != out[c].init_rev) {
+                ref_flow_t *f = &out[c];
+                f->init_rev = rev;
+                uint64_t p = f->packets[0], b = f->bytes[0];
+                uint8_t fl = f->flags[0];
+                f->packets[0] = f->packets[1], f->bytes[0] = f->bytes[1], f->flags[0] = f->flags[1];
+                f->packets[1] = p, f->bytes[1] = b, f->flags[1] = fl;
+            }
         }
         int d = g[i].rev != out[c].init_rev;
         out[c].last = g[i].ts;
@@ -150,7 +167,8 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static char **flow_lines(const sift_flows_t *s, size_t *n)
+/* with_history: also the history, state and origin (not in the reference's lines) */
+static char **flow_lines(const sift_flows_t *s, size_t *n, bool with_history)
 {
     *n = sift_flows_count(s);
     char **v = calloc(*n + 1, sizeof *v);
@@ -164,6 +182,12 @@ static char **flow_lines(const sift_flows_t *s, size_t *n)
                  (long long)f->first_ns, (long long)f->last_ns, (unsigned long long)f->packets[0],
                  (unsigned long long)f->packets[1], (unsigned long long)f->bytes[0],
                  (unsigned long long)f->bytes[1], f->tcp_flags[0], f->tcp_flags[1]);
+        if (with_history) {
+            char h[SIFT_FLOW_HISTORY_MAX];
+            sift_flow_history(f, h, sizeof h);
+            size_t len = strlen(v[i]);
+            snprintf(v[i] + len, 256 - len, " %s %s %x", h, sift_flow_state(f), f->origin);
+        }
     }
     qsort(v, *n, sizeof *v, cmp_str);
     return v;
@@ -228,7 +252,7 @@ static void check_against_reference(size_t n, unsigned nkeys, int64_t gap, int64
     feed(&sift_flows_pass, s, g, n);
     size_t nr, nf;
     ref_flow_t *r = reference(g, n, nkeys, timeout, &nr);
-    char **lf = flow_lines(s, &nf), **lr = ref_lines(r, nr);
+    char **lf = flow_lines(s, &nf, false), **lr = ref_lines(r, nr);
     assert_same_lines(lf, nf, lr, nr);
     assert_int_equal(summary(s).packets, n);
     free_lines(lf, nf);
@@ -421,7 +445,7 @@ static void check_split(size_t n, unsigned nkeys, int64_t gap, int64_t timeout, 
         }
     }
     size_t na, nb;
-    char **la = flow_lines(whole, &na), **lb = flow_lines(acc, &nb);
+    char **la = flow_lines(whole, &na, true), **lb = flow_lines(acc, &nb, true);
     assert_same_lines(la, na, lb, nb);
     assert_int_equal(acc->packets, n);
     free_lines(la, na);
@@ -507,6 +531,138 @@ static void *setup_detectors(void *arg)
     return NULL;
 }
 
+/* Connection states and histories of crafted TCP exchanges between a client port 1025 and a
+ * server port 443: (direction, flags, payload bytes) in order, and what Zeek's conn.log would
+ * say of them, with the initiator (0: the client). */
+typedef struct conn_case {
+    const char *state, *history;
+    int init_rev;
+    struct {
+        int rev;
+        uint8_t flags;
+        uint32_t len;
+    } p[8];
+} conn_case_t;
+
+enum { FIN = 0x01, SYN = 0x02, RST = 0x04, PSH = 0x08, ACK = 0x10 };
+
+static const conn_case_t conn_cases[] = {
+    {"S0", "S", 0, {{0, SYN, 0}}},
+    {"REJ", "Sr", 0, {{0, SYN, 0}, {1, RST | ACK, 0}}},
+    {"SF",
+     "ShADadFf",
+     0,
+     {{0, SYN, 0},
+      {1, SYN | ACK, 0},
+      {0, ACK, 0},
+      {0, PSH | ACK, 100},
+      {1, ACK, 0},
+      {1, PSH | ACK, 900},
+      {0, FIN | ACK, 0},
+      {1, FIN | ACK, 0}}},
+    {"S1", "ShAD", 0, {{0, SYN, 0}, {1, SYN | ACK, 0}, {0, ACK, 0}, {0, ACK, 10}}},
+    {"RSTO", "ShADR", 0, {{0, SYN, 0}, {1, SYN | ACK, 0}, {0, ACK, 0}, {0, ACK, 10}, {0, RST, 0}}},
+    {"RSTOS0", "SR", 0, {{0, SYN, 0}, {0, RST, 0}}},
+    {"SH", "SF", 0, {{0, SYN, 0}, {0, FIN, 0}}},
+    /* the SYN was not captured: the SYN+ACK's receiver started it */
+    {"OTH", "^hA", 0, {{1, SYN | ACK, 0}, {0, ACK, 0}}},
+    /* mid-stream, the server's packet first: the port rule */
+    {"OTH", "^dA", 0, {{1, PSH | ACK, 500}, {0, ACK, 0}}},
+    {"RSTRH", "^r", 0, {{1, RST, 0}}},
+    /* the server port's side sent the SYN: it started the flow whatever the ports say */
+    {"S0", "S", 1, {{1, SYN, 0}}},
+    /* a SYN seen after the first packets: the counters change sides */
+    {"OTH", "^dSa", 1, {{0, PSH | ACK, 50}, {1, SYN, 0}, {0, ACK, 0}}},
+};
+
+static void test_conn_states(void **st)
+{
+    (void)st;
+    for (size_t c = 0; c < sizeof conn_cases / sizeof conn_cases[0]; c++) {
+        const conn_case_t *cc = &conn_cases[c];
+        sift_flows_config_t cfg = {.no_app = true};
+        sift_flows_t *s = new_state(&cfg);
+        sift_record_t rec = {.caplen = 60, .wirelen = 60};
+        uint64_t sent[2] = {0, 0};
+        for (size_t i = 0; i < 8 && cc->p[i].flags; i++) {
+            sift_packet_t pkt = {.rec = &rec, .ip_proto = 6};
+            endpoints(1, &pkt, cc->p[i].rev);
+            pkt.ip_proto = 6;
+            pkt.tcp_flags = cc->p[i].flags;
+            pkt.l4_len = cc->p[i].len;
+            pkt.tcp_win = 1000;
+            rec.ts_ns = (int64_t)i * NS;
+            sift_flows_pass.packet(s, &pkt);
+            sent[cc->p[i].rev]++;
+        }
+        assert_int_equal(sift_flows_count(s), 1);
+        const sift_flow_t *f = sift_flows_at(s, 0);
+        char h[SIFT_FLOW_HISTORY_MAX];
+        sift_flow_history(f, h, sizeof h);
+        assert_string_equal(h, cc->history);
+        assert_string_equal(sift_flow_state(f), cc->state);
+        sift_packet_t want = {0};
+        endpoints(1, &want, cc->init_rev);
+        assert_memory_equal(sift_flow_addr_a(f), want.src, 16);
+        assert_int_equal(sift_flow_port_a(f), want.sport);
+        assert_int_equal(f->packets[SIFT_FLOW_AB], sent[cc->init_rev]);
+        assert_int_equal(f->packets[SIFT_FLOW_BA], sent[!cc->init_rev]);
+        free_state(s);
+    }
+}
+
+/* Packets without IP, of 40 EtherTypes in random order: the 16 smallest are counted exactly,
+ * the others together, and so whether the packets went through one state or were split and
+ * merged anywhere. */
+static void test_unplaced(void **st)
+{
+    (void)st;
+    enum { N = 5000, TYPES = 40 };
+    uint16_t type[N];
+    uint64_t count[TYPES] = {0};
+    for (size_t i = 0; i < N; i++) {
+        unsigned t = (unsigned)(rnd() % TYPES);
+        type[i] = (uint16_t)(0x8800 + t);
+        count[t]++;
+    }
+    sift_flows_config_t cfg = {.no_app = true};
+    sift_flows_t *whole = new_state(&cfg), *acc = new_state(&cfg);
+    const size_t cuts[] = {0, 1, 700, 2500, 2501, 4999, N};
+    sift_record_t rec = {.caplen = 60, .wirelen = 60, .linktype = 1};
+    for (size_t c = 0; c + 1 < sizeof cuts / sizeof cuts[0]; c++) {
+        sift_flows_t *part = new_state(&cfg);
+        for (size_t i = cuts[c]; i < cuts[c + 1]; i++) {
+            sift_packet_t pkt = {.rec = &rec, .flags = SIFT_PKT_NON_IP, .ethertype = type[i]};
+            sift_flows_pass.packet(whole, &pkt);
+            sift_flows_pass.packet(part, &pkt);
+        }
+        assert_int_equal(sift_flows_pass.merge(acc, part), 0);
+        free_state(part);
+    }
+    sift_unplaced_t a[SIFT_FLOWS_UNPLACED_MAX + 1], b[SIFT_FLOWS_UNPLACED_MAX + 1];
+    size_t na = sift_flows_unplaced(whole, a, 17), nb = sift_flows_unplaced(acc, b, 17);
+    assert_int_equal(na, SIFT_FLOWS_UNPLACED_MAX + 1);
+    assert_int_equal(nb, na);
+    uint64_t other = 0;
+    for (unsigned t = SIFT_FLOWS_UNPLACED_MAX; t < TYPES; t++)
+        other += count[t];
+    for (size_t i = 0; i < na; i++) {
+        assert_int_equal(a[i].kind, b[i].kind);
+        assert_int_equal(a[i].value, b[i].value);
+        assert_int_equal(a[i].packets, b[i].packets);
+        if (i < SIFT_FLOWS_UNPLACED_MAX) {
+            assert_int_equal(a[i].kind, SIFT_UNPLACED_ETHERTYPE);
+            assert_int_equal(a[i].value, 0x8800 + i);
+            assert_int_equal(a[i].packets, count[i]);
+        } else {
+            assert_int_equal(a[i].kind, SIFT_UNPLACED_OTHER);
+            assert_int_equal(a[i].packets, other);
+        }
+    }
+    free_state(whole);
+    free_state(acc);
+}
+
 static void test_app_create_threads(void **state)
 {
     (void)state;
@@ -533,6 +689,8 @@ int main(void)
         cmocka_unit_test(test_limit),
         cmocka_unit_test(test_memory_per_flow),
         cmocka_unit_test(test_merge_split),
+        cmocka_unit_test(test_conn_states),
+        cmocka_unit_test(test_unplaced),
         cmocka_unit_test(test_merge_split_timeout),
         cmocka_unit_test(test_app_dns),
         cmocka_unit_test(test_flags_str),
