@@ -47,11 +47,13 @@ const cli_command_t cli_cmd_query = {
     .usage = "capsift query [OPTIONS] [EXPRESSION]",
     .about = "Lists the indexed flows matching EXPRESSION (all flows without one):\n\n"
              "  [src|dst] host ADDR, [src|dst] net CIDR, [src|dst] port N   (src: initiator)\n"
-             "  proto tcp|udp|icmp|icmp6|sctp|N, or just tcp, udp ...,  app NAME,  vlan N\n"
+             "  [src|dst] portrange A-B,  net A mask M,  ip,  ip6,  vlan [N]\n"
+             "  proto tcp|udp|icmp|icmp6|sctp|N, or just tcp, udp ...,  app NAME\n"
              "  file GLOB,  after TIME,  before TIME   (ISO 8601 UTC or epoch seconds)\n"
              "  packets|bytes|duration  > >= < <= = !=  N\n"
-             "combined with and, or, not and parentheses, e.g.\n\n"
-             "  capsift query 'host 10.1.2.3 and port 445 and after 2024-05-14'\n",
+             "combined with and, or, not and parentheses; a protocol qualifies the term after\n"
+             "it as in BPF ('tcp port 80'), e.g.\n\n"
+             "  capsift query 'host 10.1.2.3 and tcp port 445 and after 2024-05-14'\n",
     .opts = query_opts,
     .nopts = sizeof query_opts / sizeof query_opts[0],
     .common = CLI_C_DB | CLI_C_JSON | CLI_C_CSV | CLI_C_TIME,

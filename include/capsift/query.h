@@ -8,18 +8,23 @@
  *   [src|dst] host ADDR        IPv4 or IPv6 address
  *   [src|dst] net CIDR         10.0.0.0/8, 2001:db8::/32 (a bare address means /32 or /128)
  *   [src|dst] port N           0-65535
+ *   [src|dst] portrange A-B    ports A to B
+ *   ip, ip6                    IPv4, IPv6 flows; a protocol qualifies the term after it as in
+ *                              BPF: "tcp port 80", "udp src portrange 1024-65535"
+ *   net A mask M, net 10.1     BPF's other ways to write a network
  *   proto NAME|N               tcp, udp, icmp, icmp6, sctp, gre, or an IP protocol number;
  *   tcp, udp, icmp, icmp6      shorthands for proto NAME
  *   app NAME                   application protocol, any case: "TLS" matches TLS and
  *                              TLS.YouTube, "YouTube" matches TLS.YouTube
- *   vlan N
+ *   vlan N, vlan               the first packet's outermost VLAN id; any
  *   file GLOB                  the capture's path, shell glob (* ? [..])
  *   after TIME, before TIME    flows with traffic after / before TIME: ISO 8601 in UTC
  *                              (2024-05-14, 2024-05-14T10:00:00, ...Z, ...+02:00, fractions)
  *                              or seconds since the epoch (1715680800.5)
  *   packets OP N, bytes OP N, duration OP SECONDS   with OP one of > >= < <= = !=
  * combined with and (&&), or (||), not (!) and parentheses; and binds tighter than or.
- * Values never enter the SQL text: each is a bound parameter.
+ * BPF terms about packets (ether, arp, less, tcp[13] ...) are refused with why. Values never
+ * enter the SQL text: each is a bound parameter.
  */
 #ifndef CAPSIFT_QUERY_H
 #define CAPSIFT_QUERY_H

@@ -1,5 +1,6 @@
 /* The flow query language: a recursive-descent parser that writes an SQL condition with bound
  * parameters. The grammar is in <capsift/query.h>. */
+#include "common/cursor.h"
 #include "common/internal.h"
 
 #include <capsift/parse.h>
@@ -344,8 +345,42 @@ int sift_parse_time(const char *s, int64_t *ns)
     return 0;
 }
 
-/* CIDR into the lowest and highest 16-byte address of the range. */
-static bool parse_cidr(const char *s, uint8_t lo[16], uint8_t hi[16])
+/* BPF's abbreviated IPv4 networks: "10" is 10.0.0.0/8, "192.168" 192.168.0.0/16, "172.16.1"
+ * 172.16.1.0/24. Rewrites addr into a whole address and returns the prefix length, or 0 when it
+ * is not one. */
+static unsigned abbreviated_net(char *addr, size_t size)
+{
+    unsigned parts = 1;
+    for (const char *c = addr; *c; c++) {
+        if (*c == '.')
+            parts++;
+        else if (!isdigit((unsigned char)*c))
+            return 0;
+    }
+    size_t len = strlen(addr);
+    if (parts >= 4 || len == 0 || addr[len - 1] == '.' || len + 3 * (4 - parts) >= size)
+        return 0;
+    for (unsigned k = parts; k < 4; k++, len += 2)
+        memcpy(addr + len, ".0", 3);
+    return parts * 8;
+}
+
+/* The prefix length of a contiguous IPv4 netmask ("255.255.0.0": 16), or -1. */
+static int mask_bits(const char *s)
+{
+    uint8_t m[16];
+    if (sift_parse_addr(s, m) != 4)
+        return -1;
+    uint32_t v = sift_load_be32(m + 12);
+    int bits = 0;
+    while (bits < 32 && (v & (0x80000000u >> bits)))
+        bits++;
+    return (bits == 32 || (v << bits) == 0) ? bits : -1;
+}
+
+/* CIDR into the lowest and highest 16-byte address of the range; mask_len >= 0 gives the
+ * prefix length instead ("net A mask M"). */
+static bool parse_cidr(const char *s, int mask_len, uint8_t lo[16], uint8_t hi[16])
 {
     char addr[Q_MAX_TOKEN];
     snprintf(addr, sizeof addr, "%s", s);
@@ -353,8 +388,9 @@ static bool parse_cidr(const char *s, uint8_t lo[16], uint8_t hi[16])
     unsigned bits = 0;
     if (slash)
         *slash = '\0';
+    unsigned abbrev = abbreviated_net(addr, sizeof addr);
     int v = sift_parse_addr(addr, lo);
-    if (!v)
+    if (!v || (mask_len >= 0 && (slash || v != 4)))
         return false;
     unsigned max = v == 4 ? 32 : 128;
     if (slash) {
@@ -363,7 +399,7 @@ static bool parse_cidr(const char *s, uint8_t lo[16], uint8_t hi[16])
             return false;
         bits = (unsigned)b;
     } else {
-        bits = max;
+        bits = mask_len >= 0 ? (unsigned)mask_len : abbrev ? abbrev : max;
     }
     unsigned prefix = bits + (v == 4 ? 96 : 0); /* in the 128-bit space */
     memcpy(hi, lo, 16);
@@ -384,15 +420,16 @@ static int expect_word(parser_t *ps, const char *what)
     return 0;
 }
 
-/* [src|dst] host|net|port VALUE */
+/* [src|dst] host|net|port|portrange VALUE */
 static int term_endpoint(parser_t *ps, const char *side)
 {
     char what[16];
     snprintf(what, sizeof what, "%.15s", ps->text);
     size_t col = ps->col;
     int rc = next(ps);
-    if (rc < 0 ||
-        (rc = expect_word(ps, strcmp(what, "port") == 0 ? "a port number" : "an address")))
+    if (rc < 0 || (rc = expect_word(ps, strcmp(what, "port") == 0        ? "a port number"
+                                        : strcmp(what, "portrange") == 0 ? "a port range"
+                                                                         : "an address")))
         return rc;
     const char *cols[2] = {"f.src", "f.dst"};
     const char *pcols[2] = {"f.sport", "f.dport"};
@@ -401,7 +438,9 @@ static int term_endpoint(parser_t *ps, const char *side)
     if (strcmp(what, "host") == 0) {
         uint8_t a[16];
         if (!sift_parse_addr(ps->text, a))
-            return fail(ps, ps->col, "'%s' is not an IPv4 or IPv6 address", ps->text);
+            return fail(ps, ps->col,
+                        "'%s' is not an IPv4 or IPv6 address (host names are not looked up)",
+                        ps->text);
         emit(ps, "(");
         for (int k = 0; k < count; k++) {
             emit(ps, k ? " OR " : "");
@@ -412,9 +451,25 @@ static int term_endpoint(parser_t *ps, const char *side)
         }
     } else if (strcmp(what, "net") == 0) {
         uint8_t lo[16], hi[16];
-        if (!parse_cidr(ps->text, lo, hi))
-            return fail(ps, ps->col, "'%s' is not a network (like 10.0.0.0/8 or 2001:db8::/32)",
-                        ps->text);
+        char net[Q_MAX_TOKEN];
+        size_t net_col = ps->col;
+        snprintf(net, sizeof net, "%s", ps->text);
+        int mask = -1;
+        const char *rest = ps->p;
+        while (isspace((unsigned char)*rest))
+            rest++;
+        if (strncasecmp(rest, "mask", 4) == 0 && isspace((unsigned char)rest[4])) {
+            if ((rc = next(ps)) < 0 || (rc = next(ps)) < 0 ||
+                (rc = expect_word(ps, "a netmask")) < 0)
+                return rc;
+            if ((mask = mask_bits(ps->text)) < 0)
+                return fail(ps, ps->col, "'%s' is not a contiguous IPv4 netmask", ps->text);
+        }
+        if (!parse_cidr(net, mask, lo, hi))
+            return fail(ps, net_col,
+                        "'%s' is not a network (like 10.0.0.0/8, 10.1, 2001:db8::/32, or "
+                        "10.0.0.0 mask 255.0.0.0)",
+                        net);
         emit(ps, "(");
         for (int k = 0; k < count; k++) {
             emit(ps, k ? " OR " : "");
@@ -423,10 +478,29 @@ static int term_endpoint(parser_t *ps, const char *side)
             if ((rc = param_blob(ps, lo)) < 0 || (rc = param_blob(ps, hi)) < 0)
                 return rc;
         }
+    } else if (strcmp(what, "portrange") == 0) {
+        char range[Q_MAX_TOKEN];
+        snprintf(range, sizeof range, "%s", ps->text);
+        char *dash = strchr(range, '-');
+        uint64_t a, b;
+        if (dash)
+            *dash = '\0';
+        if (!dash || !parse_u64(range, 65535, &a) || !parse_u64(dash + 1, 65535, &b) || a > b)
+            return fail(ps, ps->col, "'%s' is not a port range (like 1-1023)", ps->text);
+        emit(ps, "(");
+        for (int k = 0; k < count; k++) {
+            emit(ps, k ? " OR " : "");
+            emit(ps, pcols[first + k]);
+            emit(ps, " BETWEEN ? AND ?");
+            if ((rc = param_int(ps, (int64_t)a)) < 0 || (rc = param_int(ps, (int64_t)b)) < 0)
+                return rc;
+        }
     } else {
         uint64_t port;
         if (!parse_u64(ps->text, 65535, &port))
-            return fail(ps, ps->col, "'%s' is not a port number (0-65535)", ps->text);
+            return fail(ps, ps->col,
+                        "'%s' is not a port number (0-65535; service names are not looked up)",
+                        ps->text);
         emit(ps, "(");
         for (int k = 0; k < count; k++) {
             emit(ps, k ? " OR " : "");
@@ -494,6 +568,37 @@ static int term_compare(parser_t *ps, const char *column, bool seconds)
     return next(ps);
 }
 
+static bool endpoint_word(const char *w)
+{
+    return strcasecmp(w, "host") == 0 || strcasecmp(w, "net") == 0 || strcasecmp(w, "port") == 0 ||
+           strcasecmp(w, "portrange") == 0;
+}
+
+/* BPF's primitives that look at packets, not flows: why the index cannot answer them. */
+static const char *bpf_only(const char *w)
+{
+    static const char *const packet_terms[] = {
+        "ether",      "fddi",          "tr",     "wlan",       "arp",       "rarp",      "decnet",
+        "iso",        "stp",           "ipx",    "netbeui",    "atalk",     "aarp",      "lat",
+        "sca",        "moprc",         "mopdl",  "len",        "broadcast", "multicast", "gateway",
+        "inbound",    "outbound",      "ifname", "on",         "rnr",       "rulenum",   "reason",
+        "rset",       "ruleset",       "srnr",   "subrulenum", "action",    "type",      "subtype",
+        "dir",        "mpls",          "pppoed", "pppoes",     "geneve",    "vxlan",     "llc",
+        "protochain", "ip6protochain", "iso",    "clnp",       "esis",      "isis",      "l1",
+        "l2",         "iih",           "lsp",    "snp",        "csnp",      "psnp"};
+    if (strcmp(w, "less") == 0 || strcmp(w, "greater") == 0)
+        return "is a packet length in BPF; a query selects flows: use 'bytes < N', "
+               "'bytes > N' or 'packets ...'";
+    if (strchr(w, '['))
+        return "reads packet bytes (BPF arithmetic), which the index does not keep: use "
+               "capsift flows -f or tcpdump on the captures";
+    for (size_t i = 0; i < sizeof packet_terms / sizeof packet_terms[0]; i++)
+        if (strcmp(w, packet_terms[i]) == 0)
+            return "is a BPF term about packets, which the index cannot answer (it keeps "
+                   "flows of IP packets): use capsift flows -f or tcpdump on the captures";
+    return NULL;
+}
+
 static int term(parser_t *ps)
 {
     if (ps->kind != T_WORD)
@@ -509,33 +614,58 @@ static int term(parser_t *ps)
     if (strcmp(word, "src") == 0 || strcmp(word, "dst") == 0) {
         if ((rc = next(ps)) < 0)
             return rc;
-        if (ps->kind != T_WORD ||
-            (strcmp(ps->text, "host") && strcmp(ps->text, "net") && strcmp(ps->text, "port")))
-            return fail(ps, ps->col, "expected host, net or port after '%s'", word);
+        if (ps->kind != T_WORD || !endpoint_word(ps->text))
+            return fail(ps, ps->col, "expected host, net, port or portrange after '%s'", word);
         return term_endpoint(ps, word);
     }
-    if (strcmp(word, "host") == 0 || strcmp(word, "net") == 0 || strcmp(word, "port") == 0)
+    if (endpoint_word(word))
         return term_endpoint(ps, NULL);
+    const char *why = bpf_only(word);
+    if (why)
+        return fail(ps, ps->col, "'%s' %s", ps->text, why);
     if (strcmp(word, "tcp") == 0 || strcmp(word, "udp") == 0 || strcmp(word, "icmp") == 0 ||
-        strcmp(word, "icmp6") == 0 || strcmp(word, "sctp") == 0) {
+        strcmp(word, "icmp6") == 0 || strcmp(word, "sctp") == 0 || strcmp(word, "ip") == 0 ||
+        strcmp(word, "ip6") == 0) {
         uint64_t v = 0;
-        proto_number(word, &v);
-        emit(ps, "f.proto = ?");
+        bool version = word[0] == 'i' && word[1] == 'p';
+        if (version)
+            v = word[2] == '6' ? 6 : 4;
+        else
+            proto_number(word, &v);
+        emit(ps, version ? "f.ip_version = ?" : "f.proto = ?");
+        if ((rc = param_int(ps, (int64_t)v)) < 0 || (rc = next(ps)) < 0)
+            return rc;
+        /* BPF's qualified primitives: "tcp port 80" is tcp and port 80 */
+        if (ps->kind == T_WORD && (endpoint_word(ps->text) || strcasecmp(ps->text, "src") == 0 ||
+                                   strcasecmp(ps->text, "dst") == 0)) {
+            emit(ps, " AND ");
+            return term(ps);
+        }
+        return 0;
+    }
+    if (strcmp(word, "vlan") == 0) { /* BPF: vlan [N] */
+        uint64_t v;
+        if ((rc = next(ps)) < 0)
+            return rc;
+        if (ps->kind != T_WORD || !isdigit((unsigned char)ps->text[0])) {
+            emit(ps, "f.vlan != 0");
+            return 0;
+        }
+        if (!parse_u64(ps->text, 4095, &v))
+            return fail(ps, ps->col, "'%s' is not a VLAN id (0-4095)", ps->text);
+        emit(ps, "f.vlan = ?");
         if ((rc = param_int(ps, (int64_t)v)) < 0)
             return rc;
         return next(ps);
     }
-    if (strcmp(word, "proto") == 0 || strcmp(word, "vlan") == 0) {
+    if (strcmp(word, "proto") == 0) {
         if ((rc = next(ps)) < 0 || (rc = expect_word(ps, "a value")) < 0)
             return rc;
         uint64_t v;
-        bool ok = strcmp(word, "proto") == 0 ? proto_number(ps->text, &v) == 0
-                                             : parse_u64(ps->text, 4095, &v);
-        if (!ok)
-            return fail(ps, ps->col, "'%s' is not a %s", ps->text,
-                        strcmp(word, "proto") == 0 ? "protocol (tcp, udp, icmp, ... or 0-255)"
-                                                   : "VLAN id (0-4095)");
-        emit(ps, strcmp(word, "proto") == 0 ? "f.proto = ?" : "f.vlan = ?");
+        if (proto_number(ps->text, &v) != 0)
+            return fail(ps, ps->col, "'%s' is not a protocol (tcp, udp, icmp, ... or 0-255)",
+                        ps->text);
+        emit(ps, "f.proto = ?");
         if ((rc = param_int(ps, (int64_t)v)) < 0)
             return rc;
         return next(ps);

@@ -34,6 +34,11 @@ static void test_query_sql(void **state)
         {"after 2024-05-14 and before 1715680800.5", "(f.last_ns >= ?) AND (f.first_ns < ?)", 2},
         {"file '/data/*.pcap' and vlan 7", "(fi.path GLOB ?) AND (f.vlan = ?)", 2},
         {"duration > 1.5", "((f.last_ns - f.first_ns) > ?)", 1},
+        /* BPF's spellings */
+        {"tcp port 80", "(f.proto = ? AND (f.sport = ? OR f.dport = ?))", 3},
+        {"udp dst portrange 1-1023", "(f.proto = ? AND (f.dport BETWEEN ? AND ?))", 3},
+        {"ip6 and vlan", "(f.ip_version = ?) AND (f.vlan != 0)", 1},
+        {"net 10.0.0.0 mask 255.0.0.0", "((f.src BETWEEN ? AND ? OR f.dst BETWEEN ? AND ?))", 4},
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         sift_query_t *q = NULL;
@@ -56,6 +61,17 @@ static void test_query_sql(void **state)
     assert_memory_equal(sift_query_param(q, 0)->b, lo, 16);
     assert_memory_equal(sift_query_param(q, 1)->b, hi, 16);
     sift_query_free(q);
+    /* BPF's abbreviated network and a netmask give the same range */
+    const char *const same[] = {"net 192.168", "net 192.168.0.0 mask 255.255.0.0",
+                                "net 192.168.0.0/16"};
+    const uint8_t lo16[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 168, 0, 0};
+    const uint8_t hi16[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 168, 255, 255};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(sift_query_compile(&q, same[i], NULL, NULL), 0);
+        assert_memory_equal(sift_query_param(q, 0)->b, lo16, 16);
+        assert_memory_equal(sift_query_param(q, 1)->b, hi16, 16);
+        sift_query_free(q);
+    }
 }
 
 static void test_query_errors(void **state)
@@ -77,6 +93,14 @@ static void test_query_errors(void **state)
         {"frobnicate", 1, "unknown term"},
         {"net 10.0.0.0/33", 5, "not a network"},
         {"app 'open", 5, "unterminated"},
+        {"ether host 1:2:3:4:5:6", 1, "a BPF term about packets"},
+        {"tcp and greater 100", 9, "a packet length in BPF"},
+        {"ip[8] < 5", 1, "reads packet bytes"},
+        {"net 10.0.0.0 mask 255.255.0.255", 19, "not a contiguous IPv4 netmask"},
+        {"net 10.0.0.0/8 mask 255.0.0.0", 5, "not a network"},
+        {"portrange 80", 11, "not a port range"},
+        {"tcp src vlan", 9, "expected host, net, port or portrange"},
+        {"host example.com", 6, "host names are not looked up"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sift_query_t *q = (sift_query_t *)1;
