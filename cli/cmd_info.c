@@ -2,9 +2,26 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <string.h>
 #include <time.h>
+
+typedef struct info_args {
+    cli_common_t co;
+    const char *hash;
+} info_args_t;
+
+#define A(f) offsetof(info_args_t, f)
+static const cli_opt_t info_opts[] = {
+    {.name = "hash",
+     .kind = CLI_K_STRING,
+     .offset = A(hash),
+     .arg = "ALGS",
+     .help = "also each file's digests: sha256, sha1, md5, ripemd160, xxh3, comma-separated, or "
+             "all (the first four); read once more, after the summary"},
+};
+#undef A
 
 const cli_command_t cli_cmd_info = {
     .name = "info",
@@ -16,6 +33,8 @@ const cli_command_t cli_cmd_info = {
              "wire, first and last timestamp, duration, rates, snaplen, truncated records, and\n"
              "every problem found with its byte offset. A directory means every capture file\n"
              "under it; '-' reads standard input. Several files are read in parallel.\n",
+    .opts = info_opts,
+    .nopts = sizeof info_opts / sizeof info_opts[0],
     .common = CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_TIME | CLI_C_NO_CACHE | CLI_C_THREADS,
     .footer = "The result cache (see 'capsift cache') keeps a file's summary under its content\n"
               "fingerprint once 'capsift flows' or 'stats' has taken it (info itself never hashes\n"
@@ -73,13 +92,79 @@ static void print_link(FILE *out, uint32_t lt)
     fprintf(out, "%" PRIu32 " %s (%s)", lt, name ? name : "unknown", desc ? desc : "unknown");
 }
 
+/* The digests --hash asks for, in its order. */
+typedef struct hashes {
+    sift_digest_alg_t alg[SIFT_DIGEST_COUNT];
+    size_t n;
+    char hex[SIFT_DIGEST_COUNT][SIFT_DIGEST_HEX_MAX];
+    char error[SIFT_ERRBUF_SIZE]; /* "" or why the file could not be hashed */
+} hashes_t;
+
+static const char *const hash_labels[SIFT_DIGEST_COUNT] = {[SIFT_DIGEST_XXH3] = "XXH3-128",
+                                                           [SIFT_DIGEST_SHA256] = "SHA-256",
+                                                           [SIFT_DIGEST_SHA1] = "SHA-1",
+                                                           [SIFT_DIGEST_MD5] = "MD5",
+                                                           [SIFT_DIGEST_RIPEMD160] = "RIPEMD-160"};
+
+/* "sha256,md5" or "all" into h; false (with a message) for anything else. */
+static bool parse_hashes(const char *list, hashes_t *h)
+{
+    static const sift_digest_alg_t all[] = {SIFT_DIGEST_SHA256, SIFT_DIGEST_SHA1, SIFT_DIGEST_MD5,
+                                            SIFT_DIGEST_RIPEMD160};
+    h->n = 0;
+    if (strcmp(list, "all") == 0) {
+        memcpy(h->alg, all, sizeof all);
+        h->n = sizeof all / sizeof all[0];
+        return true;
+    }
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *p = buf, *end; p && *p; p = end) {
+        end = strchr(p, ',');
+        if (end)
+            *end++ = '\0';
+        sift_digest_alg_t a;
+        bool dup = false;
+        if (sift_digest_parse(p, &a) < 0) {
+            cli_error("--hash: '%s' is not a digest (sha256, sha1, md5, ripemd160, xxh3 or all)",
+                      p);
+            return false;
+        }
+        for (size_t k = 0; k < h->n; k++)
+            dup = dup || h->alg[k] == a;
+        if (!dup)
+            h->alg[h->n++] = a;
+    }
+    if (h->n == 0)
+        cli_error("--hash: no digest named");
+    return h->n > 0;
+}
+
+static void print_hashes_text(FILE *out, const hashes_t *h)
+{
+    for (size_t i = 0; h && !h->error[0] && i < h->n; i++)
+        fprintf(out, "%s:%*s%s\n", hash_labels[h->alg[i]],
+                (int)(19 - strlen(hash_labels[h->alg[i]])), "", h->hex[i]);
+}
+
+static void print_hashes_json(cli_json_t *j, const hashes_t *h)
+{
+    if (!h || h->error[0])
+        return;
+    cli_json_open(j, "hashes", '{');
+    for (size_t i = 0; i < h->n; i++)
+        cli_json_str(j, sift_digest_name(h->alg[i]), h->hex[i]);
+    cli_json_close(j);
+}
+
 static void print_text(FILE *out, const sift_input_t *in, const sift_info_summary_t *s,
-                       const cli_common_t *co)
+                       const cli_common_t *co, const hashes_t *h)
 {
     char a[64], b[64];
     const sift_file_meta_t *m = &in->meta;
     fprintf(out, "File:               %s\n", in->path);
     if (in->error[0]) {
+        print_hashes_text(out, h); /* a file that is not a readable capture is evidence too */
         fprintf(out, "Error:              %s\n\n", in->error);
         return;
     }
@@ -98,6 +183,10 @@ static void print_text(FILE *out, const sift_input_t *in, const sift_info_summar
     if (in->size)
         fprintf(out, "File size:          %s bytes (%s)\n", cli_u64_grouped(a, in->size),
                 cli_human_bytes(b, sizeof b, (double)in->size));
+    print_hashes_text(out, h);
+    if (co->filter)
+        fprintf(out, "Filter:             %s (the counts below are of the packets it kept)\n",
+                co->filter);
     for (unsigned i = 0; i < s->nlinks; i++) {
         fprintf(out, i == 0 ? "Link types:         " : "                    ");
         print_link(out, s->linktype[i]);
@@ -152,13 +241,15 @@ static void print_text(FILE *out, const sift_input_t *in, const sift_info_summar
     fputc('\n', out);
 }
 
-static void print_json(FILE *out, const sift_input_t *in, const sift_info_summary_t *s)
+static void print_json(FILE *out, const sift_input_t *in, const sift_info_summary_t *s,
+                       const cli_common_t *co, const hashes_t *h)
 {
     cli_json_t j;
     cli_json_begin(&j, out);
     cli_json_str(&j, "file", in->path);
     cli_json_str(&j, "status", status_name(in));
     if (in->error[0]) {
+        print_hashes_json(&j, h);
         cli_json_open(&j, "errors", '[');
         cli_json_open(&j, NULL, '{');
         cli_json_u64(&j, "offset", 0);
@@ -177,6 +268,11 @@ static void print_json(FILE *out, const sift_input_t *in, const sift_info_summar
         cli_json_u64(&j, "file_size", in->size);
     else
         cli_json_null(&j, "file_size");
+    print_hashes_json(&j, h);
+    if (co->filter)
+        cli_json_str(&j, "filter", co->filter);
+    else
+        cli_json_null(&j, "filter");
     cli_json_u64(&j, "ts_digits", m->ts_digits);
     cli_json_u64(&j, "sections", m->sections);
     cli_json_u64(&j, "interfaces", m->niface);
@@ -245,10 +341,14 @@ static void print_total(FILE *out, const sift_engine_t *e, const sift_info_summa
 
 int cmd_info(int argc, char **argv)
 {
-    cli_common_t co;
-    int prc = cli_parse(&cli_cmd_info, argc, argv, NULL, &co);
+    info_args_t a = {0};
+    int prc = cli_parse(&cli_cmd_info, argc, argv, &a, &a.co);
     if (prc != CLI_OK)
         return prc < 0 ? CLI_OK : prc;
+    const cli_common_t co = a.co;
+    hashes_t hashes = {0};
+    if (a.hash && !parse_hashes(a.hash, &hashes))
+        return CLI_USAGE;
     bool json = co.format == CLI_FORMAT_JSON;
     cli_run_t run;
     cli_run_opts_t ro = {.pass = &sift_info_pass, .totals = true, .cache = true};
@@ -261,10 +361,23 @@ int cmd_info(int argc, char **argv)
             const sift_input_t *in = sift_engine_input(e, i);
             sift_info_summary_t s;
             sift_info_get(sift_engine_state(e, i, pass), &s);
+            hashes_t *h = a.hash ? &hashes : NULL;
+            if (h) {
+                h->error[0] = '\0';
+                if (strcmp(in->path, "-") == 0)
+                    snprintf(h->error, sizeof h->error,
+                             "standard input cannot be hashed: it was read once");
+                else
+                    sift_digest_file_many(in->path, h->alg, h->n, h->hex, h->error);
+                if (h->error[0]) {
+                    cli_error("--hash: %s", h->error);
+                    rc = CLI_DAMAGED;
+                }
+            }
             if (json)
-                print_json(stdout, in, &s);
+                print_json(stdout, in, &s, &co, h);
             else
-                print_text(stdout, in, &s, &co);
+                print_text(stdout, in, &s, &co, h);
             failed += in->error[0] != '\0';
             if (cli_report_input(in, NULL) != CLI_OK)
                 rc = CLI_DAMAGED;

@@ -124,4 +124,33 @@ if [ -w /dev/full ]; then
     expect_grep 'cannot write' "$TMP/err"
 fi
 
+# --hash: each file's digests (of the file as stored, compressed or not), equal to sha256sum,
+# sha1sum, md5sum and capinfos' RIPEMD-160
+for f in "$CAPS"/*.pcap "$CAPS"/*.pcapng "$CAPS"/*.gz "$CAPS"/*.zst; do
+    "$CAPSIFT" info --hash all --json "$f" >"$TMP/out" 2>"$TMP/err"
+    want="$(sha256sum <"$f" | cut -d' ' -f1) $(sha1sum <"$f" | cut -d' ' -f1) $(md5sum <"$f" | cut -d' ' -f1)"
+    keys="sha256 sha1 md5"
+    if command -v capinfos >/dev/null && capinfos -H "$f" >"$TMP/ci" 2>/dev/null; then
+        want="$want $(sed -n 's/^RIPEMD160: *//p' "$TMP/ci")"
+        keys="$keys ripemd160"
+    fi
+    got=$(python3 -c '
+import json, sys
+h = json.loads(open(sys.argv[1]).readline())["hashes"]
+print(" ".join(h[k] for k in sys.argv[2].split()))' "$TMP/out" "$keys" 2>&1)
+    [ "$got" = "$want" ] && pass || fail "--hash all on $f: '$got', want '$want'"
+done
+expect_exit 0 "$CAPSIFT" info --hash sha256,md5,sha256 "$CAPS/dpkt--http.pcap"
+expect_grep "^SHA-256: +$(sha256sum <"$CAPS/dpkt--http.pcap" | cut -d' ' -f1)$" "$TMP/out"
+[ "$(grep -c '^SHA-256:' "$TMP/out")" = 1 ] && pass || fail "a digest named twice is printed twice"
+expect_exit 2 "$CAPSIFT" info --hash sha3 "$CAPS/dpkt--http.pcap"
+expect_grep "'sha3' is not a digest" "$TMP/err"
+expect_exit 1 "$CAPSIFT" info --hash sha256 - <"$CAPS/dpkt--http.pcap"
+expect_grep 'standard input cannot be hashed' "$TMP/err"
+# the filter of the run is part of the summary
+expect_exit 0 "$CAPSIFT" info -f 'tcp port 80' "$CAPS/dpkt--http.pcap"
+expect_grep "^Filter: +tcp port 80 " "$TMP/out"
+expect_exit 0 "$CAPSIFT" info --json "$CAPS/dpkt--http.pcap"
+expect_grep '"filter":null' "$TMP/out"
+
 finish
