@@ -157,6 +157,136 @@ static void print_hashes_json(cli_json_t *j, const hashes_t *h)
     cli_json_close(j);
 }
 
+/* "label:" padded to the value column */
+static void line(FILE *out, const char *label, const char *value)
+{
+    if (value && value[0])
+        fprintf(out, "%s:%*s%s\n", label, strlen(label) < 19 ? (int)(19 - strlen(label)) : 1, "",
+                value);
+}
+
+/* "received 1,000, dropped 5 (by the interface), 0 by the OS ..." from a statistics block */
+static const char *stats_text(char *buf, size_t size, const sift_iface_notes_t *f)
+{
+    const struct {
+        const char *what;
+        uint64_t v;
+    } c[] = {{"received", f->received},
+             {"dropped by the interface", f->dropped},
+             {"dropped by the OS", f->os_dropped},
+             {"accepted by the filter", f->filter_accepted},
+             {"delivered", f->delivered}};
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof c / sizeof c[0] && n < size; i++) {
+        char g[32];
+        if (c[i].v != SIFT_NOTE_UNSET)
+            n += (size_t)snprintf(buf + n, size - n, "%s%s %s", n ? ", " : "", c[i].what,
+                                  cli_u64_grouped(g, c[i].v));
+    }
+    return buf;
+}
+
+/* Sections, interfaces and packet comments of a pcapng file. */
+static void print_notes_text(FILE *out, const sift_input_t *in)
+{
+    const sift_file_notes_t *n = in->notes;
+    const sift_file_meta_t *m = &in->meta;
+    char b[512];
+    for (size_t k = 0; n && k < n->nsections; k++) {
+        const sift_section_notes_t *s = &n->sections[k];
+        if (n->nsections > 1 && (s->hardware[0] || s->os[0] || s->application[0] || s->comment[0]))
+            fprintf(out, "Section %zu:\n", k);
+        line(out, "Capture hardware", s->hardware);
+        line(out, "Capture OS", s->os);
+        line(out, "Capture application", s->application);
+        line(out, "Section comment", s->comment);
+    }
+    for (size_t i = 0; i < m->niface && m->format == SIFT_FORMAT_PCAPNG; i++) {
+        const sift_iface_notes_t *f = n && i < n->nifaces ? &n->ifaces[i] : NULL;
+        const char *lt = sift_linktype_name(m->iface[i].linktype);
+        char label[32];
+        snprintf(label, sizeof label, "Interface %zu", i);
+        int len = snprintf(b, sizeof b, "%s%s%s%s%s, snaplen %" PRIu32,
+                           f && f->name[0] ? f->name : "", f && f->name[0] ? ", " : "",
+                           lt ? lt : "link type ", lt ? "" : "?", "", m->iface[i].snaplen);
+        if (f && f->description[0] && len > 0 && (size_t)len < sizeof b)
+            snprintf(b + len, sizeof b - (size_t)len, " (%s)", f->description);
+        line(out, label, b);
+        if (!f)
+            continue;
+        line(out, "  filter", f->filter);
+        line(out, "  OS", f->os);
+        line(out, "  hardware", f->hardware);
+        line(out, "  comment", f->comment);
+        if (f->stats_blocks)
+            line(out, "  statistics", stats_text(b, sizeof b, f));
+    }
+    if (n && n->comments_total) {
+        char g[32];
+        fprintf(out, "Packet comments:    %s\n", cli_u64_grouped(g, n->comments_total));
+        for (size_t k = 0; k < n->ncomments; k++)
+            fprintf(out, "  packet %" PRIu64 ": %s\n", n->comments[k].packet, n->comments[k].text);
+        if (n->comments_total > n->ncomments)
+            fprintf(out, "  ... and %s more\n",
+                    cli_u64_grouped(g, n->comments_total - n->ncomments));
+    }
+}
+
+static void print_notes_json(cli_json_t *j, const sift_input_t *in)
+{
+    const sift_file_notes_t *n = in->notes;
+    const sift_file_meta_t *m = &in->meta;
+    cli_json_open(j, "section_notes", '[');
+    for (size_t k = 0; n && k < n->nsections; k++) {
+        const sift_section_notes_t *s = &n->sections[k];
+        cli_json_open(j, NULL, '{');
+        cli_json_str(j, "hardware", s->hardware[0] ? s->hardware : NULL);
+        cli_json_str(j, "os", s->os[0] ? s->os : NULL);
+        cli_json_str(j, "application", s->application[0] ? s->application : NULL);
+        cli_json_str(j, "comment", s->comment[0] ? s->comment : NULL);
+        cli_json_close(j);
+    }
+    cli_json_close(j);
+    cli_json_open(j, "interface_notes", '[');
+    for (size_t i = 0; i < m->niface; i++) {
+        const sift_iface_notes_t *f = n && i < n->nifaces ? &n->ifaces[i] : NULL;
+        const char *const keys[] = {"name", "description", "filter", "os", "hardware", "comment"};
+        const char *const vals[] = {f ? f->name : "", f ? f->description : "", f ? f->filter : "",
+                                    f ? f->os : "",   f ? f->hardware : "",    f ? f->comment : ""};
+        cli_json_open(j, NULL, '{');
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+            cli_json_str(j, keys[k], vals[k][0] ? vals[k] : NULL);
+        if (f && f->stats_blocks) {
+            cli_json_open(j, "statistics", '{');
+            cli_json_u64(j, "blocks", f->stats_blocks);
+            const char *const sk[] = {"received", "dropped", "os_dropped", "filter_accepted",
+                                      "delivered"};
+            const uint64_t sv[] = {f->received, f->dropped, f->os_dropped, f->filter_accepted,
+                                   f->delivered};
+            for (size_t k = 0; k < 5; k++)
+                if (sv[k] == SIFT_NOTE_UNSET)
+                    cli_json_null(j, sk[k]);
+                else
+                    cli_json_u64(j, sk[k], sv[k]);
+            cli_json_close(j);
+        } else {
+            cli_json_null(j, "statistics");
+        }
+        cli_json_close(j);
+    }
+    cli_json_close(j);
+    cli_json_u64(j, "comments_total", n ? n->comments_total : 0);
+    cli_json_open(j, "comments", '[');
+    for (size_t k = 0; n && k < n->ncomments; k++) {
+        cli_json_open(j, NULL, '{');
+        cli_json_u64(j, "packet", n->comments[k].packet);
+        cli_json_str(j, "text", n->comments[k].text);
+        cli_json_close(j);
+    }
+    cli_json_close(j);
+}
+
 static void print_text(FILE *out, const sift_input_t *in, const sift_info_summary_t *s,
                        const cli_common_t *co, const hashes_t *h)
 {
@@ -200,6 +330,7 @@ static void print_text(FILE *out, const sift_input_t *in, const sift_info_summar
     fprintf(out, "Interfaces:         %zu", m->niface);
     uint32_t snap = m->niface ? m->iface[0].snaplen : 0;
     fprintf(out, snap ? ", snaplen %" PRIu32 "\n" : ", snaplen not set\n", snap);
+    print_notes_text(out, in);
     fprintf(out, "Packets:            %s\n", cli_u64_grouped(a, s->packets));
     fprintf(out, "Bytes captured:     %s (%s)\n", cli_u64_grouped(a, s->bytes_captured),
             cli_human_bytes(b, sizeof b, (double)s->bytes_captured));
@@ -327,6 +458,7 @@ static void print_json(FILE *out, const sift_input_t *in, const sift_info_summar
     }
     cli_json_close(&j);
     cli_json_u64(&j, "problems_total", in->problems_total);
+    print_notes_json(&j, in);
     cli_json_end(&j);
 }
 

@@ -207,11 +207,12 @@ typedef struct sift_report {
 /* The outcome of one input. Valid until sift_engine_free. */
 typedef struct sift_input {
     const char *path;
-    int status;            /* 0: read whole; negative: could not be opened (error says why)
-                            * or ended early because of damage (problems say where) */
-    const char *error;     /* the open error, "" when it opened */
-    uint64_t size;         /* bytes on disk (0 for a pipe) */
-    sift_file_meta_t meta; /* format, compression, interfaces ... */
+    int status;                     /* 0: read whole; negative: could not be opened (error says why)
+                                     * or ended early because of damage (problems say where) */
+    const char *error;              /* the open error, "" when it opened */
+    uint64_t size;                  /* bytes on disk (0 for a pipe) */
+    sift_file_meta_t meta;          /* format, compression, interfaces ... */
+    const sift_file_notes_t *notes; /* what a pcapng file says of itself (never NULL) */
     size_t nproblems;
     const sift_problem_t *problems;
     uint64_t problems_total; /* all problems, including those not kept in detail */

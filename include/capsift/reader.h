@@ -83,6 +83,45 @@ typedef struct sift_file_meta {
     const sift_iface_t *iface;
 } sift_file_meta_t;
 
+/* What a pcapng file says of itself beyond what reading needs: the options of its section
+ * header, interface description and interface statistics blocks, and packet comments
+ * (sift_reader_notes). Texts are as the file gives them (UTF-8), NUL-terminated, cut to
+ * SIFT_NOTE_MAX - 1 bytes; "" when absent. The first SIFT_NOTES_SECTIONS sections and
+ * SIFT_NOTES_IFACES interfaces have notes (interfaces numbered as meta.iface), and the first
+ * SIFT_NOTES_COMMENTS packet comments are kept; all comments are counted. */
+#define SIFT_NOTE_MAX       256
+#define SIFT_NOTES_SECTIONS 64
+#define SIFT_NOTES_IFACES   256
+#define SIFT_NOTES_COMMENTS 16
+#define SIFT_NOTE_UNSET     UINT64_MAX /* a statistic the file did not give */
+
+typedef struct sift_section_notes {
+    char hardware[SIFT_NOTE_MAX], os[SIFT_NOTE_MAX], application[SIFT_NOTE_MAX];
+    char comment[SIFT_NOTE_MAX]; /* the first opt_comment */
+} sift_section_notes_t;
+
+typedef struct sift_iface_notes {
+    char name[SIFT_NOTE_MAX], description[SIFT_NOTE_MAX], filter[SIFT_NOTE_MAX];
+    char os[SIFT_NOTE_MAX], hardware[SIFT_NOTE_MAX], comment[SIFT_NOTE_MAX];
+    uint64_t stats_blocks; /* interface statistics blocks for it; the counters are the last's */
+    uint64_t received, dropped, filter_accepted, os_dropped, delivered; /* isb_ifrecv ... */
+} sift_iface_notes_t;
+
+typedef struct sift_packet_comment {
+    uint64_t packet; /* its number in the file, from 1, as tshark numbers frames */
+    char text[SIFT_NOTE_MAX];
+} sift_packet_comment_t;
+
+typedef struct sift_file_notes {
+    size_t nsections;
+    sift_section_notes_t *sections;
+    size_t nifaces;
+    sift_iface_notes_t *ifaces;
+    uint64_t comments_total;
+    size_t ncomments;
+    sift_packet_comment_t comments[SIFT_NOTES_COMMENTS];
+} sift_file_notes_t;
+
 /* A problem found in the file. */
 typedef struct sift_problem {
     uint64_t offset; /* byte offset where it was found */
@@ -117,6 +156,10 @@ SIFT_API void sift_reader_close(sift_reader_t *r);
 SIFT_API int sift_reader_next(sift_reader_t *r, sift_record_t *rec);
 
 SIFT_API const sift_file_meta_t *sift_reader_meta(const sift_reader_t *r);
+
+/* The notes of what was read so far (pcapng; empty for other formats). Valid until the next
+ * sift_reader_next or close. */
+SIFT_API const sift_file_notes_t *sift_reader_notes(const sift_reader_t *r);
 
 /* Problems found so far: the first max_problems in detail, and the total count. */
 SIFT_API size_t sift_reader_nproblems(const sift_reader_t *r);

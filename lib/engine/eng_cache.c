@@ -3,8 +3,8 @@
  * on, so that a later run over the same content answers without reading it. The states are
  * saved and loaded by the passes' own hooks; this file adds the record and the framing.
  *
- * An entry: "SIFTENG1", the pass count, the record (status, meta, interfaces, problems,
- * problems_total, warning, filtered_out), then per pass its report (code, message) and its
+ * An entry: "SIFTENG2", the pass count, the record (status, meta, interfaces, problems,
+ * problems_total, notes, warning, filtered_out), then per pass its report (code, message) and its
  * state's bytes, each with its length. Numbers are 8 bytes in host order, strings a length and
  * their bytes, written field by field (no padding is stored). The key holds the build (library
  * version and the running executable's fingerprint), so a layout never meets another build's bytes;
@@ -18,7 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define ENTRY_MAGIC "SIFTENG1"
+#define ENTRY_MAGIC "SIFTENG2" /* 2: the notes after the problems */
 
 void sift_blob_put(sift_blob_t *b, const void *data, size_t n)
 {
@@ -137,6 +137,79 @@ static void get_meta(sift_blob_reader_t *r, sift_file_meta_t *m, sift_iface_t **
     m->iface = *ifaces;
 }
 
+static void put_notes(sift_blob_t *b, const sift_file_notes_t *n)
+{
+    put_u64(b, n->nsections);
+    for (size_t k = 0; k < n->nsections; k++) {
+        const sift_section_notes_t *s = &n->sections[k];
+        put_str(b, s->hardware);
+        put_str(b, s->os);
+        put_str(b, s->application);
+        put_str(b, s->comment);
+    }
+    put_u64(b, n->nifaces);
+    for (size_t k = 0; k < n->nifaces; k++) {
+        const sift_iface_notes_t *f = &n->ifaces[k];
+        const char *const str[] = {f->name, f->description, f->filter,
+                                   f->os,   f->hardware,    f->comment};
+        for (size_t i = 0; i < sizeof str / sizeof str[0]; i++)
+            put_str(b, str[i]);
+        const uint64_t v[] = {f->stats_blocks,    f->received,   f->dropped,
+                              f->filter_accepted, f->os_dropped, f->delivered};
+        for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+            put_u64(b, v[i]);
+    }
+    put_u64(b, n->comments_total);
+    put_u64(b, n->ncomments);
+    for (size_t k = 0; k < n->ncomments; k++) {
+        put_u64(b, n->comments[k].packet);
+        put_str(b, n->comments[k].text);
+    }
+}
+
+/* Into n (its arrays allocated here; r->bad on damage, with n left empty). */
+static void get_notes(sift_blob_reader_t *r, sift_file_notes_t *n)
+{
+    memset(n, 0, sizeof *n);
+    uint64_t ns = get_u64(r);
+    if (ns > SIFT_NOTES_SECTIONS ||
+        (ns && !(n->sections = calloc((size_t)ns, sizeof *n->sections))))
+        r->bad = true;
+    for (size_t k = 0; !r->bad && k < ns; k++) {
+        sift_section_notes_t *s = &n->sections[k];
+        get_str(r, s->hardware, sizeof s->hardware);
+        get_str(r, s->os, sizeof s->os);
+        get_str(r, s->application, sizeof s->application);
+        get_str(r, s->comment, sizeof s->comment);
+    }
+    n->nsections = (size_t)ns;
+    uint64_t ni = r->bad ? 0 : get_u64(r);
+    if (ni > SIFT_NOTES_IFACES || (ni && !(n->ifaces = calloc((size_t)ni, sizeof *n->ifaces))))
+        r->bad = true;
+    for (size_t k = 0; !r->bad && k < ni; k++) {
+        sift_iface_notes_t *f = &n->ifaces[k];
+        char *const str[] = {f->name, f->description, f->filter, f->os, f->hardware, f->comment};
+        for (size_t i = 0; i < sizeof str / sizeof str[0]; i++)
+            get_str(r, str[i], SIFT_NOTE_MAX);
+        uint64_t *const v[] = {&f->stats_blocks,    &f->received,   &f->dropped,
+                               &f->filter_accepted, &f->os_dropped, &f->delivered};
+        for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+            *v[i] = get_u64(r);
+    }
+    n->nifaces = (size_t)ni;
+    n->comments_total = r->bad ? 0 : get_u64(r);
+    uint64_t nc = r->bad ? 0 : get_u64(r);
+    if (nc > SIFT_NOTES_COMMENTS || nc > n->comments_total)
+        r->bad = true;
+    for (size_t k = 0; !r->bad && k < nc; k++) {
+        n->comments[k].packet = get_u64(r);
+        get_str(r, n->comments[k].text, sizeof n->comments[k].text);
+    }
+    n->ncomments = r->bad ? 0 : (size_t)nc;
+    if (r->bad)
+        sift__eng_notes_free(n);
+}
+
 static void put_problems(sift_blob_t *b, const sift_problem_t *pr, size_t n)
 {
     put_u64(b, n);
@@ -217,6 +290,8 @@ static bool restore(sift_engine_t *e, eng_input_t *in, const void *val, size_t l
     size_t nprob;
     sift_problem_t *problems = get_problems(&r, &nprob);
     uint64_t problems_total = get_u64(&r);
+    sift_file_notes_t notes;
+    get_notes(&r, &notes);
     char warning[SIFT_ERRBUF_SIZE];
     get_str(&r, warning, sizeof warning);
     uint64_t filtered_out = get_u64(&r);
@@ -242,6 +317,7 @@ static bool restore(sift_engine_t *e, eng_input_t *in, const void *val, size_t l
         }
         free(ifaces);
         free(problems);
+        sift__eng_notes_free(&notes);
         return false;
     }
     in->pub.status = (int)status;
@@ -251,6 +327,8 @@ static bool restore(sift_engine_t *e, eng_input_t *in, const void *val, size_t l
     in->pub.nproblems = nprob;
     in->pub.problems = problems;
     in->pub.problems_total = problems_total;
+    sift__eng_notes_free(&in->notes);
+    in->notes = notes;
     snprintf(in->warning, sizeof in->warning, "%s", warning);
     in->pub.filtered_out = filtered_out;
     return true;
@@ -321,6 +399,7 @@ void sift__eng_cache_store(sift_engine_t *e, size_t i, void *const *states)
     put_meta(&b, &in->pub.meta);
     put_problems(&b, in->pub.problems, in->pub.nproblems);
     put_u64(&b, in->pub.problems_total);
+    put_notes(&b, &in->notes);
     put_str(&b, in->warning);
     put_u64(&b, in->pub.filtered_out);
     for (int p = 0; p < e->npass; p++) {

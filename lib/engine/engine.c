@@ -165,6 +165,7 @@ void sift_engine_free(sift_engine_t *e)
         free(in->ifaces);
         free(in->problems);
         free(in->reports);
+        sift__eng_notes_free(&in->notes);
     }
     for (int p = 0; p < e->npass; p++)
         free_state(&e->passes[p], e->totals[p]);
@@ -306,8 +307,55 @@ int sift__eng_new_states(sift_engine_t *e, void **states, bool later_range, unsi
     return 0;
 }
 
+void sift__eng_notes_free(sift_file_notes_t *n)
+{
+    free(n->sections);
+    free(n->ifaces);
+    memset(n, 0, sizeof *n);
+}
+
+int sift__eng_notes_copy(sift_file_notes_t *dst, const sift_file_notes_t *src)
+{
+    sift__eng_notes_free(dst);
+    *dst = *src;
+    dst->sections = NULL;
+    dst->ifaces = NULL;
+    if (src->nsections && !(dst->sections = malloc(src->nsections * sizeof *dst->sections)))
+        return SIFT_ENOMEM;
+    if (src->nifaces && !(dst->ifaces = malloc(src->nifaces * sizeof *dst->ifaces)))
+        return SIFT_ENOMEM;
+    if (src->nsections)
+        memcpy(dst->sections, src->sections, src->nsections * sizeof *dst->sections);
+    if (src->nifaces)
+        memcpy(dst->ifaces, src->ifaces, src->nifaces * sizeof *dst->ifaces);
+    return 0;
+}
+
+void sift__eng_notes_absorb(sift_file_notes_t *dst, const sift_file_notes_t *src, uint64_t records)
+{
+    for (size_t i = 0; i < src->nifaces && i < dst->nifaces; i++) {
+        const sift_iface_notes_t *b = &src->ifaces[i];
+        sift_iface_notes_t *a = &dst->ifaces[i];
+        if (b->stats_blocks == 0)
+            continue;
+        a->stats_blocks += b->stats_blocks; /* the counters are the last block's */
+        a->received = b->received;
+        a->dropped = b->dropped;
+        a->filter_accepted = b->filter_accepted;
+        a->os_dropped = b->os_dropped;
+        a->delivered = b->delivered;
+    }
+    for (size_t i = 0; i < src->ncomments && dst->ncomments < SIFT_NOTES_COMMENTS; i++) {
+        dst->comments[dst->ncomments] = src->comments[i];
+        dst->comments[dst->ncomments++].packet += records;
+    }
+    dst->comments_total += src->comments_total;
+}
+
 static int copy_outcome(eng_input_t *in, const sift_reader_t *r)
 {
+    if (sift__eng_notes_copy(&in->notes, sift_reader_notes(r)) < 0)
+        return SIFT_ENOMEM;
     const sift_file_meta_t *m = sift_reader_meta(r);
     free(in->ifaces); /* from an earlier, discarded read of the same input */
     free(in->problems);
@@ -508,6 +556,10 @@ static void absorb_one(sift_engine_t *e, eng_input_t *in, size_t i, eng_chunk_t 
         merge_range(e, i, in->states, ch->states, worker);
     }
     if (ok) {
+        if (k > 0) {
+            sift__eng_notes_absorb(&in->notes, &ch->notes, in->records);
+            in->records += ch->records;
+        }
         if (k == 0 || ch->began != UINT64_MAX)
             in->expect = ch->stop;
         in->pub.filtered_out += ch->filtered_out;
@@ -518,6 +570,7 @@ static void absorb_one(sift_engine_t *e, eng_input_t *in, size_t i, eng_chunk_t 
         free_state(&e->passes[p], ch->states[p]);
         ch->states[p] = NULL;
     }
+    sift__eng_notes_free(&ch->notes);
 }
 
 /* A range of a split input is read: it and the finished ranges after it merge into the input
@@ -625,10 +678,14 @@ static void run_chunk(sift_engine_t *e, eng_chunk_t *ch, unsigned worker)
     uint64_t end = ch->split ? ch->stop : in->pub.size > reported ? in->pub.size : ch->stop;
     if (end > reported)
         atomic_fetch_add(&e->bytes_done, end - reported);
+    ch->records = n;
     if (!ch->split || ch->start == 0) { /* the file-level outcome comes from the first chunk */
         in->pub.status = ch->status;
         if (copy_outcome(in, r) < 0)
             atomic_store(&e->fatal, SIFT_ENOMEM);
+        in->records = n;
+    } else if (sift__eng_notes_copy(&ch->notes, sift_reader_notes(r)) < 0) {
+        atomic_store(&e->fatal, SIFT_ENOMEM);
     }
     sift_reader_close(r);
     sift_ctx_free(ctx);
@@ -796,6 +853,8 @@ int sift_engine_run(sift_engine_t *e)
     if (e->ran)
         return sift__ctx_error(e->ctx, SIFT_EINVAL, "the engine has already run");
     e->ran = true;
+    for (size_t i = 0; i < e->ninput; i++) /* the inputs are all there: they move no more */
+        e->inputs[i].pub.notes = &e->inputs[i].notes;
     for (size_t i = 0; i < e->ninput; i++) { /* the array no longer moves */
         e->inputs[i].pub.error = e->inputs[i].error;
         e->inputs[i].pub.warning = e->inputs[i].warning;

@@ -35,7 +35,10 @@ typedef struct eng_input {
     char warning[SIFT_ERRBUF_SIZE];
     sift_iface_t *ifaces;
     sift_problem_t *problems;
-    sift_report_t *reports; /* with their messages after them, in one block */
+    sift_file_notes_t notes; /* pub.notes: the first range's, with the later ranges' statistics
+                              * blocks and packet comments */
+    uint64_t records;        /* records of the ranges merged so far (numbers the comments) */
+    sift_report_t *reports;  /* with their messages after them, in one block */
     void *states[ENG_MAX_PASSES];
     /* a split input: its ranges are merged into states in file order as they finish */
     size_t first, nchunks; /* its chunks in the plan */
@@ -61,6 +64,8 @@ typedef struct eng_chunk {
     uint64_t filtered_out;
     char warning[SIFT_ERRBUF_SIZE];
     void *states[ENG_MAX_PASSES];
+    sift_file_notes_t notes; /* a later range's: its statistics blocks and packet comments */
+    uint64_t records;        /* records it read */
 } eng_chunk_t;
 
 struct sift_engine {
@@ -110,5 +115,11 @@ void sift__eng_cache_lookup(sift_engine_t *e);
 
 /* Stores the final states of a read input (any thread; one at a time). */
 void sift__eng_cache_store(sift_engine_t *e, size_t i, void *const *states);
+
+/* Notes (engine.c): a deep copy (dst's own are freed first; 0 or SIFT_ENOMEM), and a later
+ * range's statistics blocks and comments added to dst, numbered after `records` records. */
+int sift__eng_notes_copy(sift_file_notes_t *dst, const sift_file_notes_t *src);
+void sift__eng_notes_absorb(sift_file_notes_t *dst, const sift_file_notes_t *src, uint64_t records);
+void sift__eng_notes_free(sift_file_notes_t *n);
 
 #endif

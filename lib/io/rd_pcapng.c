@@ -173,6 +173,7 @@ static int ng_idb(sift_reader_t *r, uint64_t at, const uint8_t *body, size_t ble
     int rc = sift__rd_add_iface(r, &ifc);
     if (rc < 0)
         return sift__rd_stop(r, at, rc, "too many interfaces");
+    sift__notes_iface(r, (uint32_t)rc, body + 8, blen - 8);
     return 0;
 }
 
@@ -237,6 +238,11 @@ static int ng_packet(sift_reader_t *r, uint32_t type, uint64_t at, const uint8_t
                          "skipped)",
                          caplen, sift_cur_left(&c));
         return 0;
+    }
+    if (type != BT_SPB && sift_cur_left(&c) - caplen > 4) { /* options after the padded data */
+        size_t pad = ((size_t)caplen + 3) & ~(size_t)3;
+        if (pad < sift_cur_left(&c))
+            sift__notes_packet(r, c.p + pad, sift_cur_left(&c) - pad);
     }
     rec->data = c.p;
     rec->caplen = caplen;
@@ -382,6 +388,18 @@ static int ng_next(sift_reader_t *r, sift_record_t *rec)
         size_t blen = len - 12;
         r->pos += len;
         switch (type) {
+        case BT_SHB: /* byte-order magic, version, section length, then options */
+            if (blen > 16)
+                sift__notes_section(r, body + 16, blen - 16);
+            break;
+        case BT_ISB: /* interface, timestamp, then options */
+            if (blen >= 12) {
+                uint32_t id = r->big ? sift_load_be32(body) : sift_load_le32(body);
+                uint64_t g = (uint64_t)r->section.first_iface + id;
+                if (g < r->meta.niface)
+                    sift__notes_stats(r, (uint32_t)g, body + 12, blen - 12);
+            }
+            break;
         case BT_IDB:
             rc = ng_idb(r, at, body, blen);
             if (rc < 0 && r->done)
@@ -396,7 +414,7 @@ static int ng_next(sift_reader_t *r, sift_record_t *rec)
             }
             break;
         default:
-            break; /* SHB handled above; NRB, ISB, DSB, custom and unknown blocks skipped */
+            break; /* NRB, DSB, custom and unknown blocks skipped */
         }
     }
 }
@@ -423,6 +441,8 @@ static int ng_open(sift_reader_t *r)
     if ((r->big ? sift_load_be32(b + len - 4) : sift_load_le32(b + len - 4)) != len)
         return sift__rd_stop(r, len - 4, SIFT_ECORRUPT,
                              "section header block trailing length does not match");
+    if (len > 28)
+        sift__notes_section(r, b + 24, len - 28); /* after the 24 fixed bytes */
     r->pos += len;
     return 0;
 }

@@ -398,6 +398,7 @@ void sift_reader_close(sift_reader_t *r)
         free(r->buf);
     free(r->ifaces);
     free(r->problems);
+    sift__notes_release(&r->notes);
     free(r);
 }
 
@@ -405,7 +406,9 @@ int sift_reader_next(sift_reader_t *r, sift_record_t *rec)
 {
     if (r->done)
         return r->stop_code;
-    return r->fmt->next(r, rec);
+    int rc = r->fmt->next(r, rec);
+    r->records += rc > 0;
+    return rc;
 }
 
 const sift_file_meta_t *sift_reader_meta(const sift_reader_t *r)

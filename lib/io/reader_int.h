@@ -65,7 +65,18 @@ struct sift_reader {
     sift_problem_t *problems;
     size_t nproblems;
     uint64_t problems_total;
+
+    sift_file_notes_t notes; /* rd_notes.c */
+    uint64_t records;        /* records returned: the number of the last one */
 };
+
+/* rd_notes.c: the notes of a pcapng file, from option lists ({code, length, value} padded to 4
+ * bytes, in the section's byte order). Each returns quietly when the notes are full. */
+void sift__notes_section(sift_reader_t *r, const uint8_t *opts, size_t len);
+void sift__notes_iface(sift_reader_t *r, uint32_t iface, const uint8_t *opts, size_t len);
+void sift__notes_stats(sift_reader_t *r, uint32_t iface, const uint8_t *opts, size_t len);
+void sift__notes_packet(sift_reader_t *r, const uint8_t *opts, size_t len);
+void sift__notes_release(sift_file_notes_t *n);
 
 struct rd_format {
     const char *name;

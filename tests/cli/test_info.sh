@@ -153,4 +153,17 @@ expect_grep "^Filter: +tcp port 80 " "$TMP/out"
 expect_exit 0 "$CAPSIFT" info --json "$CAPS/dpkt--http.pcap"
 expect_grep '"filter":null' "$TMP/out"
 
+# packet comments keep tshark's frame numbers when the file is read in ranges
+if command -v editcap >/dev/null; then
+    editcap -F pcapng -a 5:"fifth packet" -a 40:fortieth -a 41:"forty, one" \
+        "$CAPS/dpkt--http.pcap" "$TMP/cm.pcapng" 2>/dev/null
+    expect_exit 0 "$CAPSIFT" info --no-cache -j 1 "$TMP/cm.pcapng"
+    expect_grep '^Packet comments: +3$' "$TMP/out"
+    expect_grep '^  packet 40: fortieth$' "$TMP/out"
+    expect_grep '^  packet 41: forty, one$' "$TMP/out"
+    cp "$TMP/out" "$TMP/whole"
+    CAPSIFT_RANGE_BYTES=4k "$CAPSIFT" info --no-cache -j 4 "$TMP/cm.pcapng" >"$TMP/out" 2>&1
+    cmp -s "$TMP/whole" "$TMP/out" && pass || fail "comments read in ranges differ from a whole read"
+fi
+
 finish

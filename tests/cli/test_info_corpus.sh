@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # capsift info on every file of the shared corpus: packet counts equal capinfos' (MANIFEST.tsv)
-# for each file capinfos read without error; for the others a clear outcome and no crash.
+# for each file capinfos read without error; for the others a clear outcome and no crash; the
+# notes of pcapng files equal what capinfos and tshark show.
 . "$(dirname "$0")/lib.sh"
 have_shared || { echo "shared corpus not found: skipped"; exit 77; }
 
@@ -42,5 +43,11 @@ print(f"{len(manifest)} files, {ok} compared with capinfos, {bad} problems")
 sys.exit(1 if bad else 0)
 PY
 [ $? -eq 0 ] && pass
+
+# what pcapng files say of themselves: sections, interfaces, statistics blocks and packet
+# comments as capinfos and tshark give them, on every one-section pcapng file they read
+mapfile -t ngs < <(printf '%s\n' "${files[@]}" "$CAPS"/*.pcapng | grep '\.pcapng$')
+python3 "$(dirname "$0")/info_notes.py" "$CAPSIFT" "${ngs[@]}" >"$TMP/notes" 2>&1 && pass ||
+    fail "info's pcapng notes differ from capinfos or tshark: $(grep '^  ' "$TMP/notes" | head -3)"
 
 finish
