@@ -318,6 +318,8 @@ void cli_json_row(cli_json_t *j, const cli_col_t *cols, size_t ncols, const cli_
  * prefixes ("1.32 Mbit/s"); a time as --time-format says (relative: to base). */
 char *cli_u64_str(char *buf, uint64_t v);
 char *cli_u64_grouped(char *buf, uint64_t v);
+/* "1 file", "2,345 files": a grouped count with its noun (buf of 64 bytes). */
+const char *cli_count(char *buf, uint64_t v, const char *one, const char *many);
 const char *cli_human_duration(char *buf, size_t size, int64_t ns, int digits);
 const char *cli_human_rate(char *buf, size_t size, double v, const char *unit);
 const char *cli_time_str(char *buf, size_t size, int64_t ns, int digits, cli_time_format_t tf,

@@ -111,9 +111,11 @@ static void on_event(void *user, const sift_index_event_t *ev)
     if (a->co.quiet || ev->action == SIFT_INDEX_SKIPPED)
         return;
     printf("%-12s %s", action_names[ev->action], ev->path);
+    char p[64], fl[64];
     if (ev->action == SIFT_INDEX_INDEXED)
-        printf(" (%" PRIu64 " packets, %" PRIu64 " flows%s%s)", ev->packets, ev->flows,
-               strcmp(ev->status, "ok") ? ", " : "", strcmp(ev->status, "ok") ? ev->message : "");
+        printf(" (%s, %s%s%s)", cli_count(p, ev->packets, "packet", "packets"),
+               cli_count(fl, ev->flows, "flow", "flows"), strcmp(ev->status, "ok") ? ", " : "",
+               strcmp(ev->status, "ok") ? ev->message : "");
     putchar('\n');
 }
 
@@ -158,14 +160,19 @@ static void print_summary(const index_args_t *a, const sift_index_summary_t *s, 
         return;
     }
     cli_expand_note(&s->expanded);
-    printf("indexed %" PRIu64 " files (%" PRIu64 " packets, %" PRIu64 " flows) in %.2f s",
-           f[SIFT_INDEX_INDEXED], s->packets, s->flows, secs);
+    char n[3][64];
+    printf("indexed %s (%s, %s) in %.2f s", cli_count(n[0], f[SIFT_INDEX_INDEXED], "file", "files"),
+           cli_count(n[1], s->packets, "packet", "packets"),
+           cli_count(n[2], s->flows, "flow", "flows"), secs);
     if (secs > 0 && s->packets)
         printf(", %.2f M packets/s", (double)s->packets / secs / 1e6);
-    printf("; %" PRIu64 " unchanged, %" PRIu64 " same content, %" PRIu64 " failed, %" PRIu64
-           " vanished, %" PRIu64 " pruned, %" PRIu64 " left out\n",
-           f[SIFT_INDEX_SKIPPED], f[SIFT_INDEX_SAME_CONTENT], f[SIFT_INDEX_FAILED],
-           f[SIFT_INDEX_VANISHED], f[SIFT_INDEX_PRUNED], f[SIFT_INDEX_LEFT_OUT]);
+    char g[6][32];
+    printf(
+        "; %s unchanged, %s same content, %s failed, %s vanished, %s pruned, %s left out\n",
+        cli_u64_grouped(g[0], f[SIFT_INDEX_SKIPPED]),
+        cli_u64_grouped(g[1], f[SIFT_INDEX_SAME_CONTENT]),
+        cli_u64_grouped(g[2], f[SIFT_INDEX_FAILED]), cli_u64_grouped(g[3], f[SIFT_INDEX_VANISHED]),
+        cli_u64_grouped(g[4], f[SIFT_INDEX_PRUNED]), cli_u64_grouped(g[5], f[SIFT_INDEX_LEFT_OUT]));
     if (a->payloads && s->payloads)
         printf(
             "payloads: %" PRIu64 " seen, %" PRIu64 " distinct (dedup %.2fx by bytes); new ones "

@@ -465,10 +465,11 @@ static void print_json(FILE *out, const sift_input_t *in, const sift_info_summar
 static void print_total(FILE *out, const sift_engine_t *e, const sift_info_summary_t *t,
                         size_t failed)
 {
-    char a[64], b[64];
-    fprintf(out, "Total:              %zu files (%zu unreadable), %s packets, %s bytes captured\n",
-            sift_engine_ninputs(e), failed, cli_u64_grouped(a, t->packets),
-            cli_u64_grouped(b, t->bytes_captured));
+    char a[64], b[64], c[64];
+    fprintf(out, "Total:              %s (%zu unreadable), %s, %s captured\n",
+            cli_count(a, sift_engine_ninputs(e), "file", "files"), failed,
+            cli_count(b, t->packets, "packet", "packets"),
+            cli_count(c, t->bytes_captured, "byte", "bytes"));
 }
 
 int cmd_info(int argc, char **argv)

@@ -159,6 +159,13 @@ char *cli_u64_str(char *buf, uint64_t v)
     return buf;
 }
 
+const char *cli_count(char *buf, uint64_t v, const char *one, const char *many)
+{
+    char n[32];
+    snprintf(buf, 64, "%s %s", cli_u64_grouped(n, v), v == 1 ? one : many);
+    return buf;
+}
+
 char *cli_u64_grouped(char *buf, uint64_t v)
 {
     char t[32];

@@ -50,7 +50,9 @@ static void note_text(char dst[SIFT_NOTE_MAX], const uint8_t *v, size_t len)
         len = (size_t)(nul - v);
     size_t n = len < SIFT_NOTE_MAX - 1 ? len : SIFT_NOTE_MAX - 1;
     for (size_t i = 0; i < n; i++)
-        dst[i] = v[i] == '\r' || v[i] == '\n' ? ' ' : v[i] < 0x20 && v[i] != '\t' ? '?' : (char)v[i];
+        dst[i] = v[i] == '\r' || v[i] == '\n'  ? ' '
+                 : v[i] < 0x20 && v[i] != '\t' ? '?'
+                                               : (char)v[i];
     while (n > 0 && dst[n - 1] == ' ')
         n--; /* writers end with newlines */
     dst[n] = '\0';
@@ -75,8 +77,8 @@ static void *note_at(void **arr, size_t *n, size_t i, size_t size, size_t max)
 static sift_iface_notes_t *iface_notes(sift_reader_t *r, uint32_t iface)
 {
     size_t before = r->notes.nifaces;
-    sift_iface_notes_t *in = note_at((void **)&r->notes.ifaces, &r->notes.nifaces, iface,
-                                     sizeof *in, SIFT_NOTES_IFACES);
+    sift_iface_notes_t *in =
+        note_at((void **)&r->notes.ifaces, &r->notes.nifaces, iface, sizeof *in, SIFT_NOTES_IFACES);
     for (size_t k = before; in && k < r->notes.nifaces; k++) {
         sift_iface_notes_t *f = &r->notes.ifaces[k];
         f->received = f->dropped = f->filter_accepted = f->os_dropped = f->delivered =

@@ -341,7 +341,7 @@ got=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
 expect_exit 0 "$CAPSIFT" query --db "$TMP/vl.db" 'vlan 10'
 [ "$(wc -l <"$TMP/out")" = 1 ] && pass || fail "vlan 10 matched a flow"
 expect_exit 0 "$CAPSIFT" index --db "$TMP/vl.db" --vlan "$f"
-expect_grep '^indexed 1 files' "$TMP/out"
+expect_grep '^indexed 1 file ' "$TMP/out"
 expect_exit 0 "$CAPSIFT" index --db "$TMP/vl.db" --vlan "$f"
 expect_grep '^indexed 0 files .* 1 unchanged' "$TMP/out"
 a=$("$CAPSIFT" flows --json --vlan "$f" | rows)

@@ -43,7 +43,7 @@ size=$(stat -c %s "$F")
 expect_exit 0 "$CAPSIFT" index --db "$TMP/m.db" --max-size "$((size - 1))" "$F"
 expect_grep '1 left out' "$TMP/out"
 expect_exit 0 "$CAPSIFT" index --db "$TMP/m2.db" --max-size 1MiB "$F"
-expect_grep 'indexed 1 files' "$TMP/out"
+expect_grep 'indexed 1 file ' "$TMP/out"
 
 # filters: a long one is compiled once per link type (unoptimised past 256 terms) and matches
 # what its short equivalent matches; one past 500 terms is refused before anything is read
