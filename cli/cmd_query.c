@@ -49,6 +49,7 @@ const cli_command_t cli_cmd_query = {
              "  [src|dst] host ADDR, [src|dst] net CIDR, [src|dst] port N   (src: initiator)\n"
              "  [src|dst] portrange A-B,  net A mask M,  ip,  ip6,  vlan [N]\n"
              "  proto tcp|udp|icmp|icmp6|sctp|N, or just tcp, udp ...,  app NAME\n"
+             "  state S0|SF|REJ|RSTO...   (Zeek's connection state)\n"
              "  file GLOB,  after TIME,  before TIME   (ISO 8601 UTC or epoch seconds)\n"
              "  packets|bytes|duration  > >= < <= = !=  N\n"
              "combined with and, or, not and parentheses; a protocol qualifies the term after\n"

@@ -14,6 +14,7 @@
  *   net A mask M, net 10.1     BPF's other ways to write a network
  *   proto NAME|N               tcp, udp, icmp, icmp6, sctp, gre, or an IP protocol number;
  *   tcp, udp, icmp, icmp6      shorthands for proto NAME
+ *   state NAME                 Zeek's connection state (S0, SF, REJ, RSTO ... OTH)
  *   app NAME                   application protocol, any case: "TLS" matches TLS and
  *                              TLS.YouTube, "YouTube" matches TLS.YouTube
  *   vlan N, vlan               the first packet's outermost VLAN id; any

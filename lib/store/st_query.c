@@ -670,6 +670,25 @@ static int term(parser_t *ps)
             return rc;
         return next(ps);
     }
+    if (strcmp(word, "state") == 0) { /* Zeek's connection state */
+        static const char *const states[] = {"S0",   "S1",     "SF",    "REJ", "S2",  "S3", "RSTO",
+                                             "RSTR", "RSTOS0", "RSTRH", "SH",  "SHR", "OTH"};
+        if ((rc = next(ps)) < 0 || (rc = expect_word(ps, "a connection state")) < 0)
+            return rc;
+        const char *st = NULL;
+        for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
+            if (strcasecmp(ps->text, states[i]) == 0)
+                st = states[i];
+        if (!st)
+            return fail(ps, ps->col,
+                        "'%s' is not a connection state (S0, S1, SF, REJ, S2, S3, RSTO, RSTR, "
+                        "RSTOS0, RSTRH, SH, SHR, OTH)",
+                        ps->text);
+        emit(ps, "f.state = ?");
+        if ((rc = param_text(ps, st)) < 0)
+            return rc;
+        return next(ps);
+    }
     if (strcmp(word, "app") == 0) {
         if ((rc = next(ps)) < 0 || (rc = expect_word(ps, "an application name")) < 0)
             return rc;

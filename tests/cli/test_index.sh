@@ -117,6 +117,14 @@ if have_shared; then
     b=$("$CAPSIFT" query --db "$TMP/bpf.db" --json "file '$(realpath "$f")' and tcp dst port 443" | wc -l)
     [ "$a" -gt 300 ] && [ "$a" = "$b" ] && pass || fail "tcp dst port 443: $b flows of $a"
 fi
+# 'state S' finds the flows whose connection state flows gives as S
+for st in SF S0 REJ OTH; do
+    a=$("$CAPSIFT" flows --json "${bpf_files[@]}" 2>/dev/null | grep -c "\"state\":\"$st\"")
+    b=$("$CAPSIFT" query --db "$TMP/bpf.db" --json "state ${st,,}" | wc -l)
+    [ "$a" = "$b" ] && pass || fail "state $st: query $b flows, flows $a"
+done
+expect_exit 2 "$CAPSIFT" query --db "$TMP/bpf.db" 'state XYZ'
+expect_grep "'XYZ' is not a connection state" "$TMP/err"
 # BPF terms about packets, and names that BPF would look up, are refused with why
 for t in "ether host 00:11:22:33:44:55|'ether' is a BPF term about packets" \
     "less 100|'less' is a packet length in BPF" "tcp[13] & 2 != 0|reads packet bytes" \
@@ -314,6 +322,8 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 assert rows and all(r["state"] is None and r["history"] is None for r in rows)' "$TMP/q1" &&
         pass || fail "layout $layout: query does not read it"
     "$CAPSIFT" extract --db "$db" -w "$TMP/x1.pcap" 'packets >= 0' >/dev/null 2>&1
+    expect_exit 3 "$CAPSIFT" query --db "$db" 'state SF' # no column yet: says what to do
+    expect_grep 'an index of an older layout has no connection states; run capsift index' "$TMP/err"
     expect_exit 1 "$CAPSIFT" index --db "$db" "$CAPS" # damaged files among them: exit 1
     expect_grep "^indexed [1-9][0-9]* files .* 0 unchanged, 0 same content" "$TMP/out"
     "$CAPSIFT" extract --db "$db" -w "$TMP/x2.pcap" 'packets >= 0' >/dev/null 2>&1

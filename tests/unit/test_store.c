@@ -38,6 +38,7 @@ static void test_query_sql(void **state)
         {"tcp port 80", "(f.proto = ? AND (f.sport = ? OR f.dport = ?))", 3},
         {"udp dst portrange 1-1023", "(f.proto = ? AND (f.dport BETWEEN ? AND ?))", 3},
         {"ip6 and vlan", "(f.ip_version = ?) AND (f.vlan != 0)", 1},
+        {"state rej or state S0", "(f.state = ?) OR (f.state = ?)", 2},
         {"net 10.0.0.0 mask 255.0.0.0", "((f.src BETWEEN ? AND ? OR f.dst BETWEEN ? AND ?))", 4},
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
@@ -101,6 +102,7 @@ static void test_query_errors(void **state)
         {"portrange 80", 11, "not a port range"},
         {"tcp src vlan", 9, "expected host, net, port or portrange"},
         {"host example.com", 6, "host names are not looked up"},
+        {"state XYZ", 7, "not a connection state"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sift_query_t *q = (sift_query_t *)1;
