@@ -1,8 +1,8 @@
 # initiator.py CAPSIFT FILE...: for each TCP and UDP flow of each file, the initiator and the
 # history capsift gives equal what tshark's fields say, worked out here from the rules in
 # docs/capsift-flows.md: the first SYN's sender (no ACK) starts the flow, else the receiver of
-# the first SYN+ACK, else the other side when one port only is below 1024, else the first
-# packet's sender; history letters once per side, in the order first seen. Files
+# the first SYN+ACK, else the other side when one port only is below 1024 (or the side of
+# DHCP's client port 68 or 546), else the first packet's sender; history letters once per side, in the order first seen. Files
 # must have one IP layer (no tunnels). Prints one line per file checked; exits 1 on a mismatch.
 import json, subprocess, sys
 
@@ -57,6 +57,8 @@ def expected(path):
         if f["by"] == 0 and not f["events"]:  # a new flow: the port rule
             if (sp < 1024) != (dp < 1024):
                 f["by"], f["init"] = 1, (a if dp < 1024 else b)
+            elif sp != dp and (sp in (68, 546) or dp in (68, 546)):
+                f["by"], f["init"] = 1, (a if sp in (68, 546) else b)  # DHCP's client
         by, init = 0, None
         if proto == "tcp" and flags & 0x16 == 0x02:
             by, init = 3, a
