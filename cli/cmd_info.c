@@ -207,9 +207,11 @@ static void print_notes_text(FILE *out, const sift_input_t *in)
         const char *lt = sift_linktype_name(m->iface[i].linktype);
         char label[32];
         snprintf(label, sizeof label, "Interface %zu", i);
-        int len = snprintf(b, sizeof b, "%s%s%s%s%s, snaplen %" PRIu32,
-                           f && f->name[0] ? f->name : "", f && f->name[0] ? ", " : "",
-                           lt ? lt : "link type ", lt ? "" : "?", "", m->iface[i].snaplen);
+        char ltn[32];
+        if (!lt)
+            snprintf(ltn, sizeof ltn, "link type %" PRIu32, m->iface[i].linktype);
+        int len = snprintf(b, sizeof b, "%s%s%s, snaplen %" PRIu32, f && f->name[0] ? f->name : "",
+                           f && f->name[0] ? ", " : "", lt ? lt : ltn, m->iface[i].snaplen);
         if (f && f->description[0] && len > 0 && (size_t)len < sizeof b)
             snprintf(b + len, sizeof b - (size_t)len, " (%s)", f->description);
         line(out, label, b);
