@@ -14,6 +14,7 @@
 #include <capsift/engine.h>
 #include <capsift/fingerprint.h>
 #include <capsift/info.h>
+#include <capsift/meta.h>
 #include <capsift/minhash.h>
 #include <capsift/outfile.h>
 #include <capsift/packet.h>

@@ -8,7 +8,8 @@ cd "$ROOT"
 
 # module -> the modules whose internal headers it may include (besides its own)
 declare -A allowed=(
-    [common]="" [blocks]="common" [cache]="common" [io]="common" [decode]="common io"
+    [common]="" [blocks]="common" [cache]="common" [meta]="common" [io]="common"
+    [decode]="common io"
     [flow]="common io decode" [engine]="common io decode flow"
     [analyze]="common io decode flow engine" [store]="common io decode flow engine blocks cache"
 )
