@@ -106,7 +106,7 @@ static bool read_data(const uint8_t *msg, size_t len, uint16_t type, sift_cursor
     out[0] = '\0';
     size_t n = sift_cur_left(&rd);
     switch (type) {
-    case 1: /* A */
+    case 1:    /* A */
     case 28: { /* AAAA */
         if (n != (type == 1 ? 4u : 16u))
             return false;

@@ -229,8 +229,10 @@ static void test_bounds(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_query),         cmocka_unit_test(test_response),
-        cmocka_unit_test(test_escapes_and_root), cmocka_unit_test(test_damage),
+        cmocka_unit_test(test_query),
+        cmocka_unit_test(test_response),
+        cmocka_unit_test(test_escapes_and_root),
+        cmocka_unit_test(test_damage),
         cmocka_unit_test(test_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
