@@ -140,11 +140,18 @@ static bool parse_hashes(const char *list, hashes_t *h)
     return h->n > 0;
 }
 
+/* "label:" padded to the value column */
+static void line(FILE *out, const char *label, const char *value)
+{
+    if (value && value[0])
+        fprintf(out, "%s:%*s%s\n", label, strlen(label) < 19 ? (int)(19 - strlen(label)) : 1, "",
+                value);
+}
+
 static void print_hashes_text(FILE *out, const hashes_t *h)
 {
     for (size_t i = 0; h && !h->error[0] && i < h->n; i++)
-        fprintf(out, "%s:%*s%s\n", hash_labels[h->alg[i]],
-                (int)(19 - strlen(hash_labels[h->alg[i]])), "", h->hex[i]);
+        line(out, hash_labels[h->alg[i]], h->hex[i]);
 }
 
 static void print_hashes_json(cli_json_t *j, const hashes_t *h)
@@ -155,14 +162,6 @@ static void print_hashes_json(cli_json_t *j, const hashes_t *h)
     for (size_t i = 0; i < h->n; i++)
         cli_json_str(j, sift_digest_name(h->alg[i]), h->hex[i]);
     cli_json_close(j);
-}
-
-/* "label:" padded to the value column */
-static void line(FILE *out, const char *label, const char *value)
-{
-    if (value && value[0])
-        fprintf(out, "%s:%*s%s\n", label, strlen(label) < 19 ? (int)(19 - strlen(label)) : 1, "",
-                value);
 }
 
 /* "received 1,000, dropped 5 (by the interface), 0 by the OS ..." from a statistics block */

@@ -161,6 +161,11 @@ SIFT_API const sift_file_meta_t *sift_reader_meta(const sift_reader_t *r);
  * sift_reader_next or close. */
 SIFT_API const sift_file_notes_t *sift_reader_notes(const sift_reader_t *r);
 
+/* A caller-owned copy of notes (dst's own arrays are released first): 0 or SIFT_ENOMEM (dst is
+ * then empty); and the release of a copy's arrays (a zeroed struct is fine). */
+SIFT_API int sift_file_notes_copy(sift_file_notes_t *dst, const sift_file_notes_t *src);
+SIFT_API void sift_file_notes_release(sift_file_notes_t *n);
+
 /* Problems found so far: the first max_problems in detail, and the total count. */
 SIFT_API size_t sift_reader_nproblems(const sift_reader_t *r);
 SIFT_API const sift_problem_t *sift_reader_problem(const sift_reader_t *r, size_t i);

@@ -207,7 +207,7 @@ static void get_notes(sift_blob_reader_t *r, sift_file_notes_t *n)
     }
     n->ncomments = r->bad ? 0 : (size_t)nc;
     if (r->bad)
-        sift__eng_notes_free(n);
+        sift_file_notes_release(n);
 }
 
 static void put_problems(sift_blob_t *b, const sift_problem_t *pr, size_t n)
@@ -317,7 +317,7 @@ static bool restore(sift_engine_t *e, eng_input_t *in, const void *val, size_t l
         }
         free(ifaces);
         free(problems);
-        sift__eng_notes_free(&notes);
+        sift_file_notes_release(&notes);
         return false;
     }
     in->pub.status = (int)status;
@@ -327,7 +327,7 @@ static bool restore(sift_engine_t *e, eng_input_t *in, const void *val, size_t l
     in->pub.nproblems = nprob;
     in->pub.problems = problems;
     in->pub.problems_total = problems_total;
-    sift__eng_notes_free(&in->notes);
+    sift_file_notes_release(&in->notes);
     in->notes = notes;
     snprintf(in->warning, sizeof in->warning, "%s", warning);
     in->pub.filtered_out = filtered_out;

@@ -165,7 +165,7 @@ void sift_engine_free(sift_engine_t *e)
         free(in->ifaces);
         free(in->problems);
         free(in->reports);
-        sift__eng_notes_free(&in->notes);
+        sift_file_notes_release(&in->notes);
     }
     for (int p = 0; p < e->npass; p++)
         free_state(&e->passes[p], e->totals[p]);
@@ -307,30 +307,6 @@ int sift__eng_new_states(sift_engine_t *e, void **states, bool later_range, unsi
     return 0;
 }
 
-void sift__eng_notes_free(sift_file_notes_t *n)
-{
-    free(n->sections);
-    free(n->ifaces);
-    memset(n, 0, sizeof *n);
-}
-
-int sift__eng_notes_copy(sift_file_notes_t *dst, const sift_file_notes_t *src)
-{
-    sift__eng_notes_free(dst);
-    *dst = *src;
-    dst->sections = NULL;
-    dst->ifaces = NULL;
-    if (src->nsections && !(dst->sections = malloc(src->nsections * sizeof *dst->sections)))
-        return SIFT_ENOMEM;
-    if (src->nifaces && !(dst->ifaces = malloc(src->nifaces * sizeof *dst->ifaces)))
-        return SIFT_ENOMEM;
-    if (src->nsections)
-        memcpy(dst->sections, src->sections, src->nsections * sizeof *dst->sections);
-    if (src->nifaces)
-        memcpy(dst->ifaces, src->ifaces, src->nifaces * sizeof *dst->ifaces);
-    return 0;
-}
-
 void sift__eng_notes_absorb(sift_file_notes_t *dst, const sift_file_notes_t *src, uint64_t records)
 {
     for (size_t i = 0; i < src->nifaces && i < dst->nifaces; i++) {
@@ -354,7 +330,7 @@ void sift__eng_notes_absorb(sift_file_notes_t *dst, const sift_file_notes_t *src
 
 static int copy_outcome(eng_input_t *in, const sift_reader_t *r)
 {
-    if (sift__eng_notes_copy(&in->notes, sift_reader_notes(r)) < 0)
+    if (sift_file_notes_copy(&in->notes, sift_reader_notes(r)) < 0)
         return SIFT_ENOMEM;
     const sift_file_meta_t *m = sift_reader_meta(r);
     free(in->ifaces); /* from an earlier, discarded read of the same input */
@@ -570,7 +546,7 @@ static void absorb_one(sift_engine_t *e, eng_input_t *in, size_t i, eng_chunk_t 
         free_state(&e->passes[p], ch->states[p]);
         ch->states[p] = NULL;
     }
-    sift__eng_notes_free(&ch->notes);
+    sift_file_notes_release(&ch->notes);
 }
 
 /* A range of a split input is read: it and the finished ranges after it merge into the input
@@ -684,7 +660,7 @@ static void run_chunk(sift_engine_t *e, eng_chunk_t *ch, unsigned worker)
         if (copy_outcome(in, r) < 0)
             atomic_store(&e->fatal, SIFT_ENOMEM);
         in->records = n;
-    } else if (sift__eng_notes_copy(&ch->notes, sift_reader_notes(r)) < 0) {
+    } else if (sift_file_notes_copy(&ch->notes, sift_reader_notes(r)) < 0) {
         atomic_store(&e->fatal, SIFT_ENOMEM);
     }
     sift_reader_close(r);

@@ -116,10 +116,8 @@ void sift__eng_cache_lookup(sift_engine_t *e);
 /* Stores the final states of a read input (any thread; one at a time). */
 void sift__eng_cache_store(sift_engine_t *e, size_t i, void *const *states);
 
-/* Notes (engine.c): a deep copy (dst's own are freed first; 0 or SIFT_ENOMEM), and a later
- * range's statistics blocks and comments added to dst, numbered after `records` records. */
-int sift__eng_notes_copy(sift_file_notes_t *dst, const sift_file_notes_t *src);
+/* A later range's statistics blocks and packet comments added to dst's notes, numbered after
+ * `records` records (engine.c). */
 void sift__eng_notes_absorb(sift_file_notes_t *dst, const sift_file_notes_t *src, uint64_t records);
-void sift__eng_notes_free(sift_file_notes_t *n);
 
 #endif

@@ -32,6 +32,17 @@ void sift__app_flow_free(sift_flow_t *f);
 /* The nDPI name of a protocol id (static within the module). */
 const char *sift__app_proto_name(void *mod, uint16_t id);
 
+/* The DSAP of a packet's innermost 802.2 LLC header (what a frame without an EtherType
+ * carries), -1 without one. */
+static inline int sift__llc_dsap(const sift_packet_t *pkt)
+{
+    for (size_t i = pkt->nlayers; i-- > 0;)
+        if (pkt->layers[i].proto == SIFT_PROTO_LLC)
+            return pkt->layers[i].offset < pkt->rec->caplen ? pkt->rec->data[pkt->layers[i].offset]
+                                                            : -1;
+    return -1;
+}
+
 /* Who started a flow and what happened in it (flow_state.c). side: the packet's sender is
  * key.hi (dir of sift_flow_key_make). start sets a new flow's origin, VLAN and the port rule;
  * observe takes one packet's evidence and events (it may make the other side the initiator,

@@ -136,21 +136,19 @@ bool sift_flow_key_make(sift_flow_key_t *k, int *dir, const sift_packet_t *pkt, 
 
 bool sift_flow_key_make_l2(sift_flow_key_t *k, int *dir, const sift_packet_t *pkt, bool vlan_in_key)
 {
-    const sift_layer_t *eth = NULL, *llc = NULL;
-    for (size_t i = 0; i < pkt->nlayers; i++) {
-        if (!eth && pkt->layers[i].proto == SIFT_PROTO_ETH)
+    const sift_layer_t *eth = NULL;
+    for (size_t i = 0; i < pkt->nlayers && !eth; i++)
+        if (pkt->layers[i].proto == SIFT_PROTO_ETH)
             eth = &pkt->layers[i];
-        else if (pkt->layers[i].proto == SIFT_PROTO_LLC)
-            llc = &pkt->layers[i];
-    }
     const sift_record_t *r = pkt->rec;
     if (!eth || (size_t)eth->offset + 14 > r->caplen)
         return false;
     const uint8_t *dst = r->data + eth->offset, *src = dst + 6;
     uint16_t type = pkt->ethertype;
     uint8_t kind = 0;
-    if (type == 0 && llc && llc->offset < r->caplen) {
-        type = r->data[llc->offset]; /* the DSAP */
+    int dsap = type == 0 ? sift__llc_dsap(pkt) : -1;
+    if (dsap >= 0) {
+        type = (uint16_t)dsap;
         kind = 1;
     }
     memset(k, 0, sizeof *k);

@@ -200,13 +200,10 @@ static uint64_t unplaced_key(const sift_packet_t *pkt)
     } else if (pkt->flags & SIFT_PKT_NON_IP) {
         kind = SIFT_UNPLACED_ETHERTYPE;
         value = pkt->ethertype;
-        for (size_t i = pkt->nlayers; value == 0 && i-- > 0;) {
-            const sift_layer_t *l = &pkt->layers[i];
-            if (l->proto == SIFT_PROTO_LLC && l->offset < pkt->rec->caplen) {
-                kind = SIFT_UNPLACED_LLC;
-                value = pkt->rec->data[l->offset]; /* its DSAP */
-                break;
-            }
+        int dsap = value == 0 ? sift__llc_dsap(pkt) : -1;
+        if (dsap >= 0) {
+            kind = SIFT_UNPLACED_LLC;
+            value = (uint64_t)dsap;
         }
     } else if (pkt->flags & (SIFT_PKT_TRUNCATED | SIFT_PKT_DEEP)) {
         kind = SIFT_UNPLACED_DAMAGED;
@@ -274,8 +271,7 @@ static void flows_packet(void *state, const sift_packet_t *pkt)
         s->last_ts_ns = ts;
     int d;
     sift_flow_t *f = sift_flow_table_get(&s->table, &k, dir, ts, &d);
-    s->last = f;
-    s->last_dir = (uint8_t)d;
+    s->last = f; /* last_dir once the packet has said who started the flow */
     if (SIFT_UNLIKELY(!f))
         return;
     if (SIFT_UNLIKELY(f->packets[0] + f->packets[1] == 0)) {
@@ -284,7 +280,7 @@ static void flows_packet(void *state, const sift_packet_t *pkt)
         sift__flow_start(f, pkt, dir);
     }
     sift__flow_observe(f, pkt, dir);
-    d = dir ^ f->a_is_hi;
+    d = dir ^ f->a_is_hi; /* the table's d is from before observe may have turned it around */
     s->last_dir = (uint8_t)d;
     f->packets[d]++;
     f->bytes[d] += r->wirelen;

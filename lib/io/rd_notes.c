@@ -15,6 +15,7 @@
 #include "common/cursor.h"
 #include "io/reader_int.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,47 +88,55 @@ static sift_iface_notes_t *iface_notes(sift_reader_t *r, uint32_t iface)
     return in;
 }
 
+/* The text options of a block: each code's note, at its offset in the notes struct; skip is
+ * how many bytes of the value come before the text (if_filter's type byte). */
+typedef struct text_opt {
+    uint16_t code;
+    uint8_t skip;
+    size_t offset;
+} text_opt_t;
+
+static const text_opt_t section_opts[] = {
+    {1, 0, offsetof(sift_section_notes_t, comment)},
+    {2, 0, offsetof(sift_section_notes_t, hardware)},
+    {3, 0, offsetof(sift_section_notes_t, os)},
+    {4, 0, offsetof(sift_section_notes_t, application)},
+};
+
+static const text_opt_t iface_opts[] = {
+    {1, 0, offsetof(sift_iface_notes_t, comment)},
+    {2, 0, offsetof(sift_iface_notes_t, name)},
+    {3, 0, offsetof(sift_iface_notes_t, description)},
+    {11, 1, offsetof(sift_iface_notes_t, filter)},
+    {12, 0, offsetof(sift_iface_notes_t, os)},
+    {15, 0, offsetof(sift_iface_notes_t, hardware)},
+};
+
+static void text_options(const sift_reader_t *r, const uint8_t *opts, size_t len, void *notes,
+                         const text_opt_t *tab, size_t ntab)
+{
+    sift_cursor_t c = sift_cur_make(opts, len);
+    opt_t o;
+    while (next_opt(&c, r->big, &o))
+        for (size_t i = 0; i < ntab; i++)
+            if (o.code == tab[i].code && o.len > tab[i].skip)
+                note_text((char *)notes + tab[i].offset, o.v + tab[i].skip,
+                          (size_t)o.len - tab[i].skip);
+}
+
 void sift__notes_section(sift_reader_t *r, const uint8_t *opts, size_t len)
 {
     sift_section_notes_t *s = note_at((void **)&r->notes.sections, &r->notes.nsections,
                                       r->meta.sections - 1, sizeof *s, SIFT_NOTES_SECTIONS);
-    if (!s)
-        return;
-    sift_cursor_t c = sift_cur_make(opts, len);
-    opt_t o;
-    while (next_opt(&c, r->big, &o)) {
-        if (o.code == 1)
-            note_text(s->comment, o.v, o.len);
-        else if (o.code == 2)
-            note_text(s->hardware, o.v, o.len);
-        else if (o.code == 3)
-            note_text(s->os, o.v, o.len);
-        else if (o.code == 4)
-            note_text(s->application, o.v, o.len);
-    }
+    if (s)
+        text_options(r, opts, len, s, section_opts, sizeof section_opts / sizeof section_opts[0]);
 }
 
 void sift__notes_iface(sift_reader_t *r, uint32_t iface, const uint8_t *opts, size_t len)
 {
     sift_iface_notes_t *f = iface_notes(r, iface);
-    if (!f)
-        return;
-    sift_cursor_t c = sift_cur_make(opts, len);
-    opt_t o;
-    while (next_opt(&c, r->big, &o)) {
-        if (o.code == 1)
-            note_text(f->comment, o.v, o.len);
-        else if (o.code == 2)
-            note_text(f->name, o.v, o.len);
-        else if (o.code == 3)
-            note_text(f->description, o.v, o.len);
-        else if (o.code == 11 && o.len > 1)
-            note_text(f->filter, o.v + 1, o.len - 1u); /* after the filter type byte */
-        else if (o.code == 12)
-            note_text(f->os, o.v, o.len);
-        else if (o.code == 15)
-            note_text(f->hardware, o.v, o.len);
-    }
+    if (f)
+        text_options(r, opts, len, f, iface_opts, sizeof iface_opts / sizeof iface_opts[0]);
 }
 
 void sift__notes_stats(sift_reader_t *r, uint32_t iface, const uint8_t *opts, size_t len)
@@ -168,11 +177,29 @@ void sift__notes_packet(sift_reader_t *r, const uint8_t *opts, size_t len)
     }
 }
 
-void sift__notes_release(sift_file_notes_t *n)
+void sift_file_notes_release(sift_file_notes_t *n)
 {
     free(n->sections);
     free(n->ifaces);
     memset(n, 0, sizeof *n);
+}
+
+int sift_file_notes_copy(sift_file_notes_t *dst, const sift_file_notes_t *src)
+{
+    sift_file_notes_release(dst);
+    *dst = *src;
+    dst->sections = NULL;
+    dst->ifaces = NULL;
+    if ((src->nsections && !(dst->sections = malloc(src->nsections * sizeof *dst->sections))) ||
+        (src->nifaces && !(dst->ifaces = malloc(src->nifaces * sizeof *dst->ifaces)))) {
+        sift_file_notes_release(dst);
+        return SIFT_ENOMEM;
+    }
+    if (src->nsections)
+        memcpy(dst->sections, src->sections, src->nsections * sizeof *dst->sections);
+    if (src->nifaces)
+        memcpy(dst->ifaces, src->ifaces, src->nifaces * sizeof *dst->ifaces);
+    return 0;
 }
 
 const sift_file_notes_t *sift_reader_notes(const sift_reader_t *r)

@@ -398,7 +398,7 @@ void sift_reader_close(sift_reader_t *r)
         free(r->buf);
     free(r->ifaces);
     free(r->problems);
-    sift__notes_release(&r->notes);
+    sift_file_notes_release(&r->notes);
     free(r);
 }
 

@@ -76,7 +76,6 @@ void sift__notes_section(sift_reader_t *r, const uint8_t *opts, size_t len);
 void sift__notes_iface(sift_reader_t *r, uint32_t iface, const uint8_t *opts, size_t len);
 void sift__notes_stats(sift_reader_t *r, uint32_t iface, const uint8_t *opts, size_t len);
 void sift__notes_packet(sift_reader_t *r, const uint8_t *opts, size_t len);
-void sift__notes_release(sift_file_notes_t *n);
 
 struct rd_format {
     const char *name;
