@@ -118,8 +118,9 @@ int cmd_index(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
+int cmd_meta(int argc, char **argv);
 extern const cli_command_t cli_cmd_info, cli_cmd_bench, cli_cmd_flows, cli_cmd_stats, cli_cmd_index,
-    cli_cmd_query, cli_cmd_extract, cli_cmd_cache;
+    cli_cmd_query, cli_cmd_extract, cli_cmd_cache, cli_cmd_meta;
 
 /* Looks up a command by name (NULL when unknown); the commands, in the order of --help. */
 const cli_command_t *cli_find_command(const char *name);
@@ -223,8 +224,10 @@ typedef enum cli_type {
     CLI_T_F64,  /* a measure with .digits decimals; a rate (unit with '/') reads "1.32 Mbit/s" */
     CLI_T_BOOL, /* yes/no in tables, true/false in JSON and CSV */
     CLI_T_TIME, /* nanoseconds since the epoch, .digits decimals: --time-format in tables */
-    CLI_T_DUR   /* nanoseconds: "3 h 25 min" in tables, exact seconds in JSON and CSV */
+    CLI_T_DUR,  /* nanoseconds: "3 h 25 min" in tables, exact seconds in JSON and CSV */
+    CLI_T_LIST  /* items of text separated by CLI_LIST_SEP: a JSON array, ','-joined elsewhere */
 } cli_type_t;
+#define CLI_LIST_SEP '\x1f'
 
 typedef struct cli_col {
     const char *key;  /* JSON key and CSV header */

@@ -364,6 +364,8 @@ void cli_json_seconds(cli_json_t *j, const char *key, int64_t ns, int digits)
 
 /* ---- rows ---- */
 
+#define CELL_TEXT_MAX 4096 /* text of a value that is not a string (a list's, joined) */
+
 /* A value as the JSON object's field(s) of its column. */
 static void json_value(cli_json_t *j, const cli_col_t *c, const cli_val_t *v)
 {
@@ -395,6 +397,18 @@ static void json_value(cli_json_t *j, const cli_col_t *c, const cli_val_t *v)
         break;
     case CLI_T_DUR:
         cli_json_seconds(j, c->key, v->i, v->digits);
+        break;
+    case CLI_T_LIST:
+        cli_json_open(j, c->key, '[');
+        for (const char *a = v->s; *a;) {
+            const char *e = strchr(a, CLI_LIST_SEP);
+            size_t n = e ? (size_t)(e - a) : strlen(a);
+            char item[CELL_TEXT_MAX];
+            snprintf(item, sizeof item, "%.*s", (int)n, a);
+            cli_json_str(j, NULL, item);
+            a += n + (e != NULL);
+        }
+        cli_json_close(j);
         break;
     }
 }
@@ -434,22 +448,25 @@ static const char *cell_text(const cli_col_t *c, const cli_val_t *v, bool table,
     case CLI_T_DUR:
         return table ? cli_human_duration(buf, size, v->i, v->digits)
                      : sift_format_ts(buf, size, v->i, v->digits);
+    case CLI_T_LIST:
+        snprintf(buf, size, "%s", v->s);
+        for (char *sep = buf; (sep = strchr(sep, CLI_LIST_SEP)); sep++)
+            *sep = ',';
+        return buf;
     }
     return "";
 }
 
 static bool right_aligned(cli_type_t t)
 {
-    return t != CLI_T_STR && t != CLI_T_TIME && t != CLI_T_BOOL;
+    return t != CLI_T_STR && t != CLI_T_TIME && t != CLI_T_BOOL && t != CLI_T_LIST;
 }
-
-#define CELL_MAX 96 /* text of any value but a string */
 
 static void print_csv(const cli_out_t *o, const cli_col_t *cols, size_t ncols, size_t n,
                       cli_rows_fn get, void *user, cli_val_t *v)
 {
     cli_line_t l = {.out = o->out};
-    char buf[CELL_MAX];
+    char buf[CELL_TEXT_MAX];
     const char *sep = "";
     for (size_t k = 0; k < ncols; k++) {
         if (!cols[k].key)
@@ -490,7 +507,7 @@ static void print_csv(const cli_out_t *o, const cli_col_t *cols, size_t ncols, s
 static void print_table(const cli_out_t *o, const cli_col_t *cols, size_t ncols, size_t n,
                         cli_rows_fn get, void *user, cli_val_t *v, size_t *w)
 {
-    char buf[CELL_MAX];
+    char buf[CELL_TEXT_MAX];
     for (size_t k = 0; k < ncols; k++)
         w[k] = cols[k].head ? strlen(cols[k].head) : 0;
     for (size_t i = 0; i < n; i++) {

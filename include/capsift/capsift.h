@@ -15,6 +15,7 @@
 #include <capsift/fingerprint.h>
 #include <capsift/info.h>
 #include <capsift/meta.h>
+#include <capsift/metapass.h>
 #include <capsift/minhash.h>
 #include <capsift/outfile.h>
 #include <capsift/packet.h>

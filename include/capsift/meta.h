@@ -1,4 +1,4 @@
-/* capsift: parsers of application metadata in payloads (DNS first), bounded in what they
+/* capsift: parsers of application metadata in payloads (DNS, HTTP, TLS, SSH), bounded in what they
  * keep, reading bytes only through the bounds-checked cursor. They know nothing of captures:
  * give them a message's bytes. Thread-safe: no state outside the caller's structs.
  */
@@ -19,7 +19,7 @@ extern "C" {
 
 #define SIFT_DNS_NAME_MAX 256 /* a name in presentation form and its NUL */
 #define SIFT_DNS_DATA_MAX 256 /* a record's data as text and its NUL (TXT is cut there) */
-#define SIFT_DNS_MAX_RR   16  /* questions and answers kept from one message */
+#define SIFT_DNS_MAX_RR   64  /* questions and answers kept from one message */
 
 enum { SIFT_DNS_QUESTION = 0, SIFT_DNS_ANSWER = 1 };
 
@@ -60,6 +60,79 @@ SIFT_API int sift_dns_parse(const uint8_t *msg, size_t len, sift_dns_msg_t *out)
 
 /* "A", "AAAA", "CNAME", "MX", "TXT" ...; NULL for a type without a name here. Static. */
 SIFT_API const char *sift_dns_type_name(uint16_t type);
+
+/* ---- HTTP/1.x heads (RFC 9112, RFC 9110) ---- */
+
+#define SIFT_HTTP_URI_MAX   1024 /* the request target and its NUL */
+#define SIFT_HTTP_FIELD_MAX 256  /* a field value kept and its NUL */
+
+/* A request or response head. Text is as sent, bytes outside printable ASCII as \xHH; a value
+ * longer than its buffer is cut (cut set). Fields: the first of each. */
+typedef struct sift_http_head {
+    bool response; /* a status line, else a request line */
+    char method[24];
+    char uri[SIFT_HTTP_URI_MAX];
+    char version[4]; /* "1.1" */
+    uint16_t status; /* a response's status code */
+    char reason[64];
+    char host[SIFT_HTTP_FIELD_MAX], user_agent[SIFT_HTTP_FIELD_MAX], referer[SIFT_HTTP_FIELD_MAX],
+        content_type[128];
+    uint64_t content_length;
+    bool has_length, chunked; /* Content-Length given; Transfer-Encoding: chunked */
+    bool complete;            /* the empty line ending the head was in the bytes */
+    size_t head_len;          /* bytes of the head with that line, when complete */
+    bool cut;
+} sift_http_head_t;
+
+/* Parses a head at the start of p: 0 when p begins with a request line (a method token, a
+ * target, HTTP/d.d) or a status line (HTTP/d.d and a 3-digit code) that ends within the bytes,
+ * its fields as far as the bytes go; SIFT_EINVAL when it does not (out zeroed). */
+SIFT_API int sift_http_parse(const uint8_t *p, size_t len, sift_http_head_t *out);
+
+/* ---- TLS hellos (RFC 8446, RFC 5246, RFC 6066, RFC 7301, RFC 8701) and JA3/JA3S ---- */
+
+#define SIFT_TLS_NAME_MAX 256
+#define SIFT_TLS_JA3_MAX  2048 /* a JA3 string and its NUL */
+#define SIFT_TLS_ALPN_MAX 8
+
+typedef struct sift_tls_hello {
+    uint8_t type;                /* 1 ClientHello, 2 ServerHello */
+    uint16_t record_version;     /* of the first record */
+    uint16_t version;            /* the hello's legacy_version (0x0303 for TLS 1.2 and 1.3) */
+    uint16_t supported;          /* supported_versions: a ClientHello's highest, a ServerHello's
+                                  * choice (0x0304 for TLS 1.3); 0 without the extension */
+    uint16_t cipher;             /* a ServerHello's cipher suite */
+    char sni[SIFT_TLS_NAME_MAX]; /* server_name's host_name, lower case, \xHH escapes */
+    char alpn[SIFT_TLS_ALPN_MAX][64]; /* ALPN protocols, as offered or chosen */
+    size_t nalpn;
+    char ja3[SIFT_TLS_JA3_MAX]; /* the JA3 string (ClientHello) or JA3S (ServerHello), GREASE
+                                 * left out; "" when the message is not complete */
+    bool complete;              /* the whole message was in the bytes */
+    bool cut;                   /* a list or name did not fit */
+} sift_tls_hello_t;
+
+/* Parses the hello at the start of p (a handshake record, the message perhaps spanning several
+ * records): 0 for a ClientHello or ServerHello, as far as the bytes go; SIFT_EINVAL for
+ * anything else (out zeroed). */
+SIFT_API int sift_tls_parse_hello(const uint8_t *p, size_t len, sift_tls_hello_t *out);
+
+/* ---- SSH version exchange and KEXINIT (RFC 4253), HASSH ---- */
+
+/* The version line at the start of p ("SSH-2.0-OpenSSH_8.9p1 Ubuntu-3"), without CR LF, into
+ * out (printable, \xHH escapes); returns the bytes of the line with its end, 0 when p does not
+ * begin with a complete "SSH-" line (out ""). */
+SIFT_API size_t sift_ssh_parse_version(const uint8_t *p, size_t len, char *out, size_t size);
+
+#define SIFT_SSH_HASSH_MAX 2048
+typedef struct sift_ssh_kexinit {
+    char client[SIFT_SSH_HASSH_MAX]; /* the HASSH string: kex;enc c2s;mac c2s;comp c2s */
+    char server[SIFT_SSH_HASSH_MAX]; /* HASSH-server's: kex;enc s2c;mac s2c;comp s2c */
+    bool cut;                        /* a string did not fit: do not hash it */
+} sift_ssh_kexinit_t;
+
+/* Parses a binary packet holding SSH_MSG_KEXINIT at the start of p: 0, SIFT_ETRUNC when the
+ * packet goes on past len, SIFT_EINVAL when p holds no KEXINIT (out zeroed). */
+SIFT_API int sift_ssh_parse_kexinit(const uint8_t *p, size_t len, sift_ssh_kexinit_t *out);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Results never depend on -j or on how a file is split. info, flows and stats (with
+# Results never depend on -j or on how a file is split. info, flows, meta and stats (with
 # application detection, and flows and stats without it; flows with layer-2 flows) and the index (its query output and
 # the packets extract writes from its positions) over the bundled captures and every
 # directory of the shared corpus give byte-identical output, messages included: read whole on
@@ -26,7 +26,7 @@ compare() {
 for d in "${dirs[@]}"; do
     for cmd in "info --no-cache --json" "flows --no-cache --json" "stats --no-cache --json" \
         "flows --no-cache --no-app --json" "stats --no-cache --no-app --json" \
-        "flows --no-cache --no-app --layer2 --json"; do
+        "flows --no-cache --no-app --layer2 --json" "meta --no-cache --json"; do
         "$CAPSIFT" $cmd -j 1 "$d" >"$TMP/whole" 2>&1
         for spec in "${specs[@]}"; do
             read -r range threads <<<"$spec"

@@ -1,0 +1,30 @@
+/* Fuzz target: the HTTP, TLS and SSH parsers (lib/meta/meta_http.c, meta_tls.c, meta_ssh.c),
+ * each on the same bytes. */
+#include <capsift/meta.h>
+
+#include <assert.h>
+#include <stdint.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static sift_http_head_t h;
+    if (sift_http_parse(data, size, &h) == 0) {
+        assert(memchr(h.uri, 0, sizeof h.uri) && memchr(h.host, 0, sizeof h.host));
+        assert(!h.complete || h.head_len <= size);
+    }
+    static sift_tls_hello_t t;
+    if (sift_tls_parse_hello(data, size, &t) == 0) {
+        assert(t.type == 1 || t.type == 2);
+        assert(t.nalpn <= SIFT_TLS_ALPN_MAX && memchr(t.ja3, 0, sizeof t.ja3));
+    }
+    char v[256];
+    size_t n = sift_ssh_parse_version(data, size, v, sizeof v);
+    assert(n <= size && memchr(v, 0, sizeof v));
+    static sift_ssh_kexinit_t k;
+    if (sift_ssh_parse_kexinit(data, size, &k) == 0)
+        assert(memchr(k.client, 0, sizeof k.client) && memchr(k.server, 0, sizeof k.server));
+    return 0;
+}

@@ -1,0 +1,209 @@
+/* TLS ClientHello and ServerHello: RFC 8446 (4.1.2, 4.1.3 the hellos; 4.2.1 supported_versions;
+ * 5.1 the record layer), RFC 5246 (TLS 1.2 and before), RFC 6066 (3: server_name), RFC 7301
+ * (ALPN), RFC 8422 (supported_groups, ec_point_formats), RFC 8701 (GREASE values, left out of
+ * the fingerprints), and the JA3/JA3S strings as Salesforce defined them:
+ *
+ *  record:    type(1)=22 version(2) length(2), then handshake bytes (one message may span
+ *             several records)
+ *  handshake: type(1) (1 ClientHello, 2 ServerHello) length(3) body
+ *  ClientHello: legacy_version(2) random(32) session_id<0..32> cipher_suites<2..2^16-2>
+ *               compression_methods<1..2^8-1> extensions<0..2^16-1>
+ *  ServerHello: legacy_version(2) random(32) session_id<0..32> cipher_suite(2)
+ *               compression_method(1) extensions<0..2^16-1>
+ *  extension: type(2) length(2) data
+ *
+ *  JA3:  version,ciphers,extensions,groups,point_formats   (each list '-'-joined, decimal)
+ *  JA3S: version,cipher,extensions
+ */
+#include "common/cursor.h"
+#include "common/internal.h"
+#include "meta/meta_int.h"
+
+#include <capsift/meta.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#define HS_MAX 16384 /* handshake bytes gathered from the records of one segment */
+
+static bool grease(uint16_t v)
+{
+    return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff);
+}
+
+typedef struct lists {
+    char ciphers[SIFT_TLS_JA3_MAX], exts[SIFT_TLS_JA3_MAX], groups[SIFT_TLS_JA3_MAX], formats[64];
+    bool cut;
+} lists_t;
+
+static void add(lists_t *l, char *s, size_t size, uint16_t v)
+{
+    if (!grease(v) && !sift__meta_append_u(s, size, "-", v))
+        l->cut = true;
+}
+
+static void server_name(sift_cursor_t d, sift_tls_hello_t *out)
+{
+    sift_cursor_t list = sift_cur_make(d.p, sift_cur_left(&d));
+    uint16_t n = sift_cur_be16(&list);
+    const uint8_t *b = sift_cur_take(&list, n);
+    if (!b)
+        return;
+    list = sift_cur_make(b, n);
+    while (sift_cur_left(&list) >= 3) {
+        uint8_t type = sift_cur_u8(&list);
+        uint16_t len = sift_cur_be16(&list);
+        const uint8_t *name = sift_cur_take(&list, len);
+        if (!name)
+            return;
+        if (type == 0 && out->sni[0] == '\0') /* host_name */
+            if (!sift__meta_text(out->sni, sizeof out->sni, name, len, true))
+                out->cut = true;
+    }
+}
+
+static void alpn(sift_cursor_t d, sift_tls_hello_t *out)
+{
+    uint16_t n = sift_cur_be16(&d);
+    const uint8_t *b = sift_cur_take(&d, n);
+    if (!b)
+        return;
+    sift_cursor_t list = sift_cur_make(b, n);
+    while (sift_cur_left(&list) > 0) {
+        uint8_t len = sift_cur_u8(&list);
+        const uint8_t *p = sift_cur_take(&list, len);
+        if (!p)
+            return;
+        if (out->nalpn == SIFT_TLS_ALPN_MAX) {
+            out->cut = true;
+            return;
+        }
+        if (!sift__meta_text(out->alpn[out->nalpn++], sizeof out->alpn[0], p, len, false))
+            out->cut = true;
+    }
+}
+
+static void extensions(sift_cursor_t *c, sift_tls_hello_t *out, lists_t *l)
+{
+    if (sift_cur_left(c) == 0)
+        return; /* before TLS 1.2 a hello may end without extensions */
+    uint16_t total = sift_cur_be16(c);
+    const uint8_t *b = sift_cur_take(c, total);
+    if (!b) {
+        out->complete = false;
+        return;
+    }
+    sift_cursor_t e = sift_cur_make(b, total);
+    while (sift_cur_left(&e) >= 4) {
+        uint16_t type = sift_cur_be16(&e), len = sift_cur_be16(&e);
+        const uint8_t *p = sift_cur_take(&e, len);
+        if (!p) {
+            out->complete = false;
+            return;
+        }
+        add(l, l->exts, sizeof l->exts, type);
+        sift_cursor_t d = sift_cur_make(p, len);
+        if (type == 0 && out->type == 1) {
+            server_name(d, out);
+        } else if (type == 16) {
+            alpn(d, out);
+        } else if (type == 43 && out->type == 2) {
+            out->supported = sift_cur_be16(&d);
+        } else if (type == 43) {
+            uint8_t n = sift_cur_u8(&d);
+            for (unsigned i = 0; i + 1 < n && sift_cur_left(&d) >= 2; i += 2) {
+                uint16_t v = sift_cur_be16(&d);
+                if (!grease(v) && v > out->supported)
+                    out->supported = v;
+            }
+        } else if (type == 10) {
+            uint16_t n = sift_cur_be16(&d);
+            for (unsigned i = 0; i + 1 < n && sift_cur_left(&d) >= 2; i += 2)
+                add(l, l->groups, sizeof l->groups, sift_cur_be16(&d));
+        } else if (type == 11) {
+            uint8_t n = sift_cur_u8(&d);
+            for (unsigned i = 0; i < n && sift_cur_left(&d) >= 1; i++)
+                add(l, l->formats, sizeof l->formats, sift_cur_u8(&d));
+        }
+    }
+    if (sift_cur_left(&e) != 0)
+        out->complete = false;
+}
+
+/* The handshake bytes of the records at the start of p into hs; false when p does not begin
+ * with a TLS handshake record. */
+static bool gather(const uint8_t *p, size_t len, uint8_t *hs, size_t *n, uint16_t *rec_version)
+{
+    sift_cursor_t c = sift_cur_make(p, len);
+    *n = 0;
+    bool first = true;
+    while (sift_cur_left(&c) >= 5 && c.p[0] == 22 && c.p[1] == 3 && c.p[2] <= 4) {
+        sift_cur_skip(&c, 1);
+        uint16_t v = sift_cur_be16(&c), rlen = sift_cur_be16(&c);
+        if (first)
+            *rec_version = v;
+        first = false;
+        if (rlen == 0 || rlen > 18432)
+            return *n > 0;
+        size_t take = rlen < sift_cur_left(&c) ? rlen : sift_cur_left(&c);
+        if (take > HS_MAX - *n)
+            take = HS_MAX - *n;
+        memcpy(hs + *n, c.p, take);
+        *n += take;
+        sift_cur_skip(&c, take);
+        if (take < rlen)
+            break;
+    }
+    return !first;
+}
+
+int sift_tls_parse_hello(const uint8_t *p, size_t len, sift_tls_hello_t *out)
+{
+    memset(out, 0, sizeof *out);
+    static_assert(HS_MAX >= 4, "room for a handshake header");
+    uint8_t hs[HS_MAX];
+    size_t n;
+    if (!p || !gather(p, len, hs, &n, &out->record_version) || n < 4 || (hs[0] != 1 && hs[0] != 2))
+        return SIFT_EINVAL;
+    sift_cursor_t c = sift_cur_make(hs, n);
+    out->type = sift_cur_u8(&c);
+    uint32_t mlen = (uint32_t)sift_cur_u8(&c) << 16;
+    mlen |= sift_cur_be16(&c);
+    out->complete = mlen <= sift_cur_left(&c);
+    if (out->complete)
+        c.end = c.p + mlen;
+    out->version = sift_cur_be16(&c);
+    if (c.trunc || (out->version >> 8) != 3) {
+        memset(out, 0, sizeof *out);
+        return SIFT_EINVAL;
+    }
+    sift_cur_skip(&c, 32);
+    uint8_t sid = sift_cur_u8(&c);
+    sift_cur_skip(&c, sid);
+    lists_t *l = &(lists_t){0};
+    if (out->type == 1) {
+        uint16_t nc = sift_cur_be16(&c);
+        const uint8_t *cs = sift_cur_take(&c, nc);
+        for (size_t i = 0; cs && i + 1 < nc; i += 2)
+            add(l, l->ciphers, sizeof l->ciphers, sift_load_be16(cs + i));
+        uint8_t ncomp = sift_cur_u8(&c);
+        sift_cur_skip(&c, ncomp);
+    } else {
+        out->cipher = sift_cur_be16(&c);
+        sift_cur_skip(&c, 1);
+    }
+    if (c.trunc) {
+        out->complete = false;
+        return 0;
+    }
+    extensions(&c, out, l);
+    if (!out->complete || l->cut)
+        return 0;
+    int w = out->type == 1 ? snprintf(out->ja3, sizeof out->ja3, "%u,%s,%s,%s,%s", out->version,
+                                      l->ciphers, l->exts, l->groups, l->formats)
+                           : snprintf(out->ja3, sizeof out->ja3, "%u,%u,%s", out->version,
+                                      out->cipher, l->exts);
+    if (w < 0 || (size_t)w >= sizeof out->ja3)
+        out->ja3[0] = '\0';
+    return 0;
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# capsift meta: DNS, HTTP, TLS and SSH values against tshark's fields (meta_tshark.py) on the
+# bundled captures and the traffic corpus; fields and pairing on a known capture; options and
+# bad input; no crash on the malformed corpus.
+. "$(dirname "$0")/lib.sh"
+HERE=$(dirname "$0")
+files=("$CAPS"/*.pcap*)
+if have_shared; then files+=("$SHARED"/traffic/*); fi
+if command -v tshark >/dev/null; then
+    python3 "$HERE/meta_tshark.py" "$CAPSIFT" "${files[@]}" >"$TMP/agree" 2>&1 && pass ||
+        { fail "capsift meta and tshark differ"; grep -v '^[a-z.]*: tshark' "$TMP/agree" | head -20 >&2; }
+    # the comparison itself can fail: a lower-cased URI is a difference
+    python3 - "$HERE/meta_tshark.py" "$CAPSIFT" "$CAPS/dpkt--http.pcap" <<'PY' && pass || fail "the tshark comparison cannot fail"
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("m", sys.argv[1]); m = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(m)
+real = m.capsift_values
+def mutated(capsift, path):
+    out, err, rc = real(capsift, path)
+    out["http.request.uri"] = {(f, v.upper()) for f, v in out["http.request.uri"]}
+    return out, err, rc
+m.capsift_values = mutated
+sys.argv = ["x", sys.argv[2], sys.argv[3]]
+sys.exit(0 if m.main() == 1 else 1)
+PY
+fi
+
+# one HTTP request with its response, and the DNS transaction, of dpkt--http.pcap
+expect_exit 0 "$CAPSIFT" meta --no-cache --json "$CAPS/dpkt--http.pcap"
+python3 - "$TMP/out" <<'PY' && pass || fail "dpkt--http.pcap rows"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+dns = [r for r in rows if r["proto"] == "dns"]
+http = [r for r in rows if r["proto"] == "http"]
+assert len(dns) == 1 and dns[0]["query"] == "pagead2.googlesyndication.com", dns
+assert dns[0]["answers"][-1] == "216.239.59.99" and dns[0]["rcode_name"] == "NOERROR"
+assert dns[0]["rtt"] > 0 and dns[0]["qtype_name"] == "A"
+h = [r for r in http if r["host"] == "www.ethereal.com"][0]
+assert h["method"] == "GET" and h["uri"] == "/download.html" and h["status_code"] == 200, h
+assert h["response_body_len"] == 18070 and h["dport"] == 80, h
+PY
+# TLS fingerprints as tshark computes them, from a bundled capture
+expect_exit 0 "$CAPSIFT" meta --no-cache -p tls --csv "$CAPS/ndpi--dtls.pcap"
+head -1 "$TMP/out" | grep -q '^proto,file,ts,time,src' && pass || fail "meta --csv header"
+# the options
+expect_exit 2 "$CAPSIFT" meta --csv "$CAPS/dpkt--http.pcap"
+grep -q "needs one --proto" "$TMP/err" && pass || fail "--csv without --proto"
+expect_exit 2 "$CAPSIFT" meta -p dnss "$CAPS/dpkt--http.pcap"
+grep -q "unknown protocol 'dnss'" "$TMP/err" && pass || fail "unknown --proto"
+expect_exit 0 "$CAPSIFT" meta --no-cache -p http,dns --max-per-flow 1 "$CAPS/pcapplusplus--http-packets.pcap"
+grep -q "past a cap" "$TMP/err" && pass || fail "--max-per-flow 1 counts what it left out"
+expect_exit 0 "$CAPSIFT" meta -p ssh --json "$CAPS/dpkt--http.pcap"
+[ ! -s "$TMP/out" ] && pass || fail "no ssh rows in an HTTP capture"
+# the result cache answers as the run did
+d=$TMP/cache; mkdir -p "$d"
+CAPSIFT_CACHE_DIR=$d "$CAPSIFT" meta --json "$CAPS/dpkt--http.pcap" >"$TMP/a" 2>&1
+CAPSIFT_CACHE_DIR=$d "$CAPSIFT" meta --json "$CAPS/dpkt--http.pcap" >"$TMP/b" 2>&1
+cmp -s "$TMP/a" "$TMP/b" && [ -s "$TMP/a" ] && pass || fail "meta from the cache differs"
+if have_shared; then
+    "$CAPSIFT" meta --no-cache --json -j 2 "$SHARED"/malformed >"$TMP/out" 2>"$TMP/err"
+    rc=$?
+    [ "$rc" -le 1 ] && pass || fail "meta over the malformed corpus exited $rc"
+fi
+finish
