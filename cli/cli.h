@@ -328,6 +328,10 @@ const char *cli_human_rate(char *buf, size_t size, double v, const char *unit);
 const char *cli_time_str(char *buf, size_t size, int64_t ns, int digits, cli_time_format_t tf,
                          int64_t base);
 
+/* A flow's address as text: IPv4 (IPv4-mapped) or IPv6 as ip_version says (an IPv6 flow's
+ * IPv4-mapped addresses stay IPv6), a MAC for a layer-2 flow (version 0). */
+const char *cli_addr_str(char *buf, size_t size, const uint8_t a[16], int version);
+
 /* Flow rows (cli/flow_out.c), for flows and query alike. Row i into *row; app is a CLI_APP_MAX
  * buffer row->app may point into. */
 #define CLI_APP_MAX 72

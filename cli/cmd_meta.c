@@ -2,7 +2,6 @@
  * tables (one per protocol), JSON lines or CSV. */
 #include "cli.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -98,13 +97,6 @@ typedef struct src {
     char a[48], b[48], hex[8];
 } src_t;
 
-static const char *addr_str(char *buf, size_t size, const uint8_t a[16], int version)
-{
-    if (version == 6)
-        return inet_ntop(AF_INET6, a, buf, (socklen_t)size) ? buf : "?";
-    return sift_format_addr(a, buf, size);
-}
-
 static void row_values(void *user, size_t i, cli_val_t *v)
 {
     src_t *s = user;
@@ -114,9 +106,9 @@ static void row_values(void *user, size_t i, cli_val_t *v)
     v[C_PROTO] = (cli_val_t){.s = sift_meta_proto_name((sift_meta_proto_t)r->proto)};
     v[C_FILE] = (cli_val_t){.s = in->path};
     v[C_TS] = (cli_val_t){.i = sift_meta_row_ts(r), .digits = d};
-    v[C_SRC] = (cli_val_t){.s = addr_str(s->a, sizeof s->a, r->src, r->ip_version)};
+    v[C_SRC] = (cli_val_t){.s = cli_addr_str(s->a, sizeof s->a, r->src, r->ip_version)};
     v[C_SPORT] = (cli_val_t){.u = r->sport};
-    v[C_DST] = (cli_val_t){.s = addr_str(s->b, sizeof s->b, r->dst, r->ip_version)};
+    v[C_DST] = (cli_val_t){.s = cli_addr_str(s->b, sizeof s->b, r->dst, r->ip_version)};
     v[C_DPORT] = (cli_val_t){.u = r->dport};
     v[C_TRANSPORT] = (cli_val_t){.s = r->ip_proto == 6 ? "tcp" : "udp"};
     const bool both = r->ts_ns[0] != INT64_MIN && r->ts_ns[1] != INT64_MIN;

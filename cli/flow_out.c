@@ -100,7 +100,7 @@ static const char *l2_proto_str(char *buf, size_t size, unsigned kind, uint16_t 
 
 /* An IPv6 flow shows its addresses as IPv6 even when they are IPv4-mapped; a layer-2 flow's
  * are MAC addresses. */
-static const char *addr_str(char *buf, size_t size, const uint8_t a[16], int version)
+const char *cli_addr_str(char *buf, size_t size, const uint8_t a[16], int version)
 {
     if (version == 0) {
         snprintf(buf, size, "%02x:%02x:%02x:%02x:%02x:%02x", a[0], a[1], a[2], a[3], a[4], a[5]);
@@ -126,10 +126,10 @@ static void flow_values(void *user, size_t i, cli_val_t *v)
     f->get(f->user, i, r, f->app_buf);
     uint8_t d = r->ts_digits;
     v[C_FILE] = (cli_val_t){.s = r->file};
-    v[C_SRC] = (cli_val_t){.s = addr_str(f->src, sizeof f->src, r->src, r->ip_version)};
+    v[C_SRC] = (cli_val_t){.s = cli_addr_str(f->src, sizeof f->src, r->src, r->ip_version)};
     const bool l2 = r->ip_version == 0;
     v[C_SPORT] = (cli_val_t){.u = r->sport, .null = l2};
-    v[C_DST] = (cli_val_t){.s = addr_str(f->dst, sizeof f->dst, r->dst, r->ip_version)};
+    v[C_DST] = (cli_val_t){.s = cli_addr_str(f->dst, sizeof f->dst, r->dst, r->ip_version)};
     v[C_DPORT] = (cli_val_t){.u = r->dport, .null = l2};
     v[C_PROTO] = (cli_val_t){.s = l2 ? l2_proto_str(f->proto, sizeof f->proto, r->proto, r->sport)
                                      : proto_str(f->proto, sizeof f->proto, r->proto)};

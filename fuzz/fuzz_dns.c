@@ -9,6 +9,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    (void)sift_dns_plausible(data, size);
     sift_dns_msg_t d;
     if (sift_dns_parse(data, size, &d) != 0)
         return 0;

@@ -58,6 +58,12 @@ typedef struct sift_dns_msg {
  * message is parsed as far as it goes (out->damaged). Never reads outside [msg, msg + len). */
 SIFT_API int sift_dns_parse(const uint8_t *msg, size_t len, sift_dns_msg_t *out);
 
+/* Whether bytes on a port DNS is not registered for have DNS's form all the same (DNSCrypt's
+ * certificate queries on 443, resolvers on other ports): opcode 0, one question of class IN,
+ * CH or ANY with a type, at most 64 records, and the question whole. A cheap check before
+ * sift_dns_parse; it reads no more than the question. */
+SIFT_API bool sift_dns_plausible(const uint8_t *msg, size_t len);
+
 /* "A", "AAAA", "CNAME", "MX", "TXT" ...; NULL for a type without a name here. Static. */
 SIFT_API const char *sift_dns_type_name(uint16_t type);
 

@@ -247,7 +247,7 @@ enum {
     ROLE_REPLY = 1
 }; /* DNS query / response, HTTP request / response,
     * ClientHello / ServerHello, SSH: the sender's side */
-enum { MSG_SEQ = 1, MSG_HEAD_VERSION = 2, MSG_KEXINIT = 4, MSG_AFTER_SYN = 8 };
+enum { MSG_SEQ = 1, MSG_IS_KEXINIT = 2, MSG_AFTER_SYN = 4 };
 
 typedef struct msg {
     const char *str[SIFT_META_NSTR];
@@ -425,28 +425,6 @@ static void dns_message(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt, c
     set_str(s, m, DNS_MORE, more);
 }
 
-/* A datagram on another port that is a DNS message all the same (DNSCrypt's certificate
- * queries on 443, resolvers on other ports): opcode 0, one question of class IN, CH or ANY
- * with a type, no more than 64 records, and the question whole. */
-static bool dns_like(const uint8_t *p, size_t len)
-{
-    if (len < 17 || sift_load_be16(p + 4) != 1 || (p[2] & 0x78) != 0 || (p[3] & 0x40) != 0)
-        return false;
-    unsigned rr = sift_load_be16(p + 6) + sift_load_be16(p + 8) + sift_load_be16(p + 10);
-    if (rr > 64)
-        return false;
-    size_t i = 12; /* the question's name: labels only, no pointer before anything to point at */
-    while (i < len && p[i] != 0) {
-        if (p[i] > 63)
-            return false;
-        i += 1 + p[i];
-    }
-    if (i == 12 || i + 5 > len)
-        return false;
-    const uint16_t type = sift_load_be16(p + i + 1), cls = sift_load_be16(p + i + 3) & 0x7fff;
-    return type != 0 && (cls == 1 || cls == 3 || cls == 255);
-}
-
 /* DNS over TCP: messages with their 2-byte lengths (RFC 1035 4.2.2), from the segment's start. */
 static void dns_tcp(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt)
 {
@@ -588,7 +566,7 @@ static bool ssh_kexinit(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt, c
     msg_t *m = msg_add(s, fs, pkt, SIFT_META_SSH, ROLE_ASK);
     if (!m || k.cut)
         return true;
-    m->flags |= MSG_KEXINIT;
+    m->flags |= MSG_IS_KEXINIT;
     char hex[SIFT_DIGEST_HEX_MAX];
     md5_hex(k.client, hex);
     set_str(s, m, SSH_HASSH_STR, k.client);
@@ -606,10 +584,8 @@ static bool ssh_segment(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt)
     if (n == 0)
         return false;
     msg_t *m = msg_add(s, fs, pkt, SIFT_META_SSH, ROLE_ASK);
-    if (m) {
-        m->flags |= MSG_HEAD_VERSION;
+    if (m)
         set_str(s, m, SSH_CLIENT, v); /* the side is decided when the flow ends */
-    }
     if (n < pkt->payload_len)
         ssh_kexinit(s, fs, pkt, pkt->payload + n, pkt->payload_len - n);
     return true;
@@ -681,7 +657,7 @@ static void meta_packet(void *state, const sift_packet_t *pkt)
     const bool netbios = pkt->sport == 137 || pkt->dport == 137; /* DNS's form, not DNS */
     if ((s->protos & (1u << SIFT_META_DNS)) &&
         (dns_port(pkt->sport) || dns_port(pkt->dport) ||
-         (!netbios && dns_like(pkt->payload, pkt->payload_len))))
+         (!netbios && sift_dns_plausible(pkt->payload, pkt->payload_len))))
         dns_message(s, fs, pkt, pkt->payload, pkt->payload_len, cut);
     else if ((s->protos & (1u << SIFT_META_HTTP)) && (pkt->sport == 1900 || pkt->dport == 1900))
         http_segment(s, fs, pkt, 0); /* SSDP: HTTP heads in datagrams */
@@ -871,7 +847,7 @@ static void pair_handshake(sift_meta_t *s, const sift_flow_t *f, const mlist_t *
         if (m->proto != proto)
             continue;
         int k = proto == SIFT_META_TLS ? m->role : m->dir != client_dir;
-        int what = (m->flags & MSG_KEXINIT) ? 1 : 0;
+        int what = (m->flags & MSG_IS_KEXINIT) ? 1 : 0;
         if (!side[k][what])
             side[k][what] = m;
     }

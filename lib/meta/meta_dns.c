@@ -255,3 +255,22 @@ const char *sift_dns_type_name(uint16_t type)
         return NULL;
     }
 }
+
+bool sift_dns_plausible(const uint8_t *p, size_t len)
+{
+    if (len < 17 || sift_load_be16(p + 4) != 1 || (p[2] & 0x78) != 0 || (p[3] & 0x40) != 0)
+        return false;
+    unsigned rr = sift_load_be16(p + 6) + sift_load_be16(p + 8) + sift_load_be16(p + 10);
+    if (rr > 64)
+        return false;
+    size_t i = 12; /* the question's name: labels only, no pointer before anything to point at */
+    while (i < len && p[i] != 0) {
+        if (p[i] > 63)
+            return false;
+        i += 1 + p[i];
+    }
+    if (i == 12 || i + 5 > len)
+        return false;
+    const uint16_t type = sift_load_be16(p + i + 1), cls = sift_load_be16(p + i + 3) & 0x7fff;
+    return type != 0 && (cls == 1 || cls == 3 || cls == 255);
+}

@@ -132,16 +132,15 @@ static void extensions(sift_cursor_t *c, sift_tls_hello_t *out, lists_t *l)
 
 /* The handshake bytes of the records at the start of p into hs; false when p does not begin
  * with a TLS handshake record. */
-static bool gather(const uint8_t *p, size_t len, uint8_t *hs, size_t *n, uint16_t *rec_version)
+static bool gather(const uint8_t *p, size_t len, uint8_t *hs, size_t *n)
 {
     sift_cursor_t c = sift_cur_make(p, len);
     *n = 0;
     bool first = true;
     while (sift_cur_left(&c) >= 5 && c.p[0] == 22 && c.p[1] == 3 && c.p[2] <= 4) {
         sift_cur_skip(&c, 1);
-        uint16_t v = sift_cur_be16(&c), rlen = sift_cur_be16(&c);
-        if (first)
-            *rec_version = v;
+        sift_cur_skip(&c, 2); /* the record's version */
+        uint16_t rlen = sift_cur_be16(&c);
         first = false;
         if (rlen == 0 || rlen > 18432)
             return *n > 0;
@@ -160,10 +159,22 @@ static bool gather(const uint8_t *p, size_t len, uint8_t *hs, size_t *n, uint16_
 int sift_tls_parse_hello(const uint8_t *p, size_t len, sift_tls_hello_t *out)
 {
     memset(out, 0, sizeof *out);
-    static_assert(HS_MAX >= 4, "room for a handshake header");
-    uint8_t hs[HS_MAX];
-    size_t n;
-    if (!p || !gather(p, len, hs, &n, &out->record_version) || n < 4 || (hs[0] != 1 && hs[0] != 2))
+    if (!p || len < 9 || p[0] != 22 || p[1] != 3 || p[2] > 4)
+        return SIFT_EINVAL;
+    /* a hello inside its first record, as nearly always, is read where it lies; one spanning
+     * records is gathered first */
+    const uint8_t *hs = p + 5;
+    size_t rlen = sift_load_be16(p + 3), n = len - 5 < rlen ? len - 5 : rlen;
+    uint8_t buf[HS_MAX];
+    if (rlen == 0 || rlen > 18432) {
+        return SIFT_EINVAL;
+    } else if (4 + ((size_t)hs[1] << 16 | sift_load_be16(hs + 2)) > rlen) {
+        if (!gather(p, len, buf, &n))
+            return SIFT_EINVAL;
+        hs = buf;
+    }
+    out->record_version = sift_load_be16(p + 1);
+    if (n < 4 || (hs[0] != 1 && hs[0] != 2))
         return SIFT_EINVAL;
     sift_cursor_t c = sift_cur_make(hs, n);
     out->type = sift_cur_u8(&c);

@@ -226,6 +226,30 @@ static void test_bounds(void **st)
     assert_int_equal(strlen(d.rr[1].data), SIFT_DNS_DATA_MAX - 1);
 }
 
+/* DNS's form on another port: a query and a response pass, other shapes do not */
+static void test_plausible(void **st)
+{
+    (void)st;
+    msg_t m;
+    header(&m, 7, 0x0100, 1, 0);
+    name(&m, "2.dnscrypt-cert.example");
+    u16(&m, 16);
+    u16(&m, 1);
+    assert_true(sift_dns_plausible(m.b, m.n));
+    assert_false(sift_dns_plausible(m.b, m.n - 1)); /* the question cut */
+    m.b[5] = 2;                                     /* two questions */
+    assert_false(sift_dns_plausible(m.b, m.n));
+    m.b[5] = 1;
+    m.b[2] = 0x28; /* opcode 5, UPDATE */
+    assert_false(sift_dns_plausible(m.b, m.n));
+    m.b[2] = 0x81; /* a response */
+    assert_true(sift_dns_plausible(m.b, m.n));
+    m.b[m.n - 1] = 4; /* class 4 */
+    assert_false(sift_dns_plausible(m.b, m.n));
+    const char *http = "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n";
+    assert_false(sift_dns_plausible((const uint8_t *)http, strlen(http)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +258,7 @@ int main(void)
         cmocka_unit_test(test_escapes_and_root),
         cmocka_unit_test(test_damage),
         cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_plausible),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
