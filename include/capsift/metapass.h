@@ -8,9 +8,10 @@
  * n-th request, a flow's first ClientHello with its first ServerHello, an SSH client's version
  * and KEXINIT with the server's. A message must begin at the start of a TCP segment; one that
  * goes on into the next segment is parsed as far as the segment goes (and counted as cut).
- * Retransmitted segments are skipped by sequence number. Repeated strings are stored once per
- * range read. Results never depend on how a file is split: for now each file is read whole
- * (files in parallel, a file on one worker).
+ * Retransmitted segments are skipped by sequence number; an HTTP body's length is counted in
+ * sequence space, from the end of its head to the next head (or the highest sequence number
+ * of the direction). Repeated strings are stored once per range read. Results never depend on
+ * how a file is split: ranges of a file are read in parallel and their flows joined.
  *
  *   sift_meta_config_t mc = {.protos = 1u << SIFT_META_DNS};
  *   int p = sift_engine_add_pass(e, &sift_meta_pass, &mc);
@@ -115,7 +116,6 @@ typedef struct sift_meta_summary {
     uint64_t cut[SIFT_META_NPROTO];      /* went on past their segment: parsed as far as it
                                           * goes (a TLS hello without JA3, a head's last
                                           * fields, a KEXINIT without HASSH) */
-    uint64_t retransmitted;              /* TCP segments skipped as seen already */
 } sift_meta_summary_t;
 SIFT_API void sift_meta_summary(const sift_meta_t *s, sift_meta_summary_t *out);
 

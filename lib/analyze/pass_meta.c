@@ -2,12 +2,15 @@
  * kept in the flow's own bytes while the file is read and made into transaction rows when the
  * flow ends.
  *
- * Split-independence (the joins below are written for it; the pass is still flagged to read
- * files whole, see sift_meta_pass): a message is parsed from one segment or datagram only, so each
- * range finds the same messages in its own packets; what crosses a boundary is joined when the
- * ranges merge (messages appended in order; a TCP segment of the later range that lies before
- * the earlier range's highest sequence number dropped, as a whole read would have skipped it;
- * HTTP body bytes before the later range's first head given to the earlier range's last one).
+ * Split-independence: a message is parsed from one segment or datagram only, so each range
+ * finds the same messages in its own packets; what crosses a boundary is joined when the
+ * ranges merge (messages appended in order, up to the flow's cap; a TCP segment of the later
+ * range that lies before the earlier range's highest sequence number dropped, as a whole read
+ * would have skipped it). Nothing is counted before the flow ends, so a dropped message is
+ * never counted. HTTP body lengths are in sequence space: from the end of a head to the next
+ * head of its direction, or to the direction's highest sequence number, so they do not depend
+ * on the order segments come in. A SYN starts a direction's sequence anew (an epoch); the
+ * bodies of the epoch it ends are measured then.
  * Strings live in arenas that a merge hands over whole, so a message's pointers stay valid.
  */
 #include "common/cursor.h"
@@ -247,35 +250,42 @@ enum {
     ROLE_REPLY = 1
 }; /* DNS query / response, HTTP request / response,
     * ClientHello / ServerHello, SSH: the sender's side */
-enum { MSG_SEQ = 1, MSG_IS_KEXINIT = 2, MSG_AFTER_SYN = 4 };
+enum {
+    MSG_SEQ = 1,        /* a TCP message: seq is its first byte's sequence number */
+    MSG_IS_KEXINIT = 2, /* SSH: the key exchange offer, not the version line */
+    MSG_CUT = 4,        /* went on past its segment (counted as cut) */
+    MSG_DAMAGED = 8,    /* broken inside (counted as damaged) */
+    MSG_CLIPPED = 16,   /* DNS: records past SIFT_DNS_MAX_RR (counted as left out) */
+    MSG_BODY_DONE = 32  /* HTTP: its body length is measured */
+};
 
 typedef struct msg {
     const char *str[SIFT_META_NSTR];
     uint64_t num[SIFT_META_NNUM];
     int64_t ts_ns;
     uint64_t offset;
-    uint32_t seq;
+    uint32_t seq;                /* TCP: its segment's sequence number */
+    uint32_t head_seq, head_end; /* HTTP over TCP: where the head begins and where it ends */
+    uint16_t epoch; /* TCP: SYNs of its direction before it (in its range until joined) */
     uint8_t proto, dir, role, flags; /* dir: the sender's side of the key (side_of) */
 } msg_t;
 
 typedef struct mlist {
     msg_t *m;
     uint32_t n, cap;
-    uint32_t open[2]; /* HTTP: 1 + the index of the direction's last head (0: left out) */
-    uint8_t heads;    /* bit per direction: an HTTP head was seen in this part */
+    uint32_t limit; /* max_per_flow */
 } mlist_t;
 
 /* The pass's bytes in every flow. */
 typedef struct mflow {
-    mlist_t *l;                  /* NULL until the flow's first message */
-    uint64_t lead[2];            /* HTTP body bytes before this part's first head, per direction */
-    uint32_t left_out;           /* messages past max_per_flow */
-    uint32_t max_end[2];         /* per direction: the end of the highest segment seen */
-    uint32_t skip_to[2];         /* per direction: a message's bytes go on to here (DNS over TCP, an
-                                  * HTTP body of known length), so segments before it start none */
-    uint8_t have_max, have_skip; /* bit per direction: max_end, skip_to set */
-    uint8_t syn; /* bit per direction: this part saw a SYN, which starts the sequence anew (a
-                  * port reused by a new connection) */
+    mlist_t *l;                          /* NULL until the flow's first message */
+    uint32_t left_out[SIFT_META_NPROTO]; /* messages past max_per_flow */
+    uint32_t max_end[2];                 /* per direction: the end of the highest segment seen */
+    uint32_t skip_to[2]; /* per direction: a message's bytes go on to here (DNS over TCP, an
+                          * HTTP body of known length), so segments before it start none */
+    uint32_t pre_end[2]; /* per direction: max_end before this part's first SYN */
+    uint16_t nsyn[2];    /* per direction: SYNs seen (the current epoch) */
+    uint8_t have_max, have_skip, have_pre; /* bit per direction: max_end, skip_to, pre_end set */
 } mflow_t;
 
 struct sift_meta {
@@ -318,15 +328,14 @@ static bool seq_before(uint32_t a, uint32_t b)
 static msg_t *msg_add(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt, uint8_t proto,
                       uint8_t role)
 {
-    s->sum.messages[proto]++;
     if (!fs->l && !(fs->l = calloc(1, sizeof *fs->l))) {
         sift_pass_report(s, SIFT_ENOMEM, "out of memory: some transactions are missing");
         return NULL;
     }
     mlist_t *l = fs->l;
-    if (l->n >= s->max_per_flow) {
-        fs->left_out++;
-        s->sum.left_out[proto]++;
+    l->limit = s->max_per_flow;
+    if (l->n >= l->limit) {
+        fs->left_out[proto]++;
         return NULL;
     }
     if (l->n == l->cap) {
@@ -347,8 +356,7 @@ static msg_t *msg_add(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt, uin
     m->offset = pkt->rec->offset;
     m->seq = pkt->tcp_seq;
     m->flags = pkt->ip_proto == 6 ? MSG_SEQ : 0;
-    if (pkt->ip_proto == 6 && (fs->syn & (1u << side_of(pkt))))
-        m->flags |= MSG_AFTER_SYN;
+    m->epoch = pkt->ip_proto == 6 ? fs->nsyn[side_of(pkt)] : 0;
     m->proto = proto;
     m->dir = side_of(pkt);
     m->role = role;
@@ -385,14 +393,10 @@ static void dns_message(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt, c
     if (sift_dns_parse(p, len, &d) < 0)
         return;
     msg_t *m = msg_add(s, fs, pkt, SIFT_META_DNS, d.response ? ROLE_REPLY : ROLE_ASK);
-    if (d.damaged)
-        s->sum.damaged[SIFT_META_DNS]++;
-    if (d.left_out)
-        s->sum.left_out[SIFT_META_DNS]++; /* records past SIFT_DNS_MAX_RR */
-    if (cut)
-        s->sum.cut[SIFT_META_DNS]++;
     if (!m)
         return;
+    m->flags |=
+        (d.damaged ? MSG_DAMAGED : 0) | (d.left_out ? MSG_CLIPPED : 0) | (cut ? MSG_CUT : 0);
     m->num[DNS_ID] = d.id;
     m->num[DNS_RCODE] = d.response ? d.rcode : SIFT_META_NONE;
     m->num[DNS_TC] = d.truncated;
@@ -445,23 +449,40 @@ static void dns_tcp(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt)
 
 /* ---- HTTP ---- */
 
-static void http_body(mflow_t *fs, uint8_t dir, uint64_t bytes)
+static bool is_http_seq(const msg_t *m, uint8_t dir, uint16_t epoch)
 {
-    mlist_t *l = fs->l;
-    if (!l || !(l->heads & (1u << dir))) {
-        fs->lead[dir] += bytes;
+    return m->proto == SIFT_META_HTTP && (m->flags & MSG_SEQ) && m->dir == dir && m->epoch == epoch;
+}
+
+/* Measures the bodies of direction dir's heads in an epoch that ends at sequence number end:
+ * each runs from its head's end to the next head by sequence number, the last to end, and no
+ * further than its Content-Length. Bytes not captured between them count as sent. */
+static void http_bodies(mlist_t *l, uint8_t dir, uint16_t epoch, uint32_t end)
+{
+    if (!l)
         return;
-    }
-    if (l->open[dir]) {
-        msg_t *m = &l->m[l->open[dir] - 1];
-        int slot = m->role == ROLE_ASK ? HTTP_REQ_BODY : HTTP_RESP_BODY;
-        m->num[slot] += bytes;
+    for (uint32_t i = 0; i < l->n; i++) {
+        msg_t *m = &l->m[i];
+        if (!is_http_seq(m, dir, epoch) || (m->flags & MSG_BODY_DONE))
+            continue;
+        uint32_t next = end;
+        for (uint32_t j = 0; j < l->n; j++) {
+            const msg_t *o = &l->m[j];
+            if (is_http_seq(o, dir, epoch) && seq_before(m->head_seq, o->head_seq) &&
+                seq_before(o->head_seq, next))
+                next = o->head_seq;
+        }
+        uint64_t *body = &m->num[m->role == ROLE_ASK ? HTTP_REQ_BODY : HTTP_RESP_BODY];
+        const uint64_t span = seq_before(m->head_end, next) ? next - m->head_end : 0;
+        *body = span < *body ? span : *body; /* *body: its Content-Length, or NONE */
+        m->flags |= MSG_BODY_DONE;
     }
 }
 
 /* Heads at the start of the segment, and one after another when a Content-Length says where
- * the next begins (pipelining); returns false when the segment does not begin with one. */
-static bool http_segment(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt, uint64_t wire)
+ * the next begins (pipelining); returns false when the segment does not begin with one. In a
+ * datagram (SSDP) the body is what follows the head. */
+static bool http_segment(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt)
 {
     const uint8_t *p = pkt->payload;
     size_t left = pkt->payload_len;
@@ -470,13 +491,13 @@ static bool http_segment(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt, 
     while (left > 0 && sift_http_parse(p, left, &h) == 0) {
         any = true;
         msg_t *m = msg_add(s, fs, pkt, SIFT_META_HTTP, h.response ? ROLE_REPLY : ROLE_ASK);
-        if (!h.complete)
-            s->sum.cut[SIFT_META_HTTP]++;
-        mlist_t *l = fs->l;
-        if (l) {
-            l->heads |= (uint8_t)(1u << side_of(pkt));
-            l->open[side_of(pkt)] = m ? (uint32_t)(m - l->m) + 1 : 0;
-        }
+        const size_t at = (size_t)(p - pkt->payload);
+        size_t head = h.complete ? h.head_len : left;
+        size_t body = left - head;
+        if (h.complete && h.has_length && h.content_length < body)
+            body = (size_t)h.content_length;
+        if (h.complete && h.has_length)
+            skip_until(fs, pkt, (uint64_t)at + head + h.content_length);
         if (m) {
             set_str(s, m, HTTP_METHOD, h.method);
             set_str(s, m, HTTP_URI, h.uri);
@@ -487,24 +508,31 @@ static bool http_segment(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt, 
             set_str(s, m, HTTP_REASON, h.reason);
             set_str(s, m, HTTP_CTYPE, h.content_type);
             m->num[HTTP_STATUS] = h.response ? h.status : SIFT_META_NONE;
-            m->num[h.response ? HTTP_RESP_BODY : HTTP_REQ_BODY] = 0;
+            m->flags |= h.complete ? 0 : MSG_CUT;
+            const int slot = h.response ? HTTP_RESP_BODY : HTTP_REQ_BODY;
+            if (m->flags & MSG_SEQ) {
+                m->head_seq = pkt->tcp_seq + (uint32_t)at;
+                m->head_end = m->head_seq + (uint32_t)head;
+                /* the most the body can be, until it is measured: its Content-Length, none
+                 * for a 204 or 304 or a request without a length or chunks (RFC 9112 6.3) */
+                if (!h.complete) /* where the head ends, so where its body begins, is not known */
+                    m->flags |= MSG_BODY_DONE;
+                else if (h.response && (h.status == 204 || h.status == 304))
+                    m->num[slot] = 0;
+                else if (h.has_length)
+                    m->num[slot] = h.content_length;
+                else if (!h.response && !h.chunked)
+                    m->num[slot] = 0;
+            } else {
+                m->num[slot] = body;
+                m->flags |= MSG_BODY_DONE;
+            }
         }
-        size_t head = h.complete ? h.head_len : left;
-        size_t body = left - head;
-        if (h.complete && h.has_length && h.content_length < body)
-            body = (size_t)h.content_length;
-        if (h.complete && h.has_length)
-            skip_until(fs, pkt, (uint64_t)(p - pkt->payload) + head + h.content_length);
-        if (m)
-            m->num[h.response ? HTTP_RESP_BODY : HTTP_REQ_BODY] = body;
-        wire = wire > head + body ? wire - head - body : 0;
         p += head + body;
         left -= head + body;
         if (!h.complete || !h.has_length)
             break;
     }
-    if (any && wire > 0)
-        http_body(fs, side_of(pkt), wire);
     return any;
 }
 
@@ -521,10 +549,9 @@ static bool tls_segment(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt)
     if (sift_tls_parse_hello(pkt->payload, pkt->payload_len, &h) < 0)
         return false;
     msg_t *m = msg_add(s, fs, pkt, SIFT_META_TLS, h.type == 1 ? ROLE_ASK : ROLE_REPLY);
-    if (!h.complete)
-        s->sum.cut[SIFT_META_TLS]++;
     if (!m)
         return true;
+    m->flags |= h.complete ? 0 : MSG_CUT;
     char alpn[SIFT_TLS_ALPN_MAX * 64] = "";
     for (size_t i = 0; i < h.nalpn; i++) {
         size_t k = strlen(alpn);
@@ -559,14 +586,14 @@ static bool ssh_kexinit(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt, c
 {
     sift_ssh_kexinit_t k;
     int rc = sift_ssh_parse_kexinit(p, len, &k);
-    if (rc == SIFT_ETRUNC)
-        s->sum.cut[SIFT_META_SSH]++;
-    if (rc < 0)
-        return rc == SIFT_ETRUNC;
+    if (rc < 0 && rc != SIFT_ETRUNC)
+        return false;
     msg_t *m = msg_add(s, fs, pkt, SIFT_META_SSH, ROLE_ASK);
-    if (!m || k.cut)
+    if (!m)
         return true;
-    m->flags |= MSG_IS_KEXINIT;
+    m->flags |= MSG_IS_KEXINIT | (rc < 0 ? MSG_CUT : 0);
+    if (rc < 0 || k.cut) /* no HASSH from part of the lists */
+        return true;
     char hex[SIFT_DIGEST_HEX_MAX];
     md5_hex(k.client, hex);
     set_str(s, m, SSH_HASSH_STR, k.client);
@@ -597,48 +624,48 @@ static void tcp_segment(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt)
 {
     const uint8_t d = side_of(pkt), bit = (uint8_t)(1u << d);
     const uint32_t seq = pkt->tcp_seq, end = seq + pkt->l4_len;
-    uint64_t wire = pkt->l4_len;
     if (pkt->tcp_flags & 0x02) { /* SYN: a new connection's sequence numbers */
-        fs->syn |= bit;
+        if (fs->have_max & bit) {
+            if (fs->nsyn[d] > 0) /* the epoch began in this part: its bodies end here */
+                http_bodies(fs->l, d, fs->nsyn[d], fs->max_end[d]);
+            else { /* it began before this part: the join measures them */
+                fs->pre_end[d] = fs->max_end[d];
+                fs->have_pre |= bit;
+            }
+        }
+        if (fs->nsyn[d] < UINT16_MAX)
+            fs->nsyn[d]++;
         fs->have_max &= (uint8_t)~bit;
         fs->have_skip &= (uint8_t)~bit;
     }
     if (pkt->l4_len == 0)
         return;
     if ((fs->have_max & bit) && seq_before(seq, fs->max_end[d])) {
-        s->sum.retransmitted++;
-        fs->max_end[d] = seq_before(fs->max_end[d], end) ? end : fs->max_end[d];
-        if (s->protos & (1u << SIFT_META_HTTP)) /* bytes sent, retransmissions too */
-            http_body(fs, d, wire);
-        return;
+        if (seq_before(fs->max_end[d], end))
+            fs->max_end[d] = end;
+        return; /* seen already, or the rest of a segment seen */
     }
     fs->max_end[d] = end;
     fs->have_max |= bit;
     const uint8_t *p = pkt->payload;
     const size_t n = pkt->payload_len;
     const unsigned want = s->protos;
-    if (n == 0)
-        return;
-    bool inside = (fs->have_skip & bit) && seq_before(seq, fs->skip_to[d]);
-    if (inside) {
-        /* the rest of a message that began in an earlier segment */
-    } else if (dns_port(pkt->sport) || dns_port(pkt->dport)) {
+    if (n == 0 || ((fs->have_skip & bit) && seq_before(seq, fs->skip_to[d])))
+        return; /* nothing, or the rest of a message that began in an earlier segment */
+    if (dns_port(pkt->sport) || dns_port(pkt->dport)) {
         if (want & (1u << SIFT_META_DNS))
             dns_tcp(s, fs, pkt);
         return;
-    } else if (p[0] == 22 && (want & (1u << SIFT_META_TLS)) && tls_segment(s, fs, pkt)) {
-        return;
-    } else if (p[0] == 'S' && (want & (1u << SIFT_META_SSH)) && ssh_segment(s, fs, pkt)) {
-        return;
-    } else if (n > 5 && p[0] == 0 && p[5] == 20 && (want & (1u << SIFT_META_SSH)) &&
-               ssh_kexinit(s, fs, pkt, p, n)) {
-        return;
-    } else if (p[0] >= 'A' && p[0] <= 'Z' && (want & (1u << SIFT_META_HTTP)) &&
-               http_segment(s, fs, pkt, wire)) {
-        return;
     }
-    if (want & (1u << SIFT_META_HTTP))
-        http_body(fs, d, wire);
+    if (p[0] == 22 && (want & (1u << SIFT_META_TLS)) && tls_segment(s, fs, pkt))
+        return;
+    if (p[0] == 'S' && (want & (1u << SIFT_META_SSH)) && ssh_segment(s, fs, pkt))
+        return;
+    if (n > 5 && p[0] == 0 && p[5] == 20 && (want & (1u << SIFT_META_SSH)) &&
+        ssh_kexinit(s, fs, pkt, p, n))
+        return;
+    if (p[0] >= 'A' && p[0] <= 'Z' && (want & (1u << SIFT_META_HTTP)))
+        http_segment(s, fs, pkt);
 }
 
 static void meta_packet(void *state, const sift_packet_t *pkt)
@@ -660,73 +687,81 @@ static void meta_packet(void *state, const sift_packet_t *pkt)
          (!netbios && sift_dns_plausible(pkt->payload, pkt->payload_len))))
         dns_message(s, fs, pkt, pkt->payload, pkt->payload_len, cut);
     else if ((s->protos & (1u << SIFT_META_HTTP)) && (pkt->sport == 1900 || pkt->dport == 1900))
-        http_segment(s, fs, pkt, 0); /* SSDP: HTTP heads in datagrams */
+        http_segment(s, fs, pkt); /* SSDP: HTTP heads in datagrams */
 }
 
 /* ---- ranges ---- */
+
+static uint32_t seq_max(uint32_t a, uint32_t b)
+{
+    return seq_before(a, b) ? b : a;
+}
+
+/* b's messages after a's, as a whole read would have kept them. */
+static void join_messages(mflow_t *a, const mflow_t *b)
+{
+    const mlist_t *bl = b->l;
+    mlist_t *al = a->l;
+    if (!al && (al = a->l = calloc(1, sizeof *al)))
+        al->limit = bl->limit;
+    for (uint32_t i = 0; i < bl->n; i++) {
+        msg_t m = bl->m[i];
+        const uint8_t d = m.dir, bit = (uint8_t)(1u << d);
+        if (m.flags & MSG_SEQ) {
+            if (m.epoch == 0 && (((a->have_max & bit) && seq_before(m.seq, a->max_end[d])) ||
+                                 ((a->have_skip & bit) && seq_before(m.seq, a->skip_to[d]))))
+                continue; /* a whole read would not have parsed this segment */
+            m.epoch =
+                (uint16_t)(m.epoch + a->nsyn[d] < UINT16_MAX ? m.epoch + a->nsyn[d] : UINT16_MAX);
+        }
+        if (!al || al->n >= al->limit) { /* past the cap, or no memory to keep it */
+            a->left_out[m.proto]++;
+            continue;
+        }
+        if (al->n == al->cap) {
+            uint32_t cap = al->cap ? al->cap * 2 : 4;
+            msg_t *g = realloc(al->m, cap * sizeof *g);
+            if (!g) {
+                a->left_out[m.proto]++;
+                continue;
+            }
+            al->m = g;
+            al->cap = cap;
+        }
+        al->m[al->n++] = m;
+    }
+}
 
 /* from is the later part of into's flow (from's strings come over with the state merge). */
 static void meta_flow_join(void *into, const void *from)
 {
     mflow_t *a = into;
     const mflow_t *b = from;
-    const mlist_t *bl = b->l;
-    mlist_t *al = a->l;
-    for (int d = 0; d < 2; d++) {
+    for (int p = 0; p < SIFT_META_NPROTO; p++)
+        a->left_out[p] += b->left_out[p];
+    if (b->l && b->l->n > 0)
+        join_messages(a, b);
+    for (uint8_t d = 0; d < 2; d++) {
         const uint8_t bit = (uint8_t)(1u << d);
-        const uint64_t lead = b->lead[d];
-        if (al && (al->heads & bit)) {
-            if (al->open[d])
-                al->m[al->open[d] - 1]
-                    .num[al->m[al->open[d] - 1].role == ROLE_ASK ? HTTP_REQ_BODY
-                                                                 : HTTP_RESP_BODY] += lead;
-        } else {
-            a->lead[d] += lead;
-        }
-    }
-    a->left_out += b->left_out;
-    if (bl && bl->n > 0) {
-        if (!al && !(al = a->l = calloc(1, sizeof *al))) {
-            a->left_out += bl->n; /* no state to report on: counted as left out */
-        } else {
-            uint32_t open[2] = {0, 0};
-            for (uint32_t i = 0; i < bl->n; i++) {
-                const msg_t *m = &bl->m[i];
-                const uint8_t bit = (uint8_t)(1u << m->dir);
-                if ((m->flags & MSG_SEQ) && !(m->flags & MSG_AFTER_SYN) &&
-                    (((a->have_max & bit) && seq_before(m->seq, a->max_end[m->dir])) ||
-                     ((a->have_skip & bit) && seq_before(m->seq, a->skip_to[m->dir]))))
-                    continue; /* a whole read would not have parsed this segment */
-                if (al->n == al->cap) {
-                    uint32_t cap = al->cap ? al->cap * 2 : 4;
-                    msg_t *g = realloc(al->m, cap * sizeof *g);
-                    if (!g) {
-                        a->left_out += bl->n - i;
-                        break;
-                    }
-                    al->m = g;
-                    al->cap = cap;
-                }
-                al->m[al->n++] = *m;
-                for (int d = 0; d < 2; d++)
-                    if (bl->open[d] == i + 1)
-                        open[d] = al->n;
+        if (b->nsyn[d] > 0) {
+            /* a's epoch ends in b, where b's first SYN found it */
+            const bool am = a->have_max & bit, bp = b->have_pre & bit;
+            const uint32_t end = am && bp ? seq_max(a->max_end[d], b->pre_end[d])
+                                 : am     ? a->max_end[d]
+                                          : b->pre_end[d];
+            if ((am || bp) && a->nsyn[d] > 0) {
+                http_bodies(a->l, d, a->nsyn[d], end);
+            } else if (am || bp) {
+                a->pre_end[d] = end;
+                a->have_pre |= bit;
             }
-            for (int d = 0; d < 2; d++)
-                if (bl->heads & (1u << d)) {
-                    al->heads |= (uint8_t)(1u << d);
-                    al->open[d] = open[d];
-                }
-        }
-    }
-    for (int d = 0; d < 2; d++) {
-        uint8_t bit = (uint8_t)(1u << d);
-        if (b->syn & bit) { /* the later part started the sequence anew: its state holds */
+            a->nsyn[d] = (uint16_t)(a->nsyn[d] + b->nsyn[d] < UINT16_MAX ? a->nsyn[d] + b->nsyn[d]
+                                                                         : UINT16_MAX);
+            /* the later part started the sequence anew: its state holds */
             a->have_max = (uint8_t)((a->have_max & ~bit) | (b->have_max & bit));
             a->have_skip = (uint8_t)((a->have_skip & ~bit) | (b->have_skip & bit));
             a->max_end[d] = b->max_end[d];
             a->skip_to[d] = b->skip_to[d];
-            a->syn |= bit;
             continue;
         }
         if ((b->have_max & bit) &&
@@ -832,6 +867,10 @@ static void pair_requests(sift_meta_t *s, const sift_flow_t *f, const mlist_t *l
             r->num[HTTP_DEPTH] = ++depth;
         if (r)
             row_take(r, 1, m);
+        if (r && proto == SIFT_META_HTTP && r->str[HTTP_METHOD] &&
+            (strcmp(r->str[HTTP_METHOD], "HEAD") == 0 ||
+             (strcmp(r->str[HTTP_METHOD], "CONNECT") == 0 && r->num[HTTP_STATUS] < 300)))
+            r->num[HTTP_RESP_BODY] = 0; /* no body; after a CONNECT, a tunnel (RFC 9112 6.3) */
     }
 }
 
@@ -848,7 +887,7 @@ static void pair_handshake(sift_meta_t *s, const sift_flow_t *f, const mlist_t *
             continue;
         int k = proto == SIFT_META_TLS ? m->role : m->dir != client_dir;
         int what = (m->flags & MSG_IS_KEXINIT) ? 1 : 0;
-        if (!side[k][what])
+        if (!side[k][what] && (!what || m->str[SSH_HASSH_STR]))
             side[k][what] = m;
     }
     if (!side[0][0] && !side[1][0])
@@ -885,14 +924,35 @@ static void meta_flow_end(void *state, const sift_flows_t *flows, const sift_flo
 {
     (void)flows;
     sift_meta_t *s = state;
-    const mflow_t *fs = flow_state;
-    if (!fs || !fs->l || fs->l->n == 0)
+    mflow_t *fs = flow_state;
+    if (!fs)
         return;
+    for (int p = 0; p < SIFT_META_NPROTO; p++) {
+        s->sum.messages[p] += fs->left_out[p];
+        s->sum.left_out[p] += fs->left_out[p];
+    }
+    mlist_t *l = fs->l;
+    if (!l || l->n == 0)
+        return;
+    for (uint8_t d = 0; d < 2; d++) {
+        const uint8_t bit = (uint8_t)(1u << d);
+        if (fs->nsyn[d] > 0 && (fs->have_pre & bit))
+            http_bodies(l, d, 0, fs->pre_end[d]);
+        if (fs->have_max & bit)
+            http_bodies(l, d, fs->nsyn[d], fs->max_end[d]);
+    }
+    for (uint32_t i = 0; i < l->n; i++) {
+        const msg_t *m = &l->m[i];
+        s->sum.messages[m->proto]++;
+        s->sum.cut[m->proto] += (m->flags & MSG_CUT) != 0;
+        s->sum.damaged[m->proto] += (m->flags & MSG_DAMAGED) != 0;
+        s->sum.left_out[m->proto] += (m->flags & MSG_CLIPPED) != 0;
+    }
     uint32_t index = 0;
-    pair_requests(s, f, fs->l, SIFT_META_DNS, &index);
-    pair_requests(s, f, fs->l, SIFT_META_HTTP, &index);
-    pair_handshake(s, f, fs->l, SIFT_META_TLS, &index);
-    pair_handshake(s, f, fs->l, SIFT_META_SSH, &index);
+    pair_requests(s, f, l, SIFT_META_DNS, &index);
+    pair_requests(s, f, l, SIFT_META_HTTP, &index);
+    pair_handshake(s, f, l, SIFT_META_TLS, &index);
+    pair_handshake(s, f, l, SIFT_META_SSH, &index);
     s->sorted = false;
 }
 
@@ -928,7 +988,6 @@ static int meta_merge(void *into, const void *from)
         a->sum.damaged[p] += b->sum.damaged[p];
         a->sum.cut[p] += b->sum.cut[p];
     }
-    a->sum.retransmitted += b->sum.retransmitted;
     if (b->nrows) { /* rows of whole inputs, for run totals */
         if (a->nrows + b->nrows > a->rows_cap) {
             size_t cap = a->nrows + b->nrows;
@@ -1031,15 +1090,12 @@ const sift_pass_t sift_meta_pass = {
     .merge = meta_merge,
     .finish = meta_finish,
     .release = meta_release,
-    /* Each file is read whole for now: joining ranges does not yet give a whole read's HTTP
-     * body lengths when segments come out of order at a boundary (the conformance harness
-     * finds it), so files go to different workers but a file is not split. */
-    .flags = SIFT_PASS_FLOWS | SIFT_PASS_WHOLE_FILE,
+    .flags = SIFT_PASS_FLOWS,
     .flow_state_size = sizeof(mflow_t),
     .flow_join = meta_flow_join,
     .flow_release = meta_flow_release,
     .flow_end = meta_flow_end,
-    .cache_version = 1,
+    .cache_version = 2,
     .cache_key = meta_cache_key,
     .save = meta_save,
     .load = meta_load,

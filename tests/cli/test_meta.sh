@@ -39,6 +39,22 @@ h = [r for r in http if r["host"] == "www.ethereal.com"][0]
 assert h["method"] == "GET" and h["uri"] == "/download.html" and h["status_code"] == 200, h
 assert h["response_body_len"] == 18070 and h["dport"] == 80, h
 PY
+# body lengths count a retransmitted segment once and stop at the Content-Length: 816,896
+# bytes in a capture with 56 retransmissions (zeek--206_example_b.pcap), a response of 471
+# sent twice, a response of length 0 whose segment came again
+body_len() { # FILE SPORT: the response body lengths of the HTTP rows from client port SPORT
+    "$CAPSIFT" meta --no-cache -p http --json "$1" 2>/dev/null |
+        python3 -c 'import json, sys
+print(" ".join(str(r["response_body_len"]) for r in map(json.loads, sys.stdin) if r["sport"] == int(sys.argv[1])))' "$2"
+}
+[ "$(body_len "$CAPS/zeek--206_example_b.pcap" 3254)" = "816896 206024" ] && pass ||
+    fail "206_example_b.pcap body lengths: $(body_len "$CAPS/zeek--206_example_b.pcap" 3254)"
+if have_shared; then
+    [ "$(body_len "$SHARED/traffic/suricata-verify--tls-subjectaltname--input.pcap" 60066)" = 471 ] &&
+        pass || fail "a retransmitted response counted twice"
+    [ "$(body_len "$SHARED/traffic/pcapplusplus--example2.pcap" 55203)" = "14817 0 0" ] &&
+        pass || fail "example2.pcap body lengths: Content-Length, 0 and a 304"
+fi
 # TLS fingerprints as tshark computes them, from a bundled capture
 expect_exit 0 "$CAPSIFT" meta --no-cache -p tls --csv "$CAPS/ndpi--dtls.pcap"
 head -1 "$TMP/out" | grep -q '^proto,file,ts,time,src' && pass || fail "meta --csv header"
