@@ -182,6 +182,8 @@ double cli_now(void);
 typedef struct cli_run_opts {
     const sift_pass_t *pass;
     const void *config;
+    const sift_pass_t *also; /* a second pass over the same inputs (NULL: none) */
+    const void *also_config;
     bool totals;       /* the run needs sift_engine_total */
     const void *flows; /* config of the flows a pass is built on (engine opts.flows) */
     bool cache;        /* answer from, and store into, the library's result cache per input
@@ -193,6 +195,7 @@ typedef struct cli_run {
     sift_engine_t *e;
     sift_cache_t *cache; /* NULL: results computed */
     int pass;            /* index of the pass in e */
+    int also;            /* index of the second pass, -1 none */
     cli_progress_t prog;
 } cli_run_t;
 
@@ -264,12 +267,16 @@ typedef struct cli_val {
     bool null;      /* JSON null, CSV empty, "-" in a table */
 } cli_val_t;
 
+struct cli_json;
 typedef struct cli_out {
     FILE *out;
     cli_format_t fmt;
     cli_time_format_t time; /* tables only: JSON and CSV have epoch and ISO both */
     int64_t base;           /* CLI_TIME_RELATIVE counts from it: the earliest time shown */
     const char *indent;     /* before each line of a table (NULL: none) */
+    /* JSON: more of row i after its columns (NULL: none) */
+    void (*json_more)(void *user, size_t i, struct cli_json *j);
+    void *more_user;
 } cli_out_t;
 
 /* Row i into v (one value per column). Rows are asked for in order, twice for a table (once
@@ -315,6 +322,22 @@ void cli_json_time(cli_json_t *j, const char *key_ts, const char *key_iso, int64
 void cli_json_seconds(cli_json_t *j, const char *key, int64_t ns, int digits);
 /* The fields of a row, as cli_rows_print writes them. */
 void cli_json_row(cli_json_t *j, const cli_col_t *cols, size_t ncols, const cli_val_t *v);
+
+/* The metadata fields of one protocol as columns and values (cli/meta_out.c): meta's rows,
+ * and the metadata flows --json gives each flow. */
+#define CLI_META_MAX_FIELDS 16
+typedef struct cli_meta_cols {
+    const sift_meta_field_t *fields;
+    size_t n;
+    cli_col_t cols[CLI_META_MAX_FIELDS];
+    char heads[CLI_META_MAX_FIELDS][32];
+    char hex[8];
+} cli_meta_cols_t;
+void cli_meta_cols_init(cli_meta_cols_t *m, sift_meta_proto_t p);
+void cli_meta_values(cli_meta_cols_t *m, const sift_meta_row_t *r, cli_val_t *v);
+/* "meta": [...]: the n rows of a flow, each with its protocol, times and fields. */
+void cli_meta_json(cli_json_t *j, cli_meta_cols_t m[SIFT_META_NPROTO],
+                   const sift_meta_row_t *const *rows, size_t n, int digits);
 
 /* Text for people: v in decimal (buf of 21 bytes) and grouped ("1,234,567"; 27 bytes); a
  * duration ("0.000283 s", "12 min 5 s", "3 h 25 min", "1,122 days 3 h"); a rate with SI

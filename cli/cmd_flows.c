@@ -75,7 +75,7 @@ static int cmp_rows(const void *pa, const void *pb)
 typedef struct flows_args {
     int sort;
     uint64_t top;
-    bool no_app, vlan, layer2;
+    bool no_app, no_meta, vlan, layer2;
     int64_t idle_ns;
     cli_common_t co;
 } flows_args_t;
@@ -104,6 +104,10 @@ static const cli_opt_t flows_opts[] = {
      .kind = CLI_K_FLAG,
      .offset = A(no_app),
      .help = "no application detection (faster)"},
+    {.name = "no-meta",
+     .kind = CLI_K_FLAG,
+     .offset = A(no_meta),
+     .help = "--json without each flow's DNS, HTTP, TLS and SSH transactions (faster)"},
     {.name = "idle-timeout",
      .kind = CLI_K_DURATION,
      .offset = A(idle_ns),
@@ -131,7 +135,8 @@ const cli_command_t cli_cmd_flows = {
              "files with the application protocol found by nDPI, packets and bytes each way\n"
              "(a: the initiator, the sender of the first packet seen; b: the responder), first\n"
              "and last time, duration and the TCP flags seen (S A F P R U E C). Bytes are bytes\n"
-             "on the wire. Flows are per file.\n",
+             "on the wire. Flows are per file. With --json each flow also lists its DNS, HTTP,\n"
+             "TLS and SSH transactions (key meta) with the fields capsift meta gives them.\n",
     .opts = flows_opts,
     .nopts = sizeof flows_opts / sizeof flows_opts[0],
     .common = CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_CSV | CLI_C_TIME | CLI_C_LIMITS |
@@ -158,6 +163,8 @@ static int report_inputs(const sift_engine_t *e, int pass, const flows_args_t *a
 typedef struct row_src {
     const row_t *rows;
     const sift_engine_t *e;
+    int meta; /* the metadata pass, -1 none */
+    cli_meta_cols_t m[SIFT_META_NPROTO];
 } row_src_t;
 
 /* A flow as the rows the index gives, so that one printer serves flows and query. */
@@ -189,7 +196,18 @@ static void row_at(void *user, size_t i, sift_flow_row_t *r, char *app)
     sift_flow_history(f, r->history, sizeof r->history);
 }
 
-static int print_rows(FILE *out, const sift_engine_t *e, int pass, const flows_args_t *a)
+/* --json: the flow's transactions, from the metadata pass. */
+static void row_meta(void *user, size_t i, cli_json_t *j)
+{
+    row_src_t *src = user;
+    const sift_meta_t *m = sift_engine_state(src->e, src->rows[i].input, src->meta);
+    const sift_meta_row_t *const *rows;
+    size_t n = sift_meta_flow_rows(m, src->rows[i].f, &rows);
+    const sift_input_t *in = sift_engine_input(src->e, src->rows[i].input);
+    cli_meta_json(j, src->m, rows, n, in->meta.ts_digits);
+}
+
+static int print_rows(FILE *out, const sift_engine_t *e, int pass, int meta, const flows_args_t *a)
 {
     size_t n = 0;
     for (size_t i = 0; i < sift_engine_ninputs(e); i++) {
@@ -218,8 +236,21 @@ static int print_rows(FILE *out, const sift_engine_t *e, int pass, const flows_a
     for (size_t i = 0; i < n; i++)
         if (rows[i].f->first_ns < o.base)
             o.base = rows[i].f->first_ns;
-    row_src_t src = {rows, e};
-    int rc = cli_flow_rows_print(&o, n, row_at, &src, !a->no_app);
+    row_src_t *src = malloc(sizeof *src);
+    if (!src) {
+        free(rows);
+        cli_error("out of memory");
+        return CLI_FAILED;
+    }
+    *src = (row_src_t){.rows = rows, .e = e, .meta = meta};
+    if (meta >= 0) {
+        for (int p = 0; p < SIFT_META_NPROTO; p++)
+            cli_meta_cols_init(&src->m[p], (sift_meta_proto_t)p);
+        o.json_more = row_meta;
+        o.more_user = src;
+    }
+    int rc = cli_flow_rows_print(&o, n, row_at, src, !a->no_app);
+    free(src);
     free(rows);
     return rc;
 }
@@ -238,12 +269,16 @@ int cmd_flows(int argc, char **argv)
     cfg.table.max_flows = cli_flow_cap(&a.co.limits, !a.no_app);
     FILE *out = stdout;
     cli_run_t run;
-    cli_run_opts_t ro = {.pass = &sift_flows_pass, .config = &cfg, .cache = true};
+    const bool meta = a.co.format == CLI_FORMAT_JSON && !a.no_meta;
+    cli_run_opts_t ro = {.pass = &sift_flows_pass,
+                         .config = &cfg,
+                         .also = meta ? &sift_meta_pass : NULL,
+                         .cache = true};
     int rc = cli_run(&run, &ro, &a.co);
     sift_engine_t *e = run.e;
     int pass = run.pass;
     if (rc == CLI_OK) {
-        rc = print_rows(out, e, pass, &a);
+        rc = print_rows(out, e, pass, run.also, &a);
         int r2 = report_inputs(e, pass, &a);
         if (rc == CLI_OK)
             rc = r2;

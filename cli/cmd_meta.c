@@ -54,7 +54,7 @@ const cli_command_t cli_cmd_meta = {
 
 /* The columns every protocol's rows begin with, then its fields. */
 enum { C_PROTO, C_FILE, C_TS, C_SRC, C_SPORT, C_DST, C_DPORT, C_TRANSPORT, C_REPLY, C_RTT, NBASE };
-#define MAX_COLS (NBASE + 16)
+#define MAX_COLS (NBASE + CLI_META_MAX_FIELDS)
 
 /* Fields left out of the tables (long, or seldom read): JSON and CSV have them. */
 static bool wide(const char *key)
@@ -91,10 +91,8 @@ typedef struct item {
 typedef struct src {
     const sift_engine_t *e;
     const item_t *items;
-    const sift_meta_field_t *fields;
-    size_t nfields;
-    char heads[16][32];
-    char a[48], b[48], hex[8];
+    cli_meta_cols_t m;
+    char a[48], b[48];
 } src_t;
 
 static void row_values(void *user, size_t i, cli_val_t *v)
@@ -114,27 +112,7 @@ static void row_values(void *user, size_t i, cli_val_t *v)
     const bool both = r->ts_ns[0] != INT64_MIN && r->ts_ns[1] != INT64_MIN;
     v[C_REPLY] = (cli_val_t){.i = r->ts_ns[1], .digits = d, .null = r->ts_ns[1] == INT64_MIN};
     v[C_RTT] = (cli_val_t){.i = both ? r->ts_ns[1] - r->ts_ns[0] : 0, .digits = d, .null = !both};
-    for (size_t k = 0; k < s->nfields; k++) {
-        const sift_meta_field_t *f = &s->fields[k];
-        cli_val_t *x = &v[NBASE + k];
-        *x = (cli_val_t){0};
-        if (f->type == SIFT_META_T_STR || f->type == SIFT_META_T_LIST) {
-            x->s = r->str[f->slot];
-            x->null = !x->s;
-            continue;
-        }
-        uint64_t n = r->num[f->slot];
-        x->null = n == SIFT_META_NONE;
-        if (f->type == SIFT_META_T_NAME) {
-            x->s = x->null ? NULL : f->name_of(n);
-            x->null = !x->s;
-        } else if (f->type == SIFT_META_T_HEX) {
-            snprintf(s->hex, sizeof s->hex, "0x%04x", (unsigned)(n & 0xffff));
-            x->s = s->hex;
-        } else {
-            x->u = n;
-        }
-    }
+    cli_meta_values(&s->m, r, v + NBASE);
 }
 
 /* One protocol's rows. */
@@ -142,7 +120,7 @@ static int print_proto(FILE *out, const sift_engine_t *e, sift_meta_proto_t p, c
                        size_t n, const meta_args_t *a, bool titled)
 {
     src_t s = {.e = e, .items = items};
-    s.fields = sift_meta_fields(p, &s.nfields);
+    cli_meta_cols_init(&s.m, p);
     cli_col_t cols[MAX_COLS] = {
         [C_PROTO] = CLI_COL_STR("proto", NULL),
         [C_FILE] = CLI_COL_STR("file", NULL),
@@ -155,21 +133,10 @@ static int print_proto(FILE *out, const sift_engine_t *e, sift_meta_proto_t p, c
         [C_REPLY] = CLI_COL_TIME("reply_ts", NULL, "reply_time"),
         [C_RTT] = CLI_COL_NUM("rtt", NULL, CLI_T_DUR, "s"),
     };
-    for (size_t k = 0; k < s.nfields && k < 16; k++) {
-        const sift_meta_field_t *f = &s.fields[k];
-        size_t j;
-        for (j = 0; f->name[j] && j + 1 < sizeof s.heads[k]; j++)
-            s.heads[k][j] =
-                (char)(f->name[j] >= 'a' && f->name[j] <= 'z' ? f->name[j] - 32 : f->name[j]);
-        s.heads[k][j] = '\0';
-        cli_type_t t = f->type == SIFT_META_T_LIST  ? CLI_T_LIST
-                       : f->type == SIFT_META_T_NUM ? CLI_T_U64
-                       : f->type == SIFT_META_T_ID  ? CLI_T_ID
-                                                    : CLI_T_STR;
-        cols[NBASE + k] = (cli_col_t){.key = f->name,
-                                      .head = wide(f->name) ? NULL : s.heads[k],
-                                      .type = t,
-                                      .unit = f->type == SIFT_META_T_NUM ? "bytes" : NULL};
+    for (size_t k = 0; k < s.m.n; k++) {
+        cols[NBASE + k] = s.m.cols[k];
+        if (wide(s.m.cols[k].key))
+            cols[NBASE + k].head = NULL;
     }
     cli_out_t o = {.out = out,
                    .fmt = (cli_format_t)a->co.format,
@@ -182,7 +149,7 @@ static int print_proto(FILE *out, const sift_engine_t *e, sift_meta_proto_t p, c
         fprintf(out, "%s%s (%zu)\n", p == SIFT_META_DNS ? "" : "\n", sift_meta_proto_name(p), n);
     if (sift_engine_ninputs(e) > 1)
         cols[C_FILE].head = "FILE";
-    return cli_rows_print(&o, cols, NBASE + s.nfields, n, row_values, &s);
+    return cli_rows_print(&o, cols, NBASE + s.m.n, n, row_values, &s);
 }
 
 static int print_all(FILE *out, const sift_engine_t *e, int pass, unsigned protos,

@@ -573,6 +573,8 @@ int cli_rows_print(const cli_out_t *o, const cli_col_t *cols, size_t ncols, size
             cli_json_t j;
             cli_json_begin(&j, o->out);
             cli_json_row(&j, cols, ncols, v);
+            if (o->json_more)
+                o->json_more(o->more_user, i, &j);
             cli_json_end(&j);
         }
     }

@@ -42,6 +42,12 @@ static int add_inputs(cli_run_t *r, const cli_run_opts_t *o, const cli_common_t 
         return erc == SIFT_EFILTER ? CLI_USAGE : CLI_FAILED;
     }
     r->pass = sift_engine_add_pass(r->e, o->pass, o->config);
+    if (r->pass >= 0 && o->also)
+        r->also = sift_engine_add_pass(r->e, o->also, o->also_config);
+    if (r->pass < 0 || (o->also && r->also < 0)) {
+        cli_error("%s", sift_ctx_errmsg(r->ctx));
+        return CLI_FAILED;
+    }
     for (int i = 0; i < ninputs; i++) {
         int n = sift_engine_add_input(r->e, inputs[i]);
         if (n < 0) {
@@ -63,7 +69,7 @@ int cli_run(cli_run_t *r, const cli_run_opts_t *o, const cli_common_t *co)
     r->ctx = NULL;
     r->e = NULL;
     r->cache = NULL;
-    r->pass = -1;
+    r->pass = r->also = -1;
     cli_progress_init(&r->prog);
     char **inputs;
     int ninputs, rc = cli_inputs(co, &inputs, &ninputs);

@@ -92,7 +92,7 @@ typedef struct sift_http_head {
 
 /* Parses a head at the start of p: 0 when p begins with a request line (a method token, a
  * target, HTTP/d.d) or a status line (HTTP/d.d and a 3-digit code) that ends within the bytes,
- * its fields as far as the bytes go; SIFT_EINVAL when it does not (out zeroed). */
+ * its fields as far as the bytes go; SIFT_EINVAL when it does not (out is then not to be read). */
 SIFT_API int sift_http_parse(const uint8_t *p, size_t len, sift_http_head_t *out);
 
 /* ---- TLS hellos (RFC 8446, RFC 5246, RFC 6066, RFC 7301, RFC 8701) and JA3/JA3S ---- */

@@ -89,6 +89,7 @@ typedef struct sift_meta_row {
     uint8_t src[16], dst[16];     /* the flow's initiator, then its responder */
     uint16_t sport, dport;
     uint16_t vlan;                   /* the flow's first packet's outermost VLAN id, 0 none */
+    int64_t flow_first_ns;           /* the flow's first packet's time: with the above, its flow */
     int64_t ts_ns[2];                /* [0] the request's (query, hello) time, [1] the reply's */
     uint64_t offset[2];              /* their record offsets in the file */
     const char *str[SIFT_META_NSTR]; /* NULL: absent; valid while the state is */
@@ -105,6 +106,12 @@ static inline int64_t sift_meta_row_ts(const sift_meta_row_t *r)
 /* The rows of an input, by time (then file position). */
 SIFT_API size_t sift_meta_count(const sift_meta_t *s);
 SIFT_API const sift_meta_row_t *sift_meta_at(const sift_meta_t *s, size_t i);
+
+/* The rows of flow f (a flow of the same input from the engine's flows), in time order: the
+ * count, and *rows pointing at that many rows. An input's state only (run totals: 0). */
+struct sift_flow;
+SIFT_API size_t sift_meta_flow_rows(const sift_meta_t *s, const struct sift_flow *f,
+                                    const sift_meta_row_t *const **rows);
 
 /* What was seen but not made into rows, per protocol. */
 typedef struct sift_meta_summary {

@@ -293,6 +293,7 @@ struct sift_meta {
     strset_t strings;
     sift_meta_row_t *rows;
     size_t nrows, rows_cap;
+    const sift_meta_row_t **by_flow; /* the rows by flow, then time (sift_meta_flow_rows) */
     bool sorted;
     sift_meta_summary_t sum;
     struct sift_meta *self; /* lets merge take a const `from`'s arenas */
@@ -386,6 +387,19 @@ static bool dns_port(uint16_t p)
     return p == 53 || p == 5353 || p == 5355;
 }
 
+/* v (n bytes) as the next item of the list in buf (*len bytes so far), when it fits. */
+static void list_add(char *buf, size_t size, size_t *len, const char *v, size_t n)
+{
+    const size_t sep = *len ? 1 : 0;
+    if (*len + sep + n + 1 > size)
+        return;
+    if (sep)
+        buf[(*len)++] = SIFT_META_LIST_SEP;
+    memcpy(buf + *len, v, n);
+    *len += n;
+    buf[*len] = '\0';
+}
+
 static void dns_message(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt, const uint8_t *p,
                         size_t len, bool cut)
 {
@@ -401,27 +415,30 @@ static void dns_message(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt, c
     m->num[DNS_RCODE] = d.response ? d.rcode : SIFT_META_NONE;
     m->num[DNS_TC] = d.truncated;
     char answers[4096] = "", ttls[512] = "", more[2048] = "";
-    const char sep[2] = {SIFT_META_LIST_SEP, 0};
+    size_t na = 0, nt = 0, nm = 0;
     for (size_t i = 0; i < d.nrr; i++) {
         const sift_dns_rr_t *rr = &d.rr[i];
         if (rr->section == SIFT_DNS_QUESTION) {
-            size_t k = strlen(more);
             if (!m->str[DNS_QUERY]) {
                 set_str(s, m, DNS_QUERY, rr->name);
                 m->num[DNS_QTYPE] = rr->type;
                 m->num[DNS_QCLASS] = rr->rclass & 0x7fff; /* mDNS: the top bit asks unicast */
-            } else if (k + strlen(rr->name) + 2 < sizeof more) {
-                snprintf(more + k, sizeof more - k, "%s%s", k ? sep : "", rr->name);
+            } else {
+                list_add(more, sizeof more, &nm, rr->name, strlen(rr->name));
             }
             continue;
         }
         const char *v = rr->data[0] ? rr->data : sift_dns_type_name(rr->type);
-        char t[16];
-        snprintf(t, sizeof t, "%u", rr->ttl);
-        size_t a = strlen(answers), b = strlen(ttls);
-        if (v && a + strlen(v) + 2 < sizeof answers && b + strlen(t) + 2 < sizeof ttls) {
-            snprintf(answers + a, sizeof answers - a, "%s%s", a ? sep : "", v);
-            snprintf(ttls + b, sizeof ttls - b, "%s%s", b ? sep : "", t);
+        char t[10];
+        size_t tn = sizeof t;
+        uint32_t ttl = rr->ttl;
+        do
+            t[--tn] = (char)('0' + ttl % 10);
+        while ((ttl /= 10) != 0);
+        const size_t vn = v ? strlen(v) : 0;
+        if (v && na + vn + 2 < sizeof answers && nt + sizeof t - tn + 2 < sizeof ttls) {
+            list_add(answers, sizeof answers, &na, v, vn);
+            list_add(ttls, sizeof ttls, &nt, t + tn, sizeof t - tn);
         }
     }
     set_str(s, m, DNS_ANSWERS, answers);
@@ -809,6 +826,7 @@ static sift_meta_row_t *row_add(sift_meta_t *s, const sift_flow_t *f, uint8_t pr
     r->sport = sift_flow_port_a(f);
     r->dport = sift_flow_port_b(f);
     r->vlan = f->vlan;
+    r->flow_first_ns = f->first_ns;
     r->ts_ns[0] = r->ts_ns[1] = INT64_MIN;
     r->offset[0] = r->offset[1] = UINT64_MAX;
     for (int i = 0; i < SIFT_META_NNUM; i++)
@@ -860,6 +878,7 @@ static void pair_requests(sift_meta_t *s, const sift_flow_t *f, const mlist_t *l
                 continue;
             if (proto == SIFT_META_HTTP || (q->num[DNS_ID] == m->num[DNS_ID] &&
                                             (!q->str[DNS_QUERY] || !m->str[DNS_QUERY] ||
+                                             q->str[DNS_QUERY] == m->str[DNS_QUERY] ||
                                              strcmp(q->str[DNS_QUERY], m->str[DNS_QUERY]) == 0)))
                 r = q;
         }
@@ -969,12 +988,53 @@ static int cmp_rows(const void *x, const void *y)
     return a->index < b->index ? -1 : a->index > b->index;
 }
 
+/* A row's flow: its first packet's time, then the flow's addresses, ports and protocol. */
+static int cmp_flow(const sift_meta_row_t *a, const sift_meta_row_t *b)
+{
+    if (a->flow_first_ns != b->flow_first_ns)
+        return a->flow_first_ns < b->flow_first_ns ? -1 : 1;
+    if (a->ip_proto != b->ip_proto || a->ip_version != b->ip_version)
+        return a->ip_proto != b->ip_proto ? a->ip_proto - b->ip_proto
+                                          : a->ip_version - b->ip_version;
+    if (a->sport != b->sport || a->dport != b->dport)
+        return a->sport != b->sport ? a->sport - b->sport : a->dport - b->dport;
+    if (a->vlan != b->vlan)
+        return a->vlan - b->vlan;
+    int c = memcmp(a->src, b->src, 16);
+    return c ? c : memcmp(a->dst, b->dst, 16);
+}
+
+static int cmp_by_flow(const void *x, const void *y)
+{
+    const sift_meta_row_t *a = *(const sift_meta_row_t *const *)x;
+    const sift_meta_row_t *b = *(const sift_meta_row_t *const *)y;
+    int c = cmp_flow(a, b);
+    return c ? c : (a > b) - (a < b); /* rows are in time order */
+}
+
+/* by_flow from the rows. */
+static int index_flows(sift_meta_t *s)
+{
+    free(s->by_flow);
+    s->by_flow = NULL;
+    if (s->nrows == 0)
+        return 0;
+    if (!(s->by_flow = malloc(s->nrows * sizeof *s->by_flow)))
+        return SIFT_ENOMEM;
+    for (size_t i = 0; i < s->nrows; i++)
+        s->by_flow[i] = &s->rows[i];
+    qsort(s->by_flow, s->nrows, sizeof *s->by_flow, cmp_by_flow);
+    return 0;
+}
+
 static void meta_finish(void *state)
 {
     sift_meta_t *s = state;
     if (!s->sorted && s->nrows > 1)
         qsort(s->rows, s->nrows, sizeof *s->rows, cmp_rows);
     s->sorted = true;
+    if (index_flows(s) < 0)
+        sift_pass_report(s, SIFT_ENOMEM, "out of memory: transactions are not listed by flow");
 }
 
 static int meta_merge(void *into, const void *from)
@@ -1002,6 +1062,8 @@ static int meta_merge(void *into, const void *from)
         for (int p = 0; p < SIFT_META_NPROTO; p++)
             a->sum.rows[p] += b->sum.rows[p];
         a->sorted = false;
+        free(a->by_flow); /* run totals are not listed by flow */
+        a->by_flow = NULL;
     }
     return 0;
 }
@@ -1011,7 +1073,9 @@ static void meta_release(void *state)
     sift_meta_t *s = state;
     strset_release(&s->strings);
     free(s->rows);
+    free(s->by_flow);
     s->rows = NULL;
+    s->by_flow = NULL;
     s->nrows = s->rows_cap = 0;
 }
 
@@ -1076,7 +1140,7 @@ static int meta_load(void *state, sift_blob_reader_t *in)
         }
     }
     s->sorted = true;
-    return 0;
+    return index_flows(s);
 }
 
 /* ---- the pass ---- */
@@ -1095,7 +1159,7 @@ const sift_pass_t sift_meta_pass = {
     .flow_join = meta_flow_join,
     .flow_release = meta_flow_release,
     .flow_end = meta_flow_end,
-    .cache_version = 2,
+    .cache_version = 3,
     .cache_key = meta_cache_key,
     .save = meta_save,
     .load = meta_load,
@@ -1109,6 +1173,35 @@ size_t sift_meta_count(const sift_meta_t *s)
 const sift_meta_row_t *sift_meta_at(const sift_meta_t *s, size_t i)
 {
     return s && i < s->nrows ? &s->rows[i] : NULL;
+}
+
+size_t sift_meta_flow_rows(const sift_meta_t *s, const sift_flow_t *f,
+                           const sift_meta_row_t *const **rows)
+{
+    *rows = NULL;
+    if (!s || !s->by_flow)
+        return 0;
+    sift_meta_row_t probe = {.ip_version = f->key.ip_version,
+                             .ip_proto = f->key.proto,
+                             .sport = sift_flow_port_a(f),
+                             .dport = sift_flow_port_b(f),
+                             .vlan = f->vlan,
+                             .flow_first_ns = f->first_ns};
+    memcpy(probe.src, sift_flow_addr_a(f), 16);
+    memcpy(probe.dst, sift_flow_addr_b(f), 16);
+    size_t lo = 0, hi = s->nrows; /* the first row not before f's */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_flow(s->by_flow[mid], &probe) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t end = lo;
+    while (end < s->nrows && cmp_flow(s->by_flow[end], &probe) == 0)
+        end++;
+    *rows = s->by_flow + lo;
+    return end - lo;
 }
 
 void sift_meta_summary(const sift_meta_t *s, sift_meta_summary_t *out)

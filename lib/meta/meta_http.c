@@ -149,16 +149,20 @@ static void field_line(const uint8_t *l, size_t n, sift_http_head_t *out)
 
 int sift_http_parse(const uint8_t *p, size_t len, sift_http_head_t *out)
 {
-    memset(out, 0, sizeof *out);
     if (!p || len < 14)
         return SIFT_EINVAL;
+    /* most segments are not HTTP: a method token and a space, or "HTTP/", before any work */
+    size_t m = 0;
+    while (m < len && m < sizeof out->method && is_tchar(p[m]))
+        m++;
+    if (m == 0 || m >= len || (p[m] != ' ' && memcmp(p, "HTTP/", 5) != 0))
+        return SIFT_EINVAL;
+    memset(out, 0, sizeof *out);
     sift_cursor_t c = sift_cur_make(p, len);
     const uint8_t *l;
     size_t n;
-    if (!next_line(&c, &l, &n) || !start_line(l, n, out)) {
-        memset(out, 0, sizeof *out);
+    if (!next_line(&c, &l, &n) || !start_line(l, n, out))
         return SIFT_EINVAL;
-    }
     while (next_line(&c, &l, &n)) {
         if (n == 0) {
             out->complete = true;

@@ -2,26 +2,29 @@
  * joined into fingerprint strings. */
 #include "meta/meta_int.h"
 
-#include <stdio.h>
 #include <string.h>
 
 bool sift__meta_text(char *out, size_t size, const uint8_t *b, size_t n, bool lower)
 {
+    static const char hex[] = "0123456789abcdef";
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         uint8_t c = b[i];
         if (lower && c >= 'A' && c <= 'Z')
             c = (uint8_t)(c - 'A' + 'a');
-        char e[5] = {(char)c, 0};
-        if (c < 0x20 || c >= 0x7f)
-            snprintf(e, sizeof e, "\\x%02x", c);
-        size_t l = strlen(e);
-        if (k + l >= size) {
+        const bool plain = c >= 0x20 && c < 0x7f;
+        if (k + (plain ? 1 : 4) >= size) {
             out[k] = '\0';
             return false;
         }
-        memcpy(out + k, e, l);
-        k += l;
+        if (plain) {
+            out[k++] = (char)c;
+        } else { /* \xHH */
+            out[k++] = '\\';
+            out[k++] = 'x';
+            out[k++] = hex[c >> 4];
+            out[k++] = hex[c & 15];
+        }
     }
     out[k] = '\0';
     return true;
@@ -29,11 +32,18 @@ bool sift__meta_text(char *out, size_t size, const uint8_t *b, size_t n, bool lo
 
 bool sift__meta_append_u(char *s, size_t size, const char *sep, unsigned v)
 {
-    size_t k = strlen(s);
-    int w = snprintf(s + k, size - k, "%s%u", k ? sep : "", v);
-    if (w < 0 || (size_t)w >= size - k) {
-        s[k] = '\0';
+    size_t k = strlen(s), ls = k ? strlen(sep) : 0;
+    char d[10];
+    size_t n = 0;
+    do
+        d[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    if (k + ls + n >= size)
         return false;
-    }
+    memcpy(s + k, sep, ls);
+    k += ls;
+    while (n > 0)
+        s[k++] = d[--n];
+    s[k] = '\0';
     return true;
 }

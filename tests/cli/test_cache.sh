@@ -70,7 +70,7 @@ want misses 1
 
 # an entry holds the file's states, not an output: every format, sort, --top and -j answer
 # from it, as they would from a read
-for opt in "--json" "--csv" "--top 3" "--sort bytes" "--json -j 1"; do
+for opt in "--json --no-meta" "--csv" "--top 3" "--sort bytes" "--json --no-meta -j 1"; do
     expect_exit 0 "$CAPSIFT" flows $opt "$F"
     cp "$TMP/out" "$TMP/flows.opt"
     expect_exit 0 "$CAPSIFT" flows --no-cache $opt "$F"
@@ -80,9 +80,9 @@ want hits 6
 want misses 1
 want puts 1
 # a config that changes the result is another entry
-expect_exit 0 "$CAPSIFT" flows --no-app --json "$F"
+expect_exit 0 "$CAPSIFT" flows --no-app --json --no-meta "$F"
 cp "$TMP/out" "$TMP/flows.noapp"
-expect_exit 0 "$CAPSIFT" flows --no-app --json "$F"
+expect_exit 0 "$CAPSIFT" flows --no-app --json --no-meta "$F"
 cmp -s "$TMP/out" "$TMP/flows.noapp" && pass || fail "flows --no-app: cached output differs"
 cmp -s "$TMP/flows.noapp" "$TMP/flows.opt" && fail "flows --no-app answered with detection" || pass
 want misses 2
@@ -264,6 +264,17 @@ want puts 8
 want hits 15
 CAPSIFT_NO_CACHE=1 "$CAPSIFT" info "$I" >/dev/null 2>&1
 want hits 15
+
+# flows --json with each flow's metadata runs the metadata pass too: a set of passes of its
+# own, stored once and answered from then on
+before_m=$(counter misses) before_h=$(counter hits)
+expect_exit 0 "$CAPSIFT" flows --json "$CAPS/dpkt--http.pcap"
+cp "$TMP/out" "$TMP/flows.meta"
+expect_exit 0 "$CAPSIFT" flows --json "$CAPS/dpkt--http.pcap"
+cmp -s "$TMP/out" "$TMP/flows.meta" && grep -q '"meta":\[{' "$TMP/out" && pass ||
+    fail "flows --json with metadata: cached output differs"
+[ $(($(counter misses) - before_m)) = 1 ] && [ $(($(counter hits) - before_h)) = 1 ] && pass ||
+    fail "flows --json with metadata: not one miss then one hit"
 
 # the whole corpus: every file answered from the cache prints what reading it prints
 # (flows first: info caches only files whose fingerprints are known)

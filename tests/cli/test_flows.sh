@@ -31,7 +31,7 @@ import json, sys
 from datetime import datetime, timezone
 from decimal import Decimal
 keys = ("file src sport dst dport proto vlan app packets bytes packets_ab packets_ba bytes_ab "
-        "bytes_ba first_ts first_time last_ts last_time duration tcp_flags state history").split()
+        "bytes_ba first_ts first_time last_ts last_time duration tcp_flags state history meta").split()
 lines = open(sys.argv[1]).read().splitlines()
 rows = [json.loads(l, parse_float=Decimal) for l in lines]
 assert rows, "no rows"
@@ -47,6 +47,9 @@ for r in rows:
     assert r["vlan"] is None, r  # untagged
     assert (r["tcp_flags"] is None) == (r["proto"] != "tcp"), r
 assert any(r["app"] == "HTTP" for r in rows), [r["app"] for r in rows]
+# each flow's transactions: the DNS lookup, the two HTTP requests
+assert sorted(m["proto"] for r in rows for m in r["meta"]) == ["dns", "http", "http"], rows
+assert all(m["ts"] >= r["first_ts"] for r in rows for m in r["meta"]), rows
 PY
 # Who started each flow and its history, against tshark's fields (files with one IP layer)
 init_files=("$T/dpkt--http.pcap")
@@ -105,7 +108,7 @@ run flows --csv "$T/dpkt--http.pcap"
 python3 - "$tmp/out" <<'PY' || bad "CSV fields are not the JSON's"
 import csv, json, subprocess, sys, os
 rows = list(csv.DictReader(open(sys.argv[1])))
-js = [json.loads(l) for l in subprocess.run([os.environ["CAPSIFT"], "flows", "--json",
+js = [json.loads(l) for l in subprocess.run([os.environ["CAPSIFT"], "flows", "--json", "--no-meta",
       os.environ["SIFT_TEST_CAPTURES"] + "/dpkt--http.pcap"], capture_output=True, text=True).stdout.splitlines()]
 assert len(rows) == len(js) > 0
 for c, j in zip(rows, js):

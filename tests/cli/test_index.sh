@@ -72,11 +72,11 @@ PY
 # --- query equals flows: every flow of every bundled file, and with a host filter
 "$CAPSIFT" index --db "$TMP/b.db" -q "$CAPS" >/dev/null 2>&1
 for f in "$CAPS"/*.pcap "$CAPS"/*.pcapng "$CAPS"/*.gz "$CAPS"/*.zst; do
-    a=$("$CAPSIFT" flows --json "$f" 2>/dev/null | rows)
+    a=$("$CAPSIFT" flows --json --no-meta "$f" 2>/dev/null | rows)
     b=$("$CAPSIFT" query --db "$TMP/b.db" --json "file '$(realpath "$f")'" | rows)
     [ "$a" = "$b" ] && pass || fail "query differs from flows on $f: $a / $b"
 done
-a=$("$CAPSIFT" flows --json -f 'host 172.16.210.84' "$CAPS" 2>/dev/null | rows)
+a=$("$CAPSIFT" flows --json --no-meta -f 'host 172.16.210.84' "$CAPS" 2>/dev/null | rows)
 b=$("$CAPSIFT" query --db "$TMP/b.db" --json 'host 172.16.210.84' | rows)
 [ "$a" = "$b" ] && pass || fail "host filter: flows $a, query $b"
 
@@ -84,7 +84,7 @@ b=$("$CAPSIFT" query --db "$TMP/b.db" --json 'host 172.16.210.84' | rows)
 if have_shared; then
     "$CAPSIFT" index --db "$TMP/t.db" -q "$SHARED/traffic" >/dev/null 2>&1
     for f in "$SHARED"/traffic/*; do
-        a=$("$CAPSIFT" flows --json "$f" 2>/dev/null | rows)
+        a=$("$CAPSIFT" flows --json --no-meta "$f" 2>/dev/null | rows)
         b=$("$CAPSIFT" query --db "$TMP/t.db" --json "file '$(realpath "$f")'" | rows)
         [ "$a" = "$b" ] && pass || fail "query differs from flows on $f: $a / $b"
     done
@@ -104,7 +104,7 @@ fi
 for expr in 'tcp port 80' 'udp port 53' 'tcp portrange 1-1023' 'ip6' 'ip and not tcp' \
     'net 172.16' 'net 10.0.0.0 mask 255.0.0.0' 'tcp and not portrange 0-1023'; do
     for f in "${bpf_files[@]}"; do
-        a=$("$CAPSIFT" flows --json -f "$expr" "$f" 2>/dev/null | rows)
+        a=$("$CAPSIFT" flows --json --no-meta -f "$expr" "$f" 2>/dev/null | rows)
         b=$("$CAPSIFT" query --db "$TMP/bpf.db" --json "file '$(realpath "$f")' and ($expr)" | rows)
         [ "$a" = "$b" ] && pass || fail "query '$expr' differs from flows -f on $f: $a / $b"
     done
@@ -113,13 +113,13 @@ done
 # 443 as its responder's port (BPF's 'dst port' is each packet's, so flows -f cannot say it)
 if have_shared; then
     f=$SHARED/traffic/pcapplusplus--tls2.pcap
-    a=$("$CAPSIFT" flows --json -f 'tcp port 443' "$f" 2>/dev/null | wc -l)
+    a=$("$CAPSIFT" flows --json --no-meta -f 'tcp port 443' "$f" 2>/dev/null | wc -l)
     b=$("$CAPSIFT" query --db "$TMP/bpf.db" --json "file '$(realpath "$f")' and tcp dst port 443" | wc -l)
     [ "$a" -gt 300 ] && [ "$a" = "$b" ] && pass || fail "tcp dst port 443: $b flows of $a"
 fi
 # 'state S' finds the flows whose connection state flows gives as S
 for st in SF S0 REJ OTH; do
-    a=$("$CAPSIFT" flows --json "${bpf_files[@]}" 2>/dev/null | grep -c "\"state\":\"$st\"")
+    a=$("$CAPSIFT" flows --json --no-meta "${bpf_files[@]}" 2>/dev/null | grep -c "\"state\":\"$st\"")
     b=$("$CAPSIFT" query --db "$TMP/bpf.db" --json "state ${st,,}" | wc -l)
     [ "$a" = "$b" ] && pass || fail "state $st: query $b flows, flows $a"
 done
@@ -354,7 +354,7 @@ expect_exit 0 "$CAPSIFT" index --db "$TMP/vl.db" --vlan "$f"
 expect_grep '^indexed 1 file ' "$TMP/out"
 expect_exit 0 "$CAPSIFT" index --db "$TMP/vl.db" --vlan "$f"
 expect_grep '^indexed 0 files .* 1 unchanged' "$TMP/out"
-a=$("$CAPSIFT" flows --json --vlan "$f" | rows)
+a=$("$CAPSIFT" flows --json --no-meta --vlan "$f" | rows)
 b=$("$CAPSIFT" query --db "$TMP/vl.db" --json | rows)
 [ "$a" = "$b" ] && pass || fail "index --vlan differs from flows --vlan: $a / $b"
 

@@ -58,6 +58,22 @@ fi
 # TLS fingerprints as tshark computes them, from a bundled capture
 expect_exit 0 "$CAPSIFT" meta --no-cache -p tls --csv "$CAPS/ndpi--dtls.pcap"
 head -1 "$TMP/out" | grep -q '^proto,file,ts,time,src' && pass || fail "meta --csv header"
+# flows --json gives each flow its transactions: every row of meta in exactly one flow, at the
+# flow with its addresses and ports; --no-meta leaves them out
+python3 - "$CAPSIFT" "${files[@]}" <<'PY' && pass || fail "flows --json metadata differs from meta's rows"
+import json, subprocess, sys
+capsift, files = sys.argv[1], sys.argv[2:]
+def lines(*args):
+    out = subprocess.run([capsift, *args, "--no-cache", "--json", *files], capture_output=True, text=True).stdout
+    return [json.loads(l) for l in out.splitlines()]
+flow_keys = ("file", "src", "sport", "dst", "dport", "transport", "rtt")
+want = sorted(json.dumps({**{k: v for k, v in r.items() if k not in flow_keys}, "at": [r[k] for k in flow_keys[:5]]}, sort_keys=True)
+              for r in lines("meta"))
+got = sorted(json.dumps({**m, "at": [f[k] for k in flow_keys[:5]]}, sort_keys=True)
+             for f in lines("flows", "--no-app") for m in f["meta"])
+assert want and want == got, (len(want), len(got), [x for x in want if x not in got][:2], [x for x in got if x not in want][:2])
+assert all("meta" not in f for f in lines("flows", "--no-app", "--no-meta"))
+PY
 # the options
 expect_exit 2 "$CAPSIFT" meta --csv "$CAPS/dpkt--http.pcap"
 grep -q "needs one --proto" "$TMP/err" && pass || fail "--csv without --proto"

@@ -47,7 +47,7 @@ bad 2 flows --frobnicate "$F" -- "unknown option '--frobnicate' \\(see 'capsift 
 bad 2 flows -x "$F" -- "unknown option '-x'"
 bad 2 flows -w out.pcap "$F" -- "'-w' is an option of extract, not of flows"
 bad 2 info --csv "$F" -- "'--csv' is an option of flows, meta and query, not of info"
-bad 2 flows --no "$F" -- "'--no' is ambiguous: --no-app, --no-cache"
+bad 2 flows --no "$F" -- "'--no' is ambiguous: --no-app, --no-meta, --no-cache"
 bad 2 flows --json --csv "$F" -- "--json and --csv cannot be used together"
 bad 2 query --csv --json -- "--csv and --json cannot be used together"
 bad 2 flows --json=yes "$F" -- "--json takes no value"
