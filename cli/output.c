@@ -10,23 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-/* The length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong forms, no
- * surrogates, nothing past U+10FFFF), or 0. */
-static size_t utf8_seq(const unsigned char *p)
-{
-    unsigned char c = p[0];
-    size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
-    if (n == 0 || c >= 0xf5 || c == 0xc0 || c == 0xc1)
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((p[i] & 0xc0) != 0x80) /* also stops at the terminating NUL */
-            return 0;
-    if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0) || (c == 0xf0 && p[1] < 0x90) ||
-        (c == 0xf4 && p[1] >= 0x90))
-        return 0;
-    return n;
-}
-
 void json_string(FILE *out, const char *s)
 {
     fputc('"', out);
@@ -36,7 +19,7 @@ void json_string(FILE *out, const char *s)
             continue;
         fwrite(run, 1, (size_t)(p - run), out);
         if (*p >= 0x80) {
-            size_t n = utf8_seq(p);
+            size_t n = sift_utf8_seq(p, 4); /* stops at the NUL */
             if (n == 0) /* a byte that is not UTF-8: U+DC80..U+DCFF, as surrogateescape */
                 fprintf(out, "\\udc%02x", *p);
             else

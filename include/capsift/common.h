@@ -55,6 +55,10 @@ SIFT_API const char *sift_strerror(int code);
 /* The name of an error code ("SIFT_ETRUNC"): a static string. Thread-safe. */
 SIFT_API const char *sift_errname(int code);
 
+/* The length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms, no surrogates,
+ * nothing past U+10FFFF) at p, within its n bytes; 0 when there is none, or it is ASCII. */
+SIFT_API size_t sift_utf8_seq(const uint8_t *p, size_t n);
+
 /* "0.1.0": a static string. */
 SIFT_API const char *sift_version(void);
 

@@ -17,19 +17,19 @@ extern "C" {
 
 /* ---- DNS (RFC 1035; AAAA RFC 3596, SRV RFC 2782) ---- */
 
-#define SIFT_DNS_NAME_MAX 256 /* a name in presentation form and its NUL */
-#define SIFT_DNS_DATA_MAX 256 /* a record's data as text and its NUL (TXT is cut there) */
-#define SIFT_DNS_MAX_RR   64  /* questions and answers kept from one message */
+#define SIFT_DNS_NAME_MAX 1024 /* a name in presentation form and its NUL: 255 bytes escaped */
+#define SIFT_DNS_DATA_MAX 256  /* a record's data as text and its NUL (TXT is cut there) */
+#define SIFT_DNS_MAX_RR   64   /* questions and answers kept from one message */
 
 enum { SIFT_DNS_QUESTION = 0, SIFT_DNS_ANSWER = 1 };
 
 /* One question or answer. Names are lower case, without the trailing dot ("." is the root),
  * escaped as in master files (RFC 1035 5.1): a '.' or '\' inside a label as "\." and "\\",
- * bytes outside printable ASCII as \DDD, so that IDNA and binary labels stay as sent but
- * printable. data: A and AAAA as addresses,
- * CNAME, NS, PTR and DNAME as names, MX "preference name", SRV "priority weight port target",
- * TXT its strings joined (non-printable bytes \DDD), SOA its primary server; "" for other
- * types (type says which). */
+ * other bytes outside printable ASCII as \DDD unless they are well-formed UTF-8 (the names of
+ * mDNS and LLMNR, RFC 6762), so that IDNA and binary labels stay as sent but printable. data: A and
+ * AAAA as addresses, CNAME, NS, PTR and DNAME as names, MX "preference name", SRV "priority weight
+ * port target", TXT its strings joined (non-printable bytes \DDD), SOA its primary server; "" for
+ * other types (type says which). */
 typedef struct sift_dns_rr {
     uint8_t section; /* SIFT_DNS_QUESTION or SIFT_DNS_ANSWER */
     uint16_t type, rclass;

@@ -451,6 +451,10 @@ static void dns_tcp(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt)
 {
     const uint8_t *p = pkt->payload;
     size_t left = pkt->payload_len;
+    if (left >= 2 && left < 2 + 12) { /* the length alone, or little more: the rest follows */
+        skip_until(fs, pkt, 2 + (size_t)sift_load_be16(p));
+        return;
+    }
     while (left >= 2 + 12) {
         size_t n = sift_load_be16(p);
         bool cut = n > left - 2;
@@ -562,8 +566,18 @@ static void md5_hex(const char *s, char hex[SIFT_DIGEST_HEX_MAX])
 
 static bool tls_segment(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt)
 {
+    /* an alert or ChangeCipherSpec record before the hello (a warning sent first) is stepped
+     * over */
+    const uint8_t *p = pkt->payload;
+    size_t n = pkt->payload_len;
+    while (n >= 5 && (p[0] == 20 || p[0] == 21) && p[1] == 3 && sift_load_be16(p + 3) <= 32 &&
+           5u + sift_load_be16(p + 3) < n) {
+        const size_t r = 5u + sift_load_be16(p + 3);
+        p += r;
+        n -= r;
+    }
     sift_tls_hello_t h;
-    if (sift_tls_parse_hello(pkt->payload, pkt->payload_len, &h) < 0)
+    if (sift_tls_parse_hello(p, n, &h) < 0)
         return false;
     msg_t *m = msg_add(s, fs, pkt, SIFT_META_TLS, h.type == 1 ? ROLE_ASK : ROLE_REPLY);
     if (!m)
@@ -674,7 +688,7 @@ static void tcp_segment(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt)
             dns_tcp(s, fs, pkt);
         return;
     }
-    if (p[0] == 22 && (want & (1u << SIFT_META_TLS)) && tls_segment(s, fs, pkt))
+    if (p[0] >= 20 && p[0] <= 22 && (want & (1u << SIFT_META_TLS)) && tls_segment(s, fs, pkt))
         return;
     if (p[0] == 'S' && (want & (1u << SIFT_META_SSH)) && ssh_segment(s, fs, pkt))
         return;

@@ -91,8 +91,16 @@ static bool read_name(const uint8_t *msg, size_t len, sift_cursor_t *c, char *ou
             return false;
         if (t.n > 0)
             put_char(&t, '.');
-        for (unsigned i = 0; i < l; i++)
-            put_byte(&t, b[i], true);
+        for (unsigned i = 0; i < l; i++) {
+            size_t u = b[i] >= 0x80 ? sift_utf8_seq(b + i, l - i) : 0;
+            if (u == 0) {
+                put_byte(&t, b[i], true);
+                continue;
+            }
+            for (size_t k = 0; k < u; k++) /* UTF-8 (mDNS, LLMNR names) as sent */
+                put_char(&t, (char)b[i + k]);
+            i += (unsigned)u - 1;
+        }
     }
     if (t.n == 0)
         put_char(&t, '.'); /* the root */

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # capsift meta: DNS, HTTP, TLS and SSH values against tshark's fields (meta_tshark.py) on the
-# bundled captures and the traffic corpus; fields and pairing on a known capture; options and
+# bundled captures and the traffic and application corpus; fields and pairing on a known capture; options and
 # bad input; no crash on the malformed corpus.
 . "$(dirname "$0")/lib.sh"
 HERE=$(dirname "$0")
 files=("$CAPS"/*.pcap*)
 if have_shared; then files+=("$SHARED"/traffic/*); fi
+agree=("${files[@]}")
+# the application captures too, once (values do not change under the sanitizers, which the
+# conformance test and the malformed corpus below run meta under)
+if have_shared && [ "${SIFT_SANITIZE:-OFF}" != ON ]; then agree+=("$SHARED"/apps/*); fi
 if command -v tshark >/dev/null; then
-    python3 "$HERE/meta_tshark.py" "$CAPSIFT" "${files[@]}" >"$TMP/agree" 2>&1 && pass ||
+    python3 "$HERE/meta_tshark.py" "$CAPSIFT" "${agree[@]}" >"$TMP/agree" 2>&1 && pass ||
         { fail "capsift meta and tshark differ"; grep -v '^[a-z.]*: tshark' "$TMP/agree" | head -20 >&2; }
     # the comparison itself can fail: a lower-cased URI is a difference
     python3 - "$HERE/meta_tshark.py" "$CAPSIFT" "$CAPS/dpkt--http.pcap" <<'PY' && pass || fail "the tshark comparison cannot fail"

@@ -151,6 +151,29 @@ static void test_escapes_and_root(void **st)
     assert_string_equal(d.rr[1].name, ".");
 }
 
+/* A label of UTF-8 (an mDNS host name) stays as sent; bytes that are not UTF-8 (a 2-byte
+ * sequence cut short, an overlong form, a lone continuation) are escaped. */
+static void test_utf8_labels(void **st)
+{
+    (void)st;
+    msg_t m;
+    header(&m, 1, 0, 1, 0);
+    put(&m,
+        "\006\xe5\xb0\x8f\xe4\xbd\x9b"
+        "\006\xc3x\xc0\xaf\x80y"
+        "\005local",
+        21);
+    u16(&m, 1);
+    u16(&m, 1);
+    sift_dns_msg_t d;
+    assert_int_equal(sift_dns_parse(m.b, m.n, &d), 0);
+    assert_string_equal(d.rr[0].name, "\xe5\xb0\x8f\xe4\xbd\x9b.\\195x\\192\\175\\128y.local");
+    assert_int_equal(sift_utf8_seq((const uint8_t *)"\xe5\xb0\x8f", 3), 3);
+    assert_int_equal(sift_utf8_seq((const uint8_t *)"\xe5\xb0\x8f", 2), 0); /* cut by n */
+    assert_int_equal(sift_utf8_seq((const uint8_t *)"\xed\xa0\x80", 3), 0); /* a surrogate */
+    assert_int_equal(sift_utf8_seq((const uint8_t *)"a", 1), 0);            /* ASCII */
+}
+
 static void test_damage(void **st)
 {
     (void)st;
@@ -256,6 +279,7 @@ int main(void)
         cmocka_unit_test(test_query),
         cmocka_unit_test(test_response),
         cmocka_unit_test(test_escapes_and_root),
+        cmocka_unit_test(test_utf8_labels),
         cmocka_unit_test(test_damage),
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_plausible),

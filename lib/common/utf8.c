@@ -1,0 +1,19 @@
+/* UTF-8 (RFC 3629): where text from the wire is shown as it was sent. */
+#include "common/internal.h"
+
+size_t sift_utf8_seq(const uint8_t *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    const uint8_t c = p[0];
+    const size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
+    if (len == 0 || len > n || c >= 0xf5 || c == 0xc0 || c == 0xc1)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80) /* also stops at a terminating NUL */
+            return 0;
+    if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0) || (c == 0xf0 && p[1] < 0x90) ||
+        (c == 0xf4 && p[1] >= 0x90))
+        return 0; /* overlong, a surrogate, past U+10FFFF */
+    return len;
+}
