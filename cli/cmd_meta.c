@@ -1,4 +1,4 @@
-/* capsift meta: the DNS, HTTP, TLS and SSH transactions of capture files, one row each, as
+/* capsift meta: the DNS, HTTP, TLS, SSH and DHCP transactions of capture files, one row each, as
  * tables (one per protocol), JSON lines or CSV. */
 #include "cli.h"
 
@@ -20,7 +20,7 @@ static const cli_opt_t meta_opts[] = {
      .kind = CLI_K_LIST,
      .offset = A(protos),
      .arg = "P",
-     .help = "dns, http, tls or ssh (repeatable, or a comma-separated list); default: all"},
+     .help = "dns, http, tls, ssh or dhcp (repeatable, or a comma-separated list); default: all"},
     {.name = "max-per-flow",
      .kind = CLI_K_COUNT,
      .offset = A(per_flow),
@@ -32,18 +32,20 @@ static const cli_opt_t meta_opts[] = {
 
 const cli_command_t cli_cmd_meta = {
     .name = "meta",
-    .summary = "DNS queries, HTTP requests, TLS hellos (SNI, JA3, JA3S) and SSH versions (HASSH)",
+    .summary =
+        "DNS queries, HTTP requests, TLS hellos (SNI, JA3, JA3S), SSH versions (HASSH), DHCP",
     .run = cmd_meta,
-    .usage = "capsift meta [OPTIONS] [--proto dns|http|tls|ssh] FILE|DIR|- ...",
+    .usage = "capsift meta [OPTIONS] [--proto dns|http|tls|ssh|dhcp] FILE|DIR|- ...",
     .about = "Lists the application transactions of capture files, one row each, with the\n"
-             "fields Zeek's dns.log, http.log, ssl.log and ssh.log call by the same names: a DNS\n"
-             "query with its response (id, name, type, rcode, answers, TTLs), an HTTP request\n"
-             "with its response (method, host, URI, user agent, status, body lengths), a TLS\n"
-             "handshake (version, cipher, SNI, ALPN, JA3, JA3S), an SSH connection (client and\n"
-             "server versions, HASSH, HASSH-server). Messages are read from single TCP segments\n"
-             "and UDP datagrams (docs/capsift-meta.md says what that means); those cut short or\n"
-             "damaged are counted on stderr. Tables print one protocol after another; --csv\n"
-             "needs one --proto.\n",
+             "fields Zeek's dns.log, http.log, ssl.log, ssh.log and dhcp.log call by the same\n"
+             "names: a DNS query with its response (id, name, type, rcode, answers, TTLs), an\n"
+             "HTTP request with its response (method, host, URI, user agent, status, body\n"
+             "lengths), a TLS handshake (version, cipher, SNI, ALPN, JA3, JA3S), an SSH\n"
+             "connection (client and server versions, HASSH, HASSH-server), a DHCP exchange\n"
+             "(MAC, addresses, host name, client software, message types). Messages are read\n"
+             "from single TCP segments and UDP datagrams (docs/capsift-meta.md says what that\n"
+             "means); those cut short or damaged are counted on stderr. Tables print one\n"
+             "protocol after another; --csv needs one --proto.\n",
     .opts = meta_opts,
     .nopts = sizeof meta_opts / sizeof meta_opts[0],
     .common = CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_CSV | CLI_C_TIME | CLI_C_LIMITS |
@@ -225,7 +227,7 @@ static int parse_protos(const cli_list_t *l, unsigned *protos)
         for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
             sift_meta_proto_t p;
             if (sift_meta_proto_parse(t, &p) < 0) {
-                cli_error("--proto: unknown protocol '%s' (dns, http, tls or ssh)", t);
+                cli_error("--proto: unknown protocol '%s' (dns, http, tls, ssh or dhcp)", t);
                 return CLI_USAGE;
             }
             *protos |= 1u << p;

@@ -1,5 +1,5 @@
-/* Fuzz target: the HTTP, TLS and SSH parsers (lib/meta/meta_http.c, meta_tls.c, meta_ssh.c),
- * each on the same bytes. */
+/* Fuzz target: the HTTP, TLS, SSH and DHCP parsers (lib/meta/meta_http.c, meta_tls.c,
+ * meta_ssh.c, meta_dhcp.c), each on the same bytes. */
 #include <capsift/meta.h>
 
 #include <assert.h>
@@ -27,5 +27,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static sift_ssh_kexinit_t k;
     if (sift_ssh_parse_kexinit(data, size, &k) == 0)
         assert(memchr(k.client, 0, sizeof k.client) && memchr(k.server, 0, sizeof k.server));
+    static sift_dhcp_msg_t d;
+    int rc = sift_dhcp_parse(data, size, &d);
+    if (rc == 0 || rc == SIFT_ETRUNC)
+        assert(memchr(d.host_name, 0, sizeof d.host_name) &&
+               memchr(d.vendor_class, 0, sizeof d.vendor_class) && (d.op == 1 || d.op == 2));
+    (void)rc;
     return 0;
 }

@@ -140,6 +140,33 @@ typedef struct sift_ssh_kexinit {
  * packet goes on past len, SIFT_EINVAL when p holds no KEXINIT (out zeroed). */
 SIFT_API int sift_ssh_parse_kexinit(const uint8_t *p, size_t len, sift_ssh_kexinit_t *out);
 
+/* ---- DHCP (RFC 2131, options RFC 2132) ---- */
+
+#define SIFT_DHCP_TEXT_MAX 256
+typedef struct sift_dhcp_msg {
+    uint8_t op;   /* 1 from a client, 2 from a server */
+    uint8_t type; /* option 53 (1 DISCOVER ... 8 INFORM), 0 none: BOOTP */
+    uint32_t xid;
+    uint8_t ciaddr[4], yiaddr[4]; /* the client's address, the one a server gives */
+    uint8_t mac[6];               /* chaddr, when the hardware is Ethernet (has_mac) */
+    uint8_t requested[4];         /* option 50 (has_requested) */
+    uint8_t server[4];            /* option 54, the server identifier (has_server) */
+    uint32_t lease;               /* option 51, seconds (has_lease) */
+    bool has_mac, has_requested, has_server, has_lease;
+    char host_name[SIFT_DHCP_TEXT_MAX];    /* option 12, \xHH escapes */
+    char vendor_class[SIFT_DHCP_TEXT_MAX]; /* option 60 */
+    bool cut;                              /* a text did not fit */
+} sift_dhcp_msg_t;
+
+/* Parses a BOOTP/DHCP message (a UDP datagram to or from port 67 or 68): 0, SIFT_ETRUNC when
+ * it goes on past len (out filled as far as it went: the header up to the client's hardware
+ * address at least), SIFT_EINVAL when p is not one (no magic cookie; out zeroed). */
+SIFT_API int sift_dhcp_parse(const uint8_t *p, size_t len, sift_dhcp_msg_t *out);
+
+/* "DISCOVER", "OFFER", "REQUEST", "DECLINE", "ACK", "NAK", "RELEASE", "INFORM", ...; NULL for
+ * a type without a name here. */
+SIFT_API const char *sift_dhcp_type_name(unsigned type);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,17 +1,18 @@
-/* capsift: the metadata pass - DNS, HTTP, TLS and SSH transactions of each flow, from the
+/* capsift: the metadata pass - DNS, HTTP, TLS, SSH and DHCP transactions of each flow, from the
  * parsers of capsift/meta.h, as rows that scripts and the index read.
  *
  * Built on the engine's flows: every TCP segment and UDP datagram of a flow is offered to the
- * parsers (DNS by port 53, 5353 or 5355; HTTP, TLS and SSH by their first bytes, on any port),
- * messages are kept per flow (at most max_per_flow, the rest counted), and when the flow ends
- * they are paired: a DNS response with the query of its id, the n-th HTTP response with the
- * n-th request, a flow's first ClientHello with its first ServerHello, an SSH client's version
- * and KEXINIT with the server's. A message must begin at the start of a TCP segment; one that
- * goes on into the next segment is parsed as far as the segment goes (and counted as cut).
- * Retransmitted segments are skipped by sequence number; an HTTP body's length is counted in
- * sequence space, from the end of its head to the next head (or the highest sequence number
- * of the direction). Repeated strings are stored once per range read. Results never depend on
- * how a file is split: ranges of a file are read in parallel and their flows joined.
+ * parsers (DNS by port 53, 5353 or 5355, DHCP by 67 and 68; HTTP, TLS and SSH by their first
+ * bytes, on any port), messages are kept per flow (at most max_per_flow, the rest counted),
+ * and when the flow ends they are paired: a DNS response with the query of its id, the n-th
+ * HTTP response with the n-th request, a flow's first ClientHello with its first ServerHello,
+ * an SSH client's version and KEXINIT with the server's, DHCP messages by transaction id
+ * (and, when the input is finished, across flows by id and MAC). A message must begin at the start
+ * of a TCP segment; one that goes on into the next segment is parsed as far as the segment goes
+ * (and counted as cut). Retransmitted segments are skipped by sequence number; an HTTP body's
+ * length is counted in sequence space, from the end of its head to the next head (or the highest
+ * sequence number of the direction). Repeated strings are stored once per range read. Results never
+ * depend on how a file is split: ranges of a file are read in parallel and their flows joined.
  *
  *   sift_meta_config_t mc = {.protos = 1u << SIFT_META_DNS};
  *   int p = sift_engine_add_pass(e, &sift_meta_pass, &mc);
@@ -35,11 +36,12 @@ typedef enum sift_meta_proto {
     SIFT_META_DNS = 0,
     SIFT_META_HTTP = 1,
     SIFT_META_TLS = 2,
-    SIFT_META_SSH = 3
+    SIFT_META_SSH = 3,
+    SIFT_META_DHCP = 4
 } sift_meta_proto_t;
-#define SIFT_META_NPROTO 4
+#define SIFT_META_NPROTO 5
 
-/* "dns", "http", "tls", "ssh"; parse gives SIFT_EINVAL for another name. */
+/* "dns", "http", "tls", "ssh", "dhcp"; parse gives SIFT_EINVAL for another name. */
 SIFT_API const char *sift_meta_proto_name(sift_meta_proto_t p);
 SIFT_API int sift_meta_proto_parse(const char *name, sift_meta_proto_t *p);
 

@@ -1,4 +1,4 @@
-/* The metadata pass: DNS, HTTP, TLS and SSH messages of each flow (the parsers of lib/meta),
+/* The metadata pass: DNS, HTTP, TLS, SSH and DHCP messages of each flow (the parsers of lib/meta),
  * kept in the flow's own bytes while the file is read and made into transaction rows when the
  * flow ends.
  *
@@ -44,6 +44,8 @@ enum { HTTP_DEPTH, HTTP_STATUS, HTTP_REQ_BODY, HTTP_RESP_BODY };
 enum { TLS_SNI, TLS_ALPN, TLS_CHOSEN, TLS_JA3, TLS_JA3_STR, TLS_JA3S, TLS_JA3S_STR };
 enum { TLS_VERSION, TLS_CIPHER, TLS_CLIENT_VERSION };
 enum { SSH_CLIENT, SSH_SERVER, SSH_HASSH, SSH_HASSH_STR, SSH_HASSHS, SSH_HASSHS_STR };
+enum { DHCP_MAC, DHCP_ASSIGNED, DHCP_REQUESTED, DHCP_SERVER, DHCP_HOST, DHCP_VENDOR, DHCP_TYPES };
+enum { DHCP_ID, DHCP_LEASE };
 
 static const char *rcode_name(uint64_t v)
 {
@@ -118,6 +120,18 @@ static const sift_meta_field_t ssh_fields[] = {
     {"hasshServerAlgorithms", SIFT_META_T_STR, SSH_HASSHS_STR, NULL},
 };
 
+static const sift_meta_field_t dhcp_fields[] = {
+    {"trans_id", SIFT_META_T_ID, DHCP_ID, NULL},
+    {"mac", SIFT_META_T_STR, DHCP_MAC, NULL},
+    {"assigned_addr", SIFT_META_T_STR, DHCP_ASSIGNED, NULL},
+    {"requested_addr", SIFT_META_T_STR, DHCP_REQUESTED, NULL},
+    {"server_addr", SIFT_META_T_STR, DHCP_SERVER, NULL},
+    {"host_name", SIFT_META_T_STR, DHCP_HOST, NULL},
+    {"client_software", SIFT_META_T_STR, DHCP_VENDOR, NULL},
+    {"msg_types", SIFT_META_T_LIST, DHCP_TYPES, NULL},
+    {"lease_time", SIFT_META_T_NUM, DHCP_LEASE, NULL},
+};
+
 static const struct {
     const char *name;
     const sift_meta_field_t *fields;
@@ -127,6 +141,7 @@ static const struct {
     {"http", http_fields, sizeof http_fields / sizeof http_fields[0]},
     {"tls", tls_fields, sizeof tls_fields / sizeof tls_fields[0]},
     {"ssh", ssh_fields, sizeof ssh_fields / sizeof ssh_fields[0]},
+    {"dhcp", dhcp_fields, sizeof dhcp_fields / sizeof dhcp_fields[0]},
 };
 
 const char *sift_meta_proto_name(sift_meta_proto_t p)
@@ -468,6 +483,51 @@ static void dns_tcp(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt)
     }
 }
 
+/* ---- DHCP ---- */
+
+static void dhcp_message(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt)
+{
+    sift_dhcp_msg_t d;
+    int rc = sift_dhcp_parse(pkt->payload, pkt->payload_len, &d);
+    if (rc == SIFT_EINVAL)
+        return;
+    msg_t *m = msg_add(s, fs, pkt, SIFT_META_DHCP, d.op == 1 ? ROLE_ASK : ROLE_REPLY);
+    if (!m)
+        return;
+    m->flags |= rc < 0 ? MSG_CUT : 0;
+    m->num[DHCP_ID] = d.xid;
+    m->num[DHCP_LEASE] = d.has_lease ? d.lease : SIFT_META_NONE;
+    char a[20];
+    if (d.has_mac) {
+        snprintf(a, sizeof a, "%02x:%02x:%02x:%02x:%02x:%02x", d.mac[0], d.mac[1], d.mac[2],
+                 d.mac[3], d.mac[4], d.mac[5]);
+        set_str(s, m, DHCP_MAC, a);
+    }
+    static const uint8_t none[4] = {0, 0, 0, 0};
+    const struct {
+        bool have;
+        const uint8_t *v;
+        int slot;
+    } addrs[] = {{d.op == 2 && memcmp(d.yiaddr, none, 4) != 0, d.yiaddr, DHCP_ASSIGNED},
+                 {d.has_requested, d.requested, DHCP_REQUESTED},
+                 {d.has_server, d.server, DHCP_SERVER}};
+    for (size_t i = 0; i < sizeof addrs / sizeof addrs[0]; i++)
+        if (addrs[i].have) {
+            snprintf(a, sizeof a, "%u.%u.%u.%u", addrs[i].v[0], addrs[i].v[1], addrs[i].v[2],
+                     addrs[i].v[3]);
+            set_str(s, m, addrs[i].slot, a);
+        }
+    set_str(s, m, DHCP_HOST, d.host_name);
+    set_str(s, m, DHCP_VENDOR, d.vendor_class);
+    const char *t = sift_dhcp_type_name(d.type);
+    char num[8];
+    if (!t && d.type) {
+        snprintf(num, sizeof num, "%u", d.type);
+        t = num;
+    }
+    set_str(s, m, DHCP_TYPES, t);
+}
+
 /* ---- HTTP ---- */
 
 static bool is_http_seq(const msg_t *m, uint8_t dir, uint16_t epoch)
@@ -713,9 +773,12 @@ static void meta_packet(void *state, const sift_packet_t *pkt)
         return;
     const bool cut = pkt->payload_len < pkt->l4_len;
     const bool netbios = pkt->sport == 137 || pkt->dport == 137; /* DNS's form, not DNS */
-    if ((s->protos & (1u << SIFT_META_DNS)) &&
-        (dns_port(pkt->sport) || dns_port(pkt->dport) ||
-         (!netbios && sift_dns_plausible(pkt->payload, pkt->payload_len))))
+    if ((pkt->sport == 67 || pkt->sport == 68) && (pkt->dport == 67 || pkt->dport == 68)) {
+        if (s->protos & (1u << SIFT_META_DHCP))
+            dhcp_message(s, fs, pkt);
+    } else if ((s->protos & (1u << SIFT_META_DNS)) &&
+               (dns_port(pkt->sport) || dns_port(pkt->dport) ||
+                (!netbios && sift_dns_plausible(pkt->payload, pkt->payload_len))))
         dns_message(s, fs, pkt, pkt->payload, pkt->payload_len, cut);
     else if ((s->protos & (1u << SIFT_META_HTTP)) && (pkt->sport == 1900 || pkt->dport == 1900))
         http_segment(s, fs, pkt); /* SSDP: HTTP heads in datagrams */
@@ -850,17 +913,24 @@ static sift_meta_row_t *row_add(sift_meta_t *s, const sift_flow_t *f, uint8_t pr
     return r;
 }
 
+/* The fields r lacks, from m's strings and numbers. */
+static void row_fields(sift_meta_row_t *r, const char *const str[SIFT_META_NSTR],
+                       const uint64_t num[SIFT_META_NNUM])
+{
+    for (int i = 0; i < SIFT_META_NSTR; i++)
+        if (str[i] && !r->str[i])
+            r->str[i] = str[i];
+    for (int i = 0; i < SIFT_META_NNUM; i++)
+        if (num[i] != SIFT_META_NONE && r->num[i] == SIFT_META_NONE)
+            r->num[i] = num[i];
+}
+
 /* Fills r's side `side` from m: the fields m has. */
 static void row_take(sift_meta_row_t *r, int side, const msg_t *m)
 {
     r->ts_ns[side] = m->ts_ns;
     r->offset[side] = m->offset;
-    for (int i = 0; i < SIFT_META_NSTR; i++)
-        if (m->str[i] && !r->str[i])
-            r->str[i] = m->str[i];
-    for (int i = 0; i < SIFT_META_NNUM; i++)
-        if (m->num[i] != SIFT_META_NONE && r->num[i] == SIFT_META_NONE)
-            r->num[i] = m->num[i];
+    row_fields(r, m->str, m->num);
 }
 
 /* DNS: each query a row; a response answers the earliest unanswered query of its id and name
@@ -904,6 +974,45 @@ static void pair_requests(sift_meta_t *s, const sift_flow_t *f, const mlist_t *l
             (strcmp(r->str[HTTP_METHOD], "HEAD") == 0 ||
              (strcmp(r->str[HTTP_METHOD], "CONNECT") == 0 && r->num[HTTP_STATUS] < 300)))
             r->num[HTTP_RESP_BODY] = 0; /* no body; after a CONNECT, a tunnel (RFC 9112 6.3) */
+    }
+}
+
+/* list (a SIFT_META_LIST_SEP list or NULL) with item after it, interned; list when it does
+ * not fit or memory ran out. */
+static const char *list_append(sift_meta_t *s, const char *list, const char *item)
+{
+    char b[512];
+    if (!list)
+        return intern(&s->strings, item);
+    if ((size_t)snprintf(b, sizeof b, "%s%c%s", list, SIFT_META_LIST_SEP, item) >= sizeof b)
+        return list;
+    const char *v = intern(&s->strings, b);
+    return v ? v : list;
+}
+
+/* DHCP: the messages of one transaction id a row, its message types in order, each field
+ * from the first message that has it. */
+static void pair_dhcp(sift_meta_t *s, const sift_flow_t *f, const mlist_t *l, uint32_t *index)
+{
+    const size_t first = s->nrows;
+    for (uint32_t i = 0; i < l->n; i++) {
+        const msg_t *m = &l->m[i];
+        if (m->proto != SIFT_META_DHCP)
+            continue;
+        sift_meta_row_t *r = NULL;
+        for (size_t k = first; k < s->nrows && !r; k++)
+            if (s->rows[k].num[DHCP_ID] == m->num[DHCP_ID])
+                r = &s->rows[k];
+        if (!r && !(r = row_add(s, f, SIFT_META_DHCP, (*index)++)))
+            continue;
+        const char *types = r->str[DHCP_TYPES];
+        if (r->ts_ns[m->role] == INT64_MIN) {
+            r->ts_ns[m->role] = m->ts_ns;
+            r->offset[m->role] = m->offset;
+        }
+        row_fields(r, m->str, m->num);
+        if (types && m->str[DHCP_TYPES])
+            r->str[DHCP_TYPES] = list_append(s, types, m->str[DHCP_TYPES]);
     }
 }
 
@@ -986,6 +1095,7 @@ static void meta_flow_end(void *state, const sift_flows_t *flows, const sift_flo
     pair_requests(s, f, l, SIFT_META_HTTP, &index);
     pair_handshake(s, f, l, SIFT_META_TLS, &index);
     pair_handshake(s, f, l, SIFT_META_SSH, &index);
+    pair_dhcp(s, f, l, &index);
     s->sorted = false;
 }
 
@@ -1041,11 +1151,55 @@ static int index_flows(sift_meta_t *s)
     return 0;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* A DHCP exchange goes between different addresses (from 0.0.0.0 to the broadcast address,
+ * then from the server), so across flows: the rows of one transaction id and client MAC within
+ * a minute of the first are one row, the first's (rows in time order). */
+static void join_dhcp(sift_meta_t *s)
+{
+    const int64_t window = 60 * SIFT_FLOW_NS_PER_S;
+    size_t w = 0;
+    for (size_t i = 0; i < s->nrows; i++) {
+        const sift_meta_row_t *r = &s->rows[i];
+        sift_meta_row_t *into = NULL;
+        for (size_t k = w; r->proto == SIFT_META_DHCP && k-- > 0 && !into;) {
+            sift_meta_row_t *q = &s->rows[k];
+            if (sift_meta_row_ts(r) - sift_meta_row_ts(q) > window)
+                break;
+            if (q->proto == SIFT_META_DHCP && q->num[DHCP_ID] == r->num[DHCP_ID] &&
+                same_str(q->str[DHCP_MAC], r->str[DHCP_MAC]))
+                into = q;
+        }
+        if (!into) {
+            s->rows[w++] = *r;
+            continue;
+        }
+        for (int side = 0; side < 2; side++)
+            if (r->ts_ns[side] != INT64_MIN &&
+                (into->ts_ns[side] == INT64_MIN || r->ts_ns[side] < into->ts_ns[side])) {
+                into->ts_ns[side] = r->ts_ns[side];
+                into->offset[side] = r->offset[side];
+            }
+        const char *types = into->str[DHCP_TYPES];
+        row_fields(into, r->str, r->num);
+        if (types && r->str[DHCP_TYPES])
+            into->str[DHCP_TYPES] = list_append(s, types, r->str[DHCP_TYPES]);
+        s->sum.rows[SIFT_META_DHCP]--;
+    }
+    s->nrows = w;
+}
+
 static void meta_finish(void *state)
 {
     sift_meta_t *s = state;
-    if (!s->sorted && s->nrows > 1)
+    if (!s->sorted && s->nrows > 1) {
         qsort(s->rows, s->nrows, sizeof *s->rows, cmp_rows);
+        join_dhcp(s);
+    }
     s->sorted = true;
     if (index_flows(s) < 0)
         sift_pass_report(s, SIFT_ENOMEM, "out of memory: transactions are not listed by flow");

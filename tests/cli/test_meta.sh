@@ -29,6 +29,13 @@ sys.exit(0 if m.main() == 1 else 1)
 PY
 fi
 
+# DHCP against tshark, on the corpus captures with DHCP
+if have_shared && command -v tshark >/dev/null; then
+    python3 "$HERE/meta_dhcp_tshark.py" "$CAPSIFT" "$SHARED"/formats/pcapng-testgen--* \
+        "$SHARED"/formats/gopacket--le-test902.pcapng \
+        "$SHARED"/apps/{android,iphone,teams,signal,wa_voice,whatsapp_login_call}.pcap >"$TMP/dhcp" 2>&1 &&
+        pass || { fail "capsift meta -p dhcp and tshark differ"; head -20 "$TMP/dhcp" >&2; }
+fi
 # one HTTP request with its response, and the DNS transaction, of dpkt--http.pcap
 expect_exit 0 "$CAPSIFT" meta --no-cache --json "$CAPS/dpkt--http.pcap"
 python3 - "$TMP/out" <<'PY' && pass || fail "dpkt--http.pcap rows"

@@ -250,6 +250,36 @@ static void test_bounds(void **st)
 }
 
 /* DNS's form on another port: a query and a response pass, other shapes do not */
+/* A DHCP REQUEST: the header's fields, the options kept, a pad, a text with its NUL; cut
+ * before the end option; no magic cookie. */
+static void test_dhcp(void **st)
+{
+    (void)st;
+    uint8_t b[300] = {1, 1, 6, 0, 0xde, 0xad, 0xbe, 0xef};
+    memcpy(b + 28, "\x4c\x6a\xf6\x9f\xf6\x27", 6);
+    memcpy(b + 236, "\x63\x82\x53\x63", 4);
+    static const uint8_t opts[] = {53,  1,   3,   0,  50, 4, 192, 168,  2,    16, 54, 4,
+                                   192, 168, 2,   1,  12, 4, 'p', 'h',  'o',  0,  60, 3,
+                                   'a', 'b', 'c', 51, 4,  0, 0,   0x0e, 0x10, 255};
+    memcpy(b + 240, opts, sizeof opts);
+    sift_dhcp_msg_t d;
+    assert_int_equal(sift_dhcp_parse(b, 240 + sizeof opts, &d), 0);
+    assert_int_equal(d.op, 1);
+    assert_int_equal(d.type, 3);
+    assert_string_equal(sift_dhcp_type_name(d.type), "REQUEST");
+    assert_int_equal(d.xid, 0xdeadbeef);
+    assert_true(d.has_mac && d.mac[0] == 0x4c && d.mac[5] == 0x27);
+    assert_true(d.has_requested && d.requested[3] == 16 && d.has_server && d.server[3] == 1);
+    assert_string_equal(d.host_name, "pho");
+    assert_string_equal(d.vendor_class, "abc");
+    assert_true(d.has_lease && d.lease == 3600);
+    assert_int_equal(sift_dhcp_parse(b, 240 + 8, &d), SIFT_ETRUNC); /* inside option 50 */
+    assert_int_equal(d.type, 3);
+    assert_false(d.has_requested);
+    b[237] = 0;
+    assert_int_equal(sift_dhcp_parse(b, sizeof b, &d), SIFT_EINVAL);
+}
+
 static void test_plausible(void **st)
 {
     (void)st;
@@ -282,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_utf8_labels),
         cmocka_unit_test(test_damage),
         cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_dhcp),
         cmocka_unit_test(test_plausible),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
