@@ -136,7 +136,7 @@ const cli_command_t cli_cmd_flows = {
              "(a: the initiator, the sender of the first packet seen; b: the responder), first\n"
              "and last time, duration and the TCP flags seen (S A F P R U E C). Bytes are bytes\n"
              "on the wire. Flows are per file. With --json each flow also lists its DNS, HTTP,\n"
-             "TLS and SSH transactions (key meta) with the fields capsift meta gives them.\n",
+             "TLS, SSH and DHCP transactions (key meta) with the fields capsift meta gives.\n",
     .opts = flows_opts,
     .nopts = sizeof flows_opts / sizeof flows_opts[0],
     .common = CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_CSV | CLI_C_TIME | CLI_C_LIMITS |

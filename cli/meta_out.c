@@ -22,10 +22,7 @@ void cli_meta_cols_init(cli_meta_cols_t *m, sift_meta_proto_t p)
                        : f->type == SIFT_META_T_NUM ? CLI_T_U64
                        : f->type == SIFT_META_T_ID  ? CLI_T_ID
                                                     : CLI_T_STR;
-        m->cols[k] = (cli_col_t){.key = f->name,
-                                 .head = m->heads[k],
-                                 .type = t,
-                                 .unit = f->type == SIFT_META_T_NUM ? "bytes" : NULL};
+        m->cols[k] = (cli_col_t){.key = f->name, .head = m->heads[k], .type = t};
     }
 }
 

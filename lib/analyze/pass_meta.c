@@ -1001,7 +1001,7 @@ static void pair_dhcp(sift_meta_t *s, const sift_flow_t *f, const mlist_t *l, ui
             continue;
         sift_meta_row_t *r = NULL;
         for (size_t k = first; k < s->nrows && !r; k++)
-            if (s->rows[k].num[DHCP_ID] == m->num[DHCP_ID])
+            if (s->rows[k].proto == SIFT_META_DHCP && s->rows[k].num[DHCP_ID] == m->num[DHCP_ID])
                 r = &s->rows[k];
         if (!r && !(r = row_add(s, f, SIFT_META_DHCP, (*index)++)))
             continue;
