@@ -25,6 +25,8 @@ demo: build
 	@CAPSIFT_NO_CACHE=1 $(BUILD)/capsift flows --sort bytes --top 5 $(DEMO_CAPTURE)
 	@echo '$$ capsift stats --top 3 $(DEMO_CAPTURE)'
 	@CAPSIFT_NO_CACHE=1 $(BUILD)/capsift stats --top 3 $(DEMO_CAPTURE)
+	@echo '$$ capsift meta tests/captures/dpkt--http.pcap'
+	@CAPSIFT_NO_CACHE=1 $(BUILD)/capsift meta tests/captures/dpkt--http.pcap
 	@rm -f $(BUILD)/demo.db $(BUILD)/demo.db-wal $(BUILD)/demo.db-shm
 	@echo '$$ capsift index --db demo.db tests/captures'
 	@$(BUILD)/capsift index --db $(BUILD)/demo.db -q tests/captures || true

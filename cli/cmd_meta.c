@@ -45,7 +45,7 @@ const cli_command_t cli_cmd_meta = {
              "(MAC, addresses, host name, client software, message types). Messages are read\n"
              "from single TCP segments and UDP datagrams (docs/capsift-meta.md says what that\n"
              "means); those cut short or damaged are counted on stderr. Tables print one\n"
-             "protocol after another; --csv needs one --proto.\n",
+             "protocol after another (those with rows); --csv needs one --proto.\n",
     .opts = meta_opts,
     .nopts = sizeof meta_opts / sizeof meta_opts[0],
     .common = CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_CSV | CLI_C_TIME | CLI_C_LIMITS |
@@ -117,9 +117,9 @@ static void row_values(void *user, size_t i, cli_val_t *v)
     cli_meta_values(&s->m, r, v + NBASE);
 }
 
-/* One protocol's rows. */
+/* One protocol's rows; titled (first: the first title printed) when there are several. */
 static int print_proto(FILE *out, const sift_engine_t *e, sift_meta_proto_t p, const item_t *items,
-                       size_t n, const meta_args_t *a, bool titled)
+                       size_t n, const meta_args_t *a, bool titled, bool first)
 {
     src_t s = {.e = e, .items = items};
     cli_meta_cols_init(&s.m, p);
@@ -148,7 +148,7 @@ static int print_proto(FILE *out, const sift_engine_t *e, sift_meta_proto_t p, c
         if (sift_meta_row_ts(items[i].r) < o.base)
             o.base = sift_meta_row_ts(items[i].r);
     if (titled)
-        fprintf(out, "%s%s (%zu)\n", p == SIFT_META_DNS ? "" : "\n", sift_meta_proto_name(p), n);
+        fprintf(out, "%s%s (%zu)\n", first ? "" : "\n", sift_meta_proto_name(p), n);
     if (sift_engine_ninputs(e) > 1)
         cols[C_FILE].head = "FILE";
     return cli_rows_print(&o, cols, NBASE + s.m.n, n, row_values, &s);
@@ -166,7 +166,7 @@ static int print_all(FILE *out, const sift_engine_t *e, int pass, unsigned proto
         return CLI_FAILED;
     }
     int rc = CLI_OK;
-    unsigned nprotos = 0;
+    unsigned nprotos = 0, shown = 0;
     for (unsigned p = 0; p < SIFT_META_NPROTO; p++)
         nprotos += (protos >> p) & 1;
     for (unsigned p = 0; p < SIFT_META_NPROTO && rc == CLI_OK; p++) {
@@ -179,8 +179,10 @@ static int print_all(FILE *out, const sift_engine_t *e, int pass, unsigned proto
                 if (sift_meta_at(m, k)->proto == p)
                     items[n++] = (item_t){sift_meta_at(m, k), i};
         }
-        rc = print_proto(out, e, (sift_meta_proto_t)p, items, n, a,
-                         nprotos > 1 && a->co.format == CLI_FORMAT_TABLE);
+        const bool titled = nprotos > 1 && a->co.format == CLI_FORMAT_TABLE;
+        if (titled && n == 0)
+            continue; /* tables of several protocols: those with rows */
+        rc = print_proto(out, e, (sift_meta_proto_t)p, items, n, a, titled, shown++ == 0);
     }
     free(items);
     return rc;
