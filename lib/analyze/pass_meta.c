@@ -496,7 +496,7 @@ static void dhcp_message(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt)
         return;
     m->flags |= rc < 0 ? MSG_CUT : 0;
     m->num[DHCP_ID] = d.xid;
-    m->num[DHCP_LEASE] = d.has_lease ? d.lease : SIFT_META_NONE;
+    m->num[DHCP_LEASE] = d.has_lease && d.op == 2 ? d.lease : SIFT_META_NONE; /* the server's */
     char a[20];
     if (d.has_mac) {
         snprintf(a, sizeof a, "%02x:%02x:%02x:%02x:%02x:%02x", d.mac[0], d.mac[1], d.mac[2],
