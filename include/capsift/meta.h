@@ -118,8 +118,9 @@ typedef struct sift_tls_hello {
 } sift_tls_hello_t;
 
 /* Parses the hello at the start of p (a handshake record, the message perhaps spanning several
- * records): 0 for a ClientHello or ServerHello, as far as the bytes go; SIFT_EINVAL for
- * anything else (out zeroed). */
+ * records; short alert or ChangeCipherSpec records before it are stepped over): 0 for a
+ * ClientHello or ServerHello, as far as the bytes go; SIFT_EINVAL for anything else (out
+ * zeroed). */
 SIFT_API int sift_tls_parse_hello(const uint8_t *p, size_t len, sift_tls_hello_t *out);
 
 /* ---- SSH version exchange and KEXINIT (RFC 4253), HASSH ---- */

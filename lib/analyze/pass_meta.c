@@ -16,6 +16,7 @@
 #include "common/cursor.h"
 #include "common/internal.h"
 #include "flow/flow_int.h"
+#include "meta/meta_int.h"
 
 #include <capsift/digest.h>
 #include <capsift/meta.h>
@@ -334,6 +335,11 @@ static uint8_t side_of(const sift_packet_t *pkt)
     return (uint8_t)((pkt->flow_dir == SIFT_FLOW_AB) == (pkt->flow->a_is_hi != 0));
 }
 
+static uint16_t add_epochs(uint16_t a, uint16_t b)
+{
+    return (uint16_t)(a + b < UINT16_MAX ? a + b : UINT16_MAX);
+}
+
 static bool seq_before(uint32_t a, uint32_t b)
 {
     return (int32_t)(a - b) < 0;
@@ -349,7 +355,8 @@ static msg_t *msg_add(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt, uin
         return NULL;
     }
     mlist_t *l = fs->l;
-    l->limit = s->max_per_flow;
+    if (l->limit == 0)
+        l->limit = s->max_per_flow; /* a new list */
     if (l->n >= l->limit) {
         fs->left_out[proto]++;
         return NULL;
@@ -429,7 +436,8 @@ static void dns_message(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt, c
     m->num[DNS_ID] = d.id;
     m->num[DNS_RCODE] = d.response ? d.rcode : SIFT_META_NONE;
     m->num[DNS_TC] = d.truncated;
-    char answers[4096] = "", ttls[512] = "", more[2048] = "";
+    char answers[4096], ttls[512], more[2048]; /* lists kept NUL-terminated by list_add */
+    answers[0] = ttls[0] = more[0] = '\0';
     size_t na = 0, nt = 0, nm = 0;
     for (size_t i = 0; i < d.nrr; i++) {
         const sift_dns_rr_t *rr = &d.rr[i];
@@ -444,16 +452,12 @@ static void dns_message(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt, c
             continue;
         }
         const char *v = rr->data[0] ? rr->data : sift_dns_type_name(rr->type);
-        char t[10];
-        size_t tn = sizeof t;
-        uint32_t ttl = rr->ttl;
-        do
-            t[--tn] = (char)('0' + ttl % 10);
-        while ((ttl /= 10) != 0);
+        char t[SIFT_META_DEC_MAX];
+        const size_t tn = sift__meta_dec(t, rr->ttl);
         const size_t vn = v ? strlen(v) : 0;
-        if (v && na + vn + 2 < sizeof answers && nt + sizeof t - tn + 2 < sizeof ttls) {
+        if (v && na + vn + 2 < sizeof answers && nt + tn + 2 < sizeof ttls) {
             list_add(answers, sizeof answers, &na, v, vn);
-            list_add(ttls, sizeof ttls, &nt, t + tn, sizeof t - tn);
+            list_add(ttls, sizeof ttls, &nt, t, tn);
         }
     }
     set_str(s, m, DNS_ANSWERS, answers);
@@ -626,24 +630,15 @@ static void md5_hex(const char *s, char hex[SIFT_DIGEST_HEX_MAX])
 
 static bool tls_segment(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt)
 {
-    /* an alert or ChangeCipherSpec record before the hello (a warning sent first) is stepped
-     * over */
-    const uint8_t *p = pkt->payload;
-    size_t n = pkt->payload_len;
-    while (n >= 5 && (p[0] == 20 || p[0] == 21) && p[1] == 3 && sift_load_be16(p + 3) <= 32 &&
-           5u + sift_load_be16(p + 3) < n) {
-        const size_t r = 5u + sift_load_be16(p + 3);
-        p += r;
-        n -= r;
-    }
     sift_tls_hello_t h;
-    if (sift_tls_parse_hello(p, n, &h) < 0)
+    if (sift_tls_parse_hello(pkt->payload, pkt->payload_len, &h) < 0)
         return false;
     msg_t *m = msg_add(s, fs, pkt, SIFT_META_TLS, h.type == 1 ? ROLE_ASK : ROLE_REPLY);
     if (!m)
         return true;
     m->flags |= h.complete ? 0 : MSG_CUT;
-    char alpn[SIFT_TLS_ALPN_MAX * 64] = "";
+    char alpn[SIFT_TLS_ALPN_MAX * 64];
+    alpn[0] = '\0';
     for (size_t i = 0; i < h.nalpn; i++) {
         size_t k = strlen(alpn);
         snprintf(alpn + k, sizeof alpn - k, "%s%s", k ? (char[2]){SIFT_META_LIST_SEP, 0} : "",
@@ -724,8 +719,7 @@ static void tcp_segment(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt)
                 fs->have_pre |= bit;
             }
         }
-        if (fs->nsyn[d] < UINT16_MAX)
-            fs->nsyn[d]++;
+        fs->nsyn[d] = add_epochs(fs->nsyn[d], 1);
         fs->have_max &= (uint8_t)~bit;
         fs->have_skip &= (uint8_t)~bit;
     }
@@ -805,8 +799,7 @@ static void join_messages(mflow_t *a, const mflow_t *b)
             if (m.epoch == 0 && (((a->have_max & bit) && seq_before(m.seq, a->max_end[d])) ||
                                  ((a->have_skip & bit) && seq_before(m.seq, a->skip_to[d]))))
                 continue; /* a whole read would not have parsed this segment */
-            m.epoch =
-                (uint16_t)(m.epoch + a->nsyn[d] < UINT16_MAX ? m.epoch + a->nsyn[d] : UINT16_MAX);
+            m.epoch = add_epochs(m.epoch, a->nsyn[d]);
         }
         if (!al || al->n >= al->limit) { /* past the cap, or no memory to keep it */
             a->left_out[m.proto]++;
@@ -849,8 +842,7 @@ static void meta_flow_join(void *into, const void *from)
                 a->pre_end[d] = end;
                 a->have_pre |= bit;
             }
-            a->nsyn[d] = (uint16_t)(a->nsyn[d] + b->nsyn[d] < UINT16_MAX ? a->nsyn[d] + b->nsyn[d]
-                                                                         : UINT16_MAX);
+            a->nsyn[d] = add_epochs(a->nsyn[d], b->nsyn[d]);
             /* the later part started the sequence anew: its state holds */
             a->have_max = (uint8_t)((a->have_max & ~bit) | (b->have_max & bit));
             a->have_skip = (uint8_t)((a->have_skip & ~bit) | (b->have_skip & bit));
@@ -881,6 +873,21 @@ static void meta_flow_release(void *flow_state)
 
 /* ---- rows ---- */
 
+/* r zeroed, then the fields that name f: its initiator's and responder's address and port,
+ * protocol, VLAN and first time. */
+static void row_flow(sift_meta_row_t *r, const sift_flow_t *f)
+{
+    memset(r, 0, sizeof *r);
+    r->ip_version = f->key.ip_version;
+    r->ip_proto = f->key.proto;
+    memcpy(r->src, sift_flow_addr_a(f), 16);
+    memcpy(r->dst, sift_flow_addr_b(f), 16);
+    r->sport = sift_flow_port_a(f);
+    r->dport = sift_flow_port_b(f);
+    r->vlan = f->vlan;
+    r->flow_first_ns = f->first_ns;
+}
+
 static sift_meta_row_t *row_add(sift_meta_t *s, const sift_flow_t *f, uint8_t proto, uint32_t index)
 {
     if (s->nrows == s->rows_cap) {
@@ -894,16 +901,8 @@ static sift_meta_row_t *row_add(sift_meta_t *s, const sift_flow_t *f, uint8_t pr
         s->rows_cap = cap;
     }
     sift_meta_row_t *r = &s->rows[s->nrows++];
-    memset(r, 0, sizeof *r);
+    row_flow(r, f);
     r->proto = proto;
-    r->ip_version = f->key.ip_version;
-    r->ip_proto = f->key.proto;
-    memcpy(r->src, sift_flow_addr_a(f), 16);
-    memcpy(r->dst, sift_flow_addr_b(f), 16);
-    r->sport = sift_flow_port_a(f);
-    r->dport = sift_flow_port_b(f);
-    r->vlan = f->vlan;
-    r->flow_first_ns = f->first_ns;
     r->ts_ns[0] = r->ts_ns[1] = INT64_MIN;
     r->offset[0] = r->offset[1] = UINT64_MAX;
     for (int i = 0; i < SIFT_META_NNUM; i++)
@@ -1349,14 +1348,8 @@ size_t sift_meta_flow_rows(const sift_meta_t *s, const sift_flow_t *f,
     *rows = NULL;
     if (!s || !s->by_flow)
         return 0;
-    sift_meta_row_t probe = {.ip_version = f->key.ip_version,
-                             .ip_proto = f->key.proto,
-                             .sport = sift_flow_port_a(f),
-                             .dport = sift_flow_port_b(f),
-                             .vlan = f->vlan,
-                             .flow_first_ns = f->first_ns};
-    memcpy(probe.src, sift_flow_addr_a(f), 16);
-    memcpy(probe.dst, sift_flow_addr_b(f), 16);
+    sift_meta_row_t probe;
+    row_flow(&probe, f);
     size_t lo = 0, hi = s->nrows; /* the first row not before f's */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;

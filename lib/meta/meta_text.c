@@ -30,20 +30,27 @@ bool sift__meta_text(char *out, size_t size, const uint8_t *b, size_t n, bool lo
     return true;
 }
 
-bool sift__meta_append_u(char *s, size_t size, const char *sep, unsigned v)
+size_t sift__meta_dec(char buf[SIFT_META_DEC_MAX], uint32_t v)
 {
-    size_t k = strlen(s), ls = k ? strlen(sep) : 0;
-    char d[10];
+    char d[SIFT_META_DEC_MAX];
     size_t n = 0;
     do
         d[n++] = (char)('0' + v % 10);
     while ((v /= 10) != 0);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = d[n - 1 - i];
+    return n;
+}
+
+bool sift__meta_append_u(char *s, size_t size, const char *sep, unsigned v)
+{
+    size_t k = strlen(s), ls = k ? strlen(sep) : 0;
+    char d[SIFT_META_DEC_MAX];
+    const size_t n = sift__meta_dec(d, v);
     if (k + ls + n >= size)
         return false;
     memcpy(s + k, sep, ls);
-    k += ls;
-    while (n > 0)
-        s[k++] = d[--n];
-    s[k] = '\0';
+    memcpy(s + k + ls, d, n);
+    s[k + ls + n] = '\0';
     return true;
 }

@@ -159,6 +159,14 @@ static bool gather(const uint8_t *p, size_t len, uint8_t *hs, size_t *n)
 int sift_tls_parse_hello(const uint8_t *p, size_t len, sift_tls_hello_t *out)
 {
     memset(out, 0, sizeof *out);
+    /* an alert or ChangeCipherSpec record before the hello (a warning sent first) is stepped
+     * over */
+    while (p && len >= 5 && (p[0] == 20 || p[0] == 21) && p[1] == 3 &&
+           sift_load_be16(p + 3) <= 32 && 5u + sift_load_be16(p + 3) < len) {
+        const size_t r = 5u + sift_load_be16(p + 3);
+        p += r;
+        len -= r;
+    }
     if (!p || len < 9 || p[0] != 22 || p[1] != 3 || p[2] > 4)
         return SIFT_EINVAL;
     /* a hello inside its first record, as nearly always, is read where it lies; one spanning
