@@ -16,7 +16,6 @@
 #include "common/cursor.h"
 #include "common/internal.h"
 #include "flow/flow_int.h"
-#include "meta/meta_int.h"
 
 #include <capsift/digest.h>
 #include <capsift/meta.h>
@@ -452,8 +451,8 @@ static void dns_message(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt, c
             continue;
         }
         const char *v = rr->data[0] ? rr->data : sift_dns_type_name(rr->type);
-        char t[SIFT_META_DEC_MAX];
-        const size_t tn = sift__meta_dec(t, rr->ttl);
+        char t[SIFT_DEC_U32_MAX];
+        const size_t tn = sift__dec_u32(t, rr->ttl);
         const size_t vn = v ? strlen(v) : 0;
         if (v && na + vn + 2 < sizeof answers && nt + tn + 2 < sizeof ttls) {
             list_add(answers, sizeof answers, &na, v, vn);

@@ -29,6 +29,10 @@ int sift__errorf(char *errbuf, int code, const char *fmt, ...) SIFT_PRINTF(3, 4)
 /* The same into the context's buffer, also sent to its log callback. */
 int sift__ctx_error(sift_ctx_t *ctx, int code, const char *fmt, ...) SIFT_PRINTF(3, 4);
 
+/* v in decimal into buf (not terminated); returns its length (lib/common/text.c). */
+#define SIFT_DEC_U32_MAX 10
+size_t sift__dec_u32(char buf[SIFT_DEC_U32_MAX], uint32_t v);
+
 /* Overflow-checked size arithmetic: return 0 on success, -1 on overflow. */
 static inline int sift__add_size(size_t a, size_t b, size_t *out)
 {

@@ -11,10 +11,6 @@
  * (out holds what did). */
 bool sift__meta_text(char *out, size_t size, const uint8_t *b, size_t n, bool lower);
 
-/* v in decimal into buf (not terminated); returns its length. */
-#define SIFT_META_DEC_MAX 10
-size_t sift__meta_dec(char buf[SIFT_META_DEC_MAX], uint32_t v);
-
 /* Appends the decimal v to the '\0'-terminated s of size bytes, after sep when s is not
  * empty; returns false when it did not fit (s unchanged). */
 bool sift__meta_append_u(char *s, size_t size, const char *sep, unsigned v);

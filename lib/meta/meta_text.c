@@ -1,5 +1,6 @@
 /* Text helpers of the metadata parsers: values from payload bytes made printable, numbers
  * joined into fingerprint strings. */
+#include "common/internal.h"
 #include "meta/meta_int.h"
 
 #include <string.h>
@@ -30,23 +31,11 @@ bool sift__meta_text(char *out, size_t size, const uint8_t *b, size_t n, bool lo
     return true;
 }
 
-size_t sift__meta_dec(char buf[SIFT_META_DEC_MAX], uint32_t v)
-{
-    char d[SIFT_META_DEC_MAX];
-    size_t n = 0;
-    do
-        d[n++] = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
-    for (size_t i = 0; i < n; i++)
-        buf[i] = d[n - 1 - i];
-    return n;
-}
-
 bool sift__meta_append_u(char *s, size_t size, const char *sep, unsigned v)
 {
     size_t k = strlen(s), ls = k ? strlen(sep) : 0;
-    char d[SIFT_META_DEC_MAX];
-    const size_t n = sift__meta_dec(d, v);
+    char d[SIFT_DEC_U32_MAX];
+    const size_t n = sift__dec_u32(d, v);
     if (k + ls + n >= size)
         return false;
     memcpy(s + k, sep, ls);

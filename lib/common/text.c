@@ -1,4 +1,5 @@
-/* UTF-8 (RFC 3629): where text from the wire is shown as it was sent. */
+/* Text helpers: UTF-8 (RFC 3629), where text from the wire is shown as it was sent, and
+ * numbers written in decimal without stdio. */
 #include "common/internal.h"
 
 size_t sift_utf8_seq(const uint8_t *p, size_t n)
@@ -16,4 +17,16 @@ size_t sift_utf8_seq(const uint8_t *p, size_t n)
         (c == 0xf4 && p[1] >= 0x90))
         return 0; /* overlong, a surrogate, past U+10FFFF */
     return len;
+}
+
+size_t sift__dec_u32(char buf[SIFT_DEC_U32_MAX], uint32_t v)
+{
+    char d[SIFT_DEC_U32_MAX];
+    size_t n = 0;
+    do
+        d[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = d[n - 1 - i];
+    return n;
 }
