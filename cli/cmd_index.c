@@ -8,7 +8,7 @@
 
 typedef struct index_args {
     int hash;
-    bool prune, payloads, no_app, vlan;
+    bool prune, payloads, no_app, no_meta, vlan;
     cli_list_t include, exclude;
     uint64_t max_size, busy_ms;
     bool damaged;
@@ -51,6 +51,11 @@ static const cli_opt_t index_opts[] = {
      .offset = A(payloads),
      .help = "also store distinct transport payloads (deduplicated, zstd)"},
     {.name = "no-app", .kind = CLI_K_FLAG, .offset = A(no_app), .help = "no application detection"},
+    {.name = "no-meta",
+     .kind = CLI_K_FLAG,
+     .offset = A(no_meta),
+     .help = "no DNS, HTTP, TLS, SSH and DHCP metadata (the query terms dns, sni, uri ... then "
+             "find nothing in these files)"},
     {.name = "vlan",
      .kind = CLI_K_FLAG,
      .offset = A(vlan),
@@ -137,6 +142,8 @@ static void print_summary(const index_args_t *a, const sift_index_summary_t *s, 
             cli_json_u64(&j, files[i].key, f[files[i].action]);
         cli_json_u64(&j, "packets", s->packets);
         cli_json_u64(&j, "flows", s->flows);
+        cli_json_u64(&j, "meta_rows", s->meta_rows);
+        cli_json_u64(&j, "names", s->names);
         cli_json_f64(&j, "seconds", secs, 3);
         if (a->payloads) {
             cli_json_u64(&j, "payloads", s->payloads);
@@ -161,9 +168,12 @@ static void print_summary(const index_args_t *a, const sift_index_summary_t *s, 
     }
     cli_expand_note(&s->expanded);
     char n[3][64];
-    printf("indexed %s (%s, %s) in %.2f s", cli_count(n[0], f[SIFT_INDEX_INDEXED], "file", "files"),
+    char m[64];
+    printf("indexed %s (%s, %s, %s) in %.2f s",
+           cli_count(n[0], f[SIFT_INDEX_INDEXED], "file", "files"),
            cli_count(n[1], s->packets, "packet", "packets"),
-           cli_count(n[2], s->flows, "flow", "flows"), secs);
+           cli_count(n[2], s->flows, "flow", "flows"),
+           cli_count(m, s->meta_rows, "metadata row", "metadata rows"), secs);
     if (secs > 0 && s->packets)
         printf(", %.2f M packets/s", (double)s->packets / secs / 1e6);
     char g[6][32];
@@ -213,6 +223,7 @@ int cmd_index(int argc, char **argv)
         .nexclude = a.exclude.n,
         .max_size = a.max_size,
         .no_app = a.no_app,
+        .no_meta = a.no_meta,
         .vlan = a.vlan,
         .max_flows = cli_flow_cap(&a.co.limits, !a.no_app),
         .payloads = a.payloads,

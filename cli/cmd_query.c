@@ -42,7 +42,7 @@ static const cli_opt_t query_opts[] = {
 
 const cli_command_t cli_cmd_query = {
     .name = "query",
-    .summary = "list indexed flows by host, net, port, protocol, app, time, size",
+    .summary = "list indexed flows by host, port, protocol, app, time, size, DNS, TLS, HTTP",
     .run = cmd_query,
     .usage = "capsift query [OPTIONS] [EXPRESSION]",
     .about = "Lists the indexed flows matching EXPRESSION (all flows without one):\n\n"
@@ -52,9 +52,12 @@ const cli_command_t cli_cmd_query = {
              "  state S0|SF|REJ|RSTO...   (Zeek's connection state)\n"
              "  file GLOB,  after TIME,  before TIME   (ISO 8601 UTC or epoch seconds)\n"
              "  packets|bytes|duration  > >= < <= = !=  N\n"
+             "  dns NAME, sni NAME, http.host NAME, name NAME   (labels: *.example.com)\n"
+             "  uri|ua|http.method|ssh.client|ssh.server [contains] TEXT,  ja3|ja3s|hassh MD5\n"
              "combined with and, or, not and parentheses; a protocol qualifies the term after\n"
              "it as in BPF ('tcp port 80'), e.g.\n\n"
-             "  capsift query 'host 10.1.2.3 and tcp port 445 and after 2024-05-14'\n",
+             "  capsift query 'host 10.1.2.3 and tcp port 445 and after 2024-05-14'\n"
+             "  capsift query 'sni *.example.com or (dns example.com and ua contains curl)'\n",
     .opts = query_opts,
     .nopts = sizeof query_opts / sizeof query_opts[0],
     .common = CLI_C_DB | CLI_C_JSON | CLI_C_CSV | CLI_C_TIME,

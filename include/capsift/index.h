@@ -74,6 +74,8 @@ typedef struct sift_index_update_opts {
     size_t nexclude;
     uint64_t max_size;      /* files larger than this are left out (0: no limit) */
     bool no_app;            /* no application detection */
+    bool no_meta;           /* no application metadata (DNS, HTTP, TLS, SSH, DHCP rows); a file
+                             * indexed without it is read again by an update that has it */
     bool vlan;              /* the outermost VLAN id is part of a flow's key (flows --vlan); a
                              * file indexed with the other choice is read again */
     uint64_t max_flows;     /* flows of one file held at once; 0: the default */
@@ -91,6 +93,8 @@ typedef struct sift_index_update_opts {
 typedef struct sift_index_summary {
     uint64_t files[SIFT_INDEX_LEFT_OUT + 1]; /* by action */
     uint64_t packets, flows;                 /* of the files read */
+    uint64_t meta_rows;                      /* metadata rows stored (DNS, HTTP ... rows) */
+    uint64_t names;                          /* domain names stored (once per flow each) */
     uint64_t payloads, payloads_distinct;    /* with payloads: packets with one, distinct */
     uint64_t payload_bytes;                  /* all payload bytes seen */
     uint64_t payload_bytes_distinct;         /* bytes of the distinct payloads */

@@ -8,14 +8,15 @@
  * time: during an update, between load_begin and load_end, only by the writer thread.
  *
  * Writing a file is one transaction: begin_file, then put_flow / put_positions / put_spilled /
- * put_payload_ref / put_payload, then commit (or rollback). A run killed in between leaves
- * the file as it was.
+ * put_meta / put_name / put_payload_ref / put_payload, then commit (or rollback). A run killed in
+ * between leaves the file as it was.
  */
 #ifndef SIFT_ST_BACKEND_H
 #define SIFT_ST_BACKEND_H
 
 #include <capsift/flow.h>
 #include <capsift/index.h>
+#include <capsift/metapass.h>
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -37,6 +38,7 @@ typedef struct st_file_rec {
     int64_t indexed_at; /* seconds since the epoch */
     bool stale;         /* find_file: its flows were written by an older layout: read it again */
     bool vlan_key;      /* its flows are keyed on the VLAN id too */
+    bool meta;          /* it was read with the metadata pass (its rows are stored) */
 } st_file_rec_t;
 
 /* A flow's stored positions for extraction: one segment of one flow of one file (a flow's
@@ -87,6 +89,11 @@ typedef struct st_backend {
                          size_t len);
     /* The same from a spilled segment. */
     int (*put_spilled)(sift_index_t *ix, int64_t flow_id, uint32_t seq, uint64_t spill_id);
+    /* A metadata row of the flow (capsift/metapass.h), into the table of its protocol. */
+    int (*put_meta)(sift_index_t *ix, int64_t flow_id, const sift_meta_row_t *row);
+    /* A domain name the flow asked for (st_name_kind_t), as sift__name_key gives it: 1 when
+     * stored, 0 when the flow has it already (a name is stored once a flow). */
+    int (*put_name)(sift_index_t *ix, int64_t flow_id, int kind, const char *key);
     /* This file holds count copies of the payload with this hash; *stored says whether the
      * bytes are already in the index (from any file), else put_payload stores them. */
     int (*put_payload_ref)(sift_index_t *ix, int64_t file_id, const uint8_t hash[16],

@@ -2,6 +2,7 @@
  * parameters. The grammar is in <capsift/query.h>. */
 #include "common/cursor.h"
 #include "common/internal.h"
+#include "store/store_int.h"
 
 #include <capsift/parse.h>
 #include <capsift/query.h>
@@ -19,7 +20,7 @@
 
 #define Q_MAX_PARAMS 256
 #define Q_MAX_DEPTH  64
-#define Q_MAX_TOKEN  256
+#define Q_MAX_TOKEN  1280 /* a DNS name of 255 bytes, escaped, fits */
 
 struct sift_query {
     char *sql;
@@ -36,7 +37,8 @@ typedef struct parser {
     const char *p;
     tok_kind_t kind;
     char text[Q_MAX_TOKEN];
-    size_t col; /* 1-based column of the current token */
+    bool quoted; /* the word was in quotes: never a keyword */
+    size_t col;  /* 1-based column of the current token */
     sift_query_t *q;
     char *errbuf;
     size_t errcol;
@@ -64,7 +66,7 @@ static int fail(parser_t *ps, size_t col, const char *fmt, ...)
 
 static bool word_char(char c)
 {
-    return c != '\0' && (isalnum((unsigned char)c) || strchr("._:/-*?[]+", c) != NULL);
+    return c != '\0' && (isalnum((unsigned char)c) || strchr("._:/-*?[]+,%@~#^$", c) != NULL);
 }
 
 /* Reads the next token into ps->kind / ps->text. */
@@ -74,6 +76,7 @@ static int next(parser_t *ps)
         ps->p++;
     ps->col = (size_t)(ps->p - ps->src) + 1;
     ps->text[0] = '\0';
+    ps->quoted = false;
     const char *p = ps->p;
     if (*p == '\0') {
         ps->kind = T_END;
@@ -116,10 +119,11 @@ static int next(parser_t *ps)
         ps->text[n] = '\0';
         ps->p = p + 1;
         ps->kind = T_WORD;
+        ps->quoted = true;
         return 0;
     }
     if (!word_char(*p))
-        return fail(ps, ps->col, "unexpected character '%c'", *p);
+        return fail(ps, ps->col, "unexpected character '%c' (quote a value that has it)", *p);
     while (word_char(*p)) {
         if (n + 1 >= sizeof ps->text)
             return fail(ps, ps->col, "word is too long");
@@ -599,6 +603,187 @@ static const char *bpf_only(const char *w)
     return NULL;
 }
 
+/* ---- the application metadata (tables of their own, st_sqlite.c) ---- */
+
+/* Every metadata term selects the flows with a row that matches: f.id IN (SELECT m.flow_id ...).
+ * The backend recognises these terms by "m.flow_id" (an index of an older layout has no such
+ * tables). */
+#define META_IN(table) "f.id IN (SELECT m.flow_id FROM " table " m WHERE "
+
+/* dns|sni|http.host|name PATTERN: names on labels (st_names.c), by the names table's key. */
+static int term_name(parser_t *ps, const char *word, int kind)
+{
+    int rc = next(ps);
+    if (rc < 0 || (rc = expect_word(ps, "a domain name")) < 0)
+        return rc;
+    char key[SIFT_NAME_KEY_MAX];
+    if (!sift__name_key(ps->text, kind == ST_NAME_HTTP, key, sizeof key))
+        return fail(ps, ps->col, "'%s' is not a domain name for '%s'", ps->text, word);
+    emit(ps, META_IN("names"));
+    if (kind) {
+        emit(ps, "m.kind = ? AND ");
+        rc = param_int(ps, kind);
+    } else {
+        emit(ps, "m.kind IN (?, ?, ?) AND ");
+        for (int k = ST_NAME_DNS; k <= ST_NAME_HTTP && rc == 0; k++)
+            rc = param_int(ps, k);
+    }
+    size_t prefix = sift__name_prefix(key);
+    if (rc == 0 && key[prefix] == '\0') {
+        emit(ps, "m.name = ?");
+        rc = param_text(ps, key);
+    } else if (rc == 0) {
+        if (prefix) { /* under the fixed labels: "com.example." up to "com.example/" */
+            char bound[SIFT_NAME_KEY_MAX + 1];
+            memcpy(bound, key, prefix);
+            bound[prefix + 1] = '\0';
+            emit(ps, "m.name > ? AND m.name < ? AND ");
+            bound[prefix] = '.';
+            rc = param_text(ps, bound);
+            bound[prefix] = '.' + 1;
+            if (rc == 0)
+                rc = param_text(ps, bound);
+        }
+        emit(ps, "sift_name_match(?, m.name)");
+        if (rc == 0)
+            rc = param_text(ps, key);
+    }
+    emit(ps, ")");
+    return rc < 0 ? rc : next(ps);
+}
+
+enum {
+    TEXT_HASH = 1, /* a 32-digit hex value is the hash column; anything else the string's */
+    TEXT_SSH = 2   /* a version also matches as the software after "SSH-2.0-" */
+};
+
+static const struct text_term {
+    const char *word, *table, *column, *string_column;
+    unsigned flags;
+} text_terms[] = {
+    {"uri", "http", "uri", NULL, 0},
+    {"http.uri", "http", "uri", NULL, 0},
+    {"ua", "http", "user_agent", NULL, 0},
+    {"http.user_agent", "http", "user_agent", NULL, 0},
+    {"http.method", "http", "method", NULL, 0},
+    {"http.referrer", "http", "referrer", NULL, 0},
+    {"http.content_type", "http", "content_type", NULL, 0},
+    {"ja3", "tls", "ja3", "ja3_string", TEXT_HASH},
+    {"ja3s", "tls", "ja3s", "ja3s_string", TEXT_HASH},
+    {"tls.alpn", "tls", "alpn", NULL, 0},
+    {"ssh.client", "ssh", "client", NULL, TEXT_SSH},
+    {"ssh.server", "ssh", "server", NULL, TEXT_SSH},
+    {"hassh", "ssh", "hassh", "hasshAlgorithms", TEXT_HASH},
+    {"hassh.server", "ssh", "hasshServer", "hasshServerAlgorithms", TEXT_HASH},
+    {"dhcp.host", "dhcp", "host_name", NULL, 0},
+    {"dhcp.mac", "dhcp", "mac", NULL, 0},
+};
+
+static bool is_md5(const char *s)
+{
+    size_t n = strspn(s, "0123456789abcdefABCDEF");
+    return n == 32 && s[n] == '\0';
+}
+
+/* Copies s with the characters special to op escaped: LIKE's % _ and the escape \ (wrapped in
+ * %...%), or GLOB's * ? [ (each in brackets). */
+static void escape_for(const char *s, bool like, char *out, size_t size)
+{
+    size_t n = 0;
+    if (like)
+        out[n++] = '%';
+    for (; *s && n + 5 < size; s++) {
+        if (like && strchr("%_\\", *s)) {
+            out[n++] = '\\';
+            out[n++] = *s;
+        } else if (!like && strchr("*?[", *s)) {
+            out[n++] = '[';
+            out[n++] = *s;
+            out[n++] = ']';
+        } else {
+            out[n++] = *s;
+        }
+    }
+    if (like)
+        out[n++] = '%';
+    out[n] = '\0';
+}
+
+/* FIELD VALUE (exact, or a shell glob when VALUE has * ? [), FIELD contains TEXT (any case) */
+static int term_text(parser_t *ps, const struct text_term *t)
+{
+    int rc = next(ps);
+    if (rc < 0)
+        return rc;
+    bool contains = ps->kind == T_WORD && !ps->quoted && strcasecmp(ps->text, "contains") == 0;
+    if (contains && (rc = next(ps)) < 0)
+        return rc;
+    if ((rc = expect_word(ps, contains ? "the text to look for" : "a value")) < 0)
+        return rc;
+    char value[Q_MAX_TOKEN];
+    snprintf(value, sizeof value, "%s", ps->text);
+    const char *column = t->column;
+    if (t->flags & TEXT_HASH) {
+        if (!contains && is_md5(value))
+            for (char *c = value; *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+        else
+            column = t->string_column;
+    }
+    bool glob = !contains && strpbrk(value, "*?[") != NULL;
+    char sql[160];
+    snprintf(sql, sizeof sql, "f.id IN (SELECT m.flow_id FROM %s m WHERE m.\"%s\" %s ?", t->table,
+             column,
+             contains ? "LIKE"
+             : glob   ? "GLOB"
+                      : "=");
+    emit(ps, sql);
+    char pat[3 * Q_MAX_TOKEN + 16];
+    if (contains) {
+        emit(ps, " ESCAPE '\\'");
+        escape_for(value, true, pat, sizeof pat);
+        rc = param_text(ps, pat);
+    } else {
+        rc = param_text(ps, value);
+    }
+    if (rc == 0 && (t->flags & TEXT_SSH) && !contains) { /* "OpenSSH_7*": the software part */
+        snprintf(sql, sizeof sql, " OR m.\"%s\" GLOB ?", column);
+        emit(ps, sql);
+        char esc[3 * Q_MAX_TOKEN];
+        if (glob)
+            snprintf(esc, sizeof esc, "%s", value);
+        else
+            escape_for(value, false, esc, sizeof esc);
+        snprintf(pat, sizeof pat, "SSH-*-%s", esc);
+        rc = param_text(ps, pat);
+    }
+    emit(ps, ")");
+    return rc < 0 ? rc : next(ps);
+}
+
+static int term_meta(parser_t *ps, const char *word, bool *done)
+{
+    static const struct {
+        const char *word;
+        int kind;
+    } names[] = {{"dns", ST_NAME_DNS},     {"dns.query", ST_NAME_DNS},  {"sni", ST_NAME_SNI},
+                 {"tls.sni", ST_NAME_SNI}, {"http.host", ST_NAME_HTTP}, {"name", 0}};
+    *done = true;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(word, names[i].word) == 0)
+            return term_name(ps, word, names[i].kind);
+    for (size_t i = 0; i < sizeof text_terms / sizeof text_terms[0]; i++)
+        if (strcmp(word, text_terms[i].word) == 0)
+            return term_text(ps, &text_terms[i]);
+    if (strncmp(word, "cert.", 5) == 0)
+        return fail(ps, ps->col,
+                    "'%s': certificate fields are not extracted yet (the server's "
+                    "certificate is not reassembled); use sni or ja3s",
+                    word);
+    *done = false;
+    return 0;
+}
+
 static int term(parser_t *ps)
 {
     if (ps->kind != T_WORD)
@@ -723,6 +908,10 @@ static int term(parser_t *ps)
     }
     if (strcmp(word, "packets") == 0 || strcmp(word, "bytes") == 0 || strcmp(word, "duration") == 0)
         return term_compare(ps, word, strcmp(word, "duration") == 0);
+    bool done;
+    rc = term_meta(ps, word, &done);
+    if (done)
+        return rc;
     return fail(ps, ps->col, "unknown term '%s'", ps->text);
 }
 

@@ -11,12 +11,15 @@
 #include <sys/stat.h>
 
 /* Layouts: /1 one positions row a flow; /2 segments of positions; /3 flows oriented by their
- * SYN (or the port rule), with Zeek's state and history. An update converts an older layout
- * and reads its files again (files.layout says which were); queries read any. */
-#define SCHEMA_ID    "capsift-index/3"
+ * SYN (or the port rule), with Zeek's state and history; /4 the application metadata (a table
+ * per protocol, and the names table). An update converts an older layout and reads its files
+ * again (files.layout says which were); queries read any. */
+#define SCHEMA_ID    "capsift-index/4"
+#define SCHEMA_ID_V3 "capsift-index/3"
 #define SCHEMA_ID_V2 "capsift-index/2"
 #define SCHEMA_ID_V1 "capsift-index/1"
-#define LAYOUT       3
+#define LAYOUT       4
+#define LAYOUT_TEXT  "4"
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -28,7 +31,8 @@ static const char schema_sql[] =
     " ts_digits INTEGER NOT NULL, packets INTEGER NOT NULL, bytes INTEGER NOT NULL,"
     " first_ns INTEGER, last_ns INTEGER, flows INTEGER NOT NULL,"
     " status TEXT NOT NULL, message TEXT NOT NULL, indexed_at INTEGER NOT NULL,"
-    " layout INTEGER NOT NULL DEFAULT 2, vlan_key INTEGER NOT NULL DEFAULT 0);"
+    " layout INTEGER NOT NULL DEFAULT 2, vlan_key INTEGER NOT NULL DEFAULT 0,"
+    " meta INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS flows("
     " id INTEGER PRIMARY KEY,"
     " file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,"
@@ -49,22 +53,68 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS payload_refs("
     " file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,"
     " hash BLOB NOT NULL, count INTEGER NOT NULL, PRIMARY KEY(file_id, hash)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS flows_file ON flows(file_id);";
+    "CREATE INDEX IF NOT EXISTS flows_file ON flows(file_id);"
+    /* domain names by reversed labels (st_names.c): a suffix is a range */
+    "CREATE TABLE IF NOT EXISTS names("
+    " kind INTEGER NOT NULL, name TEXT NOT NULL,"
+    " flow_id INTEGER NOT NULL REFERENCES flows(id) ON DELETE CASCADE,"
+    " PRIMARY KEY(kind, name, flow_id)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS names_flow ON names(flow_id);";
 
 /* Secondary indexes: dropped before a bulk load into an empty index, built after it. */
-static const char index_sql[] =
-    "CREATE INDEX IF NOT EXISTS flows_src ON flows(src);"
-    "CREATE INDEX IF NOT EXISTS flows_dst ON flows(dst);"
-    "CREATE INDEX IF NOT EXISTS flows_sport ON flows(sport);"
-    "CREATE INDEX IF NOT EXISTS flows_dport ON flows(dport);"
-    "CREATE INDEX IF NOT EXISTS flows_first ON flows(first_ns);"
-    "CREATE INDEX IF NOT EXISTS flows_last ON flows(last_ns);"
-    "CREATE INDEX IF NOT EXISTS flows_app ON flows(app COLLATE NOCASE);";
+static const char index_sql[] = "CREATE INDEX IF NOT EXISTS flows_src ON flows(src);"
+                                "CREATE INDEX IF NOT EXISTS flows_dst ON flows(dst);"
+                                "CREATE INDEX IF NOT EXISTS flows_sport ON flows(sport);"
+                                "CREATE INDEX IF NOT EXISTS flows_dport ON flows(dport);"
+                                "CREATE INDEX IF NOT EXISTS flows_first ON flows(first_ns);"
+                                "CREATE INDEX IF NOT EXISTS flows_last ON flows(last_ns);"
+                                "CREATE INDEX IF NOT EXISTS flows_app ON flows(app COLLATE NOCASE);"
+                                "CREATE INDEX IF NOT EXISTS tls_ja3 ON tls(ja3);"
+                                "CREATE INDEX IF NOT EXISTS tls_ja3s ON tls(ja3s);"
+                                "CREATE INDEX IF NOT EXISTS ssh_hassh ON ssh(hassh);";
 static const char drop_index_sql[] =
     "DROP INDEX IF EXISTS flows_src; DROP INDEX IF EXISTS flows_dst;"
     "DROP INDEX IF EXISTS flows_sport; DROP INDEX IF EXISTS flows_dport;"
     "DROP INDEX IF EXISTS flows_first; DROP INDEX IF EXISTS flows_last;"
-    "DROP INDEX IF EXISTS flows_app;";
+    "DROP INDEX IF EXISTS flows_app; DROP INDEX IF EXISTS tls_ja3;"
+    "DROP INDEX IF EXISTS tls_ja3s; DROP INDEX IF EXISTS ssh_hassh;";
+
+/* The metadata tables, one per protocol, named as the protocol and with a column per field of
+ * sift_meta_fields (lists as JSON arrays, a NAME field as its name): "CREATE TABLE dns(id,
+ * flow_id, ts_ns, reply_ns, trans_id, query, ...)". The text goes into buf (SQL_META_MAX). */
+#define SQL_META_MAX 4096
+static size_t meta_columns(sift_meta_proto_t p, bool types, char *buf, size_t size)
+{
+    size_t n = 0, nf;
+    const sift_meta_field_t *f = sift_meta_fields(p, &nf);
+    for (size_t k = 0; k < nf && n < size; k++)
+        n += (size_t)snprintf(buf + n, size - n, ", \"%s\"%s", f[k].name,
+                              !types ? ""
+                              : f[k].type == SIFT_META_T_NUM || f[k].type == SIFT_META_T_ID ||
+                                      f[k].type == SIFT_META_T_HEX
+                                  ? " INTEGER"
+                                  : " TEXT");
+    return n < size ? n : size - 1;
+}
+
+static int create_meta_tables(st_sql_t *s)
+{
+    char sql[3 * SQL_META_MAX], cols[SQL_META_MAX];
+    for (int p = 0; p < SIFT_META_NPROTO; p++) {
+        const char *name = sift_meta_proto_name((sift_meta_proto_t)p);
+        meta_columns((sift_meta_proto_t)p, true, cols, sizeof cols);
+        snprintf(sql, sizeof sql,
+                 "CREATE TABLE IF NOT EXISTS %s(id INTEGER PRIMARY KEY,"
+                 " flow_id INTEGER NOT NULL REFERENCES flows(id) ON DELETE CASCADE,"
+                 " ts_ns INTEGER, reply_ns INTEGER%s);"
+                 "CREATE INDEX IF NOT EXISTS %s_flow ON %s(flow_id);",
+                 name, cols, name, name);
+        int rc = sift__sql_exec(s, sql, "creating its tables");
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
 
 int sift__sql_error(st_sql_t *s, int rc, const char *doing)
 {
@@ -144,6 +194,7 @@ static int check_identity(st_sql_t *s)
     rc = sqlite3_step(st);
     const char *id = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "";
     s->layout = strcmp(id, SCHEMA_ID) == 0      ? LAYOUT
+                : strcmp(id, SCHEMA_ID_V3) == 0 ? 3
                 : strcmp(id, SCHEMA_ID_V2) == 0 ? 2
                 : strcmp(id, SCHEMA_ID_V1) == 0 ? 1
                                                 : 0;
@@ -179,18 +230,25 @@ static int set_up(st_sql_t *s, int id)
                             "INSERT INTO positions2 SELECT flow_id, 0, data FROM positions;"
                             "DROP TABLE positions; ALTER TABLE positions2 RENAME TO positions;",
                             "converting it to this version's layout");
-    if (rc == 0 && id == 2) /* the files of an older layout are read again (files.layout) */
+    /* the files of an older layout are read again (files.layout) */
+    if (rc == 0 && id == 2 && s->layout <= 2)
         rc = sift__sql_exec(s,
                             "ALTER TABLE files ADD COLUMN layout INTEGER NOT NULL DEFAULT 2;"
                             "ALTER TABLE files ADD COLUMN vlan_key INTEGER NOT NULL DEFAULT 0;"
                             "ALTER TABLE flows ADD COLUMN state TEXT NOT NULL DEFAULT '';"
-                            "ALTER TABLE flows ADD COLUMN history TEXT NOT NULL DEFAULT '';"
+                            "ALTER TABLE flows ADD COLUMN history TEXT NOT NULL DEFAULT '';",
+                            "converting it to this version's layout");
+    if (rc == 0 && id == 2 && s->layout <= 3)
+        rc = sift__sql_exec(s,
+                            "ALTER TABLE files ADD COLUMN meta INTEGER NOT NULL DEFAULT 0;"
                             "UPDATE meta SET value = '" SCHEMA_ID "' WHERE key = 'schema';",
                             "converting it to this version's layout");
     if (rc == 0 && id != 0)
         s->layout = LAYOUT;
     if (rc == 0)
         rc = sift__sql_exec(s, schema_sql, "creating its tables");
+    if (rc == 0)
+        rc = create_meta_tables(s);
     if (rc == 0 && id == 1)
         rc = sift__sql_exec(s, "INSERT INTO meta(key, value) VALUES('schema', '" SCHEMA_ID "')",
                             "creating its tables");
@@ -209,6 +267,15 @@ static void sql_close(sift_index_t *ix)
     sqlite3_close(s->db);
     free(ix->path);
     free(s);
+}
+
+/* sift_name_match(pattern, key): the query language's matching of names on labels. */
+static void name_match_fn(sqlite3_context *c, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *pat = (const char *)sqlite3_value_text(argv[0]);
+    const char *key = (const char *)sqlite3_value_text(argv[1]);
+    sqlite3_result_int(c, pat && key && sift__name_match(pat, key));
 }
 
 static int sql_open(sift_index_t **out, sift_ctx_t *ctx, const char *path,
@@ -242,6 +309,14 @@ static int sql_open(sift_index_t **out, sift_ctx_t *ctx, const char *path,
     }
     sqlite3_busy_timeout(s->db, (int)timeout);
     sqlite3_extended_result_codes(s->db, 0);
+    rc = sqlite3_create_function(s->db, "sift_name_match", 2,
+                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                 name_match_fn, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        rc = sift__sql_error(s, rc, "opening it");
+        sql_close(ix);
+        return rc;
+    }
     int id = check_identity(s);
     rc = id < 0 ? id
          : !ix->read_only
@@ -264,7 +339,7 @@ static int sql_find_file(sift_index_t *ix, const char *path, int64_t *id, st_fil
     if (!s->sel_file)
         rc = sqlite3_prepare_v3(s->db,
                                 "SELECT id, size, mtime_ns, inode, hash_alg, fingerprint, "
-                                "layout, vlan_key FROM files WHERE path = ?",
+                                "layout, vlan_key, meta FROM files WHERE path = ?",
                                 -1, SQLITE_PREPARE_PERSISTENT, &s->sel_file, NULL);
     if (rc != SQLITE_OK)
         return sift__sql_error(s, rc, "reading it");
@@ -286,6 +361,7 @@ static int sql_find_file(sift_index_t *ix, const char *path, int64_t *id, st_fil
     rec->fingerprint = (const char *)sqlite3_column_text(st, 5);
     rec->stale = sqlite3_column_int(st, 6) < LAYOUT;
     rec->vlan_key = sqlite3_column_int(st, 7) != 0;
+    rec->meta = sqlite3_column_int(st, 8) != 0;
     return 1;
 }
 
@@ -358,7 +434,8 @@ static int prepare_writes(st_sql_t *s)
         {offsetof(st_sql_t, ins_file),
          "INSERT INTO files(path, size, mtime_ns, inode, hash_alg, fingerprint, format, "
          "compression, link_types, ts_digits, packets, bytes, first_ns, last_ns, flows, status, "
-         "message, indexed_at, layout, vlan_key) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,3,?) "
+         "message, indexed_at, layout, vlan_key, meta) "
+         "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?," LAYOUT_TEXT ",?,?) "
          "ON CONFLICT(path) DO UPDATE SET size=excluded.size, mtime_ns=excluded.mtime_ns, "
          "inode=excluded.inode, hash_alg=excluded.hash_alg, fingerprint=excluded.fingerprint, "
          "format=excluded.format, compression=excluded.compression, "
@@ -366,7 +443,7 @@ static int prepare_writes(st_sql_t *s)
          "packets=excluded.packets, bytes=excluded.bytes, first_ns=excluded.first_ns, "
          "last_ns=excluded.last_ns, flows=excluded.flows, status=excluded.status, "
          "message=excluded.message, indexed_at=excluded.indexed_at, layout=excluded.layout, "
-         "vlan_key=excluded.vlan_key RETURNING id"},
+         "vlan_key=excluded.vlan_key, meta=excluded.meta RETURNING id"},
         {offsetof(st_sql_t, del_flows), "DELETE FROM flows WHERE file_id = ?"},
         {offsetof(st_sql_t, del_refs), "DELETE FROM payload_refs WHERE file_id = ?"},
         {offsetof(st_sql_t, ins_flow),
@@ -384,10 +461,26 @@ static int prepare_writes(st_sql_t *s)
         {offsetof(st_sql_t, ins_payload),
          "INSERT INTO payloads(hash, size, codec, data) VALUES(?,?,?,?)"},
         {offsetof(st_sql_t, ins_spill), "INSERT INTO temp.spill(id, data) VALUES(?,?)"},
+        {offsetof(st_sql_t, ins_name),
+         "INSERT OR IGNORE INTO names(kind, name, flow_id) VALUES(?,?,?)"},
     };
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
         sqlite3_stmt **st = (sqlite3_stmt **)(void *)((char *)s + stmts[i].offset);
         int rc = sqlite3_prepare_v3(s->db, stmts[i].sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+        if (rc != SQLITE_OK)
+            return sift__sql_error(s, rc, "preparing to write");
+    }
+    for (int p = 0; p < SIFT_META_NPROTO; p++) {
+        char sql[3 * SQL_META_MAX], cols[SQL_META_MAX], marks[SQL_META_MAX];
+        size_t nf, m = 0;
+        sift_meta_fields((sift_meta_proto_t)p, &nf);
+        meta_columns((sift_meta_proto_t)p, false, cols, sizeof cols);
+        for (size_t k = 0; k < nf && m + 3 < sizeof marks; k++)
+            m += (size_t)snprintf(marks + m, sizeof marks - m, ",?");
+        snprintf(sql, sizeof sql, "INSERT INTO %s(flow_id, ts_ns, reply_ns%s) VALUES(?,?,?%s)",
+                 sift_meta_proto_name((sift_meta_proto_t)p), cols, m ? marks : "");
+        int rc =
+            sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->ins_meta[p], NULL);
         if (rc != SQLITE_OK)
             return sift__sql_error(s, rc, "preparing to write");
     }
@@ -396,13 +489,20 @@ static int prepare_writes(st_sql_t *s)
 
 static void finalize_writes(st_sql_t *s)
 {
-    sqlite3_stmt **all[] = {&s->ins_file,    &s->del_flows,   &s->del_refs, &s->ins_flow,
-                            &s->ins_pos,     &s->mv_seg,      &s->del_seg,  &s->ins_ref,
-                            &s->has_payload, &s->ins_payload, &s->ins_spill};
+    sqlite3_stmt **all[] = {&s->ins_file,    &s->del_flows,   &s->del_refs,  &s->ins_flow,
+                            &s->ins_pos,     &s->mv_seg,      &s->del_seg,   &s->ins_ref,
+                            &s->has_payload, &s->ins_payload, &s->ins_spill, &s->ins_name};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         sqlite3_finalize(*all[i]);
         *all[i] = NULL;
     }
+    for (int p = 0; p < SIFT_META_NPROTO; p++) {
+        sqlite3_finalize(s->ins_meta[p]);
+        s->ins_meta[p] = NULL;
+    }
+    free(s->json);
+    s->json = NULL;
+    s->json_cap = 0;
 }
 
 static int sql_load_begin(sift_index_t *ix)
@@ -507,6 +607,7 @@ static int sql_begin_file(sift_index_t *ix, const st_file_rec_t *r, int64_t *fil
     sqlite3_bind_text(st, 17, r->message, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 18, r->indexed_at);
     sqlite3_bind_int(st, 19, r->vlan_key);
+    sqlite3_bind_int(st, 20, r->meta);
     rc = sqlite3_step(st);
     *file_id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
@@ -588,6 +689,107 @@ static int sql_put_spilled(sift_index_t *ix, int64_t flow_id, uint32_t seq, uint
     return rc == SQLITE_OK ? 0 : sift__sql_error(s, rc, WRITING);
 }
 
+/* A list field (items separated by SIFT_META_LIST_SEP) as a JSON array of strings, in s->json.
+ * The parsers' text is printable already; quotes, backslashes and control bytes are escaped. */
+static const char *json_list(st_sql_t *s, const char *list)
+{
+    size_t need = 3 + 6 * strlen(list) + 4;
+    if (need > s->json_cap) {
+        char *n = realloc(s->json, need);
+        if (!n)
+            return NULL;
+        s->json = n;
+        s->json_cap = need;
+    }
+    char *o = s->json;
+    *o++ = '[';
+    *o++ = '"';
+    for (const char *c = list; *c; c++) {
+        unsigned char b = (unsigned char)*c;
+        if (b == (unsigned char)SIFT_META_LIST_SEP) {
+            memcpy(o, "\",\"", 3);
+            o += 3;
+        } else if (b == '"' || b == '\\') {
+            *o++ = '\\';
+            *o++ = (char)b;
+        } else if (b < 0x20) {
+            static const char hex[] = "0123456789abcdef";
+            memcpy(o, "\\u00", 4);
+            o[4] = hex[b >> 4];
+            o[5] = hex[b & 15];
+            o += 6;
+        } else {
+            *o++ = (char)b;
+        }
+    }
+    *o++ = '"';
+    *o++ = ']';
+    *o = '\0';
+    return s->json;
+}
+
+static int sql_put_meta(sift_index_t *ix, int64_t flow_id, const sift_meta_row_t *row)
+{
+    st_sql_t *s = st_sql(ix);
+    sqlite3_stmt *st = s->ins_meta[row->proto];
+    sqlite3_bind_int64(st, 1, flow_id);
+    for (int k = 0; k < 2; k++) {
+        if (row->ts_ns[k] != INT64_MIN)
+            sqlite3_bind_int64(st, 2 + k, row->ts_ns[k]);
+        else
+            sqlite3_bind_null(st, 2 + k);
+    }
+    size_t nf;
+    const sift_meta_field_t *f = sift_meta_fields((sift_meta_proto_t)row->proto, &nf);
+    int rc = SQLITE_OK;
+    for (size_t k = 0; k < nf && rc == SQLITE_OK; k++) {
+        int col = 4 + (int)k;
+        const char *str = row->str[f[k].slot];
+        uint64_t num = row->num[f[k].slot];
+        switch (f[k].type) {
+        case SIFT_META_T_STR:
+            rc = str ? sqlite3_bind_text(st, col, str, -1, SQLITE_STATIC)
+                     : sqlite3_bind_null(st, col);
+            break;
+        case SIFT_META_T_LIST:
+            if (!str) {
+                rc = sqlite3_bind_null(st, col);
+            } else {
+                const char *json = json_list(s, str);
+                rc = json ? sqlite3_bind_text(st, col, json, -1, SQLITE_TRANSIENT) : SQLITE_NOMEM;
+            }
+            break;
+        case SIFT_META_T_NAME: {
+            const char *name = num != SIFT_META_NONE ? f[k].name_of(num) : NULL;
+            rc = name ? sqlite3_bind_text(st, col, name, -1, SQLITE_STATIC)
+                      : sqlite3_bind_null(st, col);
+            break;
+        }
+        default:
+            rc = num != SIFT_META_NONE && num <= INT64_MAX
+                     ? sqlite3_bind_int64(st, col, (int64_t)num)
+                     : sqlite3_bind_null(st, col);
+        }
+    }
+    if (rc == SQLITE_OK)
+        rc = step_done(st);
+    else
+        sqlite3_reset(st);
+    return rc == SQLITE_OK ? 0 : sift__sql_error(s, rc, WRITING);
+}
+
+static int sql_put_name(sift_index_t *ix, int64_t flow_id, int kind, const char *key)
+{
+    st_sql_t *s = st_sql(ix);
+    sqlite3_bind_int(s->ins_name, 1, kind);
+    sqlite3_bind_text(s->ins_name, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s->ins_name, 3, flow_id);
+    int rc = step_done(s->ins_name);
+    if (rc != SQLITE_OK)
+        return sift__sql_error(s, rc, WRITING);
+    return sqlite3_changes(s->db) > 0;
+}
+
 static int sql_put_payload_ref(sift_index_t *ix, int64_t file_id, const uint8_t hash[16],
                                uint32_t count, bool *stored)
 {
@@ -654,6 +856,8 @@ const st_backend_t sift__sqlite_backend = {
     .put_flow = sql_put_flow,
     .put_positions = sql_put_positions,
     .put_spilled = sql_put_spilled,
+    .put_meta = sql_put_meta,
+    .put_name = sql_put_name,
     .put_payload_ref = sql_put_payload_ref,
     .put_payload = sql_put_payload,
     .commit = sql_commit,

@@ -13,13 +13,16 @@ typedef struct st_sql {
     sqlite3 *db;
     sqlite3_stmt *sel_file; /* find_file's row: its strings live until the next find */
     sqlite3_stmt *upd_file; /* restat_file's */
-    int layout;             /* of the database: 1, 2 (older, read-only) or 3 */
+    int layout;             /* of the database: 1 to 3 (older, read-only) or 4 */
     /* one update run (load_begin .. load_end) */
     bool bulk;        /* loading into an empty index: secondary indexes built after it */
     bool in_batch;    /* a transaction of spilled segments is open */
     unsigned batched; /* segments in it */
     sqlite3_stmt *ins_file, *del_flows, *del_refs, *ins_flow, *ins_pos, *mv_seg, *del_seg, *ins_ref,
-        *has_payload, *ins_payload, *ins_spill;
+        *has_payload, *ins_payload, *ins_spill, *ins_name;
+    sqlite3_stmt *ins_meta[SIFT_META_NPROTO]; /* a row into each protocol's table */
+    char *json;                               /* put_meta's list as JSON */
+    size_t json_cap;
 } st_sql_t;
 
 static inline st_sql_t *st_sql(sift_index_t *ix)

@@ -68,6 +68,11 @@ static int prepare_where(st_sql_t *s, const char *sql_tmpl, const sift_query_t *
                                "%s: an index of an older layout has no connection states; run "
                                "capsift index on it to bring it up to date",
                                s->ix.path);
+    if (s->layout < 4 && strstr(cond, "m.flow_id"))
+        return sift__ctx_error(s->ix.ctx, SIFT_EINVAL,
+                               "%s: an index of an older layout has no application metadata; "
+                               "run capsift index on it to bring it up to date",
+                               s->ix.path);
     size_t clen = strlen(cond), copies = 0;
     for (const char *p = strstr(sql_tmpl, "{W}"); p; p = strstr(p + 3, "{W}"))
         copies++;

@@ -4,6 +4,7 @@
 
 #include <capsift/digest.h>
 #include <capsift/info.h>
+#include <capsift/metapass.h>
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -25,6 +26,11 @@ typedef struct candidate {
     char digest[SIFT_DIGEST_HEX_MAX];
 } candidate_t;
 
+typedef struct name_field {
+    int proto, slot, kind; /* sift_meta_proto_t, the row's str[] slot, st_name_kind_t */
+    bool list;
+} name_field_t;
+
 typedef struct update {
     sift_index_t *ix;
     const sift_index_update_opts_t *opts;
@@ -34,11 +40,38 @@ typedef struct update {
     size_t ncand, cap;
     candidate_t **todo; /* the candidates to read, in engine input order */
     size_t ntodo;
-    int db_rc;          /* the first storage error: later files are not written */
-    ZSTD_CCtx *zctx;    /* for position blobs and payloads (the writer thread's) */
-    sift_engine_t *e;   /* the run: pass 0 flows, 1 positions, 2 the file's summary */
-    st_writer_t writer; /* the only thread that calls the storage during the run */
+    int db_rc;             /* the first storage error: later files are not written */
+    ZSTD_CCtx *zctx;       /* for position blobs and payloads (the writer thread's) */
+    sift_engine_t *e;      /* the run: pass 0 flows, 1 positions, 2 the file's summary,
+                            * 3 the metadata (unless no_meta) */
+    st_writer_t writer;    /* the only thread that calls the storage during the run */
+    name_field_t names[4]; /* the metadata fields that hold domain names */
+    size_t nnames;
+    uint64_t file_rows, file_names; /* of the file being written */
 } update_t;
+
+#define PASS_META 3
+
+/* The row fields the names table takes: DNS questions, TLS server names, HTTP hosts. */
+static void find_name_fields(update_t *u)
+{
+    static const struct {
+        sift_meta_proto_t proto;
+        const char *field;
+        int kind;
+    } want[] = {{SIFT_META_DNS, "query", ST_NAME_DNS},
+                {SIFT_META_DNS, "more_queries", ST_NAME_DNS},
+                {SIFT_META_TLS, "server_name", ST_NAME_SNI},
+                {SIFT_META_HTTP, "host", ST_NAME_HTTP}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        size_t nf;
+        const sift_meta_field_t *f = sift_meta_fields(want[i].proto, &nf);
+        for (size_t k = 0; k < nf; k++)
+            if (strcmp(f[k].name, want[i].field) == 0)
+                u->names[u->nnames++] = (name_field_t){want[i].proto, f[k].slot, want[i].kind,
+                                                       f[k].type == SIFT_META_T_LIST};
+    }
+}
 
 /* Events name the file: a message that starts with "path: " (as the reader's and the
  * digests' do) is passed on without it. */
@@ -126,6 +159,8 @@ static int triage(update_t *u)
             return known;
         if (known && old.vlan_key != u->opts->vlan)
             old.stale = true; /* its flows are keyed otherwise */
+        if (known && !old.meta && !u->opts->no_meta)
+            old.stale = true; /* read without the metadata, which is now asked for */
         if (known && old.size == c->size && old.mtime_ns == c->mtime_ns && !old.stale) {
             event(u, c->path, SIFT_INDEX_SKIPPED, NULL, NULL, 0, 0);
             continue;
@@ -192,7 +227,44 @@ static int vanished(update_t *u, char *const *roots, size_t nroots)
     return rc;
 }
 
-static int write_flows(update_t *u, int64_t file_id, const sift_flows_t *fs)
+static int put_name(update_t *u, int64_t flow_id, int kind, const char *name, size_t len)
+{
+    char raw[SIFT_NAME_KEY_MAX], key[SIFT_NAME_KEY_MAX];
+    if (len >= sizeof raw)
+        return 0; /* longer than any name */
+    memcpy(raw, name, len);
+    raw[len] = '\0';
+    if (!sift__name_key(raw, kind == ST_NAME_HTTP, key, sizeof key))
+        return 0;
+    int rc = u->ix->be->put_name(u->ix, flow_id, kind, key);
+    u->file_names += rc > 0;
+    return rc < 0 ? rc : 0;
+}
+
+/* A flow's metadata rows, and the names they hold. */
+static int write_meta(update_t *u, int64_t flow_id, const sift_meta_t *m, const sift_flow_t *f)
+{
+    const sift_meta_row_t *const *rows;
+    size_t n = sift_meta_flow_rows(m, f, &rows);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const sift_meta_row_t *r = rows[i];
+        rc = u->ix->be->put_meta(u->ix, flow_id, r);
+        u->file_rows++;
+        for (size_t k = 0; k < u->nnames && rc == 0; k++) {
+            const char *v = r->proto == u->names[k].proto ? r->str[u->names[k].slot] : NULL;
+            while (v && rc == 0) {
+                const char *end = u->names[k].list ? strchr(v, SIFT_META_LIST_SEP) : NULL;
+                size_t len = end ? (size_t)(end - v) : strlen(v);
+                rc = put_name(u, flow_id, u->names[k].kind, v, len);
+                v = end ? end + 1 : NULL;
+            }
+        }
+    }
+    return rc;
+}
+
+static int write_flows(update_t *u, int64_t file_id, const sift_flows_t *fs, const sift_meta_t *m)
 {
     sift_index_t *ix = u->ix;
     const st_backend_t *be = ix->be;
@@ -203,6 +275,8 @@ static int write_flows(update_t *u, int64_t file_id, const sift_flows_t *fs)
         sift_flows_app_name(fs, f, app, sizeof app);
         int64_t flow_id;
         int rc = be->put_flow(ix, file_id, f, app, &flow_id);
+        if (rc == 0 && m)
+            rc = write_meta(u, flow_id, m, f);
         const st_posbuf_t *pb = sift_engine_flow_state(u->e, 1, f);
         st_posbuf_t none = {0};
         if (!pb)
@@ -283,11 +357,13 @@ static void link_types(const sift_file_meta_t *m, char *buf, size_t size)
 
 /* Writes one file: its record, its flows with positions, its payloads, in one transaction. */
 static int write_file(update_t *u, const candidate_t *c, const sift_input_t *in,
-                      const sift_flows_t *fs, const st_index_state_t *s, const sift_info_t *state,
-                      const char **status, char *msg, size_t msgsize)
+                      void *const *states, const char **status, char *msg, size_t msgsize)
 {
+    const sift_flows_t *fs = states[0]; /* finished by the engine (flows settled) */
+    const st_index_state_t *s = states[1];
+    const sift_meta_t *m = u->opts->no_meta ? NULL : states[PASS_META];
     sift_info_summary_t iv;
-    sift_info_get(state, &iv);
+    sift_info_get(states[2], &iv);
     const sift_info_summary_t *info = &iv;
     *status = in->error[0]                           ? "error"
               : in->status < 0 || in->problems_total ? "damaged"
@@ -324,19 +400,27 @@ static int write_file(update_t *u, const candidate_t *c, const sift_input_t *in,
                        .status = *status,
                        .message = msg,
                        .indexed_at = (int64_t)time(NULL),
-                       .vlan_key = u->opts->vlan};
+                       .vlan_key = u->opts->vlan,
+                       .meta = !u->opts->no_meta};
     sift_index_t *ix = u->ix;
     int64_t file_id;
     int rc = ix->be->begin_file(ix, &r, &file_id);
     if (rc < 0)
         return rc;
+    u->file_rows = u->file_names = 0;
     if (fs)
-        rc = write_flows(u, file_id, fs);
+        rc = write_flows(u, file_id, fs, m);
     if (rc == 0 && s && s->cfg.payloads)
         rc = write_payloads(u, file_id, &s->payloads);
-    if (rc == 0)
-        return ix->be->commit(ix);
-    ix->be->rollback(ix);
+    if (rc < 0) {
+        ix->be->rollback(ix);
+        return rc;
+    }
+    rc = ix->be->commit(ix); /* rolls back when it fails */
+    if (rc == 0) {
+        u->sum->meta_rows += u->file_rows;
+        u->sum->names += u->file_names;
+    }
     return rc;
 }
 
@@ -353,13 +437,12 @@ static int write_job(void *arg)
     const file_job_t *j = arg;
     update_t *u = j->u;
     candidate_t *c = u->todo[j->input];
-    const sift_flows_t *fs = j->states[0]; /* finished by the engine (flows settled) */
-    const st_index_state_t *s = j->states[1];
+    const sift_flows_t *fs = j->states[0];
     if (u->db_rc)
         return 0;
     const char *status = "error";
     char msg[SIFT_ERRBUF_SIZE] = "";
-    int rc = write_file(u, c, j->in, fs, s, j->states[2], &status, msg, sizeof msg);
+    int rc = write_file(u, c, j->in, j->states, &status, msg, sizeof msg);
     if (rc < 0) {
         u->db_rc = rc;
         event(u, c->path, SIFT_INDEX_FAILED, "error", sift_ctx_errmsg(u->ix->ctx), 0, 0);
@@ -404,12 +487,15 @@ static int run_engine(update_t *u)
                              .progress_user = o->progress_user};
     sift_engine_t *e = NULL;
     int rc = sift_engine_create(&e, u->ix->ctx, &eo);
-    if (rc == 0) /* pass 0: flows; 1: positions and payloads; 2: the file's summary */
+    /* pass 0: flows; 1: positions and payloads; 2: the file's summary; 3: the metadata */
+    if (rc == 0)
         rc = sift_engine_add_pass(e, &sift_flows_pass, &fc) == 0 &&
                      sift_engine_add_pass(e, &sift__index_pass, &cfg) == 1 &&
-                     sift_engine_add_pass(e, &sift_info_pass, NULL) == 2
+                     sift_engine_add_pass(e, &sift_info_pass, NULL) == 2 &&
+                     (o->no_meta || sift_engine_add_pass(e, &sift_meta_pass, NULL) == PASS_META)
                  ? 0
                  : SIFT_EINTERNAL;
+    find_name_fields(u);
     u->e = e;
     size_t added = 0;
     for (size_t i = 0; i < u->ntodo && rc == 0; i++) {

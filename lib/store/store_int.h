@@ -122,6 +122,28 @@ typedef struct st_paths {
 int sift__paths_add(void *user, const char *path);
 void sift__paths_free(st_paths_t *p);
 
+/* ---- domain names (st_names.c) ---- */
+
+/* Where a name in the names table came from. */
+typedef enum st_name_kind {
+    ST_NAME_DNS = 1, /* a DNS question */
+    ST_NAME_SNI = 2, /* a TLS ClientHello's server_name */
+    ST_NAME_HTTP = 3 /* an HTTP request's Host */
+} st_name_kind_t;
+
+#define SIFT_NAME_KEY_MAX 1024
+
+/* The key name is stored and looked up by: normalised, labels reversed ("com.example.www").
+ * http_host also takes off a port and IPv6 brackets. Returns its length, 0 for no name (empty,
+ * too long for size). */
+size_t sift__name_key(const char *name, bool http_host, char *out, size_t size);
+/* Whether key matches pattern (also a key): a "*" label is one or more labels, '*' and '?'
+ * inside a label stay in it. */
+bool sift__name_match(const char *pattern, const char *key);
+/* The length of pattern's leading labels without a wildcard (the rest has one): every key it
+ * matches begins with them and a dot. */
+size_t sift__name_prefix(const char *pattern);
+
 /* ---- the index handle ---- */
 
 /* The first member of every backend's handle (st_backend.h). */

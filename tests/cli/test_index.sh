@@ -7,7 +7,8 @@ DB=$TMP/ix.db
 export CAPSIFT_NO_CACHE=1
 
 sql() { python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute(sys.argv[2]).fetchone()[0])' "$@"; }
-rows() { python3 "$(dirname "$0")/flow_rows.py"; }
+HERE=$(dirname "$0")
+rows() { python3 "$HERE/flow_rows.py"; }
 
 # --- first run, then nothing to do
 mkdir "$TMP/caps"
@@ -293,18 +294,24 @@ expect_exit 0 "$CAPSIFT" extract --help
 expect_exit 2 "$CAPSIFT" extract --db "$DB" 'port 80'
 
 # --- databases of the older layouts (/1: one positions row a flow; /2: no state, history,
-# layout or vlan_key columns, flows oriented by their first packet) are queried and extracted
-# from as they are, and converted by the next update, which reads their files again: then
-# they answer as a new index of the same files does, with nothing lost
-for layout in 1 2; do
+# layout or vlan_key columns, flows oriented by their first packet; /3: no metadata tables)
+# are queried and extracted from as they are, and converted by the next update, which reads
+# their files again: then they answer as a new index of the same files does, with nothing lost
+for layout in 1 2 3; do
     db=$TMP/v$layout.db
     "$CAPSIFT" index --db "$db" -q "$CAPS" >/dev/null 2>&1
     python3 - "$db" "$layout" <<'PY' && pass || fail "making a layout $layout database"
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
 c.executescript("""
-alter table files drop column layout; alter table files drop column vlan_key;
-alter table flows drop column state; alter table flows drop column history;""")
+alter table files drop column meta; drop table names;
+drop table dns; drop table http; drop table tls; drop table ssh; drop table dhcp;""")
+if sys.argv[2] in ("1", "2"):
+    c.executescript("""
+    alter table files drop column layout; alter table files drop column vlan_key;
+    alter table flows drop column state; alter table flows drop column history;""")
+else:
+    c.execute("update files set layout = 3")
 if sys.argv[2] == "1":
     assert c.execute("select count(*) from positions where seq > 0").fetchone()[0] == 0
     c.executescript("""
@@ -319,22 +326,32 @@ PY
     python3 -c '
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-assert rows and all(r["state"] is None and r["history"] is None for r in rows)' "$TMP/q1" &&
+assert rows and all((r["state"] is None and r["history"] is None) == (sys.argv[2] != "3")
+                    for r in rows)' "$TMP/q1" "$layout" &&
         pass || fail "layout $layout: query does not read it"
     "$CAPSIFT" extract --db "$db" -w "$TMP/x1.pcap" 'packets >= 0' >/dev/null 2>&1
-    expect_exit 3 "$CAPSIFT" query --db "$db" 'state SF' # no column yet: says what to do
-    expect_grep 'an index of an older layout has no connection states; run capsift index' "$TMP/err"
+    if [ "$layout" != 3 ]; then
+        expect_exit 3 "$CAPSIFT" query --db "$db" 'state SF' # no column yet: says what to do
+        expect_grep 'an index of an older layout has no connection states; run capsift index' \
+            "$TMP/err"
+    fi
+    expect_exit 3 "$CAPSIFT" query --db "$db" 'dns example.com' # no metadata tables yet
+    expect_grep 'an index of an older layout has no application metadata; run capsift index' \
+        "$TMP/err"
     expect_exit 1 "$CAPSIFT" index --db "$db" "$CAPS" # damaged files among them: exit 1
     expect_grep "^indexed [1-9][0-9]* files .* 0 unchanged, 0 same content" "$TMP/out"
     "$CAPSIFT" extract --db "$db" -w "$TMP/x2.pcap" 'packets >= 0' >/dev/null 2>&1
     a=$("$CAPSIFT" query --db "$db" --json | rows)
     b=$("$CAPSIFT" query --db "$TMP/b.db" --json | rows)
-    if [ -s "$TMP/x1.pcap" ] && cmp -s "$TMP/x1.pcap" "$TMP/x2.pcap" && [ "$a" = "$b" ]; then
+    c=$("$CAPSIFT" query --db "$db" --json 'name *' | rows)
+    d=$("$CAPSIFT" query --db "$TMP/b.db" --json 'name *' | rows)
+    if [ -s "$TMP/x1.pcap" ] && cmp -s "$TMP/x1.pcap" "$TMP/x2.pcap" && [ "$a" = "$b" ] &&
+        [ "$c" = "$d" ] && [ "${c%% *}" -gt 0 ]; then
         pass
     else
-        fail "layout $layout converted by an update does not answer as a new index: $a / $b"
+        fail "layout $layout converted by an update does not answer as a new index: $a / $b, $c / $d"
     fi
-    [ "$(sql "$db" "select value from meta where key = 'schema'")" = capsift-index/3 ] &&
+    [ "$(sql "$db" "select value from meta where key = 'schema'")" = capsift-index/4 ] &&
         pass || fail "layout $layout not converted"
 done
 
@@ -357,5 +374,52 @@ expect_grep '^indexed 0 files .* 1 unchanged' "$TMP/out"
 a=$("$CAPSIFT" flows --json --no-meta --vlan "$f" | rows)
 b=$("$CAPSIFT" query --db "$TMP/vl.db" --json | rows)
 [ "$a" = "$b" ] && pass || fail "index --vlan differs from flows --vlan: $a / $b"
+
+# --- the application metadata: the terms select exactly the flows whose rows (flows --json)
+# match (query_meta.py works the matches out itself); the table holds what meta prints
+mfiles=("$CAPS"/*.pcap*)
+if have_shared; then mfiles+=("$SHARED"/traffic/*); fi
+if have_shared && [ "${SIFT_SANITIZE:-OFF}" != ON ]; then mfiles+=("$SHARED"/apps/*); fi
+"$CAPSIFT" index --db "$TMP/m.db" -q "${mfiles[@]}" >/dev/null 2>&1
+python3 "$HERE/query_meta.py" "$CAPSIFT" "$TMP/m.db" "${mfiles[@]}" >"$TMP/qm" 2>&1 && pass ||
+    { fail "query's metadata terms and the flows' metadata differ"; head -20 "$TMP/qm" >&2; }
+# the comparison can fail: with the names of one file gone, its DNS queries are not found
+cp "$TMP/m.db" "$TMP/m2.db"
+python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("delete from names where flow_id in (select f.id from flows f join files fi on "
+          "fi.id = f.file_id where fi.path like ?)", ("%dpkt--http.pcap",))
+c.commit()' "$TMP/m2.db"
+if python3 "$HERE/query_meta.py" "$CAPSIFT" "$TMP/m2.db" "${mfiles[@]}" >"$TMP/qm2" 2>&1; then
+    fail "query_meta.py found no difference in an index with names taken out"
+else
+    pass
+fi
+# the stored rows are meta's: DNS answers as a JSON list, body lengths as numbers
+want=$("$CAPSIFT" meta --no-cache --json -p http "$CAPS/dpkt--http.pcap" | python3 -c '
+import json, sys
+print(sorted((r["uri"], r["response_body_len"]) for r in map(json.loads, sys.stdin)))')
+got=$(python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+print(sorted(c.execute("select h.uri, h.response_body_len from http h join flows f on "
+    "f.id = h.flow_id join files fi on fi.id = f.file_id where fi.path like ?",
+    ("%dpkt--http.pcap",)).fetchall()))' "$TMP/m.db")
+[ -n "$want" ] && [ "$want" = "$got" ] && pass || fail "http rows: $got, meta: $want"
+n=$(sql "$TMP/m.db" "select count(*) from dns where json_array_length(answers) > 0")
+[ "$n" -gt 0 ] && pass || fail "no DNS answers stored as a JSON list"
+# --no-meta leaves the tables empty, and a later update with metadata reads the file again
+expect_exit 0 "$CAPSIFT" index --db "$TMP/nm.db" --no-meta "$CAPS/dpkt--http.pcap"
+[ "$(sql "$TMP/nm.db" "select count(*) from http")" = 0 ] && pass || fail "--no-meta stored rows"
+expect_exit 0 "$CAPSIFT" index --db "$TMP/nm.db" "$CAPS/dpkt--http.pcap"
+expect_grep '^indexed 1 file .*metadata rows' "$TMP/out"
+[ "$(sql "$TMP/nm.db" "select count(*) from http")" -gt 0 ] && pass ||
+    fail "an update with metadata did not read a file indexed without it"
+expect_exit 0 "$CAPSIFT" index --db "$TMP/nm.db" --no-meta "$CAPS/dpkt--http.pcap"
+expect_grep '^indexed 0 files .* 1 unchanged' "$TMP/out" # --no-meta keeps what is there
+# terms that cannot be answered say why
+expect_exit 2 "$CAPSIFT" query --db "$TMP/m.db" 'cert.issuer contains x'
+expect_grep 'certificate fields are not extracted yet' "$TMP/err"
+expect_exit 2 "$CAPSIFT" query --db "$TMP/m.db" 'uri /a?b&c'
+expect_grep "unexpected character '&' \(quote a value" "$TMP/err"
 
 finish

@@ -103,6 +103,11 @@ static void test_query_errors(void **state)
         {"tcp src vlan", 9, "expected host, net, port or portrange"},
         {"host example.com", 6, "host names are not looked up"},
         {"state XYZ", 7, "not a connection state"},
+        {"dns", 4, "expected a domain name at the end"},
+        {"uri /a?b&c", 9, "unexpected character '&' (quote a value"},
+        {"sni ''", 5, "not a domain name"},
+        {"uri contains", 13, "expected the text to look for at the end"},
+        {"cert.issuer contains x", 1, "certificate fields are not extracted yet"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sift_query_t *q = (sift_query_t *)1;
@@ -119,6 +124,141 @@ static void test_query_errors(void **state)
     memcpy(deep + 200, "tcp", 4);
     sift_query_t *q;
     assert_int_equal(sift_query_compile(&q, deep, NULL, NULL), SIFT_EPARSE);
+}
+
+/* Names: the key (normalised, labels reversed) and matching on labels. */
+static void test_names(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        bool http;
+        const char *key;
+    } keys[] = {
+        {"www.Example.COM.", false, "com.example.www"},
+        {"example.com:8080", true, "com.example"},
+        {"example.com:8080", false, "com:8080.example"}, /* not a Host: no port */
+        {"[2001:db8::1]:443", true, "2001:db8::1"},
+        {"2001:db8::1", true, "2001:db8::1"}, /* bare IPv6 keeps its colons */
+        {".", false, "."},
+        {"a\\.b.example", false, "example.a\\.b"}, /* an escaped dot stays in its label */
+        {"localhost", false, "localhost"},
+    };
+    char key[SIFT_NAME_KEY_MAX];
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        size_t n = sift__name_key(keys[i].in, keys[i].http, key, sizeof key);
+        if (n != strlen(keys[i].key) || strcmp(key, keys[i].key) != 0)
+            fail_msg("key of '%s': '%s'", keys[i].in, n ? key : "(none)");
+    }
+    assert_int_equal(sift__name_key("", false, key, sizeof key), 0);
+    assert_int_equal(sift__name_key("[::1", true, key, sizeof key), 0);
+    assert_int_equal(sift__name_key("example.com", false, key, 5), 0); /* does not fit */
+
+    static const struct {
+        const char *pattern, *name;
+        bool match;
+    } m[] = {
+        {"*.example.com", "a.example.com", true},
+        {"*.example.com", "a.b.example.com", true},
+        {"*.example.com", "example.com", false},
+        {"*.example.com", "badexample.com", false},
+        {"mail*.example.com", "mail2.example.com", true},
+        {"mail*.example.com", "mail.example.com", true},
+        {"mail*.example.com", "mail.x.example.com", false},
+        {"m?il.example.com", "mail.example.com", true},
+        {"m?il.example.com", "mil.example.com", false},
+        {"www.*.com", "www.a.b.com", true},
+        {"www.*.com", "www.com", false},
+        {"*", "com", true},
+        {"*.*", "com", false},
+        {"*.*", "a.com", true},
+        {"*a*b*", "xaybz", true},
+        {"*a*b*", "xbya", false},
+        {"example.com", "example.com", true},
+        {"example.com", "www.example.com", false},
+    };
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+        char pk[SIFT_NAME_KEY_MAX], nk[SIFT_NAME_KEY_MAX];
+        assert_true(sift__name_key(m[i].pattern, false, pk, sizeof pk) > 0);
+        assert_true(sift__name_key(m[i].name, false, nk, sizeof nk) > 0);
+        if (sift__name_match(pk, nk) != m[i].match)
+            fail_msg("'%s' against '%s': wanted %d", m[i].pattern, m[i].name, m[i].match);
+    }
+    /* the fixed labels of a pattern, as keys: "com.example.*" begins with "com.example" */
+    assert_int_equal(sift__name_prefix("com.example.*"), 11);
+    assert_int_equal(sift__name_prefix("com.ex*"), 3);
+    assert_int_equal(sift__name_prefix("*.com"), 0);
+    assert_int_equal(sift__name_prefix("com.example"), 11); /* no wildcard: all of it */
+    /* a long run of "*" labels against a long name stays fast (no backtracking over labels) */
+    char pat[512] = "", name[512] = "";
+    for (int i = 0; i < 120; i++) {
+        strcat(pat, i ? ".*" : "*");
+        strcat(name, i ? ".a" : "a");
+    }
+    strcat(pat, ".b");
+    assert_false(sift__name_match(pat, name));
+}
+
+/* The metadata terms compile to lookups in their tables, every value bound. */
+static void test_query_meta(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *expr, *sql;
+        const char *params; /* the text parameters, '|' between */
+    } ok[] = {
+        {"dns Example.COM.",
+         "(f.id IN (SELECT m.flow_id FROM names m WHERE m.kind = ? AND m.name = ?))",
+         "com.example"},
+        {"sni *.example.com",
+         "(f.id IN (SELECT m.flow_id FROM names m WHERE m.kind = ? AND m.name > ? AND m.name < ? "
+         "AND sift_name_match(?, m.name)))",
+         "com.example.|com.example/|com.example.*"},
+        {"name *.com",
+         "(f.id IN (SELECT m.flow_id FROM names m WHERE m.kind IN (?, ?, ?) AND m.name > ? AND "
+         "m.name < ? AND sift_name_match(?, m.name)))",
+         "com.|com/|com.*"},
+        {"uri contains '50%_off'",
+         "(f.id IN (SELECT m.flow_id FROM http m WHERE m.\"uri\" LIKE ? ESCAPE '\\'))",
+         "%50\\%\\_off%"},
+        {"ua 'curl/*'", "(f.id IN (SELECT m.flow_id FROM http m WHERE m.\"user_agent\" GLOB ?))",
+         "curl/*"},
+        {"uri \"contains\"", "(f.id IN (SELECT m.flow_id FROM http m WHERE m.\"uri\" = ?))",
+         "contains"},
+        {"ja3 B1FBF71983DC2A72277E70EC11E3A979",
+         "(f.id IN (SELECT m.flow_id FROM tls m WHERE m.\"ja3\" = ?))",
+         "b1fbf71983dc2a72277e70ec11e3a979"},
+        {"ja3 771,4865-4866,0-23,29,0",
+         "(f.id IN (SELECT m.flow_id FROM tls m WHERE m.\"ja3_string\" = ?))",
+         "771,4865-4866,0-23,29,0"},
+        {"ssh.client OpenSSH_7*",
+         "(f.id IN (SELECT m.flow_id FROM ssh m WHERE m.\"client\" GLOB ? OR m.\"client\" GLOB "
+         "?))",
+         "OpenSSH_7*|SSH-*-OpenSSH_7*"},
+        {"ssh.server dropbear_2019.78",
+         "(f.id IN (SELECT m.flow_id FROM ssh m WHERE m.\"server\" = ? OR m.\"server\" GLOB ?))",
+         "dropbear_2019.78|SSH-*-dropbear_2019.78"},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        sift_query_t *q;
+        char err[SIFT_ERRBUF_SIZE];
+        if (sift_query_compile(&q, ok[i].expr, err, NULL) != 0)
+            fail_msg("'%s': %s", ok[i].expr, err);
+        if (strcmp(sift_query_sql(q), ok[i].sql) != 0)
+            fail_msg("'%s' gave %s", ok[i].expr, sift_query_sql(q));
+        char texts[512] = "";
+        for (size_t k = 0; k < sift_query_nparams(q); k++) {
+            const sift_query_param_t *p = sift_query_param(q, k);
+            if (p->kind != 't')
+                continue;
+            if (texts[0])
+                strcat(texts, "|");
+            strcat(texts, p->t);
+        }
+        if (strcmp(texts, ok[i].params) != 0)
+            fail_msg("'%s': values %s", ok[i].expr, texts);
+        sift_query_free(q);
+    }
 }
 
 static void test_times_and_addresses(void **state)
@@ -283,7 +423,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_query_sql),           cmocka_unit_test(test_query_errors),
         cmocka_unit_test(test_times_and_addresses), cmocka_unit_test(test_positions_codec),
-        cmocka_unit_test(test_index_api),
+        cmocka_unit_test(test_index_api),           cmocka_unit_test(test_names),
+        cmocka_unit_test(test_query_meta),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
