@@ -38,8 +38,20 @@ done
 
 # The index: a database built whole on one thread and one built from ranges, with every flow's
 # positions spilled in segments of 64 bytes, answer alike.
-index_view() { # DB OUT: every flow as query lists it, then the packets extract gives
+index_view() { # DB OUT: every flow as query lists it, its metadata rows, the packets extract gives
     "$CAPSIFT" query --db "$1" --json >"$2" 2>&1
+    python3 - "$1" >>"$2" 2>&1 <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+flow = "fi.path, hex(f.src), f.sport, hex(f.dst), f.dport, f.proto, f.first_ns"
+for t in ("dns", "http", "tls", "ssh", "dhcp", "names"):
+    cols = [r[1] for r in c.execute(f"pragma table_info({t})") if r[1] not in ("id", "flow_id")]
+    rows = c.execute(f"select {flow}, " + ", ".join(f'm."{x}"' for x in cols) +
+                     f" from {t} m join flows f on f.id = m.flow_id join files fi on fi.id = f.file_id")
+    out = sorted(map(repr, rows))
+    print(t, len(out))
+    print("\n".join(out))
+PY
     "$CAPSIFT" extract --db "$1" -w "$TMP/x.pcap" --force "packets >= 0" >>"$2" 2>&1
     md5sum <"$TMP/x.pcap" >>"$2"
 }
