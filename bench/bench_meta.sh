@@ -4,8 +4,10 @@
 # when missing), in one run: `capsift flows --json` with each flow's DNS, HTTP, TLS and SSH
 # metadata against `--no-meta`, on one and two threads, without and with application
 # detection; `capsift meta` (one row per transaction); and `tshark -T fields` with the ten
-# fields tests/cli/meta_tshark.py compares (once: it takes minutes). Median wall time and
-# peak RSS, with ratios. Every command prints all its rows as JSON.
+# fields tests/cli/meta_tshark.py compares (once: it takes minutes); `capsift index` with and
+# without the metadata (metadata rows stored per second) and queries on the metadata terms of
+# that index. Median wall time and peak RSS, with ratios. Every command prints all its rows as
+# JSON.
 # Env: CAPSIFT (the binary; default build/capsift), RUNS (default 3), TSHARK_RUNS (default 1;
 # 0 leaves tshark out).
 RUNS=${RUNS:-3}
@@ -35,6 +37,32 @@ m1=$M_SEC
 measure "capsift meta --json -j 2" "$CAPSIFT" meta --json -j 2 "$big"
 m2=$M_SEC m2_kb=$M_KB
 echo "  -> $(mpps "$m2") M packets/s; second core $(ratio "$m1" "$m2")x"
+
+# the index: a new database each run, with and without the metadata tables
+db=$DATA/bench_meta.db
+index_fresh() { # LABEL OPTIONS...
+    measure "$1" bash -c 'rm -f "$1" "$1-wal" "$1-shm"; exec "$0" index -q --db "$1" "${@:2}"' \
+        "$CAPSIFT" "$db" "${@:2}" "$big"
+}
+index_fresh "capsift index --no-meta -j 2" --no-meta -j 2
+ioff=$M_SEC
+index_fresh "capsift index -j 2" -j 2
+stored=$("$CAPSIFT" index --db "$db" --json -q "$big" >/dev/null 2>&1; python3 -c '
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+print(sum(c.execute(f"select count(*) from {t}").fetchone()[0] for t in ("dns", "http", "tls", "ssh", "dhcp")),
+      c.execute("select count(*) from names").fetchone()[0])' "$db")
+read -r mrows mnames <<<"$stored"
+echo "  -> $mrows metadata rows and $mnames names stored: $(awk -v r="$mrows" -v t="$M_SEC" 'BEGIN { printf "%.0f", r / t }') rows/s over the whole run, $(awk -v r="$mrows" -v a="$M_SEC" -v b="$ioff" 'BEGIN { if (a > b) printf "%.0f", r / (a - b); else print "inf" }') rows/s for the time the metadata adds; the metadata costs the index $(ratio "$M_SEC" "$ioff")x"
+name=$(python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+r = c.execute("select name from names where kind = 2 group by name order by count(*) desc limit 1").fetchone()
+print(".".join(reversed(r[0].split("."))) if r else "example.com")' "$db")
+suffix=${name#*.}
+measure "capsift query 'sni $name'" "$CAPSIFT" query --db "$db" --json "sni $name"
+measure "capsift query 'name *.$suffix'" "$CAPSIFT" query --db "$db" --json "name *.$suffix"
+measure "capsift query 'ua contains mozilla'" "$CAPSIFT" query --db "$db" --json "ua contains mozilla"
+rm -f "$db" "$db-wal" "$db-shm"
 
 if [ "${TSHARK_RUNS:-1}" = 0 ]; then
     echo "TSHARK_RUNS=0: the comparison with tshark is left out"
