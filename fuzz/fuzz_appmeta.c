@@ -1,5 +1,6 @@
-/* Fuzz target: the HTTP, TLS, SSH and DHCP parsers (lib/meta/meta_http.c, meta_tls.c,
- * meta_ssh.c, meta_dhcp.c), each on the same bytes. */
+/* Fuzz target: the HTTP, TLS, SSH, DHCP and X.509 parsers (lib/meta/meta_http.c, meta_tls.c,
+ * meta_ssh.c, meta_dhcp.c, meta_x509.c), each on the same bytes: as a TLS server's flight,
+ * the certificate found in it too. */
 #include <capsift/meta.h>
 
 #include <assert.h>
@@ -32,6 +33,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0 || rc == SIFT_ETRUNC)
         assert(memchr(d.host_name, 0, sizeof d.host_name) &&
                memchr(d.vendor_class, 0, sizeof d.vendor_class) && (d.op == 1 || d.op == 2));
+    static sift_x509_t x;
+    if (sift_x509_parse(data, size, &x) == 0)
+        assert(memchr(x.subject, 0, sizeof x.subject) && memchr(x.san, 0, sizeof x.san) &&
+               x.nsan <= SIFT_X509_SAN_COUNT && x.der_len <= size);
+    static uint8_t der[16384];
+    size_t dlen;
+    rc = sift_tls_server_cert(data, size, der, sizeof der, &dlen);
+    assert(rc == 0 || rc == 1 || rc == SIFT_EINVAL);
+    if (rc == 1) {
+        assert(dlen > 0 && dlen <= sizeof der);
+        (void)sift_x509_parse(der, dlen, &x);
+    }
     (void)rc;
     return 0;
 }

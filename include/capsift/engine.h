@@ -148,6 +148,18 @@ SIFT_API int sift_pass_state_new_shared(const sift_pass_t *pass, const void *con
  * by sift_pass_state_new_shared. Thread-safe: the resources are read-only. */
 SIFT_API const void *sift_pass_shared(const void *state);
 
+/* Whether the state reads a range of a file after its first: its flows may have begun in an
+ * earlier range (their first packets there), which the merge joins. */
+SIFT_API bool sift_pass_later_range(const void *state);
+
+/* During flow_end in an engine run: the record at byte offset (a record of the same input that
+ * a range reported, for instance), read again from the file and decoded with the run's needs
+ * (the flow fields of *pkt are not set). Valid until the next call or the end of flow_end.
+ * Returns 0, SIFT_EINVAL outside flow_end (or for standard input), or SIFT_ESTALE when the
+ * file changed and holds no such record. Lets a pass that keeps little per flow in a later range
+ * (the offsets of a few packets) finish what an earlier range began. */
+SIFT_API int sift_pass_fetch(void *state, uint64_t offset, const sift_packet_t **pkt);
+
 /* The pass cannot merge the states of two ranges of one file: a run with it reads every file
  * whole, on one worker (files still go to different workers). */
 #define SIFT_PASS_WHOLE_FILE 0x1u

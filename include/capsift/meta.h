@@ -1,6 +1,6 @@
-/* capsift: parsers of application metadata in payloads (DNS, HTTP, TLS, SSH), bounded in what they
- * keep, reading bytes only through the bounds-checked cursor. They know nothing of captures:
- * give them a message's bytes. Thread-safe: no state outside the caller's structs.
+/* capsift: parsers of application metadata in payloads (DNS, HTTP, TLS, SSH, DHCP, X.509), bounded
+ * in what they keep, reading bytes only through the bounds-checked cursor. They know nothing of
+ * captures: give them a message's bytes. Thread-safe: no state outside the caller's structs.
  */
 #ifndef CAPSIFT_META_H
 #define CAPSIFT_META_H
@@ -123,6 +123,15 @@ typedef struct sift_tls_hello {
  * zeroed). */
 SIFT_API int sift_tls_parse_hello(const uint8_t *p, size_t len, sift_tls_hello_t *out);
 
+/* In a TLS 1.2 (or earlier) server's first flight (its records from the ServerHello on, p and
+ * len bytes in stream order), the first certificate of its Certificate message, the server's
+ * own, copied into der (size bytes): 1 with its length in *der_len; 0 when the bytes end
+ * before it (give more); SIFT_EINVAL when the flight holds none (a message other than the
+ * Certificate follows the ServerHello, a record of another type, a certificate larger than
+ * size) or it lies past the first 16 KiB of handshake bytes. */
+SIFT_API int sift_tls_server_cert(const uint8_t *p, size_t len, uint8_t *der, size_t size,
+                                  size_t *der_len);
+
 /* ---- SSH version exchange and KEXINIT (RFC 4253), HASSH ---- */
 
 /* The version line at the start of p ("SSH-2.0-OpenSSH_8.9p1 Ubuntu-3"), without CR LF, into
@@ -167,6 +176,29 @@ SIFT_API int sift_dhcp_parse(const uint8_t *p, size_t len, sift_dhcp_msg_t *out)
 /* "DISCOVER", "OFFER", "REQUEST", "DECLINE", "ACK", "NAK", "RELEASE", "INFORM", ...; NULL for
  * a type without a name here. */
 SIFT_API const char *sift_dhcp_type_name(unsigned type);
+
+/* ---- X.509 certificates (RFC 5280, DER), as a TLS server sends them ---- */
+
+#define SIFT_X509_NAME_MAX  2048 /* a subject or issuer and its NUL */
+#define SIFT_X509_SAN_MAX   2048
+#define SIFT_X509_SAN_COUNT 64
+typedef struct sift_x509 {
+    char subject[SIFT_X509_NAME_MAX]; /* RFC 4514: "CN=www.example.com,O=Example,C=US" (last
+                                       * RDN first), UTF-8 kept, other bytes \HH */
+    char issuer[SIFT_X509_NAME_MAX];
+    int64_t not_before, not_after; /* seconds since the epoch; INT64_MIN when not readable */
+    char san[SIFT_X509_SAN_MAX];   /* the subject alternative name's dNSNames, ',' between
+                                    * them; bytes outside [A-Za-z0-9.*_-] as \HH */
+    size_t nsan;
+    size_t san_left_out; /* dNSNames past SIFT_X509_SAN_COUNT or that did not fit */
+    size_t der_len;      /* bytes of the certificate's DER (what its fingerprint hashes) */
+    bool cut;            /* a name did not fit */
+} sift_x509_t;
+
+/* Parses the DER certificate at the start of der: 0, or SIFT_EINVAL when it is not one (or is
+ * cut before its subject). Extensions past len are not read. Never reads outside
+ * [der, der + len). */
+SIFT_API int sift_x509_parse(const uint8_t *der, size_t len, sift_x509_t *out);
 
 #ifdef __cplusplus
 }

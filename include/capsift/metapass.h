@@ -78,7 +78,7 @@ typedef struct sift_meta_field {
 /* The fields of a protocol's rows, in the order to show them. */
 SIFT_API const sift_meta_field_t *sift_meta_fields(sift_meta_proto_t p, size_t *n);
 
-#define SIFT_META_NSTR 8
+#define SIFT_META_NSTR 14
 #define SIFT_META_NNUM 6
 #define SIFT_META_NONE UINT64_MAX /* a number slot without a value */
 

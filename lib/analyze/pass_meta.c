@@ -21,9 +21,11 @@
 #include <capsift/meta.h>
 #include <capsift/metapass.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <xxhash.h>
 
 /* ---- fields ---- */
@@ -41,7 +43,21 @@ enum {
     HTTP_CTYPE
 };
 enum { HTTP_DEPTH, HTTP_STATUS, HTTP_REQ_BODY, HTTP_RESP_BODY };
-enum { TLS_SNI, TLS_ALPN, TLS_CHOSEN, TLS_JA3, TLS_JA3_STR, TLS_JA3S, TLS_JA3S_STR };
+enum {
+    TLS_SNI,
+    TLS_ALPN,
+    TLS_CHOSEN,
+    TLS_JA3,
+    TLS_JA3_STR,
+    TLS_JA3S,
+    TLS_JA3S_STR,
+    TLS_SUBJECT,
+    TLS_ISSUER,
+    TLS_SAN,
+    TLS_NOT_BEFORE,
+    TLS_NOT_AFTER,
+    TLS_CERT_SHA1
+};
 enum { TLS_VERSION, TLS_CIPHER, TLS_CLIENT_VERSION };
 enum { SSH_CLIENT, SSH_SERVER, SSH_HASSH, SSH_HASSH_STR, SSH_HASSHS, SSH_HASSHS_STR };
 enum { DHCP_MAC, DHCP_ASSIGNED, DHCP_REQUESTED, DHCP_SERVER, DHCP_HOST, DHCP_VENDOR, DHCP_TYPES };
@@ -108,6 +124,12 @@ static const sift_meta_field_t tls_fields[] = {
     {"ja3s", SIFT_META_T_STR, TLS_JA3S, NULL},
     {"client_version", SIFT_META_T_NAME, TLS_CLIENT_VERSION, tls_version_name},
     {"alpn", SIFT_META_T_LIST, TLS_ALPN, NULL},
+    {"subject", SIFT_META_T_STR, TLS_SUBJECT, NULL}, /* of the server's certificate */
+    {"issuer", SIFT_META_T_STR, TLS_ISSUER, NULL},
+    {"san_dns", SIFT_META_T_LIST, TLS_SAN, NULL},
+    {"not_valid_before", SIFT_META_T_STR, TLS_NOT_BEFORE, NULL},
+    {"not_valid_after", SIFT_META_T_STR, TLS_NOT_AFTER, NULL},
+    {"cert_sha1", SIFT_META_T_STR, TLS_CERT_SHA1, NULL},
     {"ja3_string", SIFT_META_T_STR, TLS_JA3_STR, NULL},
     {"ja3s_string", SIFT_META_T_STR, TLS_JA3S_STR, NULL},
 };
@@ -291,9 +313,36 @@ typedef struct mlist {
     uint32_t limit; /* max_per_flow */
 } mlist_t;
 
+/* A TLS 1.2 server's first flight, from its ServerHello on, until its certificate is read:
+ * bytes [base, base + len) of direction dir, kept in order (a segment after a gap waits for
+ * the gap to be filled). A later range's segments that may continue it (its tail) are read
+ * again when the flow ends. */
+#define FLIGHT_MAX 16384
+#define TAIL_MAX   64 /* segments of a flow that began before its range, noted for a flight */
+
+typedef struct flight {
+    uint32_t base, len, cap;
+    uint32_t hello_seq; /* the ServerHello's segment: its message gets the certificate */
+    uint8_t dir;
+    uint32_t npend;
+    uint64_t pend[TAIL_MAX]; /* a later range's segments: record offset << 1 | side */
+    uint8_t *buf;
+} flight_t;
+
+typedef struct tail {
+    uint32_t n;
+    uint64_t seg[TAIL_MAX]; /* the first payload segments of this range: offset << 1 | side */
+} tail_t;
+
+enum { FLIGHT_NONE = 0, FLIGHT_OPEN = 1, FLIGHT_DONE = 2 };
+
 /* The pass's bytes in every flow. */
 typedef struct mflow {
     mlist_t *l;                          /* NULL until the flow's first message */
+    flight_t *fl;                        /* FLIGHT_OPEN: the server's flight so far */
+    tail_t *tail;                        /* a later range's first segments, for a flight */
+    uint8_t flight;                      /* FLIGHT_*: the flow's first ServerHello decides */
+    bool tail_closed;                    /* a SYN, or the tail is full */
     uint32_t left_out[SIFT_META_NPROTO]; /* messages past max_per_flow */
     uint32_t max_end[2];                 /* per direction: the end of the highest segment seen */
     uint32_t skip_to[2]; /* per direction: a message's bytes go on to here (DNS over TCP, an
@@ -627,6 +676,165 @@ static void md5_hex(const char *s, char hex[SIFT_DIGEST_HEX_MAX])
     sift_digest_buffer(s, strlen(s), SIFT_DIGEST_MD5, hex);
 }
 
+/* ---- the server's certificate (TLS 1.2 and before: TLS 1.3 encrypts it) ---- */
+
+static void flight_free(mflow_t *fs)
+{
+    if (fs->fl) {
+        free(fs->fl->buf);
+        free(fs->fl);
+        fs->fl = NULL;
+    }
+}
+
+static void iso_time(int64_t t, char out[24])
+{
+    out[0] = '\0';
+    if (t == INT64_MIN)
+        return;
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm))
+        strftime(out, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The certificate's fields onto the flow's ServerHello message. */
+static void cert_fields(sift_meta_t *s, mflow_t *fs, const uint8_t *der, size_t len)
+{
+    sift_x509_t x;
+    if (sift_x509_parse(der, len, &x) < 0)
+        return;
+    msg_t *m = NULL;
+    for (uint32_t i = 0; fs->l && i < fs->l->n && !m; i++) {
+        msg_t *c = &fs->l->m[i];
+        if (c->proto == SIFT_META_TLS && c->role == ROLE_REPLY && c->dir == fs->fl->dir &&
+            c->seq == fs->fl->hello_seq)
+            m = c;
+    }
+    if (!m)
+        return; /* its hello was past the cap */
+    char hex[SIFT_DIGEST_HEX_MAX], nb[24], na[24];
+    sift_digest_buffer(der, x.der_len <= len ? x.der_len : len, SIFT_DIGEST_SHA1, hex);
+    for (char *c = x.san; *c; c++)
+        if (*c == ',')
+            *c = SIFT_META_LIST_SEP;
+    iso_time(x.not_before, nb);
+    iso_time(x.not_after, na);
+    set_str(s, m, TLS_SUBJECT, x.subject);
+    set_str(s, m, TLS_ISSUER, x.issuer);
+    set_str(s, m, TLS_SAN, x.san);
+    set_str(s, m, TLS_NOT_BEFORE, nb);
+    set_str(s, m, TLS_NOT_AFTER, na);
+    set_str(s, m, TLS_CERT_SHA1, hex);
+    if (x.cut || x.san_left_out)
+        m->flags |= MSG_CUT;
+}
+
+/* Looks for the certificate in the flight so far; at_end: no more bytes will come. */
+static void flight_try(sift_meta_t *s, mflow_t *fs, bool at_end)
+{
+    flight_t *fl = fs->fl;
+    uint8_t der[FLIGHT_MAX];
+    size_t len;
+    int rc = sift_tls_server_cert(fl->buf, fl->len, der, sizeof der, &len);
+    if (rc == 0 && !at_end && fl->len < FLIGHT_MAX)
+        return; /* more to come */
+    if (rc == 1)
+        cert_fields(s, fs, der, len);
+    else if (rc == 0)
+        s->sum.cut[SIFT_META_TLS]++; /* the capture ends inside it, or past FLIGHT_MAX */
+    flight_free(fs);
+    fs->flight = FLIGHT_DONE;
+}
+
+/* A segment of the flight's direction: its bytes after those kept. cut: the capture kept less
+ * of it than was sent, so nothing after it can follow. */
+static void flight_add(sift_meta_t *s, mflow_t *fs, uint32_t seq, const uint8_t *p, size_t n,
+                       bool cut)
+{
+    flight_t *fl = fs->fl;
+    const uint32_t end = fl->base + fl->len;
+    if (seq_before(end, seq) || (uint32_t)(end - seq) >= n)
+        return; /* after a gap (it may be filled later), or bytes kept already */
+    const size_t skip = end - seq;
+    size_t take = n - skip;
+    if (take > FLIGHT_MAX - fl->len)
+        take = FLIGHT_MAX - fl->len;
+    if (fl->len + take > fl->cap) {
+        uint32_t cap = fl->cap ? fl->cap : 2048;
+        while (cap < fl->len + take)
+            cap *= 2;
+        uint8_t *b = realloc(fl->buf, cap);
+        if (!b) {
+            sift_pass_report(s, SIFT_ENOMEM, "out of memory: some certificates are missing");
+            flight_free(fs);
+            fs->flight = FLIGHT_DONE;
+            return;
+        }
+        fl->buf = b;
+        fl->cap = cap;
+    }
+    memcpy(fl->buf + fl->len, p + skip, take);
+    fl->len += (uint32_t)take;
+    flight_try(s, fs, cut);
+}
+
+/* A ServerHello: its flow's first decides whether a flight is read (not for TLS 1.3). */
+static void flight_start(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt,
+                         const sift_tls_hello_t *h)
+{
+    if (fs->flight != FLIGHT_NONE || pkt->ip_proto != 6)
+        return;
+    fs->flight = FLIGHT_DONE;
+    if ((h->supported ? h->supported : h->version) >= 0x0304)
+        return;
+    if (!(fs->fl = calloc(1, sizeof *fs->fl))) {
+        sift_pass_report(s, SIFT_ENOMEM, "out of memory: some certificates are missing");
+        return;
+    }
+    fs->flight = FLIGHT_OPEN;
+    fs->fl->base = fs->fl->hello_seq = pkt->tcp_seq;
+    fs->fl->dir = side_of(pkt);
+    flight_add(s, fs, pkt->tcp_seq, pkt->payload, pkt->payload_len, pkt->payload_len < pkt->l4_len);
+}
+
+/* In a later range, a flow that began before it: its first payload segments, which may go on
+ * with a flight the earlier range began (read again when the flow ends). */
+static void tail_note(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt)
+{
+    if (!fs->tail && !(fs->tail = calloc(1, sizeof *fs->tail))) {
+        sift_pass_report(s, SIFT_ENOMEM, "out of memory: some certificates are missing");
+        fs->tail_closed = true;
+        return;
+    }
+    fs->tail->seg[fs->tail->n++] = pkt->rec->offset << 1 | side_of(pkt);
+    fs->tail_closed = fs->tail->n == TAIL_MAX;
+}
+
+/* At the flow's end: the later ranges' segments noted for its flight, read again in file
+ * order, then the flight as it is. */
+static void flight_end(sift_meta_t *s, mflow_t *fs)
+{
+    flight_t *fl = fs->fl;
+    for (uint32_t i = 1; i < fl->npend; i++) /* few: insertion sort */
+        for (uint32_t k = i; k > 0 && fl->pend[k - 1] > fl->pend[k]; k--) {
+            uint64_t t = fl->pend[k];
+            fl->pend[k] = fl->pend[k - 1];
+            fl->pend[k - 1] = t;
+        }
+    for (uint32_t i = 0; fs->flight == FLIGHT_OPEN && i < fl->npend; i++) {
+        const sift_packet_t *pkt;
+        if ((fl->pend[i] & 1) != fl->dir || sift_pass_fetch(s, fl->pend[i] >> 1, &pkt) < 0)
+            continue;
+        if ((pkt->flags & SIFT_PKT_L4) && pkt->ip_proto == 6 && pkt->payload_len > 0)
+            flight_add(s, fs, pkt->tcp_seq, pkt->payload, pkt->payload_len,
+                       pkt->payload_len < pkt->l4_len);
+        fl = fs->fl;
+    }
+    if (fs->flight == FLIGHT_OPEN)
+        flight_try(s, fs, true);
+}
+
 static bool tls_segment(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt)
 {
     sift_tls_hello_t h;
@@ -646,6 +854,8 @@ static bool tls_segment(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt)
     char hex[SIFT_DIGEST_HEX_MAX];
     if (h.ja3[0])
         md5_hex(h.ja3, hex);
+    if (h.type == 2)
+        flight_start(s, fs, pkt, &h);
     if (h.type == 1) {
         set_str(s, m, TLS_SNI, h.sni);
         set_str(s, m, TLS_ALPN, alpn);
@@ -709,6 +919,13 @@ static void tcp_segment(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt)
 {
     const uint8_t d = side_of(pkt), bit = (uint8_t)(1u << d);
     const uint32_t seq = pkt->tcp_seq, end = seq + pkt->l4_len;
+    if (pkt->tcp_flags & 0x02)
+        fs->tail_closed = true; /* this range holds the connection's start */
+    if (fs->flight == FLIGHT_OPEN && d == fs->fl->dir && pkt->payload_len > 0)
+        flight_add(s, fs, seq, pkt->payload, pkt->payload_len, pkt->payload_len < pkt->l4_len);
+    else if (fs->flight == FLIGHT_NONE && !fs->tail_closed && pkt->payload_len > 0 &&
+             sift_pass_later_range(s))
+        tail_note(s, fs, pkt);
     if (pkt->tcp_flags & 0x02) { /* SYN: a new connection's sequence numbers */
         if (fs->have_max & bit) {
             if (fs->nsyn[d] > 0) /* the epoch began in this part: its bodies end here */
@@ -818,11 +1035,41 @@ static void join_messages(mflow_t *a, const mflow_t *b)
     }
 }
 
+/* The flight and tails of b, the later part, with a's: a flight a began waits for b's first
+ * segments (read again when the flow ends); one b began is the flow's when a saw no
+ * ServerHello. b is released after the join, so what it owned is taken from it. */
+static void join_flights(mflow_t *a, mflow_t *b)
+{
+    if (b->tail && a->flight == FLIGHT_OPEN) { /* what followed a's part */
+        for (uint32_t i = 0; i < b->tail->n && a->fl->npend < TAIL_MAX; i++)
+            a->fl->pend[a->fl->npend++] = b->tail->seg[i];
+    } else if (b->tail && a->flight == FLIGHT_NONE && !a->tail_closed) { /* a's tail goes on */
+        if (!a->tail) {
+            a->tail = b->tail;
+            b->tail = NULL;
+        } else {
+            for (uint32_t i = 0; i < b->tail->n && a->tail->n < TAIL_MAX; i++)
+                a->tail->seg[a->tail->n++] = b->tail->seg[i];
+        }
+    }
+    if (a->flight == FLIGHT_NONE && b->flight != FLIGHT_NONE) { /* the flow's first hello */
+        a->flight = b->flight;
+        a->fl = b->fl;
+        b->fl = NULL;
+    }
+    a->tail_closed = a->tail_closed || b->tail_closed || (a->tail && a->tail->n == TAIL_MAX);
+    if (a->flight != FLIGHT_NONE && a->tail) { /* a tail serves only a flight before it */
+        free(a->tail);
+        a->tail = NULL;
+    }
+}
+
 /* from is the later part of into's flow (from's strings come over with the state merge). */
 static void meta_flow_join(void *into, const void *from)
 {
     mflow_t *a = into;
     const mflow_t *b = from;
+    join_flights(a, (mflow_t *)(uintptr_t)from); /* b's flight moves to a */
     for (int p = 0; p < SIFT_META_NPROTO; p++)
         a->left_out[p] += b->left_out[p];
     if (b->l && b->l->n > 0)
@@ -863,6 +1110,9 @@ static void meta_flow_join(void *into, const void *from)
 static void meta_flow_release(void *flow_state)
 {
     mflow_t *fs = flow_state;
+    flight_free(fs);
+    free(fs->tail);
+    fs->tail = NULL;
     if (fs->l) {
         free(fs->l->m);
         free(fs->l);
@@ -1067,6 +1317,10 @@ static void meta_flow_end(void *state, const sift_flows_t *flows, const sift_flo
     mflow_t *fs = flow_state;
     if (!fs)
         return;
+    if (fs->flight == FLIGHT_OPEN)
+        flight_end(s, fs);
+    free(fs->tail); /* a flow that began before the file's first range */
+    fs->tail = NULL;
     for (int p = 0; p < SIFT_META_NPROTO; p++) {
         s->sum.messages[p] += fs->left_out[p];
         s->sum.left_out[p] += fs->left_out[p];
@@ -1325,7 +1579,7 @@ const sift_pass_t sift_meta_pass = {
     .flow_join = meta_flow_join,
     .flow_release = meta_flow_release,
     .flow_end = meta_flow_end,
-    .cache_version = 3,
+    .cache_version = 4,
     .cache_key = meta_cache_key,
     .save = meta_save,
     .load = meta_load,

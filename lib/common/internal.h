@@ -33,6 +33,10 @@ int sift__ctx_error(sift_ctx_t *ctx, int code, const char *fmt, ...) SIFT_PRINTF
 #define SIFT_DEC_U32_MAX 10
 size_t sift__dec_u32(char buf[SIFT_DEC_U32_MAX], uint32_t v);
 
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian), as timegm counts them but without its
+ * limits. */
+int64_t sift__days_from_civil(int64_t y, unsigned m, unsigned d);
+
 /* Overflow-checked size arithmetic: return 0 on success, -1 on overflow. */
 static inline int sift__add_size(size_t a, size_t b, size_t *out)
 {

@@ -1,5 +1,5 @@
-/* Text helpers: UTF-8 (RFC 3629), where text from the wire is shown as it was sent, and
- * numbers written in decimal without stdio. */
+/* Text helpers: UTF-8 (RFC 3629), where text from the wire is shown as it was sent, numbers
+ * written in decimal without stdio, and calendar days. */
 #include "common/internal.h"
 
 size_t sift_utf8_seq(const uint8_t *p, size_t n)
@@ -29,4 +29,14 @@ size_t sift__dec_u32(char buf[SIFT_DEC_U32_MAX], uint32_t v)
     for (size_t i = 0; i < n; i++)
         buf[i] = d[n - 1 - i];
     return n;
+}
+
+int64_t sift__days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
 }

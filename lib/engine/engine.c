@@ -62,9 +62,23 @@ typedef union eng_head {
         int code;
         char message[SIFT_REPORT_SIZE];
         const void *shared;
+        bool later;           /* a range after its file's first */
+        struct refetch *read; /* during flow_end: the input's records again by offset */
     } r;
     max_align_t align;
 } eng_head_t;
+
+/* Reads records of one input again by offset, for the flow stage's merge and
+ * for sift_pass_fetch. */
+typedef struct refetch {
+    sift_engine_t *e;
+    size_t input;
+    sift_ctx_t *ctx;
+    sift_reader_t *r;
+    sift_record_t rec;
+    sift_packet_t pkt;
+    char error[SIFT_REPORT_SIZE]; /* why it failed */
+} refetch_t;
 
 static eng_head_t *head_of(const void *state)
 {
@@ -103,6 +117,19 @@ static void merge_report(void *into, const void *from)
 const void *sift_pass_shared(const void *state)
 {
     return head_of(state)->r.shared;
+}
+
+bool sift_pass_later_range(const void *state)
+{
+    return head_of(state)->r.later;
+}
+
+static int refetch(void *user, uint64_t offset, const sift_packet_t **pkt);
+
+int sift_pass_fetch(void *state, uint64_t offset, const sift_packet_t **pkt)
+{
+    struct refetch *f = head_of(state)->r.read;
+    return f ? refetch(f, offset, pkt) : SIFT_EINVAL;
 }
 
 int sift_pass_state_new(const sift_pass_t *pass, const void *config, void **out)
@@ -278,6 +305,8 @@ int sift__eng_new_states(sift_engine_t *e, void **states, bool later_range, unsi
     for (int p = 0; p < e->npass; p++) {
         const eng_pass_t *ep = &e->passes[p];
         int rc = sift_pass_state_new_shared(&ep->pass, ep->config, ep->shared, &states[p]);
+        if (rc == 0)
+            head_of(states[p])->r.later = later_range;
         if (rc == 0 && p == e->stage) {
             void *mod = NULL; /* the worker's module serves all the ranges it reads */
             if (worker != UINT_MAX && ((sift_flows_t *)states[p])->app) {
@@ -360,18 +389,24 @@ static int copy_outcome(eng_input_t *in, const sift_reader_t *r)
     return 0;
 }
 
-/* Every flow of a final state to the passes that look at flows as they end. */
-static void end_flows(sift_engine_t *e, void **states)
+/* Every flow of a final state to the passes that look at flows as they end; they may read
+ * records of input i again (sift_pass_fetch). */
+static void end_flows(sift_engine_t *e, size_t i, void **states)
 {
     const sift_flows_t *fs = states[e->stage];
+    struct refetch f = {.e = e, .input = i};
     for (int p = 0; p < e->npass; p++) {
         if (!e->passes[p].pass.flow_end || !states[p])
             continue;
+        head_of(states[p])->r.read = strcmp(e->inputs[i].path, "-") != 0 ? &f : NULL;
         for (size_t k = 0; k < sift_flows_count(fs); k++) {
-            const sift_flow_t *f = sift_flows_at(fs, k);
-            e->passes[p].pass.flow_end(states[p], fs, f, sift_engine_flow_state(e, p, f));
+            const sift_flow_t *ff = sift_flows_at(fs, k);
+            e->passes[p].pass.flow_end(states[p], fs, ff, sift_engine_flow_state(e, p, ff));
         }
+        head_of(states[p])->r.read = NULL;
     }
+    sift_reader_close(f.r);
+    sift_ctx_free(f.ctx);
 }
 
 /* The reports of an input's final states become its pass_status and reports. */
@@ -418,7 +453,7 @@ static void input_done(sift_engine_t *e, size_t i, void **states)
 {
     if (e->stage >= 0 && states[e->stage]) {
         e->passes[e->stage].pass.finish(states[e->stage]);
-        end_flows(e, states);
+        end_flows(e, i, states);
     }
     for (int p = 0; p < e->npass; p++)
         if (states[p] && p != e->stage && e->passes[p].pass.finish)
@@ -438,17 +473,6 @@ void sift__eng_offer(sift_engine_t *e, size_t i, void **states)
         states[p] = NULL;
     }
 }
-
-/* Reads records of one input again by offset, for the flow stage's merge. */
-typedef struct refetch {
-    sift_engine_t *e;
-    size_t input;
-    sift_ctx_t *ctx;
-    sift_reader_t *r;
-    sift_record_t rec;
-    sift_packet_t pkt;
-    char error[SIFT_REPORT_SIZE]; /* why it failed */
-} refetch_t;
 
 static int refetch(void *user, uint64_t offset, const sift_packet_t **pkt)
 {

@@ -156,17 +156,21 @@ static bool gather(const uint8_t *p, size_t len, uint8_t *hs, size_t *n)
     return !first;
 }
 
+/* Steps over short alert or ChangeCipherSpec records before a hello (a warning sent first). */
+static void skip_alerts(const uint8_t **p, size_t *len)
+{
+    while (*p && *len >= 5 && ((*p)[0] == 20 || (*p)[0] == 21) && (*p)[1] == 3 &&
+           sift_load_be16(*p + 3) <= 32 && 5u + sift_load_be16(*p + 3) < *len) {
+        const size_t r = 5u + sift_load_be16(*p + 3);
+        *p += r;
+        *len -= r;
+    }
+}
+
 int sift_tls_parse_hello(const uint8_t *p, size_t len, sift_tls_hello_t *out)
 {
     memset(out, 0, sizeof *out);
-    /* an alert or ChangeCipherSpec record before the hello (a warning sent first) is stepped
-     * over */
-    while (p && len >= 5 && (p[0] == 20 || p[0] == 21) && p[1] == 3 &&
-           sift_load_be16(p + 3) <= 32 && 5u + sift_load_be16(p + 3) < len) {
-        const size_t r = 5u + sift_load_be16(p + 3);
-        p += r;
-        len -= r;
-    }
+    skip_alerts(&p, &len);
     if (!p || len < 9 || p[0] != 22 || p[1] != 3 || p[2] > 4)
         return SIFT_EINVAL;
     /* a hello inside its first record, as nearly always, is read where it lies; one spanning
@@ -225,4 +229,55 @@ int sift_tls_parse_hello(const uint8_t *p, size_t len, sift_tls_hello_t *out)
     if (w < 0 || (size_t)w >= sizeof out->ja3)
         out->ja3[0] = '\0';
     return 0;
+}
+
+int sift_tls_server_cert(const uint8_t *p, size_t len, uint8_t *der, size_t size, size_t *der_len)
+{
+    *der_len = 0;
+    skip_alerts(&p, &len);
+    uint8_t hs[HS_MAX];
+    size_t n = 0;
+    bool ended = false; /* no more handshake bytes will come: a record of another type */
+    sift_cursor_t c = sift_cur_make(p, len);
+    while (sift_cur_left(&c) >= 5) {
+        if (c.p[0] != 22 || c.p[1] != 3) {
+            ended = true;
+            break;
+        }
+        uint16_t rlen = sift_load_be16(c.p + 3);
+        if (rlen == 0 || rlen > 18432)
+            return SIFT_EINVAL;
+        sift_cur_skip(&c, 5);
+        size_t take = rlen < sift_cur_left(&c) ? rlen : sift_cur_left(&c);
+        size_t keep = take < HS_MAX - n ? take : HS_MAX - n;
+        memcpy(hs + n, c.p, keep);
+        n += keep;
+        sift_cur_skip(&c, take);
+        if (n == HS_MAX)
+            ended = true;
+        if (take < rlen || ended)
+            break;
+    }
+    /* ServerHello, then Certificate: its first certificate is the server's own */
+    size_t off = 0;
+    while (off + 4 <= n) {
+        const uint8_t type = hs[off];
+        const size_t mlen = (size_t)hs[off + 1] << 16 | sift_load_be16(hs + off + 2);
+        if (type == 11) {
+            if (off + 10 > n)
+                return ended ? SIFT_EINVAL : 0;
+            const size_t clen = (size_t)hs[off + 7] << 16 | sift_load_be16(hs + off + 8);
+            if (clen == 0 || clen > size || clen + 6 > mlen)
+                return SIFT_EINVAL; /* none, or larger than the caller keeps */
+            if (off + 10 + clen > n)
+                return ended ? SIFT_EINVAL : 0;
+            memcpy(der, hs + off + 10, clen);
+            *der_len = clen;
+            return 1;
+        }
+        if (type != 2) /* ServerKeyExchange, ServerHelloDone ...: no certificate was sent */
+            return SIFT_EINVAL;
+        off += 4 + mlen;
+    }
+    return ended ? SIFT_EINVAL : 0;
 }

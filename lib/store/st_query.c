@@ -242,17 +242,6 @@ static bool parse_u64(const char *s, uint64_t max, uint64_t *v)
     return sift_parse_count(s, 0, max, v) == 0;
 }
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian), as in timegm but without its limits. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 /* Reads exactly n digits. */
 static bool digits(const char **p, int n, unsigned *v)
 {
@@ -342,7 +331,7 @@ int sift_parse_time(const char *s, int64_t *ns)
     if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
         return SIFT_EPARSE;
     /* at most 10^4 years of seconds: no overflow before the nanoseconds */
-    int64_t sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset;
+    int64_t sec = sift__days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset;
     if (__builtin_mul_overflow(sec, (int64_t)1000000000, ns) ||
         __builtin_add_overflow(*ns, frac, ns))
         *ns = sec < 0 ? INT64_MIN : INT64_MAX; /* before 1677 / after 2262: saturated */
@@ -624,8 +613,8 @@ static int term_name(parser_t *ps, const char *word, int kind)
         emit(ps, "m.kind = ? AND ");
         rc = param_int(ps, kind);
     } else {
-        emit(ps, "m.kind IN (?, ?, ?) AND ");
-        for (int k = ST_NAME_DNS; k <= ST_NAME_HTTP && rc == 0; k++)
+        emit(ps, "m.kind IN (?, ?, ?, ?) AND ");
+        for (int k = ST_NAME_DNS; k <= ST_NAME_CERT && rc == 0; k++)
             rc = param_int(ps, k);
     }
     size_t prefix = sift__name_prefix(key);
@@ -653,7 +642,8 @@ static int term_name(parser_t *ps, const char *word, int kind)
 }
 
 enum {
-    TEXT_HASH = 1, /* a 32-digit hex value is the hash column; anything else the string's */
+    TEXT_HASH = 1, /* a hex digest (any case) is the hash column; anything else the string
+                    * column's, when there is one */
     TEXT_SSH = 2   /* a version also matches as the software after "SSH-2.0-" */
 };
 
@@ -675,14 +665,18 @@ static const struct text_term {
     {"ssh.server", "ssh", "server", NULL, TEXT_SSH},
     {"hassh", "ssh", "hassh", "hasshAlgorithms", TEXT_HASH},
     {"hassh.server", "ssh", "hasshServer", "hasshServerAlgorithms", TEXT_HASH},
+    {"cert.subject", "tls", "subject", NULL, 0},
+    {"cert.issuer", "tls", "issuer", NULL, 0},
+    {"cert.sha1", "tls", "cert_sha1", NULL, TEXT_HASH},
     {"dhcp.host", "dhcp", "host_name", NULL, 0},
     {"dhcp.mac", "dhcp", "mac", NULL, 0},
 };
 
-static bool is_md5(const char *s)
+/* An MD5 or SHA-1 digest in hex. */
+static bool is_digest(const char *s)
 {
     size_t n = strspn(s, "0123456789abcdefABCDEF");
-    return n == 32 && s[n] == '\0';
+    return (n == 32 || n == 40) && s[n] == '\0';
 }
 
 /* Copies s with the characters special to op escaped: LIKE's % _ and the escape \ (wrapped in
@@ -724,10 +718,10 @@ static int term_text(parser_t *ps, const struct text_term *t)
     snprintf(value, sizeof value, "%s", ps->text);
     const char *column = t->column;
     if (t->flags & TEXT_HASH) {
-        if (!contains && is_md5(value))
+        if (!contains && is_digest(value))
             for (char *c = value; *c; c++)
                 *c = (char)tolower((unsigned char)*c);
-        else
+        else if (t->string_column)
             column = t->string_column;
     }
     bool glob = !contains && strpbrk(value, "*?[") != NULL;
@@ -766,8 +760,13 @@ static int term_meta(parser_t *ps, const char *word, bool *done)
     static const struct {
         const char *word;
         int kind;
-    } names[] = {{"dns", ST_NAME_DNS},     {"dns.query", ST_NAME_DNS},  {"sni", ST_NAME_SNI},
-                 {"tls.sni", ST_NAME_SNI}, {"http.host", ST_NAME_HTTP}, {"name", 0}};
+    } names[] = {{"dns", ST_NAME_DNS},
+                 {"dns.query", ST_NAME_DNS},
+                 {"sni", ST_NAME_SNI},
+                 {"tls.sni", ST_NAME_SNI},
+                 {"http.host", ST_NAME_HTTP},
+                 {"cert.san", ST_NAME_CERT},
+                 {"name", 0}};
     *done = true;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(word, names[i].word) == 0)
@@ -775,11 +774,6 @@ static int term_meta(parser_t *ps, const char *word, bool *done)
     for (size_t i = 0; i < sizeof text_terms / sizeof text_terms[0]; i++)
         if (strcmp(word, text_terms[i].word) == 0)
             return term_text(ps, &text_terms[i]);
-    if (strncmp(word, "cert.", 5) == 0)
-        return fail(ps, ps->col,
-                    "'%s': certificate fields are not extracted yet (the server's "
-                    "certificate is not reassembled); use sni or ja3s",
-                    word);
     *done = false;
     return 0;
 }

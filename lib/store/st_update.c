@@ -45,14 +45,15 @@ typedef struct update {
     sift_engine_t *e;      /* the run: pass 0 flows, 1 positions, 2 the file's summary,
                             * 3 the metadata (unless no_meta) */
     st_writer_t writer;    /* the only thread that calls the storage during the run */
-    name_field_t names[4]; /* the metadata fields that hold domain names */
+    name_field_t names[5]; /* the metadata fields that hold domain names */
     size_t nnames;
     uint64_t file_rows, file_names; /* of the file being written */
 } update_t;
 
 #define PASS_META 3
 
-/* The row fields the names table takes: DNS questions, TLS server names, HTTP hosts. */
+/* The row fields the names table takes: DNS questions, TLS server names, HTTP hosts, the DNS
+ * names of server certificates. */
 static void find_name_fields(update_t *u)
 {
     static const struct {
@@ -62,7 +63,8 @@ static void find_name_fields(update_t *u)
     } want[] = {{SIFT_META_DNS, "query", ST_NAME_DNS},
                 {SIFT_META_DNS, "more_queries", ST_NAME_DNS},
                 {SIFT_META_TLS, "server_name", ST_NAME_SNI},
-                {SIFT_META_HTTP, "host", ST_NAME_HTTP}};
+                {SIFT_META_HTTP, "host", ST_NAME_HTTP},
+                {SIFT_META_TLS, "san_dns", ST_NAME_CERT}};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         size_t nf;
         const sift_meta_field_t *f = sift_meta_fields(want[i].proto, &nf);

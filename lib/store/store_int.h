@@ -126,9 +126,10 @@ void sift__paths_free(st_paths_t *p);
 
 /* Where a name in the names table came from. */
 typedef enum st_name_kind {
-    ST_NAME_DNS = 1, /* a DNS question */
-    ST_NAME_SNI = 2, /* a TLS ClientHello's server_name */
-    ST_NAME_HTTP = 3 /* an HTTP request's Host */
+    ST_NAME_DNS = 1,  /* a DNS question */
+    ST_NAME_SNI = 2,  /* a TLS ClientHello's server_name */
+    ST_NAME_HTTP = 3, /* an HTTP request's Host */
+    ST_NAME_CERT = 4  /* a DNS name of a TLS server certificate's subject alternative name */
 } st_name_kind_t;
 
 #define SIFT_NAME_KEY_MAX 1024

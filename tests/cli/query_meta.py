@@ -59,8 +59,11 @@ def main():
             for q in [r.get("query")] + (r.get("more_queries") or []):
                 if q:
                     yield "dns", name_norm(q)
-        elif r["proto"] == "tls" and r.get("server_name"):
-            yield "sni", name_norm(r["server_name"])
+        elif r["proto"] == "tls":
+            if r.get("server_name"):
+                yield "sni", name_norm(r["server_name"])
+            for n in r.get("san_dns") or []:
+                yield "cert.san", name_norm(n)
         elif r["proto"] == "http" and r.get("host"):
             yield "http.host", name_norm(r["host"], http=True)
 
@@ -97,7 +100,9 @@ def main():
         return {r[field] for _, r in rows if r["proto"] == proto and r.get(field)}
 
     for term, proto, field in [("uri", "http", "uri"), ("ua", "http", "user_agent"),
-                               ("http.method", "http", "method")]:
+                               ("http.method", "http", "method"),
+                               ("cert.subject", "tls", "subject"),
+                               ("cert.issuer", "tls", "issuer")]:
         for v in spread(text_values(proto, field)):
             if "'" in v:
                 continue
@@ -111,7 +116,8 @@ def main():
                               lambda r, p=proto, f=field, s=piece: r["proto"] == p and r.get(f)
                               and lower_ascii(s) in lower_ascii(r[f])))
     for term, proto, field in [("ja3", "tls", "ja3"), ("ja3s", "tls", "ja3s"),
-                               ("hassh", "ssh", "hassh"), ("hassh.server", "ssh", "hasshServer")]:
+                               ("hassh", "ssh", "hassh"), ("hassh.server", "ssh", "hasshServer"),
+                               ("cert.sha1", "tls", "cert_sha1")]:
         for v in spread(text_values(proto, field)):
             cases.append((f"{term} {v.upper()}",
                           lambda r, p=proto, f=field, v=v: r["proto"] == p and r.get(f) == v))

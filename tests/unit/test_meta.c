@@ -1,6 +1,8 @@
 /* Application metadata parsers: DNS messages built here byte by byte from RFC 1035's format
  * (header, names with compression pointers, each record type with a text form), and damaged
- * ones (pointer loops, retired label types, records cut short, counts beyond the bytes). */
+ * ones (pointer loops, retired label types, records cut short, counts beyond the bytes);
+ * DHCP; an X.509 certificate built in DER from RFC 5280's structure, and a TLS server flight
+ * carrying it. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,6 +10,7 @@
 
 #include <capsift/meta.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct msg {
@@ -280,6 +283,161 @@ static void test_dhcp(void **st)
     assert_int_equal(sift_dhcp_parse(b, sizeof b, &d), SIFT_EINVAL);
 }
 
+/* ---- X.509 ---- */
+
+/* Appends the TLV tag, len, bytes to m (lengths up to 64 KiB). */
+static void tlv(msg_t *m, uint8_t tag, const void *p, size_t n)
+{
+    uint8_t h[4] = {tag};
+    size_t k = 2;
+    if (n < 0x80) {
+        h[1] = (uint8_t)n;
+    } else {
+        h[1] = 0x82;
+        h[2] = (uint8_t)(n >> 8);
+        h[3] = (uint8_t)n;
+        k = 4;
+    }
+    put(m, h, k);
+    put(m, p, n);
+}
+
+static void wrap(msg_t *m, uint8_t tag, const msg_t *inner)
+{
+    tlv(m, tag, inner->b, inner->n);
+}
+
+/* SET { SEQUENCE { OID 2.5.4.type, value } } */
+static void atv(msg_t *seq, uint8_t type, uint8_t vtag, const void *v, size_t n)
+{
+    msg_t a = {.n = 0};
+    const uint8_t oid[3] = {0x55, 0x04, type};
+    tlv(&a, 0x06, oid, 3);
+    tlv(&a, vtag, v, n);
+    wrap(seq, 0x30, &a);
+}
+
+static void make_cert(msg_t *cert)
+{
+    msg_t subject = {.n = 0}, issuer = {.n = 0}, rdn = {.n = 0}, tbs = {.n = 0}, x = {.n = 0};
+    atv(&rdn, 0x06, 0x13, "US", 2); /* C, PrintableString */
+    wrap(&subject, 0x31, &rdn);
+    rdn.n = 0;
+    atv(&rdn, 0x0a, 0x0c, "Acme, Inc.", 10); /* O, UTF8String with a comma */
+    wrap(&subject, 0x31, &rdn);
+    rdn.n = 0;
+    atv(&rdn, 0x03, 0x1e, "\0w\0\xe9", 4); /* CN, BMPString "wé" */
+    wrap(&subject, 0x31, &rdn);
+    rdn.n = 0;
+    atv(&rdn, 0x0b, 0x0c, "a", 1); /* one RDN of two OUs */
+    atv(&rdn, 0x0b, 0x0c, "b", 1);
+    wrap(&subject, 0x31, &rdn);
+    rdn.n = 0;
+    atv(&rdn, 0x03, 0x13, " #x ", 4); /* spaces at both ends */
+    wrap(&issuer, 0x31, &rdn);
+
+    msg_t v = {.n = 0}, t = {.n = 0};
+    tlv(&v, 0x02, "\x02", 1);
+    tlv(&tbs, 0xa0, v.b, v.n);          /* version 3 */
+    tlv(&tbs, 0x02, "\x01\x23", 2);     /* serial */
+    tlv(&tbs, 0x30, "\x06\x01\x2a", 3); /* algorithm */
+    wrap(&tbs, 0x30, &issuer);
+    tlv(&t, 0x17, "250115120000+0530", 17); /* an offset, as some send */
+    tlv(&t, 0x18, "20260115120000Z", 15);
+    wrap(&tbs, 0x30, &t);
+    wrap(&tbs, 0x30, &subject);
+    tlv(&tbs, 0x30, "\x05\x00", 2); /* a key, not read */
+    msg_t gn = {.n = 0}, san = {.n = 0}, ext = {.n = 0}, exts = {.n = 0}, e3 = {.n = 0};
+    tlv(&gn, 0x82, "a.example.com", 13);
+    tlv(&gn, 0x87, "\x0a\x00\x00\x01", 4); /* an address: not a DNS name */
+    tlv(&gn, 0x82, "b,c", 3);
+    wrap(&san, 0x30, &gn);
+    const uint8_t oid_san[3] = {0x55, 0x1d, 0x11};
+    tlv(&ext, 0x06, oid_san, 3);
+    wrap(&ext, 0x04, &san);
+    wrap(&exts, 0x30, &ext);
+    wrap(&e3, 0x30, &exts);
+    wrap(&tbs, 0xa3, &e3);
+    wrap(&x, 0x30, &tbs);
+    tlv(&x, 0x30, "\x06\x01\x2a", 3);
+    tlv(&x, 0x03, "\x00\x01", 2);
+    cert->n = 0;
+    wrap(cert, 0x30, &x);
+}
+
+static void test_x509(void **st)
+{
+    (void)st;
+    msg_t cert;
+    make_cert(&cert);
+    sift_x509_t x;
+    assert_int_equal(sift_x509_parse(cert.b, cert.n, &x), 0);
+    assert_string_equal(x.subject, "OU=a+OU=b,CN=w\xc3\xa9,O=Acme\\, Inc.,C=US");
+    assert_string_equal(x.issuer, "CN=\\ #x\\ ");
+    assert_string_equal(x.san, "a.example.com,b\\2Cc");
+    assert_int_equal(x.nsan, 2);
+    assert_int_equal(x.der_len, cert.n);
+    assert_true(x.not_before == 1736922600); /* 2025-01-15T06:30:00Z */
+    assert_true(x.not_after == 1768478400);  /* 2026-01-15T12:00:00Z */
+    /* every cut of it: parsed or refused, never read past */
+    for (size_t n = 0; n < cert.n; n++) {
+        uint8_t *copy = malloc(n ? n : 1);
+        memcpy(copy, cert.b, n);
+        int rc = sift_x509_parse(copy, n, &x);
+        assert_true(rc == 0 || rc == SIFT_EINVAL);
+        free(copy);
+    }
+    assert_int_equal(sift_x509_parse((const uint8_t *)"\x30\x84\xff\xff\xff\xff", 6, &x),
+                     SIFT_EINVAL);
+}
+
+/* A server's flight: ServerHello in one record, Certificate over two. */
+static void test_server_cert(void **st)
+{
+    (void)st;
+    msg_t cert, hs = {.n = 0}, flight = {.n = 0};
+    make_cert(&cert);
+    const uint8_t hello[] = {2, 0, 0, 6, 3, 3, 0, 0, 0, 0}; /* type, length 6, body */
+    put(&hs, hello, sizeof hello);
+    const size_t clen = cert.n, mlen = clen + 6;
+    const uint8_t ch[] = {11,
+                          (uint8_t)(mlen >> 16),
+                          (uint8_t)(mlen >> 8),
+                          (uint8_t)mlen,
+                          (uint8_t)((clen + 3) >> 16),
+                          (uint8_t)((clen + 3) >> 8),
+                          (uint8_t)(clen + 3),
+                          (uint8_t)(clen >> 16),
+                          (uint8_t)(clen >> 8),
+                          (uint8_t)clen};
+    put(&hs, ch, sizeof ch);
+    put(&hs, cert.b, cert.n);
+    const size_t split = 40; /* the second record begins inside the certificate */
+    const uint8_t r1[] = {22, 3, 3, 0, (uint8_t)split};
+    put(&flight, r1, 5);
+    put(&flight, hs.b, split);
+    const uint8_t r2[] = {22, 3, 3, (uint8_t)((hs.n - split) >> 8), (uint8_t)(hs.n - split)};
+    put(&flight, r2, 5);
+    put(&flight, hs.b + split, hs.n - split);
+    uint8_t der[4096];
+    size_t dlen;
+    assert_int_equal(sift_tls_server_cert(flight.b, flight.n, der, sizeof der, &dlen), 1);
+    assert_int_equal(dlen, cert.n);
+    assert_memory_equal(der, cert.b, cert.n);
+    for (size_t n = 0; n < flight.n; n++) /* before its last byte: more is wanted */
+        assert_int_equal(sift_tls_server_cert(flight.b, n, der, sizeof der, &dlen), 0);
+    /* a ChangeCipherSpec after the ServerHello (a resumed session): no certificate */
+    msg_t resumed = {.n = 0};
+    const uint8_t r0[] = {22, 3, 3, 0, sizeof hello};
+    put(&resumed, r0, 5);
+    put(&resumed, hello, sizeof hello);
+    put(&resumed, "\x14\x03\x03\x00\x01\x01", 6);
+    assert_int_equal(sift_tls_server_cert(resumed.b, resumed.n, der, sizeof der, &dlen),
+                     SIFT_EINVAL);
+    /* larger than the caller keeps */
+    assert_int_equal(sift_tls_server_cert(flight.b, flight.n, der, 16, &dlen), SIFT_EINVAL);
+}
+
 static void test_plausible(void **st)
 {
     (void)st;
@@ -314,6 +472,8 @@ int main(void)
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_dhcp),
         cmocka_unit_test(test_plausible),
+        cmocka_unit_test(test_x509),
+        cmocka_unit_test(test_server_cert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -107,7 +107,6 @@ static void test_query_errors(void **state)
         {"uri /a?b&c", 9, "unexpected character '&' (quote a value"},
         {"sni ''", 5, "not a domain name"},
         {"uri contains", 13, "expected the text to look for at the end"},
-        {"cert.issuer contains x", 1, "certificate fields are not extracted yet"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sift_query_t *q = (sift_query_t *)1;
@@ -215,7 +214,7 @@ static void test_query_meta(void **state)
          "AND sift_name_match(?, m.name)))",
          "com.example.|com.example/|com.example.*"},
         {"name *.com",
-         "(f.id IN (SELECT m.flow_id FROM names m WHERE m.kind IN (?, ?, ?) AND m.name > ? AND "
+         "(f.id IN (SELECT m.flow_id FROM names m WHERE m.kind IN (?, ?, ?, ?) AND m.name > ? AND "
          "m.name < ? AND sift_name_match(?, m.name)))",
          "com.|com/|com.*"},
         {"uri contains '50%_off'",
@@ -235,6 +234,12 @@ static void test_query_meta(void **state)
          "(f.id IN (SELECT m.flow_id FROM ssh m WHERE m.\"client\" GLOB ? OR m.\"client\" GLOB "
          "?))",
          "OpenSSH_7*|SSH-*-OpenSSH_7*"},
+        {"cert.issuer contains \"Let's Encrypt\"",
+         "(f.id IN (SELECT m.flow_id FROM tls m WHERE m.\"issuer\" LIKE ? ESCAPE '\\'))",
+         "%Let's Encrypt%"},
+        {"cert.sha1 AE3D6031503C5AADABE0213902FB3214D1A5234A",
+         "(f.id IN (SELECT m.flow_id FROM tls m WHERE m.\"cert_sha1\" = ?))",
+         "ae3d6031503c5aadabe0213902fb3214d1a5234a"},
         {"ssh.server dropbear_2019.78",
          "(f.id IN (SELECT m.flow_id FROM ssh m WHERE m.\"server\" = ? OR m.\"server\" GLOB ?))",
          "dropbear_2019.78|SSH-*-dropbear_2019.78"},
