@@ -33,14 +33,15 @@ static const cli_opt_t meta_opts[] = {
 const cli_command_t cli_cmd_meta = {
     .name = "meta",
     .summary =
-        "DNS queries, HTTP requests, TLS hellos (SNI, JA3, JA3S), SSH versions (HASSH), DHCP",
+        "DNS queries, HTTP requests, TLS hellos (SNI, JA3, JA3S, certificate), SSH versions, DHCP",
     .run = cmd_meta,
     .usage = "capsift meta [OPTIONS] [--proto dns|http|tls|ssh|dhcp] FILE|DIR|- ...",
     .about = "Lists the application transactions of capture files, one row each, with the\n"
              "fields Zeek's dns.log, http.log, ssl.log, ssh.log and dhcp.log call by the same\n"
              "names: a DNS query with its response (id, name, type, rcode, answers, TTLs), an\n"
              "HTTP request with its response (method, host, URI, user agent, status, body\n"
-             "lengths), a TLS handshake (version, cipher, SNI, ALPN, JA3, JA3S), an SSH\n"
+             "lengths), a TLS handshake (version, cipher, SNI, ALPN, JA3, JA3S, and the server's\n"
+             "certificate: subject, issuer, SAN names, validity, SHA-1), an SSH\n"
              "connection (client and server versions, HASSH, HASSH-server), a DHCP exchange\n"
              "(MAC, addresses, host name, client software, message types). Messages are read\n"
              "from single TCP segments and UDP datagrams (docs/capsift-meta.md says what that\n"

@@ -38,9 +38,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         assert(memchr(x.subject, 0, sizeof x.subject) && memchr(x.san, 0, sizeof x.san) &&
                x.nsan <= SIFT_X509_SAN_COUNT && x.der_len <= size);
     static uint8_t der[16384];
-    size_t dlen;
-    rc = sift_tls_server_cert(data, size, der, sizeof der, &dlen);
+    size_t dlen, need;
+    rc = sift_tls_server_cert(data, size, der, sizeof der, &dlen, &need);
     assert(rc == 0 || rc == 1 || rc == SIFT_EINVAL);
+    assert(rc != 0 || need > size);
     if (rc == 1) {
         assert(dlen > 0 && dlen <= sizeof der);
         (void)sift_x509_parse(der, dlen, &x);

@@ -126,11 +126,12 @@ SIFT_API int sift_tls_parse_hello(const uint8_t *p, size_t len, sift_tls_hello_t
 /* In a TLS 1.2 (or earlier) server's first flight (its records from the ServerHello on, p and
  * len bytes in stream order), the first certificate of its Certificate message, the server's
  * own, copied into der (size bytes): 1 with its length in *der_len; 0 when the bytes end
- * before it (give more); SIFT_EINVAL when the flight holds none (a message other than the
- * Certificate follows the ServerHello, a record of another type, a certificate larger than
- * size) or it lies past the first 16 KiB of handshake bytes. */
+ * before it (give more: *need, when need is not NULL, is a length the flight must reach
+ * before another call can succeed); SIFT_EINVAL when the flight holds none (a message other
+ * than the Certificate follows the ServerHello, a record of another type, a certificate
+ * larger than size) or it lies past the first 16 KiB of handshake bytes. */
 SIFT_API int sift_tls_server_cert(const uint8_t *p, size_t len, uint8_t *der, size_t size,
-                                  size_t *der_len);
+                                  size_t *der_len, size_t *need);
 
 /* ---- SSH version exchange and KEXINIT (RFC 4253), HASSH ---- */
 

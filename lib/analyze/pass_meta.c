@@ -322,6 +322,7 @@ typedef struct mlist {
 
 typedef struct flight {
     uint32_t base, len, cap;
+    uint32_t need;      /* the length before which looking again is no use */
     uint32_t hello_seq; /* the ServerHello's segment: its message gets the certificate */
     uint8_t dir;
     uint32_t npend;
@@ -343,6 +344,7 @@ typedef struct mflow {
     tail_t *tail;                        /* a later range's first segments, for a flight */
     uint8_t flight;                      /* FLIGHT_*: the flow's first ServerHello decides */
     bool tail_closed;                    /* a SYN, or the tail is full */
+    bool seen, later;                    /* later: this part is of a range after the first */
     uint32_t left_out[SIFT_META_NPROTO]; /* messages past max_per_flow */
     uint32_t max_end[2];                 /* per direction: the end of the highest segment seen */
     uint32_t skip_to[2]; /* per direction: a message's bytes go on to here (DNS over TCP, an
@@ -734,11 +736,15 @@ static void cert_fields(sift_meta_t *s, mflow_t *fs, const uint8_t *der, size_t 
 static void flight_try(sift_meta_t *s, mflow_t *fs, bool at_end)
 {
     flight_t *fl = fs->fl;
+    if (!at_end && fl->len < fl->need && fl->len < FLIGHT_MAX)
+        return; /* the certificate cannot be whole yet */
     uint8_t der[FLIGHT_MAX];
-    size_t len;
-    int rc = sift_tls_server_cert(fl->buf, fl->len, der, sizeof der, &len);
-    if (rc == 0 && !at_end && fl->len < FLIGHT_MAX)
+    size_t len, need;
+    int rc = sift_tls_server_cert(fl->buf, fl->len, der, sizeof der, &len, &need);
+    if (rc == 0 && !at_end && fl->len < FLIGHT_MAX) {
+        fl->need = need < FLIGHT_MAX ? (uint32_t)need : FLIGHT_MAX;
         return; /* more to come */
+    }
     if (rc == 1)
         cert_fields(s, fs, der, len);
     else if (rc == 0)
@@ -919,12 +925,16 @@ static void tcp_segment(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt)
 {
     const uint8_t d = side_of(pkt), bit = (uint8_t)(1u << d);
     const uint32_t seq = pkt->tcp_seq, end = seq + pkt->l4_len;
+    if (!fs->seen) {
+        fs->seen = true;
+        fs->later = sift_pass_later_range(s);
+        fs->tail_closed = !fs->later; /* nothing before the first range to go on with */
+    }
     if (pkt->tcp_flags & 0x02)
         fs->tail_closed = true; /* this range holds the connection's start */
     if (fs->flight == FLIGHT_OPEN && d == fs->fl->dir && pkt->payload_len > 0)
         flight_add(s, fs, seq, pkt->payload, pkt->payload_len, pkt->payload_len < pkt->l4_len);
-    else if (fs->flight == FLIGHT_NONE && !fs->tail_closed && pkt->payload_len > 0 &&
-             sift_pass_later_range(s))
+    else if (fs->flight == FLIGHT_NONE && !fs->tail_closed && pkt->payload_len > 0)
         tail_note(s, fs, pkt);
     if (pkt->tcp_flags & 0x02) { /* SYN: a new connection's sequence numbers */
         if (fs->have_max & bit) {
@@ -1043,7 +1053,8 @@ static void join_flights(mflow_t *a, mflow_t *b)
     if (b->tail && a->flight == FLIGHT_OPEN) { /* what followed a's part */
         for (uint32_t i = 0; i < b->tail->n && a->fl->npend < TAIL_MAX; i++)
             a->fl->pend[a->fl->npend++] = b->tail->seg[i];
-    } else if (b->tail && a->flight == FLIGHT_NONE && !a->tail_closed) { /* a's tail goes on */
+    } else if (b->tail && a->flight == FLIGHT_NONE && a->seen && !a->tail_closed) {
+        /* a began in a later range too and saw no SYN: its tail goes on with b's */
         if (!a->tail) {
             a->tail = b->tail;
             b->tail = NULL;

@@ -231,9 +231,14 @@ int sift_tls_parse_hello(const uint8_t *p, size_t len, sift_tls_hello_t *out)
     return 0;
 }
 
-int sift_tls_server_cert(const uint8_t *p, size_t len, uint8_t *der, size_t size, size_t *der_len)
+int sift_tls_server_cert(const uint8_t *p, size_t len, uint8_t *der, size_t size, size_t *der_len,
+                         size_t *need)
 {
+    const uint8_t *const start = p;
+    const size_t whole = len;
     *der_len = 0;
+    if (need)
+        *need = whole + 1; /* at least one more byte, whatever is missing */
     skip_alerts(&p, &len);
     uint8_t hs[HS_MAX];
     size_t n = 0;
@@ -269,8 +274,12 @@ int sift_tls_server_cert(const uint8_t *p, size_t len, uint8_t *der, size_t size
             const size_t clen = (size_t)hs[off + 7] << 16 | sift_load_be16(hs + off + 8);
             if (clen == 0 || clen > size || clen + 6 > mlen)
                 return SIFT_EINVAL; /* none, or larger than the caller keeps */
-            if (off + 10 + clen > n)
+            if (off + 10 + clen > n) {
+                size_t rest = (size_t)(c.p - start) + (off + 10 + clen - n);
+                if (need && rest > *need) /* the rest of the certificate, headers aside */
+                    *need = rest;
                 return ended ? SIFT_EINVAL : 0;
+            }
             memcpy(der, hs + off + 10, clen);
             *der_len = clen;
             return 1;
