@@ -9,7 +9,8 @@
  * an SSH client's version and KEXINIT with the server's, DHCP messages by transaction id
  * (and, when the input is finished, across flows by id and MAC). A message must begin at the start
  * of a TCP segment; one that goes on into the next segment is parsed as far as the segment goes
- * (and counted as cut). Retransmitted segments are skipped by sequence number; an HTTP body's
+ * (and counted as cut); the exception is a TLS 1.2 server's first flight, read in order up to
+ * 16 KiB for its certificate. Retransmitted segments are skipped by sequence number; an HTTP body's
  * length is counted in sequence space, from the end of its head to the next head (or the highest
  * sequence number of the direction). Repeated strings are stored once per range read. Results never
  * depend on how a file is split: ranges of a file are read in parallel and their flows joined.

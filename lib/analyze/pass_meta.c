@@ -10,7 +10,11 @@
  * never counted. HTTP body lengths are in sequence space: from the end of a head to the next
  * head of its direction, or to the direction's highest sequence number, so they do not depend
  * on the order segments come in. A SYN starts a direction's sequence anew (an epoch); the
- * bodies of the epoch it ends are measured then.
+ * bodies of the epoch it ends are measured then. The one exception to one segment, one message
+ * is a TLS server's first flight (its certificate spans segments): kept in sequence order up to
+ * FLIGHT_MAX bytes until its first certificate is whole; a later range notes the offsets of the
+ * first segments of flows that began before it, and the flow's end reads those again
+ * (sift_pass_fetch) when an earlier range left the flight open.
  * Strings live in arenas that a merge hands over whole, so a message's pointers stay valid.
  */
 #include "common/cursor.h"
@@ -1330,7 +1334,7 @@ static void meta_flow_end(void *state, const sift_flows_t *flows, const sift_flo
         return;
     if (fs->flight == FLIGHT_OPEN)
         flight_end(s, fs);
-    free(fs->tail); /* a flow that began before the file's first range */
+    free(fs->tail); /* noted for a flight that no earlier range began */
     fs->tail = NULL;
     for (int p = 0; p < SIFT_META_NPROTO; p++) {
         s->sum.messages[p] += fs->left_out[p];

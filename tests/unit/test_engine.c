@@ -622,6 +622,101 @@ static void test_pass_setup(void **state)
     sift_ctx_free(ctx);
 }
 
+/* sift_pass_fetch and sift_pass_later_range: at flow_end a pass reads a flow's first record of
+ * every part again by offset and gets the record it saw, whatever range saw it; outside
+ * flow_end it gets nothing. */
+typedef struct first_seen {
+    uint64_t offset;
+    int64_t ts_ns;
+    uint32_t caplen;
+    uint16_t sport;
+    bool set;
+} first_seen_t;
+
+typedef struct refetch_state {
+    size_t flows, same, outside_refused;
+    bool later;
+} refetch_state_t;
+
+static void refetch_packet(void *state, const sift_packet_t *pkt)
+{
+    refetch_state_t *s = state;
+    first_seen_t *f = pkt->flow_state;
+    const sift_packet_t *again;
+    s->later = s->later || sift_pass_later_range(s);
+    s->outside_refused += sift_pass_fetch(s, pkt->rec->offset, &again) == SIFT_EINVAL;
+    if (f && !f->set)
+        *f = (first_seen_t){pkt->rec->offset, pkt->rec->ts_ns, pkt->rec->caplen, pkt->sport, true};
+}
+
+static int refetch_merge(void *into, const void *from)
+{
+    refetch_state_t *a = into;
+    const refetch_state_t *b = from;
+    a->outside_refused += b->outside_refused;
+    a->later = a->later || b->later;
+    return 0;
+}
+
+static void refetch_join(void *into, const void *from)
+{
+    first_seen_t *a = into;
+    if (!a->set)
+        *a = *(const first_seen_t *)from;
+}
+
+static void refetch_end(void *state, const sift_flows_t *flows, const sift_flow_t *f, void *fs)
+{
+    (void)flows;
+    (void)f;
+    refetch_state_t *s = state;
+    const first_seen_t *first = fs;
+    const sift_packet_t *pkt;
+    if (!first || !first->set)
+        return;
+    s->flows++;
+    if (sift_pass_fetch(s, first->offset, &pkt) == 0 && pkt->rec->offset == first->offset &&
+        pkt->rec->ts_ns == first->ts_ns && pkt->rec->caplen == first->caplen &&
+        pkt->sport == first->sport)
+        s->same++;
+}
+
+static const sift_pass_t refetch_pass = {.name = "refetch",
+                                         .needs = SIFT_NEED_TRANSPORT,
+                                         .state_size = sizeof(refetch_state_t),
+                                         .packet = refetch_packet,
+                                         .merge = refetch_merge,
+                                         .flags = SIFT_PASS_FLOWS,
+                                         .flow_state_size = sizeof(first_seen_t),
+                                         .flow_join = refetch_join,
+                                         .flow_end = refetch_end};
+
+static void test_pass_fetch(void **state)
+{
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/pcapplusplus--http-packets.pcap", captures());
+    sift_ctx_t *ctx = NULL;
+    assert_int_equal(sift_ctx_create(&ctx), 0);
+    for (int run = 0; run < 2; run++) {
+        sift_engine_t *e = NULL;
+        sift_engine_opts_t opts = {
+            .threads = 2, .split_bytes = run ? 1 : UINT64_MAX, .chunk_bytes = run ? 4096 : 0};
+        assert_int_equal(sift_engine_create(&e, ctx, &opts), 0);
+        int p = sift_engine_add_pass(e, &refetch_pass, NULL);
+        assert_true(p >= 0);
+        assert_true(sift_engine_add_input(e, path) == 1);
+        assert_int_equal(sift_engine_run(e), 0);
+        const refetch_state_t *s = sift_engine_state(e, 0, p);
+        assert_true(s->flows > 0);
+        assert_int_equal(s->same, s->flows);
+        assert_true(s->outside_refused > 1000); /* every packet's try, outside flow_end */
+        assert_int_equal(s->later, run == 1);   /* only a split read has later ranges */
+        sift_engine_free(e);
+    }
+    sift_ctx_free(ctx);
+}
+
 /* The result cache: a second run over the same files answers every input from it (nothing is
  * read), with the same state and record, problems of a damaged file included; a run with a
  * pass that cannot be saved never uses it. */
@@ -955,6 +1050,7 @@ int main(void)
         cmocka_unit_test(test_pool),
         cmocka_unit_test(test_pass_reports),
         cmocka_unit_test(test_pass_setup),
+        cmocka_unit_test(test_pass_fetch),
         cmocka_unit_test(test_result_cache),
         cmocka_unit_test(test_result_cache_flows),
     };
