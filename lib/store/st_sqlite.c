@@ -744,8 +744,9 @@ static int sql_put_meta(sift_index_t *ix, int64_t flow_id, const sift_meta_row_t
     int rc = SQLITE_OK;
     for (size_t k = 0; k < nf && rc == SQLITE_OK; k++) {
         int col = 4 + (int)k;
-        const char *str = row->str[f[k].slot];
-        uint64_t num = row->num[f[k].slot];
+        const bool text = f[k].type == SIFT_META_T_STR || f[k].type == SIFT_META_T_LIST;
+        const char *str = text ? row->str[f[k].slot] : NULL; /* slots of the type's array */
+        const uint64_t num = text ? SIFT_META_NONE : row->num[f[k].slot];
         switch (f[k].type) {
         case SIFT_META_T_STR:
             rc = str ? sqlite3_bind_text(st, col, str, -1, SQLITE_STATIC)
