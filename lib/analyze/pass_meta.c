@@ -322,7 +322,7 @@ typedef struct mlist {
  * the gap to be filled). A later range's segments that may continue it (its tail) are read
  * again when the flow ends. */
 #define FLIGHT_MAX 16384
-#define TAIL_MAX   64 /* segments of a flow that began before its range, noted for a flight */
+#define TAIL_MAX   32 /* segments of a flow that began before its range, noted for a flight */
 
 typedef struct flight {
     uint32_t base, len, cap;
@@ -335,8 +335,8 @@ typedef struct flight {
 } flight_t;
 
 typedef struct tail {
-    uint32_t n;
-    uint64_t seg[TAIL_MAX]; /* the first payload segments of this range: offset << 1 | side */
+    uint32_t n, cap;
+    uint64_t seg[]; /* the first payload segments of this range: offset << 1 | side */
 } tail_t;
 
 enum { FLIGHT_NONE = 0, FLIGHT_OPEN = 1, FLIGHT_DONE = 2 };
@@ -764,6 +764,10 @@ static void flight_add(sift_meta_t *s, mflow_t *fs, uint32_t seq, const uint8_t 
 {
     flight_t *fl = fs->fl;
     const uint32_t end = fl->base + fl->len;
+    if (seq_before(end, seq) && !seq_before(seq, fl->base + FLIGHT_MAX)) {
+        flight_try(s, fs, true); /* the server went on past all a flight may take: a gap stays */
+        return;
+    }
     if (seq_before(end, seq) || (uint32_t)(end - seq) >= n)
         return; /* after a gap (it may be filled later), or bytes kept already */
     const size_t skip = end - seq;
@@ -808,17 +812,34 @@ static void flight_start(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt,
     flight_add(s, fs, pkt->tcp_seq, pkt->payload, pkt->payload_len, pkt->payload_len < pkt->l4_len);
 }
 
+/* Appends a segment to a tail (grown as needed: most such flows have a few); false when it is
+ * full or memory ran out. */
+static bool tail_push(tail_t **t, uint64_t seg)
+{
+    if (!*t || (*t)->n == (*t)->cap) {
+        uint32_t cap = *t ? (*t)->cap * 2 : 4;
+        if (cap > TAIL_MAX)
+            return false;
+        tail_t *n = realloc(*t, sizeof *n + cap * sizeof n->seg[0]);
+        if (!n)
+            return false;
+        n->n = *t ? n->n : 0;
+        n->cap = cap;
+        *t = n;
+    }
+    (*t)->seg[(*t)->n++] = seg;
+    return true;
+}
+
 /* In a later range, a flow that began before it: its first payload segments, which may go on
  * with a flight the earlier range began (read again when the flow ends). */
 static void tail_note(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt)
 {
-    if (!fs->tail && !(fs->tail = calloc(1, sizeof *fs->tail))) {
-        sift_pass_report(s, SIFT_ENOMEM, "out of memory: some certificates are missing");
+    if (!tail_push(&fs->tail, pkt->rec->offset << 1 | side_of(pkt))) {
+        if (!fs->tail || fs->tail->n < TAIL_MAX)
+            sift_pass_report(s, SIFT_ENOMEM, "out of memory: some certificates are missing");
         fs->tail_closed = true;
-        return;
     }
-    fs->tail->seg[fs->tail->n++] = pkt->rec->offset << 1 | side_of(pkt);
-    fs->tail_closed = fs->tail->n == TAIL_MAX;
 }
 
 /* At the flow's end: the later ranges' segments noted for its flight, read again in file
@@ -1063,8 +1084,8 @@ static void join_flights(mflow_t *a, mflow_t *b)
             a->tail = b->tail;
             b->tail = NULL;
         } else {
-            for (uint32_t i = 0; i < b->tail->n && a->tail->n < TAIL_MAX; i++)
-                a->tail->seg[a->tail->n++] = b->tail->seg[i];
+            for (uint32_t i = 0; i < b->tail->n && !a->tail_closed; i++)
+                a->tail_closed = !tail_push(&a->tail, b->tail->seg[i]);
         }
     }
     if (a->flight == FLIGHT_NONE && b->flight != FLIGHT_NONE) { /* the flow's first hello */
@@ -1072,7 +1093,7 @@ static void join_flights(mflow_t *a, mflow_t *b)
         a->fl = b->fl;
         b->fl = NULL;
     }
-    a->tail_closed = a->tail_closed || b->tail_closed || (a->tail && a->tail->n == TAIL_MAX);
+    a->tail_closed = a->tail_closed || b->tail_closed;
     if (a->flight != FLIGHT_NONE && a->tail) { /* a tail serves only a flight before it */
         free(a->tail);
         a->tail = NULL;
