@@ -32,6 +32,8 @@ demo: build
 	@$(BUILD)/capsift index --db $(BUILD)/demo.db -q tests/captures || true
 	@echo "$$ capsift query --db demo.db --group-by app --sort bytes --limit 5 'tcp'"
 	@$(BUILD)/capsift query --db $(BUILD)/demo.db --group-by app --sort bytes --limit 5 'tcp'
+	@echo "$$ capsift query --db demo.db 'dns *.googlesyndication.com or uri contains download'"
+	@$(BUILD)/capsift query --db $(BUILD)/demo.db 'dns *.googlesyndication.com or uri contains download'
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
