@@ -23,6 +23,16 @@
  *                              (2024-05-14, 2024-05-14T10:00:00, ...Z, ...+02:00, fractions)
  *                              or seconds since the epoch (1715680800.5)
  *   packets OP N, bytes OP N, duration OP SECONDS   with OP one of > >= < <= = !=
+ * and on the application metadata the index keeps (a flow matches when one of its rows does):
+ *   dns NAME, sni NAME, http.host NAME, cert.san NAME, name NAME (any of them)
+ *                              names on labels, any case, a trailing dot ignored: a label "*"
+ *                              is one or more labels, '*' and '?' inside one stay in it
+ *                              ("*.example.com" is not "example.com" nor "badexample.com")
+ *   uri, ua, http.method, http.referrer, http.content_type, cert.subject, cert.issuer,
+ *   ssh.client, ssh.server, tls.alpn, dhcp.host, dhcp.mac   VALUE (exact, or a shell glob) or
+ *                              contains TEXT (ASCII case ignored); ssh.* also match the
+ *                              software after "SSH-2.0-"
+ *   ja3, ja3s, hassh, hassh.server, cert.sha1   HEX (any case), or the JA3/HASSH string
  * combined with and (&&), or (||), not (!) and parentheses; and binds tighter than or.
  * BPF terms about packets (ether, arp, less, tcp[13] ...) are refused with why. Values never
  * enter the SQL text: each is a bound parameter.
