@@ -693,6 +693,8 @@ static void flight_free(mflow_t *fs)
     }
 }
 
+/* Seconds since the epoch as ISO 8601 UTC; not sift_format_iso, whose nanoseconds end in
+ * 2262, while certificates say "valid until 9999-12-31". */
 static void iso_time(int64_t t, char out[24])
 {
     out[0] = '\0';
@@ -720,7 +722,7 @@ static void cert_fields(sift_meta_t *s, mflow_t *fs, const uint8_t *der, size_t 
     if (!m)
         return; /* its hello was past the cap */
     char hex[SIFT_DIGEST_HEX_MAX], nb[24], na[24];
-    sift_digest_buffer(der, x.der_len <= len ? x.der_len : len, SIFT_DIGEST_SHA1, hex);
+    sift_digest_buffer(der, x.der_len, SIFT_DIGEST_SHA1, hex);
     for (char *c = x.san; *c; c++)
         if (*c == ',')
             *c = SIFT_META_LIST_SEP;
@@ -955,13 +957,8 @@ static void tcp_segment(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt)
         fs->later = sift_pass_later_range(s);
         fs->tail_closed = !fs->later; /* nothing before the first range to go on with */
     }
-    if (pkt->tcp_flags & 0x02)
-        fs->tail_closed = true; /* this range holds the connection's start */
-    if (fs->flight == FLIGHT_OPEN && d == fs->fl->dir && pkt->payload_len > 0)
-        flight_add(s, fs, seq, pkt->payload, pkt->payload_len, pkt->payload_len < pkt->l4_len);
-    else if (fs->flight == FLIGHT_NONE && !fs->tail_closed && pkt->payload_len > 0)
-        tail_note(s, fs, pkt);
     if (pkt->tcp_flags & 0x02) { /* SYN: a new connection's sequence numbers */
+        fs->tail_closed = true;  /* this range holds the connection's start */
         if (fs->have_max & bit) {
             if (fs->nsyn[d] > 0) /* the epoch began in this part: its bodies end here */
                 http_bodies(fs->l, d, fs->nsyn[d], fs->max_end[d]);
@@ -976,6 +973,10 @@ static void tcp_segment(sift_meta_t *s, mflow_t *fs, const sift_packet_t *pkt)
     }
     if (pkt->l4_len == 0)
         return;
+    if (fs->flight == FLIGHT_OPEN && d == fs->fl->dir && pkt->payload_len > 0)
+        flight_add(s, fs, seq, pkt->payload, pkt->payload_len, pkt->payload_len < pkt->l4_len);
+    else if (fs->flight == FLIGHT_NONE && !fs->tail_closed && pkt->payload_len > 0)
+        tail_note(s, fs, pkt);
     if ((fs->have_max & bit) && seq_before(seq, fs->max_end[d])) {
         if (seq_before(fs->max_end[d], end))
             fs->max_end[d] = end;

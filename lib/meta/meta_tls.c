@@ -130,30 +130,43 @@ static void extensions(sift_cursor_t *c, sift_tls_hello_t *out, lists_t *l)
         out->complete = false;
 }
 
-/* The handshake bytes of the records at the start of p into hs; false when p does not begin
- * with a TLS handshake record. */
-static bool gather(const uint8_t *p, size_t len, uint8_t *hs, size_t *n)
+/* The handshake bytes of the TLS handshake records at the start of p, gathered into hs (at most
+ * HS_MAX), and how they end. */
+typedef struct gathered {
+    size_t n;     /* handshake bytes in hs */
+    size_t used;  /* bytes of p read */
+    bool records; /* p began with a handshake record */
+    bool ended;   /* no more handshake bytes follow: a record of another type, or hs is full */
+    bool bad;     /* a record length no TLS record has */
+} gathered_t;
+
+static gathered_t gather(const uint8_t *p, size_t len, uint8_t *hs)
 {
+    gathered_t g = {0};
     sift_cursor_t c = sift_cur_make(p, len);
-    *n = 0;
-    bool first = true;
-    while (sift_cur_left(&c) >= 5 && c.p[0] == 22 && c.p[1] == 3 && c.p[2] <= 4) {
-        sift_cur_skip(&c, 1);
-        sift_cur_skip(&c, 2); /* the record's version */
-        uint16_t rlen = sift_cur_be16(&c);
-        first = false;
-        if (rlen == 0 || rlen > 18432)
-            return *n > 0;
-        size_t take = rlen < sift_cur_left(&c) ? rlen : sift_cur_left(&c);
-        if (take > HS_MAX - *n)
-            take = HS_MAX - *n;
-        memcpy(hs + *n, c.p, take);
-        *n += take;
+    while (sift_cur_left(&c) >= 5) {
+        if (c.p[0] != 22 || c.p[1] != 3 || c.p[2] > 4) {
+            g.ended = true;
+            break;
+        }
+        const uint16_t rlen = sift_load_be16(c.p + 3);
+        g.records = true;
+        if (rlen == 0 || rlen > 18432) {
+            g.bad = true;
+            break;
+        }
+        sift_cur_skip(&c, 5);
+        const size_t take = rlen < sift_cur_left(&c) ? rlen : sift_cur_left(&c);
+        const size_t keep = take < HS_MAX - g.n ? take : HS_MAX - g.n;
+        memcpy(hs + g.n, c.p, keep);
+        g.n += keep;
         sift_cur_skip(&c, take);
-        if (take < rlen)
+        g.ended = g.n == HS_MAX;
+        if (take < rlen || g.ended)
             break;
     }
-    return !first;
+    g.used = (size_t)(c.p - p);
+    return g;
 }
 
 /* Steps over short alert or ChangeCipherSpec records before a hello (a warning sent first). */
@@ -181,8 +194,10 @@ int sift_tls_parse_hello(const uint8_t *p, size_t len, sift_tls_hello_t *out)
     if (rlen == 0 || rlen > 18432) {
         return SIFT_EINVAL;
     } else if (4 + ((size_t)hs[1] << 16 | sift_load_be16(hs + 2)) > rlen) {
-        if (!gather(p, len, buf, &n))
+        const gathered_t g = gather(p, len, buf);
+        if (!g.records || (g.bad && g.n == 0))
             return SIFT_EINVAL;
+        n = g.n;
         hs = buf;
     }
     out->record_version = sift_load_be16(p + 1);
@@ -241,28 +256,11 @@ int sift_tls_server_cert(const uint8_t *p, size_t len, uint8_t *der, size_t size
         *need = whole + 1; /* at least one more byte, whatever is missing */
     skip_alerts(&p, &len);
     uint8_t hs[HS_MAX];
-    size_t n = 0;
-    bool ended = false; /* no more handshake bytes will come: a record of another type */
-    sift_cursor_t c = sift_cur_make(p, len);
-    while (sift_cur_left(&c) >= 5) {
-        if (c.p[0] != 22 || c.p[1] != 3) {
-            ended = true;
-            break;
-        }
-        uint16_t rlen = sift_load_be16(c.p + 3);
-        if (rlen == 0 || rlen > 18432)
-            return SIFT_EINVAL;
-        sift_cur_skip(&c, 5);
-        size_t take = rlen < sift_cur_left(&c) ? rlen : sift_cur_left(&c);
-        size_t keep = take < HS_MAX - n ? take : HS_MAX - n;
-        memcpy(hs + n, c.p, keep);
-        n += keep;
-        sift_cur_skip(&c, take);
-        if (n == HS_MAX)
-            ended = true;
-        if (take < rlen || ended)
-            break;
-    }
+    const gathered_t g = gather(p, len, hs);
+    if (g.bad)
+        return SIFT_EINVAL;
+    const size_t n = g.n;
+    const bool ended = g.ended;
     /* ServerHello, then Certificate: its first certificate is the server's own */
     size_t off = 0;
     while (off + 4 <= n) {
@@ -275,7 +273,7 @@ int sift_tls_server_cert(const uint8_t *p, size_t len, uint8_t *der, size_t size
             if (clen == 0 || clen > size || clen + 6 > mlen)
                 return SIFT_EINVAL; /* none, or larger than the caller keeps */
             if (off + 10 + clen > n) {
-                size_t rest = (size_t)(c.p - start) + (off + 10 + clen - n);
+                size_t rest = (size_t)(p - start) + g.used + (off + 10 + clen - n);
                 if (need && rest > *need) /* the rest of the certificate, headers aside */
                     *need = rest;
                 return ended ? SIFT_EINVAL : 0;

@@ -90,10 +90,11 @@ static void put(out_t *o, const char *s, size_t n)
     o->s[o->len] = '\0';
 }
 
-static void put_hex(out_t *o, const char *prefix, uint8_t b)
+/* b as '\' and two hex digits (RFC 4514's escape of a byte). */
+static void put_hex(out_t *o, uint8_t b)
 {
     static const char hex[] = "0123456789ABCDEF";
-    char t[4] = {prefix[0], hex[b >> 4], hex[b & 15], 0};
+    const char t[3] = {'\\', hex[b >> 4], hex[b & 15]};
     put(o, t, 3);
 }
 
@@ -148,7 +149,7 @@ static void put_value(out_t *o, const der_t *v)
             put(o, (const char *)b, n);
             i += n;
         } else if (b[0] < 0x20 || b[0] >= 0x7f) {
-            put_hex(o, "\\", b[0]);
+            put_hex(o, b[0]);
             i++;
         } else {
             bool special = strchr(",+\"\\<>;", b[0]) != NULL ||
@@ -336,7 +337,7 @@ static void san_names(sift_x509_t *x, const der_t *value)
             if (plain)
                 put(&o, (const char *)&gn.p[i], 1);
             else
-                put_hex(&o, "\\", b); /* "\2C" */
+                put_hex(&o, b); /* "\2C" */
         }
         if (o.cut) { /* a name that does not fit is left out whole */
             o.len = before;

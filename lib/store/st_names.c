@@ -45,10 +45,9 @@ static size_t split(const char *s, size_t n, label_t *out)
     return count;
 }
 
-size_t sift__name_key(const char *name, bool http_host, char *out, size_t size)
+size_t sift__name_key(const char *name, size_t n, bool http_host, char *out, size_t size)
 {
     char norm[SIFT_NAME_KEY_MAX];
-    size_t n = strlen(name);
     if (n == 0 || n >= sizeof norm || size == 0)
         return 0;
     for (size_t i = 0; i < n; i++) {

@@ -606,7 +606,7 @@ static int term_name(parser_t *ps, const char *word, int kind)
     if (rc < 0 || (rc = expect_word(ps, "a domain name")) < 0)
         return rc;
     char key[SIFT_NAME_KEY_MAX];
-    if (!sift__name_key(ps->text, kind == ST_NAME_HTTP, key, sizeof key))
+    if (!sift__name_key(ps->text, strlen(ps->text), kind == ST_NAME_HTTP, key, sizeof key))
         return fail(ps, ps->col, "'%s' is not a domain name for '%s'", ps->text, word);
     emit(ps, META_IN("names"));
     if (kind) {

@@ -231,12 +231,8 @@ static int vanished(update_t *u, char *const *roots, size_t nroots)
 
 static int put_name(update_t *u, int64_t flow_id, int kind, const char *name, size_t len)
 {
-    char raw[SIFT_NAME_KEY_MAX], key[SIFT_NAME_KEY_MAX];
-    if (len >= sizeof raw)
-        return 0; /* longer than any name */
-    memcpy(raw, name, len);
-    raw[len] = '\0';
-    if (!sift__name_key(raw, kind == ST_NAME_HTTP, key, sizeof key))
+    char key[SIFT_NAME_KEY_MAX];
+    if (!sift__name_key(name, len, kind == ST_NAME_HTTP, key, sizeof key))
         return 0;
     int rc = u->ix->be->put_name(u->ix, flow_id, kind, key);
     u->file_names += rc > 0;

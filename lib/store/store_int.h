@@ -134,10 +134,10 @@ typedef enum st_name_kind {
 
 #define SIFT_NAME_KEY_MAX 1024
 
-/* The key name is stored and looked up by: normalised, labels reversed ("com.example.www").
- * http_host also takes off a port and IPv6 brackets. Returns its length, 0 for no name (empty,
- * too long for size). */
-size_t sift__name_key(const char *name, bool http_host, char *out, size_t size);
+/* The key the name (n bytes, not necessarily terminated) is stored and looked up by:
+ * normalised, labels reversed ("com.example.www"). http_host also takes off a port and IPv6
+ * brackets. Returns its length, 0 for no name (empty, too long for size). */
+size_t sift__name_key(const char *name, size_t n, bool http_host, char *out, size_t size);
 /* Whether key matches pattern (also a key): a "*" label is one or more labels, '*' and '?'
  * inside a label stay in it. */
 bool sift__name_match(const char *pattern, const char *key);

@@ -145,13 +145,13 @@ static void test_names(void **state)
     };
     char key[SIFT_NAME_KEY_MAX];
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        size_t n = sift__name_key(keys[i].in, keys[i].http, key, sizeof key);
+        size_t n = sift__name_key(keys[i].in, strlen(keys[i].in), keys[i].http, key, sizeof key);
         if (n != strlen(keys[i].key) || strcmp(key, keys[i].key) != 0)
             fail_msg("key of '%s': '%s'", keys[i].in, n ? key : "(none)");
     }
-    assert_int_equal(sift__name_key("", false, key, sizeof key), 0);
-    assert_int_equal(sift__name_key("[::1", true, key, sizeof key), 0);
-    assert_int_equal(sift__name_key("example.com", false, key, 5), 0); /* does not fit */
+    assert_int_equal(sift__name_key("", 0, false, key, sizeof key), 0);
+    assert_int_equal(sift__name_key("[::1", 4, true, key, sizeof key), 0);
+    assert_int_equal(sift__name_key("example.com", 11, false, key, 5), 0); /* does not fit */
 
     static const struct {
         const char *pattern, *name;
@@ -178,8 +178,8 @@ static void test_names(void **state)
     };
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
         char pk[SIFT_NAME_KEY_MAX], nk[SIFT_NAME_KEY_MAX];
-        assert_true(sift__name_key(m[i].pattern, false, pk, sizeof pk) > 0);
-        assert_true(sift__name_key(m[i].name, false, nk, sizeof nk) > 0);
+        assert_true(sift__name_key(m[i].pattern, strlen(m[i].pattern), false, pk, sizeof pk) > 0);
+        assert_true(sift__name_key(m[i].name, strlen(m[i].name), false, nk, sizeof nk) > 0);
         if (sift__name_match(pk, nk) != m[i].match)
             fail_msg("'%s' against '%s': wanted %d", m[i].pattern, m[i].name, m[i].match);
     }
