@@ -24,6 +24,9 @@
 #include <capsift/query.h>
 #include <capsift/reader.h>
 #include <capsift/rolling.h>
+#include <capsift/search.h>
+#include <capsift/searchpass.h>
+#include <capsift/selectpass.h>
 #include <capsift/stats.h>
 #include <capsift/writer.h>
 

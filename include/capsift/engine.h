@@ -152,6 +152,11 @@ SIFT_API const void *sift_pass_shared(const void *state);
  * earlier range (their first packets there), which the merge joins. */
 SIFT_API bool sift_pass_later_range(const void *state);
 
+/* In merge(into, from): the number of records of the input before the range `from` covers, so
+ * that a record index of `from` (sift_packet_t.record) becomes one of the input (into covers
+ * the records before, from the first). 0 for any other state. */
+SIFT_API uint64_t sift_pass_record_base(const void *state);
+
 /* During flow_end in an engine run: the record at byte offset (a record of the same input that
  * a range reported, for instance), read again from the file and decoded with the run's needs
  * (the flow fields of *pkt are not set). Valid until the next call or the end of flow_end.

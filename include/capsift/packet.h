@@ -53,6 +53,11 @@ typedef struct sift_packet {
     const sift_record_t *rec;
     uint32_t input; /* index of the input (file) in the run */
     uint32_t flags; /* SIFT_PKT_* */
+    /* Set by the engine: the record's index in the range being read, from 0, counting the
+     * records a filter left out: record + 1 is the packet's number in a file read whole, as
+     * capinfos counts and tshark numbers frames (tshark 4 also numbers pcapng custom blocks); a
+     * pass adds sift_pass_record_base when it merges a later range. */
+    uint64_t record;
 
     /* innermost network layer */
     uint8_t ip_version; /* 4 or 6, 0 when none */

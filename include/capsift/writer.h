@@ -36,6 +36,52 @@ SIFT_API int sift_writer_write(sift_writer_t *w, const sift_record_t *rec, char 
 /* Flushes; returns the first write error met, if any. Frees w. */
 SIFT_API int sift_writer_close(sift_writer_t *w, char *errbuf);
 
+/* ---- copying records by offset from capture files into a new one ---- */
+
+/* The records of one file to copy: their byte offsets (sift_record_t.offset), ascending; an
+ * offset given twice is written once. */
+typedef struct sift_copy_src {
+    const char *path;
+    const uint64_t *offsets;
+    size_t n;
+} sift_copy_src_t;
+
+#define SIFT_COPY_MAX_LINKTYPES 16
+
+typedef struct sift_copy_opts {
+    /* The link types of the records (sift_copy_opts_add_linktype): one gives a pcap of it,
+     * more a pcapng with an interface per link type. */
+    uint32_t linktypes[SIFT_COPY_MAX_LINKTYPES];
+    unsigned nlinks;
+    bool overflow;    /* more link types than the array holds: pcapng */
+    bool nanoseconds; /* a pcap keeps nanoseconds */
+    /* For sift_copy_records_file: as sift_outfile_opts_t (the sources are protected too). */
+    bool force;
+    const char *const *protect;
+    size_t nprotect;
+} sift_copy_opts_t;
+
+SIFT_API void sift_copy_opts_add_linktype(sift_copy_opts_t *o, uint32_t linktype);
+
+typedef struct sift_copy_summary {
+    uint64_t packets, bytes, files;
+    bool pcapng;
+} sift_copy_summary_t;
+
+/* Writes the records to out, merged in timestamp order across files (each file's in file
+ * order). A source without a record at one of its offsets fails with SIFT_ESTALE naming it
+ * (the file changed since the offsets were read). name, when not NULL, prefixes write errors.
+ * sum may be NULL. */
+SIFT_API int sift_copy_records(sift_ctx_t *ctx, const sift_copy_src_t *src, size_t nsrc, FILE *out,
+                               const char *name, const sift_copy_opts_t *o,
+                               sift_copy_summary_t *sum);
+
+/* The same into the file at path through sift_outfile (capsift/outfile.h; "-": standard
+ * output), so a failure leaves path as it was; the sources are never the output. */
+SIFT_API int sift_copy_records_file(sift_ctx_t *ctx, const sift_copy_src_t *src, size_t nsrc,
+                                    const char *path, const sift_copy_opts_t *o,
+                                    sift_copy_summary_t *sum);
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,7 +15,7 @@
 static inline void dec_clear(sift_packet_t *pkt)
 {
     /* A field added to sift_packet_t must be cleared here too; then update this offset. */
-    _Static_assert(offsetof(sift_packet_t, nlayers) == 150, "clear the new field in dec_clear");
+    _Static_assert(offsetof(sift_packet_t, nlayers) == 158, "clear the new field in dec_clear");
     static const uint8_t zero16[16];
     pkt->flags = 0;
     pkt->ip_version = 0;

@@ -63,6 +63,7 @@ typedef union eng_head {
         char message[SIFT_REPORT_SIZE];
         const void *shared;
         bool later;           /* a range after its file's first */
+        uint64_t base;        /* records of the input before the state's range (set at merge) */
         struct refetch *read; /* during flow_end: the input's records again by offset */
     } r;
     max_align_t align;
@@ -122,6 +123,11 @@ const void *sift_pass_shared(const void *state)
 bool sift_pass_later_range(const void *state)
 {
     return head_of(state)->r.later;
+}
+
+uint64_t sift_pass_record_base(const void *state)
+{
+    return head_of(state)->r.base;
 }
 
 static int refetch(void *user, uint64_t offset, const sift_packet_t **pkt);
@@ -553,6 +559,9 @@ static void absorb_one(sift_engine_t *e, eng_input_t *in, size_t i, eng_chunk_t 
         }
         in->pub.filtered_out = 0;
     } else {
+        for (int p = 0; p < e->npass; p++)
+            if (ch->states[p])
+                head_of(ch->states[p])->r.base = in->records;
         merge_range(e, i, in->states, ch->states, worker);
     }
     if (ok) {
@@ -640,6 +649,7 @@ static void run_chunk(sift_engine_t *e, eng_chunk_t *ch, unsigned worker)
     uint64_t reported = ch->split ? ch->start : 0;
     ch->began = ch->split ? sift_reader_range_start(r) : 0;
     while ((rc = sift_reader_next(r, &rec)) == 1) {
+        pkt.record = n;
         if (filter) {
             int m = sift_filter_match(filter, &rec, ch->warning);
             if (m != 1) {

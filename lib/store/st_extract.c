@@ -21,19 +21,14 @@ typedef struct ex_file {
     char alg[16];
     char fingerprint[SIFT_DIGEST_HEX_MAX];
     uint64_t *offs; /* wanted record offsets, sorted */
-    size_t n, cap, next;
-    sift_reader_t *r;
-    sift_record_t rec; /* the current wanted record (valid when has) */
-    bool has;
+    size_t n, cap;
 } ex_file_t;
 
 typedef struct extract {
     sift_index_t *ix;
     ex_file_t *files;
     size_t nfiles, cap;
-    uint32_t linktypes[16];
-    unsigned nlinks;
-    bool nanoseconds;
+    sift_copy_opts_t copy; /* link types and precision of the files */
 } extract_t;
 
 static int cmp_u64(const void *a, const void *b)
@@ -66,17 +61,12 @@ static ex_file_t *ex_file(extract_t *x, const st_file_rec_t *r)
     snprintf(f->fingerprint, sizeof f->fingerprint, "%s", r->fingerprint ? r->fingerprint : "");
     /* link types of the file, e.g. "1,113" */
     for (const char *p = r->link_types; p && *p;) {
-        uint32_t v = (uint32_t)strtoul(p, NULL, 10);
-        unsigned k = 0;
-        while (k < x->nlinks && x->linktypes[k] != v)
-            k++;
-        if (k == x->nlinks && x->nlinks < 16)
-            x->linktypes[x->nlinks++] = v;
+        sift_copy_opts_add_linktype(&x->copy, (uint32_t)strtoul(p, NULL, 10));
         p = strchr(p, ',');
         p = p ? p + 1 : NULL;
     }
     if (r->ts_digits > 6)
-        x->nanoseconds = true;
+        x->copy.nanoseconds = true;
     return f;
 }
 
@@ -155,89 +145,32 @@ static int ex_check(extract_t *x, const ex_file_t *f)
     return 0;
 }
 
-/* Advances a file's reader to its next wanted record. */
-static int ex_advance(extract_t *x, ex_file_t *f)
-{
-    f->has = false;
-    if (f->next == f->n)
-        return 0;
-    uint64_t want = f->offs[f->next];
-    int rc;
-    while ((rc = sift_reader_next(f->r, &f->rec)) == 1) {
-        if (f->rec.offset < want)
-            continue;
-        if (f->rec.offset > want)
-            break;
-        f->has = true;
-        do /* the same packet listed twice is written once */
-            f->next++;
-        while (f->next < f->n && f->offs[f->next] == want);
-        return 0;
-    }
-    return sift__ctx_error(x->ix->ctx, SIFT_ESTALE,
-                           "%s: no packet at byte %llu where the index has one; index the file "
-                           "again",
-                           f->path, (unsigned long long)want);
-}
-
 static void ex_free(extract_t *x)
 {
     for (size_t i = 0; i < x->nfiles; i++) {
-        sift_reader_close(x->files[i].r);
         free(x->files[i].path);
         free(x->files[i].offs);
     }
     free(x->files);
 }
 
-/* Merges the files' wanted records into out in timestamp order (within one file, file order).
+/* The files' wanted records into out in timestamp order (within one file, file order).
  * name, when known, prefixes a write error. */
 static int ex_write(extract_t *x, FILE *out, const char *name, sift_extract_summary_t *sum)
 {
-    sift_reader_opts_t ro = {.buffer_size = 256 * 1024};
-    for (size_t i = 0; i < x->nfiles; i++) {
-        ex_file_t *f = &x->files[i];
-        if (sift_reader_open(&f->r, x->ix->ctx, f->path, &ro) < 0)
-            return SIFT_EIO;
-        int rc = ex_advance(x, f);
-        if (rc < 0)
-            return rc;
-    }
-    sum->files = x->nfiles;
-    sum->pcapng = x->nlinks > 1;
-    sift_writer_opts_t wo = {.pcapng = sum->pcapng,
-                             .nanoseconds = x->nanoseconds,
-                             .linktype = x->nlinks ? x->linktypes[0] : 1};
-    char err[SIFT_ERRBUF_SIZE];
-    sift_writer_t *w;
-    int rc = sift_writer_open(&w, out, &wo, err);
-    if (rc < 0)
-        return sift__ctx_error(x->ix->ctx, rc, "%s", err);
-    for (;;) {
-        ex_file_t *best = NULL;
-        for (size_t i = 0; i < x->nfiles; i++)
-            if (x->files[i].has && (!best || x->files[i].rec.ts_ns < best->rec.ts_ns))
-                best = &x->files[i];
-        if (!best)
-            break;
-        rc = sift_writer_write(w, &best->rec, err);
-        if (rc < 0)
-            break;
-        sum->packets++;
-        sum->bytes += best->rec.caplen;
-        rc = ex_advance(x, best);
-        if (rc < 0) {
-            sift_writer_close(w, NULL);
-            return rc;
-        }
-    }
-    int crc = sift_writer_close(w, rc < 0 ? NULL : err);
-    if (rc == 0)
-        rc = crc;
-    if (rc < 0)
-        return name ? sift__ctx_error(x->ix->ctx, rc, "%s: %s", name, err)
-                    : sift__ctx_error(x->ix->ctx, rc, "%s", err);
-    return 0;
+    sift_copy_src_t *src = calloc(x->nfiles ? x->nfiles : 1, sizeof *src);
+    if (!src)
+        return sift__ctx_error(x->ix->ctx, SIFT_ENOMEM, "out of memory");
+    for (size_t i = 0; i < x->nfiles; i++)
+        src[i] = (sift_copy_src_t){x->files[i].path, x->files[i].offs, x->files[i].n};
+    sift_copy_summary_t cs;
+    int rc = sift_copy_records(x->ix->ctx, src, x->nfiles, out, name, &x->copy, &cs);
+    free(src);
+    sum->packets = cs.packets;
+    sum->bytes = cs.bytes;
+    sum->files = cs.files;
+    sum->pcapng = cs.pcapng;
+    return rc;
 }
 
 static int extract_to(sift_index_t *ix, const sift_query_t *q, FILE *out, const char *name,

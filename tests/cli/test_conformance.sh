@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Results never depend on -j or on how a file is split. info, flows, meta and stats (with
-# application detection, and flows and stats without it; flows with layer-2 flows) and the index (its query output and
-# the packets extract writes from its positions) over the bundled captures and every
-# directory of the shared corpus give byte-identical output, messages included: read whole on
+# Results never depend on -j or on how a file is split. info, flows, meta, search (packet by
+# packet and per stream) and stats (with application detection, and flows and stats without
+# it; flows with layer-2 flows) and the index (its query output and the packets extract writes
+# from its positions) over the bundled captures and every directory of the shared corpus give byte-identical output, messages included: read whole on
 # one thread, and split into ranges (CAPSIFT_RANGE_BYTES) of 64 KiB on 2 threads and of 4 KiB
 # on 8. A result cache hit must not stand in for a run, so every run has --no-cache.
 . "$(dirname "$0")/lib.sh"
@@ -23,10 +23,14 @@ compare() {
     fi
 }
 
+printf '%s\n' "HTTP/1.1" "|0d 0a 0d 0a|" '"host:"i' "|00 00 00 00|" "/Content-Length: *[0-9]+/i" \
+    >"$TMP/patterns"
 for d in "${dirs[@]}"; do
     for cmd in "info --no-cache --json" "flows --no-cache --json" "stats --no-cache --json" \
         "flows --no-cache --no-app --json" "stats --no-cache --no-app --json" \
-        "flows --no-cache --no-app --layer2 --json" "meta --no-cache --json"; do
+        "flows --no-cache --no-app --layer2 --json" "meta --no-cache --json" \
+        "search --no-cache --json -q --per-packet -F $TMP/patterns" \
+        "search --no-cache --json -q -F $TMP/patterns"; do
         "$CAPSIFT" $cmd -j 1 "$d" >"$TMP/whole" 2>&1
         for spec in "${specs[@]}"; do
             read -r range threads <<<"$spec"

@@ -11,7 +11,8 @@ declare -A allowed=(
     [common]="" [blocks]="common" [cache]="common" [meta]="common" [io]="common"
     [decode]="common io"
     [flow]="common io decode" [engine]="common io decode flow"
-    [analyze]="common io decode flow engine" [store]="common io decode flow engine blocks cache"
+    [analyze]="common io decode flow engine"
+    [search]="common" [store]="common io decode flow engine blocks cache"
 )
 for dir in lib/*/; do
     m=$(basename "$dir")
