@@ -64,7 +64,9 @@ if [ "$PEER_RUNS" -gt 0 ]; then
         -Y 'tcp.payload contains "User-Agent" or udp.payload contains "User-Agent"'
     echo "  -> capsift is $(ratio "$M_SEC" "$one")x faster; hits: capsift $hits, tshark $(wc -l <"$work/th")"
     echo "User-Agent" >"$work/one.txt"
-    once "python3-dpkt 'in' loop (User-Agent)" "$work/dp" python3 "$HERE/search_dpkt.py" "$big" "$work/one.txt"
+    py=/usr/bin/python3 # Debian's, where python3-dpkt is installed
+    [ -x $py ] || py=python3
+    once "python3-dpkt 'in' loop (User-Agent)" "$work/dp" $py "$HERE/search_dpkt.py" "$big" "$work/one.txt"
     echo "  -> capsift is $(ratio "$M_SEC" "$one")x faster; hits: dpkt $(cat "$work/dp")"
 fi
 

@@ -14,6 +14,8 @@
 #include <capsift/engine.h>
 #include <capsift/fingerprint.h>
 #include <capsift/info.h>
+#include <capsift/ioc.h>
+#include <capsift/match.h>
 #include <capsift/meta.h>
 #include <capsift/metapass.h>
 #include <capsift/minhash.h>

@@ -59,6 +59,13 @@ SIFT_API const char *sift_errname(int code);
  * nothing past U+10FFFF) at p, within its n bytes; 0 when there is none, or it is ASCII. */
 SIFT_API size_t sift_utf8_seq(const uint8_t *p, size_t n);
 
+/* Parses an IPv4 or IPv6 address into 16 bytes (IPv4 as ::ffff:a.b.c.d); returns 4, 6, or 0
+ * when s is not an address. */
+SIFT_API int sift_parse_addr(const char *s, uint8_t out[16]);
+
+/* Formats 16 address bytes (IPv4-mapped shown as dotted IPv4) into buf (at least 46 bytes). */
+SIFT_API const char *sift_format_addr(const uint8_t addr[16], char *buf, size_t size);
+
 /* "0.1.0": a static string. */
 SIFT_API const char *sift_version(void);
 

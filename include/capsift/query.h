@@ -78,13 +78,6 @@ SIFT_API const sift_query_param_t *sift_query_param(const sift_query_t *q, size_
  * matches nothing and "before 1600-01-01" nothing. */
 SIFT_API int sift_parse_time(const char *s, int64_t *ns);
 
-/* Parses an IPv4 or IPv6 address into 16 bytes (IPv4 as ::ffff:a.b.c.d); returns 4, 6, or 0
- * when s is not an address. */
-SIFT_API int sift_parse_addr(const char *s, uint8_t out[16]);
-
-/* Formats 16 address bytes (IPv4-mapped shown as dotted IPv4) into buf (at least 46 bytes). */
-SIFT_API const char *sift_format_addr(const uint8_t addr[16], char *buf, size_t size);
-
 #ifdef __cplusplus
 }
 #endif

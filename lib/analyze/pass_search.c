@@ -140,7 +140,8 @@ static void scan_alone(sift_search_t *s, const uint8_t *p, size_t n)
 static int64_t scan_segment(sift_search_t *s, dir_stream_t *d, const sift_packet_t *pkt)
 {
     const uint8_t *p = pkt->payload;
-    uint32_t n = pkt->payload_len, seq = pkt->tcp_seq;
+    /* a SYN's data (TCP Fast Open) starts after the sequence number the SYN takes */
+    uint32_t n = pkt->payload_len, seq = pkt->tcp_seq + ((pkt->tcp_flags & 0x02) ? 1u : 0u);
     if (d->started && d->hole && (int32_t)(seq - d->hole_lo) >= 0 &&
         (int32_t)(seq + n - d->hole_hi) <= 0 && (int32_t)(seq - d->next_seq) < 0) {
         scan_alone(s, p, n); /* a late segment inside the gap the stream jumped */

@@ -7,7 +7,6 @@
 #include <capsift/parse.h>
 #include <capsift/query.h>
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -199,41 +198,6 @@ static int param_text(parser_t *ps, const char *t)
     ps->q->texts[ps->q->nparams - 1] = copy;
     pr->t = copy;
     return 0;
-}
-
-int sift_parse_addr(const char *s, uint8_t out[16])
-{
-    struct in_addr a4;
-    if (inet_pton(AF_INET, s, &a4) == 1) {
-        memset(out, 0, 10);
-        out[10] = out[11] = 0xff;
-        memcpy(out + 12, &a4, 4);
-        return 4;
-    }
-    if (inet_pton(AF_INET6, s, out) == 1)
-        return 6;
-    return 0;
-}
-
-const char *sift_format_addr(const uint8_t addr[16], char *buf, size_t size)
-{
-    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (memcmp(addr, mapped, 12) == 0 && size >= 16) { /* by hand: inet_ntop calls printf */
-        char *p = buf;
-        for (int i = 12; i < 16; i++) {
-            unsigned v = addr[i];
-            if (v >= 100)
-                *p++ = (char)('0' + v / 100);
-            if (v >= 10)
-                *p++ = (char)('0' + v / 10 % 10);
-            *p++ = (char)('0' + v % 10);
-            *p++ = i < 15 ? '.' : '\0';
-        }
-    } else if (memcmp(addr, mapped, 12) == 0) {
-        inet_ntop(AF_INET, addr + 12, buf, (socklen_t)size);
-    } else
-        inet_ntop(AF_INET6, addr, buf, (socklen_t)size);
-    return buf;
 }
 
 /* Whole numbers of the language through the one checked parser ("10k" included). */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Results never depend on -j or on how a file is split. info, flows, meta, search (packet by
-# packet and per stream) and stats (with application detection, and flows and stats without
-# it; flows with layer-2 flows) and the index (its query output and the packets extract writes
+# packet and per stream), match and stats (with application detection, and flows and stats
+# without it; flows with layer-2 flows) and the index (its query output and the packets extract writes
 # from its positions) over the bundled captures and every directory of the shared corpus give byte-identical output, messages included: read whole on
 # one thread, and split into ranges (CAPSIFT_RANGE_BYTES) of 64 KiB on 2 threads and of 4 KiB
 # on 8. A result cache hit must not stand in for a run, so every run has --no-cache.
@@ -25,12 +25,13 @@ compare() {
 
 printf '%s\n' "HTTP/1.1" "|0d 0a 0d 0a|" '"host:"i' "|00 00 00 00|" "/Content-Length: *[0-9]+/i" \
     >"$TMP/patterns"
+printf '%s\n' 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fe80::/10 com net org arpa >"$TMP/iocs"
 for d in "${dirs[@]}"; do
     for cmd in "info --no-cache --json" "flows --no-cache --json" "stats --no-cache --json" \
         "flows --no-cache --no-app --json" "stats --no-cache --no-app --json" \
         "flows --no-cache --no-app --layer2 --json" "meta --no-cache --json" \
         "search --no-cache --json -q --per-packet -F $TMP/patterns" \
-        "search --no-cache --json -q -F $TMP/patterns"; do
+        "search --no-cache --json -q -F $TMP/patterns" "match --no-cache --json -q --ioc $TMP/iocs"; do
         "$CAPSIFT" $cmd -j 1 "$d" >"$TMP/whole" 2>&1
         for spec in "${specs[@]}"; do
             read -r range threads <<<"$spec"

@@ -12,7 +12,7 @@ declare -A allowed=(
     [decode]="common io"
     [flow]="common io decode" [engine]="common io decode flow"
     [analyze]="common io decode flow engine"
-    [search]="common" [store]="common io decode flow engine blocks cache"
+    [search]="common" [ioc]="common" [store]="common io decode flow engine blocks cache"
 )
 for dir in lib/*/; do
     m=$(basename "$dir")
