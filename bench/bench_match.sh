@@ -31,8 +31,9 @@ for l in open(f"{work}/flows.json"):
     for m in f.get("meta") or []:
         for k in ("query", "server_name", "host"):
             v = m.get(k)
-            if v and all(c.isalnum() or c in ".-_" for c in v):
-                names.add(v.lower())
+            v = (v or "").lower().rstrip(".")
+            if v and ".." not in v and v[0] != "." and all(c.isalnum() or c in ".-_" for c in v):
+                names.add(v)
 present = sorted(present)
 lines = present[::2] + sorted(names)[::2]
 lines += [f"{a}/24" for a in present[1::50] if ":" not in a]
@@ -47,8 +48,8 @@ open(f"{work}/1m.csv", "w").write("indicator\n" + "\n".join(lines) + "\n")
 json.dump({"type": "bundle", "objects": [{"type": "indicator", "pattern":
            f"[{'domain-name' if l[-1].isalpha() else ('ipv6-addr' if ':' in l else 'ipv4-addr')}:value = '{l}']"}
            for l in lines]}, open(f"{work}/1m.json", "w"))
-addrs = [a for a in present if ":" not in a][:1000]
-open(f"{work}/tshark.flt", "w").write("ip.addr in {" + " ".join(addrs) + "}")
+addrs = [a for a in present if a and ":" not in a][:1000]
+open(f"{work}/tshark.flt", "w").write("ip.addr in {" + ", ".join(addrs) + "}")
 PY
 echo "## loading 1,000,000 indicators"
 small=$ROOT/tests/captures/dpkt--http.pcap

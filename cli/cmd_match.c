@@ -117,7 +117,7 @@ typedef struct src {
     const sift_engine_t *e;
     const sift_iocs_t *l;
     const hits_t *h;
-    char a[48], b[48];
+    char a[48], b[48], pn[8];
 } src_t;
 
 static void row_values(void *user, size_t i, cli_val_t *v)

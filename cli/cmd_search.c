@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct search_args {
@@ -155,13 +156,8 @@ typedef struct hits_src {
     const sift_engine_t *e;
     const sift_patterns_t *ps;
     const sift_search_hit_t **hits;
-    char a[48], b[48];
+    char a[48], b[48], pn[8];
 } hits_src_t;
-
-static const char *transport(uint8_t proto)
-{
-    return proto == 6 ? "tcp" : proto == 17 ? "udp" : proto == 132 ? "sctp" : "";
-}
 
 static void hit_values(void *user, size_t i, cli_val_t *v)
 {
@@ -179,7 +175,8 @@ static void hit_values(void *user, size_t i, cli_val_t *v)
     v[C_DST] =
         (cli_val_t){.s = cli_addr_str(s->b, sizeof s->b, h->dst, h->ip_version), .null = !ip};
     v[C_DPORT] = (cli_val_t){.u = h->dport, .null = !ports};
-    v[C_TRANSPORT] = (cli_val_t){.s = transport(h->ip_proto), .null = !ip};
+    v[C_TRANSPORT] =
+        (cli_val_t){.s = sift_ip_proto_name(h->ip_proto, s->pn, sizeof s->pn), .null = !ip};
     v[C_OFFSET] = (cli_val_t){.i = h->offset};
     v[C_COUNT] = (cli_val_t){.u = h->count};
     v[C_PATTERN] = (cli_val_t){.s = sift_patterns_at(s->ps, h->pattern)->text};
@@ -455,6 +452,12 @@ int cmd_search(int argc, char **argv)
     if (a.out && strcmp(a.out, "-") == 0 && !a.co.quiet) {
         cli_error("-w - writes the capture to standard output: add -q so no rows go there too");
         return CLI_USAGE;
+    }
+    struct stat st;
+    if (a.out && !a.force && strcmp(a.out, "-") != 0 && stat(a.out, &st) == 0 &&
+        S_ISREG(st.st_mode)) { /* said before the search, not after it */
+        cli_error("%s exists; nothing written (--force replaces it)", a.out);
+        return CLI_FAILED;
     }
     double t0 = cli_now();
     sift_ctx_t *ctx = NULL;

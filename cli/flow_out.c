@@ -53,31 +53,6 @@ static const cli_col_t flow_cols[NCOLS] = {
     [C_HISTORY] = CLI_COL_STR("history", "HISTORY"),
 };
 
-static const char *proto_str(char *buf, size_t size, uint8_t p)
-{
-    switch (p) {
-    case 1:
-        return "icmp";
-    case 2:
-        return "igmp";
-    case 6:
-        return "tcp";
-    case 17:
-        return "udp";
-    case 47:
-        return "gre";
-    case 50:
-        return "esp";
-    case 58:
-        return "icmpv6";
-    case 132:
-        return "sctp";
-    default:
-        snprintf(buf, size, "%u", p);
-        return buf;
-    }
-}
-
 /* A layer-2 flow's protocol: the EtherType's or LLC SAP's name as a word ("arp", "lldp",
  * "llc-stp"), else its number ("0x88b5", "llc-0x83"). */
 static const char *l2_proto_str(char *buf, size_t size, unsigned kind, uint16_t type)
@@ -132,7 +107,7 @@ static void flow_values(void *user, size_t i, cli_val_t *v)
     v[C_DST] = (cli_val_t){.s = cli_addr_str(f->dst, sizeof f->dst, r->dst, r->ip_version)};
     v[C_DPORT] = (cli_val_t){.u = r->dport, .null = l2};
     v[C_PROTO] = (cli_val_t){.s = l2 ? l2_proto_str(f->proto, sizeof f->proto, r->proto, r->sport)
-                                     : proto_str(f->proto, sizeof f->proto, r->proto)};
+                                     : sift_ip_proto_name(r->proto, f->proto, sizeof f->proto)};
     v[C_VLAN] = (cli_val_t){.u = r->vlan, .null = r->vlan == 0};
     v[C_APP] = (cli_val_t){.s = r->app, .null = !f->app || !r->app || !r->app[0]};
     v[C_PACKETS] = (cli_val_t){.u = r->packets_ab + r->packets_ba};

@@ -4,6 +4,7 @@
 
 #include <capsift/common.h>
 #include <capsift/decode.h>
+#include <capsift/diff.h>
 #include <capsift/digest.h>
 #include <capsift/filter.h>
 #include <capsift/flow.h>

@@ -66,6 +66,10 @@ SIFT_API int sift_parse_addr(const char *s, uint8_t out[16]);
 /* Formats 16 address bytes (IPv4-mapped shown as dotted IPv4) into buf (at least 46 bytes). */
 SIFT_API const char *sift_format_addr(const uint8_t addr[16], char *buf, size_t size);
 
+/* An IP protocol's name as flows show it ("tcp", "udp", "icmp", "icmpv6", "sctp", "gre",
+ * "esp", "igmp"), else its number written into buf (at least 4 bytes). */
+SIFT_API const char *sift_ip_proto_name(uint8_t proto, char *buf, size_t size);
+
 /* "0.1.0": a static string. */
 SIFT_API const char *sift_version(void);
 

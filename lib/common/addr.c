@@ -1,8 +1,9 @@
-/* Addresses as text: IPv4 and IPv6 in the 16 bytes capsift keeps them in (IPv4 as
- * ::ffff:a.b.c.d). */
+/* Addresses and IP protocols as text: IPv4 and IPv6 in the 16 bytes capsift keeps them in
+ * (IPv4 as ::ffff:a.b.c.d). */
 #include "common/internal.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 int sift_parse_addr(const char *s, uint8_t out[16])
@@ -38,4 +39,29 @@ const char *sift_format_addr(const uint8_t addr[16], char *buf, size_t size)
     } else
         inet_ntop(AF_INET6, addr, buf, (socklen_t)size);
     return buf;
+}
+
+const char *sift_ip_proto_name(uint8_t proto, char *buf, size_t size)
+{
+    switch (proto) {
+    case 1:
+        return "icmp";
+    case 2:
+        return "igmp";
+    case 6:
+        return "tcp";
+    case 17:
+        return "udp";
+    case 47:
+        return "gre";
+    case 50:
+        return "esp";
+    case 58:
+        return "icmpv6";
+    case 132:
+        return "sctp";
+    default:
+        snprintf(buf, size, "%u", proto);
+        return buf;
+    }
 }

@@ -46,7 +46,7 @@ bad 2 stats --intreval 1s "$F" -- "unknown option '--intreval'; did you mean '--
 bad 2 flows --frobnicate "$F" -- "unknown option '--frobnicate' \\(see 'capsift flows --help'\\)"
 bad 2 flows -x "$F" -- "unknown option '-x'"
 bad 2 flows -w out.pcap "$F" -- "'-w' is an option of search and extract, not of flows"
-bad 2 info --csv "$F" -- "'--csv' is an option of flows, meta, search, match and query, not of info"
+bad 2 info --csv "$F" -- "'--csv' is an option of flows, meta, search, match, diff and query, not of info"
 bad 2 flows --no "$F" -- "'--no' is ambiguous: --no-app, --no-meta, --no-cache"
 bad 2 flows --json --csv "$F" -- "--json and --csv cannot be used together"
 bad 2 query --csv --json -- "--csv and --json cannot be used together"
