@@ -280,6 +280,7 @@ static void test_cache(void **state)
     assert_int_equal(sift_cache_get(c, ko.bytes, 16, &v, &n), 0);
     unsigned char *foreign = malloc(n);
     memcpy(foreign, v, n);
+    size_t foreign_len = n;
     assert_int_equal(sift_cache_get(c, k.bytes, 16, &v, &n), 0);
     unsigned char *good = malloc(n);
     memcpy(good, v, n);
@@ -287,7 +288,7 @@ static void test_cache(void **state)
     struct {
         const void *p;
         size_t n;
-    } bad[] = {{"garbage", 7}, {good, good_len / 2}, {foreign, n}, {good, 40}};
+    } bad[] = {{"garbage", 7}, {good, good_len / 2}, {foreign, foreign_len}, {good, 40}};
     unsigned char *flipped = malloc(good_len);
     memcpy(flipped, good, good_len);
     flipped[good_len - 9] ^= 0x5a;
