@@ -100,7 +100,8 @@ def main():
                          "pattern": f"[{kind}:value = '{l}']", "pattern_type": "stix"})
         objs.append({"type": "indicator", "id": "indicator--x", "pattern_type": "stix",
                      "pattern": "[file:hashes.'SHA-256' = 'aa']"})
-        json.dump({"type": "bundle", "id": "bundle--1", "objects": objs}, f, indent=1)
+        f.write('{"type": "bundle", "id": "bundle--1", "objects": [\n')  # an object a line
+        f.write(",\n".join(json.dumps(o) for o in objs) + "]}\n")
 
     # the reference: exact sets, the name and each domain it lies in, the most specific range
     exp = set()

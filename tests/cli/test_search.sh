@@ -9,7 +9,9 @@ export CAPSIFT_CACHE_DIR="$TMP/cache"
 
 # ---- against the references ----
 ref=("$CAPS"/*.pcap "$CAPS"/*.pcapng)
-if have_shared; then
+if have_shared; then # the traffic corpus, with the bundled captures of other formats
+    ref=("$CAPS"/{pcapng-testgen--le-difficult-test202,ndpi--http,gopacket--le-test902}.pcapng
+        "$CAPS"/{tcpdump--LINKTYPE_IPV6,pcapplusplus--sll2,libpcap--http_PPI}.pcap)
     if [ "${SIFT_SANITIZE:-OFF}" != ON ]; then
         ref+=("$SHARED"/traffic/*)
     else
