@@ -165,6 +165,8 @@ uint64_t cli_flow_cap(const cli_limits_t *l, bool app);
  * (a limit of `limits` reached, memory run out). Returns CLI_DAMAGED when there was any of
  * these but the filter note, else CLI_OK. */
 int cli_report_input(const sift_input_t *in, const cli_limits_t *limits);
+/* cli_report_input for every input of a run: CLI_DAMAGED when any was, else CLI_OK. */
+int cli_report_inputs(const sift_engine_t *e, const cli_limits_t *limits);
 
 /* One line on stderr counting what directory walks left out, by reason (nothing when none). */
 void cli_expand_note(const sift_expand_stats_t *s);

@@ -150,9 +150,9 @@ static int profile_side(const diff_args_t *a, char *path, sift_profile_t *p, boo
                 cli_error("out of memory");
                 rc = CLI_FAILED;
             }
-            if (cli_report_input(sift_engine_input(run.e, i), &co.limits) != CLI_OK)
-                *damaged = true;
         }
+        if (cli_report_inputs(run.e, &co.limits) != CLI_OK)
+            *damaged = true;
     }
     cli_run_free(&run);
     return rc;

@@ -244,10 +244,8 @@ int cmd_match(int argc, char **argv)
         }
         if (rc == CLI_OK)
             rc = print_hits(run.e, l, &h, &a);
-        for (size_t i = 0; i < sift_engine_ninputs(run.e); i++)
-            if (cli_report_input(sift_engine_input(run.e, i), &a.co.limits) != CLI_OK &&
-                rc == CLI_OK)
-                rc = CLI_DAMAGED;
+        if (cli_report_inputs(run.e, &a.co.limits) != CLI_OK && rc == CLI_OK)
+            rc = CLI_DAMAGED;
         if (!a.co.quiet) {
             char n[32];
             cli_note("%s matches", cli_u64_grouped(n, h.n));

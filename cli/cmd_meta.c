@@ -264,10 +264,8 @@ int cmd_meta(int argc, char **argv)
     rc = cli_run(&run, &ro, &a.co);
     if (rc == CLI_OK) {
         rc = print_all(out, run.e, run.pass, protos, &a);
-        for (size_t i = 0; i < sift_engine_ninputs(run.e); i++)
-            if (cli_report_input(sift_engine_input(run.e, i), &a.co.limits) != CLI_OK &&
-                rc == CLI_OK)
-                rc = CLI_DAMAGED;
+        if (cli_report_inputs(run.e, &a.co.limits) != CLI_OK && rc == CLI_OK)
+            rc = CLI_DAMAGED;
         if (!a.co.quiet)
             report_meta(run.e, run.pass, protos);
     }

@@ -485,10 +485,8 @@ int cmd_search(int argc, char **argv)
         if (!a.co.quiet || !a.out)
             rc = a.count ? print_totals(out, run.e, run.pass, ps, &a)
                          : print_hits(out, run.e, run.pass, ps, &a);
-        for (size_t i = 0; i < sift_engine_ninputs(run.e); i++)
-            if (cli_report_input(sift_engine_input(run.e, i), &a.co.limits) != CLI_OK &&
-                rc == CLI_OK)
-                rc = CLI_DAMAGED;
+        if (cli_report_inputs(run.e, &a.co.limits) != CLI_OK && rc == CLI_OK)
+            rc = CLI_DAMAGED;
         if (a.out && rc != CLI_FAILED) {
             char **inputs;
             int ninputs;

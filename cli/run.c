@@ -183,6 +183,15 @@ int cli_report_input(const sift_input_t *in, const cli_limits_t *limits)
     return bad ? CLI_DAMAGED : CLI_OK;
 }
 
+int cli_report_inputs(const sift_engine_t *e, const cli_limits_t *limits)
+{
+    int rc = CLI_OK;
+    for (size_t i = 0; i < sift_engine_ninputs(e); i++)
+        if (cli_report_input(sift_engine_input(e, i), limits) != CLI_OK)
+            rc = CLI_DAMAGED;
+    return rc;
+}
+
 double cli_now(void)
 {
     struct timespec ts;
