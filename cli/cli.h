@@ -92,6 +92,7 @@ typedef struct cli_common {
     int time_format;  /* cli_time_format_t */
     bool no_cache, quiet;
     const char *db; /* default "capsift.db" */
+    bool db_given;  /* --db was given */
     cli_limits_t limits;
     char **args; /* the arguments after the options (argv's, permuted by getopt) */
     int nargs;

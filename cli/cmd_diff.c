@@ -43,7 +43,8 @@ const cli_command_t cli_cmd_diff = {
     .summary = "what differs between two captures: hosts, ports, apps, flows, TLS, domains",
     .run = cmd_diff,
     .usage = "capsift diff [OPTIONS] A B",
-    .about = "Compares two captures, or two directories of captures (every capture under each):\n"
+    .about = "Compares two captures, two directories of captures (every capture under each) or\n"
+             "two indexes (capsift index; either side may be any of the three):\n"
              "the hosts, server ports (the responder's), applications, flows (5-tuples), TLS\n"
              "client and server fingerprints (JA3, JA3S) and domain names (DNS questions, SNI,\n"
              "HTTP hosts) seen on one side only, and those on both whose bytes (or, for\n"
@@ -128,9 +129,69 @@ static int parse_kinds(const cli_list_t *l, unsigned *kinds)
     return CLI_OK;
 }
 
-/* One side: its inputs read with the metadata pass (flows come with it) into a profile. */
+typedef struct index_side {
+    sift_profile_t *p;
+    bool no_app;
+    size_t files, no_meta;
+    char *last_copy; /* the file of the flow before */
+} index_side_t;
+
+static int index_flow(void *user, const sift_index_flow_t *f)
+{
+    index_side_t *x = user;
+    if (!x->last_copy || strcmp(x->last_copy, f->file) != 0) {
+        free(x->last_copy);
+        if (!(x->last_copy = strdup(f->file)))
+            return SIFT_ENOMEM;
+        x->files++;
+        x->no_meta += !f->meta;
+    }
+    int rc = sift_profile_add_flow(x->p, f->flow, x->no_app ? NULL : f->app);
+    for (size_t i = 0; i < f->nrows && rc == 0; i++)
+        rc = sift_profile_add_row(x->p, f->rows[i]);
+    return rc;
+}
+
+/* A side that is an index (capsift index): its flows and metadata as they were indexed. */
+static int profile_index(const diff_args_t *a, const char *path, sift_profile_t *p)
+{
+    if (a->co.filter) {
+        cli_error("%s: an index has flows, not packets: -f applies to captures only", path);
+        return CLI_USAGE;
+    }
+    sift_ctx_t *ctx = NULL;
+    sift_index_t *ix = NULL;
+    if (sift_ctx_create(&ctx) < 0) {
+        cli_error("out of memory");
+        return CLI_FAILED;
+    }
+    int rc = cli_index_open(ctx, path, &ix);
+    index_side_t x = {.p = p, .no_app = a->no_app};
+    int err = rc == CLI_OK
+                  ? sift_index_flows(
+                        ix, NULL, 1u << SIFT_META_DNS | 1u << SIFT_META_TLS | 1u << SIFT_META_HTTP,
+                        index_flow, &x)
+                  : 0;
+    if (err < 0) {
+        cli_error("%s", err == SIFT_ENOMEM ? "out of memory" : sift_ctx_errmsg(ctx));
+        rc = err == SIFT_EINVAL ? CLI_USAGE : CLI_FAILED;
+    } else if (rc == CLI_OK && x.no_meta && !a->co.quiet) {
+        cli_note("%s: %zu of its %zu files were indexed without metadata (--no-meta): no TLS "
+                 "fingerprints or domains from them",
+                 path, x.no_meta, x.files);
+    }
+    free(x.last_copy);
+    sift_index_close(ix);
+    sift_ctx_free(ctx);
+    return rc;
+}
+
+/* One side: an index, or its captures read with the metadata pass (flows come with it), into
+ * a profile. */
 static int profile_side(const diff_args_t *a, char *path, sift_profile_t *p, bool *damaged)
 {
+    if (sift_index_looks_like(path))
+        return profile_index(a, path, p);
     cli_common_t co = a->co;
     co.reads.n = 0;
     co.args = &path;
@@ -165,7 +226,7 @@ int cmd_diff(int argc, char **argv)
     if (prc != CLI_OK)
         return prc < 0 ? CLI_OK : prc;
     if (a.co.nargs != 2) {
-        cli_error("give two captures or directories, A and B (see 'capsift diff --help')");
+        cli_error("give two captures, directories or indexes, A and B (see 'capsift diff --help')");
         return CLI_USAGE;
     }
     rows_t rs = {0};

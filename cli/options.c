@@ -335,10 +335,12 @@ static void unknown_option(const cli_command_t *cmd, const optset_t *s, const ch
                   hint, cmd->name);
 }
 
+static const char db_default[] = "capsift.db";
+
 int cli_parse(const cli_command_t *cmd, int argc, char **argv, void *args, cli_common_t *co)
 {
     memset(co, 0, sizeof *co);
-    co->db = "capsift.db";
+    co->db = db_default;
     cmd_name = cmd->name;
     optset_t s;
     optset_of(cmd, &s);
@@ -418,6 +420,7 @@ int cli_parse(const cli_command_t *cmd, int argc, char **argv, void *args, cli_c
     }
     co->args = argv + optind;
     co->nargs = argc - optind;
+    co->db_given = co->db != db_default;
     return CLI_OK;
 }
 

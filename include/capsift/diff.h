@@ -42,6 +42,11 @@ SIFT_API void sift_profile_free(sift_profile_t *p); /* NULL is fine */
 SIFT_API int sift_profile_add(sift_profile_t *p, const sift_flows_t *flows,
                               const sift_meta_t *meta);
 
+/* The same one flow at a time, with its application's name ("" or NULL: detection off), and one
+ * metadata row at a time: for flows and rows read from an index (sift_index_flows). */
+SIFT_API int sift_profile_add_flow(sift_profile_t *p, const sift_flow_t *f, const char *app);
+SIFT_API int sift_profile_add_row(sift_profile_t *p, const sift_meta_row_t *r);
+
 /* Keys of a kind in the profile. */
 SIFT_API size_t sift_profile_count(const sift_profile_t *p, sift_diff_kind_t k);
 

@@ -20,6 +20,7 @@
 
 #include <capsift/engine.h>
 #include <capsift/flow.h>
+#include <capsift/metapass.h>
 #include <capsift/query.h>
 
 #include <stdbool.h>
@@ -43,6 +44,10 @@ typedef struct sift_index_opts {
 SIFT_API int sift_index_open(sift_index_t **out, sift_ctx_t *ctx, const char *path,
                              const sift_index_opts_t *opts);
 SIFT_API void sift_index_close(sift_index_t *ix); /* NULL is fine */
+
+/* Whether path is a regular file that begins as an SQLite database does, so a command given
+ * captures or an index in one place opens it as an index (which says so if it is not one). */
+SIFT_API bool sift_index_looks_like(const char *path);
 
 /* What happened to one file during an update. */
 typedef enum sift_index_action {
@@ -159,6 +164,35 @@ typedef struct sift_group_row {
 SIFT_API int sift_index_group(sift_index_t *ix, const sift_query_t *q, sift_group_t by,
                               sift_sort_t sort, uint64_t limit,
                               int (*fn)(void *user, const sift_group_row_t *row), void *user);
+
+/* ---- flows with their metadata, as the passes gave them ---- */
+
+/* One indexed flow, as the flows and metadata passes gave it when its file was indexed, for
+ * code written against those passes (capsift/match.h, capsift/diff.h). Pointers are valid
+ * during the callback only. */
+typedef struct sift_index_flow {
+    const char *file;  /* its file's path */
+    uint8_t ts_digits; /* of the file */
+    bool meta;         /* the file was indexed with metadata (else it has no rows) */
+    /* The key (with the VLAN id when the file was keyed on it), initiator, times, counters,
+     * TCP flags and first VLAN id. app_state is SIFT_FLOW_APP_DONE when app is not "", else
+     * SIFT_FLOW_APP_OFF; nDPI's ids, the history and the input index are not kept (0). */
+    const sift_flow_t *flow;
+    const char *app; /* as sift_flows_app_name gave it: "TLS.YouTube", "Unknown"; "" when off */
+    /* Its rows of the protocols asked for, in time order, with the flow's fields, both times,
+     * every text and list field and every number; not kept: the file offsets (UINT64_MAX) and
+     * the numbers of SIFT_META_T_NAME fields (SIFT_META_NONE; the index holds their names). */
+    const sift_meta_row_t *const *rows;
+    size_t nrows;
+} sift_index_flow_t;
+
+/* Calls fn for each flow matching q (NULL: every flow), by file path, then in the order the
+ * file's flows were written (as sift_flows_at gave them), with its metadata rows of the
+ * protocols in the mask protos (1u << sift_meta_proto_t; 0: none). fn returns 0 to go on,
+ * anything else stops the walk and is returned. An index of an older layout is refused
+ * (SIFT_EINVAL: run capsift index on it); SIFT_ENOMEM; a database error (SIFT_EDB). */
+SIFT_API int sift_index_flows(sift_index_t *ix, const sift_query_t *q, unsigned protos,
+                              int (*fn)(void *user, const sift_index_flow_t *f), void *user);
 
 /* ---- extraction ---- */
 

@@ -45,6 +45,12 @@ typedef int (*sift_ioc_match_fn)(void *user, const sift_ioc_match_t *m);
 SIFT_API int sift_iocs_match(const sift_iocs_t *l, const sift_flows_t *flows,
                              const sift_meta_t *meta, sift_ioc_match_fn fn, void *user);
 
+/* The same for one flow and its rows in time order (nrows 0: addresses only), from a state or
+ * from an index (sift_index_flows). Thread-safe. */
+SIFT_API int sift_iocs_match_flow(const sift_iocs_t *l, const sift_flow_t *f,
+                                  const sift_meta_row_t *const *rows, size_t nrows,
+                                  sift_ioc_match_fn fn, void *user);
+
 #ifdef __cplusplus
 }
 #endif

@@ -145,7 +145,7 @@ static void endpoint(const uint8_t a[16], uint16_t port, bool ports, char *buf, 
         snprintf(buf, size, v6 ? "[%s]:%u" : "%s:%u", s, port);
 }
 
-static int add_flow(sift_profile_t *p, const sift_flows_t *flows, const sift_flow_t *f)
+int sift_profile_add_flow(sift_profile_t *p, const sift_flow_t *f, const char *app)
 {
     uint64_t pk = f->packets[0] + f->packets[1], by = f->bytes[0] + f->bytes[1];
     char a[80], b[80], buf[256], pn[24];
@@ -161,12 +161,8 @@ static int add_flow(sift_profile_t *p, const sift_flows_t *flows, const sift_flo
         int n = snprintf(buf, sizeof buf, "%s/%u", proto, sift_flow_port_b(f));
         rc = count(p, SIFT_DIFF_PORT, buf, (size_t)n, pk, by);
     }
-    if (rc == 0 && f->app_state != SIFT_FLOW_APP_OFF) {
-        char app[SIFT_FLOW_APP_NAME_MAX * 2 + 2] = "Unknown";
-        if (f->app_state == SIFT_FLOW_APP_DONE && (f->app_master || f->app_id))
-            sift_flows_app_name(flows, f, app, sizeof app);
+    if (rc == 0 && app && *app)
         rc = count(p, SIFT_DIFF_APP, app, strlen(app), pk, by);
-    }
     if (rc == 0) {
         endpoint(f->key.lo, f->key.lo_port, ports, a, sizeof a);
         endpoint(f->key.hi, f->key.hi_port, ports, b, sizeof b);
@@ -195,7 +191,7 @@ static int add_domain(sift_profile_t *p, const char *s, bool http)
     return n ? count(p, SIFT_DIFF_DOMAIN, buf, n, 0, 0) : 0;
 }
 
-static int add_row(sift_profile_t *p, const sift_meta_row_t *r)
+int sift_profile_add_row(sift_profile_t *p, const sift_meta_row_t *r)
 {
     int rc = 0;
     const char *s;
@@ -225,10 +221,13 @@ static int add_row(sift_profile_t *p, const sift_meta_row_t *r)
 int sift_profile_add(sift_profile_t *p, const sift_flows_t *flows, const sift_meta_t *meta)
 {
     int rc = 0;
-    for (size_t i = 0; flows && i < sift_flows_count(flows) && rc == 0; i++)
-        rc = add_flow(p, flows, sift_flows_at(flows, i));
+    for (size_t i = 0; flows && i < sift_flows_count(flows) && rc == 0; i++) {
+        const sift_flow_t *f = sift_flows_at(flows, i);
+        char app[SIFT_FLOW_APP_NAME_MAX * 2 + 2];
+        rc = sift_profile_add_flow(p, f, sift_flows_app_name(flows, f, app, sizeof app));
+    }
     for (size_t i = 0; meta && i < sift_meta_count(meta) && rc == 0; i++)
-        rc = add_row(p, sift_meta_at(meta, i));
+        rc = sift_profile_add_row(p, sift_meta_at(meta, i));
     return rc;
 }
 

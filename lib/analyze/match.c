@@ -5,6 +5,7 @@
 #include <capsift/match.h>
 #include <capsift/meta.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -121,17 +122,34 @@ static int match_value(walk_t *w, sift_match_where_t where, const char *s, size_
     return report(w, sift_iocs_find_name(w->l, name, len), where, name, len, ts);
 }
 
-static int match_rows(walk_t *w, const sift_meta_t *meta, const uint8_t slots[NFIELDS],
-                      const bool lists[NFIELDS])
+/* The slots of FIELDS in the rows, and which are lists: found once. */
+static uint8_t slots[NFIELDS];
+static bool lists[NFIELDS];
+static pthread_once_t slots_once = PTHREAD_ONCE_INIT;
+
+static void find_slots(void)
 {
-    const sift_meta_row_t *const *rows;
-    size_t n = sift_meta_flow_rows(meta, w->flow, &rows);
+    for (size_t k = 0; k < NFIELDS; k++) {
+        size_t nf;
+        const sift_meta_field_t *f = sift_meta_fields(FIELDS[k].proto, &nf);
+        slots[k] = UINT8_MAX;
+        for (size_t i = 0; i < nf; i++)
+            if (strcmp(f[i].name, FIELDS[k].field) == 0) {
+                slots[k] = f[i].slot;
+                lists[k] = f[i].type == SIFT_META_T_LIST;
+            }
+    }
+}
+
+static int match_rows(walk_t *w, const sift_meta_row_t *const *rows, size_t n)
+{
     int rc = 0;
     for (size_t r = 0; r < n && rc == 0; r++) {
         const sift_meta_row_t *row = rows[r];
         for (size_t k = 0; k < NFIELDS && rc == 0; k++) {
-            const char *s = FIELDS[k].proto == row->proto ? row->str[slots[k]] : NULL;
-            if (!s || slots[k] == UINT8_MAX)
+            const char *s =
+                FIELDS[k].proto == row->proto && slots[k] != UINT8_MAX ? row->str[slots[k]] : NULL;
+            if (!s)
                 continue;
             int64_t ts = sift_meta_row_ts(row);
             if (!lists[k]) {
@@ -151,35 +169,31 @@ static int match_rows(walk_t *w, const sift_meta_t *meta, const uint8_t slots[NF
     return rc;
 }
 
+int sift_iocs_match_flow(const sift_iocs_t *l, const sift_flow_t *f,
+                         const sift_meta_row_t *const *rows, size_t nrows, sift_ioc_match_fn fn,
+                         void *user)
+{
+    pthread_once(&slots_once, find_slots);
+    walk_t w = {.l = l, .fn = fn, .user = user, .flow = f};
+    int rc = 0;
+    if (f->key.ip_version) {
+        for (int side = 0; side < 2 && rc == 0; side++) {
+            const uint8_t *a = side ? sift_flow_addr_b(f) : sift_flow_addr_a(f);
+            rc = report_addr(&w, a, side ? SIFT_MATCH_DST : SIFT_MATCH_SRC, f->first_ns);
+        }
+    }
+    return rc == 0 ? match_rows(&w, rows, nrows) : rc;
+}
+
 int sift_iocs_match(const sift_iocs_t *l, const sift_flows_t *flows, const sift_meta_t *meta,
                     sift_ioc_match_fn fn, void *user)
 {
-    uint8_t slots[NFIELDS];
-    bool lists[NFIELDS];
-    for (size_t k = 0; k < NFIELDS; k++) {
-        size_t nf;
-        const sift_meta_field_t *f = sift_meta_fields(FIELDS[k].proto, &nf);
-        slots[k] = UINT8_MAX;
-        for (size_t i = 0; i < nf; i++)
-            if (strcmp(f[i].name, FIELDS[k].field) == 0) {
-                slots[k] = f[i].slot;
-                lists[k] = f[i].type == SIFT_META_T_LIST;
-            }
-    }
-    walk_t w = {.l = l, .fn = fn, .user = user};
     int rc = 0;
     for (size_t i = 0; i < sift_flows_count(flows) && rc == 0; i++) {
         const sift_flow_t *f = sift_flows_at(flows, i);
-        w.flow = f;
-        w.nseen = 0;
-        if (f->key.ip_version) {
-            for (int side = 0; side < 2 && rc == 0; side++) {
-                const uint8_t *a = side ? sift_flow_addr_b(f) : sift_flow_addr_a(f);
-                rc = report_addr(&w, a, side ? SIFT_MATCH_DST : SIFT_MATCH_SRC, f->first_ns);
-            }
-        }
-        if (meta && rc == 0)
-            rc = match_rows(&w, meta, slots, lists);
+        const sift_meta_row_t *const *rows = NULL;
+        size_t n = meta ? sift_meta_flow_rows(meta, f, &rows) : 0;
+        rc = sift_iocs_match_flow(l, f, rows, n, fn, user);
     }
     return rc;
 }

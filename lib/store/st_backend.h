@@ -111,6 +111,8 @@ typedef struct st_backend {
                  uint64_t limit, int (*fn)(void *user, const sift_group_row_t *row), void *user);
     /* The positions of every flow matching q. */
     int (*positions)(sift_index_t *ix, const sift_query_t *q, st_positions_fn fn, void *user);
+    int (*flows)(sift_index_t *ix, const sift_query_t *q, unsigned protos,
+                 int (*fn)(void *user, const sift_index_flow_t *f), void *user);
 } st_backend_t;
 
 extern const st_backend_t sift__sqlite_backend;

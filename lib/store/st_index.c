@@ -2,8 +2,10 @@
  * the public reading calls, which the backend answers. */
 #include "store/store_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int sift_index_open(sift_index_t **out, sift_ctx_t *ctx, const char *path,
                     const sift_index_opts_t *opts)
@@ -18,6 +20,21 @@ void sift_index_close(sift_index_t *ix)
         ix->be->close(ix);
 }
 
+bool sift_index_looks_like(const char *path)
+{
+    static const char magic[16] = "SQLite format 3"; /* with its NUL */
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return false;
+    char head[16];
+    FILE *f = fopen(path, "rb");
+    bool yes =
+        f && fread(head, 1, sizeof head, f) == sizeof head && memcmp(head, magic, sizeof head) == 0;
+    if (f)
+        fclose(f);
+    return yes;
+}
+
 int sift_index_query(sift_index_t *ix, const sift_query_t *q, sift_sort_t sort, uint64_t limit,
                      sift_flow_row_fn fn, void *user)
 {
@@ -28,6 +45,12 @@ int sift_index_group(sift_index_t *ix, const sift_query_t *q, sift_group_t by, s
                      uint64_t limit, int (*fn)(void *user, const sift_group_row_t *row), void *user)
 {
     return ix->be->group(ix, q, by, sort, limit, fn, user);
+}
+
+int sift_index_flows(sift_index_t *ix, const sift_query_t *q, unsigned protos,
+                     int (*fn)(void *user, const sift_index_flow_t *f), void *user)
+{
+    return ix->be->flows(ix, q, protos, fn, user);
 }
 
 int sift__paths_add(void *user, const char *path)

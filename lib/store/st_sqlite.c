@@ -866,4 +866,5 @@ const st_backend_t sift__sqlite_backend = {
     .query = sift__sql_query,
     .group = sift__sql_group,
     .positions = sift__sql_positions,
+    .flows = sift__sql_flows,
 };

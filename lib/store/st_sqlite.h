@@ -43,6 +43,8 @@ int sift__sql_query(sift_index_t *ix, const sift_query_t *q, sift_sort_t sort, u
 int sift__sql_group(sift_index_t *ix, const sift_query_t *q, sift_group_t by, sift_sort_t sort,
                     uint64_t limit, int (*fn)(void *user, const sift_group_row_t *row), void *user);
 int sift__sql_positions(sift_index_t *ix, const sift_query_t *q, st_positions_fn fn, void *user);
+int sift__sql_flows(sift_index_t *ix, const sift_query_t *q, unsigned protos,
+                    int (*fn)(void *user, const sift_index_flow_t *f), void *user);
 int sift__sql_each_path(sift_index_t *ix, int (*fn)(void *user, const char *path), void *user);
 
 #endif

@@ -312,3 +312,265 @@ int sift__sql_each_path(sift_index_t *ix, int (*fn)(void *user, const char *path
     path_walk_t w = {fn, user};
     return walk(s, st, path_row, &w, "reading its files");
 }
+
+/* ---- flows with their metadata rows (sift_index_flows) ---- */
+
+/* One protocol's rows of the matching flows, in the flows' order: a cursor stepped along. */
+typedef struct meta_cursor {
+    sqlite3_stmt *st;
+    sift_meta_proto_t proto;
+    const sift_meta_field_t *fields;
+    size_t nfields;
+    bool on_row;
+} meta_cursor_t;
+
+typedef struct flows_walk {
+    st_sql_t *s;
+    meta_cursor_t cur[SIFT_META_NPROTO];
+    size_t ncur;
+    sift_meta_row_t *rows;
+    const sift_meta_row_t **ptrs;
+    size_t nrows, cap;
+    char **strs; /* the rows' text, freed after each flow */
+    size_t nstrs, strs_cap;
+} flows_walk_t;
+
+/* Steps st: *on_row tells whether it stands on a row. */
+static int step_row(st_sql_t *s, sqlite3_stmt *st, bool *on_row)
+{
+    int rc = sqlite3_step(st);
+    *on_row = rc == SQLITE_ROW;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sift__sql_error(s, rc, "reading its flows");
+}
+
+/* The statement of one protocol's rows: a list as its items joined by SIFT_META_LIST_SEP again
+ * (SQLite's json_each walks the array in order), a NAME field left out. */
+static int prepare_rows(st_sql_t *s, const sift_query_t *q, meta_cursor_t *c)
+{
+    char sql[8192];
+    size_t n = (size_t)snprintf(sql, sizeof sql, "SELECT r.flow_id, r.ts_ns, r.reply_ns");
+    for (size_t k = 0; k < c->nfields && n < sizeof sql; k++) {
+        const char *name = c->fields[k].name;
+        switch (c->fields[k].type) {
+        case SIFT_META_T_LIST:
+            n += (size_t)snprintf(sql + n, sizeof sql - n,
+                                  ", (SELECT group_concat(j.value, char(31)) FROM "
+                                  "json_each(r.\"%s\") j)",
+                                  name);
+            break;
+        case SIFT_META_T_NAME:
+            n += (size_t)snprintf(sql + n, sizeof sql - n, ", NULL");
+            break;
+        default:
+            n += (size_t)snprintf(sql + n, sizeof sql - n, ", r.\"%s\"", name);
+        }
+    }
+    if (n < sizeof sql)
+        n += (size_t)snprintf(sql + n, sizeof sql - n,
+                              " FROM %s r JOIN flows f ON f.id = r.flow_id JOIN files fi ON "
+                              "fi.id = f.file_id WHERE {W} ORDER BY fi.path, r.flow_id, r.id",
+                              sift_meta_proto_name(c->proto));
+    if (n >= sizeof sql)
+        return sift__ctx_error(s->ix.ctx, SIFT_EINTERNAL, "a metadata statement too long");
+    int rc = prepare_where(s, sql, q, &c->st);
+    if (rc < 0)
+        return rc;
+    return step_row(s, c->st, &c->on_row);
+}
+
+static char *keep_text(flows_walk_t *w, const unsigned char *t)
+{
+    if (!t)
+        return NULL;
+    if (w->nstrs == w->strs_cap) {
+        size_t ncap = w->strs_cap ? w->strs_cap * 2 : 64;
+        char **v = realloc(w->strs, ncap * sizeof *v);
+        if (!v)
+            return NULL;
+        w->strs = v;
+        w->strs_cap = ncap;
+    }
+    char *copy = strdup((const char *)t);
+    if (copy)
+        w->strs[w->nstrs++] = copy;
+    return copy;
+}
+
+static int64_t time_column(sqlite3_stmt *st, int col)
+{
+    return sqlite3_column_type(st, col) == SQLITE_NULL ? INT64_MIN : sqlite3_column_int64(st, col);
+}
+
+/* Takes the cursor's rows of flow id (the cursor's next rows, or none) into w->rows. */
+static int take_rows(flows_walk_t *w, meta_cursor_t *c, int64_t id, const sift_flow_t *f)
+{
+    while (c->on_row && sqlite3_column_int64(c->st, 0) == id) {
+        if (w->nrows == w->cap) {
+            size_t ncap = w->cap ? w->cap * 2 : 16;
+            sift_meta_row_t *v = realloc(w->rows, ncap * sizeof *v);
+            if (!v)
+                return SIFT_ENOMEM;
+            w->rows = v;
+            const sift_meta_row_t **p = realloc(w->ptrs, ncap * sizeof *p);
+            if (!p)
+                return SIFT_ENOMEM;
+            w->ptrs = p;
+            w->cap = ncap;
+        }
+        sift_meta_row_t *r = &w->rows[w->nrows];
+        memset(r, 0, sizeof *r);
+        r->proto = (uint8_t)c->proto;
+        r->ip_version = f->key.ip_version;
+        r->ip_proto = f->key.proto;
+        memcpy(r->src, sift_flow_addr_a(f), 16);
+        memcpy(r->dst, sift_flow_addr_b(f), 16);
+        r->sport = sift_flow_port_a(f);
+        r->dport = sift_flow_port_b(f);
+        r->vlan = f->vlan;
+        r->flow_first_ns = f->first_ns;
+        r->ts_ns[0] = time_column(c->st, 1);
+        r->ts_ns[1] = time_column(c->st, 2);
+        r->offset[0] = r->offset[1] = UINT64_MAX;
+        for (int k = 0; k < SIFT_META_NNUM; k++)
+            r->num[k] = SIFT_META_NONE;
+        for (size_t k = 0; k < c->nfields; k++) {
+            const sift_meta_field_t *fd = &c->fields[k];
+            int col = 3 + (int)k;
+            if (sqlite3_column_type(c->st, col) == SQLITE_NULL || fd->type == SIFT_META_T_NAME)
+                continue;
+            if (fd->type == SIFT_META_T_STR || fd->type == SIFT_META_T_LIST) {
+                if (!(r->str[fd->slot] = keep_text(w, sqlite3_column_text(c->st, col))))
+                    return SIFT_ENOMEM;
+            } else {
+                r->num[fd->slot] = (uint64_t)sqlite3_column_int64(c->st, col);
+            }
+        }
+        r->index = (uint32_t)w->nrows++;
+        int rc = step_row(w->s, c->st, &c->on_row);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int cmp_row_time(const void *x, const void *y)
+{
+    const sift_meta_row_t *a = *(const sift_meta_row_t *const *)x;
+    const sift_meta_row_t *b = *(const sift_meta_row_t *const *)y;
+    int64_t ta = sift_meta_row_ts(a), tb = sift_meta_row_ts(b);
+    if (ta != tb)
+        return ta < tb ? -1 : 1;
+    return (a->index > b->index) - (a->index < b->index);
+}
+
+/* The flow of a row: its key normalised as the flow table makes it (sift_flow_key_make). */
+static void flow_of(sqlite3_stmt *st, const sift_flow_row_t *r, sift_flow_t *f)
+{
+    memset(f, 0, sizeof *f);
+    int c = memcmp(r->src, r->dst, 16);
+    bool swap = c > 0 || (c == 0 && r->sport > r->dport);
+    memcpy(f->key.lo, swap ? r->dst : r->src, 16);
+    memcpy(f->key.hi, swap ? r->src : r->dst, 16);
+    f->key.lo_port = swap ? r->dport : r->sport;
+    f->key.hi_port = swap ? r->sport : r->dport;
+    f->key.vlan = sqlite3_column_int(st, 21) ? r->vlan : 0;
+    f->key.proto = r->proto;
+    f->key.ip_version = r->ip_version;
+    f->a_is_hi = swap;
+    f->first_ns = r->first_ns;
+    f->last_ns = r->last_ns;
+    f->packets[SIFT_FLOW_AB] = r->packets_ab;
+    f->packets[SIFT_FLOW_BA] = r->packets_ba;
+    f->bytes[SIFT_FLOW_AB] = r->bytes_ab;
+    f->bytes[SIFT_FLOW_BA] = r->bytes_ba;
+    f->tcp_flags[SIFT_FLOW_AB] = r->flags_ab;
+    f->tcp_flags[SIFT_FLOW_BA] = r->flags_ba;
+    f->vlan = r->vlan;
+    f->app_state = r->app && r->app[0] ? SIFT_FLOW_APP_DONE : SIFT_FLOW_APP_OFF;
+}
+
+typedef struct flows_call {
+    flows_walk_t *w;
+    int (*fn)(void *user, const sift_index_flow_t *f);
+    void *user;
+    sqlite3_stmt *st;
+    int err; /* a failure of the walk itself (not fn's answer) */
+} flows_call_t;
+
+static int flows_row(void *user, const sift_flow_row_t *r)
+{
+    flows_call_t *c = user;
+    flows_walk_t *w = c->w;
+    sift_flow_t f;
+    flow_of(c->st, r, &f);
+    w->nrows = 0;
+    int rc = 0;
+    for (size_t k = 0; k < w->ncur && rc == 0; k++)
+        rc = take_rows(w, &w->cur[k], r->id, &f);
+    if (rc == 0) {
+        for (size_t k = 0; k < w->nrows; k++)
+            w->ptrs[k] = &w->rows[k];
+        qsort(w->ptrs, w->nrows, sizeof *w->ptrs, cmp_row_time);
+        for (size_t k = 0; k < w->nrows; k++)
+            w->rows[w->ptrs[k] - w->rows].index = (uint32_t)k;
+        sift_index_flow_t x = {.file = r->file,
+                               .ts_digits = r->ts_digits,
+                               .meta = sqlite3_column_int(c->st, 22) != 0,
+                               .flow = &f,
+                               .app = r->app ? r->app : "",
+                               .rows = w->ptrs,
+                               .nrows = w->nrows};
+        rc = c->fn(c->user, &x);
+    } else {
+        c->err = rc == SIFT_ENOMEM ? sift__ctx_error(w->s->ix.ctx, rc, "out of memory") : rc;
+        rc = c->err;
+    }
+    for (size_t k = 0; k < w->nstrs; k++)
+        free(w->strs[k]);
+    w->nstrs = 0;
+    return rc;
+}
+
+static int flows_stmt_row(sqlite3_stmt *st, const void *ctx)
+{
+    flows_call_t *c = (flows_call_t *)(uintptr_t)ctx;
+    c->st = st;
+    return flow_row(st, &(flow_walk_t){flows_row, c});
+}
+
+int sift__sql_flows(sift_index_t *ix, const sift_query_t *q, unsigned protos,
+                    int (*fn)(void *user, const sift_index_flow_t *f), void *user)
+{
+    st_sql_t *s = st_sql(ix);
+    if (s->layout < 4)
+        return sift__ctx_error(ix->ctx, SIFT_EINVAL,
+                               "%s: an index of an older layout; run capsift index on it to "
+                               "bring it up to date",
+                               ix->path);
+    flows_walk_t w = {.s = s};
+    int rc = 0;
+    for (int p = 0; p < SIFT_META_NPROTO && rc == 0; p++) {
+        if (!(protos & (1u << p)))
+            continue;
+        meta_cursor_t *c = &w.cur[w.ncur++];
+        c->proto = (sift_meta_proto_t)p;
+        c->fields = sift_meta_fields(c->proto, &c->nfields);
+        rc = prepare_rows(s, q, c);
+    }
+    sqlite3_stmt *st = NULL;
+    if (rc == 0)
+        rc = prepare_where(s,
+                           "SELECT " FLOW_COLUMNS ", fi.vlan_key, fi.meta FROM flows f "
+                           "JOIN files fi ON fi.id = f.file_id WHERE {W} ORDER BY fi.path, f.id",
+                           q, &st);
+    if (rc == 0) {
+        flows_call_t c = {.w = &w, .fn = fn, .user = user};
+        rc = walk(s, st, flows_stmt_row, &c, "reading its flows");
+    }
+    for (size_t k = 0; k < w.ncur; k++)
+        sqlite3_finalize(w.cur[k].st);
+    free(w.rows);
+    free(w.ptrs);
+    free(w.strs);
+    return rc;
+}

@@ -3,11 +3,13 @@
 flows --json gives for the same captures: lists made of addresses and names taken from those
 flows (a third of each, some parent domains, /24 and /64 ranges of some addresses) mixed with
 N absent random addresses and names, as text, CSV and a STIX 2.1 bundle. The three formats
-must give the same matches, and those the reference's.
+must give the same matches, and those the reference's; so must `capsift match --db` on an
+index of the same captures (capsift index), whose files are named by their real paths.
 Usage: match_ref.py CAPSIFT WORKDIR N_ABSENT CAPTURE...; exit 1 when anything differs.
 """
 import ipaddress
 import json
+import os
 import random
 import re
 import subprocess
@@ -125,11 +127,17 @@ def main():
                 exp.add((f["file"], f["src"], f["sport"], f["dst"], f["dport"], f["first_ts"],
                          where, shown, hit))
     bad = 0
-    got_all = []
-    for ext in ("txt", "csv", "json"):
-        run = subprocess.run([capsift, "match", "--json", "-q", "--no-cache", "--ioc",
-                              f"{work}/iocs.{ext}", *captures], capture_output=True, text=True,
-                             check=False)
+    db = f"{work}/match-ref.db"
+    index = subprocess.run([capsift, "index", "-q", "--db", db, *captures], capture_output=True,
+                           text=True, check=False)
+    if index.returncode not in (0, 1):
+        print(f"capsift index exited {index.returncode}: {index.stderr[:300]}")
+        return 1
+    runs = [(ext, ["--ioc", f"{work}/iocs.{ext}", *captures]) for ext in ("txt", "csv", "json")]
+    runs.append(("--db", ["--ioc", f"{work}/iocs.txt", "--db", db]))
+    for ext, args in runs:
+        run = subprocess.run([capsift, "match", "--json", "-q", "--no-cache", *args],
+                             capture_output=True, text=True, check=False)
         if run.returncode not in (0, 1):
             print(f"{ext}: capsift match exited {run.returncode}: {run.stderr[:300]}")
             return 1
@@ -138,14 +146,22 @@ def main():
             m = json.loads(l)
             got.add((m["file"], m["src"], m["sport"], m["dst"], m["dport"], m["flow_first_ts"],
                      m["where"], m["value"], m["indicator"]))
-        got_all.append(got)
+        if ext == "--db":  # the index names files by their real paths
+            got = {(os.path.realpath(g[0]),) + g[1:] for g in got}
+            exp_db = {(os.path.realpath(e[0]),) + e[1:] for e in exp}
+            if got != exp_db:
+                bad += 1
+                print(f"--db: {len(got)} matches, {len(exp_db)} expected; capsift only "
+                      f"{sorted(got - exp_db, key=str)[:3]}, reference only "
+                      f"{sorted(exp_db - got, key=str)[:3]}")
+            continue
         if got != exp:
             bad += 1
             print(f"{ext}: {len(got)} matches, {len(exp)} expected; capsift only "
                   f"{sorted(got - exp, key=str)[:3]}, reference only {sorted(exp - got, key=str)[:3]}")
     kinds = {w for (_, _, _, _, _, _, w, _, _) in exp}
     print(f"{len(lines)} indicators, {len(flows)} flows: {len(exp)} matches expected "
-          f"({', '.join(sorted(kinds))}), {bad} formats differ")
+          f"({', '.join(sorted(kinds))}), {bad} of the three formats and --db differ")
     if len(exp) < 50 or not {"src", "dst", "dns.query", "tls.sni"} <= kinds:
         print("too few matches to show anything")
         return 1

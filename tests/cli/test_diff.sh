@@ -2,7 +2,7 @@
 # capsift diff: against a profile computed from capsift flows --json (diff_ref.py) on real
 # captures and directories; a host taken out of a capture by tshark is on one side only and
 # nothing else is; doubled traffic crosses a 50% threshold and not a 100% one; -j and ranges
-# do not change the result.
+# do not change the result; an index as either side gives what its captures give.
 . "$(dirname "$0")/lib.sh"
 HERE=$(dirname "$0")
 f="$CAPS/dpkt--http.pcap"
@@ -50,6 +50,29 @@ PY
 "$CAPSIFT" diff --json -q --no-cache -j 1 "$f" "$g" >"$TMP/w"
 CAPSIFT_RANGE_BYTES=65536 "$CAPSIFT" diff --json -q --no-cache -j 4 "$f" "$g" >"$TMP/s"
 cmp -s "$TMP/w" "$TMP/s" && [ -s "$TMP/w" ] && pass || fail "diff differs split in ranges"
+
+# indexes as sides: the same differences as the captures they index, either side or both
+a_side=$f b_side=$g
+if have_shared && [ "${SIFT_SANITIZE:-OFF}" != ON ]; then a_side=$CAPS b_side=$SHARED/traffic; fi
+"$CAPSIFT" index -q --db "$TMP/a.db" "$a_side" >/dev/null 2>&1
+"$CAPSIFT" index -q --db "$TMP/b.db" "$b_side" >/dev/null 2>&1
+"$CAPSIFT" diff --json -q --threshold 50 "$a_side" "$b_side" >"$TMP/dc" 2>/dev/null
+for pair in "a.db b.db" "a.db B" "A b.db"; do
+    set -- $pair
+    x=$TMP/$1 y=$TMP/$2
+    [ "$1" = A ] && x=$a_side
+    [ "$2" = B ] && y=$b_side
+    "$CAPSIFT" diff --json -q --threshold 50 "$x" "$y" >"$TMP/di" 2>/dev/null
+    cmp -s "$TMP/dc" "$TMP/di" && [ -s "$TMP/dc" ] && pass ||
+        fail "diff of $pair differs from the captures': $(diff "$TMP/dc" "$TMP/di" | head -4)"
+done
+expect_exit 0 "$CAPSIFT" diff --json "$TMP/a.db" "$TMP/a.db"
+[ ! -s "$TMP/out" ] && pass || fail "an index differs from itself"
+expect_exit 2 "$CAPSIFT" diff -f tcp "$TMP/a.db" "$g"
+expect_grep "a.db: an index has flows, not packets" "$TMP/err"
+python3 -c "import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute('create table t(x)')" "$TMP/other.db"
+expect_exit 3 "$CAPSIFT" diff "$TMP/other.db" "$g"
+expect_grep "other.db: an SQLite database, but not a capsift index" "$TMP/err"
 
 # usage
 expect_exit 2 "$CAPSIFT" diff "$f"

@@ -2,7 +2,8 @@
 # capsift match: against an exact hash-set lookup (match_ref.py) on real captures with lists of
 # corpus addresses and names mixed with absent ones, in text, CSV and STIX 2.1; the lookups'
 # rules (case, trailing dots, domains a name lies in, nested ranges); bad lists named with
-# their line; -j and ranges do not change the result.
+# their line; -j and ranges do not change the result; --db (an index of the captures) gives
+# the same matches.
 . "$(dirname "$0")/lib.sh"
 HERE=$(dirname "$0")
 
@@ -69,6 +70,22 @@ expect_grep "no indicators" "$TMP/err"
 printf '# nothing\n' >"$TMP/empty.txt"
 expect_exit 2 "$CAPSIFT" match --ioc "$TMP/empty.txt" "$f"
 expect_grep "hold no indicator" "$TMP/err"
+expect_exit 2 "$CAPSIFT" match --ioc "$TMP/l.txt" --db "$TMP/absent.db"
+expect_grep "absent.db" "$TMP/err"
+"$CAPSIFT" index -q --db "$TMP/one.db" "$f" >/dev/null 2>&1
+expect_exit 2 "$CAPSIFT" match --ioc "$TMP/l.txt" --db "$TMP/one.db" "$f"
+expect_grep "either captures or --db" "$TMP/err"
+expect_exit 2 "$CAPSIFT" match --ioc "$TMP/l.txt" --db "$TMP/one.db" -f tcp
+expect_grep "an index .--db. has flows, not packets" "$TMP/err"
+# an index without metadata: its addresses only, and said so
+"$CAPSIFT" index -q --no-meta --db "$TMP/nometa.db" "$f" >/dev/null 2>&1
+expect_exit 0 "$CAPSIFT" match --json --ioc "$TMP/l.txt" --db "$TMP/nometa.db"
+expect_grep "1 of the index's files were indexed without metadata" "$TMP/err"
+python3 - "$TMP/out" <<'PY' && pass || fail "an index without metadata"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert rows and {r["where"] for r in rows} <= {"src", "dst"}, rows
+PY
 expect_exit 0 "$CAPSIFT" match --help
 expect_grep "STIX" "$TMP/out"
 

@@ -423,13 +423,122 @@ static void test_index_api(void **state)
     sift_ctx_free(ctx);
 }
 
+/* sift_index_flows gives what the flows and metadata passes gave: every flow in order with its
+ * key, initiator, counters and application, and its rows with every text, list and number. */
+static int count_flows(void *user, const sift_index_flow_t *f)
+{
+    (void)f;
+    ++*(size_t *)user;
+    return 0;
+}
+
+typedef struct flows_cmp {
+    const sift_engine_t *e;
+    int fp, mp;
+    size_t flow, rows, texts;
+} flows_cmp_t;
+
+static int compare_flow(void *user, const sift_index_flow_t *x)
+{
+    flows_cmp_t *c = user;
+    const sift_flows_t *fs = sift_engine_state(c->e, 0, c->fp);
+    const sift_meta_t *m = sift_engine_state(c->e, 0, c->mp);
+    assert_true(c->flow < sift_flows_count(fs));
+    const sift_flow_t *f = sift_flows_at(fs, c->flow++);
+    assert_memory_equal(&x->flow->key, &f->key, sizeof f->key);
+    assert_memory_equal(sift_flow_addr_a(x->flow), sift_flow_addr_a(f), 16);
+    assert_int_equal(x->flow->first_ns, f->first_ns);
+    assert_int_equal(x->flow->last_ns, f->last_ns);
+    assert_memory_equal(x->flow->packets, f->packets, sizeof f->packets);
+    assert_memory_equal(x->flow->bytes, f->bytes, sizeof f->bytes);
+    assert_memory_equal(x->flow->tcp_flags, f->tcp_flags, sizeof f->tcp_flags);
+    char app[64];
+    assert_string_equal(x->app, sift_flows_app_name(fs, f, app, sizeof app));
+    assert_true(x->meta);
+    const sift_meta_row_t *const *rows;
+    size_t n = sift_meta_flow_rows(m, f, &rows);
+    assert_int_equal(x->nrows, n);
+    for (size_t i = 0; i < n; i++) {
+        const sift_meta_row_t *a = x->rows[i], *b = rows[i];
+        assert_int_equal(a->proto, b->proto);
+        assert_memory_equal(a->ts_ns, b->ts_ns, sizeof b->ts_ns);
+        assert_memory_equal(a->src, b->src, 16);
+        assert_int_equal(a->dport, b->dport);
+        size_t nf;
+        const sift_meta_field_t *fd = sift_meta_fields((sift_meta_proto_t)a->proto, &nf);
+        for (size_t k = 0; k < nf; k++) {
+            if (fd[k].type == SIFT_META_T_STR || fd[k].type == SIFT_META_T_LIST) {
+                const char *sa = a->str[fd[k].slot], *sb = b->str[fd[k].slot];
+                assert_true((sa == NULL) == (sb == NULL));
+                if (sa) {
+                    assert_string_equal(sa, sb);
+                    c->texts++;
+                }
+            } else if (fd[k].type != SIFT_META_T_NAME) {
+                assert_int_equal(a->num[fd[k].slot], b->num[fd[k].slot]);
+            }
+        }
+        c->rows++;
+    }
+    return 0;
+}
+
+static void test_index_flows(void **state)
+{
+    (void)state;
+    const char *caps = getenv("SIFT_TEST_CAPTURES");
+    char path[4096], db[] = "/tmp/capsift-store-XXXXXX";
+    int fd = mkstemp(db);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(db);
+    /* DNS and HTTP, with lists (more than one answer) */
+    snprintf(path, sizeof path, "%s/dpkt--http.pcap", caps ? caps : "tests/captures");
+    sift_ctx_t *ctx;
+    assert_int_equal(sift_ctx_create(&ctx), 0);
+    sift_index_t *ix;
+    assert_int_equal(sift_index_open(&ix, ctx, db, NULL), 0);
+    const char *paths[] = {path};
+    assert_int_equal(sift_index_update(ix, paths, 1, NULL, NULL), 0);
+
+    sift_engine_t *e;
+    assert_int_equal(sift_engine_create(&e, ctx, NULL), 0);
+    flows_cmp_t c = {.e = e};
+    c.mp = sift_engine_add_pass(e, &sift_meta_pass, NULL);
+    assert_true(c.mp >= 0);
+    assert_int_equal(sift_engine_add_input(e, path), 1);
+    assert_int_equal(sift_engine_run(e), 0);
+    c.fp = sift_engine_flows_pass(e);
+    assert_int_equal(sift_index_flows(ix, NULL, (1u << SIFT_META_NPROTO) - 1, compare_flow, &c), 0);
+    assert_int_equal(c.flow, sift_flows_count(sift_engine_state(e, 0, c.fp)));
+    assert_int_equal(c.rows, sift_meta_count(sift_engine_state(e, 0, c.mp)));
+    assert_true(c.rows >= 3 && c.texts >= 10);
+    /* a query selects flows, and their rows come with them */
+    sift_query_t *q;
+    assert_int_equal(sift_query_compile(&q, "port 80", NULL, NULL), 0);
+    size_t n = 0, want = 0;
+    assert_int_equal(sift_index_flows(ix, q, 0, count_flows, &n), 0);
+    assert_int_equal(sift_index_query(ix, q, SIFT_SORT_NONE, 0, count_rows, &want), 0);
+    assert_true(n == want && n > 0 && n < c.flow);
+    sift_query_free(q);
+    sift_engine_free(e);
+    sift_index_close(ix);
+    char wal[4200];
+    snprintf(wal, sizeof wal, "%s-wal", db);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", db);
+    unlink(wal);
+    unlink(db);
+    sift_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_query_sql),           cmocka_unit_test(test_query_errors),
         cmocka_unit_test(test_times_and_addresses), cmocka_unit_test(test_positions_codec),
         cmocka_unit_test(test_index_api),           cmocka_unit_test(test_names),
-        cmocka_unit_test(test_query_meta),
+        cmocka_unit_test(test_query_meta),          cmocka_unit_test(test_index_flows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
