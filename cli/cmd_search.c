@@ -74,7 +74,8 @@ const cli_command_t cli_cmd_search = {
     .name = "search",
     .summary = "packets whose payloads match byte patterns or regular expressions (Hyperscan)",
     .run = cmd_search,
-    .usage = "capsift search [OPTIONS] -e PATTERN... | -F FILE... FILE|DIR|- ...",
+    .usage = "capsift search [OPTIONS] -e PATTERN... | -F FILE... FILE|DIR|- ...\n"
+             "       capsift search [OPTIONS] -e PATTERN... | -F FILE... --db FILE",
     .about = "Lists the packets whose TCP or UDP payloads match any of the patterns, one row per\n"
              "packet and pattern: file, packet number (from 1, as tshark counts), time, flow,\n"
              "the payload offset of the first match and the pattern. A pattern is text as typed,\n"
@@ -86,11 +87,14 @@ const cli_command_t cli_cmd_search = {
              "order: a match split across segments is found and reported on the segment where it\n"
              "ends (its offset is negative); retransmitted bytes are not searched twice; after a\n"
              "gap the stream starts again. --per-packet searches every packet alone and splits\n"
-             "large files over the workers. docs/capsift-search.md has the details.\n",
+             "large files over the workers. With --db, the payloads an index stores (capsift\n"
+             "index --payloads) are searched instead, each distinct payload once, and the hits\n"
+             "mapped back to their packets and flows: as --per-packet finds them.\n"
+             "docs/capsift-search.md has the details.\n",
     .opts = search_opts,
     .nopts = sizeof search_opts / sizeof search_opts[0],
     .common = CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_CSV | CLI_C_TIME | CLI_C_LIMITS |
-              CLI_C_NO_CACHE | CLI_C_THREADS | CLI_C_QUIET,
+              CLI_C_NO_CACHE | CLI_C_THREADS | CLI_C_QUIET | CLI_C_DB,
     .footer = "exit status: 0 every file read whole (with or without matches), 1 some file\n"
               "damaged or unreadable (its hits are still printed), 2 usage error or a bad\n"
               "pattern (named with its file and line), 3 failure.\n",
@@ -152,10 +156,16 @@ enum {
     NCOLS
 };
 
+/* The files hits name: the engine's inputs, or the index's files. */
+typedef struct file_ref {
+    const char *path;
+    uint8_t ts_digits;
+} file_ref_t;
+
 typedef struct hits_src {
-    const sift_engine_t *e;
+    const file_ref_t *files;
     const sift_patterns_t *ps;
-    const sift_search_hit_t **hits;
+    const sift_search_hit_t *const *hits;
     char a[48], b[48], pn[8];
 } hits_src_t;
 
@@ -163,12 +173,12 @@ static void hit_values(void *user, size_t i, cli_val_t *v)
 {
     hits_src_t *s = user;
     const sift_search_hit_t *h = s->hits[i];
-    const sift_input_t *in = sift_engine_input(s->e, h->input);
+    const file_ref_t *in = &s->files[h->input];
     const bool ip = h->ip_version != 0,
                ports = ip && (h->ip_proto == 6 || h->ip_proto == 17 || h->ip_proto == 132);
     v[C_FILE] = (cli_val_t){.s = in->path};
     v[C_PACKET] = (cli_val_t){.u = h->packet};
-    v[C_TS] = (cli_val_t){.i = h->ts_ns, .digits = in->meta.ts_digits};
+    v[C_TS] = (cli_val_t){.i = h->ts_ns, .digits = in->ts_digits};
     v[C_SRC] =
         (cli_val_t){.s = cli_addr_str(s->a, sizeof s->a, h->src, h->ip_version), .null = !ip};
     v[C_SPORT] = (cli_val_t){.u = h->sport, .null = !ports};
@@ -182,35 +192,17 @@ static void hit_values(void *user, size_t i, cli_val_t *v)
     v[C_PATTERN] = (cli_val_t){.s = sift_patterns_at(s->ps, h->pattern)->text};
 }
 
-static int print_hits(FILE *out, const sift_engine_t *e, int pass, const sift_patterns_t *ps,
+static int print_rows(FILE *out, const file_ref_t *files, size_t nfiles,
+                      const sift_search_hit_t *const *hits, size_t n, const sift_patterns_t *ps,
                       const search_args_t *a)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < sift_engine_ninputs(e); i++) {
-        const sift_search_t *s = sift_engine_state(e, i, pass);
-        const sift_search_hit_t *h;
-        n += s ? sift_search_hits(s, &h) : 0;
-    }
-    const sift_search_hit_t **all = malloc((n ? n : 1) * sizeof *all);
-    if (!all) {
-        cli_error("out of memory");
-        return CLI_FAILED;
-    }
-    size_t k = 0;
     cli_out_t o = {.out = out,
                    .fmt = (cli_format_t)a->co.format,
                    .time = (cli_time_format_t)a->co.time_format,
                    .base = INT64_MAX};
-    for (size_t i = 0; i < sift_engine_ninputs(e); i++) {
-        const sift_search_t *s = sift_engine_state(e, i, pass);
-        const sift_search_hit_t *h;
-        size_t m = s ? sift_search_hits(s, &h) : 0;
-        for (size_t j = 0; j < m; j++) {
-            all[k++] = &h[j];
-            if (h[j].ts_ns < o.base)
-                o.base = h[j].ts_ns;
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        if (hits[i]->ts_ns < o.base)
+            o.base = hits[i]->ts_ns;
     cli_col_t cols[NCOLS] = {
         [C_FILE] = CLI_COL_STR("file", NULL),
         [C_PACKET] = CLI_COL_NUM("packet", "PACKET", CLI_T_ID, NULL),
@@ -224,11 +216,42 @@ static int print_hits(FILE *out, const sift_engine_t *e, int pass, const sift_pa
         [C_COUNT] = CLI_COL_NUM("count", NULL, CLI_T_U64, NULL),
         [C_PATTERN] = CLI_COL_STR("pattern", "PATTERN"),
     };
-    if (sift_engine_ninputs(e) > 1)
+    if (nfiles > 1)
         cols[C_FILE].head = "FILE";
-    hits_src_t src = {.e = e, .ps = ps, .hits = all};
-    int rc = cli_rows_print(&o, cols, NCOLS, n, hit_values, &src);
+    hits_src_t src = {.files = files, .ps = ps, .hits = hits};
+    return cli_rows_print(&o, cols, NCOLS, n, hit_values, &src);
+}
+
+static int print_hits(FILE *out, const sift_engine_t *e, int pass, const sift_patterns_t *ps,
+                      const search_args_t *a)
+{
+    size_t n = 0, nin = sift_engine_ninputs(e);
+    for (size_t i = 0; i < nin; i++) {
+        const sift_search_t *s = sift_engine_state(e, i, pass);
+        const sift_search_hit_t *h;
+        n += s ? sift_search_hits(s, &h) : 0;
+    }
+    const sift_search_hit_t **all = malloc((n ? n : 1) * sizeof *all);
+    file_ref_t *files = malloc((nin ? nin : 1) * sizeof *files);
+    if (!all || !files) {
+        free(all);
+        free(files);
+        cli_error("out of memory");
+        return CLI_FAILED;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < nin; i++) {
+        const sift_input_t *in = sift_engine_input(e, i);
+        files[i] = (file_ref_t){in->path, in->meta.ts_digits};
+        const sift_search_t *s = sift_engine_state(e, i, pass);
+        const sift_search_hit_t *h;
+        size_t m = s ? sift_search_hits(s, &h) : 0;
+        for (size_t j = 0; j < m; j++)
+            all[k++] = &h[j];
+    }
+    int rc = print_rows(out, files, nin, all, n, ps, a);
     free(all);
+    free(files);
     return rc;
 }
 
@@ -250,6 +273,21 @@ static void total_values(void *user, size_t i, cli_val_t *v)
     v[T_MATCHES] = (cli_val_t){.u = t->matches[i]};
 }
 
+static int print_totals_of(FILE *out, const sift_patterns_t *ps, const uint64_t *packets,
+                           const uint64_t *matches, const search_args_t *a)
+{
+    cli_col_t cols[NTCOLS] = {
+        [T_PATTERN] = CLI_COL_STR("pattern", "PATTERN"),
+        [T_SOURCE] = CLI_COL_STR("source", NULL),
+        [T_LINE] = CLI_COL_NUM("line", NULL, CLI_T_ID, NULL),
+        [T_PACKETS] = CLI_COL_NUM("packets", "PACKETS", CLI_T_U64, "packets"),
+        [T_MATCHES] = CLI_COL_NUM("matches", "MATCHES", CLI_T_U64, NULL),
+    };
+    cli_out_t o = {.out = out, .fmt = (cli_format_t)a->co.format};
+    totals_src_t t = {ps, packets, matches};
+    return cli_rows_print(&o, cols, NTCOLS, sift_patterns_count(ps), total_values, &t);
+}
+
 static int print_totals(FILE *out, const sift_engine_t *e, int pass, const sift_patterns_t *ps,
                         const search_args_t *a)
 {
@@ -268,16 +306,7 @@ static int print_totals(FILE *out, const sift_engine_t *e, int pass, const sift_
             matches[p] += sift_search_pattern_matches(s, p);
         }
     }
-    cli_col_t cols[NTCOLS] = {
-        [T_PATTERN] = CLI_COL_STR("pattern", "PATTERN"),
-        [T_SOURCE] = CLI_COL_STR("source", NULL),
-        [T_LINE] = CLI_COL_NUM("line", NULL, CLI_T_ID, NULL),
-        [T_PACKETS] = CLI_COL_NUM("packets", "PACKETS", CLI_T_U64, "packets"),
-        [T_MATCHES] = CLI_COL_NUM("matches", "MATCHES", CLI_T_U64, NULL),
-    };
-    cli_out_t o = {.out = out, .fmt = (cli_format_t)a->co.format};
-    totals_src_t t = {ps, packets, matches};
-    int rc = cli_rows_print(&o, cols, NTCOLS, np, total_values, &t);
+    int rc = print_totals_of(out, ps, packets, matches, a);
     free(packets);
     free(matches);
     return rc;
@@ -435,6 +464,146 @@ static void summary(const sift_engine_t *e, int pass, const sift_matcher_info_t 
              cli_human_bytes(d, sizeof d, (double)info->db_bytes));
 }
 
+/* ---- the index's payload store (--db) ---- */
+
+typedef struct index_hits {
+    sift_search_hit_t *v;
+    size_t n, cap;
+    file_ref_t *files;
+    size_t nfiles;
+    uint64_t *packets, *matches; /* per pattern */
+    uint64_t max_hits, in_file, past;
+} index_hits_t;
+
+static int keep_index_hit(void *user, const sift_index_hit_t *h)
+{
+    index_hits_t *x = user;
+    if (x->nfiles == 0 || strcmp(x->files[x->nfiles - 1].path, h->file) != 0) {
+        file_ref_t *f = realloc(x->files, (x->nfiles + 1) * sizeof *f);
+        if (!f)
+            return SIFT_ENOMEM;
+        x->files = f;
+        if (!(f[x->nfiles].path = strdup(h->file)))
+            return SIFT_ENOMEM;
+        f[x->nfiles++].ts_digits = h->ts_digits;
+        x->in_file = 0;
+    }
+    x->packets[h->pattern]++;
+    x->matches[h->pattern] += h->count;
+    if (x->in_file++ >= x->max_hits) {
+        x->past++;
+        return 0;
+    }
+    if (x->n == x->cap) {
+        size_t ncap = x->cap ? x->cap * 2 : 256;
+        sift_search_hit_t *v = realloc(x->v, ncap * sizeof *v);
+        if (!v)
+            return SIFT_ENOMEM;
+        x->v = v;
+        x->cap = ncap;
+    }
+    sift_search_hit_t *o = &x->v[x->n++];
+    *o = (sift_search_hit_t){.packet = h->packet,
+                             .file_offset = h->file_offset,
+                             .ts_ns = h->ts_ns,
+                             .offset = h->offset,
+                             .pattern = h->pattern,
+                             .count = h->count,
+                             .input = (uint32_t)(x->nfiles - 1),
+                             .ip_version = h->ip_version,
+                             .ip_proto = h->ip_proto,
+                             .sport = h->sport,
+                             .dport = h->dport};
+    memcpy(o->src, h->src, 16);
+    memcpy(o->dst, h->dst, 16);
+    return 0;
+}
+
+static int search_index(const search_args_t *a, sift_ctx_t *ctx, const sift_patterns_t *ps,
+                        const sift_matcher_t *m, const sift_matcher_info_t *info, double t0)
+{
+    sift_index_t *ix = NULL;
+    int rc = cli_index_open(ctx, a->co.db, &ix);
+    if (rc != CLI_OK)
+        return rc;
+    size_t np = sift_patterns_count(ps);
+    index_hits_t x = {.max_hits = a->max_hits ? a->max_hits : SIFT_SEARCH_DEFAULT_MAX_HITS,
+                      .packets = calloc(np, sizeof *x.packets),
+                      .matches = calloc(np, sizeof *x.matches)};
+    sift_index_search_summary_t sum;
+    int err =
+        x.packets && x.matches ? sift_index_search(ix, m, keep_index_hit, &x, &sum) : SIFT_ENOMEM;
+    if (err < 0) {
+        cli_error("%s", err == SIFT_ENOMEM ? "out of memory" : sift_ctx_errmsg(ctx));
+        rc = CLI_FAILED;
+    }
+    if (rc == CLI_OK) {
+        if (a->count) {
+            rc = print_totals_of(stdout, ps, x.packets, x.matches, a);
+        } else {
+            const sift_search_hit_t **all = malloc((x.n ? x.n : 1) * sizeof *all);
+            for (size_t i = 0; all && i < x.n; i++)
+                all[i] = &x.v[i];
+            rc = all ? print_rows(stdout, x.files, x.nfiles, all, x.n, ps, a) : CLI_FAILED;
+            if (!all)
+                cli_error("out of memory");
+            free(all);
+        }
+    }
+    char n[6][32], b[32];
+    if (rc == CLI_OK && sum.files_without)
+        cli_note("%s of the index's files were indexed without --payloads: not searched",
+                 cli_u64_grouped(n[0], sum.files_without));
+    if (rc == CLI_OK && sum.files_older) {
+        cli_error("%s of the index's files had their payloads stored by an earlier capsift, "
+                  "without the packets that carry them: not searched; run capsift index "
+                  "--payloads on them again",
+                  cli_u64_grouped(n[0], sum.files_older));
+        rc = CLI_DAMAGED;
+    }
+    if (rc == CLI_OK && sum.lost) {
+        cli_error("%s packets with a matching payload are missing from the index (it ran out "
+                  "of memory for their positions when it read them)",
+                  cli_u64_grouped(n[0], sum.lost));
+        rc = CLI_DAMAGED;
+    }
+    if (x.past && rc == CLI_OK)
+        cli_note("%s hits past --max-hits per file are counted, not listed",
+                 cli_u64_grouped(n[0], x.past));
+    if (!a->co.quiet && err >= 0)
+        cli_note("%s hits in %s distinct payloads (%s; %s matched) of %s files with %s patterns "
+                 "in %.3f s; database %s in %.1f ms",
+                 cli_u64_grouped(n[1], sum.hits), cli_u64_grouped(n[2], sum.payloads),
+                 cli_human_bytes(b, sizeof b, (double)sum.payload_bytes),
+                 cli_u64_grouped(n[3], sum.matched), cli_u64_grouped(n[4], sum.files),
+                 cli_u64_grouped(n[5], np), cli_now() - t0,
+                 info->from_cache ? "from the cache" : "compiled", (double)info->build_ns / 1e6);
+    for (size_t i = 0; i < x.nfiles; i++)
+        free((char *)(uintptr_t)x.files[i].path);
+    free(x.files);
+    free(x.v);
+    free(x.packets);
+    free(x.matches);
+    sift_index_close(ix);
+    return rc;
+}
+
+/* What --db cannot be given with. */
+static int check_db_args(const search_args_t *a)
+{
+    if (a->co.nargs > 0 || a->co.reads.n > 0)
+        cli_error("give either captures or --db, not both (see 'capsift search --help')");
+    else if (a->co.filter)
+        cli_error("-f filters the packets of captures; with --db search the index's payloads "
+                  "(capsift query and capsift extract select its flows)");
+    else if (a->out)
+        cli_error("-w writes packets read from captures; with --db, capsift extract writes the "
+                  "flows an index query selects");
+    else
+        return CLI_OK;
+    return CLI_USAGE;
+}
+
 int cmd_search(int argc, char **argv)
 {
     search_args_t a = {0};
@@ -459,6 +628,12 @@ int cmd_search(int argc, char **argv)
         cli_error("%s exists; nothing written (--force replaces it)", a.out);
         return CLI_FAILED;
     }
+    if (a.co.db_given) {
+        int drc = check_db_args(&a);
+        if (drc != CLI_OK)
+            return drc;
+        a.per_packet = true; /* the store holds payloads, not streams */
+    }
     double t0 = cli_now();
     sift_ctx_t *ctx = NULL;
     sift_patterns_t *ps = NULL;
@@ -474,6 +649,13 @@ int cmd_search(int argc, char **argv)
         rc = compile(&a, ctx, ps, &m, &info);
     cli_run_t run = {0};
     FILE *out = stdout;
+    if (rc == CLI_OK && a.co.db_given) {
+        rc = search_index(&a, ctx, ps, m, &info, t0);
+        sift_matcher_free(m);
+        sift_patterns_free(ps);
+        sift_ctx_free(ctx);
+        return rc;
+    }
     if (rc == CLI_OK) {
         sift_search_config_t sc = {.matcher = m, .max_hits = a.max_hits};
         sift_flows_config_t fc = {.no_app = true};

@@ -22,6 +22,7 @@
 #include <capsift/flow.h>
 #include <capsift/metapass.h>
 #include <capsift/query.h>
+#include <capsift/search.h>
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -193,6 +194,48 @@ typedef struct sift_index_flow {
  * (SIFT_EINVAL: run capsift index on it); SIFT_ENOMEM; a database error (SIFT_EDB). */
 SIFT_API int sift_index_flows(sift_index_t *ix, const sift_query_t *q, unsigned protos,
                               int (*fn)(void *user, const sift_index_flow_t *f), void *user);
+
+/* ---- searching the payload store ---- */
+
+/* One packet whose payload matched one pattern, as a per-packet search of the capture finds it
+ * (capsift/searchpass.h with a block-mode matcher). Pointers are valid during the callback. */
+typedef struct sift_index_hit {
+    const char *file;  /* its file's path, as the index has it */
+    uint8_t ts_digits; /* of the file */
+    uint64_t packet;   /* its number in the file, from 1 */
+    uint64_t file_offset;
+    int64_t ts_ns;
+    int64_t flow_id;          /* its flow's id in the index */
+    uint8_t ip_version;       /* of its flow */
+    uint8_t ip_proto;         /* 6 TCP, 17 UDP ... */
+    uint8_t src[16], dst[16]; /* the packet's own: its sender first */
+    uint16_t sport, dport;
+    int64_t offset;   /* of the first match's first byte in the payload */
+    uint32_t pattern; /* the pattern's index in the set */
+    uint32_t count;   /* matches of the pattern in the payload */
+} sift_index_hit_t;
+
+typedef struct sift_index_search_summary {
+    uint64_t payloads, payload_bytes; /* distinct payloads scanned, and their bytes */
+    uint64_t matched;                 /* of them, those some pattern matched */
+    uint64_t files;                   /* files whose packets the hits were mapped to */
+    uint64_t files_without;           /* files indexed without --payloads: not searched */
+    uint64_t files_older;             /* files whose payloads an older layout stored without
+                                       * their packets: not searched (index them again) */
+    uint64_t hits;                    /* (packet, pattern) hits given to fn */
+    uint64_t lost; /* packets whose position the index lost (it ran out of memory) */
+} sift_index_search_summary_t;
+
+/* Scans every payload the index stores (capsift index --payloads) once, with a block-mode
+ * matcher, and maps each one that matched to the packets that carry it: fn gets each (packet,
+ * pattern), by file path, then packet, then pattern. The hits are those of a per-packet search
+ * of the same captures, for the packets in flows (which every packet with a transport payload
+ * is, unless a flow limit was reached). fn returns 0 to go on, anything else stops the search
+ * and is returned. A stream-mode matcher gives SIFT_EINVAL; SIFT_ECORRUPT for a damaged
+ * store; SIFT_ENOMEM; a database error (SIFT_EDB). sum may be NULL. */
+SIFT_API int sift_index_search(sift_index_t *ix, const sift_matcher_t *m,
+                               int (*fn)(void *user, const sift_index_hit_t *h), void *user,
+                               sift_index_search_summary_t *sum);
 
 /* ---- extraction ---- */
 

@@ -1,8 +1,8 @@
 /* The index pass, built on the engine's flows: the byte offset and timestamp of every packet
  * of each flow (bytes of its own in every flow record, joined when ranges merge), and
- * optionally the distinct transport payloads. Ranges of a file are read in parallel. A flow's
- * positions that fill ST_SEGMENT_BYTES go to the writer thread as a segment, so memory follows
- * the flows, not their packets; the flow keeps the segments' ids. */
+ * optionally the distinct transport payloads with the packets that carry each. Ranges of a file are
+ * read in parallel. A flow's positions that fill ST_SEGMENT_BYTES go to the writer thread as a
+ * segment, so memory follows the flows, not their packets; the flow keeps the segments' ids. */
 #include "store/store_int.h"
 
 #include "common/cursor.h"
@@ -148,6 +148,109 @@ int sift__pos_decode(const uint8_t *blob, size_t len, uint64_t **offs, int64_t *
     return 0;
 }
 
+/* ---- the packets that carry payloads ---- */
+
+int sift__pk_append(st_pkstream_t *s, const st_pk_t *pk)
+{
+    if (s->cap - s->len < 30) {
+        size_t ncap = s->cap ? s->cap * 2 : 4096;
+        uint8_t *n = realloc(s->buf, ncap);
+        if (!n)
+            return SIFT_ENOMEM;
+        s->buf = n;
+        s->cap = ncap;
+    }
+    s->len += (size_t)put_varint(s->buf + s->len, pk->record - s->last_rec);
+    s->len += (size_t)put_varint(s->buf + s->len, pk->offset - s->last_off);
+    s->len += (size_t)put_varint(s->buf + s->len, (uint64_t)pk->ord << 1 | pk->from_hi);
+    s->last_rec = pk->record;
+    s->last_off = pk->offset;
+    s->count++;
+    return 0;
+}
+
+bool sift__pk_next(const uint8_t **p, const uint8_t *end, st_pk_t *prev)
+{
+    uint64_t d_rec, d_off, v;
+    if (*p >= end || !get_varint(p, end, &d_rec) || !get_varint(p, end, &d_off) ||
+        !get_varint(p, end, &v) || v >> 33)
+        return false;
+    prev->record += d_rec;
+    prev->offset += d_off;
+    prev->ord = (uint32_t)(v >> 1);
+    prev->from_hi = v & 1;
+    return true;
+}
+
+int sift__pk_encode(const st_pk_t *pks, size_t n, void *zctx, uint8_t **out, size_t *outlen)
+{
+    st_pkstream_t s = {0};
+    for (size_t i = 0; i < n; i++)
+        if (sift__pk_append(&s, &pks[i]) < 0) {
+            free(s.buf);
+            return SIFT_ENOMEM;
+        }
+    size_t bound = ZSTD_compressBound(s.len) + 21;
+    uint8_t *b = malloc(bound);
+    if (!b) {
+        free(s.buf);
+        return SIFT_ENOMEM;
+    }
+    size_t h = 1;
+    h += (size_t)put_varint(b + h, n);
+    h += (size_t)put_varint(b + h, s.len);
+    size_t z = s.len >= POS_RAW_MAX && zctx
+                   ? ZSTD_compressCCtx(zctx, b + h, bound - h, s.buf, s.len, 1)
+                   : 0;
+    bool raw = z == 0 || ZSTD_isError(z) || z >= s.len;
+    b[0] = raw ? POS_RAW : POS_ZSTD;
+    if (raw)
+        memcpy(b + h, s.buf, s.len);
+    *outlen = h + (raw ? s.len : z);
+    *out = b;
+    free(s.buf);
+    return 0;
+}
+
+int sift__pk_decode(const uint8_t *blob, size_t len, st_pk_t **out, size_t *n)
+{
+    const uint8_t *p = blob, *end = blob + len;
+    uint64_t count, raw;
+    uint8_t version = len ? *p++ : 0;
+    *out = NULL;
+    *n = 0;
+    if ((version != POS_ZSTD && version != POS_RAW) || !get_varint(&p, end, &count) ||
+        !get_varint(&p, end, &raw) || raw > (1u << 30) || count > raw / 3)
+        return SIFT_ECORRUPT;
+    uint8_t *buf = malloc(raw ? raw : 1);
+    st_pk_t *v = malloc((count ? count : 1) * sizeof *v);
+    int rc = 0;
+    if (!buf || !v)
+        rc = SIFT_ENOMEM;
+    else if (version == POS_RAW ? (size_t)(end - p) != raw
+                                : ZSTD_decompress(buf, raw, p, (size_t)(end - p)) != raw)
+        rc = SIFT_ECORRUPT;
+    if (rc == 0) {
+        if (version == POS_RAW)
+            memcpy(buf, p, raw);
+        const uint8_t *q = buf;
+        st_pk_t prev = {0};
+        for (uint64_t i = 0; i < count && rc == 0; i++) {
+            if (!sift__pk_next(&q, buf + raw, &prev))
+                rc = SIFT_ECORRUPT;
+            v[i] = prev;
+        }
+    }
+    free(buf);
+    if (rc < 0) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = (size_t)count;
+    return 0;
+}
+
 /* ---- payloads ---- */
 
 static int payloads_grow(st_payloads_t *ps)
@@ -170,21 +273,22 @@ static int payloads_grow(st_payloads_t *ps)
     return 0;
 }
 
-/* Counts `count` more of a payload with hash key. */
-static void payload_put(st_payloads_t *ps, const uint8_t key[16], const uint8_t *data, uint32_t len,
-                        uint32_t count)
+/* Counts `count` more of a payload with hash key; returns its ord (UINT32_MAX: out of
+ * memory, ps->oom set). */
+static uint32_t payload_put(st_payloads_t *ps, const uint8_t key[16], const uint8_t *data,
+                            uint32_t len, uint32_t count)
 {
     if (ps->oom)
-        return;
+        return UINT32_MAX;
     if ((ps->count + 1) * 4 > (ps->mask + 1) * 3 && payloads_grow(ps) < 0) {
         ps->oom = true;
-        return;
+        return UINT32_MAX;
     }
     size_t i = (size_t)sift_load_le64(key) & ps->mask;
     while (ps->slots[i].count) {
         if (memcmp(ps->slots[i].hash, key, 16) == 0 && ps->slots[i].size == len) {
             ps->slots[i].count += count;
-            return;
+            return ps->slots[i].ord;
         }
         i = (i + 1) & ps->mask;
     }
@@ -193,7 +297,7 @@ static void payload_put(st_payloads_t *ps, const uint8_t key[16], const uint8_t 
         uint8_t *na = realloc(ps->arena, ncap);
         if (!na) {
             ps->oom = true;
-            return;
+            return UINT32_MAX;
         }
         ps->arena = na;
         ps->arena_cap = ncap;
@@ -203,28 +307,55 @@ static void payload_put(st_payloads_t *ps, const uint8_t key[16], const uint8_t 
     memcpy(slot->hash, key, 16);
     slot->size = len;
     slot->count = count;
+    slot->ord = (uint32_t)ps->count;
     slot->data = ps->arena_len;
     ps->arena_len += len;
     ps->count++;
+    return slot->ord;
 }
 
-static void payload_add(st_payloads_t *ps, const uint8_t *data, uint32_t len)
+/* A packet's payload, and the packet among those that carry one. */
+static void payload_add(st_payloads_t *ps, const sift_packet_t *pkt)
 {
     ps->seen++;
-    ps->bytes_seen += len;
+    ps->bytes_seen += pkt->payload_len;
     uint8_t key[16];
-    XXH128_canonicalFromHash((XXH128_canonical_t *)(void *)key, XXH3_128bits(data, len));
-    payload_put(ps, key, data, len, 1);
+    XXH128_canonicalFromHash((XXH128_canonical_t *)(void *)key,
+                             XXH3_128bits(pkt->payload, pkt->payload_len));
+    st_pk_t pk = {.record = pkt->record, .offset = pkt->rec->offset};
+    pk.ord = payload_put(ps, key, pkt->payload, pkt->payload_len, 1);
+    /* as sift_flow_key_make orders the endpoints */
+    uint16_t sp = pkt->flags & SIFT_PKT_L4 ? pkt->sport : 0;
+    uint16_t dp = pkt->flags & SIFT_PKT_L4 ? pkt->dport : 0;
+    int c = memcmp(pkt->src, pkt->dst, 16);
+    pk.from_hi = c > 0 || (c == 0 && sp > dp);
+    if (!ps->oom && sift__pk_append(&ps->packets, &pk) < 0)
+        ps->oom = true;
 }
 
-static void payloads_merge(st_payloads_t *a, const st_payloads_t *b)
+/* b's payloads into a, and b's packets after a's: their records counted from the file's start
+ * (b's range begins after `base` records), their ords a's. */
+static void payloads_merge(st_payloads_t *a, const st_payloads_t *b, uint64_t base)
 {
     a->oom = a->oom || b->oom;
-    for (size_t i = 0; b->mask && i <= b->mask; i++) {
+    uint32_t *ords = b->count ? malloc(b->count * sizeof *ords) : NULL;
+    if (b->count && !ords)
+        a->oom = true;
+    for (size_t i = 0; b->mask && i <= b->mask && !a->oom; i++) {
         const st_payload_t *p = &b->slots[i];
         if (p->count)
-            payload_put(a, p->hash, b->arena + p->data, p->size, p->count);
+            ords[p->ord] = payload_put(a, p->hash, b->arena + p->data, p->size, p->count);
     }
+    const uint8_t *q = b->packets.buf, *end = q + b->packets.len;
+    st_pk_t pk = {0};
+    while (!a->oom && sift__pk_next(&q, end, &pk)) {
+        st_pk_t moved = pk;
+        moved.record += base;
+        moved.ord = ords[pk.ord];
+        if (sift__pk_append(&a->packets, &moved) < 0)
+            a->oom = true;
+    }
+    free(ords);
     a->seen += b->seen;
     a->bytes_seen += b->bytes_seen;
 }
@@ -324,14 +455,14 @@ static void index_packet(void *state, const sift_packet_t *pkt)
     if (SIFT_UNLIKELY(pb->len >= s->cfg.segment_bytes) && s->cfg.writer)
         spill(s, pb);
     if (s->cfg.payloads && pkt->payload_len > 0)
-        payload_add(&s->payloads, pkt->payload, pkt->payload_len);
+        payload_add(&s->payloads, pkt);
 }
 
 static int index_merge(void *into, const void *from)
 {
     st_index_state_t *a = into;
     const st_index_state_t *b = from;
-    payloads_merge(&a->payloads, &b->payloads);
+    payloads_merge(&a->payloads, &b->payloads, sift_pass_record_base(from));
     return 0; /* memory run out is reported at the finish */
 }
 
@@ -358,6 +489,7 @@ static void index_release(void *state)
     ZSTD_freeCCtx(s->zctx);
     free(s->payloads.slots);
     free(s->payloads.arena);
+    free(s->payloads.packets.buf);
 }
 
 /* The positions of the later part of a flow after those of the earlier: its first entry is

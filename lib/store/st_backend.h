@@ -39,6 +39,8 @@ typedef struct st_file_rec {
     bool stale;         /* find_file: its flows were written by an older layout: read it again */
     bool vlan_key;      /* its flows are keyed on the VLAN id too */
     bool meta;          /* it was read with the metadata pass (its rows are stored) */
+    uint8_t payloads;   /* its payloads: 0 not stored, 1 stored by layout 4 (without their
+                         * packets), 2 stored with the packets that carry each */
 } st_file_rec_t;
 
 /* A flow's stored positions for extraction: one segment of one flow of one file (a flow's
@@ -94,10 +96,14 @@ typedef struct st_backend {
     /* A domain name the flow asked for (st_name_kind_t), as sift__name_key gives it: 1 when
      * stored, 0 when the flow has it already (a name is stored once a flow). */
     int (*put_name)(sift_index_t *ix, int64_t flow_id, int kind, const char *key);
-    /* This file holds count copies of the payload with this hash; *stored says whether the
-     * bytes are already in the index (from any file), else put_payload stores them. */
+    /* This file holds count copies of the payload with this hash, its ord-th distinct one;
+     * *stored says whether the bytes are already in the index (from any file), else
+     * put_payload stores them. */
     int (*put_payload_ref)(sift_index_t *ix, int64_t file_id, const uint8_t hash[16],
-                           uint32_t count, bool *stored);
+                           uint32_t count, uint32_t ord, bool *stored);
+    /* Blob seq of the file's packets that carry payloads (sift__pk_encode's). */
+    int (*put_payload_packets)(sift_index_t *ix, int64_t file_id, uint32_t seq, const uint8_t *blob,
+                               size_t len);
     /* codec 0: the bytes as they are; 1: zstd frame of size bytes. */
     int (*put_payload)(sift_index_t *ix, const uint8_t hash[16], uint32_t size, int codec,
                        const void *data, size_t len);
@@ -113,6 +119,27 @@ typedef struct st_backend {
     int (*positions)(sift_index_t *ix, const sift_query_t *q, st_positions_fn fn, void *user);
     int (*flows)(sift_index_t *ix, const sift_query_t *q, unsigned protos,
                  int (*fn)(void *user, const sift_index_flow_t *f), void *user);
+
+    /* ---- the payload store, for searching it (st_search.c) ---- */
+    /* Every stored payload: its bytes as put_payload got them. */
+    int (*each_payload)(sift_index_t *ix,
+                        int (*fn)(void *user, const uint8_t hash[16], uint32_t size, int codec,
+                                  const void *data, size_t len),
+                        void *user);
+    /* Every file, in path order, with its id, path, ts_digits, status and payloads. */
+    int (*each_file)(sift_index_t *ix, int (*fn)(void *user, int64_t id, const st_file_rec_t *rec),
+                     void *user);
+    /* A file's payload references: hash and ord. */
+    int (*file_refs)(sift_index_t *ix, int64_t file_id,
+                     int (*fn)(void *user, const uint8_t hash[16], uint32_t ord), void *user);
+    /* A file's payload packet blobs, in order. */
+    int (*file_packets)(sift_index_t *ix, int64_t file_id,
+                        int (*fn)(void *user, const uint8_t *blob, size_t len), void *user);
+    /* A file's flows, each with one segment of its positions at a time (in flow order). */
+    int (*file_positions)(sift_index_t *ix, int64_t file_id,
+                          int (*fn)(void *user, const sift_flow_row_t *flow, const uint8_t *blob,
+                                    size_t len),
+                          void *user);
 } st_backend_t;
 
 extern const st_backend_t sift__sqlite_backend;

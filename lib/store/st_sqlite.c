@@ -12,14 +12,18 @@
 
 /* Layouts: /1 one positions row a flow; /2 segments of positions; /3 flows oriented by their
  * SYN (or the port rule), with Zeek's state and history; /4 the application metadata (a table
- * per protocol, and the names table). An update converts an older layout and reads its files
- * again (files.layout says which were); queries read any. */
-#define SCHEMA_ID    "capsift-index/4"
+ * per protocol, and the names table); /5 the packets that carry each payload (payload_packets,
+ * payload_refs.ord, files.payloads). An update converts an older layout and reads again the
+ * files written before LAYOUT_KEPT (files.layout says which were), and those whose payloads
+ * are wanted but were stored without their packets; queries read any. */
+#define SCHEMA_ID    "capsift-index/5"
+#define SCHEMA_ID_V4 "capsift-index/4"
 #define SCHEMA_ID_V3 "capsift-index/3"
 #define SCHEMA_ID_V2 "capsift-index/2"
 #define SCHEMA_ID_V1 "capsift-index/1"
-#define LAYOUT       4
-#define LAYOUT_TEXT  "4"
+#define LAYOUT       5
+#define LAYOUT_TEXT  "5"
+#define LAYOUT_KEPT  4 /* files of this layout and later are not read again for it */
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -32,7 +36,7 @@ static const char schema_sql[] =
     " first_ns INTEGER, last_ns INTEGER, flows INTEGER NOT NULL,"
     " status TEXT NOT NULL, message TEXT NOT NULL, indexed_at INTEGER NOT NULL,"
     " layout INTEGER NOT NULL DEFAULT 2, vlan_key INTEGER NOT NULL DEFAULT 0,"
-    " meta INTEGER NOT NULL DEFAULT 0);"
+    " meta INTEGER NOT NULL DEFAULT 0, payloads INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS flows("
     " id INTEGER PRIMARY KEY,"
     " file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,"
@@ -52,7 +56,11 @@ static const char schema_sql[] =
     " WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS payload_refs("
     " file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,"
-    " hash BLOB NOT NULL, count INTEGER NOT NULL, PRIMARY KEY(file_id, hash)) WITHOUT ROWID;"
+    " hash BLOB NOT NULL, count INTEGER NOT NULL, ord INTEGER, PRIMARY KEY(file_id, hash))"
+    " WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS payload_packets("
+    " file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,"
+    " seq INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(file_id, seq)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS flows_file ON flows(file_id);"
     /* domain names by reversed labels (st_names.c): a suffix is a range */
     "CREATE TABLE IF NOT EXISTS names("
@@ -194,6 +202,7 @@ static int check_identity(st_sql_t *s)
     rc = sqlite3_step(st);
     const char *id = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "";
     s->layout = strcmp(id, SCHEMA_ID) == 0      ? LAYOUT
+                : strcmp(id, SCHEMA_ID_V4) == 0 ? 4
                 : strcmp(id, SCHEMA_ID_V3) == 0 ? 3
                 : strcmp(id, SCHEMA_ID_V2) == 0 ? 2
                 : strcmp(id, SCHEMA_ID_V1) == 0 ? 1
@@ -239,8 +248,14 @@ static int set_up(st_sql_t *s, int id)
                             "ALTER TABLE flows ADD COLUMN history TEXT NOT NULL DEFAULT '';",
                             "converting it to this version's layout");
     if (rc == 0 && id == 2 && s->layout <= 3)
+        rc = sift__sql_exec(s, "ALTER TABLE files ADD COLUMN meta INTEGER NOT NULL DEFAULT 0;",
+                            "converting it to this version's layout");
+    if (rc == 0 && id == 2 && s->layout <= 4)
         rc = sift__sql_exec(s,
-                            "ALTER TABLE files ADD COLUMN meta INTEGER NOT NULL DEFAULT 0;"
+                            "ALTER TABLE files ADD COLUMN payloads INTEGER NOT NULL DEFAULT 0;"
+                            "ALTER TABLE payload_refs ADD COLUMN ord INTEGER;"
+                            "UPDATE files SET payloads = 1 WHERE id IN "
+                            "(SELECT DISTINCT file_id FROM payload_refs);"
                             "UPDATE meta SET value = '" SCHEMA_ID "' WHERE key = 'schema';",
                             "converting it to this version's layout");
     if (rc == 0 && id != 0)
@@ -339,7 +354,7 @@ static int sql_find_file(sift_index_t *ix, const char *path, int64_t *id, st_fil
     if (!s->sel_file)
         rc = sqlite3_prepare_v3(s->db,
                                 "SELECT id, size, mtime_ns, inode, hash_alg, fingerprint, "
-                                "layout, vlan_key, meta FROM files WHERE path = ?",
+                                "layout, vlan_key, meta, payloads FROM files WHERE path = ?",
                                 -1, SQLITE_PREPARE_PERSISTENT, &s->sel_file, NULL);
     if (rc != SQLITE_OK)
         return sift__sql_error(s, rc, "reading it");
@@ -359,9 +374,10 @@ static int sql_find_file(sift_index_t *ix, const char *path, int64_t *id, st_fil
     rec->inode = (uint64_t)sqlite3_column_int64(st, 3);
     rec->hash_alg = (const char *)sqlite3_column_text(st, 4);
     rec->fingerprint = (const char *)sqlite3_column_text(st, 5);
-    rec->stale = sqlite3_column_int(st, 6) < LAYOUT;
+    rec->stale = sqlite3_column_int(st, 6) < LAYOUT_KEPT;
     rec->vlan_key = sqlite3_column_int(st, 7) != 0;
     rec->meta = sqlite3_column_int(st, 8) != 0;
+    rec->payloads = (uint8_t)sqlite3_column_int(st, 9);
     return 1;
 }
 
@@ -434,8 +450,8 @@ static int prepare_writes(st_sql_t *s)
         {offsetof(st_sql_t, ins_file),
          "INSERT INTO files(path, size, mtime_ns, inode, hash_alg, fingerprint, format, "
          "compression, link_types, ts_digits, packets, bytes, first_ns, last_ns, flows, status, "
-         "message, indexed_at, layout, vlan_key, meta) "
-         "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?," LAYOUT_TEXT ",?,?) "
+         "message, indexed_at, layout, vlan_key, meta, payloads) "
+         "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?," LAYOUT_TEXT ",?,?,?) "
          "ON CONFLICT(path) DO UPDATE SET size=excluded.size, mtime_ns=excluded.mtime_ns, "
          "inode=excluded.inode, hash_alg=excluded.hash_alg, fingerprint=excluded.fingerprint, "
          "format=excluded.format, compression=excluded.compression, "
@@ -443,9 +459,11 @@ static int prepare_writes(st_sql_t *s)
          "packets=excluded.packets, bytes=excluded.bytes, first_ns=excluded.first_ns, "
          "last_ns=excluded.last_ns, flows=excluded.flows, status=excluded.status, "
          "message=excluded.message, indexed_at=excluded.indexed_at, layout=excluded.layout, "
-         "vlan_key=excluded.vlan_key, meta=excluded.meta RETURNING id"},
+         "vlan_key=excluded.vlan_key, meta=excluded.meta, payloads=excluded.payloads "
+         "RETURNING id"},
         {offsetof(st_sql_t, del_flows), "DELETE FROM flows WHERE file_id = ?"},
         {offsetof(st_sql_t, del_refs), "DELETE FROM payload_refs WHERE file_id = ?"},
+        {offsetof(st_sql_t, del_pkts), "DELETE FROM payload_packets WHERE file_id = ?"},
         {offsetof(st_sql_t, ins_flow),
          "INSERT INTO flows(file_id, ip_version, proto, src, dst, sport, dport, vlan, app, "
          "first_ns, last_ns, packets_ab, packets_ba, bytes_ab, bytes_ba, flags_ab, flags_ba, "
@@ -456,7 +474,9 @@ static int prepare_writes(st_sql_t *s)
          "WHERE id = ?"},
         {offsetof(st_sql_t, del_seg), "DELETE FROM temp.spill WHERE id = ?"},
         {offsetof(st_sql_t, ins_ref),
-         "INSERT INTO payload_refs(file_id, hash, count) VALUES(?,?,?)"},
+         "INSERT INTO payload_refs(file_id, hash, count, ord) VALUES(?,?,?,?)"},
+        {offsetof(st_sql_t, ins_pkts),
+         "INSERT INTO payload_packets(file_id, seq, data) VALUES(?,?,?)"},
         {offsetof(st_sql_t, has_payload), "SELECT 1 FROM payloads WHERE hash = ?"},
         {offsetof(st_sql_t, ins_payload),
          "INSERT INTO payloads(hash, size, codec, data) VALUES(?,?,?,?)"},
@@ -489,9 +509,10 @@ static int prepare_writes(st_sql_t *s)
 
 static void finalize_writes(st_sql_t *s)
 {
-    sqlite3_stmt **all[] = {&s->ins_file,    &s->del_flows,   &s->del_refs,  &s->ins_flow,
-                            &s->ins_pos,     &s->mv_seg,      &s->del_seg,   &s->ins_ref,
-                            &s->has_payload, &s->ins_payload, &s->ins_spill, &s->ins_name};
+    sqlite3_stmt **all[] = {&s->ins_file,  &s->del_flows, &s->del_refs,    &s->del_pkts,
+                            &s->ins_flow,  &s->ins_pos,   &s->mv_seg,      &s->del_seg,
+                            &s->ins_ref,   &s->ins_pkts,  &s->has_payload, &s->ins_payload,
+                            &s->ins_spill, &s->ins_name};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         sqlite3_finalize(*all[i]);
         *all[i] = NULL;
@@ -608,6 +629,7 @@ static int sql_begin_file(sift_index_t *ix, const st_file_rec_t *r, int64_t *fil
     sqlite3_bind_int64(st, 18, r->indexed_at);
     sqlite3_bind_int(st, 19, r->vlan_key);
     sqlite3_bind_int(st, 20, r->meta);
+    sqlite3_bind_int(st, 21, r->payloads);
     rc = sqlite3_step(st);
     *file_id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
@@ -620,6 +642,10 @@ static int sql_begin_file(sift_index_t *ix, const st_file_rec_t *r, int64_t *fil
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(s->del_refs, 1, *file_id);
         rc = step_done(s->del_refs);
+    }
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(s->del_pkts, 1, *file_id);
+        rc = step_done(s->del_pkts);
     }
     if (rc != SQLITE_OK) {
         int err = sift__sql_error(s, rc, WRITING);
@@ -792,12 +818,13 @@ static int sql_put_name(sift_index_t *ix, int64_t flow_id, int kind, const char 
 }
 
 static int sql_put_payload_ref(sift_index_t *ix, int64_t file_id, const uint8_t hash[16],
-                               uint32_t count, bool *stored)
+                               uint32_t count, uint32_t ord, bool *stored)
 {
     st_sql_t *s = st_sql(ix);
     sqlite3_bind_int64(s->ins_ref, 1, file_id);
     sqlite3_bind_blob(s->ins_ref, 2, hash, 16, SQLITE_STATIC);
     sqlite3_bind_int64(s->ins_ref, 3, count);
+    sqlite3_bind_int64(s->ins_ref, 4, ord);
     int rc = step_done(s->ins_ref);
     if (rc == SQLITE_OK) {
         sqlite3_bind_blob(s->has_payload, 1, hash, 16, SQLITE_STATIC);
@@ -806,6 +833,17 @@ static int sql_put_payload_ref(sift_index_t *ix, int64_t file_id, const uint8_t 
         *stored = rc == SQLITE_ROW;
         rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
     }
+    return rc == SQLITE_OK ? 0 : sift__sql_error(s, rc, WRITING);
+}
+
+static int sql_put_payload_packets(sift_index_t *ix, int64_t file_id, uint32_t seq,
+                                   const uint8_t *blob, size_t len)
+{
+    st_sql_t *s = st_sql(ix);
+    sqlite3_bind_int64(s->ins_pkts, 1, file_id);
+    sqlite3_bind_int64(s->ins_pkts, 2, seq);
+    sqlite3_bind_blob(s->ins_pkts, 3, blob, (int)len, SQLITE_STATIC);
+    int rc = step_done(s->ins_pkts);
     return rc == SQLITE_OK ? 0 : sift__sql_error(s, rc, WRITING);
 }
 
@@ -861,10 +899,16 @@ const st_backend_t sift__sqlite_backend = {
     .put_name = sql_put_name,
     .put_payload_ref = sql_put_payload_ref,
     .put_payload = sql_put_payload,
+    .put_payload_packets = sql_put_payload_packets,
     .commit = sql_commit,
     .rollback = sql_rollback,
     .query = sift__sql_query,
     .group = sift__sql_group,
     .positions = sift__sql_positions,
     .flows = sift__sql_flows,
+    .each_payload = sift__sql_each_payload,
+    .each_file = sift__sql_each_file,
+    .file_refs = sift__sql_file_refs,
+    .file_packets = sift__sql_file_packets,
+    .file_positions = sift__sql_file_positions,
 };

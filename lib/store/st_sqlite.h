@@ -13,13 +13,13 @@ typedef struct st_sql {
     sqlite3 *db;
     sqlite3_stmt *sel_file; /* find_file's row: its strings live until the next find */
     sqlite3_stmt *upd_file; /* restat_file's */
-    int layout;             /* of the database: 1 to 3 (older, read-only) or 4 */
+    int layout;             /* of the database: 1 to 4 (older, read-only) or 5 */
     /* one update run (load_begin .. load_end) */
     bool bulk;        /* loading into an empty index: secondary indexes built after it */
     bool in_batch;    /* a transaction of spilled segments is open */
     unsigned batched; /* segments in it */
-    sqlite3_stmt *ins_file, *del_flows, *del_refs, *ins_flow, *ins_pos, *mv_seg, *del_seg, *ins_ref,
-        *has_payload, *ins_payload, *ins_spill, *ins_name;
+    sqlite3_stmt *ins_file, *del_flows, *del_refs, *del_pkts, *ins_flow, *ins_pos, *mv_seg,
+        *del_seg, *ins_ref, *ins_pkts, *has_payload, *ins_payload, *ins_spill, *ins_name;
     sqlite3_stmt *ins_meta[SIFT_META_NPROTO]; /* a row into each protocol's table */
     char *json;                               /* put_meta's list as JSON */
     size_t json_cap;
@@ -45,6 +45,20 @@ int sift__sql_group(sift_index_t *ix, const sift_query_t *q, sift_group_t by, si
 int sift__sql_positions(sift_index_t *ix, const sift_query_t *q, st_positions_fn fn, void *user);
 int sift__sql_flows(sift_index_t *ix, const sift_query_t *q, unsigned protos,
                     int (*fn)(void *user, const sift_index_flow_t *f), void *user);
+int sift__sql_each_payload(sift_index_t *ix,
+                           int (*fn)(void *user, const uint8_t hash[16], uint32_t size, int codec,
+                                     const void *data, size_t len),
+                           void *user);
+int sift__sql_each_file(sift_index_t *ix,
+                        int (*fn)(void *user, int64_t id, const st_file_rec_t *rec), void *user);
+int sift__sql_file_refs(sift_index_t *ix, int64_t file_id,
+                        int (*fn)(void *user, const uint8_t hash[16], uint32_t ord), void *user);
+int sift__sql_file_packets(sift_index_t *ix, int64_t file_id,
+                           int (*fn)(void *user, const uint8_t *blob, size_t len), void *user);
+int sift__sql_file_positions(sift_index_t *ix, int64_t file_id,
+                             int (*fn)(void *user, const sift_flow_row_t *flow, const uint8_t *blob,
+                                       size_t len),
+                             void *user);
 int sift__sql_each_path(sift_index_t *ix, int (*fn)(void *user, const char *path), void *user);
 
 #endif

@@ -574,3 +574,165 @@ int sift__sql_flows(sift_index_t *ix, const sift_query_t *q, unsigned protos,
     free(w.strs);
     return rc;
 }
+
+/* ---- the payload store (st_search.c) ---- */
+
+/* A statement on one file's rows: its first parameter the file's id. */
+static int prepare_file(st_sql_t *s, const char *sql, int64_t file_id, sqlite3_stmt **st)
+{
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+    if (rc != SQLITE_OK)
+        return sift__sql_error(s, rc, "reading its payloads");
+    sqlite3_bind_int64(*st, 1, file_id);
+    return 0;
+}
+
+typedef struct payload_walk {
+    int (*fn)(void *user, const uint8_t hash[16], uint32_t size, int codec, const void *data,
+              size_t len);
+    void *user;
+} payload_walk_t;
+
+static int payload_row(sqlite3_stmt *st, const void *ctx)
+{
+    const payload_walk_t *w = ctx;
+    uint8_t hash[16];
+    blob16(st, 0, hash);
+    return w->fn(w->user, hash, (uint32_t)sqlite3_column_int64(st, 1), sqlite3_column_int(st, 2),
+                 sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3));
+}
+
+int sift__sql_each_payload(sift_index_t *ix,
+                           int (*fn)(void *user, const uint8_t hash[16], uint32_t size, int codec,
+                                     const void *data, size_t len),
+                           void *user)
+{
+    st_sql_t *s = st_sql(ix);
+    sqlite3_stmt *st;
+    int rc =
+        sqlite3_prepare_v2(s->db, "SELECT hash, size, codec, data FROM payloads", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sift__sql_error(s, rc, "reading its payloads");
+    payload_walk_t w = {fn, user};
+    return walk(s, st, payload_row, &w, "reading its payloads");
+}
+
+typedef struct file_walk {
+    int (*fn)(void *user, int64_t id, const st_file_rec_t *rec);
+    void *user;
+} file_walk_t;
+
+static int file_row(sqlite3_stmt *st, const void *ctx)
+{
+    const file_walk_t *w = ctx;
+    st_file_rec_t r = {.path = (const char *)sqlite3_column_text(st, 1),
+                       .ts_digits = (unsigned)sqlite3_column_int(st, 2),
+                       .payloads = (uint8_t)sqlite3_column_int(st, 3),
+                       .status = (const char *)sqlite3_column_text(st, 4)};
+    return w->fn(w->user, sqlite3_column_int64(st, 0), &r);
+}
+
+int sift__sql_each_file(sift_index_t *ix,
+                        int (*fn)(void *user, int64_t id, const st_file_rec_t *rec), void *user)
+{
+    st_sql_t *s = st_sql(ix);
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db,
+                                s->layout >= 5
+                                    ? "SELECT id, path, ts_digits, payloads, status FROM files "
+                                      "ORDER BY path"
+                                    : "SELECT id, path, ts_digits, EXISTS(SELECT 1 FROM "
+                                      "payload_refs r WHERE r.file_id = files.id), status FROM "
+                                      "files ORDER BY path",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sift__sql_error(s, rc, "reading its files");
+    file_walk_t w = {fn, user};
+    return walk(s, st, file_row, &w, "reading its files");
+}
+
+typedef struct ref_walk {
+    int (*fn)(void *user, const uint8_t hash[16], uint32_t ord);
+    void *user;
+} ref_walk_t;
+
+static int ref_row(sqlite3_stmt *st, const void *ctx)
+{
+    const ref_walk_t *w = ctx;
+    uint8_t hash[16];
+    blob16(st, 0, hash);
+    return w->fn(w->user, hash, (uint32_t)sqlite3_column_int64(st, 1));
+}
+
+int sift__sql_file_refs(sift_index_t *ix, int64_t file_id,
+                        int (*fn)(void *user, const uint8_t hash[16], uint32_t ord), void *user)
+{
+    sqlite3_stmt *st;
+    int rc = prepare_file(st_sql(ix), "SELECT hash, ord FROM payload_refs WHERE file_id = ?",
+                          file_id, &st);
+    if (rc < 0)
+        return rc;
+    ref_walk_t w = {fn, user};
+    return walk(st_sql(ix), st, ref_row, &w, "reading its payloads");
+}
+
+typedef struct blob_walk {
+    int (*fn)(void *user, const uint8_t *blob, size_t len);
+    void *user;
+} blob_walk_t;
+
+static int blob_row(sqlite3_stmt *st, const void *ctx)
+{
+    const blob_walk_t *w = ctx;
+    return w->fn(w->user, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+}
+
+int sift__sql_file_packets(sift_index_t *ix, int64_t file_id,
+                           int (*fn)(void *user, const uint8_t *blob, size_t len), void *user)
+{
+    sqlite3_stmt *st;
+    int rc =
+        prepare_file(st_sql(ix), "SELECT data FROM payload_packets WHERE file_id = ? ORDER BY seq",
+                     file_id, &st);
+    if (rc < 0)
+        return rc;
+    blob_walk_t w = {fn, user};
+    return walk(st_sql(ix), st, blob_row, &w, "reading its payloads");
+}
+
+typedef struct fpos_walk {
+    int (*fn)(void *user, const sift_flow_row_t *flow, const uint8_t *blob, size_t len);
+    void *user;
+    sqlite3_stmt *st;
+} fpos_walk_t;
+
+static int fpos_flow(void *user, const sift_flow_row_t *r)
+{
+    fpos_walk_t *w = user;
+    return w->fn(w->user, r, sqlite3_column_blob(w->st, 21),
+                 (size_t)sqlite3_column_bytes(w->st, 21));
+}
+
+static int fpos_row(sqlite3_stmt *st, const void *ctx)
+{
+    fpos_walk_t *w = (fpos_walk_t *)(uintptr_t)ctx;
+    w->st = st;
+    return flow_row(st, &(flow_walk_t){fpos_flow, w});
+}
+
+int sift__sql_file_positions(sift_index_t *ix, int64_t file_id,
+                             int (*fn)(void *user, const sift_flow_row_t *flow, const uint8_t *blob,
+                                       size_t len),
+                             void *user)
+{
+    sqlite3_stmt *st;
+    int rc = prepare_file(st_sql(ix),
+                          "SELECT " FLOW_COLUMNS ", p.data FROM flows f JOIN files fi ON "
+                          "fi.id = f.file_id JOIN positions p ON p.flow_id = f.id "
+                          "WHERE f.file_id = ? ORDER BY f.id, p.seq",
+                          file_id, &st);
+    if (rc < 0)
+        return rc;
+    fpos_walk_t w = {fn, user, NULL};
+    return walk(st_sql(ix), st, fpos_row, &w, "reading its flows");
+}

@@ -163,6 +163,8 @@ static int triage(update_t *u)
             old.stale = true; /* its flows are keyed otherwise */
         if (known && !old.meta && !u->opts->no_meta)
             old.stale = true; /* read without the metadata, which is now asked for */
+        if (known && old.payloads < 2 && u->opts->payloads)
+            old.stale = true; /* its payloads (with their packets) are now asked for */
         if (known && old.size == c->size && old.mtime_ns == c->mtime_ns && !old.stale) {
             event(u, c->path, SIFT_INDEX_SKIPPED, NULL, NULL, 0, 0);
             continue;
@@ -297,7 +299,39 @@ static int write_flows(update_t *u, int64_t file_id, const sift_flows_t *fs, con
     return 0;
 }
 
-/* Distinct payloads: a reference with its count for this file; the bytes once in the store. */
+/* The packets that carry payloads, in blobs of ST_PK_CHUNK. */
+static int write_payload_packets(update_t *u, int64_t file_id, const st_pkstream_t *ps)
+{
+    sift_index_t *ix = u->ix;
+    size_t cap = ps->count < ST_PK_CHUNK ? (size_t)ps->count : ST_PK_CHUNK;
+    st_pk_t *chunk = malloc((cap ? cap : 1) * sizeof *chunk);
+    if (!chunk)
+        return sift__ctx_error(ix->ctx, SIFT_ENOMEM, "out of memory");
+    const uint8_t *p = ps->buf, *end = ps->buf + ps->len;
+    st_pk_t pk = {0};
+    int rc = 0;
+    for (uint32_t seq = 0; rc == 0;) {
+        size_t n = 0;
+        while (n < cap && sift__pk_next(&p, end, &pk))
+            chunk[n++] = pk;
+        if (n == 0)
+            break;
+        uint8_t *blob;
+        size_t blen;
+        rc = sift__pk_encode(chunk, n, u->zctx, &blob, &blen);
+        if (rc < 0) {
+            rc = sift__ctx_error(ix->ctx, rc, "out of memory");
+            break;
+        }
+        rc = ix->be->put_payload_packets(ix, file_id, seq++, blob, blen);
+        free(blob);
+    }
+    free(chunk);
+    return rc;
+}
+
+/* Distinct payloads: a reference with its count and ord for this file; the bytes once in the
+ * store; then the packets that carry them. */
 static int write_payloads(update_t *u, int64_t file_id, const st_payloads_t *ps)
 {
     sift_index_t *ix = u->ix;
@@ -311,7 +345,7 @@ static int write_payloads(update_t *u, int64_t file_id, const st_payloads_t *ps)
         sum->payloads_distinct++;
         sum->payload_bytes_distinct += p->size;
         bool stored;
-        int rc = ix->be->put_payload_ref(ix, file_id, p->hash, p->count, &stored);
+        int rc = ix->be->put_payload_ref(ix, file_id, p->hash, p->count, p->ord, &stored);
         if (rc < 0)
             return rc;
         if (stored)
@@ -337,7 +371,7 @@ static int write_payloads(update_t *u, int64_t file_id, const st_payloads_t *ps)
         sum->payload_bytes_new += p->size;
         sum->payload_bytes_stored += codec ? zlen : p->size;
     }
-    return 0;
+    return write_payload_packets(u, file_id, &ps->packets);
 }
 
 static void link_types(const sift_file_meta_t *m, char *buf, size_t size)
@@ -399,7 +433,8 @@ static int write_file(update_t *u, const candidate_t *c, const sift_input_t *in,
                        .message = msg,
                        .indexed_at = (int64_t)time(NULL),
                        .vlan_key = u->opts->vlan,
-                       .meta = !u->opts->no_meta};
+                       .meta = !u->opts->no_meta,
+                       .payloads = s && s->cfg.payloads ? 2 : 0};
     sift_index_t *ix = u->ix;
     int64_t file_id;
     int rc = ix->be->begin_file(ix, &r, &file_id);

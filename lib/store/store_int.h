@@ -47,8 +47,20 @@ typedef struct st_payload {
     uint8_t hash[16]; /* XXH3-128 of the bytes */
     uint32_t size;
     uint32_t count;
+    uint32_t ord;  /* its place among the file's distinct payloads, in the order first seen */
     uint64_t data; /* offset in the arena */
 } st_payload_t;
+
+/* The packets that carry a payload, in record order: per packet the varints of its record's
+ * delta from the one before, its file offset's delta, and (payload ord << 1 | from_hi), where
+ * from_hi says the packet was sent by the flow key's hi endpoint (sift_flow_key_make's swap).
+ * With the flows' positions (offset -> flow, time) they map a payload back to its packets. */
+typedef struct st_pkstream {
+    uint8_t *buf;
+    size_t len, cap;
+    uint64_t count;
+    uint64_t last_rec, last_off;
+} st_pkstream_t;
 
 typedef struct st_payloads {
     st_payload_t *slots; /* open addressing; size 0 is empty */
@@ -56,8 +68,32 @@ typedef struct st_payloads {
     uint8_t *arena;
     size_t arena_len, arena_cap;
     uint64_t seen, bytes_seen;
+    st_pkstream_t packets;
     bool oom;
 } st_payloads_t;
+
+/* One packet of a stream. */
+typedef struct st_pk {
+    uint64_t record; /* from 0 in the file */
+    uint64_t offset; /* of its record in the file */
+    uint32_t ord;
+    bool from_hi;
+} st_pk_t;
+
+/* Appends a packet (records and offsets never go back); SIFT_ENOMEM. */
+int sift__pk_append(st_pkstream_t *s, const st_pk_t *pk);
+/* Reads the next packet of a stream's bytes at *p (before end), relative to *prev (zero before
+ * the first); false at the end or on a damaged stream. */
+bool sift__pk_next(const uint8_t **p, const uint8_t *end, st_pk_t *prev);
+
+/* The stored form: blobs of at most ST_PK_CHUNK packets, each a version byte, the packet count
+ * and raw length as varints, then the varints (its first packet relative to zero),
+ * zstd-compressed when that is smaller. */
+#define ST_PK_CHUNK 65536
+/* Encodes n packets as one stored blob (malloc'd), with zctx (a ZSTD_CCtx) when given. */
+int sift__pk_encode(const st_pk_t *pks, size_t n, void *zctx, uint8_t **out, size_t *outlen);
+/* Decodes one stored blob into a malloc'd array of its packets. */
+int sift__pk_decode(const uint8_t *blob, size_t len, st_pk_t **out, size_t *n);
 
 /* ---- the writer thread (st_writer.c) ---- */
 

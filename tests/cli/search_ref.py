@@ -4,13 +4,16 @@
     the same (packet, pattern) pairs, and for literals the same first offset and match count
     (overlapping matches counted, as Hyperscan reports every end);
   - tshark's own 'tcp.payload contains' / 'udp.payload contains' filter for a few patterns,
-    on every other capture (it is a second read of the file).
+    on every other capture (it is a second read of the file);
+and capsift search --db on an index of all of them (capsift index --payloads, read in ranges
+on four workers): every row the same as --per-packet's, time, flow and offset included.
 Compared are the packets with one IP layer and one TCP or UDP layer: capsift searches the
 innermost transport payload, tshark's fields hold every layer's (a tunnel's outer UDP too), and
 capsift also searches SCTP data and ICMP bodies, which tshark has no payload field for.
 Usage: search_ref.py CAPSIFT WORKDIR CAPTURE...; prints what differs, exit 1 when anything does.
 """
 import json
+import os
 import re
 import subprocess
 import sys
@@ -82,25 +85,61 @@ def reference(capture):
     return exp, comparable, number
 
 
-def check(capsift, capture, work, with_filter):
+def write_patterns(work):
     pfile = f"{work}/patterns.txt"
     with open(pfile, "w") as f:
         f.write("# the reference's patterns\n")
         for text, _, _ in PATTERNS:
             f.write(text + "\n")
+    return pfile
+
+
+def search_db(capsift, work, captures):
+    """The rows of search --db on an index of the captures, by file (its real path)."""
+    db = f"{work}/search-ref.db"
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(db + suffix):
+            os.unlink(db + suffix)
+    env = dict(os.environ, CAPSIFT_RANGE_BYTES="65536")
+    index = subprocess.run([capsift, "index", "-q", "--payloads", "-j", "4", "--db", db,
+                            *captures], capture_output=True, text=True, check=False, env=env)
+    run = subprocess.run([capsift, "search", "--db", db, "--json", "-q", "-F",
+                          write_patterns(work)], capture_output=True, text=True, check=False)
+    if index.returncode not in (0, 1) or run.returncode != 0:
+        print(f"index exited {index.returncode}, search --db {run.returncode}: "
+              f"{index.stderr[:200]} {run.stderr[:200]}")
+        return None
+    rows = {}
+    for line in run.stdout.splitlines():
+        r = json.loads(line)
+        rows.setdefault(r.pop("file"), []).append(json.dumps(r, sort_keys=True))
+    return rows
+
+
+def check(capsift, capture, work, with_filter, db_rows):
+    pfile = write_patterns(work)
     index = {text: k for k, (text, _, _) in enumerate(PATTERNS)}
     run = subprocess.run([capsift, "search", "--per-packet", "--json", "-q", "-F", pfile, capture],
                          capture_output=True, text=True, check=False)
     if run.returncode not in (0, 1):
         print(f"{capture}: capsift search exited {run.returncode}: {run.stderr[:300]}")
         return 1
+    bad = 0
+    if db_rows is not None:
+        mine = sorted(json.dumps({k: v for k, v in json.loads(l).items() if k != "file"},
+                                 sort_keys=True) for l in run.stdout.splitlines())
+        theirs = sorted(db_rows.get(os.path.realpath(capture), []))
+        if mine != theirs:
+            bad += 1
+            print(f"{capture}: --db gives {len(theirs)} rows, --per-packet {len(mine)}; "
+                  f"--db only {sorted(set(theirs) - set(mine))[:2]}, "
+                  f"--per-packet only {sorted(set(mine) - set(theirs))[:2]}")
     got = {}
     for line in run.stdout.splitlines():
         r = json.loads(line)
         got[(r["packet"], index[r["pattern"]])] = (r["offset"], r["count"])
     exp, comparable, number = reference(capture)
     got = {key: v for key, v in got.items() if key[0] in comparable}
-    bad = 0
     for key in sorted(set(exp) | set(got)):
         e, g = exp.get(key, "absent"), got.get(key, "absent")
         if e == "absent" or g == "absent" or (e is not None and e != g):
@@ -124,10 +163,11 @@ def check(capsift, capture, work, with_filter):
 
 
 def main():
-    capsift, work = sys.argv[1:3]
+    capsift, work, captures = sys.argv[1], sys.argv[2], sys.argv[3:]
+    db_rows = search_db(capsift, work, captures)
     # every capture against the plain scan; tshark's filter, a second read, on every other one
-    bad = sum(check(capsift, c, work, k % 2 == 0) for k, c in enumerate(sys.argv[3:]))
-    return 1 if bad else 0
+    bad = sum(check(capsift, c, work, k % 2 == 0, db_rows) for k, c in enumerate(captures))
+    return 1 if bad or db_rows is None else 0
 
 
 if __name__ == "__main__":

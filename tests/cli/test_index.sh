@@ -294,19 +294,27 @@ expect_exit 0 "$CAPSIFT" extract --help
 expect_exit 2 "$CAPSIFT" extract --db "$DB" 'port 80'
 
 # --- databases of the older layouts (/1: one positions row a flow; /2: no state, history,
-# layout or vlan_key columns, flows oriented by their first packet; /3: no metadata tables)
-# are queried and extracted from as they are, and converted by the next update, which reads
-# their files again: then they answer as a new index of the same files does, with nothing lost
-for layout in 1 2 3; do
+# layout or vlan_key columns, flows oriented by their first packet; /3: no metadata tables;
+# /4: payloads without the packets that carry them) are queried and extracted from as they
+# are, and converted by the next update, which reads their files again (those of /4 only when
+# payloads are asked for): then they answer as a new index of the same files does, with
+# nothing lost
+for layout in 1 2 3 4; do
     db=$TMP/v$layout.db
     "$CAPSIFT" index --db "$db" -q "$CAPS" >/dev/null 2>&1
     python3 - "$db" "$layout" <<'PY' && pass || fail "making a layout $layout database"
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
 c.executescript("""
-alter table files drop column meta; drop table names;
-drop table dns; drop table http; drop table tls; drop table ssh; drop table dhcp;""")
-if sys.argv[2] in ("1", "2"):
+alter table files drop column payloads; alter table payload_refs drop column ord;
+drop table payload_packets;""")
+if sys.argv[2] != "4":
+    c.executescript("""
+    alter table files drop column meta; drop table names;
+    drop table dns; drop table http; drop table tls; drop table ssh; drop table dhcp;""")
+if sys.argv[2] == "4":
+    c.execute("update files set layout = 4")
+elif sys.argv[2] in ("1", "2"):
     c.executescript("""
     alter table files drop column layout; alter table files drop column vlan_key;
     alter table flows drop column state; alter table flows drop column history;""")
@@ -326,20 +334,25 @@ PY
     python3 -c '
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-assert rows and all((r["state"] is None and r["history"] is None) == (sys.argv[2] != "3")
+assert rows and all((r["state"] is None and r["history"] is None) == (sys.argv[2] < "3")
                     for r in rows)' "$TMP/q1" "$layout" &&
         pass || fail "layout $layout: query does not read it"
     "$CAPSIFT" extract --db "$db" -w "$TMP/x1.pcap" 'packets >= 0' >/dev/null 2>&1
-    if [ "$layout" != 3 ]; then
+    if [ "$layout" -lt 3 ]; then
         expect_exit 3 "$CAPSIFT" query --db "$db" 'state SF' # no column yet: says what to do
         expect_grep 'an index of an older layout has no connection states; run capsift index' \
             "$TMP/err"
     fi
-    expect_exit 3 "$CAPSIFT" query --db "$db" 'dns example.com' # no metadata tables yet
-    expect_grep 'an index of an older layout has no application metadata; run capsift index' \
-        "$TMP/err"
-    expect_exit 1 "$CAPSIFT" index --db "$db" "$CAPS" # damaged files among them: exit 1
-    expect_grep "^indexed [1-9][0-9]* files .* 0 unchanged, 0 same content" "$TMP/out"
+    if [ "$layout" -lt 4 ]; then
+        expect_exit 3 "$CAPSIFT" query --db "$db" 'dns example.com' # no metadata tables yet
+        expect_grep 'an index of an older layout has no application metadata; run capsift index' \
+            "$TMP/err"
+        expect_exit 1 "$CAPSIFT" index --db "$db" "$CAPS" # damaged files among them: exit 1
+        expect_grep "^indexed [1-9][0-9]* files .* 0 unchanged, 0 same content" "$TMP/out"
+    else # converted without reading its files again
+        expect_exit 0 "$CAPSIFT" index --db "$db" "$CAPS"
+        expect_grep "^indexed 0 files .* 0 same content" "$TMP/out"
+    fi
     "$CAPSIFT" extract --db "$db" -w "$TMP/x2.pcap" 'packets >= 0' >/dev/null 2>&1
     a=$("$CAPSIFT" query --db "$db" --json | rows)
     b=$("$CAPSIFT" query --db "$TMP/b.db" --json | rows)
@@ -351,7 +364,7 @@ assert rows and all((r["state"] is None and r["history"] is None) == (sys.argv[2
     else
         fail "layout $layout converted by an update does not answer as a new index: $a / $b, $c / $d"
     fi
-    [ "$(sql "$db" "select value from meta where key = 'schema'")" = capsift-index/4 ] &&
+    [ "$(sql "$db" "select value from meta where key = 'schema'")" = capsift-index/5 ] &&
         pass || fail "layout $layout not converted"
 done
 

@@ -2,7 +2,7 @@
 # capsift search: per-packet results against a plain scan and tshark's 'contains' filters
 # (search_ref.py) on real captures; a pattern split across TCP segments found per stream only,
 # with retransmissions and gaps handled as documented (search_split.py); the pattern errors;
-# the database cache; -w; --count.
+# the database cache; -w; --count; --db, the index's payloads, gives --per-packet's rows.
 . "$(dirname "$0")/lib.sh"
 HERE=$(dirname "$0")
 export CAPSIFT_CACHE_DIR="$TMP/cache"
@@ -31,6 +31,56 @@ if python3 "$HERE/search_ref.py" "$TMP/lossy" "$TMP" "$CAPS/dpkt--http.pcap" >/d
 else
     pass
 fi
+# ... nor one whose --db loses a hit
+cat >"$TMP/lossy-db" <<EOF
+#!/usr/bin/env bash
+if [ "\$2" = --db ]; then "$CAPSIFT" "\$@" | sed 1d; else "$CAPSIFT" "\$@"; fi
+EOF
+chmod +x "$TMP/lossy-db"
+if python3 "$HERE/search_ref.py" "$TMP/lossy-db" "$TMP" "$CAPS/dpkt--http.pcap" >/dev/null 2>&1; then
+    fail "the --db comparison cannot fail"
+else
+    pass
+fi
+
+# ---- --db: the index's payload store ----
+f=$CAPS/dpkt--http.pcap
+"$CAPSIFT" index -q --db "$TMP/np.db" "$f" >/dev/null 2>&1 # without --payloads
+expect_exit 0 "$CAPSIFT" search --db "$TMP/np.db" --json -e GET
+expect_grep "1 of the index's files were indexed without --payloads: not searched" "$TMP/err"
+[ ! -s "$TMP/out" ] && pass || fail "a file without payloads gave hits"
+expect_exit 0 "$CAPSIFT" index --payloads --db "$TMP/np.db" "$f" # now asked for: read again
+expect_grep "^indexed 1 file " "$TMP/out"
+"$CAPSIFT" search --per-packet --csv -q -e GET -e "|0d 0a|" "$f" | sed 's|^[^,]*,||' >"$TMP/want"
+expect_exit 0 "$CAPSIFT" search --db "$TMP/np.db" --csv -e GET -e "|0d 0a|"
+sed 's|^[^,]*,||' "$TMP/out" >"$TMP/got"
+[ "$(wc -l <"$TMP/want")" -gt 5 ] && cmp -s "$TMP/want" "$TMP/got" && pass ||
+    fail "search --db after --payloads: $(diff "$TMP/want" "$TMP/got" | head -3)"
+"$CAPSIFT" search --per-packet --count --csv -q -e GET -e "|0d 0a|" -e absent-here "$f" >"$TMP/want"
+expect_exit 0 "$CAPSIFT" search --db "$TMP/np.db" --count --csv -e GET -e "|0d 0a|" -e absent-here
+cmp -s "$TMP/want" "$TMP/out" && pass || fail "search --db --count: $(cat "$TMP/out")"
+expect_exit 2 "$CAPSIFT" search --db "$TMP/np.db" -e GET "$f"
+expect_grep "either captures or --db" "$TMP/err"
+expect_exit 2 "$CAPSIFT" search --db "$TMP/np.db" -e GET -f tcp
+expect_exit 2 "$CAPSIFT" search --db "$TMP/np.db" -e GET -w "$TMP/x.pcap"
+expect_grep "capsift extract" "$TMP/err"
+expect_exit 2 "$CAPSIFT" search --db "$TMP/absent.db" -e GET
+# payloads an earlier layout stored without their packets: said, exit 1, and read again
+python3 - "$TMP/np.db" <<'PY' && pass || fail "making a layout 4 index"
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.executescript("""drop table payload_packets; alter table payload_refs drop column ord;
+alter table files drop column payloads; update files set layout = 4;
+update meta set value = 'capsift-index/4' where key = 'schema';""")
+PY
+expect_exit 1 "$CAPSIFT" search --db "$TMP/np.db" -e GET
+expect_grep "stored by an earlier capsift, without the packets that carry them" "$TMP/err"
+expect_exit 0 "$CAPSIFT" index --payloads --db "$TMP/np.db" "$f"
+expect_grep "^indexed 1 file " "$TMP/out"
+expect_exit 0 "$CAPSIFT" search --db "$TMP/np.db" --csv -e GET -e "|0d 0a|"
+sed 's|^[^,]*,||' "$TMP/out" >"$TMP/got"
+"$CAPSIFT" search --per-packet --csv -q -e GET -e "|0d 0a|" "$f" | sed 's|^[^,]*,||' >"$TMP/want"
+cmp -s "$TMP/want" "$TMP/got" && pass || fail "search --db after converting layout 4"
 
 # ---- streams ----
 python3 "$HERE/search_split.py" "$TMP/split.pcap"

@@ -1,0 +1,365 @@
+/* Searching the payload store: every distinct payload is scanned once (block mode), and the
+ * payloads that matched are mapped back to their packets through each file's payload packets
+ * (record, offset, ord) and its flows' positions (offset -> flow, time). */
+#include "store/store_int.h"
+
+#include "common/cursor.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+/* A pattern's matches in one payload. */
+typedef struct pat_hit {
+    uint32_t pattern, count;
+    int64_t first; /* the first match's start */
+} pat_hit_t;
+
+/* A payload that matched: its hits are pats[start .. start + n). */
+typedef struct matched {
+    uint8_t hash[16];
+    uint32_t n;
+    size_t start;
+} matched_t;
+
+/* A packet that carries a matched payload. */
+typedef struct cand {
+    st_pk_t pk;
+    size_t matched; /* index in the table */
+    bool placed;    /* its flow position was found */
+    int64_t flow_id, ts_ns;
+    uint8_t ip_version, ip_proto;
+    uint8_t src[16], dst[16];
+    uint16_t sport, dport;
+} cand_t;
+
+typedef struct search {
+    sift_index_t *ix;
+    sift_scanner_t *scanner;
+    pat_hit_t *pats, *cur;
+    size_t npats, pats_cap, ncur, cur_cap;
+    matched_t *table; /* open addressing by hash; n 0 is empty */
+    size_t mask, count;
+    uint8_t *buf; /* a decompressed payload */
+    size_t buf_cap;
+    bool oom;
+    /* the file being mapped */
+    size_t *ords; /* ord -> matched index + 1 (0: none) */
+    size_t nords;
+    cand_t *cands;
+    size_t ncands, cands_cap;
+    int err;
+    sift_index_search_summary_t *sum;
+} search_t;
+
+static bool on_match(void *user, unsigned id, uint64_t from, uint64_t to)
+{
+    (void)to;
+    search_t *s = user;
+    for (size_t i = 0; i < s->ncur; i++)
+        if (s->cur[i].pattern == id) {
+            s->cur[i].count++;
+            return true;
+        }
+    if (s->ncur == s->cur_cap) {
+        size_t ncap = s->cur_cap ? s->cur_cap * 2 : 16;
+        pat_hit_t *n = realloc(s->cur, ncap * sizeof *n);
+        if (!n) {
+            s->oom = true;
+            return false;
+        }
+        s->cur = n;
+        s->cur_cap = ncap;
+    }
+    s->cur[s->ncur++] = (pat_hit_t){.pattern = id, .count = 1, .first = (int64_t)from};
+    return true;
+}
+
+static int cmp_pat(const void *a, const void *b)
+{
+    const pat_hit_t *x = a, *y = b;
+    return (x->pattern > y->pattern) - (x->pattern < y->pattern);
+}
+
+static size_t slot_of(const search_t *s, const uint8_t hash[16])
+{
+    size_t i = (size_t)sift_load_le64(hash) & s->mask;
+    while (s->table[i].n && memcmp(s->table[i].hash, hash, 16) != 0)
+        i = (i + 1) & s->mask;
+    return i;
+}
+
+static int table_grow(search_t *s)
+{
+    size_t cap = s->table ? (s->mask + 1) * 2 : 1024;
+    matched_t *old = s->table;
+    size_t oldn = old ? s->mask + 1 : 0;
+    if (!(s->table = calloc(cap, sizeof *s->table))) {
+        s->table = old;
+        return SIFT_ENOMEM;
+    }
+    s->mask = cap - 1;
+    for (size_t i = 0; i < oldn; i++)
+        if (old[i].n)
+            s->table[slot_of(s, old[i].hash)] = old[i];
+    free(old);
+    return 0;
+}
+
+/* The patterns that matched the payload just scanned, kept under its hash. */
+static int keep_matched(search_t *s, const uint8_t hash[16])
+{
+    if ((s->count + 1) * 2 > (s->table ? s->mask + 1 : 0) && table_grow(s) < 0)
+        return SIFT_ENOMEM;
+    if (s->npats + s->ncur > s->pats_cap) {
+        size_t ncap = (s->pats_cap ? s->pats_cap * 2 : 256) + s->ncur;
+        pat_hit_t *n = realloc(s->pats, ncap * sizeof *n);
+        if (!n)
+            return SIFT_ENOMEM;
+        s->pats = n;
+        s->pats_cap = ncap;
+    }
+    qsort(s->cur, s->ncur, sizeof *s->cur, cmp_pat);
+    memcpy(s->pats + s->npats, s->cur, s->ncur * sizeof *s->cur);
+    matched_t *m = &s->table[slot_of(s, hash)];
+    memcpy(m->hash, hash, 16);
+    m->start = s->npats;
+    m->n = (uint32_t)s->ncur;
+    s->npats += s->ncur;
+    s->count++;
+    return 0;
+}
+
+static int scan_payload(void *user, const uint8_t hash[16], uint32_t size, int codec,
+                        const void *data, size_t len)
+{
+    search_t *s = user;
+    const void *bytes = data;
+    if (codec == 1) {
+        if (size > s->buf_cap) {
+            uint8_t *n = realloc(s->buf, size);
+            if (!n)
+                return SIFT_ENOMEM;
+            s->buf = n;
+            s->buf_cap = size;
+        }
+        if (ZSTD_decompress(s->buf, size, data, len) != size)
+            return sift__ctx_error(s->ix->ctx, SIFT_ECORRUPT,
+                                   "%s: a stored payload does not decompress (damaged index)",
+                                   s->ix->path);
+        bytes = s->buf;
+    } else if (codec != 0 || len != size) {
+        return sift__ctx_error(s->ix->ctx, SIFT_ECORRUPT,
+                               "%s: a stored payload of an unknown form (damaged index)",
+                               s->ix->path);
+    }
+    s->sum->payloads++;
+    s->sum->payload_bytes += size;
+    s->ncur = 0;
+    int rc = sift_scan_block(s->scanner, bytes, size, on_match, s);
+    if (rc < 0)
+        return rc;
+    if (s->oom)
+        return SIFT_ENOMEM;
+    if (s->ncur == 0)
+        return 0;
+    s->sum->matched++;
+    return keep_matched(s, hash);
+}
+
+static int file_ref(void *user, const uint8_t hash[16], uint32_t ord)
+{
+    search_t *s = user;
+    if (!s->table)
+        return 0;
+    const matched_t *m = &s->table[slot_of(s, hash)];
+    if (!m->n)
+        return 0;
+    if (ord >= s->nords) {
+        size_t n = (size_t)ord + 1 > s->nords * 2 ? (size_t)ord + 1 : s->nords * 2;
+        size_t *v = realloc(s->ords, n * sizeof *v);
+        if (!v)
+            return SIFT_ENOMEM;
+        memset(v + s->nords, 0, (n - s->nords) * sizeof *v);
+        s->ords = v;
+        s->nords = n;
+    }
+    s->ords[ord] = (size_t)(m - s->table) + 1;
+    return 0;
+}
+
+static int file_packets(void *user, const uint8_t *blob, size_t len)
+{
+    search_t *s = user;
+    st_pk_t *pks;
+    size_t n;
+    int rc = sift__pk_decode(blob, len, &pks, &n);
+    if (rc < 0)
+        return rc == SIFT_ENOMEM
+                   ? rc
+                   : sift__ctx_error(s->ix->ctx, rc, "%s: a file's payload packets are damaged",
+                                     s->ix->path);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (pks[i].ord >= s->nords || !s->ords[pks[i].ord])
+            continue;
+        if (s->ncands == s->cands_cap) {
+            size_t ncap = s->cands_cap ? s->cands_cap * 2 : 256;
+            cand_t *v = realloc(s->cands, ncap * sizeof *v);
+            if (!v) {
+                rc = SIFT_ENOMEM;
+                break;
+            }
+            s->cands = v;
+            s->cands_cap = ncap;
+        }
+        s->cands[s->ncands++] = (cand_t){.pk = pks[i], .matched = s->ords[pks[i].ord] - 1};
+    }
+    free(pks);
+    return rc;
+}
+
+/* The candidate at a record offset (they are in offset order), or NULL. */
+static cand_t *cand_at(search_t *s, uint64_t off)
+{
+    size_t lo = 0, hi = s->ncands;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->cands[mid].pk.offset < off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->ncands && s->cands[lo].pk.offset == off ? &s->cands[lo] : NULL;
+}
+
+static int file_positions(void *user, const sift_flow_row_t *f, const uint8_t *blob, size_t len)
+{
+    search_t *s = user;
+    uint64_t *offs;
+    int64_t *ts;
+    size_t n;
+    int rc = sift__pos_decode(blob, len, &offs, &ts, &n);
+    if (rc < 0)
+        return rc == SIFT_ENOMEM
+                   ? rc
+                   : sift__ctx_error(s->ix->ctx, rc, "%s: a flow's positions are damaged",
+                                     s->ix->path);
+    /* the key's endpoints as the flow table orders them (sift_flow_key_make) */
+    int c = memcmp(f->src, f->dst, 16);
+    bool swap = c > 0 || (c == 0 && f->sport > f->dport);
+    const uint8_t *lo = swap ? f->dst : f->src, *hi = swap ? f->src : f->dst;
+    uint16_t lo_port = swap ? f->dport : f->sport, hi_port = swap ? f->sport : f->dport;
+    for (size_t i = 0; i < n; i++) {
+        cand_t *x = cand_at(s, offs[i]);
+        if (!x || x->placed)
+            continue;
+        x->placed = true;
+        x->flow_id = f->id;
+        x->ts_ns = ts[i];
+        x->ip_version = f->ip_version;
+        x->ip_proto = f->proto;
+        memcpy(x->src, x->pk.from_hi ? hi : lo, 16);
+        memcpy(x->dst, x->pk.from_hi ? lo : hi, 16);
+        x->sport = x->pk.from_hi ? hi_port : lo_port;
+        x->dport = x->pk.from_hi ? lo_port : hi_port;
+    }
+    free(offs);
+    free(ts);
+    return 0;
+}
+
+typedef struct file_walk {
+    search_t *s;
+    int (*fn)(void *user, const sift_index_hit_t *h);
+    void *user;
+    int stop; /* fn's answer, or an error of the walk */
+} file_walk_t;
+
+static int search_file(void *user, int64_t id, const st_file_rec_t *rec)
+{
+    file_walk_t *w = user;
+    search_t *s = w->s;
+    const st_backend_t *be = s->ix->be;
+    if (rec->status && strcmp(rec->status, "error") == 0)
+        return 0; /* it could not be read: it has nothing */
+    if (rec->payloads != 2) {
+        if (rec->payloads == 1)
+            s->sum->files_older++;
+        else
+            s->sum->files_without++;
+        return 0;
+    }
+    s->sum->files++;
+    if (s->count == 0)
+        return 0;
+    s->ncands = 0;
+    if (s->nords)
+        memset(s->ords, 0, s->nords * sizeof *s->ords);
+    int rc = be->file_refs(s->ix, id, file_ref, s);
+    if (rc == 0)
+        rc = be->file_packets(s->ix, id, file_packets, s);
+    if (rc == 0 && s->ncands)
+        rc = be->file_positions(s->ix, id, file_positions, s);
+    for (size_t i = 0; i < s->ncands && rc == 0; i++) {
+        const cand_t *x = &s->cands[i];
+        if (!x->placed) {
+            s->sum->lost++;
+            continue;
+        }
+        const matched_t *m = &s->table[x->matched];
+        for (uint32_t k = 0; k < m->n && rc == 0; k++) {
+            const pat_hit_t *p = &s->pats[m->start + k];
+            sift_index_hit_t h = {.file = rec->path,
+                                  .ts_digits = (uint8_t)rec->ts_digits,
+                                  .packet = x->pk.record + 1,
+                                  .file_offset = x->pk.offset,
+                                  .ts_ns = x->ts_ns,
+                                  .flow_id = x->flow_id,
+                                  .ip_version = x->ip_version,
+                                  .ip_proto = x->ip_proto,
+                                  .sport = x->sport,
+                                  .dport = x->dport,
+                                  .offset = p->first,
+                                  .pattern = p->pattern,
+                                  .count = p->count};
+            memcpy(h.src, x->src, 16);
+            memcpy(h.dst, x->dst, 16);
+            s->sum->hits++;
+            if ((rc = w->fn(w->user, &h)) != 0)
+                w->stop = rc;
+        }
+    }
+    if (rc == SIFT_ENOMEM && !w->stop)
+        rc = sift__ctx_error(s->ix->ctx, rc, "out of memory");
+    return rc;
+}
+
+int sift_index_search(sift_index_t *ix, const sift_matcher_t *m,
+                      int (*fn)(void *user, const sift_index_hit_t *h), void *user,
+                      sift_index_search_summary_t *sum)
+{
+    sift_index_search_summary_t local;
+    search_t s = {.ix = ix, .sum = sum ? sum : &local};
+    memset(s.sum, 0, sizeof *s.sum);
+    if (sift_matcher_streaming(m))
+        return sift__ctx_error(ix->ctx, SIFT_EINVAL,
+                               "the payload store is searched one payload at a time: give a "
+                               "block-mode matcher");
+    int rc = sift_scanner_create(&s.scanner, m);
+    if (rc < 0)
+        return sift__ctx_error(ix->ctx, rc, "out of memory");
+    rc = ix->be->each_payload(ix, scan_payload, &s);
+    if (rc == SIFT_ENOMEM)
+        rc = sift__ctx_error(ix->ctx, rc, "out of memory");
+    file_walk_t w = {.s = &s, .fn = fn, .user = user};
+    if (rc == 0)
+        rc = ix->be->each_file(ix, search_file, &w);
+    sift_scanner_free(s.scanner);
+    free(s.pats);
+    free(s.cur);
+    free(s.table);
+    free(s.buf);
+    free(s.ords);
+    free(s.cands);
+    return rc;
+}
