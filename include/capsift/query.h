@@ -33,6 +33,12 @@
  *                              contains TEXT (ASCII case ignored); ssh.* also match the
  *                              software after "SSH-2.0-"
  *   ja3, ja3s, hassh, hassh.server, cert.sha1   HEX (any case), or the JA3/HASSH string
+ * and on the payloads the index stores (capsift index --payloads; a flow matches when one of
+ * its packets' transport payloads does, as capsift search --per-packet finds it):
+ *   contains TEXT              the bytes of TEXT, with |hex| bytes as capsift search writes
+ *                              them: contains "GET /admin", contains "|de ad be ef|"
+ *   matches /REGEX/FLAGS       a regular expression as capsift search takes it (flags i s m);
+ *                              quoted when it holds spaces, parentheses or bars
  * combined with and (&&), or (||), not (!) and parentheses; and binds tighter than or.
  * BPF terms about packets (ether, arp, less, tcp[13] ...) are refused with why. Values never
  * enter the SQL text: each is a bound parameter.
@@ -70,6 +76,11 @@ typedef struct sift_query_param {
 } sift_query_param_t;
 
 SIFT_API size_t sift_query_nparams(const sift_query_t *q);
+
+/* The patterns of the contains and matches terms, in capsift search's syntax (capsift/search.h),
+ * in order: term i holds for the flows in temp.payload_hits(term, flow_id) with term = i, which
+ * the index fills from its payload store before it runs the query. *terms is valid while q is. */
+SIFT_API size_t sift_query_payload_terms(const sift_query_t *q, const char *const **terms);
 SIFT_API const sift_query_param_t *sift_query_param(const sift_query_t *q, size_t i);
 
 /* Parses a time as the language does (ISO 8601 UTC or epoch seconds) into nanoseconds since

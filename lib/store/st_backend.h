@@ -135,6 +135,9 @@ typedef struct st_backend {
     /* A file's payload packet blobs, in order. */
     int (*file_packets)(sift_index_t *ix, int64_t file_id,
                         int (*fn)(void *user, const uint8_t *blob, size_t len), void *user);
+    /* The flows of a query's payload terms: n (term, flow_id) pairs, each once, replacing
+     * those of an earlier query (sift_query_payload_terms). */
+    int (*put_term_hits)(sift_index_t *ix, const int64_t (*pairs)[2], size_t n);
     /* A file's flows, each with one segment of its positions at a time (in flow order). */
     int (*file_positions)(sift_index_t *ix, int64_t file_id,
                           int (*fn)(void *user, const sift_flow_row_t *flow, const uint8_t *blob,

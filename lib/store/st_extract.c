@@ -116,7 +116,9 @@ static int ex_segment(void *user, const st_file_rec_t *file, int64_t flow_id, co
 static int ex_collect(extract_t *x, const sift_query_t *q, sift_extract_summary_t *sum)
 {
     ex_collect_t c = {x, sum, -1};
-    int rc = x->ix->be->positions(x->ix, q, ex_segment, &c);
+    int rc = sift__payload_terms(x->ix, q);
+    if (rc == 0)
+        rc = x->ix->be->positions(x->ix, q, ex_segment, &c);
     for (size_t i = 0; i < x->nfiles; i++)
         qsort(x->files[i].offs, x->files[i].n, sizeof *x->files[i].offs, cmp_u64);
     return rc;

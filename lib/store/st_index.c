@@ -38,19 +38,22 @@ bool sift_index_looks_like(const char *path)
 int sift_index_query(sift_index_t *ix, const sift_query_t *q, sift_sort_t sort, uint64_t limit,
                      sift_flow_row_fn fn, void *user)
 {
-    return ix->be->query(ix, q, sort, limit, fn, user);
+    int rc = sift__payload_terms(ix, q);
+    return rc < 0 ? rc : ix->be->query(ix, q, sort, limit, fn, user);
 }
 
 int sift_index_group(sift_index_t *ix, const sift_query_t *q, sift_group_t by, sift_sort_t sort,
                      uint64_t limit, int (*fn)(void *user, const sift_group_row_t *row), void *user)
 {
-    return ix->be->group(ix, q, by, sort, limit, fn, user);
+    int rc = sift__payload_terms(ix, q);
+    return rc < 0 ? rc : ix->be->group(ix, q, by, sort, limit, fn, user);
 }
 
 int sift_index_flows(sift_index_t *ix, const sift_query_t *q, unsigned protos,
                      int (*fn)(void *user, const sift_index_flow_t *f), void *user)
 {
-    return ix->be->flows(ix, q, protos, fn, user);
+    int rc = sift__payload_terms(ix, q);
+    return rc < 0 ? rc : ix->be->flows(ix, q, protos, fn, user);
 }
 
 int sift__paths_add(void *user, const char *path)

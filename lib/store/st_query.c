@@ -6,6 +6,7 @@
 
 #include <capsift/parse.h>
 #include <capsift/query.h>
+#include <capsift/search.h>
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -17,16 +18,19 @@
 #include <strings.h>
 #include <time.h>
 
-#define Q_MAX_PARAMS 256
-#define Q_MAX_DEPTH  64
-#define Q_MAX_TOKEN  1280 /* a DNS name of 255 bytes, escaped, fits */
+#define Q_MAX_PARAMS  256
+#define Q_MAX_DEPTH   64
+#define Q_MAX_TOKEN   1280 /* a DNS name of 255 bytes, escaped, fits */
+#define Q_MAX_PAYLOAD 64   /* contains and matches terms */
 
 struct sift_query {
     char *sql;
     size_t len, cap;
     sift_query_param_t params[Q_MAX_PARAMS];
     size_t nparams;
-    char *texts[Q_MAX_PARAMS]; /* owned strings of 't' parameters */
+    char *texts[Q_MAX_PARAMS];    /* owned strings of 't' parameters */
+    char *payload[Q_MAX_PAYLOAD]; /* contains / matches terms, in capsift search's syntax */
+    size_t npayload;
 };
 
 typedef enum tok_kind { T_END, T_WORD, T_LPAREN, T_RPAREN, T_OP, T_AND, T_OR, T_NOT } tok_kind_t;
@@ -742,6 +746,58 @@ static int term_meta(parser_t *ps, const char *word, bool *done)
     return 0;
 }
 
+/* contains TEXT (its bytes, with |hex| as capsift search writes them), matches /REGEX/FLAGS:
+ * the flows with a packet whose payload has them, which the index finds in its payload store
+ * (temp.payload_hits, filled before the query runs). */
+static int term_payload(parser_t *ps, bool regex)
+{
+    int rc = next(ps);
+    if (rc < 0)
+        return rc;
+    if ((rc = expect_word(ps, regex ? "a /regex/" : "the bytes to look for")) < 0)
+        return rc;
+    if (ps->q->npayload == Q_MAX_PAYLOAD)
+        return fail(ps, ps->col, "more than %d contains and matches terms", Q_MAX_PAYLOAD);
+    char pat[2 * Q_MAX_TOKEN + 4];
+    size_t n = 0;
+    if (regex) {
+        snprintf(pat, sizeof pat, "%s", ps->text);
+    } else { /* a quoted literal of the search syntax: a quote in it escaped */
+        pat[n++] = '"';
+        for (const char *c = ps->text; *c; c++) {
+            if (*c == '"')
+                pat[n++] = '\\';
+            pat[n++] = *c;
+        }
+        pat[n++] = '"';
+        pat[n] = '\0';
+    }
+    sift_ctx_t *ctx = NULL;
+    sift_patterns_t *set = NULL;
+    if (sift_ctx_create(&ctx) < 0 || sift_patterns_create(&set) < 0) {
+        sift_ctx_free(ctx);
+        return fail(ps, ps->col, "out of memory");
+    }
+    rc = sift_patterns_add(set, ctx, pat, false, "query", 1);
+    if (rc < 0) {
+        const char *msg = sift_ctx_errmsg(ctx), *why = strstr(msg, ": ");
+        rc = fail(ps, ps->col, "%s", why && strncmp(msg, "query:", 6) == 0 ? why + 2 : msg);
+    } else if (regex && !sift_patterns_at(set, 0)->regex) {
+        rc = fail(ps, ps->col,
+                  "matches takes a regular expression as /regex/flags (quote it "
+                  "when it holds spaces, parentheses or bars)");
+    }
+    sift_patterns_free(set);
+    sift_ctx_free(ctx);
+    if (rc < 0)
+        return rc;
+    if (!(ps->q->payload[ps->q->npayload] = strdup(pat)))
+        return fail(ps, ps->col, "out of memory");
+    emit(ps, "f.id IN (SELECT flow_id FROM temp.payload_hits WHERE term = ?)");
+    rc = param_int(ps, (int64_t)ps->q->npayload++);
+    return rc < 0 ? rc : next(ps);
+}
+
 static int term(parser_t *ps)
 {
     if (ps->kind != T_WORD)
@@ -754,6 +810,8 @@ static int term(parser_t *ps)
     for (char *c = word; *c; c++)
         *c = (char)tolower((unsigned char)*c);
     int rc;
+    if (!ps->quoted && (strcmp(word, "contains") == 0 || strcmp(word, "matches") == 0))
+        return term_payload(ps, word[0] == 'm');
     if (strcmp(word, "src") == 0 || strcmp(word, "dst") == 0) {
         if ((rc = next(ps)) < 0)
             return rc;
@@ -966,6 +1024,8 @@ void sift_query_free(sift_query_t *q)
         return;
     for (size_t i = 0; i < q->nparams; i++)
         free(q->texts[i]);
+    for (size_t i = 0; i < q->npayload; i++)
+        free(q->payload[i]);
     free(q->sql);
     free(q);
 }
@@ -983,4 +1043,10 @@ size_t sift_query_nparams(const sift_query_t *q)
 const sift_query_param_t *sift_query_param(const sift_query_t *q, size_t i)
 {
     return i < q->nparams ? &q->params[i] : NULL;
+}
+
+size_t sift_query_payload_terms(const sift_query_t *q, const char *const **terms)
+{
+    *terms = (const char *const *)q->payload;
+    return q->npayload;
 }

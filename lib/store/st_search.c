@@ -363,3 +363,75 @@ int sift_index_search(sift_index_t *ix, const sift_matcher_t *m,
     free(s.cands);
     return rc;
 }
+
+/* ---- the payload terms of a query ---- */
+
+typedef struct term_hits {
+    int64_t (*v)[2];
+    size_t n, cap;
+} term_hits_t;
+
+static int keep_term_hit(void *user, const sift_index_hit_t *h)
+{
+    term_hits_t *t = user;
+    if (t->n && t->v[t->n - 1][0] == h->pattern && t->v[t->n - 1][1] == h->flow_id)
+        return 0; /* the next packet of the same flow */
+    if (t->n == t->cap) {
+        size_t ncap = t->cap ? t->cap * 2 : 256;
+        int64_t(*v)[2] = realloc(t->v, ncap * sizeof *v);
+        if (!v)
+            return SIFT_ENOMEM;
+        t->v = v;
+        t->cap = ncap;
+    }
+    t->v[t->n][0] = h->pattern;
+    t->v[t->n++][1] = h->flow_id;
+    return 0;
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+    const int64_t *x = a, *y = b;
+    return x[0] != y[0] ? (x[0] > y[0]) - (x[0] < y[0]) : (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+int sift__payload_terms(sift_index_t *ix, const sift_query_t *q)
+{
+    const char *const *terms;
+    size_t n = q ? sift_query_payload_terms(q, &terms) : 0;
+    if (n == 0)
+        return 0;
+    sift_patterns_t *ps = NULL;
+    sift_matcher_t *m = NULL;
+    int rc = sift_patterns_create(&ps);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = sift_patterns_add(ps, ix->ctx, terms[i], false, "query", (unsigned)i + 1);
+    if (rc == 0)
+        rc = sift_matcher_compile(&m, ix->ctx, ps, &(sift_matcher_opts_t){0}, NULL);
+    term_hits_t t = {0};
+    sift_index_search_summary_t sum;
+    if (rc == 0)
+        rc = sift_index_search(ix, m, keep_term_hit, &t, &sum);
+    if (rc == SIFT_ENOMEM)
+        rc = sift__ctx_error(ix->ctx, rc, "out of memory");
+    if (rc == 0 && (sum.files_older || sum.files_without)) /* no answer rather than a wrong one */
+        rc = sift__ctx_error(ix->ctx, SIFT_EINVAL,
+                             "%s: %llu of its files were indexed without their payloads' packets "
+                             "(without --payloads, or by an earlier capsift), which contains and "
+                             "matches search: run capsift index --payloads on them",
+                             ix->path, (unsigned long long)(sum.files_older + sum.files_without));
+    if (rc == 0) {
+        qsort(t.v, t.n, sizeof *t.v, cmp_pair);
+        size_t u = 0;
+        for (size_t i = 0; i < t.n; i++)
+            if (u == 0 || cmp_pair(t.v[u - 1], t.v[i]) != 0) {
+                t.v[u][0] = t.v[i][0];
+                t.v[u++][1] = t.v[i][1];
+            }
+        rc = ix->be->put_term_hits(ix, (const int64_t(*)[2])t.v, u);
+    }
+    free(t.v);
+    sift_matcher_free(m);
+    sift_patterns_free(ps);
+    return rc;
+}

@@ -911,4 +911,5 @@ const st_backend_t sift__sqlite_backend = {
     .file_refs = sift__sql_file_refs,
     .file_packets = sift__sql_file_packets,
     .file_positions = sift__sql_file_positions,
+    .put_term_hits = sift__sql_put_term_hits,
 };

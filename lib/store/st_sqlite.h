@@ -59,6 +59,7 @@ int sift__sql_file_positions(sift_index_t *ix, int64_t file_id,
                              int (*fn)(void *user, const sift_flow_row_t *flow, const uint8_t *blob,
                                        size_t len),
                              void *user);
+int sift__sql_put_term_hits(sift_index_t *ix, const int64_t (*pairs)[2], size_t n);
 int sift__sql_each_path(sift_index_t *ix, int (*fn)(void *user, const char *path), void *user);
 
 #endif

@@ -736,3 +736,37 @@ int sift__sql_file_positions(sift_index_t *ix, int64_t file_id,
     fpos_walk_t w = {fn, user, NULL};
     return walk(st_sql(ix), st, fpos_row, &w, "reading its flows");
 }
+
+/* ---- the flows of a query's payload terms ---- */
+
+int sift__sql_put_term_hits(sift_index_t *ix, const int64_t (*pairs)[2], size_t n)
+{
+    st_sql_t *s = st_sql(ix);
+    /* a temporary table, which only this connection sees: a read-only one (opened so, which
+     * keeps the database itself unwritten) lifts query_only for it */
+    int rc = ix->read_only ? sift__sql_exec(s, "PRAGMA query_only=0", "running the query") : 0;
+    if (rc == 0)
+        rc = sift__sql_exec(s,
+                            "DROP TABLE IF EXISTS temp.payload_hits;"
+                            "CREATE TEMP TABLE payload_hits(term INTEGER NOT NULL, flow_id "
+                            "INTEGER NOT NULL, PRIMARY KEY(term, flow_id)) WITHOUT ROWID",
+                            "running the query");
+    sqlite3_stmt *st = NULL;
+    if (rc == 0 && sqlite3_prepare_v2(s->db, "INSERT INTO temp.payload_hits VALUES(?, ?)", -1, &st,
+                                      NULL) != SQLITE_OK)
+        rc = sift__sql_error(s, sqlite3_errcode(s->db), "running the query");
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        sqlite3_bind_int64(st, 1, pairs[i][0]);
+        sqlite3_bind_int64(st, 2, pairs[i][1]);
+        int step = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (step != SQLITE_DONE)
+            rc = sift__sql_error(s, step, "running the query");
+    }
+    sqlite3_finalize(st);
+    if (ix->read_only) {
+        int qrc = sift__sql_exec(s, "PRAGMA query_only=1", "running the query");
+        rc = rc < 0 ? rc : qrc;
+    }
+    return rc;
+}

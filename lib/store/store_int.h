@@ -146,6 +146,14 @@ typedef struct st_index_state {
 
 extern const sift_pass_t sift__index_pass;
 
+/* ---- the payload terms of a query (st_search.c) ---- */
+
+/* Finds the flows of q's contains and matches terms in the payload store and hands them to the
+ * backend (put_term_hits) for the query to read; nothing for a query without such terms. An
+ * index with files whose payloads' packets it lacks (indexed without --payloads, or by layout
+ * 4) is refused (SIFT_EINVAL, saying to index them with --payloads): no answer, not a wrong one. */
+int sift__payload_terms(sift_index_t *ix, const sift_query_t *q);
+
 /* ---- a list of paths (st_index.c) ---- */
 
 typedef struct st_paths {

@@ -82,6 +82,42 @@ sed 's|^[^,]*,||' "$TMP/out" >"$TMP/got"
 "$CAPSIFT" search --per-packet --csv -q -e GET -e "|0d 0a|" "$f" | sed 's|^[^,]*,||' >"$TMP/want"
 cmp -s "$TMP/want" "$TMP/got" && pass || fail "search --db after converting layout 4"
 
+# ---- the query language's payload terms: contains, matches ----
+qcaps=("$CAPS"/dpkt--http.pcap "$CAPS"/pcapplusplus--http-packets.pcap "$CAPS"/ndpi--http.pcapng)
+if have_shared && [ "${SIFT_SANITIZE:-OFF}" != ON ]; then qcaps=("$SHARED"/traffic); fi
+"$CAPSIFT" index -q --payloads --db "$TMP/q.db" "${qcaps[@]}" >/dev/null 2>&1
+qexprs=('contains "GET /"' "contains '|0d 0a 0d 0a|'" 'matches "/HTTP\/1\.[01] [45][0-9][0-9]/"')
+qpats=('GET /' '|0d 0a 0d 0a|' '/HTTP\/1\.[01] [45][0-9][0-9]/')
+for k in 0 1 2; do
+    expr=${qexprs[$k]} pat=${qpats[$k]}
+    "$CAPSIFT" query --db "$TMP/q.db" --json "$expr" >"$TMP/qq" 2>"$TMP/err"
+    "$CAPSIFT" search --per-packet --json -q -e "$pat" "${qcaps[@]}" >"$TMP/qs" 2>/dev/null
+    python3 - "$TMP/qq" "$TMP/qs" <<'PY' && pass || fail "query '$expr' differs from search's flows"
+import json, os, sys
+def key(r, a, b):
+    return (os.path.realpath(r["file"]), r.get("proto", r.get("transport"))) + \
+        tuple(sorted([(r["src"], r[a]), (r["dst"], r[b])], key=str))
+q = {key(r, "sport", "dport") for r in map(json.loads, open(sys.argv[1]))}
+s = {key(r, "sport", "dport") for r in map(json.loads, open(sys.argv[2]))}
+assert q and q == s, (len(q), len(s), sorted(q - s, key=str)[:2], sorted(s - q, key=str)[:2])
+PY
+done
+n_all=$("$CAPSIFT" query --db "$TMP/q.db" --json 'tcp' | wc -l)
+n_in=$("$CAPSIFT" query --db "$TMP/q.db" --json 'tcp and contains "HTTP/1."' | wc -l)
+n_out=$("$CAPSIFT" query --db "$TMP/q.db" --json 'tcp and not contains "HTTP/1."' | wc -l)
+[ "$n_in" -gt 0 ] && [ "$n_out" -gt 0 ] && [ $((n_in + n_out)) = "$n_all" ] && pass ||
+    fail "contains and not contains: $n_in + $n_out != $n_all"
+expect_exit 0 "$CAPSIFT" extract --db "$TMP/q.db" -w "$TMP/qx.pcap" 'contains "GET /"'
+want=$("$CAPSIFT" query --db "$TMP/q.db" --json 'contains "GET /"' |
+    python3 -c 'import json, sys; print(sum(json.loads(l)["packets"] for l in sys.stdin))')
+got=$(capinfos -Mc "$TMP/qx.pcap" 2>/dev/null | awk '/Number of packets/ { print $NF }')
+[ "$got" = "$want" ] && pass || fail "extract 'contains': $got packets, the flows have $want"
+expect_exit 2 "$CAPSIFT" query --db "$TMP/q.db" 'matches abc'
+expect_grep "matches takes a regular expression" "$TMP/err"
+"$CAPSIFT" index -q --db "$TMP/np2.db" "$f" >/dev/null 2>&1
+expect_exit 3 "$CAPSIFT" query --db "$TMP/np2.db" 'contains GET'
+expect_grep "indexed without their payloads' packets" "$TMP/err"
+
 # ---- streams ----
 python3 "$HERE/search_split.py" "$TMP/split.pcap"
 # tshark's reassembled stream holds the split pattern (the reference that it is there)

@@ -107,6 +107,10 @@ static void test_query_errors(void **state)
         {"uri /a?b&c", 9, "unexpected character '&' (quote a value"},
         {"sni ''", 5, "not a domain name"},
         {"uri contains", 13, "expected the text to look for at the end"},
+        {"contains", 9, "expected the bytes to look for at the end"},
+        {"port 80 and contains '|0g|'", 22, "'g' at column 3 is not a hex digit"},
+        {"matches abc", 9, "matches takes a regular expression as /regex/flags"},
+        {"matches '/a(/'", 9, "/a(/"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sift_query_t *q = (sift_query_t *)1;
