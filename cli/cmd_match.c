@@ -198,33 +198,36 @@ static int print_hits(const sift_iocs_t *l, const hits_t *h, const match_args_t 
     return cli_rows_print(&o, cols, NCOLS, h->n, row_values, &s);
 }
 
-static int load_lists(const match_args_t *a, sift_ctx_t *ctx, sift_iocs_t *l)
+static int load_lists(const match_args_t *a, sift_ctx_t *ctx, sift_iocs_t **out)
 {
     if (a->lists.n == 0) {
         cli_error("no indicators: give --ioc LIST (see 'capsift match --help')");
         return CLI_USAGE;
     }
     double t0 = cli_now();
-    int rc = 0;
-    for (size_t i = 0; i < a->lists.n && rc == 0; i++)
-        rc = sift_iocs_load(l, ctx, a->lists.v[i]);
-    if (rc == 0)
-        rc = sift_iocs_build(l, ctx, 0);
+    sift_cache_t *cache = NULL;
+    if (!a->co.no_cache && !cli_cache_env_off())
+        cli_cache_open(ctx, &cache); /* a cache that cannot open: build */
+    bool cached;
+    int rc = sift_iocs_load_all(out, ctx, a->lists.v, a->lists.n, 0, cache, &cached);
+    sift_cache_close(cache);
     if (rc < 0) {
         cli_error("%s", sift_ctx_errmsg(ctx));
         return rc == SIFT_ENOMEM ? CLI_FAILED : CLI_USAGE;
     }
+    const sift_iocs_t *l = *out;
     if (sift_iocs_count(l) == 0) {
         cli_error("the lists hold no indicator");
         return CLI_USAGE;
     }
     if (!a->co.quiet) {
         char n[4][32];
-        cli_note("%s indicators (%s addresses, %s ranges, %s names) loaded in %.3f s%s",
+        cli_note("%s indicators (%s addresses, %s ranges, %s names) %s in %.3f s%s",
                  cli_u64_grouped(n[0], sift_iocs_count(l)),
                  cli_u64_grouped(n[1], sift_iocs_count_kind(l, SIFT_IOC_ADDR)),
                  cli_u64_grouped(n[2], sift_iocs_count_kind(l, SIFT_IOC_CIDR)),
-                 cli_u64_grouped(n[3], sift_iocs_count_kind(l, SIFT_IOC_NAME)), cli_now() - t0,
+                 cli_u64_grouped(n[3], sift_iocs_count_kind(l, SIFT_IOC_NAME)),
+                 cached ? "read from the cache" : "loaded", cli_now() - t0,
                  sift_iocs_skipped(l) ? "; STIX patterns of other forms skipped" : "");
     }
     return CLI_OK;
@@ -316,12 +319,11 @@ int cmd_match(int argc, char **argv)
         return prc < 0 ? CLI_OK : prc;
     sift_ctx_t *ctx = NULL;
     sift_iocs_t *l = NULL;
-    if (sift_ctx_create(&ctx) < 0 || sift_iocs_create(&l) < 0) {
+    if (sift_ctx_create(&ctx) < 0) {
         cli_error("out of memory");
-        sift_ctx_free(ctx);
         return CLI_FAILED;
     }
-    int rc = load_lists(&a, ctx, l);
+    int rc = load_lists(&a, ctx, &l);
     hits_t h = {0};
     cli_run_t run = {0};
     if (rc == CLI_OK)

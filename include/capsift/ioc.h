@@ -24,6 +24,7 @@
 #ifndef CAPSIFT_IOC_H
 #define CAPSIFT_IOC_H
 
+#include <capsift/cache.h>
 #include <capsift/common.h>
 
 #include <stdbool.h>
@@ -78,6 +79,13 @@ SIFT_API const sift_ioc_t *sift_iocs_at(const sift_iocs_t *l, size_t i);
 /* Counts by kind, and STIX patterns skipped. */
 SIFT_API size_t sift_iocs_count_kind(const sift_iocs_t *l, sift_ioc_kind_t k);
 SIFT_API size_t sift_iocs_skipped(const sift_iocs_t *l);
+
+/* The lists at paths loaded (sift_iocs_load each) and built (sift_iocs_build) into a new *out,
+ * through cache (NULL: none): what was built from lists of the same paths and contents with the
+ * same fp_rate is read back instead (*from_cache, may be NULL, says so), and an entry that does
+ * not read back whole is built again and replaced. Errors as sift_iocs_load and build. */
+SIFT_API int sift_iocs_load_all(sift_iocs_t **out, sift_ctx_t *ctx, const char *const *paths,
+                                size_t n, double fp_rate, sift_cache_t *cache, bool *from_cache);
 
 /* The indicator an address (16 bytes) is or lies in (the address itself first, else the most
  * specific range), or -1. */

@@ -34,6 +34,7 @@ struct sift_iocs {
     range_t *ranges;
     size_t nranges;
     uint8_t (*maxhi)[16]; /* the largest hi of ranges[0 .. i] */
+    char *arena;          /* read back from the cache: the indicators' strings are in it */
 };
 
 int sift_iocs_create(sift_iocs_t **out)
@@ -46,11 +47,12 @@ void sift_iocs_free(sift_iocs_t *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < l->n; i++) {
+    for (size_t i = 0; !l->arena && i < l->n; i++) {
         free((void *)(uintptr_t)l->v[i].text);
         free((void *)(uintptr_t)l->v[i].source);
         free((void *)(uintptr_t)l->v[i].name);
     }
+    free(l->arena);
     free(l->v);
     sift_bloom_free(l->addr_bloom);
     sift_bloom_free(l->name_bloom);
@@ -420,8 +422,10 @@ static int load_stix(sift_iocs_t *l, sift_ctx_t *ctx, const char *path, const ch
     return rc;
 }
 
-int sift_iocs_load(sift_iocs_t *l, sift_ctx_t *ctx, const char *path)
+/* The whole of a list ("-": standard input) into *data (NUL-terminated, malloc'd). */
+static int read_list(sift_ctx_t *ctx, const char *path, char **out, size_t *outlen)
 {
+    *out = NULL;
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (!f)
         return sift__ctx_error(ctx, errno == ENOENT ? SIFT_ENOENT : SIFT_EIO, "%s: %s", path,
@@ -450,19 +454,37 @@ int sift_iocs_load(sift_iocs_t *l, sift_ctx_t *ctx, const char *path)
         sift__ctx_error(ctx, rc, "out of memory");
     if (f != stdin)
         fclose(f);
-    if (rc == 0 && memchr(data, 0, len))
-        rc = sift__ctx_error(ctx, SIFT_EPARSE, "%s: a NUL byte: not a list of indicators", path);
-    if (rc == 0) {
-        data[len] = 0;
-        const char *first = data + strspn(data, " \t\r\n\xef\xbb\xbf");
-        size_t plen = strlen(path);
-        if (*first == '{' || *first == '[')
-            rc = load_stix(l, ctx, path, data, len);
-        else if (plen > 4 && strcasecmp(path + plen - 4, ".csv") == 0)
-            rc = load_csv(l, ctx, path, data);
-        else
-            rc = load_text(l, ctx, path, data);
+    if (rc < 0) {
+        free(data);
+        return rc;
     }
+    data[len] = 0;
+    *out = data;
+    *outlen = len;
+    return 0;
+}
+
+/* A list's indicators, told apart by its first bytes and name. */
+static int parse_list(sift_iocs_t *l, sift_ctx_t *ctx, const char *path, char *data, size_t len)
+{
+    if (memchr(data, 0, len))
+        return sift__ctx_error(ctx, SIFT_EPARSE, "%s: a NUL byte: not a list of indicators", path);
+    const char *first = data + strspn(data, " \t\r\n\xef\xbb\xbf");
+    size_t plen = strlen(path);
+    if (*first == '{' || *first == '[')
+        return load_stix(l, ctx, path, data, len);
+    if (plen > 4 && strcasecmp(path + plen - 4, ".csv") == 0)
+        return load_csv(l, ctx, path, data);
+    return load_text(l, ctx, path, data);
+}
+
+int sift_iocs_load(sift_iocs_t *l, sift_ctx_t *ctx, const char *path)
+{
+    char *data;
+    size_t len;
+    int rc = read_list(ctx, path, &data, &len);
+    if (rc == 0)
+        rc = parse_list(l, ctx, path, data, len);
     free(data);
     return rc;
 }
@@ -637,4 +659,253 @@ long sift_iocs_find_name(const sift_iocs_t *l, const char *name, size_t n)
         start += (size_t)(dot - k) + 1;
     }
     return -1;
+}
+
+/* ---- the built lists in the cache ---- */
+
+/* The form kept in the cache (native byte order: the key names the platform): a header with a
+ * checksum of the rest, the indicators as fixed records with their strings after them, the
+ * two tables' slots, the ranges, and the two filters as sift_bloom_serialize writes them. */
+#define IOC_FORM "capsift-iocs/1"
+
+typedef struct ioc_head {
+    char magic[16];
+    uint64_t n, kinds[3], skipped, nranges, strings, addr_slots, name_slots, abloom, nbloom;
+    uint64_t sum; /* XXH3-64 of what follows the header: a damaged entry is not read back */
+} ioc_head_t;
+
+typedef struct ioc_rec {
+    uint32_t text, name, source, line; /* string offsets (name UINT32_MAX: none) */
+    uint8_t kind, version, bits, pad;
+    uint8_t addr[16];
+} ioc_rec_t;
+
+/* Appends a string to the strings area, or finds the last one again (the sources). */
+static uint32_t put_str(char *area, size_t *used, const char *str, uint32_t *last,
+                        const char **lastp)
+{
+    if (lastp && *lastp && strcmp(*lastp, str) == 0)
+        return *last;
+    uint32_t off = (uint32_t)*used;
+    size_t n = strlen(str) + 1;
+    memcpy(area + *used, str, n);
+    *used += n;
+    if (lastp) {
+        *lastp = str;
+        *last = off;
+    }
+    return off;
+}
+
+static int save(const sift_iocs_t *l, void **out, size_t *outlen)
+{
+    size_t strings = 0;
+    for (size_t i = 0; i < l->n; i++)
+        strings += strlen(l->v[i].text) + 1 + strlen(l->v[i].source) + 1 +
+                   (l->v[i].name ? strlen(l->v[i].name) + 1 : 0);
+    if (strings > UINT32_MAX)
+        return SIFT_ENOMEM; /* no entry: built each time */
+    ioc_head_t h = {.n = l->n,
+                    .kinds = {l->kinds[0], l->kinds[1], l->kinds[2]},
+                    .skipped = l->skipped,
+                    .nranges = l->nranges,
+                    .addr_slots = l->addrs.mask + 1,
+                    .name_slots = l->names.mask + 1,
+                    .abloom = sift_bloom_serialized_size(l->addr_bloom),
+                    .nbloom = sift_bloom_serialized_size(l->name_bloom)};
+    memcpy(h.magic, IOC_FORM, sizeof IOC_FORM);
+    size_t total = sizeof h + l->n * sizeof(ioc_rec_t) + strings +
+                   (h.addr_slots + h.name_slots) * sizeof(uint32_t) +
+                   l->nranges * (sizeof(range_t) + 16) + h.abloom + h.nbloom;
+    char *b = malloc(total);
+    if (!b)
+        return SIFT_ENOMEM;
+    ioc_rec_t *rec = (ioc_rec_t *)(void *)(b + sizeof h);
+    char *area = (char *)(rec + l->n);
+    size_t used = 0;
+    uint32_t last = 0;
+    const char *lastp = NULL;
+    for (size_t i = 0; i < l->n; i++) {
+        const sift_ioc_t *o = &l->v[i];
+        rec[i] =
+            (ioc_rec_t){.line = o->line, .kind = o->kind, .version = o->version, .bits = o->bits};
+        memcpy(rec[i].addr, o->addr, 16);
+        rec[i].text = put_str(area, &used, o->text, NULL, NULL);
+        rec[i].source = put_str(area, &used, o->source, &last, &lastp);
+        rec[i].name = o->name ? put_str(area, &used, o->name, NULL, NULL) : UINT32_MAX;
+    }
+    h.strings = used;
+    char *p = area + used;
+    memcpy(p, l->addrs.slot, h.addr_slots * sizeof(uint32_t));
+    p += h.addr_slots * sizeof(uint32_t);
+    memcpy(p, l->names.slot, h.name_slots * sizeof(uint32_t));
+    p += h.name_slots * sizeof(uint32_t);
+    if (l->nranges) {
+        memcpy(p, l->ranges, l->nranges * sizeof(range_t));
+        p += l->nranges * sizeof(range_t);
+        memcpy(p, l->maxhi, l->nranges * 16);
+        p += l->nranges * 16;
+    }
+    sift_bloom_serialize(l->addr_bloom, p, h.abloom);
+    p += h.abloom;
+    sift_bloom_serialize(l->name_bloom, p, h.nbloom);
+    p += h.nbloom;
+    h.sum = XXH3_64bits(b + sizeof h, (size_t)(p - b) - sizeof h);
+    memcpy(b, &h, sizeof h);
+    *out = b;
+    *outlen = (size_t)(p - b);
+    return 0;
+}
+
+static bool pow2(uint64_t v)
+{
+    return v >= 16 && (v & (v - 1)) == 0;
+}
+
+/* Reads a saved form back into l (new), checking every size, offset and id against it: false
+ * when it is not one, whole (l is then left for the caller to free and build again). */
+static bool restore(sift_iocs_t *l, const void *blob, size_t len)
+{
+    ioc_head_t h;
+    if (len < sizeof h)
+        return false;
+    memcpy(&h, blob, sizeof h);
+    if (memcmp(h.magic, IOC_FORM, sizeof IOC_FORM) != 0 || h.n > UINT32_MAX ||
+        h.kinds[0] + h.kinds[1] + h.kinds[2] != h.n || h.nranges != h.kinds[SIFT_IOC_CIDR] ||
+        !pow2(h.addr_slots) || !pow2(h.name_slots) || h.strings > UINT32_MAX ||
+        h.addr_slots > len || h.name_slots > len)
+        return false;
+    size_t need = sizeof h + h.n * sizeof(ioc_rec_t) + h.strings +
+                  (h.addr_slots + h.name_slots) * sizeof(uint32_t) +
+                  h.nranges * (sizeof(range_t) + 16) + h.abloom + h.nbloom;
+    if (h.n > len / sizeof(ioc_rec_t) || h.nranges > len || need != len ||
+        XXH3_64bits((const char *)blob + sizeof h, len - sizeof h) != h.sum)
+        return false;
+    const char *base = blob;
+    const ioc_rec_t *rec = (const void *)(base + sizeof h);
+    const char *area = (const char *)(rec + h.n);
+    if (h.strings && area[h.strings - 1] != 0)
+        return false;
+    l->arena = malloc(h.strings ? h.strings : 1);
+    l->v = malloc((h.n ? h.n : 1) * sizeof *l->v);
+    if (!l->arena || !l->v)
+        return false;
+    memcpy(l->arena, area, h.strings);
+    l->n = l->cap = h.n;
+    for (size_t i = 0; i < h.n; i++) {
+        ioc_rec_t r;
+        memcpy(&r, &rec[i], sizeof r);
+        if (r.text >= h.strings || r.source >= h.strings ||
+            (r.name != UINT32_MAX && r.name >= h.strings) || r.kind > SIFT_IOC_NAME ||
+            (r.kind == SIFT_IOC_NAME) != (r.name != UINT32_MAX))
+            return false;
+        l->v[i] = (sift_ioc_t){.text = l->arena + r.text,
+                               .source = l->arena + r.source,
+                               .line = r.line,
+                               .kind = r.kind,
+                               .version = r.version,
+                               .bits = r.bits,
+                               .name = r.name == UINT32_MAX ? NULL : l->arena + r.name};
+        memcpy(l->v[i].addr, r.addr, 16);
+    }
+    for (int k = 0; k < 3; k++)
+        l->kinds[k] = h.kinds[k];
+    l->skipped = h.skipped;
+    const char *p = area + h.strings;
+    table_t *tables[2] = {&l->addrs, &l->names};
+    const uint64_t slots[2] = {h.addr_slots, h.name_slots};
+    for (int t = 0; t < 2; t++) {
+        if (!(tables[t]->slot = malloc(slots[t] * sizeof(uint32_t))))
+            return false;
+        memcpy(tables[t]->slot, p, slots[t] * sizeof(uint32_t));
+        tables[t]->mask = slots[t] - 1;
+        p += slots[t] * sizeof(uint32_t);
+        for (uint64_t i = 0; i < slots[t]; i++)
+            if (tables[t]->slot[i] > h.n)
+                return false;
+    }
+    if (h.nranges) {
+        l->ranges = malloc(h.nranges * sizeof *l->ranges);
+        l->maxhi = malloc(h.nranges * sizeof *l->maxhi);
+        if (!l->ranges || !l->maxhi)
+            return false;
+        memcpy(l->ranges, p, h.nranges * sizeof *l->ranges);
+        p += h.nranges * sizeof *l->ranges;
+        memcpy(l->maxhi, p, h.nranges * 16);
+        p += h.nranges * 16;
+        for (size_t i = 0; i < h.nranges; i++)
+            if (l->ranges[i].id >= h.n)
+                return false;
+    }
+    l->nranges = h.nranges;
+    if (sift_bloom_load(&l->addr_bloom, p, h.abloom) < 0 ||
+        sift_bloom_load(&l->name_bloom, p + h.abloom, h.nbloom) < 0)
+        return false;
+    return true;
+}
+
+int sift_iocs_load_all(sift_iocs_t **out, sift_ctx_t *ctx, const char *const *paths, size_t n,
+                       double fp_rate, sift_cache_t *cache, bool *from_cache)
+{
+    *out = NULL;
+    if (from_cache)
+        *from_cache = false;
+    char **data = calloc(n ? n : 1, sizeof *data);
+    size_t *lens = calloc(n ? n : 1, sizeof *lens);
+    sift_cache_keyb_t kb;
+    sift_cache_keyb_init(&kb);
+    sift_cache_keyb_str(&kb, IOC_FORM);
+    sift_cache_keyb_u64(&kb, sizeof(void *) << 8 | (uint64_t)(*(const uint8_t *)&(uint16_t){1}));
+    sift_cache_keyb_u64(&kb, (uint64_t)(fp_rate * 1e12));
+    int rc = data && lens ? 0 : SIFT_ENOMEM;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = read_list(ctx, paths[i], &data[i], &lens[i]);
+        if (rc == 0) {
+            XXH128_hash_t hh = XXH3_128bits(data[i], lens[i]);
+            sift_cache_keyb_str(&kb, paths[i]);
+            sift_cache_keyb_bytes(&kb, &hh, sizeof hh);
+        }
+    }
+    sift_cache_key_t key;
+    if (rc == 0)
+        rc = sift_cache_keyb_finish(&kb, &key);
+    else
+        sift_cache_keyb_release(&kb);
+    sift_iocs_t *l = NULL;
+    const void *val;
+    size_t vlen;
+    if (rc == 0 && cache && sift_cache_get(cache, key.bytes, sizeof key.bytes, &val, &vlen) == 0) {
+        if ((rc = sift_iocs_create(&l)) == 0 && restore(l, val, vlen)) {
+            if (from_cache)
+                *from_cache = true;
+        } else { /* not what this form holds: built again, and replaced */
+            sift_iocs_free(l);
+            l = NULL;
+        }
+    }
+    if (rc == 0 && !l) {
+        rc = sift_iocs_create(&l);
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = parse_list(l, ctx, paths[i], data[i], lens[i]);
+        if (rc == 0)
+            rc = sift_iocs_build(l, ctx, fp_rate);
+        void *blob;
+        size_t blen;
+        if (rc == 0 && cache && save(l, &blob, &blen) == 0) {
+            sift_cache_put(cache, key.bytes, sizeof key.bytes, blob, blen);
+            free(blob);
+        }
+    }
+    for (size_t i = 0; data && i < n; i++)
+        free(data[i]);
+    free(data);
+    free(lens);
+    if (rc < 0) {
+        if (rc == SIFT_ENOMEM)
+            sift__ctx_error(ctx, rc, "out of memory");
+        sift_iocs_free(l);
+        return rc;
+    }
+    *out = l;
+    return 0;
 }

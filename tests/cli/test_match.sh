@@ -3,7 +3,7 @@
 # corpus addresses and names mixed with absent ones, in text, CSV and STIX 2.1; the lookups'
 # rules (case, trailing dots, domains a name lies in, nested ranges); bad lists named with
 # their line; -j and ranges do not change the result; --db (an index of the captures) gives
-# the same matches.
+# the same matches; the built lists are read back from the cache, a damaged entry built again.
 . "$(dirname "$0")/lib.sh"
 HERE=$(dirname "$0")
 
@@ -95,6 +95,34 @@ printf '172.16.0.0/12\n' >"$TMP/r.txt"
 "$CAPSIFT" match --json -q --no-cache -j 1 --ioc "$TMP/r.txt" "$big" >"$TMP/w"
 CAPSIFT_RANGE_BYTES=65536 "$CAPSIFT" match --json -q --no-cache -j 4 --ioc "$TMP/r.txt" "$big" >"$TMP/s"
 cmp -s "$TMP/w" "$TMP/s" && [ -s "$TMP/w" ] && pass || fail "match differs split in ranges"
+
+# ---- the built lists in the cache: read back, not built again; a damaged entry built again ----
+export CAPSIFT_CACHE_DIR="$TMP/cache"
+mkdir -p "$CAPSIFT_CACHE_DIR"
+expect_exit 0 "$CAPSIFT" match --json --ioc "$TMP/r.txt" --ioc "$TMP/l.txt" "$big"
+expect_grep "indicators .* loaded in" "$TMP/err"
+cp "$TMP/out" "$TMP/m1"
+expect_exit 0 "$CAPSIFT" match --json --ioc "$TMP/r.txt" --ioc "$TMP/l.txt" "$big"
+expect_grep "indicators .* read from the cache in" "$TMP/err"
+cmp -s "$TMP/m1" "$TMP/out" && [ -s "$TMP/m1" ] && pass || fail "matches differ from the cache: $(diff "$TMP/m1" "$TMP/out" | head -4)"
+python3 - "$CAPSIFT_CACHE_DIR/cache.db" <<'PY' && pass || fail "damaging the cached lists"
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+n = 0
+for vid, v in c.execute("select vid, value from cache_values").fetchall():
+    if v.startswith(b"capsift-iocs/"):
+        v = bytearray(v)
+        v[len(v) // 2] ^= 0x20  # one bit, in the middle
+        c.execute("update cache_values set value = ? where vid = ?", (bytes(v), vid))
+        n += 1
+c.commit()
+assert n == 1, n
+PY
+expect_exit 0 "$CAPSIFT" match --json --ioc "$TMP/r.txt" --ioc "$TMP/l.txt" "$big"
+expect_grep "indicators .* loaded in" "$TMP/err"
+cmp -s "$TMP/m1" "$TMP/out" && pass || fail "a damaged cache entry changed the matches"
+expect_exit 0 "$CAPSIFT" match --json --no-cache --ioc "$TMP/r.txt" --ioc "$TMP/l.txt" "$big"
+expect_grep "indicators .* loaded in" "$TMP/err"
 
 # ---- a damaged input: what was read is matched, exit 1 ----
 expect_exit 1 "$CAPSIFT" match --json --ioc "$TMP/r.txt" "$CAPS/dpkt--truncated_dns_2.pcap"

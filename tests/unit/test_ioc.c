@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <capsift/cache.h>
 #include <capsift/ioc.h>
 
 #include <arpa/inet.h>
@@ -233,6 +234,61 @@ static void test_exact(void **state)
     sift_ctx_free(ctx);
 }
 
+/* The same answers from a list read back from the cache as from one built; lists whose content
+ * changed are built again (a damaged entry: tests/cli/test_match.sh). */
+static void test_cached(void **state)
+{
+    (void)state;
+    sift_ctx_t *ctx;
+    assert_int_equal(sift_ctx_create(&ctx), 0);
+    char path[] = "/tmp/capsift-iocs-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("# a list\n10.0.0.1\n10.0.0.0/8\n10.1.0.0/16\n2001:db8::/32\n2001:db8::5\n"
+          "evil.example\n*.bad.example\nwww.other.example.\n",
+          f);
+    fclose(f);
+    sift_cache_t *cache;
+    assert_int_equal(sift_cache_open(&cache, ctx, NULL, NULL), 0);
+    const char *paths[] = {path};
+    sift_iocs_t *built, *read;
+    bool cached = true;
+    assert_int_equal(sift_iocs_load_all(&built, ctx, paths, 1, 0, cache, &cached), 0);
+    assert_false(cached);
+    assert_int_equal(sift_iocs_load_all(&read, ctx, paths, 1, 0, cache, &cached), 0);
+    assert_true(cached);
+    assert_int_equal(sift_iocs_count(read), sift_iocs_count(built));
+    for (size_t i = 0; i < sift_iocs_count(built); i++) {
+        const sift_ioc_t *a = sift_iocs_at(built, i), *b = sift_iocs_at(read, i);
+        assert_string_equal(a->text, b->text);
+        assert_string_equal(a->source, b->source);
+        assert_int_equal(a->line, b->line);
+        assert_memory_equal(a->addr, b->addr, 16);
+        assert_int_equal(a->bits, b->bits);
+    }
+    const char *addrs[] = {"10.0.0.1", "10.0.0.2", "10.1.2.3", "11.0.0.1"};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(find4(read, addrs[i]), find4(built, addrs[i]));
+    assert_true(find4(read, "10.1.2.3") >= 0);
+    const char *names[] = {"a.evil.example", "x.bad.example", "bad.example", "WWW.other.example",
+                           "good.example"};
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(find_name(read, names[i]), find_name(built, names[i]));
+    sift_iocs_free(read);
+    f = fopen(path, "a");
+    fputs("added.example\n", f);
+    fclose(f);
+    assert_int_equal(sift_iocs_load_all(&read, ctx, paths, 1, 0, cache, &cached), 0);
+    assert_false(cached); /* the content changed */
+    assert_true(find_name(read, "added.example") >= 0);
+    sift_iocs_free(read);
+    sift_iocs_free(built);
+    sift_cache_close(cache);
+    unlink(path);
+    sift_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -241,6 +297,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_formats),
         cmocka_unit_test(test_exact),
+        cmocka_unit_test(test_cached),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
