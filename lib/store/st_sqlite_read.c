@@ -510,7 +510,8 @@ static int flows_row(void *user, const sift_flow_row_t *r)
     if (rc == 0) {
         for (size_t k = 0; k < w->nrows; k++)
             w->ptrs[k] = &w->rows[k];
-        qsort(w->ptrs, w->nrows, sizeof *w->ptrs, cmp_row_time);
+        if (w->nrows > 1)
+            qsort(w->ptrs, w->nrows, sizeof *w->ptrs, cmp_row_time);
         for (size_t k = 0; k < w->nrows; k++)
             w->rows[w->ptrs[k] - w->rows].index = (uint32_t)k;
         sift_index_flow_t x = {.file = r->file,

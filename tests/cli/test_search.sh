@@ -83,7 +83,8 @@ sed 's|^[^,]*,||' "$TMP/out" >"$TMP/got"
 cmp -s "$TMP/want" "$TMP/got" && pass || fail "search --db after converting layout 4"
 
 # ---- the query language's payload terms: contains, matches ----
-qcaps=("$CAPS"/dpkt--http.pcap "$CAPS"/pcapplusplus--http-packets.pcap "$CAPS"/ndpi--http.pcapng)
+qcaps=("$CAPS"/dpkt--http.pcap "$CAPS"/pcapplusplus--http-packets.pcap "$CAPS"/ndpi--http.pcapng
+    "$CAPS"/tcpdump--tcp-handshake-nano.pcap "$CAPS"/arkime--arkime_synthetic.pcap)
 if have_shared && [ "${SIFT_SANITIZE:-OFF}" != ON ]; then qcaps=("$SHARED"/traffic); fi
 "$CAPSIFT" index -q --payloads --db "$TMP/q.db" "${qcaps[@]}" >/dev/null 2>&1
 qexprs=('contains "GET /"' "contains '|0d 0a 0d 0a|'" 'matches "/HTTP\/1\.[01] [45][0-9][0-9]/"')
