@@ -5,7 +5,8 @@
 # 1,000,000 indicators (half addresses, half names, with ranges) as text, CSV and a STIX 2.1
 # bundle; `capsift match` with that list on a make-big-capture.sh file (default
 # bench/data/big.pcap, made when missing) against `capsift meta` (the read it needs) and tshark
-# matching 1,000 of the addresses with `ip.addr in {...}` (once: it takes minutes).
+# matching 1,000 of the addresses with `ip.addr in {...}` (once: it takes minutes); and
+# capsift match --db on an index of the capture (capsift index, once) against the capture.
 # Env: CAPSIFT, RUNS (default 3), PEER_RUNS (default 1; 0 leaves tshark out).
 RUNS=${RUNS:-3}
 . "$(dirname "$0")/lib.sh"
@@ -61,6 +62,7 @@ echo "## matching on $(basename "$big")"
 measure "capsift meta --json -j 2 (the read match needs)" "$CAPSIFT" meta --json -j 2 -p dns,http,tls "$big"
 base=$M_SEC
 measure "capsift match -j 2 --ioc 1m.txt" "$CAPSIFT" match --json -j 2 --ioc "$work/1m.txt" "$big"
+files=$M_SEC
 echo "  -> $("$CAPSIFT" match --json -q -j 2 --ioc "$work/1m.txt" "$big" | wc -l) matches; $(ratio "$M_SEC" "$base")x the metadata read"
 if [ "$PEER_RUNS" -gt 0 ]; then
     /usr/bin/time -o "$work/time" -f "%e %M" tshark -n -r "$big" -Y "$(cat "$work/tshark.flt")" -T fields -e frame.number >"$work/th" 2>/dev/null || true
@@ -68,3 +70,12 @@ if [ "$PEER_RUNS" -gt 0 ]; then
     printf '%-44s %8.3f s %9d KB\n' "tshark -Y 'ip.addr in {1000 addresses}'" "$t" "$kb"
     echo "  -> $(wc -l <"$work/th") packets; capsift match with 1,000 times the indicators is $(ratio "$t" "$M_SEC")x faster"
 fi
+
+echo "## matching on an index of $(basename "$big") (match --db)"
+/usr/bin/time -o "$work/time" -f "%e %M" "$CAPSIFT" index -q -j 2 --db "$work/big.db" "$big" >/dev/null 2>&1
+read -r t _ < <(tail -n 1 "$work/time")
+printf '%-44s %8.3f s (once)\n' "capsift index -j 2" "$t"
+"$CAPSIFT" match --json -q -j 2 --ioc "$work/1m.txt" "$big" >"$work/mf"
+measure "capsift match --db --ioc 1m.txt" "$CAPSIFT" match --json --ioc "$work/1m.txt" --db "$work/big.db"
+"$CAPSIFT" match --json -q --ioc "$work/1m.txt" --db "$work/big.db" >"$work/md"
+echo "  -> $(ratio "$files" "$M_SEC")x match of the capture; $(wc -l <"$work/md") matches (the capture: $(wc -l <"$work/mf"))"

@@ -13,6 +13,8 @@
  * read back from an on-disk cache by a new cache handle, as a repeated search does. The
  * matches of both methods on the sample must agree (packet, pattern) or it fails.
  */
+#include "bn_suite.h"
+
 #include <capsift/decode.h>
 #include <capsift/reader.h>
 #include <capsift/search.h>
@@ -23,13 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef struct payloads {
-    uint8_t *bytes;
-    size_t len, cap;
-    size_t *off; /* payload i is bytes[off[i] .. off[i + 1]) */
-    size_t n, ncap;
-} payloads_t;
-
 static double now(void)
 {
     struct timespec ts;
@@ -37,15 +32,9 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static uint64_t rng(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
-static int load(payloads_t *p, const char *path, size_t max)
+/* The payloads of the file's first packets, at most max bytes, into p (its bytes, off and
+ * npayloads; no packet series). */
+static int load(sift__bench_data_t *p, const char *path, size_t max)
 {
     sift_ctx_t *ctx;
     sift_reader_t *r;
@@ -53,10 +42,9 @@ static int load(payloads_t *p, const char *path, size_t max)
         fprintf(stderr, "bench_search: %s\n", ctx ? sift_ctx_errmsg(ctx) : "out of memory");
         return -1;
     }
-    p->cap = max;
+    size_t len = 0, ncap = 1 << 20;
     p->bytes = malloc(max);
-    p->ncap = 1 << 20;
-    p->off = malloc(p->ncap * sizeof *p->off);
+    p->off = malloc(ncap * sizeof *p->off);
     if (!p->bytes || !p->off)
         return -1;
     sift_record_t rec;
@@ -65,94 +53,42 @@ static int load(payloads_t *p, const char *path, size_t max)
         sift_decode(&pkt, &rec, SIFT_NEED_PAYLOAD);
         if (!pkt.payload || pkt.payload_len == 0)
             continue;
-        if (p->len + pkt.payload_len > max)
+        if (len + pkt.payload_len > max)
             break;
-        if (p->n + 2 > p->ncap) {
-            p->ncap *= 2;
-            size_t *o = realloc(p->off, p->ncap * sizeof *o);
+        if (p->npayloads + 2 > ncap) {
+            ncap *= 2;
+            size_t *o = realloc(p->off, ncap * sizeof *o);
             if (!o)
                 return -1;
             p->off = o;
         }
-        p->off[p->n++] = p->len;
-        memcpy(p->bytes + p->len, pkt.payload, pkt.payload_len);
-        p->len += pkt.payload_len;
+        p->off[p->npayloads++] = len;
+        memcpy(p->bytes + len, pkt.payload, pkt.payload_len);
+        len += pkt.payload_len;
     }
-    p->off[p->n] = p->len;
+    p->off[p->npayloads] = len;
     sift_reader_close(r);
     sift_ctx_free(ctx);
     return 0;
 }
 
-/* n literals as |hex| patterns: substrings of random payloads, one in every `every` (the
- * others random names of letters, digits and dots). */
-static sift_patterns_t *make_set(sift_ctx_t *ctx, const payloads_t *p, size_t n, size_t every,
-                                 uint64_t seed)
+static bool count_match(void *user, unsigned id, uint64_t from, uint64_t to)
 {
-    sift_patterns_t *ps;
-    if (sift_patterns_create(&ps) < 0)
-        return NULL;
-    char text[16 * 3 + 3];
-    size_t made = 0;
-    for (size_t tries = 0; made < n && tries < n * 100; tries++) {
-        size_t len = 8 + rng(&seed) % 9;
-        if (made % every != 0) {
-            static const char abc[] = "abcdefghijklmnopqrstuvwxyz0123456789.";
-            for (size_t k = 0; k < len; k++)
-                text[k] = abc[rng(&seed) % (sizeof abc - 1)];
-            text[len] = 0;
-            if (sift_patterns_add(ps, ctx, text, false, "bench", (unsigned)made + 1) == 0)
-                made++;
-            continue;
-        }
-        size_t i = rng(&seed) % p->n;
-        size_t plen = p->off[i + 1] - p->off[i];
-        if (plen < len)
-            continue;
-        const uint8_t *s = p->bytes + p->off[i] + rng(&seed) % (plen - len + 1);
-        size_t same = 1;
-        for (size_t k = 1; k < len; k++)
-            same += s[k] == s[0];
-        if (same == len)
-            continue; /* a run of one byte matches everywhere: not an indicator */
-        size_t o = 0;
-        text[o++] = '|';
-        for (size_t k = 0; k < len; k++)
-            o += (size_t)snprintf(text + o, sizeof text - o, "%02x ", s[k]);
-        text[o - 1] = '|';
-        text[o] = 0;
-        if (sift_patterns_add(ps, ctx, text, false, "bench", (unsigned)made + 1) == 0)
-            made++;
-    }
-    return ps;
-}
-
-typedef struct hitset {
-    uint8_t *seen; /* [payload * npat + pattern] for the sample */
-    size_t npat;
-    uint64_t matches;
-    size_t cur;
-} hitset_t;
-
-static bool on_match(void *user, unsigned id, uint64_t from, uint64_t to)
-{
+    (void)id;
     (void)from;
     (void)to;
-    hitset_t *h = user;
-    h->matches++;
-    if (h->seen)
-        h->seen[h->cur * h->npat + id] = 1;
+    (*(uint64_t *)user)++;
     return true;
 }
 
-static int bench_set(const payloads_t *p, size_t npat, size_t every, size_t sample_bytes,
+static int bench_set(const sift__bench_data_t *p, size_t npat, size_t every, size_t sample_bytes,
                      const char *cache_path)
 {
     sift_ctx_t *ctx;
     if (sift_ctx_create(&ctx) < 0)
         return -1;
-    sift_patterns_t *ps = make_set(ctx, p, npat, every, 0x9e3779b97f4a7c15u ^ npat);
-    if (!ps || sift_patterns_count(ps) != npat) {
+    sift_patterns_t *ps;
+    if (sift__bench_pattern_set(ctx, p, npat, every, 0x9e3779b97f4a7c15u ^ npat, &ps) < 0) {
         fprintf(stderr, "bench_search: could not make %zu patterns\n", npat);
         return -1;
     }
@@ -170,55 +106,47 @@ static int bench_set(const payloads_t *p, size_t npat, size_t every, size_t samp
     sift_scanner_t *sc;
     if (sift_scanner_create(&sc, m) < 0)
         return -1;
-    hitset_t all = {.npat = npat};
+    size_t total = p->off[p->npayloads];
+    uint64_t matches = 0;
     double best = 1e30;
     for (int rep = 0; rep < 3; rep++) {
-        all.matches = 0;
+        matches = 0;
         double t0 = now();
-        for (size_t i = 0; i < p->n; i++)
-            sift_scan_block(sc, p->bytes + p->off[i], p->off[i + 1] - p->off[i], on_match, &all);
+        for (size_t i = 0; i < p->npayloads; i++)
+            sift_scan_block(sc, p->bytes + p->off[i], p->off[i + 1] - p->off[i], count_match,
+                            &matches);
         double t = now() - t0;
         if (t < best)
             best = t;
     }
-    double hs_gbs = (double)p->len / best / 1e9;
+    double hs_gbs = (double)total / best / 1e9;
     printf("        hyperscan: %zu payloads, %.1f MB in %.3f s = %6.2f GB/s on one thread "
            "(goal >= 1), %llu matches\n",
-           p->n, (double)p->len / 1e6, best, hs_gbs, (unsigned long long)all.matches);
+           p->npayloads, (double)total / 1e6, best, hs_gbs, (unsigned long long)matches);
 
     /* the sample: memmem per pattern and payload, and hyperscan's (payload, pattern) set */
     size_t ns = 0;
-    while (ns < p->n && p->off[ns + 1] <= sample_bytes)
+    while (ns < p->npayloads && p->off[ns + 1] <= sample_bytes)
         ns++;
-    hitset_t hs = {.npat = npat, .seen = calloc(ns * npat + 1, 1)};
-    uint8_t *mm = calloc(ns * npat + 1, 1);
-    if (!hs.seen || !mm)
+    uint8_t *hs = calloc(ns * npat + 1, 1), *mm = calloc(ns * npat + 1, 1);
+    if (!hs || !mm)
         return -1;
-    for (hs.cur = 0; hs.cur < ns; hs.cur++)
-        sift_scan_block(sc, p->bytes + p->off[hs.cur], p->off[hs.cur + 1] - p->off[hs.cur],
-                        on_match, &hs);
+    sift__bench_scan_pairs(sc, p, ns, npat, hs);
     double t0 = now();
-    for (size_t i = 0; i < ns; i++) {
-        const uint8_t *d = p->bytes + p->off[i];
-        size_t len = p->off[i + 1] - p->off[i];
-        for (size_t k = 0; k < npat; k++) {
-            const sift_pattern_t *pt = sift_patterns_at(ps, k);
-            mm[i * npat + k] = memmem(d, len, pt->bytes, pt->len) != NULL;
-        }
-    }
+    sift__bench_memmem_pairs(ps, p, ns, mm);
     double tm = now() - t0;
     size_t sample = p->off[ns];
     double mm_gbs = (double)sample / tm / 1e9;
     size_t found = 0;
     for (size_t i = 0; i < ns * npat; i++)
         found += mm[i];
-    int agree = memcmp(mm, hs.seen, ns * npat) == 0;
+    int agree = memcmp(mm, hs, ns * npat) == 0;
     printf("        memmem loop: %zu payloads, %.2f MB in %.3f s = %6.3f GB/s; hyperscan is "
            "%.0fx faster; (payload, pattern) pairs found: %zu, %s\n",
            ns, (double)sample / 1e6, tm, mm_gbs, hs_gbs / mm_gbs, found,
            agree ? "the same as hyperscan's" : "DIFFERENT FROM HYPERSCAN'S");
     free(mm);
-    free(hs.seen);
+    free(hs);
 
     /* the warm start: compiled into an on-disk cache, read back by a new handle */
     unlink(cache_path);
@@ -257,8 +185,8 @@ int main(int argc, char **argv)
     }
     size_t max = (argc > 2 ? (size_t)atol(argv[2]) : 256) << 20;
     size_t sample = (argc > 3 ? (size_t)atol(argv[3]) : 1024) << 10;
-    payloads_t p = {0};
-    if (load(&p, argv[1], max) < 0 || p.n == 0) {
+    sift__bench_data_t p = {0};
+    if (load(&p, argv[1], max) < 0 || p.npayloads == 0) {
         fprintf(stderr, "bench_search: no payloads in %s\n", argv[1]);
         return 1;
     }

@@ -9,7 +9,9 @@
 #    common strings) per packet on one and two threads and per stream, with --count; one
 #    pattern against tshark's `tcp.payload contains` and python3-dpkt's `in` loop (the peers,
 #    once each: they take minutes); the command's warm start (a second run of a 10,000-pattern
-#    set, the database read from the cache) on a small capture.
+#    set, the database read from the cache) on a small capture;
+#  - the index's payload store (capsift index --payloads, once) searched with --db: each
+#    distinct payload once, against the per-packet search of the capture.
 # Median wall time and peak RSS, with ratios.
 # Env: CAPSIFT, RUNS (default 3), PEER_RUNS (default 1: one run each; 0 leaves them out).
 RUNS=${RUNS:-3}
@@ -69,6 +71,17 @@ if [ "$PEER_RUNS" -gt 0 ]; then
     once "python3-dpkt 'in' loop (User-Agent)" "$work/dp" $py "$HERE/search_dpkt.py" "$big" "$work/one.txt"
     echo "  -> capsift is $(ratio "$M_SEC" "$one")x faster; hits: dpkt $(cat "$work/dp")"
 fi
+
+echo "## the index's payload store: search --db"
+/usr/bin/time -o "$work/time" -f "%e %M" "$CAPSIFT" index -q -j 2 --payloads --db "$work/big.db" "$big" >/dev/null 2>&1
+read -r t _ < <(tail -n 1 "$work/time")
+printf '%-44s %8.3f s (once; the index %s MB)\n' "capsift index --payloads -j 2" "$t" "$(du -m "$work/big.db" | cut -f1)"
+measure "capsift search --db ($n10k patterns)" "$CAPSIFT" search --db "$work/big.db" --count -F "$work/10k.txt"
+echo "  -> $(ratio "$s1" "$M_SEC")x search --per-packet -j 1 of the capture"
+measure "capsift search --db --json (User-Agent)" "$CAPSIFT" search --db "$work/big.db" --json -e User-Agent
+dbhits=$("$CAPSIFT" search --db "$work/big.db" --json -q -e User-Agent | wc -l)
+echo "  -> $(ratio "$one" "$M_SEC")x search --per-packet -j 2 of the capture; hits: $dbhits (per packet: $hits)"
+rm -f "$work/big.db"
 
 echo "## the command's warm start: $n10k patterns on a small capture"
 small=$ROOT/tests/captures/dpkt--http.pcap

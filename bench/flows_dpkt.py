@@ -7,7 +7,8 @@ import sys
 import dpkt
 
 
-def main(path):
+def flow_table(path):
+    """{(low end, high end, protocol): [packets, bytes, first ts, last ts]}"""
     flows = {}
     with open(path, "rb") as f:
         for ts, buf in dpkt.pcap.Reader(f):
@@ -29,7 +30,11 @@ def main(path):
             st[0] += 1
             st[1] += len(buf)
             st[3] = ts
-    print(len(flows), "flows")
+    return flows
+
+
+def main(path):
+    print(len(flow_table(path)), "flows")
 
 
 if __name__ == "__main__":

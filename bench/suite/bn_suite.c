@@ -18,6 +18,10 @@ static const bench_entry_t ENTRIES[] = {
      sift__bench_bloom},
     {"lsh", "MinHash + LSH candidate pairs of payload sets vs all-pairs exact Jaccard",
      sift__bench_lsh},
+    {"patterns", "one pass of a compiled literal set (10, 100, 1,000) vs one memmem per pattern",
+     sift__bench_patterns},
+    {"patcache", "a 1,000-literal matcher read back from the on-disk cache vs compiled again",
+     sift__bench_patcache},
     {"rolling", "rolling window statistics (window 1000) vs recomputing each window",
      sift__bench_rolling},
 };

@@ -4,6 +4,7 @@
 #define SIFT_BENCH_SUITE_H
 
 #include <capsift/bench.h>
+#include <capsift/search.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -34,11 +35,28 @@ void sift__bench_textf(sift_bench_result_t *r, const char *fmt, ...)
 void sift__bench_progress(const sift_bench_opts_t *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Pattern sets for the matcher's benchmarks (here and bench_search): n literals of 8 to 16
+ * bytes, one in every `every` a substring of a payload of d and the others names that occur
+ * nowhere, from seed. SIFT_ENOENT when the payloads could not give n. */
+int sift__bench_pattern_set(sift_ctx_t *ctx, const sift__bench_data_t *d, size_t n, size_t every,
+                            uint64_t seed, sift_patterns_t **out);
+/* The (payload, pattern) pairs of payloads 0 .. npayloads - 1 that match, as
+ * seen[payload * npat + pattern] = 1 (seen zeroed by the caller): by the scanner, and by one
+ * memmem call per pattern and payload. */
+void sift__bench_scan_pairs(sift_scanner_t *sc, const sift__bench_data_t *d, size_t npayloads,
+                            size_t npat, uint8_t *seen);
+void sift__bench_memmem_pairs(const sift_patterns_t *ps, const sift__bench_data_t *d,
+                              size_t npayloads, uint8_t *seen);
+
 /* The entries. */
 int sift__bench_bloom(const sift_bench_opts_t *o, const sift__bench_data_t *d,
                       sift_bench_result_t *r);
 int sift__bench_lsh(const sift_bench_opts_t *o, const sift__bench_data_t *d,
                     sift_bench_result_t *r);
+int sift__bench_patterns(const sift_bench_opts_t *o, const sift__bench_data_t *d,
+                         sift_bench_result_t *r);
+int sift__bench_patcache(const sift_bench_opts_t *o, const sift__bench_data_t *d,
+                         sift_bench_result_t *r);
 int sift__bench_rolling(const sift_bench_opts_t *o, const sift__bench_data_t *d,
                         sift_bench_result_t *r);
 

@@ -12,7 +12,7 @@ rows = {}
 for line in open(sys.argv[1]):
     r = json.loads(line)
     rows[r["name"]] = r
-assert sorted(rows) == ["bloom", "lsh", "rolling"], sorted(rows)
+assert sorted(rows) == ["bloom", "lsh", "patcache", "patterns", "rolling"], sorted(rows)
 for name, r in rows.items():
     for k in ("name", "ops_per_s", "baseline_ops_per_s", "speedup", "claim", "memory_bytes"):
         assert k in r, (name, k)
@@ -35,6 +35,12 @@ assert l["found_pairs"] <= l["candidates"]
 assert l["bands"] * l["rows"] <= l["k"]
 assert l["speedup"] > 1, l["speedup"]
 assert l["time_s"] <= l["time_verified_s"]
+p = rows["patterns"]  # the entry fails when the compiled set and memmem disagree
+assert p["patterns"] == 10 and p["payloads"] > 1000 and p["pairs_checked"] > 0, p
+assert p["gbps"] > 0 and p["baseline_gbps"] > 0 and p["speedup_1000"] > p["speedup"], p
+c = rows["patcache"]  # every warm start must come from the cache, or the entry fails
+assert c["patterns"] == 1000 and c["compile_ms"] > 0 and c["warm_ms"] > 0, c
+assert c["speedup"] > 1 and c["memory_tier_speedup"] > 1, c
 r = rows["rolling"]
 assert r["window"] == 1000
 assert r["speedup"] > 1 and r["median_speedup"] > 1, (r["speedup"], r["median_speedup"])
