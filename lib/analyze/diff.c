@@ -172,7 +172,8 @@ int sift_profile_add_flow(sift_profile_t *p, const sift_flow_t *f, const char *a
     return rc;
 }
 
-/* A name as a domain key: lower case, no trailing dot, an HTTP host without its port. */
+/* A name as a domain key: lower case, no trailing dot, an HTTP host without its port and
+ * brackets. */
 static int add_domain(sift_profile_t *p, const char *s, bool http)
 {
     char buf[1024];
@@ -180,15 +181,12 @@ static int add_domain(sift_profile_t *p, const char *s, bool http)
     for (; s[n] && n + 1 < sizeof buf; n++)
         buf[n] = s[n] >= 'A' && s[n] <= 'Z' ? (char)(s[n] + 32) : s[n];
     buf[n] = 0;
-    if (http && buf[0] != '[') {
-        char *colon = strchr(buf, ':');
-        if (colon)
-            *colon = 0;
-        n = strlen(buf);
-    }
-    if (n && buf[n - 1] == '.')
-        buf[--n] = 0;
-    return n ? count(p, SIFT_DIFF_DOMAIN, buf, n, 0, 0) : 0;
+    const char *name = buf;
+    if (http)
+        n = sift__http_host(buf, n, &name);
+    if (n && name[n - 1] == '.')
+        n--;
+    return n ? count(p, SIFT_DIFF_DOMAIN, name, n, 0, 0) : 0;
 }
 
 int sift_profile_add_row(sift_profile_t *p, const sift_meta_row_t *r)

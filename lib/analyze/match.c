@@ -103,21 +103,13 @@ static int match_value(walk_t *w, sift_match_where_t where, const char *s, size_
             len = strlen(name);
         }
     } else if (where == SIFT_MATCH_HTTP_HOST) {
-        if (buf[0] == '[') {
-            char *close = strchr(buf, ']');
-            if (close) {
-                *close = 0;
-                if (sift_parse_addr(buf + 1, a))
-                    return report_addr(w, a, where, ts);
-            }
-        }
-        char *colon = strchr(buf, ':');
-        if (colon) {
-            *colon = 0;
-            len = strlen(buf);
-            if (sift_parse_addr(buf, a))
-                return report_addr(w, a, where, ts);
-        }
+        const char *h;
+        len = sift__http_host(buf, n, &h);
+        size_t at = (size_t)(h - buf);
+        buf[at + len] = 0;
+        name = buf + at;
+        if (sift_parse_addr(name, a))
+            return report_addr(w, a, where, ts);
     }
     return report(w, sift_iocs_find_name(w->l, name, len), where, name, len, ts);
 }

@@ -37,6 +37,12 @@ size_t sift__dec_u32(char buf[SIFT_DEC_U32_MAX], uint32_t v);
  * limits. */
 int64_t sift__days_from_civil(int64_t y, unsigned m, unsigned d);
 
+/* The host of an HTTP Host value s[0..n), without its port and IPv6 brackets:
+ * "example.com:8080" -> "example.com", "[2001:db8::1]:80" -> "2001:db8::1"; a value of
+ * several colons without brackets (a bare IPv6 address) is whole. Sets *host to its start in s
+ * and returns its length; 0 for an unclosed bracket. */
+size_t sift__http_host(const char *s, size_t n, const char **host);
+
 /* Overflow-checked size arithmetic: return 0 on success, -1 on overflow. */
 static inline int sift__add_size(size_t a, size_t b, size_t *out)
 {

@@ -1,6 +1,8 @@
 /* Text helpers: UTF-8 (RFC 3629), where text from the wire is shown as it was sent, numbers
- * written in decimal without stdio, and calendar days. */
+ * written in decimal without stdio, calendar days, and the host of an HTTP Host value. */
 #include "common/internal.h"
+
+#include <string.h>
 
 size_t sift_utf8_seq(const uint8_t *p, size_t n)
 {
@@ -39,4 +41,20 @@ int64_t sift__days_from_civil(int64_t y, unsigned m, unsigned d)
     unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
     unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     return era * 146097 + (int64_t)doe - 719468;
+}
+
+size_t sift__http_host(const char *s, size_t n, const char **host)
+{
+    *host = s;
+    if (n && s[0] == '[') {
+        const char *close = memchr(s, ']', n);
+        if (!close)
+            return 0;
+        *host = s + 1;
+        return (size_t)(close - s - 1);
+    }
+    const char *colon = memchr(s, ':', n);
+    if (colon && !memchr(colon + 1, ':', n - (size_t)(colon + 1 - s)))
+        return (size_t)(colon - s);
+    return n;
 }

@@ -55,19 +55,8 @@ size_t sift__name_key(const char *name, size_t n, bool http_host, char *out, siz
         norm[i] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
     }
     const char *s = norm;
-    if (http_host) { /* "example.com:8080", "[2001:db8::1]:80" */
-        if (s[0] == '[') {
-            const char *close = memchr(s, ']', n);
-            if (!close)
-                return 0;
-            s++;
-            n = (size_t)(close - s);
-        } else {
-            const char *colon = memchr(s, ':', n);
-            if (colon && !memchr(colon + 1, ':', n - (size_t)(colon + 1 - s)))
-                n = (size_t)(colon - s);
-        }
-    }
+    if (http_host && (n = sift__http_host(norm, n, &s)) == 0)
+        return 0;
     if (n == 1 && s[0] == '.') { /* the root */
         if (size < 2)
             return 0;

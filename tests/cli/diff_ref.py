@@ -56,8 +56,10 @@ def profile(capsift, side):
                         add(k, m[k])
                 names.append(m.get("server_name"))
             elif m["proto"] == "http":
-                h = m.get("host")
-                if h and not h.startswith("["):
+                h = m.get("host")  # without its port and IPv6 brackets
+                if h and h.startswith("["):
+                    h = h[1:h.index("]")] if "]" in h else None
+                elif h and h.count(":") == 1:
                     h = h.split(":", 1)[0]
                 names.append(h)
             elif m["proto"] == "dns":

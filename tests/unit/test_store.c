@@ -156,6 +156,15 @@ static void test_names(void **state)
     assert_int_equal(sift__name_key("", 0, false, key, sizeof key), 0);
     assert_int_equal(sift__name_key("[::1", 4, true, key, sizeof key), 0);
     assert_int_equal(sift__name_key("example.com", 11, false, key, 5), 0); /* does not fit */
+    /* the Host rule itself, shared by the index, match and diff */
+    const char *h;
+    assert_int_equal(sift__http_host("example.com:8080", 16, &h), 11);
+    assert_memory_equal(h, "example.com", 11);
+    assert_int_equal(sift__http_host("[::1]:80", 8, &h), 3);
+    assert_memory_equal(h, "::1", 3);
+    assert_int_equal(sift__http_host("::1", 3, &h), 3);
+    assert_int_equal(sift__http_host("[::1", 4, &h), 0);
+    assert_int_equal(sift__http_host("", 0, &h), 0);
 
     static const struct {
         const char *pattern, *name;
