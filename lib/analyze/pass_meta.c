@@ -20,6 +20,7 @@
 #include "common/cursor.h"
 #include "common/internal.h"
 #include "flow/flow_int.h"
+#include "meta/meta_int.h"
 
 #include <capsift/digest.h>
 #include <capsift/meta.h>
@@ -1159,9 +1160,7 @@ static void meta_flow_release(void *flow_state)
 
 /* ---- rows ---- */
 
-/* r zeroed, then the fields that name f: its initiator's and responder's address and port,
- * protocol, VLAN and first time. */
-static void row_flow(sift_meta_row_t *r, const sift_flow_t *f)
+void sift__meta_row_of_flow(sift_meta_row_t *r, const sift_flow_t *f)
 {
     memset(r, 0, sizeof *r);
     r->ip_version = f->key.ip_version;
@@ -1187,7 +1186,7 @@ static sift_meta_row_t *row_add(sift_meta_t *s, const sift_flow_t *f, uint8_t pr
         s->rows_cap = cap;
     }
     sift_meta_row_t *r = &s->rows[s->nrows++];
-    row_flow(r, f);
+    sift__meta_row_of_flow(r, f);
     r->proto = proto;
     r->ts_ns[0] = r->ts_ns[1] = INT64_MIN;
     r->offset[0] = r->offset[1] = UINT64_MAX;
@@ -1639,7 +1638,7 @@ size_t sift_meta_flow_rows(const sift_meta_t *s, const sift_flow_t *f,
     if (!s || !s->by_flow)
         return 0;
     sift_meta_row_t probe;
-    row_flow(&probe, f);
+    sift__meta_row_of_flow(&probe, f);
     size_t lo = 0, hi = s->nrows; /* the first row not before f's */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;

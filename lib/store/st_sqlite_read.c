@@ -3,6 +3,8 @@
  * (sift_query_sql) with bound values, placed in each statement here. */
 #include "store/st_sqlite.h"
 
+#include "meta/meta_int.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -418,16 +420,8 @@ static int take_rows(flows_walk_t *w, meta_cursor_t *c, int64_t id, const sift_f
             w->cap = ncap;
         }
         sift_meta_row_t *r = &w->rows[w->nrows];
-        memset(r, 0, sizeof *r);
+        sift__meta_row_of_flow(r, f);
         r->proto = (uint8_t)c->proto;
-        r->ip_version = f->key.ip_version;
-        r->ip_proto = f->key.proto;
-        memcpy(r->src, sift_flow_addr_a(f), 16);
-        memcpy(r->dst, sift_flow_addr_b(f), 16);
-        r->sport = sift_flow_port_a(f);
-        r->dport = sift_flow_port_b(f);
-        r->vlan = f->vlan;
-        r->flow_first_ns = f->first_ns;
         r->ts_ns[0] = time_column(c->st, 1);
         r->ts_ns[1] = time_column(c->st, 2);
         r->offset[0] = r->offset[1] = UINT64_MAX;
