@@ -531,8 +531,9 @@ static int search_index(const search_args_t *a, sift_ctx_t *ctx, const sift_patt
                       .packets = calloc(np, sizeof *x.packets),
                       .matches = calloc(np, sizeof *x.matches)};
     sift_index_search_summary_t sum;
-    int err =
-        x.packets && x.matches ? sift_index_search(ix, m, keep_index_hit, &x, &sum) : SIFT_ENOMEM;
+    int err = x.packets && x.matches
+                  ? sift_index_search(ix, m, (unsigned)a->co.threads, keep_index_hit, &x, &sum)
+                  : SIFT_ENOMEM;
     if (err < 0) {
         cli_error("%s", err == SIFT_ENOMEM ? "out of memory" : sift_ctx_errmsg(ctx));
         rc = CLI_FAILED;

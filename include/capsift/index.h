@@ -227,13 +227,14 @@ typedef struct sift_index_search_summary {
 } sift_index_search_summary_t;
 
 /* Scans every payload the index stores (capsift index --payloads) once, with a block-mode
- * matcher, and maps each one that matched to the packets that carry it: fn gets each (packet,
- * pattern), by file path, then packet, then pattern. The hits are those of a per-packet search
- * of the same captures, for the packets in flows (which every packet with a transport payload
- * is, unless a flow limit was reached). fn returns 0 to go on, anything else stops the search
- * and is returned. A stream-mode matcher gives SIFT_EINVAL; SIFT_ECORRUPT for a damaged
+ * matcher, on `threads` workers (0: all cores; the result does not depend on it), and maps
+ * each one that matched to the packets that carry it: fn (on the calling thread) gets each
+ * (packet, pattern), by file path, then packet, then pattern. The hits are those of a per-packet
+ * search of the same captures, for the packets in flows (which every packet with a transport
+ * payload is, unless a flow limit was reached). fn returns 0 to go on, anything else stops the
+ * search and is returned. A stream-mode matcher gives SIFT_EINVAL; SIFT_ECORRUPT for a damaged
  * store; SIFT_ENOMEM; a database error (SIFT_EDB). sum may be NULL. */
-SIFT_API int sift_index_search(sift_index_t *ix, const sift_matcher_t *m,
+SIFT_API int sift_index_search(sift_index_t *ix, const sift_matcher_t *m, unsigned threads,
                                int (*fn)(void *user, const sift_index_hit_t *h), void *user,
                                sift_index_search_summary_t *sum);
 

@@ -20,7 +20,6 @@
 #include "common/cursor.h"
 #include "common/internal.h"
 #include "flow/flow_int.h"
-#include "meta/meta_int.h"
 
 #include <capsift/digest.h>
 #include <capsift/meta.h>
@@ -1159,19 +1158,6 @@ static void meta_flow_release(void *flow_state)
 }
 
 /* ---- rows ---- */
-
-void sift__meta_row_of_flow(sift_meta_row_t *r, const sift_flow_t *f)
-{
-    memset(r, 0, sizeof *r);
-    r->ip_version = f->key.ip_version;
-    r->ip_proto = f->key.proto;
-    memcpy(r->src, sift_flow_addr_a(f), 16);
-    memcpy(r->dst, sift_flow_addr_b(f), 16);
-    r->sport = sift_flow_port_a(f);
-    r->dport = sift_flow_port_b(f);
-    r->vlan = f->vlan;
-    r->flow_first_ns = f->first_ns;
-}
 
 static sift_meta_row_t *row_add(sift_meta_t *s, const sift_flow_t *f, uint8_t proto, uint32_t index)
 {

@@ -1,8 +1,27 @@
-/* Internal interface of lib/flow: the application detector (nDPI) wrapper. Not installed. */
+/* Internal interface of lib/flow: the application detector (nDPI) wrapper, and the fields of
+ * a metadata row that name its flow. Not installed. */
 #ifndef SIFT_FLOW_INT_H
 #define SIFT_FLOW_INT_H
 
 #include <capsift/flow.h>
+#include <capsift/metapass.h>
+
+#include <string.h>
+
+/* r zeroed, then the fields that name f: its initiator's and responder's address and port,
+ * protocol, VLAN and first time (the metadata pass's rows, and the index's). */
+static inline void sift__meta_row_of_flow(sift_meta_row_t *r, const sift_flow_t *f)
+{
+    memset(r, 0, sizeof *r);
+    r->ip_version = f->key.ip_version;
+    r->ip_proto = f->key.proto;
+    memcpy(r->src, sift_flow_addr_a(f), 16);
+    memcpy(r->dst, sift_flow_addr_b(f), 16);
+    r->sport = sift_flow_port_a(f);
+    r->dport = sift_flow_port_b(f);
+    r->vlan = f->vlan;
+    r->flow_first_ns = f->first_ns;
+}
 
 /* Protocol ids below this get a name slot in sift_flows_t.app_names (nDPI's NDPI_NUM_BITS). */
 #define SIFT__APP_NAMES 512

@@ -2,9 +2,6 @@
 #ifndef SIFT_META_INT_H
 #define SIFT_META_INT_H
 
-#include <capsift/flow.h>
-#include <capsift/metapass.h>
-
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,9 +14,5 @@ bool sift__meta_text(char *out, size_t size, const uint8_t *b, size_t n, bool lo
 /* Appends the decimal v to the '\0'-terminated s of size bytes, after sep when s is not
  * empty; returns false when it did not fit (s unchanged). */
 bool sift__meta_append_u(char *s, size_t size, const char *sep, unsigned v);
-
-/* r zeroed, then the fields that name f: its initiator's and responder's address and port,
- * protocol, VLAN and first time (lib/analyze/pass_meta.c; the index's rows use it too). */
-void sift__meta_row_of_flow(sift_meta_row_t *r, const sift_flow_t *f);
 
 #endif

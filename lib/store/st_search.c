@@ -1,9 +1,16 @@
 /* Searching the payload store: every distinct payload is scanned once (block mode), and the
  * payloads that matched are mapped back to their packets through each file's payload packets
- * (record, offset, ord) and its flows' positions (offset -> flow, time). */
+ * (record, offset, ord) and its flows' positions (offset -> flow, time).
+ *
+ * The payloads are read in batches (BATCH_ROWS rows or BATCH_BYTES of stored bytes), and each
+ * batch is decompressed and scanned on the workers, a slice of rows each with its own scanner;
+ * the matches are then kept in row order, so the result is the same for any number of
+ * threads. */
 #include "store/store_int.h"
 
 #include "common/cursor.h"
+
+#include <capsift/pool.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,16 +40,45 @@ typedef struct cand {
     uint16_t sport, dport;
 } cand_t;
 
+/* A payload of the batch: its stored bytes are bytes[off .. off + len). */
+typedef struct prow {
+    uint8_t hash[16];
+    uint32_t size;
+    int codec;
+    size_t off, len;
+    uint32_t worker, nhits; /* where its hits are: the worker's hits[start .. start + nhits) */
+    size_t start;
+} prow_t;
+
+#define BATCH_ROWS  4096
+#define BATCH_BYTES (8u << 20)
+#define SLICE_ROWS  256 /* rows of one task */
+
+/* A worker's own: its scanner, a buffer for decompressing, and the hits of its rows. */
+typedef struct wstate {
+    sift_scanner_t *scanner;
+    uint8_t *buf;
+    size_t buf_cap;
+    pat_hit_t *hits;
+    size_t nhits, hits_cap;
+    size_t row_first; /* hits of the row being scanned start here */
+    int err;          /* SIFT_ENOMEM, SIFT_ECORRUPT (a payload that does not decompress) ... */
+} wstate_t;
+
 typedef struct search {
     sift_index_t *ix;
-    sift_scanner_t *scanner;
-    pat_hit_t *pats, *cur;
-    size_t npats, pats_cap, ncur, cur_cap;
+    unsigned threads;
+    wstate_t *ws;
+    /* the batch */
+    prow_t *rows;
+    size_t nrows, rows_cap;
+    uint8_t *bytes;
+    size_t nbytes, bytes_cap;
+    /* the payloads that matched */
+    pat_hit_t *pats;
+    size_t npats, pats_cap;
     matched_t *table; /* open addressing by hash; n 0 is empty */
     size_t mask, count;
-    uint8_t *buf; /* a decompressed payload */
-    size_t buf_cap;
-    bool oom;
     /* the file being mapped */
     size_t *ords; /* ord -> matched index + 1 (0: none) */
     size_t nords;
@@ -55,23 +91,23 @@ typedef struct search {
 static bool on_match(void *user, unsigned id, uint64_t from, uint64_t to)
 {
     (void)to;
-    search_t *s = user;
-    for (size_t i = 0; i < s->ncur; i++)
-        if (s->cur[i].pattern == id) {
-            s->cur[i].count++;
+    wstate_t *w = user;
+    for (size_t i = w->row_first; i < w->nhits; i++)
+        if (w->hits[i].pattern == id) {
+            w->hits[i].count++;
             return true;
         }
-    if (s->ncur == s->cur_cap) {
-        size_t ncap = s->cur_cap ? s->cur_cap * 2 : 16;
-        pat_hit_t *n = realloc(s->cur, ncap * sizeof *n);
+    if (w->nhits == w->hits_cap) {
+        size_t ncap = w->hits_cap ? w->hits_cap * 2 : 64;
+        pat_hit_t *n = realloc(w->hits, ncap * sizeof *n);
         if (!n) {
-            s->oom = true;
+            w->err = SIFT_ENOMEM;
             return false;
         }
-        s->cur = n;
-        s->cur_cap = ncap;
+        w->hits = n;
+        w->hits_cap = ncap;
     }
-    s->cur[s->ncur++] = (pat_hit_t){.pattern = id, .count = 1, .first = (int64_t)from};
+    w->hits[w->nhits++] = (pat_hit_t){.pattern = id, .count = 1, .first = (int64_t)from};
     return true;
 }
 
@@ -106,65 +142,136 @@ static int table_grow(search_t *s)
     return 0;
 }
 
-/* The patterns that matched the payload just scanned, kept under its hash. */
-static int keep_matched(search_t *s, const uint8_t hash[16])
+/* The patterns that matched a payload (hits[0 .. n), by pattern), kept under its hash. */
+static int keep_matched(search_t *s, const uint8_t hash[16], const pat_hit_t *hits, size_t n)
 {
     if ((s->count + 1) * 2 > (s->table ? s->mask + 1 : 0) && table_grow(s) < 0)
         return SIFT_ENOMEM;
-    if (s->npats + s->ncur > s->pats_cap) {
-        size_t ncap = (s->pats_cap ? s->pats_cap * 2 : 256) + s->ncur;
-        pat_hit_t *n = realloc(s->pats, ncap * sizeof *n);
-        if (!n)
+    if (s->npats + n > s->pats_cap) {
+        size_t ncap = (s->pats_cap ? s->pats_cap * 2 : 256) + n;
+        pat_hit_t *v = realloc(s->pats, ncap * sizeof *v);
+        if (!v)
             return SIFT_ENOMEM;
-        s->pats = n;
+        s->pats = v;
         s->pats_cap = ncap;
     }
-    qsort(s->cur, s->ncur, sizeof *s->cur, cmp_pat);
-    memcpy(s->pats + s->npats, s->cur, s->ncur * sizeof *s->cur);
+    memcpy(s->pats + s->npats, hits, n * sizeof *hits);
     matched_t *m = &s->table[slot_of(s, hash)];
     memcpy(m->hash, hash, 16);
     m->start = s->npats;
-    m->n = (uint32_t)s->ncur;
-    s->npats += s->ncur;
+    m->n = (uint32_t)n;
+    s->npats += n;
     s->count++;
     return 0;
 }
 
-static int scan_payload(void *user, const uint8_t hash[16], uint32_t size, int codec,
+/* One row on worker w: decompressed when stored so, scanned, its hits sorted by pattern. */
+static void scan_row(search_t *s, wstate_t *w, prow_t *r)
+{
+    const uint8_t *bytes = s->bytes + r->off;
+    if (r->codec == 1) {
+        if (r->size > w->buf_cap) {
+            uint8_t *n = realloc(w->buf, r->size);
+            if (!n) {
+                w->err = SIFT_ENOMEM;
+                return;
+            }
+            w->buf = n;
+            w->buf_cap = r->size;
+        }
+        if (ZSTD_decompress(w->buf, r->size, bytes, r->len) != r->size) {
+            w->err = SIFT_ECORRUPT;
+            return;
+        }
+        bytes = w->buf;
+    } else if (r->codec != 0 || r->len != r->size) {
+        w->err = SIFT_ECORRUPT;
+        return;
+    }
+    w->row_first = w->nhits;
+    int rc = sift_scan_block(w->scanner, bytes, r->size, on_match, w);
+    if (rc < 0 && !w->err)
+        w->err = rc;
+    r->start = w->row_first;
+    r->nhits = (uint32_t)(w->nhits - w->row_first);
+    qsort(w->hits + r->start, r->nhits, sizeof *w->hits, cmp_pat);
+}
+
+static void scan_slice(void *user, size_t task, unsigned worker)
+{
+    search_t *s = user;
+    wstate_t *w = &s->ws[worker];
+    size_t end = (task + 1) * SLICE_ROWS < s->nrows ? (task + 1) * SLICE_ROWS : s->nrows;
+    for (size_t i = task * SLICE_ROWS; i < end && !w->err; i++) {
+        s->rows[i].worker = worker;
+        scan_row(s, w, &s->rows[i]);
+    }
+}
+
+/* Scans the batch on the workers, then keeps its matches in row order. */
+static int flush_batch(search_t *s)
+{
+    if (s->nrows == 0)
+        return 0;
+    for (unsigned k = 0; k < s->threads; k++)
+        s->ws[k].nhits = 0;
+    size_t ntasks = (s->nrows + SLICE_ROWS - 1) / SLICE_ROWS;
+    int rc = sift_pool_run(s->threads, ntasks, scan_slice, s, NULL, 0);
+    if (rc < 0)
+        return sift__ctx_error(s->ix->ctx, rc, "cannot start the search's threads");
+    for (unsigned k = 0; k < s->threads; k++) {
+        int err = s->ws[k].err;
+        if (err == SIFT_ECORRUPT)
+            return sift__ctx_error(s->ix->ctx, err,
+                                   "%s: a stored payload does not decompress or is of an "
+                                   "unknown form (damaged index)",
+                                   s->ix->path);
+        if (err)
+            return err == SIFT_ENOMEM ? err : sift__ctx_error(s->ix->ctx, err, "scanning failed");
+    }
+    for (size_t i = 0; i < s->nrows && rc == 0; i++) {
+        const prow_t *r = &s->rows[i];
+        if (r->nhits == 0)
+            continue;
+        s->sum->matched++;
+        rc = keep_matched(s, r->hash, s->ws[r->worker].hits + r->start, r->nhits);
+    }
+    s->nrows = s->nbytes = 0;
+    return rc;
+}
+
+/* A stored payload, copied into the batch; a full batch is scanned. */
+static int take_payload(void *user, const uint8_t hash[16], uint32_t size, int codec,
                         const void *data, size_t len)
 {
     search_t *s = user;
-    const void *bytes = data;
-    if (codec == 1) {
-        if (size > s->buf_cap) {
-            uint8_t *n = realloc(s->buf, size);
-            if (!n)
-                return SIFT_ENOMEM;
-            s->buf = n;
-            s->buf_cap = size;
-        }
-        if (ZSTD_decompress(s->buf, size, data, len) != size)
-            return sift__ctx_error(s->ix->ctx, SIFT_ECORRUPT,
-                                   "%s: a stored payload does not decompress (damaged index)",
-                                   s->ix->path);
-        bytes = s->buf;
-    } else if (codec != 0 || len != size) {
-        return sift__ctx_error(s->ix->ctx, SIFT_ECORRUPT,
-                               "%s: a stored payload of an unknown form (damaged index)",
-                               s->ix->path);
+    if (s->nrows == s->rows_cap) {
+        size_t ncap = s->rows_cap ? s->rows_cap * 2 : 256;
+        prow_t *v = realloc(s->rows, ncap * sizeof *v);
+        if (!v)
+            return SIFT_ENOMEM;
+        s->rows = v;
+        s->rows_cap = ncap;
     }
+    if (s->nbytes + len > s->bytes_cap) {
+        size_t ncap = s->bytes_cap ? s->bytes_cap : BATCH_BYTES;
+        while (ncap < s->nbytes + len)
+            ncap *= 2;
+        uint8_t *v = realloc(s->bytes, ncap);
+        if (!v)
+            return SIFT_ENOMEM;
+        s->bytes = v;
+        s->bytes_cap = ncap;
+    }
+    prow_t *r = &s->rows[s->nrows++];
+    *r = (prow_t){.size = size, .codec = codec, .off = s->nbytes, .len = len};
+    memcpy(r->hash, hash, 16);
+    if (len)
+        memcpy(s->bytes + s->nbytes, data, len);
+    s->nbytes += len;
     s->sum->payloads++;
     s->sum->payload_bytes += size;
-    s->ncur = 0;
-    int rc = sift_scan_block(s->scanner, bytes, size, on_match, s);
-    if (rc < 0)
-        return rc;
-    if (s->oom)
-        return SIFT_ENOMEM;
-    if (s->ncur == 0)
-        return 0;
-    s->sum->matched++;
-    return keep_matched(s, hash);
+    return s->nrows >= BATCH_ROWS || s->nbytes >= BATCH_BYTES ? flush_batch(s) : 0;
 }
 
 static int file_ref(void *user, const uint8_t hash[16], uint32_t ord)
@@ -334,31 +441,39 @@ static int search_file(void *user, int64_t id, const st_file_rec_t *rec)
     return rc;
 }
 
-int sift_index_search(sift_index_t *ix, const sift_matcher_t *m,
+int sift_index_search(sift_index_t *ix, const sift_matcher_t *m, unsigned threads,
                       int (*fn)(void *user, const sift_index_hit_t *h), void *user,
                       sift_index_search_summary_t *sum)
 {
     sift_index_search_summary_t local;
-    search_t s = {.ix = ix, .sum = sum ? sum : &local};
+    search_t s = {.ix = ix, .sum = sum ? sum : &local, .threads = threads ? threads : sift_ncpu()};
     memset(s.sum, 0, sizeof *s.sum);
     if (sift_matcher_streaming(m))
         return sift__ctx_error(ix->ctx, SIFT_EINVAL,
                                "the payload store is searched one payload at a time: give a "
                                "block-mode matcher");
-    int rc = sift_scanner_create(&s.scanner, m);
-    if (rc < 0)
-        return sift__ctx_error(ix->ctx, rc, "out of memory");
-    rc = ix->be->each_payload(ix, scan_payload, &s);
+    int rc = (s.ws = calloc(s.threads, sizeof *s.ws)) ? 0 : SIFT_ENOMEM;
+    for (unsigned k = 0; k < s.threads && rc == 0; k++)
+        rc = sift_scanner_create(&s.ws[k].scanner, m);
+    if (rc == 0)
+        rc = ix->be->each_payload(ix, take_payload, &s);
+    if (rc == 0)
+        rc = flush_batch(&s);
     if (rc == SIFT_ENOMEM)
         rc = sift__ctx_error(ix->ctx, rc, "out of memory");
     file_walk_t w = {.s = &s, .fn = fn, .user = user};
     if (rc == 0)
         rc = ix->be->each_file(ix, search_file, &w);
-    sift_scanner_free(s.scanner);
+    for (unsigned k = 0; s.ws && k < s.threads; k++) {
+        sift_scanner_free(s.ws[k].scanner);
+        free(s.ws[k].buf);
+        free(s.ws[k].hits);
+    }
+    free(s.ws);
+    free(s.rows);
+    free(s.bytes);
     free(s.pats);
-    free(s.cur);
     free(s.table);
-    free(s.buf);
     free(s.ords);
     free(s.cands);
     return rc;
@@ -411,7 +526,7 @@ int sift__payload_terms(sift_index_t *ix, const sift_query_t *q)
     term_hits_t t = {0};
     sift_index_search_summary_t sum;
     if (rc == 0)
-        rc = sift_index_search(ix, m, keep_term_hit, &t, &sum);
+        rc = sift_index_search(ix, m, 0, keep_term_hit, &t, &sum);
     if (rc == SIFT_ENOMEM)
         rc = sift__ctx_error(ix->ctx, rc, "out of memory");
     if (rc == 0 && (sum.files_older || sum.files_without)) /* no answer rather than a wrong one */

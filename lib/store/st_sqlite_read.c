@@ -1,9 +1,8 @@
 /* The SQLite backend's reading side: flow queries, grouping, the positions of matching flows
  * and the list of indexed files. The query language compiles to an SQL condition
  * (sift_query_sql) with bound values, placed in each statement here. */
+#include "flow/flow_int.h"
 #include "store/st_sqlite.h"
-
-#include "meta/meta_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,8 +5,9 @@
     (overlapping matches counted, as Hyperscan reports every end);
   - tshark's own 'tcp.payload contains' / 'udp.payload contains' filter for a few patterns,
     on every other capture (it is a second read of the file);
-and capsift search --db on an index of all of them (capsift index --payloads, read in ranges
-on four workers): every row the same as --per-packet's, time, flow and offset included.
+and capsift search --db (on one and on three threads, the same output) on an index of all of
+them (capsift index --payloads, read in ranges on four workers): every row the same as
+--per-packet's, time, flow and offset included.
 Compared are the packets with one IP layer and one TCP or UDP layer: capsift searches the
 innermost transport payload, tshark's fields hold every layer's (a tunnel's outer UDP too), and
 capsift also searches SCTP data and ICMP bodies, which tshark has no payload field for.
@@ -103,11 +104,16 @@ def search_db(capsift, work, captures):
     env = dict(os.environ, CAPSIFT_RANGE_BYTES="65536")
     index = subprocess.run([capsift, "index", "-q", "--payloads", "-j", "4", "--db", db,
                             *captures], capture_output=True, text=True, check=False, env=env)
-    run = subprocess.run([capsift, "search", "--db", db, "--json", "-q", "-F",
-                          write_patterns(work)], capture_output=True, text=True, check=False)
+    runs = [subprocess.run([capsift, "search", "--db", db, "--json", "-q", "-j", j, "-F",
+                            write_patterns(work)], capture_output=True, text=True, check=False)
+            for j in ("1", "3")]
+    run = runs[0]
     if index.returncode not in (0, 1) or run.returncode != 0:
         print(f"index exited {index.returncode}, search --db {run.returncode}: "
               f"{index.stderr[:200]} {run.stderr[:200]}")
+        return None
+    if runs[1].returncode != 0 or runs[1].stdout != run.stdout:
+        print(f"search --db -j 3 differs from -j 1 (exit {runs[1].returncode})")
         return None
     rows = {}
     for line in run.stdout.splitlines():
