@@ -7,6 +7,7 @@
 
 #include "common/cursor.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -101,6 +102,36 @@ int sift__pos_encode(const st_posbuf_t *pb, void *zctx, uint8_t **out, size_t *o
     return 0;
 }
 
+/* The calling thread's decompression context, made on first use and freed when the thread
+ * ends (sift__unzstd). */
+static pthread_key_t dctx_key;
+static pthread_once_t dctx_once = PTHREAD_ONCE_INIT;
+
+static void free_dctx(void *d)
+{
+    ZSTD_freeDCtx(d);
+}
+
+static void make_dctx_key(void)
+{
+    (void)pthread_key_create(&dctx_key, free_dctx);
+}
+
+bool sift__unzstd(void *dst, size_t raw, const void *src, size_t n)
+{
+    pthread_once(&dctx_once, make_dctx_key);
+    ZSTD_DCtx *d = pthread_getspecific(dctx_key);
+    if (!d) {
+        if (!(d = ZSTD_createDCtx()))
+            return ZSTD_decompress(dst, raw, src, n) == raw;
+        if (pthread_setspecific(dctx_key, d) != 0) {
+            ZSTD_freeDCtx(d);
+            return ZSTD_decompress(dst, raw, src, n) == raw;
+        }
+    }
+    return ZSTD_decompressDCtx(d, dst, raw, src, n) == raw;
+}
+
 int sift__pos_decode(const uint8_t *blob, size_t len, uint64_t **offs, int64_t **ts, size_t *n)
 {
     const uint8_t *p = blob, *end = blob + len;
@@ -116,7 +147,7 @@ int sift__pos_decode(const uint8_t *blob, size_t len, uint64_t **offs, int64_t *
     if (!buf || !*offs || !*ts) {
         rc = SIFT_ENOMEM;
     } else if (version == POS_RAW ? (size_t)(end - p) != raw
-                                  : ZSTD_decompress(buf, raw, p, (size_t)(end - p)) != raw) {
+                                  : !sift__unzstd(buf, raw, p, (size_t)(end - p))) {
         rc = SIFT_ECORRUPT;
     } else {
         if (version == POS_RAW)
@@ -228,7 +259,7 @@ int sift__pk_decode(const uint8_t *blob, size_t len, st_pk_t **out, size_t *n)
     if (!buf || !v)
         rc = SIFT_ENOMEM;
     else if (version == POS_RAW ? (size_t)(end - p) != raw
-                                : ZSTD_decompress(buf, raw, p, (size_t)(end - p)) != raw)
+                                : !sift__unzstd(buf, raw, p, (size_t)(end - p)))
         rc = SIFT_ECORRUPT;
     if (rc == 0) {
         if (version == POS_RAW)

@@ -14,7 +14,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <zstd.h>
 
 /* A pattern's matches in one payload. */
 typedef struct pat_hit {
@@ -179,7 +178,7 @@ static void scan_row(search_t *s, wstate_t *w, prow_t *r)
             w->buf = n;
             w->buf_cap = r->size;
         }
-        if (ZSTD_decompress(w->buf, r->size, bytes, r->len) != r->size) {
+        if (!sift__unzstd(w->buf, r->size, bytes, r->len)) {
             w->err = SIFT_ECORRUPT;
             return;
         }

@@ -190,8 +190,8 @@ static int check_identity(st_sql_t *s)
             return sift__sql_error(s, crc, "opening it");
         if (n > 0)
             return sift__ctx_error(ix->ctx, SIFT_EDB,
-                                   "%s: an SQLite database, but not a capsift index; give another "
-                                   "--db",
+                                   "%s: an SQLite database, but not a capsift index (left as it "
+                                   "is)",
                                    ix->path);
         return ix->read_only ? sift__ctx_error(ix->ctx, SIFT_ENOENT,
                                                "%s: an empty database, not yet an index; run "

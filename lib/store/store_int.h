@@ -41,6 +41,12 @@ int sift__pos_encode(const st_posbuf_t *pb, void *zctx, uint8_t **out, size_t *o
 /* Decodes a blob into arrays of n offsets and timestamps (malloc'd). */
 int sift__pos_decode(const uint8_t *blob, size_t len, uint64_t **offs, int64_t **ts, size_t *n);
 
+/* Decompresses the zstd frame src[0..n) into dst, which it must fill exactly (raw bytes);
+ * false when it does not. Through a context of the calling thread, kept until the thread ends:
+ * the blobs of the index are small and many, and ZSTD_decompress makes and frees a context
+ * for every call, which costs more than decompressing a payload or a flow's positions. */
+bool sift__unzstd(void *dst, size_t raw, const void *src, size_t n);
+
 /* ---- payload dedup within one file ---- */
 
 typedef struct st_payload {
