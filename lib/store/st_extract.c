@@ -120,7 +120,8 @@ static int ex_collect(extract_t *x, const sift_query_t *q, sift_extract_summary_
     if (rc == 0)
         rc = x->ix->be->positions(x->ix, q, ex_segment, &c);
     for (size_t i = 0; i < x->nfiles; i++)
-        qsort(x->files[i].offs, x->files[i].n, sizeof *x->files[i].offs, cmp_u64);
+        if (x->files[i].n > 1)
+            qsort(x->files[i].offs, x->files[i].n, sizeof *x->files[i].offs, cmp_u64);
     return rc;
 }
 

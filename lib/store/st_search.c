@@ -193,7 +193,8 @@ static void scan_row(search_t *s, wstate_t *w, prow_t *r)
         w->err = rc;
     r->start = w->row_first;
     r->nhits = (uint32_t)(w->nhits - w->row_first);
-    qsort(w->hits + r->start, r->nhits, sizeof *w->hits, cmp_pat);
+    if (r->nhits > 1)
+        qsort(w->hits + r->start, r->nhits, sizeof *w->hits, cmp_pat);
 }
 
 static void scan_slice(void *user, size_t task, unsigned worker)
@@ -535,7 +536,8 @@ int sift__payload_terms(sift_index_t *ix, const sift_query_t *q)
                              "matches search: run capsift index --payloads on them",
                              ix->path, (unsigned long long)(sum.files_older + sum.files_without));
     if (rc == 0) {
-        qsort(t.v, t.n, sizeof *t.v, cmp_pair);
+        if (t.n > 1)
+            qsort(t.v, t.n, sizeof *t.v, cmp_pair);
         size_t u = 0;
         for (size_t i = 0; i < t.n; i++)
             if (u == 0 || cmp_pair(t.v[u - 1], t.v[i]) != 0) {
