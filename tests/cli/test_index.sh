@@ -396,14 +396,16 @@ if have_shared && [ "${SIFT_SANITIZE:-OFF}" != ON ]; then mfiles+=("$SHARED"/app
 "$CAPSIFT" index --db "$TMP/m.db" -q "${mfiles[@]}" >/dev/null 2>&1
 python3 "$HERE/query_meta.py" "$CAPSIFT" "$TMP/m.db" "${mfiles[@]}" >"$TMP/qm" 2>&1 && pass ||
     { fail "query's metadata terms and the flows' metadata differ"; head -20 "$TMP/qm" >&2; }
-# the comparison can fail: with the names of one file gone, its DNS queries are not found
-cp "$TMP/m.db" "$TMP/m2.db"
+# the comparison can fail: with the names of one file gone, its DNS queries are not found (on
+# an index of the bundled captures alone: enough to show it, without a second corpus run)
+small=("$CAPS"/*.pcap*)
+"$CAPSIFT" index --db "$TMP/m2.db" -q "${small[@]}" >/dev/null 2>&1
 python3 -c 'import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
 c.execute("delete from names where flow_id in (select f.id from flows f join files fi on "
           "fi.id = f.file_id where fi.path like ?)", ("%dpkt--http.pcap",))
 c.commit()' "$TMP/m2.db"
-if python3 "$HERE/query_meta.py" "$CAPSIFT" "$TMP/m2.db" "${mfiles[@]}" >"$TMP/qm2" 2>&1; then
+if python3 "$HERE/query_meta.py" "$CAPSIFT" "$TMP/m2.db" "${small[@]}" >"$TMP/qm2" 2>&1; then
     fail "query_meta.py found no difference in an index with names taken out"
 else
     pass
