@@ -103,11 +103,8 @@ static int match_value(walk_t *w, sift_match_where_t where, const char *s, size_
             len = strlen(name);
         }
     } else if (where == SIFT_MATCH_HTTP_HOST) {
-        const char *h;
-        len = sift__http_host(buf, n, &h);
-        size_t at = (size_t)(h - buf);
-        buf[at + len] = 0;
-        name = buf + at;
+        len = sift__http_host(buf, n, &name);
+        buf[(size_t)(name - buf) + len] = 0; /* name lies in buf */
         if (sift_parse_addr(name, a))
             return report_addr(w, a, where, ts);
     }

@@ -170,28 +170,36 @@ static inline bool test_in(const uint32_t *w, uint32_t sel)
     return missing == 0;
 }
 
-void sift_bloom_add_hash(sift_bloom_t *f, uint64_t hash)
+/* A key by its hash: added, or tested. */
+static inline void add_hashed(sift_bloom_t *f, uint64_t h)
 {
-    add_to(block_of(f, hash), (uint32_t)hash);
-    f->adds++;
-}
-
-SIFT_BLOOM_CLONES bool sift_bloom_contains_hash(const sift_bloom_t *f, uint64_t hash)
-{
-    return test_in(block_of(f, hash), (uint32_t)hash);
-}
-
-void sift_bloom_add(sift_bloom_t *f, const void *key, size_t len)
-{
-    uint64_t h = hash_of(f, key, len);
     add_to(block_of(f, h), (uint32_t)h);
     f->adds++;
 }
 
+static inline bool has_hashed(const sift_bloom_t *f, uint64_t h)
+{
+    return test_in(block_of(f, h), (uint32_t)h);
+}
+
+void sift_bloom_add_hash(sift_bloom_t *f, uint64_t hash)
+{
+    add_hashed(f, hash);
+}
+
+SIFT_BLOOM_CLONES bool sift_bloom_contains_hash(const sift_bloom_t *f, uint64_t hash)
+{
+    return has_hashed(f, hash);
+}
+
+void sift_bloom_add(sift_bloom_t *f, const void *key, size_t len)
+{
+    add_hashed(f, hash_of(f, key, len));
+}
+
 SIFT_BLOOM_CLONES bool sift_bloom_contains(const sift_bloom_t *f, const void *key, size_t len)
 {
-    uint64_t h = hash_of(f, key, len);
-    return test_in(block_of(f, h), (uint32_t)h);
+    return has_hashed(f, hash_of(f, key, len));
 }
 
 SIFT_BLOOM_CLONES size_t sift_bloom_contains_many(const sift_bloom_t *f, const uint64_t *hashes,
@@ -202,7 +210,7 @@ SIFT_BLOOM_CLONES size_t sift_bloom_contains_many(const sift_bloom_t *f, const u
     for (size_t i = 0; i < n; i++) {
         if (i + AHEAD < n)
             __builtin_prefetch(block_of(f, hashes[i + AHEAD]), 0, 1);
-        bool yes = test_in(block_of(f, hashes[i]), (uint32_t)hashes[i]);
+        bool yes = has_hashed(f, hashes[i]);
         out[i] = yes;
         hits += yes;
     }
