@@ -8,8 +8,10 @@ build_pkgs=(build-essential cmake ninja-build pkg-config clang clang-format
     libndpi-dev libhyperscan-dev libcmocka-dev libgcrypt20-dev zstd gzip go-md2man)
 # Peers measured by bench/ and used by the tests as references.
 peer_pkgs=(tshark wireshark-common tcpdump tcpreplay libtrace-tools libndpi-bin python3 python3-dpkt time bc)
+# Renders the SVG charts in the tests (rsvg-convert), and the fonts it draws their text with.
+check_pkgs=(librsvg2-bin fonts-dejavu-core libxml2-utils)
 
-pkgs=("${build_pkgs[@]}" "${peer_pkgs[@]}")
+pkgs=("${build_pkgs[@]}" "${peer_pkgs[@]}" "${check_pkgs[@]}")
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

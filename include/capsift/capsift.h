@@ -10,6 +10,7 @@
 #include <capsift/flow.h>
 #include <capsift/index.h>
 #include <capsift/cache.h>
+#include <capsift/chart.h>
 #include <capsift/bench.h>
 #include <capsift/bloom.h>
 #include <capsift/engine.h>
@@ -31,6 +32,7 @@
 #include <capsift/searchpass.h>
 #include <capsift/selectpass.h>
 #include <capsift/stats.h>
+#include <capsift/timeline.h>
 #include <capsift/writer.h>
 
 #endif

@@ -1,0 +1,718 @@
+/* The timeline pass: packets and bytes per (group, interval), and the windowed series.
+ *
+ * Counts live in one open-addressing map of cells keyed by (group id, interval index); group 0
+ * is the totals, counted per packet (the cell of the latest packet is remembered, so a run of
+ * packets in one interval costs one increment each). With groups, a flow keeps its own runs of
+ * (interval, packets, bytes) in its per-flow bytes while it lasts and hands them to its groups
+ * when it ends, so the per-packet cost does not grow with the number of groups a packet goes
+ * to. Group ids are local to a state: a merge maps the other state's groups by key.
+ */
+#include "common/internal.h"
+
+#include <capsift/rolling.h>
+#include <capsift/timeline.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+static const sift_timeline_config_t default_config = {0};
+
+typedef struct cell {
+    uint32_t gid; /* UINT32_MAX: empty */
+    int64_t idx;
+    uint64_t packets, bytes;
+} cell_t;
+
+typedef struct group {
+    sift_timeline_group_t g; /* g.id is its index; packets and bytes are its sums */
+} group_t;
+
+struct sift_timeline {
+    int64_t interval_ns;
+    sift_timeline_by_t by;
+    size_t max_cells;
+    uint64_t packets, bytes, no_ts;
+    int64_t first_idx, last_idx; /* first > last: no interval yet */
+    cell_t *cells;
+    size_t cells_mask, ncells;
+    uint64_t other_packets, other_bytes;
+    group_t *groups; /* [0] is the totals */
+    size_t ngroups, groups_cap;
+    uint32_t *gindex; /* open addressing over groups by key (0: empty, else id + 1) */
+    size_t gindex_mask;
+    cell_t *last; /* the totals' cell of the latest packet (NULL after a rehash) */
+};
+
+/* ---- cells ---- */
+
+static size_t cell_hash(uint32_t gid, int64_t idx)
+{
+    return (size_t)XXH3_64bits_withSeed(&idx, sizeof idx, gid);
+}
+
+static int cells_grow(sift_timeline_t *t)
+{
+    size_t n = t->cells ? (t->cells_mask + 1) * 2 : 256;
+    cell_t *c = malloc(n * sizeof *c);
+    if (!c)
+        return SIFT_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        c[i].gid = UINT32_MAX;
+    for (size_t i = 0; t->cells && i <= t->cells_mask; i++) {
+        if (t->cells[i].gid == UINT32_MAX)
+            continue;
+        size_t j = cell_hash(t->cells[i].gid, t->cells[i].idx) & (n - 1);
+        while (c[j].gid != UINT32_MAX)
+            j = (j + 1) & (n - 1);
+        c[j] = t->cells[i];
+    }
+    free(t->cells);
+    t->cells = c;
+    t->cells_mask = n - 1;
+    t->last = NULL;
+    return 0;
+}
+
+/* Adds to a cell; returns it (valid until the next add), or NULL when the counts went to
+ * `other` (the cap, or memory). */
+static cell_t *cell_add(sift_timeline_t *t, uint32_t gid, int64_t idx, uint64_t packets,
+                        uint64_t bytes)
+{
+    if (t->cells) {
+        size_t i = cell_hash(gid, idx) & t->cells_mask;
+        for (; t->cells[i].gid != UINT32_MAX; i = (i + 1) & t->cells_mask)
+            if (t->cells[i].gid == gid && t->cells[i].idx == idx) {
+                t->cells[i].packets += packets;
+                t->cells[i].bytes += bytes;
+                return &t->cells[i];
+            }
+    }
+    if (t->ncells >= t->max_cells) {
+        sift_pass_report(t, SIFT_ELIMIT,
+                         "more than %zu (group, interval) counts: some are left "
+                         "out (a longer --interval, fewer groups or a higher --max-keys)",
+                         t->max_cells);
+        goto other;
+    }
+    if ((!t->cells || (t->ncells + 1) * 2 > t->cells_mask + 1) && cells_grow(t) < 0) {
+        sift_pass_report(t, SIFT_ENOMEM, "out of memory: some interval counts are missing");
+        goto other;
+    }
+    size_t i = cell_hash(gid, idx) & t->cells_mask;
+    while (t->cells[i].gid != UINT32_MAX)
+        i = (i + 1) & t->cells_mask;
+    t->cells[i] = (cell_t){.gid = gid, .idx = idx, .packets = packets, .bytes = bytes};
+    t->ncells++;
+    return &t->cells[i];
+other:
+    t->other_packets += packets;
+    t->other_bytes += bytes;
+    return NULL;
+}
+
+static void span_add(sift_timeline_t *t, int64_t idx)
+{
+    if (t->first_idx > t->last_idx) {
+        t->first_idx = t->last_idx = idx;
+        return;
+    }
+    t->first_idx = idx < t->first_idx ? idx : t->first_idx;
+    t->last_idx = idx > t->last_idx ? idx : t->last_idx;
+}
+
+/* ---- groups ---- */
+
+/* The bytes of a group's key that identify it (the union holds at most one member). */
+static size_t key_size(const sift_timeline_group_t *g)
+{
+    if (g->no_flow)
+        return 0;
+    switch (g->by) {
+    case SIFT_TIMELINE_HOST:
+        return sizeof g->key.addr;
+    case SIFT_TIMELINE_PORT:
+        return sizeof g->key.port;
+    case SIFT_TIMELINE_FLOW:
+        return sizeof g->key.flow;
+    case SIFT_TIMELINE_APP:
+        return sizeof g->key.app;
+    default:
+        return 0;
+    }
+}
+
+static uint64_t group_hash(const sift_timeline_group_t *g)
+{
+    return XXH3_64bits_withSeed(&g->key, key_size(g), g->no_flow ? 1 : 2);
+}
+
+static bool group_eq(const sift_timeline_group_t *a, const sift_timeline_group_t *b)
+{
+    return a->no_flow == b->no_flow && memcmp(&a->key, &b->key, key_size(a)) == 0;
+}
+
+static int gindex_grow(sift_timeline_t *t)
+{
+    size_t n = t->gindex ? (t->gindex_mask + 1) * 2 : 64;
+    uint32_t *ix = calloc(n, sizeof *ix);
+    if (!ix)
+        return SIFT_ENOMEM;
+    for (size_t id = 1; id < t->ngroups; id++) {
+        size_t j = (size_t)group_hash(&t->groups[id].g) & (n - 1);
+        while (ix[j])
+            j = (j + 1) & (n - 1);
+        ix[j] = (uint32_t)id + 1;
+    }
+    free(t->gindex);
+    t->gindex = ix;
+    t->gindex_mask = n - 1;
+    return 0;
+}
+
+/* The id of the group with g's key, made when new; UINT32_MAX when memory ran out. */
+static uint32_t group_id(sift_timeline_t *t, const sift_timeline_group_t *g)
+{
+    if (t->gindex) {
+        size_t i = (size_t)group_hash(g) & t->gindex_mask;
+        for (; t->gindex[i]; i = (i + 1) & t->gindex_mask)
+            if (group_eq(&t->groups[t->gindex[i] - 1].g, g))
+                return t->gindex[i] - 1;
+    }
+    if (t->ngroups >= UINT32_MAX - 1)
+        return UINT32_MAX;
+    if (t->ngroups == t->groups_cap) {
+        size_t cap = t->groups_cap * 2;
+        group_t *n = realloc(t->groups, cap * sizeof *n);
+        if (!n)
+            return UINT32_MAX;
+        t->groups = n;
+        t->groups_cap = cap;
+    }
+    if ((!t->gindex || t->ngroups * 2 > t->gindex_mask + 1) && gindex_grow(t) < 0)
+        return UINT32_MAX;
+    uint32_t id = (uint32_t)t->ngroups++;
+    group_t *e = &t->groups[id];
+    e->g = *g;
+    e->g.id = id;
+    e->g.packets = e->g.bytes = 0;
+    size_t i = (size_t)group_hash(g) & t->gindex_mask;
+    while (t->gindex[i])
+        i = (i + 1) & t->gindex_mask;
+    t->gindex[i] = id + 1;
+    return id;
+}
+
+/* Adds counts of one interval to a group. */
+static void group_add(sift_timeline_t *t, const sift_timeline_group_t *g, int64_t idx,
+                      uint64_t packets, uint64_t bytes)
+{
+    uint32_t id = group_id(t, g);
+    if (id == UINT32_MAX) {
+        sift_pass_report(t, SIFT_ENOMEM, "out of memory: some groups are missing");
+        t->other_packets += packets;
+        t->other_bytes += bytes;
+        return;
+    }
+    t->groups[id].g.packets += packets;
+    t->groups[id].g.bytes += bytes;
+    cell_add(t, id, idx, packets, bytes);
+}
+
+/* ---- what a flow keeps ---- */
+
+typedef struct run {
+    int64_t idx;
+    uint64_t packets, bytes;
+} run_t;
+
+typedef struct tl_flow {
+    run_t first; /* the flow's first run (packets 0: none yet) */
+    run_t *more; /* later runs (another interval) */
+    uint32_t nmore, cap;
+    bool lost; /* memory ran out: some counts are missing */
+} tl_flow_t;
+
+static run_t *last_run(tl_flow_t *f)
+{
+    return f->nmore ? &f->more[f->nmore - 1] : &f->first;
+}
+
+static void flow_count(tl_flow_t *f, int64_t idx, uint64_t packets, uint64_t bytes)
+{
+    run_t *r = last_run(f);
+    if (r->packets == 0 || r->idx == idx) {
+        r->idx = idx;
+        r->packets += packets;
+        r->bytes += bytes;
+        return;
+    }
+    if (f->nmore == f->cap) {
+        uint32_t cap = f->cap ? f->cap * 2 : 4;
+        run_t *n = cap > f->cap ? realloc(f->more, cap * sizeof *n) : NULL;
+        if (!n) {
+            f->lost = true;
+            return;
+        }
+        f->more = n;
+        f->cap = cap;
+    }
+    f->more[f->nmore++] = (run_t){.idx = idx, .packets = packets, .bytes = bytes};
+}
+
+static void tl_flow_join(void *into, const void *from)
+{
+    tl_flow_t *a = into;
+    const tl_flow_t *b = from;
+    if (b->first.packets)
+        flow_count(a, b->first.idx, b->first.packets, b->first.bytes);
+    for (uint32_t i = 0; i < b->nmore; i++)
+        flow_count(a, b->more[i].idx, b->more[i].packets, b->more[i].bytes);
+    a->lost = a->lost || b->lost;
+}
+
+static void tl_flow_release(void *fs)
+{
+    tl_flow_t *f = fs;
+    free(f->more);
+    memset(f, 0, sizeof *f);
+}
+
+static void runs_to_group(sift_timeline_t *t, const tl_flow_t *f, const sift_timeline_group_t *g)
+{
+    if (f->first.packets)
+        group_add(t, g, f->first.idx, f->first.packets, f->first.bytes);
+    for (uint32_t i = 0; i < f->nmore; i++)
+        group_add(t, g, f->more[i].idx, f->more[i].packets, f->more[i].bytes);
+}
+
+static bool has_ports(uint8_t proto)
+{
+    return proto == 6 || proto == 17 || proto == 132;
+}
+
+/* A flow ends: its runs go to its groups. */
+static void tl_flow_end(void *state, const sift_flows_t *flows, const sift_flow_t *f, void *fs)
+{
+    sift_timeline_t *t = state;
+    const tl_flow_t *tf = fs;
+    if (!tf || (!tf->first.packets && !tf->nmore))
+        return;
+    if (tf->lost)
+        sift_pass_report(t, SIFT_ENOMEM, "out of memory: some interval counts are missing");
+    sift_timeline_group_t g;
+    memset(&g, 0, sizeof g);
+    g.by = t->by;
+    switch (t->by) {
+    case SIFT_TIMELINE_HOST:
+        memcpy(g.key.addr, f->key.lo, 16);
+        runs_to_group(t, tf, &g);
+        if (memcmp(f->key.lo, f->key.hi, 16) != 0) {
+            memcpy(g.key.addr, f->key.hi, 16);
+            runs_to_group(t, tf, &g);
+        }
+        break;
+    case SIFT_TIMELINE_PORT:
+        if (!has_ports(f->key.proto))
+            return; /* counted in the totals only */
+        g.key.port.proto = f->key.proto;
+        g.key.port.port = f->key.lo_port;
+        runs_to_group(t, tf, &g);
+        if (f->key.hi_port != f->key.lo_port) {
+            g.key.port.port = f->key.hi_port;
+            runs_to_group(t, tf, &g);
+        }
+        break;
+    case SIFT_TIMELINE_FLOW:
+        g.key.flow = f->key;
+        runs_to_group(t, tf, &g);
+        break;
+    case SIFT_TIMELINE_APP:
+        if (f->app_state == SIFT_FLOW_APP_DONE && (f->app_master || f->app_id))
+            sift_flows_app_name(flows, f, g.key.app, sizeof g.key.app);
+        else
+            snprintf(g.key.app, sizeof g.key.app, "Unknown");
+        runs_to_group(t, tf, &g);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- the pass ---- */
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static int tl_init(void *state, const void *config)
+{
+    sift_timeline_t *t = state;
+    const sift_timeline_config_t *c = config ? config : &default_config;
+    t->interval_ns = c->interval_ns > 0 ? c->interval_ns : SIFT_FLOW_NS_PER_S;
+    t->by = c->by;
+    t->max_cells = c->max_cells ? c->max_cells : SIFT_TIMELINE_DEFAULT_CELLS;
+    t->first_idx = 1;
+    t->last_idx = 0;
+    t->groups_cap = 16;
+    t->groups = calloc(t->groups_cap, sizeof *t->groups);
+    if (!t->groups)
+        return SIFT_ENOMEM;
+    t->groups[0].g.by = SIFT_TIMELINE_TOTAL; /* the totals: never in the index */
+    t->ngroups = 1;
+    return 0;
+}
+
+static void tl_packet(void *state, const sift_packet_t *pkt)
+{
+    sift_timeline_t *t = state;
+    const sift_record_t *r = pkt->rec;
+    const uint64_t len = r->wirelen;
+    t->packets++;
+    t->bytes += len;
+    if (r->flags & SIFT_RECORD_NO_TS) {
+        t->no_ts++;
+        return;
+    }
+    int64_t idx = floor_div(r->ts_ns, t->interval_ns);
+    if (t->last && t->last->idx == idx) {
+        t->last->packets++;
+        t->last->bytes += len;
+    } else {
+        span_add(t, idx);
+        t->last = cell_add(t, 0, idx, 1, len);
+    }
+    if (t->by == SIFT_TIMELINE_TOTAL)
+        return;
+    if (pkt->flow_state) {
+        flow_count(pkt->flow_state, idx, 1, len);
+        return;
+    }
+    sift_timeline_group_t g;
+    memset(&g, 0, sizeof g);
+    g.by = t->by;
+    g.no_flow = true;
+    group_add(t, &g, idx, 1, len);
+}
+
+static int tl_merge(void *into, const void *from)
+{
+    sift_timeline_t *a = into;
+    const sift_timeline_t *b = from;
+    a->packets += b->packets;
+    a->bytes += b->bytes;
+    a->no_ts += b->no_ts;
+    if (b->first_idx <= b->last_idx) {
+        span_add(a, b->first_idx);
+        span_add(a, b->last_idx);
+    }
+    a->other_packets += b->other_packets;
+    a->other_bytes += b->other_bytes;
+    uint32_t *map = malloc(b->ngroups * sizeof *map);
+    if (!map) {
+        sift_pass_report(a, SIFT_ENOMEM, "out of memory: some interval counts are missing");
+        return SIFT_ENOMEM;
+    }
+    map[0] = 0;
+    for (size_t i = 1; i < b->ngroups; i++) {
+        map[i] = group_id(a, &b->groups[i].g);
+        if (map[i] != UINT32_MAX) {
+            a->groups[map[i]].g.packets += b->groups[i].g.packets;
+            a->groups[map[i]].g.bytes += b->groups[i].g.bytes;
+        }
+    }
+    for (size_t i = 0; b->cells && i <= b->cells_mask; i++) {
+        const cell_t *c = &b->cells[i];
+        if (c->gid == UINT32_MAX)
+            continue;
+        if (map[c->gid] == UINT32_MAX) {
+            sift_pass_report(a, SIFT_ENOMEM, "out of memory: some groups are missing");
+            a->other_packets += c->packets;
+            a->other_bytes += c->bytes;
+            continue;
+        }
+        cell_add(a, map[c->gid], c->idx, c->packets, c->bytes);
+    }
+    a->last = NULL;
+    free(map);
+    return 0;
+}
+
+static void tl_release(void *state)
+{
+    sift_timeline_t *t = state;
+    free(t->cells);
+    free(t->groups);
+    free(t->gindex);
+    t->cells = NULL;
+    t->groups = NULL;
+    t->gindex = NULL;
+}
+
+static void tl_declare(const void *config, sift_need_t *needs, unsigned *flags)
+{
+    const sift_timeline_config_t *c = config ? config : &default_config;
+    *needs = c->by == SIFT_TIMELINE_APP ? SIFT_NEED_PAYLOAD : SIFT_NEED_TRANSPORT;
+    if (c->by == SIFT_TIMELINE_TOTAL) {
+        *needs = SIFT_NEED_RECORD;
+        *flags &= ~SIFT_PASS_FLOWS;
+    }
+}
+
+const sift_pass_t sift_timeline_pass = {
+    .name = "timeline",
+    .needs = SIFT_NEED_PAYLOAD,
+    .state_size = sizeof(sift_timeline_t),
+    .init = tl_init,
+    .packet = tl_packet,
+    .merge = tl_merge,
+    .release = tl_release,
+    .flags = SIFT_PASS_FLOWS,
+    .declare = tl_declare,
+    .flow_state_size = sizeof(tl_flow_t),
+    .flow_join = tl_flow_join,
+    .flow_release = tl_flow_release,
+    .flow_end = tl_flow_end,
+};
+
+/* ---- reading a state ---- */
+
+void sift_timeline_summary(const sift_timeline_t *t, sift_timeline_summary_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->packets = t->packets;
+    out->bytes = t->bytes;
+    out->no_ts_packets = t->no_ts;
+    out->interval_ns = t->interval_ns;
+    out->by = t->by;
+    out->first_idx = t->first_idx;
+    out->last_idx = t->last_idx;
+    out->ngroups = t->ngroups - 1;
+    out->other_packets = t->other_packets;
+    out->other_bytes = t->other_bytes;
+}
+
+/* Key order of groups: "(no flow)" last, addresses and keys bytewise, ports by number. */
+static int key_cmp(const sift_timeline_group_t *a, const sift_timeline_group_t *b)
+{
+    if (a->no_flow != b->no_flow)
+        return a->no_flow ? 1 : -1;
+    if (a->by == SIFT_TIMELINE_PORT && a->key.port.proto != b->key.port.proto)
+        return a->key.port.proto < b->key.port.proto ? -1 : 1;
+    if (a->by == SIFT_TIMELINE_PORT)
+        return (int)a->key.port.port - (int)b->key.port.port;
+    return memcmp(&a->key, &b->key, key_size(a));
+}
+
+static int by_volume(const void *pa, const void *pb)
+{
+    const sift_timeline_group_t *a = pa, *b = pb;
+    if (a->bytes != b->bytes)
+        return a->bytes > b->bytes ? -1 : 1;
+    if (a->packets != b->packets)
+        return a->packets > b->packets ? -1 : 1;
+    return key_cmp(a, b);
+}
+
+int64_t sift_timeline_groups(const sift_timeline_t *t, size_t k, sift_timeline_group_t **out)
+{
+    *out = NULL;
+    size_t n = t->ngroups - 1;
+    if (n == 0)
+        return 0;
+    sift_timeline_group_t *v = malloc(n * sizeof *v);
+    if (!v)
+        return SIFT_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        v[i] = t->groups[i + 1].g;
+    if (n > 1)
+        qsort(v, n, sizeof *v, by_volume);
+    if (k && k < n)
+        n = k;
+    *out = v;
+    return (int64_t)n;
+}
+
+const char *sift_timeline_group_name(const sift_timeline_group_t *g, char *buf, size_t size)
+{
+    if (g->no_flow) {
+        snprintf(buf, size, "(no flow)");
+        return buf;
+    }
+    char a[64], b[64], pr[16];
+    switch (g->by) {
+    case SIFT_TIMELINE_HOST:
+        sift_format_addr(g->key.addr, a, sizeof a);
+        snprintf(buf, size, "%s", a);
+        break;
+    case SIFT_TIMELINE_PORT:
+        snprintf(buf, size, "%s/%u", sift_ip_proto_name(g->key.port.proto, pr, sizeof pr),
+                 g->key.port.port);
+        break;
+    case SIFT_TIMELINE_FLOW: {
+        const sift_flow_key_t *k = &g->key.flow;
+        sift_format_addr(k->lo, a, sizeof a);
+        sift_format_addr(k->hi, b, sizeof b);
+        bool v6 = k->ip_version == 6;
+        if (has_ports(k->proto))
+            snprintf(buf, size, "%s %s%s%s:%u <-> %s%s%s:%u",
+                     sift_ip_proto_name(k->proto, pr, sizeof pr), v6 ? "[" : "", a, v6 ? "]" : "",
+                     k->lo_port, v6 ? "[" : "", b, v6 ? "]" : "", k->hi_port);
+        else
+            snprintf(buf, size, "%s %s <-> %s", sift_ip_proto_name(k->proto, pr, sizeof pr), a, b);
+        break;
+    }
+    case SIFT_TIMELINE_APP:
+        snprintf(buf, size, "%s", g->key.app);
+        break;
+    default:
+        snprintf(buf, size, "total");
+    }
+    return buf;
+}
+
+static int by_idx(const void *pa, const void *pb)
+{
+    const cell_t *a = pa, *b = pb;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* The window statistics of one quantity: x is the interval's value, prev the statistics of the
+ * window before it (read before x was pushed). */
+static void window_stat(sift_rolling_t *r, const sift_summary_t *prev, uint64_t min_prev, double x,
+                        double pct, sift_timeline_stat_t *s)
+{
+    if (prev->count >= min_prev) {
+        double sd = sqrt(sift_summary_variance(prev));
+        s->z = (x - prev->mean) / (sd < 1 ? 1 : sd);
+    } else {
+        s->z = NAN;
+    }
+    sift_rolling_push(r, 0, x);
+    s->mean = sift_rolling_mean(r);
+    s->min = sift_rolling_min(r);
+    s->max = sift_rolling_max(r);
+    /* equal values have no spread, whatever the rounding of the running sums says */
+    s->sd = s->min == s->max ? 0 : sqrt(sift_rolling_variance(r));
+    if (s->min == s->max)
+        s->mean = s->min;
+    if (sift_rolling_quantile(r, pct / 100, &s->pct) < 0)
+        s->pct = NAN;
+}
+
+/* Appends a point (doubling the array as needed); NULL when memory ran out. */
+static sift_timeline_point_t *point_new(sift_timeline_point_t **v, size_t *n, size_t *cap)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 64;
+        sift_timeline_point_t *p = realloc(*v, c * sizeof *p);
+        if (!p)
+            return NULL;
+        *v = p;
+        *cap = c;
+    }
+    sift_timeline_point_t *p = &(*v)[(*n)++];
+    memset(p, 0, sizeof *p);
+    return p;
+}
+
+int sift_timeline_series(const sift_timeline_t *t, uint32_t id, const sift_timeline_window_t *w,
+                         sift_timeline_point_t **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (id >= t->ngroups)
+        return SIFT_ENOTFOUND;
+    if (t->first_idx > t->last_idx)
+        return 0;
+    sift_timeline_window_t d = w ? *w : (sift_timeline_window_t){0};
+    double z = d.z > 0 ? d.z : 3, pct = d.percentile > 0 ? d.percentile : 95;
+    if (pct > 100)
+        pct = 100;
+    int64_t wn = d.window_ns > 0 ? d.window_ns / t->interval_ns : 60;
+    uint64_t window = wn < 1 ? 1 : (uint64_t)wn;
+    /* a deviation of fewer than five earlier intervals means little (two at least: a spread) */
+    uint64_t min_prev = window < 5 ? (window < 2 ? 2 : window) : 5;
+    /* the group's cells in time order */
+    size_t nc = 0;
+    for (size_t i = 0; t->cells && i <= t->cells_mask; i++)
+        nc += t->cells[i].gid == id;
+    cell_t *cells = nc ? malloc(nc * sizeof *cells) : NULL;
+    sift_timeline_point_t *p = NULL;
+    size_t np = 0, cap = 0;
+    sift_rolling_t *rp = NULL, *rb = NULL;
+    sift_rolling_opts_t ro = {.window_count = (size_t)window};
+    int rc = SIFT_ENOMEM;
+    if ((nc && !cells) || sift_rolling_create(&rp, &ro) < 0 || sift_rolling_create(&rb, &ro) < 0)
+        goto out;
+    nc = 0;
+    for (size_t i = 0; t->cells && i <= t->cells_mask; i++)
+        if (t->cells[i].gid == id)
+            cells[nc++] = t->cells[i];
+    if (nc > 1)
+        qsort(cells, nc, sizeof *cells, by_idx);
+    size_t c = 0;
+    uint64_t run = 0; /* empty intervals right before idx */
+    for (int64_t idx = t->first_idx;;) {
+        sift_timeline_point_t *q = point_new(&p, &np, &cap);
+        if (!q)
+            goto out;
+        q->idx = idx;
+        if (c < nc && cells[c].idx == idx) {
+            q->packets = cells[c].packets;
+            q->bytes = cells[c].bytes;
+            c++;
+        }
+        sift_summary_t sp, sb;
+        sift_rolling_summary(rp, &sp);
+        sift_rolling_summary(rb, &sb);
+        window_stat(rp, &sp, min_prev, (double)q->packets, pct, &q->wp);
+        window_stat(rb, &sb, min_prev, (double)q->bytes, pct, &q->wb);
+        if (q->wp.z > z)
+            q->flags |= SIFT_TIMELINE_HIGH_PACKETS;
+        if (q->wp.z < -z)
+            q->flags |= SIFT_TIMELINE_LOW_PACKETS;
+        if (q->wb.z > z)
+            q->flags |= SIFT_TIMELINE_HIGH_BYTES;
+        if (q->wb.z < -z)
+            q->flags |= SIFT_TIMELINE_LOW_BYTES;
+        if (idx == t->last_idx)
+            break;
+        if (q->packets) {
+            run = 0;
+            idx++;
+            continue;
+        }
+        /* an empty interval after a whole window of them: the ones up to the next with
+         * packets (or the last) are the same */
+        if (run >= window) {
+            int64_t next = c < nc ? cells[c].idx : t->last_idx + 1;
+            q->repeat = (uint64_t)(next - idx - 1);
+            if (next > t->last_idx) {
+                q->repeat--; /* the last interval is listed */
+                idx = t->last_idx;
+                run = window;
+                continue;
+            }
+            run += q->repeat;
+            idx = next;
+        } else {
+            idx++;
+        }
+        run++;
+    }
+    *out = p;
+    *n = np;
+    p = NULL;
+    rc = 0;
+out:
+    free(cells);
+    free(p);
+    sift_rolling_free(rp);
+    sift_rolling_free(rb);
+    return rc;
+}
