@@ -124,9 +124,10 @@ int cmd_search(int argc, char **argv);
 int cmd_match(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
+int cmd_spectrum(int argc, char **argv);
 extern const cli_command_t cli_cmd_info, cli_cmd_bench, cli_cmd_flows, cli_cmd_stats, cli_cmd_index,
     cli_cmd_query, cli_cmd_extract, cli_cmd_cache, cli_cmd_meta, cli_cmd_search, cli_cmd_match,
-    cli_cmd_diff, cli_cmd_timeline;
+    cli_cmd_diff, cli_cmd_timeline, cli_cmd_spectrum;
 
 /* Looks up a command by name (NULL when unknown); the commands, in the order of --help. */
 const cli_command_t *cli_find_command(const char *name);
@@ -137,6 +138,10 @@ const cli_command_t *const *cli_commands(size_t *n);
  * gets the nearest one, or the one this command has for the idea of another's), or -1 after
  * printing --help. Sets the command messages are prefixed with (cli_error). */
 int cli_parse(const cli_command_t *cmd, int argc, char **argv, void *args, cli_common_t *co);
+
+/* The number s, given to --opt, when it is within [lo, hi]: true with it in *out, else false
+ * after a message naming the option. */
+bool cli_parse_real(const char *opt, const char *s, double lo, double hi, double *out);
 /* --help of a command, from its table. */
 void cli_help(FILE *out, const cli_command_t *cmd);
 /* The edit distance of two short strings (Levenshtein), capped at 9: "did you mean". */
@@ -355,6 +360,8 @@ char *cli_u64_grouped(char *buf, uint64_t v);
 /* "1 file", "2,345 files": a grouped count with its noun (buf of 64 bytes). */
 const char *cli_count(char *buf, uint64_t v, const char *one, const char *many);
 const char *cli_human_duration(char *buf, size_t size, int64_t ns, int digits);
+/* The decimals an interval of ns needs: 0 for whole seconds, 3 for 1.5 s, 9 for 1.000000001 s. */
+int cli_interval_digits(int64_t ns);
 const char *cli_human_rate(char *buf, size_t size, double v, const char *unit);
 const char *cli_time_str(char *buf, size_t size, int64_t ns, int digits, cli_time_format_t tf,
                          int64_t base);

@@ -143,17 +143,6 @@ static void print_tree(FILE *out, const sift_stats_t *s, int parent)
     }
 }
 
-/* The decimals an interval needs: 0 for whole seconds, 3 for 1.5 s, 9 for 1.000000001 s. */
-static int interval_digits(int64_t ns)
-{
-    int d = 9;
-    while (d > 0 && ns % 10 == 0) {
-        ns /= 10;
-        d--;
-    }
-    return d;
-}
-
 /* One list of a report (talkers, ports, sizes, timeline): its entries, then the packets and
  * bytes past --max-keys as one more row. */
 typedef struct list {
@@ -253,7 +242,7 @@ static bool put_list(const stats_args_t *a, FILE *out, cli_json_t *j, const char
                      const cli_col_t *cols, size_t ncols, cli_rows_fn get)
 {
     sift_stats_entry_t *v = NULL;
-    list_t l = {.t = t, .digits = interval_digits(t->interval_ns)};
+    list_t l = {.t = t, .digits = cli_interval_digits(t->interval_ns)};
     bool ok = true;
     if (map >= 0) {
         ok = entries(s, (sift_stats_map_id_t)map, k, &v, &l.n);
@@ -296,7 +285,7 @@ static bool print_report(FILE *out, const char *title, const sift_stats_t *s, co
     sift_stats_summary(s, &t);
     size_t top = (size_t)a->top;
     char p[32], b[32], d[48];
-    cli_human_duration(d, sizeof d, t.interval_ns, interval_digits(t.interval_ns));
+    cli_human_duration(d, sizeof d, t.interval_ns, cli_interval_digits(t.interval_ns));
     cli_json_t j;
     if (json) {
         cli_json_begin(&j, out);
@@ -337,7 +326,7 @@ static bool print_report(FILE *out, const char *title, const sift_stats_t *s, co
     ok =
         put_list(a, out, jp, "sizes", s, &t, -1, 0, size_cols, NCOLS(size_cols), size_values) && ok;
     if (json)
-        cli_json_seconds(&j, "interval", t.interval_ns, interval_digits(t.interval_ns));
+        cli_json_seconds(&j, "interval", t.interval_ns, cli_interval_digits(t.interval_ns));
     else
         fprintf(out, "\nTimeline (interval %s):\n", d);
     ok = put_list(a, out, jp, "timeline", s, &t, SIFT_STATS_TIMELINE, SIZE_MAX, timeline_cols,

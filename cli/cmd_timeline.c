@@ -122,17 +122,6 @@ const cli_command_t cli_cmd_timeline = {
               "partial results are still printed) or a limit reached, 2 usage error, 3 failure.\n",
 };
 
-/* The decimals an interval needs: 0 for whole seconds, 3 for 1.5 s. */
-static int interval_digits(int64_t ns)
-{
-    int d = 9;
-    while (d > 0 && ns % 10 == 0) {
-        ns /= 10;
-        d--;
-    }
-    return d;
-}
-
 /* What one report shows of a series. */
 typedef struct view {
     const timeline_args_t *a;
@@ -171,34 +160,21 @@ enum {
     C_FLAG,
     C_THEN
 };
-static const cli_col_t bytes_cols[] = {
-    CLI_COL_TIME("start_ts", "START", "start_time"),
-    CLI_COL_NUM("packets", "PACKETS", CLI_T_U64, "packets"),
-    CLI_COL_NUM("bytes", "BYTES", CLI_T_U64, "bytes"),
-    CLI_COL_NUM("bits_per_s", "RATE", CLI_T_F64, "bit/s"),
-    CLI_COL_NUM("mean", "MEAN", CLI_T_F64, "bit/s"),
-    CLI_COL_NUM("sd", "SD", CLI_T_F64, "bit/s"),
-    CLI_COL_NUM("min", "MIN", CLI_T_F64, "bit/s"),
-    CLI_COL_NUM("max", "MAX", CLI_T_F64, "bit/s"),
-    CLI_COL_NUM("pct", "PCT", CLI_T_F64, "bit/s"),
-    CLI_COL_NUM("z", "Z", CLI_T_F64, NULL),
-    CLI_COL_STR("flag", "FLAG"),
-    CLI_COL_STR("then", "THEN"),
-};
-static const cli_col_t packets_cols[] = {
-    CLI_COL_TIME("start_ts", "START", "start_time"),
-    CLI_COL_NUM("packets", "PACKETS", CLI_T_U64, "packets"),
-    CLI_COL_NUM("bytes", "BYTES", CLI_T_U64, "bytes"),
-    CLI_COL_NUM("packets_per_s", "RATE", CLI_T_F64, "pkt/s"),
-    CLI_COL_NUM("mean", "MEAN", CLI_T_F64, "pkt/s"),
-    CLI_COL_NUM("sd", "SD", CLI_T_F64, "pkt/s"),
-    CLI_COL_NUM("min", "MIN", CLI_T_F64, "pkt/s"),
-    CLI_COL_NUM("max", "MAX", CLI_T_F64, "pkt/s"),
-    CLI_COL_NUM("pct", "PCT", CLI_T_F64, "pkt/s"),
-    CLI_COL_NUM("z", "Z", CLI_T_F64, NULL),
-    CLI_COL_STR("flag", "FLAG"),
-    CLI_COL_STR("then", "THEN"),
-};
+/* The text table's columns: the rates of the metric in its unit. */
+#define TIMELINE_COLS(rate_key, unit)                                                              \
+    {                                                                                              \
+        CLI_COL_TIME("start_ts", "START", "start_time"),                                           \
+            CLI_COL_NUM("packets", "PACKETS", CLI_T_U64, "packets"),                               \
+            CLI_COL_NUM("bytes", "BYTES", CLI_T_U64, "bytes"),                                     \
+            CLI_COL_NUM(rate_key, "RATE", CLI_T_F64, unit),                                        \
+            CLI_COL_NUM("mean", "MEAN", CLI_T_F64, unit),                                          \
+            CLI_COL_NUM("sd", "SD", CLI_T_F64, unit), CLI_COL_NUM("min", "MIN", CLI_T_F64, unit),  \
+            CLI_COL_NUM("max", "MAX", CLI_T_F64, unit),                                            \
+            CLI_COL_NUM("pct", "PCT", CLI_T_F64, unit), CLI_COL_NUM("z", "Z", CLI_T_F64, NULL),    \
+            CLI_COL_STR("flag", "FLAG"), CLI_COL_STR("then", "THEN"),                              \
+    }
+static const cli_col_t bytes_cols[] = TIMELINE_COLS("bits_per_s", "bit/s");
+static const cli_col_t packets_cols[] = TIMELINE_COLS("packets_per_s", "pkt/s");
 #define NCOLS (sizeof bytes_cols / sizeof bytes_cols[0])
 
 /* A count per interval as a rate: bit/s for bytes, pkt/s for packets. */
@@ -293,7 +269,7 @@ static int load_series(const sift_timeline_t *t, uint32_t id, const timeline_arg
                   .p = p,
                   .n = n,
                   .interval_ns = s.interval_ns,
-                  .digits = interval_digits(s.interval_ns)};
+                  .digits = cli_interval_digits(s.interval_ns)};
     *rows = NULL;
     if (a->flagged) {
         *rows = malloc((n ? n : 1) * sizeof **rows);
@@ -531,7 +507,7 @@ static int draw(FILE *out, const sift_timeline_t *t, const timeline_args_t *a, c
     }
     if (rc == CLI_OK && lines[0].n) {
         char ctitle[200], d[48];
-        cli_human_duration(d, sizeof d, s.interval_ns, interval_digits(s.interval_ns));
+        cli_human_duration(d, sizeof d, s.interval_ns, cli_interval_digits(s.interval_ns));
         snprintf(ctitle, sizeof ctitle, "%s, intervals of %s%s%s", pk ? "Packet rate" : "Bit rate",
                  d, ng ? " by " : "", ng ? by_names[a->by] : "");
         sift_chart_t c = {.title = ctitle,
@@ -557,25 +533,6 @@ static int draw(FILE *out, const sift_timeline_t *t, const timeline_args_t *a, c
     return rc;
 }
 
-/* --z and --percentile: numbers in range, or a usage error naming the option. */
-static bool parse_real(const char *opt, const char *s, double lo, double hi, double dflt,
-                       double *out)
-{
-    if (!s) {
-        *out = dflt;
-        return true;
-    }
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end || errno || !(v > lo) || v > hi) {
-        cli_error("--%s: '%s' is not a number above %g and at most %g", opt, s, lo, hi);
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
 static int write_svg(const timeline_args_t *a, sift_outfile_t *of, const sift_engine_t *e, int pass)
 {
     const sift_timeline_t *t =
@@ -599,8 +556,10 @@ int cmd_timeline(int argc, char **argv)
     int prc = cli_parse(&cli_cmd_timeline, argc, argv, &a, &a.co);
     if (prc != CLI_OK)
         return prc < 0 ? CLI_OK : prc;
-    if (!parse_real("z", a.z, 0, 1e9, 3, &a.zv) ||
-        !parse_real("percentile", a.percentile, 0, 100, 95, &a.pv))
+    a.zv = 3;
+    a.pv = 95;
+    if ((a.z && !cli_parse_real("z", a.z, 1e-9, 1e9, &a.zv)) ||
+        (a.percentile && !cli_parse_real("percentile", a.percentile, 1e-9, 100, &a.pv)))
         return CLI_USAGE;
     if (a.force && !a.svg) {
         cli_error("--force replaces an --svg file; there is none");

@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -520,4 +521,17 @@ void cli_help(FILE *out, const cli_command_t *cmd)
         fputc('\n', out);
         put_text(out, cmd->footer);
     }
+}
+
+bool cli_parse_real(const char *opt, const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !(v >= lo) || !(v <= hi)) {
+        cli_error("--%s: '%s' is not a number from %g to %g", opt, s, lo, hi);
+        return false;
+    }
+    *out = v;
+    return true;
 }

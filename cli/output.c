@@ -177,6 +177,16 @@ static char *i64_str(char *buf, int64_t v)
     return buf;
 }
 
+int cli_interval_digits(int64_t ns)
+{
+    int d = 9;
+    while (d > 0 && ns % 10 == 0) {
+        ns /= 10;
+        d--;
+    }
+    return d;
+}
+
 const char *cli_human_duration(char *buf, size_t size, int64_t ns, int digits)
 {
     char a[32], b[32];

@@ -105,9 +105,9 @@ typedef struct sift_timeline_point {
     uint64_t packets, bytes;
     sift_timeline_stat_t wp, wb; /* window statistics of packets and of bytes per interval */
     unsigned flags;              /* SIFT_TIMELINE_* */
-    /* The intervals after this one that are the same as it: empty, in a window of empty
-     * intervals only (so every statistic is as here). They are not listed, so that a capture
-     * with a gap of years costs as much as one without. */
+    /* The intervals after this one that are the same as it: empty, with the same window
+     * statistics (the samples leaving their windows are empty too). They are not listed, so
+     * that a capture with a gap of years costs as much as one without. */
     uint64_t repeat;
 } sift_timeline_point_t;
 
@@ -120,9 +120,11 @@ typedef struct sift_timeline_window {
 
 /* The series of group `id` (0: the totals) over the intervals from the state's first to its
  * last: every interval, except that a point stands for the run of identical empty intervals
- * after it (repeat). *out is an array of *n points to free (NULL with *n 0 when there is no
- * interval). Returns 0, SIFT_ENOTFOUND for an unknown id, SIFT_ENOMEM. w may be NULL. The
- * points are at most (window + 2) times the intervals with packets. */
+ * after it (repeat), so the points' 1 + repeat add up to the span. *out is an array of *n
+ * points to free (NULL with *n 0 when there is no interval). Returns 0, SIFT_ENOTFOUND for an
+ * unknown id, SIFT_ENOMEM. w may be NULL. There are at most four points for each interval with
+ * packets and two for each run without; the time is O(1) for each interval with packets and for
+ * each empty one within a window after one. */
 SIFT_API int sift_timeline_series(const sift_timeline_t *t, uint32_t id,
                                   const sift_timeline_window_t *w, sift_timeline_point_t **out,
                                   size_t *n);

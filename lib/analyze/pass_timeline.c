@@ -343,12 +343,6 @@ static void tl_flow_end(void *state, const sift_flows_t *flows, const sift_flow_
 
 /* ---- the pass ---- */
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 static int tl_init(void *state, const void *config)
 {
     sift_timeline_t *t = state;
@@ -378,7 +372,7 @@ static void tl_packet(void *state, const sift_packet_t *pkt)
         t->no_ts++;
         return;
     }
-    int64_t idx = floor_div(r->ts_ns, t->interval_ns);
+    int64_t idx = sift__floor_div(r->ts_ns, t->interval_ns);
     if (t->last && t->last->idx == idx) {
         t->last->packets++;
         t->last->bytes += len;
@@ -655,55 +649,65 @@ int sift_timeline_series(const sift_timeline_t *t, uint32_t id, const sift_timel
             cells[nc++] = t->cells[i];
     if (nc > 1)
         qsort(cells, nc, sizeof *cells, by_idx);
-    size_t c = 0;
-    uint64_t run = 0; /* empty intervals right before idx */
+    size_t c = 0, back = 0; /* the next cell at or after idx; the first after idx - window - 2 */
+    uint64_t run = 0;       /* empty intervals up to idx */
     for (int64_t idx = t->first_idx;;) {
-        sift_timeline_point_t *q = point_new(&p, &np, &cap);
-        if (!q)
-            goto out;
-        q->idx = idx;
-        if (c < nc && cells[c].idx == idx) {
-            q->packets = cells[c].packets;
-            q->bytes = cells[c].bytes;
+        sift_timeline_point_t cur = {.idx = idx};
+        bool has = c < nc && cells[c].idx == idx;
+        if (has) {
+            cur.packets = cells[c].packets;
+            cur.bytes = cells[c].bytes;
             c++;
         }
         sift_summary_t sp, sb;
         sift_rolling_summary(rp, &sp);
         sift_rolling_summary(rb, &sb);
-        window_stat(rp, &sp, min_prev, (double)q->packets, pct, &q->wp);
-        window_stat(rb, &sb, min_prev, (double)q->bytes, pct, &q->wb);
-        if (q->wp.z > z)
-            q->flags |= SIFT_TIMELINE_HIGH_PACKETS;
-        if (q->wp.z < -z)
-            q->flags |= SIFT_TIMELINE_LOW_PACKETS;
-        if (q->wb.z > z)
-            q->flags |= SIFT_TIMELINE_HIGH_BYTES;
-        if (q->wb.z < -z)
-            q->flags |= SIFT_TIMELINE_LOW_BYTES;
+        window_stat(rp, &sp, min_prev, (double)cur.packets, pct, &cur.wp);
+        window_stat(rb, &sb, min_prev, (double)cur.bytes, pct, &cur.wb);
+        if (cur.wp.z > z)
+            cur.flags |= SIFT_TIMELINE_HIGH_PACKETS;
+        if (cur.wp.z < -z)
+            cur.flags |= SIFT_TIMELINE_LOW_PACKETS;
+        if (cur.wb.z > z)
+            cur.flags |= SIFT_TIMELINE_HIGH_BYTES;
+        if (cur.wb.z < -z)
+            cur.flags |= SIFT_TIMELINE_LOW_BYTES;
+        /* An empty interval after an empty one, with full windows, is the same as that one when
+         * the intervals leaving its window and the window before it (idx - window and
+         * idx - window - 1) are empty too: one sample of 0 leaves and one enters each. */
+        bool same = false;
+        sift_timeline_point_t *prev = np ? &p[np - 1] : NULL;
+        if (!has && prev && !prev->packets && prev->idx + (int64_t)prev->repeat == idx - 1 &&
+            (uint64_t)(idx - t->first_idx) >= window + 1) {
+            int64_t lo = idx - (int64_t)window - 1;
+            while (back < nc && cells[back].idx < lo)
+                back++;
+            same = !(back < nc && cells[back].idx <= lo + 1);
+        }
+        if (same) {
+            prev->repeat++;
+        } else {
+            sift_timeline_point_t *q = point_new(&p, &np, &cap);
+            if (!q)
+                goto out;
+            *q = cur;
+        }
         if (idx == t->last_idx)
             break;
-        if (q->packets) {
-            run = 0;
+        run = has ? 0 : run + 1;
+        if (run <= window) {
             idx++;
             continue;
         }
-        /* an empty interval after a whole window of them: the ones up to the next with
-         * packets (or the last) are the same */
-        if (run >= window) {
-            int64_t next = c < nc ? cells[c].idx : t->last_idx + 1;
-            q->repeat = (uint64_t)(next - idx - 1);
-            if (next > t->last_idx) {
-                q->repeat--; /* the last interval is listed */
-                idx = t->last_idx;
-                run = window;
-                continue;
-            }
-            run += q->repeat;
-            idx = next;
-        } else {
-            idx++;
-        }
-        run++;
+        /* the window and the one before are empty: so are the intervals up to the next with
+         * packets, each the same as this one, and pushing them would change nothing */
+        int64_t next = c < nc ? cells[c].idx : t->last_idx + 1;
+        uint64_t k = (uint64_t)((next <= t->last_idx ? next : t->last_idx + 1) - idx - 1);
+        p[np - 1].repeat += k;
+        run += k;
+        if (next > t->last_idx)
+            break;
+        idx = next;
     }
     *out = p;
     *n = np;

@@ -54,4 +54,11 @@ static inline int sift__mul_size(size_t a, size_t b, size_t *out)
     return __builtin_mul_overflow(a, b, out) ? -1 : 0;
 }
 
+/* a / b rounded towards minus infinity (b > 0): the interval of a time before the epoch too. */
+static inline int64_t sift__floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
 #endif

@@ -440,16 +440,10 @@ uint32_t sift_stats_size_lower(unsigned i)
     return i == 0 ? 0 : 20u << (i - 1);
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 /* The packet's interval: most packets fall in the one before, whose entry is remembered. */
 static void count_interval(sift_stats_t *s, int64_t ts_ns, uint64_t len)
 {
-    int64_t idx = floor_div(ts_ns, s->interval_ns);
+    int64_t idx = sift__floor_div(ts_ns, s->interval_ns);
     sift_stats_entry_t *e = s->tl_last;
     if (e && idx == s->tl_idx) {
         e->packets++;
