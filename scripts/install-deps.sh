@@ -5,11 +5,12 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build pkg-config clang clang-format
     libpcap-dev libsqlite3-dev libzstd-dev zlib1g-dev libxxhash-dev libfftw3-dev
-    libndpi-dev libhyperscan-dev libcmocka-dev libgcrypt20-dev zstd gzip go-md2man)
+    libndpi-dev libhyperscan-dev libcmocka-dev libgcrypt20-dev libsndfile1-dev zstd gzip go-md2man)
 # Peers measured by bench/ and used by the tests as references.
 peer_pkgs=(tshark wireshark-common tcpdump tcpreplay libtrace-tools libndpi-bin python3 python3-dpkt time bc)
-# Renders the SVG charts in the tests (rsvg-convert), and the fonts it draws their text with.
-check_pkgs=(librsvg2-bin fonts-dejavu-core libxml2-utils)
+# The tests' references: rsvg-convert renders the SVG charts (with the fonts their text is drawn
+# in), sox makes signals of known frequencies, scipy computes their spectra independently.
+check_pkgs=(librsvg2-bin fonts-dejavu-core libxml2-utils sox python3-scipy)
 
 pkgs=("${build_pkgs[@]}" "${peer_pkgs[@]}" "${check_pkgs[@]}")
 missing=()

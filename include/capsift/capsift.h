@@ -31,6 +31,8 @@
 #include <capsift/search.h>
 #include <capsift/searchpass.h>
 #include <capsift/selectpass.h>
+#include <capsift/signal.h>
+#include <capsift/spectrum.h>
 #include <capsift/stats.h>
 #include <capsift/timeline.h>
 #include <capsift/writer.h>

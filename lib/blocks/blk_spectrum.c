@@ -1,0 +1,421 @@
+/* Power spectra (see capsift/spectrum.h): FFTW plans and window coefficients made once per size,
+ * Welch's averaged periodogram over a sliding segment buffer, and the peaks of a density.
+ *
+ * P. Welch, "The use of fast Fourier transform for the estimation of power spectra", 1967. The
+ * density scaling is 1 / (rate * sum(w^2)), doubled for the bins that stand for a negative
+ * frequency too (all but DC and, for an even nfft, Nyquist).
+ */
+#include "common/internal.h"
+
+#include <capsift/spectrum.h>
+
+#include <fftw3.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* FFTW's planner (making and destroying plans) is not reentrant: one thread at a time plans,
+ * so that distinct sift_fft_t objects are independent. Executing a plan needs no lock. */
+static pthread_mutex_t planner = PTHREAD_MUTEX_INITIALIZER;
+
+typedef struct plan {
+    size_t n;
+    double *in;
+    fftw_complex *out;
+    fftw_plan p;
+} plan_t;
+
+typedef struct window {
+    sift_window_kind_t kind;
+    size_t n;
+    double *w;
+} window_t;
+
+struct sift_fft {
+    plan_t *plans;
+    size_t nplans;
+    window_t *windows;
+    size_t nwindows;
+};
+
+int sift_window_parse(const char *name, sift_window_kind_t *out)
+{
+    static const struct {
+        const char *name;
+        sift_window_kind_t w;
+    } names[] = {{"hann", SIFT_WINDOW_HANN},       {"hanning", SIFT_WINDOW_HANN},
+                 {"hamming", SIFT_WINDOW_HAMMING}, {"blackman", SIFT_WINDOW_BLACKMAN},
+                 {"rect", SIFT_WINDOW_RECT},       {"rectangular", SIFT_WINDOW_RECT},
+                 {"none", SIFT_WINDOW_RECT},       {"boxcar", SIFT_WINDOW_RECT}};
+    for (size_t i = 0; name && i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i].name) == 0) {
+            *out = names[i].w;
+            return 0;
+        }
+    return SIFT_EINVAL;
+}
+
+const char *sift_window_name(sift_window_kind_t w)
+{
+    switch (w) {
+    case SIFT_WINDOW_HANN:
+        return "hann";
+    case SIFT_WINDOW_HAMMING:
+        return "hamming";
+    case SIFT_WINDOW_BLACKMAN:
+        return "blackman";
+    default:
+        return "rect";
+    }
+}
+
+unsigned sift_window_lobe(sift_window_kind_t w)
+{
+    return w == SIFT_WINDOW_RECT ? 1 : w == SIFT_WINDOW_BLACKMAN ? 3 : 2;
+}
+
+int sift_fft_create(sift_fft_t **out)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? 0 : SIFT_ENOMEM;
+}
+
+void sift_fft_free(sift_fft_t *f)
+{
+    if (!f)
+        return;
+    pthread_mutex_lock(&planner);
+    for (size_t i = 0; i < f->nplans; i++)
+        fftw_destroy_plan(f->plans[i].p);
+    pthread_mutex_unlock(&planner);
+    for (size_t i = 0; i < f->nplans; i++) {
+        fftw_free(f->plans[i].in);
+        fftw_free(f->plans[i].out);
+    }
+    for (size_t i = 0; i < f->nwindows; i++)
+        free(f->windows[i].w);
+    free(f->plans);
+    free(f->windows);
+    free(f);
+}
+
+const double *sift_fft_window(sift_fft_t *f, sift_window_kind_t kind, size_t n)
+{
+    for (size_t i = 0; i < f->nwindows; i++)
+        if (f->windows[i].kind == kind && f->windows[i].n == n)
+            return f->windows[i].w;
+    window_t *v = realloc(f->windows, (f->nwindows + 1) * sizeof *v);
+    if (!v || n == 0)
+        return NULL;
+    f->windows = v;
+    double *w = malloc(n * sizeof *w);
+    if (!w)
+        return NULL;
+    const double pi2 = 2 * M_PI;
+    for (size_t i = 0; i < n; i++) {
+        double t = pi2 * (double)i / (double)n; /* periodic: the DFT-even form */
+        switch (kind) {
+        case SIFT_WINDOW_HANN:
+            w[i] = 0.5 - 0.5 * cos(t);
+            break;
+        case SIFT_WINDOW_HAMMING:
+            w[i] = 0.54 - 0.46 * cos(t);
+            break;
+        case SIFT_WINDOW_BLACKMAN:
+            w[i] = 0.42 - 0.5 * cos(t) + 0.08 * cos(2 * t);
+            break;
+        default:
+            w[i] = 1;
+        }
+    }
+    f->windows[f->nwindows++] = (window_t){.kind = kind, .n = n, .w = w};
+    return w;
+}
+
+static plan_t *plan_for(sift_fft_t *f, size_t n)
+{
+    for (size_t i = 0; i < f->nplans; i++)
+        if (f->plans[i].n == n)
+            return &f->plans[i];
+    plan_t *v = realloc(f->plans, (f->nplans + 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    f->plans = v;
+    plan_t p = {.n = n,
+                .in = fftw_malloc(n * sizeof(double)),
+                .out = fftw_malloc((n / 2 + 1) * sizeof(fftw_complex))};
+    if (p.in && p.out && n <= INT32_MAX) {
+        pthread_mutex_lock(&planner);
+        p.p = fftw_plan_dft_r2c_1d((int)n, p.in, p.out, FFTW_ESTIMATE);
+        pthread_mutex_unlock(&planner);
+    }
+    if (!p.p) {
+        fftw_free(p.in);
+        fftw_free(p.out);
+        return NULL;
+    }
+    f->plans[f->nplans] = p;
+    return &f->plans[f->nplans++];
+}
+
+/* The power of the DFT of what is in the plan's input. */
+static void run_power(const plan_t *p, double *power)
+{
+    fftw_execute(p->p);
+    for (size_t k = 0; k <= p->n / 2; k++)
+        power[k] = p->out[k][0] * p->out[k][0] + p->out[k][1] * p->out[k][1];
+}
+
+int sift_fft_power(sift_fft_t *f, const double *x, size_t n, sift_window_kind_t w, double *power)
+{
+    if (n < 2)
+        return SIFT_EINVAL;
+    plan_t *p = plan_for(f, n);
+    const double *win = w == SIFT_WINDOW_RECT ? NULL : sift_fft_window(f, w, n);
+    if (!p || (w != SIFT_WINDOW_RECT && !win))
+        return SIFT_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        p->in[i] = win ? x[i] * win[i] : x[i];
+    run_power(p, power);
+    return 0;
+}
+
+/* ---- Welch ---- */
+
+struct sift_welch {
+    sift_fft_t *fft;
+    size_t nfft, step;
+    double rate, scale; /* 1 / (rate * sum w^2) */
+    const double *win;  /* NULL: rectangular */
+    double *buf;        /* the segment being filled: fill samples */
+    size_t fill;
+    double *acc, *power; /* nfft / 2 + 1 each */
+    uint64_t segments, samples;
+    plan_t *plan;
+};
+
+int sift_welch_create(sift_welch_t **out, sift_fft_t *f, const sift_welch_opts_t *o)
+{
+    *out = NULL;
+    size_t nfft = o->nfft ? o->nfft : 4096;
+    size_t overlap = o->overlap_set ? o->overlap : nfft / 2;
+    if (nfft < 2 || overlap >= nfft || !(o->rate > 0) || isinf(o->rate) || nfft > (size_t)INT32_MAX)
+        return SIFT_EINVAL;
+    sift_welch_t *w = calloc(1, sizeof *w);
+    if (!w)
+        return SIFT_ENOMEM;
+    w->fft = f;
+    w->nfft = nfft;
+    w->step = nfft - overlap;
+    w->rate = o->rate;
+    w->buf = malloc(nfft * sizeof *w->buf);
+    w->acc = calloc(nfft / 2 + 1, sizeof *w->acc);
+    w->power = malloc((nfft / 2 + 1) * sizeof *w->power);
+    w->plan = plan_for(f, nfft);
+    w->win = o->window == SIFT_WINDOW_RECT ? NULL : sift_fft_window(f, o->window, nfft);
+    if (!w->buf || !w->acc || !w->power || !w->plan || (o->window != SIFT_WINDOW_RECT && !w->win)) {
+        sift_welch_free(w);
+        return SIFT_ENOMEM;
+    }
+    double s2 = 0;
+    for (size_t i = 0; i < nfft; i++)
+        s2 += w->win ? w->win[i] * w->win[i] : 1;
+    w->scale = 1 / (w->rate * s2);
+    *out = w;
+    return 0;
+}
+
+void sift_welch_free(sift_welch_t *w)
+{
+    if (!w)
+        return;
+    free(w->buf);
+    free(w->acc);
+    free(w->power);
+    free(w);
+}
+
+/* A whole segment is in buf: its mean removed, windowed, its power added; then the samples it
+ * shares with the next stay. */
+static void segment(sift_welch_t *w)
+{
+    double mean = 0;
+    for (size_t i = 0; i < w->nfft; i++)
+        mean += w->buf[i];
+    mean /= (double)w->nfft;
+    for (size_t i = 0; i < w->nfft; i++)
+        w->plan->in[i] = w->win ? (w->buf[i] - mean) * w->win[i] : w->buf[i] - mean;
+    run_power(w->plan, w->power);
+    for (size_t k = 0; k <= w->nfft / 2; k++)
+        w->acc[k] += w->power[k];
+    w->segments++;
+    memmove(w->buf, w->buf + w->step, (w->nfft - w->step) * sizeof *w->buf);
+    w->fill = w->nfft - w->step;
+}
+
+int sift_welch_push(sift_welch_t *w, const double *x, size_t n, size_t stride)
+{
+    if (stride == 0)
+        stride = 1;
+    for (size_t i = 0; i < n; i++)
+        if (isnan(x[i * stride]) || isinf(x[i * stride]))
+            return SIFT_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        w->buf[w->fill++] = x[i * stride];
+        if (w->fill == w->nfft)
+            segment(w);
+    }
+    w->samples += n;
+    return 0;
+}
+
+uint64_t sift_welch_segments(const sift_welch_t *w)
+{
+    return w->segments;
+}
+
+uint64_t sift_welch_samples(const sift_welch_t *w)
+{
+    return w->samples;
+}
+
+int sift_welch_psd(const sift_welch_t *w, double *psd)
+{
+    if (w->segments == 0)
+        return SIFT_ENOTFOUND;
+    size_t nb = w->nfft / 2 + 1;
+    for (size_t k = 0; k < nb; k++) {
+        bool twice = k > 0 && !(w->nfft % 2 == 0 && k == nb - 1);
+        psd[k] = w->acc[k] / (double)w->segments * w->scale * (twice ? 2 : 1);
+    }
+    return 0;
+}
+
+/* ---- peaks ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of the bins not flagged in skip (0 when every bin is). */
+static double median_of(const double *psd, size_t nbins, const unsigned char *skip, double *tmp)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < nbins; i++)
+        if (!skip[i])
+            tmp[n++] = psd[i];
+    if (n == 0)
+        return 0;
+    if (n > 1)
+        qsort(tmp, n, sizeof *tmp, cmp_double);
+    return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+}
+
+static void mark_lobe(unsigned char *skip, size_t nbins, size_t bin, unsigned lobe)
+{
+    size_t a = bin > lobe ? bin - lobe : 0, b = bin + lobe < nbins ? bin + lobe : nbins - 1;
+    for (size_t i = a; i <= b; i++)
+        skip[i] = 1;
+}
+
+static int by_psd_desc(const void *a, const void *b)
+{
+    const sift_spectrum_peak_t *x = a, *y = b;
+    if (x->psd != y->psd)
+        return x->psd > y->psd ? -1 : 1;
+    return (x->bin > y->bin) - (x->bin < y->bin);
+}
+
+int sift_spectrum_peaks(const double *psd, size_t nbins, double bin_hz, unsigned lobe, size_t k,
+                        sift_spectrum_peak_t *peaks, sift_spectrum_summary_t *sum)
+{
+    enum { MAX_CANDIDATES = 256 }; /* peaks whose lobes are kept out of the noise floor */
+    memset(sum, 0, sizeof *sum);
+    sum->bin_hz = bin_hz;
+    sum->snr_db = NAN;
+    if (lobe == 0)
+        lobe = 1;
+    unsigned char *skip = calloc(nbins ? nbins : 1, 1);
+    double *tmp = malloc((nbins ? nbins : 1) * sizeof *tmp);
+    sift_spectrum_peak_t *cand = malloc(MAX_CANDIDATES * sizeof *cand);
+    if (!skip || !tmp || !cand) {
+        free(skip);
+        free(tmp);
+        free(cand);
+        return SIFT_ENOMEM;
+    }
+    mark_lobe(skip, nbins, 0, lobe); /* DC and what leaks from it */
+    double floor0 = median_of(psd, nbins, skip, tmp);
+    /* local maxima above the first floor, strongest first */
+    size_t nc = 0;
+    for (size_t i = lobe + 1; i < nbins; i++) {
+        double left = psd[i - 1], right = i + 1 < nbins ? psd[i + 1] : -1;
+        if (!(psd[i] > left && psd[i] >= right && psd[i] > 4 * floor0))
+            continue;
+        sift_spectrum_peak_t c = {.bin = i, .psd = psd[i]};
+        if (nc < MAX_CANDIDATES) {
+            cand[nc++] = c;
+        } else { /* keep the strongest: replace the weakest */
+            size_t m = 0;
+            for (size_t j = 1; j < nc; j++)
+                m = cand[j].psd < cand[m].psd ? j : m;
+            if (c.psd > cand[m].psd)
+                cand[m] = c;
+        }
+    }
+    if (nc > 1)
+        qsort(cand, nc, sizeof *cand, by_psd_desc);
+    /* a weaker maximum within a stronger one's main lobe is that one's side lobe */
+    size_t na = 0;
+    for (size_t i = 0; i < nc; i++) {
+        bool side = false;
+        for (size_t j = 0; j < na && !side; j++) {
+            size_t d =
+                cand[i].bin > cand[j].bin ? cand[i].bin - cand[j].bin : cand[j].bin - cand[i].bin;
+            side = d <= 2 * (size_t)lobe;
+        }
+        if (!side)
+            cand[na++] = cand[i];
+    }
+    for (size_t i = 0; i < na; i++)
+        mark_lobe(skip, nbins, cand[i].bin, lobe);
+    double floor = median_of(psd, nbins, skip, tmp);
+    double total = 0;
+    size_t band = 0;
+    for (size_t i = lobe + 1; i < nbins; i++) {
+        total += psd[i];
+        band++;
+    }
+    sum->noise_floor = floor;
+    sum->total_power = total * bin_hz;
+    size_t out = na < k ? na : k;
+    for (size_t i = 0; i < out; i++) {
+        sift_spectrum_peak_t *p = &peaks[i];
+        *p = cand[i];
+        size_t b = p->bin;
+        double lobe_sum = 0;
+        size_t lo = b > lobe ? b - lobe : 0, hi = b + lobe < nbins ? b + lobe : nbins - 1;
+        for (size_t j = lo; j <= hi; j++)
+            lobe_sum += psd[j];
+        p->power = lobe_sum * bin_hz;
+        p->snr_db = 10 * log10(lobe_sum / (floor * (double)(hi - lo + 1)));
+        double d = 0;
+        if (b + 1 < nbins && psd[b - 1] > 0 && psd[b + 1] > 0) {
+            double a = log(psd[b - 1]), m = log(psd[b]), c = log(psd[b + 1]);
+            double den = a - 2 * m + c;
+            d = den != 0 ? 0.5 * (a - c) / den : 0;
+            d = d > 0.5 ? 0.5 : d < -0.5 ? -0.5 : d;
+        }
+        p->freq = ((double)b + d) * bin_hz;
+    }
+    sum->npeaks = out;
+    if (out && band)
+        sum->snr_db = 10 * log10(peaks[0].power / (floor * bin_hz * (double)band));
+    free(skip);
+    free(tmp);
+    free(cand);
+    return (int)out;
+}
