@@ -376,6 +376,7 @@ static int draw(FILE *out, const char *path, const analysis_t *an)
                        .y_label = "density",
                        .y_unit = "dB/Hz",
                        .x_kind = SIFT_CHART_X_LINEAR,
+                       .marks_label = "peaks",
                        .x_label = "frequency",
                        .x_unit = "Hz",
                        .series = ser,

@@ -514,6 +514,7 @@ static int draw(FILE *out, const sift_timeline_t *t, const timeline_args_t *a, c
                           .y_label = pk ? "packet rate" : "bit rate",
                           .y_unit = pk ? "pkt/s" : "bit/s",
                           .x_kind = SIFT_CHART_X_TIME,
+                          .marks_label = "flagged",
                           .series = ser,
                           .nseries = nlines};
         if (sift_chart_svg(out, &c) < 0) {

@@ -49,8 +49,9 @@ typedef struct sift_chart {
     const char *y_label; /* what the y values are: "bit rate" ... (NULL: none) */
     const char *y_unit;  /* unit of the y values, SI-prefixed on the axis: "bit/s", "pkt/s" */
     sift_chart_xkind_t x_kind;
-    const char *x_label; /* LINEAR: axis title ("frequency"); TIME: NULL means "time (UTC)" */
-    const char *x_unit;  /* LINEAR: unit of x ("Hz"), SI-prefixed on the axis */
+    const char *x_label;     /* LINEAR: axis title ("frequency"); TIME: NULL means "time (UTC)" */
+    const char *x_unit;      /* LINEAR: unit of x ("Hz"), SI-prefixed on the axis */
+    const char *marks_label; /* the legend's name of the marks (NULL: "marked") */
     const sift_chart_series_t *series;
     size_t nseries;         /* 1..16 */
     unsigned width, height; /* pixels of the whole picture; 0 means 960 x 420 */

@@ -106,8 +106,10 @@ typedef struct sift_spectrum_summary {
 } sift_spectrum_summary_t;
 
 /* The k strongest local maxima of a density of nbins bins (bin k at k * bin_hz), at least one
- * main lobe apart (a weaker maximum inside a stronger one's lobe is its side lobe) and above the
- * noise floor by more than a factor of 4 (6 dB), strongest first; DC's lobe is left out. lobe is
+ * main lobe apart (a weaker maximum inside a stronger one's lobe is its side lobe), above the
+ * noise floor by more than a factor of 4 (6 dB) and as prominent (4 times the higher of the
+ * lowest densities between it and a higher bin on each side, looked for up to 4096 bins away:
+ * so not the ripple on a strong tone's skirt), strongest first; DC's lobe is left out. lobe is
  * the window's main-lobe half-width in bins (sift_window_lobe). Returns the number written to
  * peaks (at most k), or SIFT_ENOMEM. */
 SIFT_API int sift_spectrum_peaks(const double *psd, size_t nbins, double bin_hz, unsigned lobe,

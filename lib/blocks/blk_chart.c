@@ -353,8 +353,10 @@ static void legend(const plot_t *p)
         double ly = y + 16 + 16.0 * (double)c->nseries;
         fprintf(out,
                 "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"#ffffff\" stroke=\"#222\"/>\n"
-                "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">flagged</text>\n",
+                "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">",
                 x + 17, ly - 4, x + 34, ly);
+        put_escaped(out, c->marks_label ? c->marks_label : "marked");
+        fputs("</text>\n", out);
     }
 }
 

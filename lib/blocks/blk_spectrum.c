@@ -329,6 +329,29 @@ static int by_psd_desc(const void *a, const void *b)
     return (x->bin > y->bin) - (x->bin < y->bin);
 }
 
+/* How far a maximum stands out: its density over the higher of the lowest densities between it
+ * and a higher bin on either side (or the end), each side searched up to `reach` bins. The
+ * ripple of noise on the skirt of a strong tone stands out little, a tone much. */
+static double prominence(const double *psd, size_t nbins, size_t i)
+{
+    enum { REACH = 4096 };
+    double lo[2];
+    for (int side = 0; side < 2; side++) {
+        double m = psd[i];
+        for (size_t d = 1; d <= REACH; d++) {
+            if (side == 0 ? d > i : i + d >= nbins)
+                break;
+            double v = psd[side == 0 ? i - d : i + d];
+            if (v > psd[i])
+                break;
+            m = v < m ? v : m;
+        }
+        lo[side] = m;
+    }
+    double key = lo[0] > lo[1] ? lo[0] : lo[1];
+    return key > 0 ? psd[i] / key : INFINITY;
+}
+
 int sift_spectrum_peaks(const double *psd, size_t nbins, double bin_hz, unsigned lobe, size_t k,
                         sift_spectrum_peak_t *peaks, sift_spectrum_summary_t *sum)
 {
@@ -353,7 +376,8 @@ int sift_spectrum_peaks(const double *psd, size_t nbins, double bin_hz, unsigned
     size_t nc = 0;
     for (size_t i = lobe + 1; i < nbins; i++) {
         double left = psd[i - 1], right = i + 1 < nbins ? psd[i + 1] : -1;
-        if (!(psd[i] > left && psd[i] >= right && psd[i] > 4 * floor0))
+        if (!(psd[i] > left && psd[i] >= right && psd[i] > 4 * floor0) ||
+            prominence(psd, nbins, i) < 4)
             continue;
         sift_spectrum_peak_t c = {.bin = i, .psd = psd[i]};
         if (nc < MAX_CANDIDATES) {
