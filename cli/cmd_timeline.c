@@ -290,7 +290,7 @@ static size_t count_flagged(const view_t *v)
 {
     size_t k = 0;
     for (size_t i = 0; i < v->n; i++)
-        k += flagged(v, &v->p[i]);
+        k += flagged(v, &v->p[i]) ? 1 + v->p[i].repeat : 0;
     return k;
 }
 

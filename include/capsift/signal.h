@@ -55,7 +55,7 @@ typedef struct sift_signal_info {
     double rate;
     unsigned channels;
     uint64_t frames;
-    const char *sample_format; /* "PCM 16-bit", "float 32-bit", "text", ... */
+    char sample_format[32]; /* "PCM 16-bit", "float 32-bit", "text", ... */
     /* A RIFF WAV file shorter than its data chunk says: the frames it says it has (frames are
      * the ones there); 0 otherwise */
     uint64_t declared_frames;

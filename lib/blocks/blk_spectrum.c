@@ -105,8 +105,10 @@ const double *sift_fft_window(sift_fft_t *f, sift_window_kind_t kind, size_t n)
     for (size_t i = 0; i < f->nwindows; i++)
         if (f->windows[i].kind == kind && f->windows[i].n == n)
             return f->windows[i].w;
+    if (n == 0)
+        return NULL;
     window_t *v = realloc(f->windows, (f->nwindows + 1) * sizeof *v);
-    if (!v || n == 0)
+    if (!v)
         return NULL;
     f->windows = v;
     double *w = malloc(n * sizeof *w);

@@ -26,7 +26,6 @@ struct sift_signal {
     unsigned ncols;                         /* columns of the file */
     unsigned sel[SIFT_SIGNAL_MAX_CHANNELS]; /* 0-based columns read */
     bool header;                            /* its first line is skipped */
-    char sample_format[32];
 };
 
 static bool at_end(char c)
@@ -135,7 +134,7 @@ static int csv_open(sift_signal_t *s, const sift_signal_opts_t *o)
         s->info.channels = s->ncols;
     }
     s->info.frames = frames;
-    snprintf(s->sample_format, sizeof s->sample_format, "text");
+    snprintf(s->info.sample_format, sizeof s->info.sample_format, "text");
     rewind(s->f);
     s->lineno = 0;
     return 0;
@@ -195,7 +194,7 @@ static int raw_open(sift_signal_t *s, const sift_signal_opts_t *o)
         return sift__ctx_error(s->ctx, SIFT_EFORMAT, "%s: empty", s->path);
     s->info.channels = ch;
     s->info.frames = (uint64_t)st.st_size / frame;
-    snprintf(s->sample_format, sizeof s->sample_format, "%s",
+    snprintf(s->info.sample_format, sizeof s->info.sample_format, "%s",
              width == 2 ? "PCM 16-bit little-endian" : "float 32-bit little-endian");
     return 0;
 }
@@ -299,7 +298,7 @@ static int snd_open(sift_signal_t *s)
     s->info.frames = (uint64_t)si.frames;
     if (!(s->info.rate > 0))
         s->info.rate = si.samplerate;
-    snprintf(s->sample_format, sizeof s->sample_format, "%s", snd_subformat(si.format));
+    snprintf(s->info.sample_format, sizeof s->info.sample_format, "%s", snd_subformat(si.format));
     return 0;
 }
 
@@ -335,7 +334,6 @@ int sift_signal_open(sift_signal_t **out, sift_ctx_t *ctx, const char *path,
     s->ctx = ctx;
     s->info.rate = o->rate;
     s->info.format = o->format;
-    s->info.sample_format = s->sample_format;
     int rc;
     s->f = fopen(path, "rb");
     if (!s->f) {
