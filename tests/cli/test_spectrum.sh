@@ -96,6 +96,9 @@ rsvg-convert -o "$TMP/sp.png" "$TMP/sp.svg" && pass || fail "spectrum chart does
 for want in "frequency \(Hz\)" "dB/Hz" "channel 2" "<circle" "kHz"; do
     expect_grep "$want" "$TMP/sp.svg"
 done
+expect_exit 0 "$CAPSIFT" spectrum --svg - "$TMP/b16.wav"
+head -c 100 "$TMP/out" | grep -q "<?xml" && pass || fail "--svg -: no SVG on stdout"
+expect_grep "^Channel 2" "$TMP/err"
 expect_exit 2 "$CAPSIFT" spectrum --svg "$TMP/sp.svg" "$TMP/b16.wav"
 expect_grep "exists" "$TMP/err"
 expect_exit 2 "$CAPSIFT" spectrum --force --svg "$TMP/b16.wav" "$TMP/b16.wav"

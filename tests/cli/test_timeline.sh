@@ -136,6 +136,26 @@ expect_exit 2 "$CAPSIFT" timeline --force --svg "$TMP/in.pcap" "$TMP/in.pcap"
 cmp -s "$CAPS/dpkt--http.pcap" "$TMP/in.pcap" && pass || fail "an input was written over"
 ls -A "$TMP" | grep -q capsift- && fail "a temporary file was left" || pass
 
+# --total: one report over the files; -f: the packets tcpdump's filter keeps; --max-keys: the
+# counts past it summed as other, a message and exit 1; --metric packets; --svg - to stdout.
+f1=$CAPS/dpkt--http.pcap f2=$CAPS/pcapplusplus--http-packets.pcap
+"$CAPSIFT" timeline --json --total "$f1" "$f2" >"$TMP/t.json"
+[ "$(wc -l <"$TMP/t.json")" -eq 1 ] && pass || fail "--total: not one report"
+want=$(($(tcpdump -r "$f1" 2>/dev/null | wc -l) + $(tcpdump -r "$f2" 2>/dev/null | wc -l)))
+expect_grep "\"file\":\"\(total\)\",\"packets\":$want," "$TMP/t.json"
+want=$(tcpdump -r "$f2" 'tcp port 80' 2>/dev/null | wc -l)
+"$CAPSIFT" timeline --json -f 'tcp port 80' "$f2" >"$TMP/t.json"
+expect_grep "\"packets\":$want," "$TMP/t.json"
+expect_exit 1 "$CAPSIFT" timeline --json --by host --max-keys 5 "$f2"
+expect_grep "more than 5 \(group, interval\) counts" "$TMP/err"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["other"]["packets"] > 0' \
+    "$TMP/out" && pass || fail "--max-keys: nothing counted as other"
+expect_exit 0 "$CAPSIFT" timeline --metric packets "$f1"
+expect_grep "pkt/s" "$TMP/out"
+expect_exit 0 "$CAPSIFT" timeline --svg - "$f1"
+head -c 100 "$TMP/out" | grep -q "<?xml" && pass || fail "--svg -: no SVG on stdout"
+expect_grep "^File: " "$TMP/err"
+
 # Bad options: a usage error naming the option.
 expect_exit 2 "$CAPSIFT" timeline --by nothing "$CAPS/dpkt--http.pcap"
 expect_exit 2 "$CAPSIFT" timeline --z abc "$CAPS/dpkt--http.pcap"
