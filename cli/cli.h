@@ -360,6 +360,13 @@ char *cli_u64_grouped(char *buf, uint64_t v);
 /* "1 file", "2,345 files": a grouped count with its noun (buf of 64 bytes). */
 const char *cli_count(char *buf, uint64_t v, const char *one, const char *many);
 const char *cli_human_duration(char *buf, size_t size, int64_t ns, int digits);
+/* An output file beside the results (--svg FILE, --force), never one of protect (the inputs):
+ * CLI_OK with *of, or after a message CLI_USAGE (it exists, a directory) or CLI_FAILED. */
+int cli_outfile_begin(sift_ctx_t *ctx, const char *path, bool force, char *const *protect,
+                      size_t nprotect, sift_outfile_t **of);
+/* Commits of into place when rc is CLI_OK (a failed write: CLI_FAILED after a message), else
+ * removes it; returns the outcome. */
+int cli_outfile_end(sift_ctx_t *ctx, sift_outfile_t *of, int rc);
 /* The decimals an interval of ns needs: 0 for whole seconds, 3 for 1.5 s, 9 for 1.000000001 s. */
 int cli_interval_digits(int64_t ns);
 const char *cli_human_rate(char *buf, size_t size, double v, const char *unit);

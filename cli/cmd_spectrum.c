@@ -418,16 +418,8 @@ int cmd_spectrum(int argc, char **argv)
         return CLI_FAILED;
     }
     int rc = CLI_OK;
-    if (a.svg) {
-        sift_outfile_opts_t oo = {.force = a.force,
-                                  .protect = (const char *const *)a.co.args,
-                                  .nprotect = (size_t)a.co.nargs};
-        int orc = sift_outfile_open(&of, ctx, a.svg, &oo);
-        if (orc < 0) {
-            cli_error("%s", sift_ctx_errmsg(ctx));
-            rc = orc == SIFT_EEXIST || orc == SIFT_EINVAL ? CLI_USAGE : CLI_FAILED;
-        }
-    }
+    if (a.svg)
+        rc = cli_outfile_begin(ctx, a.svg, a.force, a.co.args, (size_t)a.co.nargs, &of);
     FILE *out = a.svg && strcmp(a.svg, "-") == 0 ? stderr : stdout;
     for (int i = 0; rc < CLI_USAGE && i < a.co.nargs; i++) {
         analysis_t an;
@@ -440,13 +432,7 @@ int cmd_spectrum(int argc, char **argv)
         else
             print_text(out, a.co.args[i], &an, &a);
         if (of) { /* the first file read */
-            r = draw(sift_outfile_stream(of), a.co.args[i], &an);
-            if (r == CLI_OK && sift_outfile_commit(of) < 0) {
-                cli_error("%s", sift_ctx_errmsg(ctx));
-                r = CLI_FAILED;
-            } else if (r != CLI_OK) {
-                sift_outfile_abort(of);
-            }
+            r = cli_outfile_end(ctx, of, draw(sift_outfile_stream(of), a.co.args[i], &an));
             of = NULL;
             rc = r > rc ? r : rc;
         }

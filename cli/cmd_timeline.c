@@ -534,21 +534,16 @@ static int draw(FILE *out, const sift_timeline_t *t, const timeline_args_t *a, c
     return rc;
 }
 
+/* The chart of the run: of its one input, or of the total of several. */
 static int write_svg(const timeline_args_t *a, sift_outfile_t *of, const sift_engine_t *e, int pass)
 {
     const sift_timeline_t *t =
         sift_engine_ninputs(e) == 1 ? sift_engine_state(e, 0, pass) : sift_engine_total(e, pass);
     if (!t) {
         cli_error("%s: nothing read to draw", a->svg);
-        sift_outfile_abort(of);
         return CLI_DAMAGED;
     }
-    int rc = draw(sift_outfile_stream(of), t, a, a->svg);
-    if (rc != CLI_OK) {
-        sift_outfile_abort(of);
-        return rc;
-    }
-    return CLI_OK;
+    return draw(sift_outfile_stream(of), t, a, a->svg);
 }
 
 int cmd_timeline(int argc, char **argv)
@@ -585,13 +580,16 @@ int cmd_timeline(int argc, char **argv)
         int rc = cli_inputs(&a.co, &inputs, &ninputs);
         if (rc != CLI_OK)
             return rc;
-        sift_outfile_opts_t oo = {
-            .force = a.force, .protect = (const char *const *)inputs, .nprotect = (size_t)ninputs};
-        if (sift_ctx_create(&octx) < 0 || (rc = sift_outfile_open(&of, octx, a.svg, &oo)) < 0) {
-            cli_error("%s", octx ? sift_ctx_errmsg(octx) : "out of memory");
+        if (sift_ctx_create(&octx) < 0) {
+            cli_error("out of memory");
+            rc = CLI_FAILED;
+        } else {
+            rc = cli_outfile_begin(octx, a.svg, a.force, inputs, (size_t)ninputs, &of);
+        }
+        if (rc != CLI_OK) {
             free(inputs);
             sift_ctx_free(octx);
-            return rc == SIFT_EEXIST || rc == SIFT_EINVAL ? CLI_USAGE : CLI_FAILED;
+            return rc;
         }
     }
     FILE *out = a.svg && strcmp(a.svg, "-") == 0 ? stderr : stdout;
@@ -617,11 +615,7 @@ int cmd_timeline(int argc, char **argv)
             rc = r > rc ? r : rc;
         }
         if (of && rc < CLI_USAGE) {
-            int r = write_svg(&a, of, e, run.pass);
-            if (r == CLI_OK && sift_outfile_commit(of) < 0) {
-                cli_error("%s", sift_ctx_errmsg(octx));
-                r = CLI_FAILED;
-            }
+            int r = cli_outfile_end(octx, of, write_svg(&a, of, e, run.pass));
             of = NULL;
             rc = r > rc ? r : rc;
         }

@@ -575,3 +575,28 @@ int cli_rows_print(const cli_out_t *o, const cli_col_t *cols, size_t ncols, size
     free(w);
     return CLI_OK;
 }
+
+int cli_outfile_begin(sift_ctx_t *ctx, const char *path, bool force, char *const *protect,
+                      size_t nprotect, sift_outfile_t **of)
+{
+    sift_outfile_opts_t oo = {
+        .force = force, .protect = (const char *const *)protect, .nprotect = nprotect};
+    int rc = sift_outfile_open(of, ctx, path, &oo);
+    if (rc == 0)
+        return CLI_OK;
+    cli_error("%s", sift_ctx_errmsg(ctx));
+    return rc == SIFT_EEXIST || rc == SIFT_EINVAL ? CLI_USAGE : CLI_FAILED;
+}
+
+int cli_outfile_end(sift_ctx_t *ctx, sift_outfile_t *of, int rc)
+{
+    if (rc != CLI_OK) {
+        sift_outfile_abort(of);
+        return rc;
+    }
+    if (sift_outfile_commit(of) < 0) {
+        cli_error("%s", sift_ctx_errmsg(ctx));
+        return CLI_FAILED;
+    }
+    return CLI_OK;
+}
