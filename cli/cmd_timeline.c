@@ -261,7 +261,14 @@ static int load_series(const sift_timeline_t *t, uint32_t id, const timeline_arg
     sift_timeline_window_t w = {.window_ns = a->window_ns, .z = a->zv, .percentile = a->pv};
     sift_timeline_point_t *p;
     size_t n;
-    if (sift_timeline_series(t, id, &w, &p, &n) < 0) {
+    int rc = sift_timeline_series(t, id, &w, &p, &n);
+    if (rc == SIFT_ELIMIT) {
+        cli_error("%s: --window holds more than %u intervals of the span; choose a shorter "
+                  "--window or a longer --interval",
+                  title, SIFT_TIMELINE_MAX_WINDOW);
+        return CLI_USAGE;
+    }
+    if (rc < 0) {
         cli_error("%s: out of memory for the series", title);
         return CLI_FAILED;
     }

@@ -111,6 +111,9 @@ typedef struct sift_timeline_point {
     uint64_t repeat;
 } sift_timeline_point_t;
 
+/* The most intervals a window holds (after shortening it to the span, which changes nothing). */
+#define SIFT_TIMELINE_MAX_WINDOW (1u << 24)
+
 typedef struct sift_timeline_window {
     int64_t window_ns; /* the window; 0: 60 intervals. Rounded down to whole intervals, at least
                         * one */
@@ -122,7 +125,8 @@ typedef struct sift_timeline_window {
  * last: every interval, except that a point stands for the run of identical empty intervals
  * after it (repeat), so the points' 1 + repeat add up to the span. *out is an array of *n
  * points to free (NULL with *n 0 when there is no interval). Returns 0, SIFT_ENOTFOUND for an
- * unknown id, SIFT_ENOMEM. w may be NULL. There are at most four points for each interval with
+ * unknown id, SIFT_ELIMIT for a window of more than SIFT_TIMELINE_MAX_WINDOW intervals (within
+ * the span), SIFT_ENOMEM. w may be NULL. There are at most four points for each interval with
  * packets and two for each run without; the time is O(1) for each interval with packets and for
  * each empty one within a window after one. */
 SIFT_API int sift_timeline_series(const sift_timeline_t *t, uint32_t id,

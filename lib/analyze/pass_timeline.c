@@ -629,6 +629,12 @@ int sift_timeline_series(const sift_timeline_t *t, uint32_t id, const sift_timel
         pct = 100;
     int64_t wn = d.window_ns > 0 ? d.window_ns / t->interval_ns : 60;
     uint64_t window = wn < 1 ? 1 : (uint64_t)wn;
+    /* a window longer than the span holds the same intervals as one of the span */
+    uint64_t span = (uint64_t)(t->last_idx - t->first_idx) + 1;
+    if (window > span)
+        window = span;
+    if (window > SIFT_TIMELINE_MAX_WINDOW)
+        return SIFT_ELIMIT;
     /* a deviation of fewer than five earlier intervals means little (two at least: a spread) */
     uint64_t min_prev = window < 5 ? (window < 2 ? 2 : window) : 5;
     /* the group's cells in time order */

@@ -163,6 +163,12 @@ expect_grep "[-]-z" "$TMP/err"
 expect_exit 2 "$CAPSIFT" timeline --percentile 150 "$CAPS/dpkt--http.pcap"
 expect_exit 2 "$CAPSIFT" timeline --interval 0 "$CAPS/dpkt--http.pcap"
 expect_exit 2 "$CAPSIFT" timeline --force "$CAPS/dpkt--http.pcap"
+expect_exit 2 "$CAPSIFT" timeline --interval 1us --window 1000s "$CAPS/dpkt--http.pcap"
+expect_grep "[-]-window holds more than" "$TMP/err"
+# a window beyond the span is the span: the same numbers
+"$CAPSIFT" timeline --json --window 1000000000s "$CAPS/dpkt--http.pcap" >"$TMP/w1"
+"$CAPSIFT" timeline --json --window 31s "$CAPS/dpkt--http.pcap" | sed 's/"window_intervals":31,/"window_intervals":1000000000,/' >"$TMP/w2"
+cmp -s "$TMP/w1" "$TMP/w2" && pass || fail "a window beyond the span differs from the span"
 expect_exit 2 "$CAPSIFT" timeline -f "not a filter (" "$CAPS/dpkt--http.pcap"
 expect_exit 2 "$CAPSIFT" timeline "$TMP/missing.pcap"
 
