@@ -26,10 +26,6 @@ typedef struct cell {
     uint64_t packets, bytes;
 } cell_t;
 
-typedef struct group {
-    sift_timeline_group_t g; /* g.id is its index; packets and bytes are its sums */
-} group_t;
-
 struct sift_timeline {
     int64_t interval_ns;
     sift_timeline_by_t by;
@@ -39,7 +35,7 @@ struct sift_timeline {
     cell_t *cells;
     size_t cells_mask, ncells;
     uint64_t other_packets, other_bytes;
-    group_t *groups; /* [0] is the totals */
+    sift_timeline_group_t *groups; /* [0] is the totals; a group's id is its index */
     size_t ngroups, groups_cap;
     uint32_t *gindex; /* open addressing over groups by key (0: empty, else id + 1) */
     size_t gindex_mask;
@@ -161,7 +157,7 @@ static int gindex_grow(sift_timeline_t *t)
     if (!ix)
         return SIFT_ENOMEM;
     for (size_t id = 1; id < t->ngroups; id++) {
-        size_t j = (size_t)group_hash(&t->groups[id].g) & (n - 1);
+        size_t j = (size_t)group_hash(&t->groups[id]) & (n - 1);
         while (ix[j])
             j = (j + 1) & (n - 1);
         ix[j] = (uint32_t)id + 1;
@@ -178,14 +174,14 @@ static uint32_t group_id(sift_timeline_t *t, const sift_timeline_group_t *g)
     if (t->gindex) {
         size_t i = (size_t)group_hash(g) & t->gindex_mask;
         for (; t->gindex[i]; i = (i + 1) & t->gindex_mask)
-            if (group_eq(&t->groups[t->gindex[i] - 1].g, g))
+            if (group_eq(&t->groups[t->gindex[i] - 1], g))
                 return t->gindex[i] - 1;
     }
     if (t->ngroups >= UINT32_MAX - 1)
         return UINT32_MAX;
     if (t->ngroups == t->groups_cap) {
         size_t cap = t->groups_cap * 2;
-        group_t *n = realloc(t->groups, cap * sizeof *n);
+        sift_timeline_group_t *n = realloc(t->groups, cap * sizeof *n);
         if (!n)
             return UINT32_MAX;
         t->groups = n;
@@ -194,10 +190,10 @@ static uint32_t group_id(sift_timeline_t *t, const sift_timeline_group_t *g)
     if ((!t->gindex || t->ngroups * 2 > t->gindex_mask + 1) && gindex_grow(t) < 0)
         return UINT32_MAX;
     uint32_t id = (uint32_t)t->ngroups++;
-    group_t *e = &t->groups[id];
-    e->g = *g;
-    e->g.id = id;
-    e->g.packets = e->g.bytes = 0;
+    sift_timeline_group_t *e = &t->groups[id];
+    *e = *g;
+    e->id = id;
+    e->packets = e->bytes = 0;
     size_t i = (size_t)group_hash(g) & t->gindex_mask;
     while (t->gindex[i])
         i = (i + 1) & t->gindex_mask;
@@ -216,8 +212,8 @@ static void group_add(sift_timeline_t *t, const sift_timeline_group_t *g, int64_
         t->other_bytes += bytes;
         return;
     }
-    t->groups[id].g.packets += packets;
-    t->groups[id].g.bytes += bytes;
+    t->groups[id].packets += packets;
+    t->groups[id].bytes += bytes;
     cell_add(t, id, idx, packets, bytes);
 }
 
@@ -356,7 +352,7 @@ static int tl_init(void *state, const void *config)
     t->groups = calloc(t->groups_cap, sizeof *t->groups);
     if (!t->groups)
         return SIFT_ENOMEM;
-    t->groups[0].g.by = SIFT_TIMELINE_TOTAL; /* the totals: never in the index */
+    t->groups[0].by = SIFT_TIMELINE_TOTAL; /* the totals: never in the index */
     t->ngroups = 1;
     return 0;
 }
@@ -413,10 +409,10 @@ static int tl_merge(void *into, const void *from)
     }
     map[0] = 0;
     for (size_t i = 1; i < b->ngroups; i++) {
-        map[i] = group_id(a, &b->groups[i].g);
+        map[i] = group_id(a, &b->groups[i]);
         if (map[i] != UINT32_MAX) {
-            a->groups[map[i]].g.packets += b->groups[i].g.packets;
-            a->groups[map[i]].g.bytes += b->groups[i].g.bytes;
+            a->groups[map[i]].packets += b->groups[i].packets;
+            a->groups[map[i]].bytes += b->groups[i].bytes;
         }
     }
     for (size_t i = 0; b->cells && i <= b->cells_mask; i++) {
@@ -522,7 +518,7 @@ int64_t sift_timeline_groups(const sift_timeline_t *t, size_t k, sift_timeline_g
     if (!v)
         return SIFT_ENOMEM;
     for (size_t i = 0; i < n; i++)
-        v[i] = t->groups[i + 1].g;
+        v[i] = t->groups[i + 1];
     if (n > 1)
         qsort(v, n, sizeof *v, by_volume);
     if (k && k < n)
