@@ -25,6 +25,10 @@ demo: build
 	@CAPSIFT_NO_CACHE=1 $(BUILD)/capsift flows --sort bytes --top 5 $(DEMO_CAPTURE)
 	@echo '$$ capsift stats --top 3 $(DEMO_CAPTURE)'
 	@CAPSIFT_NO_CACHE=1 $(BUILD)/capsift stats --top 3 $(DEMO_CAPTURE)
+	@echo '$$ capsift timeline --by app --flagged --svg demo-timeline.svg tests/captures/zeek--206_example_b.pcap'
+	@$(BUILD)/capsift timeline --by app --flagged --force --svg $(BUILD)/demo-timeline.svg \
+		tests/captures/zeek--206_example_b.pcap
+	@echo '(the chart: $(BUILD)/demo-timeline.svg)'
 	@echo '$$ capsift meta tests/captures/dpkt--http.pcap'
 	@CAPSIFT_NO_CACHE=1 $(BUILD)/capsift meta tests/captures/dpkt--http.pcap
 	@rm -f $(BUILD)/demo.db $(BUILD)/demo.db-wal $(BUILD)/demo.db-shm
