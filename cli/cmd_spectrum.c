@@ -130,7 +130,8 @@ typedef struct analysis {
     size_t nfft, overlap, nbins;
     uint64_t segments;
     chan_t *ch;
-    bool truncated; /* the file is shorter than its header says: results of what is there */
+    bool damaged; /* shorter than its header says, or samples that are not numbers: results
+                   * of what is there, the file named as damaged */
 } analysis_t;
 
 static void analysis_free(analysis_t *an)
@@ -169,8 +170,8 @@ static int analyse(const spectrum_args_t *a, sift_ctx_t *ctx, sift_fft_t *fft, c
     }
     memset(an, 0, sizeof *an);
     sift_signal_info(sig, &an->info);
-    an->truncated = an->info.declared_frames > an->info.frames;
-    if (an->truncated) /* the spectrum of what is there, and the file named as damaged */
+    an->damaged = an->info.declared_frames > an->info.frames;
+    if (an->damaged) /* the spectrum of what is there, and the file named as damaged */
         cli_error("%s: truncated: %llu of the %llu frames its header says", path,
                   (unsigned long long)an->info.frames,
                   (unsigned long long)an->info.declared_frames);
@@ -236,6 +237,12 @@ static int analyse(const spectrum_args_t *a, sift_ctx_t *ctx, sift_fft_t *fft, c
             cli_error("%s: out of memory", path);
             rc = CLI_FAILED;
         }
+    }
+    uint64_t nonfinite = sift_signal_nonfinite(sig);
+    if (rc == CLI_OK && nonfinite) { /* the spectrum of the rest, and the file named */
+        cli_error("%s: %llu samples are not numbers (NaN or infinite): read as 0", path,
+                  (unsigned long long)nonfinite);
+        an->damaged = true;
     }
     for (unsigned c = 0; w && c < nch; c++)
         sift_welch_free(w[c]);
@@ -436,7 +443,7 @@ int cmd_spectrum(int argc, char **argv)
             of = NULL;
             rc = r > rc ? r : rc;
         }
-        if (an.truncated)
+        if (an.damaged)
             rc = rc > CLI_DAMAGED ? rc : CLI_DAMAGED;
         analysis_free(&an);
     }

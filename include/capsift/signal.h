@@ -72,8 +72,11 @@ SIFT_API void sift_signal_info(const sift_signal_t *s, sift_signal_info_t *out);
 
 /* Reads up to max frames (channels interleaved) into buf; returns the frames read, 0 at the
  * end, or a negative code with a message in the context (a damaged or truncated file, a value
- * that is not a number). */
+ * that is not a number). A float sample that is NaN or infinite is read as 0 and counted. */
 SIFT_API int64_t sift_signal_read(sift_signal_t *s, double *buf, size_t max);
+
+/* The float samples read so far that were NaN or infinite (read as 0). */
+SIFT_API uint64_t sift_signal_nonfinite(const sift_signal_t *s);
 
 #ifdef __cplusplus
 }

@@ -26,6 +26,7 @@ struct sift_signal {
     unsigned ncols;                         /* columns of the file */
     unsigned sel[SIFT_SIGNAL_MAX_CHANNELS]; /* 0-based columns read */
     bool header;                            /* its first line is skipped */
+    uint64_t nonfinite;                     /* float samples read as 0 */
 };
 
 static bool at_end(char c)
@@ -217,7 +218,9 @@ static int64_t raw_read(sift_signal_t *s, double *buf, size_t max)
                              (uint32_t)b[3] << 24;
                 float f;
                 memcpy(&f, &u, sizeof f);
-                buf[done + i] = isnan(f) || isinf(f) ? 0 : f;
+                bool bad = isnan(f) || isinf(f);
+                s->nonfinite += bad;
+                buf[done + i] = bad ? 0 : f;
             }
         }
         done += r;
@@ -397,6 +400,11 @@ void sift_signal_close(sift_signal_t *s)
     free(s);
 }
 
+uint64_t sift_signal_nonfinite(const sift_signal_t *s)
+{
+    return s->nonfinite;
+}
+
 void sift_signal_info(const sift_signal_t *s, sift_signal_info_t *out)
 {
     *out = s->info;
@@ -412,8 +420,10 @@ int64_t sift_signal_read(sift_signal_t *s, double *buf, size_t max)
         if (n < 0 || (n == 0 && sf_error(s->snd) != SF_ERR_NO_ERROR))
             return sift__ctx_error(s->ctx, SIFT_ECORRUPT, "%s: %s", s->path, sf_strerror(s->snd));
         for (sf_count_t i = 0; i < n * (sf_count_t)s->info.channels; i++)
-            if (isnan(buf[i]) || isinf(buf[i]))
+            if (isnan(buf[i]) || isinf(buf[i])) {
                 buf[i] = 0; /* a float file's non-numbers carry no power */
+                s->nonfinite++;
+            }
         return n;
     }
     case SIFT_SIGNAL_CSV:

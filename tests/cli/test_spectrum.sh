@@ -114,6 +114,12 @@ printf '1,2\n3\n' >"$TMP/ragged.csv"
 expect_exit 1 "$CAPSIFT" spectrum --rate 10 "$TMP/ragged.csv"
 expect_exit 1 "$CAPSIFT" spectrum --rate 10 --column 9 "$TMP/s.csv"
 expect_grep "no column 9" "$TMP/err"
+$PY -c 'import struct, sys
+v = [0.5, float("nan"), 0.25, float("inf")] * 2048
+open(sys.argv[1], "wb").write(struct.pack("<%df" % len(v), *v))' "$TMP/nan.f32"
+expect_exit 1 "$CAPSIFT" spectrum --format f32 --rate 1000 "$TMP/nan.f32"
+expect_grep "4096 samples are not numbers" "$TMP/err"
+expect_grep "^Channel 1" "$TMP/out"
 head -c 7 /dev/urandom >"$TMP/odd.s16"
 expect_exit 1 "$CAPSIFT" spectrum --format s16 --rate 8000 "$TMP/odd.s16"
 expect_grep "whole frames" "$TMP/err"
