@@ -18,6 +18,7 @@ typedef struct spectrum_args {
     int format, window;
     uint64_t channels, size, peaks;
     cli_list_t columns;
+    unsigned cols[CLI_LIST_MAX]; /* --column as numbers */
     bool force, bins;
     cli_common_t co;
 } spectrum_args_t;
@@ -147,19 +148,10 @@ static void analysis_free(analysis_t *an)
 static int analyse(const spectrum_args_t *a, sift_ctx_t *ctx, sift_fft_t *fft, const char *path,
                    double rate, double overlap, analysis_t *an)
 {
-    unsigned cols[CLI_LIST_MAX];
-    for (size_t i = 0; i < a->columns.n; i++) {
-        uint64_t v;
-        if (sift_parse_count(a->columns.v[i], 1, 1u << 20, &v) < 0) {
-            cli_error("--column: '%s' is not a column number from 1", a->columns.v[i]);
-            return CLI_USAGE;
-        }
-        cols[i] = (unsigned)v;
-    }
     sift_signal_opts_t so = {.format = (sift_signal_format_t)a->format,
                              .rate = rate,
                              .channels = (unsigned)a->channels,
-                             .columns = cols,
+                             .columns = a->cols,
                              .ncolumns = a->columns.n};
     sift_signal_t *sig;
     int rc = sift_signal_open(&sig, ctx, path, &so);
@@ -254,14 +246,6 @@ static int analyse(const spectrum_args_t *a, sift_ctx_t *ctx, sift_fft_t *fft, c
     return rc;
 }
 
-static void json_num(cli_json_t *j, const char *key, double v)
-{
-    if (isnan(v) || isinf(v))
-        cli_json_null(j, key);
-    else
-        cli_json_f64(j, key, v, -1);
-}
-
 static void print_json(FILE *out, const char *path, const analysis_t *an, const spectrum_args_t *a)
 {
     cli_json_t j;
@@ -269,31 +253,31 @@ static void print_json(FILE *out, const char *path, const analysis_t *an, const 
     cli_json_str(&j, "file", path);
     cli_json_str(&j, "format", format_names[an->info.format]);
     cli_json_str(&j, "sample_format", an->info.sample_format);
-    json_num(&j, "rate", an->info.rate);
+    cli_json_f64(&j, "rate", an->info.rate, -1);
     cli_json_u64(&j, "nchannels", an->info.channels);
     cli_json_u64(&j, "frames", an->info.frames);
     cli_json_u64(&j, "nfft", an->nfft);
     cli_json_u64(&j, "overlap", an->overlap);
     cli_json_str(&j, "window", window_names[a->window]);
     cli_json_u64(&j, "segments", an->segments);
-    json_num(&j, "bin_hz", an->info.rate / (double)an->nfft);
+    cli_json_f64(&j, "bin_hz", an->info.rate / (double)an->nfft, -1);
     cli_json_open(&j, "spectra", '[');
     for (unsigned c = 0; c < an->info.channels; c++) {
         const chan_t *ch = &an->ch[c];
         cli_json_open(&j, NULL, '{');
         cli_json_u64(&j, "channel", c + 1);
-        json_num(&j, "noise_floor_db", db(ch->sum.noise_floor));
-        json_num(&j, "total_power", ch->sum.total_power);
-        json_num(&j, "snr_db", ch->sum.snr_db);
+        cli_json_f64(&j, "noise_floor_db", db(ch->sum.noise_floor), -1);
+        cli_json_f64(&j, "total_power", ch->sum.total_power, -1);
+        cli_json_f64(&j, "snr_db", ch->sum.snr_db, -1);
         cli_json_open(&j, "peaks", '[');
         for (size_t k = 0; k < ch->sum.npeaks; k++) {
             const sift_spectrum_peak_t *p = &ch->peaks[k];
             cli_json_open(&j, NULL, '{');
-            json_num(&j, "freq", p->freq);
+            cli_json_f64(&j, "freq", p->freq, -1);
             cli_json_u64(&j, "bin", p->bin);
-            json_num(&j, "psd_db", db(p->psd));
-            json_num(&j, "power", p->power);
-            json_num(&j, "snr_db", p->snr_db);
+            cli_json_f64(&j, "psd_db", db(p->psd), -1);
+            cli_json_f64(&j, "power", p->power, -1);
+            cli_json_f64(&j, "snr_db", p->snr_db, -1);
             cli_json_close(&j);
         }
         cli_json_close(&j);
@@ -411,6 +395,14 @@ int cmd_spectrum(int argc, char **argv)
     if (a.force && !a.svg) {
         cli_error("--force replaces an --svg file; there is none");
         return CLI_USAGE;
+    }
+    for (size_t i = 0; i < a.columns.n; i++) {
+        uint64_t v;
+        if (sift_parse_count(a.columns.v[i], 1, 1u << 20, &v) < 0) {
+            cli_error("--column: '%s' is not a column number from 1", a.columns.v[i]);
+            return CLI_USAGE;
+        }
+        a.cols[i] = (unsigned)v;
     }
     if (a.co.nargs < 1) {
         cli_error("name a signal file (see 'capsift spectrum --help')");

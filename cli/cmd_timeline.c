@@ -213,12 +213,8 @@ static void json_stat(cli_json_t *j, const char *key, const sift_timeline_stat_t
     cli_json_open(j, key, '{');
     const char *names[] = {"mean", "sd", "min", "max", "pct", "z"};
     const double w[] = {s->mean, s->sd, s->min, s->max, s->pct, s->z};
-    for (int k = 0; k < 6; k++) {
-        if (isnan(w[k]))
-            cli_json_null(j, names[k]);
-        else
-            cli_json_f64(j, names[k], w[k], 6);
-    }
+    for (int k = 0; k < 6; k++)
+        cli_json_f64(j, names[k], w[k], 6); /* NaN: null */
     cli_json_close(j);
 }
 

@@ -45,7 +45,8 @@ typedef struct sift_timeline_config {
                        * past it are summed in the summary's other_* and reported (ELIMIT) */
 } sift_timeline_config_t;
 
-/* The state of the pass, as sift_engine_state gives it: opaque. */
+/* The state of the pass, as sift_engine_state gives it: opaque. Read it (summary, groups,
+ * series) from one thread at a time: the first series read sorts the cells by group once. */
 typedef struct sift_timeline sift_timeline_t;
 
 typedef struct sift_timeline_summary {

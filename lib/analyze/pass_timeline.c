@@ -39,7 +39,17 @@ struct sift_timeline {
     size_t ngroups, groups_cap;
     uint32_t *gindex; /* open addressing over groups by key (0: empty, else id + 1) */
     size_t gindex_mask;
-    cell_t *last; /* the totals' cell of the latest packet (NULL after a rehash) */
+    cell_t *last;          /* the totals' cell of the latest packet (NULL after a rehash) */
+    uint32_t no_flow;      /* the id of the group "(no flow)", UINT32_MAX before it is made */
+    struct by_group *read; /* the cells by group, made by the first series read */
+};
+
+/* The cells sorted by group, then interval: group g's are cells[off[g] .. off[g + 1]). Made
+ * when a series is first read, so that reading every group costs one sort, not a scan of all
+ * cells per group; dropped by a merge (the only change after the packets and flow ends). */
+struct by_group {
+    cell_t *cells;
+    size_t *off;
 };
 
 /* ---- cells ---- */
@@ -354,7 +364,9 @@ static int tl_init(void *state, const void *config)
         return SIFT_ENOMEM;
     t->groups[0].by = SIFT_TIMELINE_TOTAL; /* the totals: never in the index */
     t->ngroups = 1;
-    return 0;
+    t->no_flow = UINT32_MAX;
+    t->read = calloc(1, sizeof *t->read);
+    return t->read ? 0 : SIFT_ENOMEM;
 }
 
 static void tl_packet(void *state, const sift_packet_t *pkt)
@@ -382,11 +394,22 @@ static void tl_packet(void *state, const sift_packet_t *pkt)
         flow_count(pkt->flow_state, idx, 1, len);
         return;
     }
-    sift_timeline_group_t g;
-    memset(&g, 0, sizeof g);
-    g.by = t->by;
-    g.no_flow = true;
-    group_add(t, &g, idx, 1, len);
+    if (t->no_flow == UINT32_MAX) {
+        sift_timeline_group_t g;
+        memset(&g, 0, sizeof g);
+        g.by = t->by;
+        g.no_flow = true;
+        t->no_flow = group_id(t, &g);
+        if (t->no_flow == UINT32_MAX) {
+            sift_pass_report(t, SIFT_ENOMEM, "out of memory: some groups are missing");
+            t->other_packets++;
+            t->other_bytes += len;
+            return;
+        }
+    }
+    t->groups[t->no_flow].packets++;
+    t->groups[t->no_flow].bytes += len;
+    cell_add(t, t->no_flow, idx, 1, len);
 }
 
 static int tl_merge(void *into, const void *from)
@@ -428,6 +451,10 @@ static int tl_merge(void *into, const void *from)
         cell_add(a, map[c->gid], c->idx, c->packets, c->bytes);
     }
     a->last = NULL;
+    free(a->read->cells);
+    free(a->read->off);
+    a->read->cells = NULL;
+    a->read->off = NULL;
     free(map);
     return 0;
 }
@@ -438,6 +465,12 @@ static void tl_release(void *state)
     free(t->cells);
     free(t->groups);
     free(t->gindex);
+    if (t->read) {
+        free(t->read->cells);
+        free(t->read->off);
+    }
+    free(t->read);
+    t->read = NULL;
     t->cells = NULL;
     t->groups = NULL;
     t->gindex = NULL;
@@ -565,12 +598,6 @@ const char *sift_timeline_group_name(const sift_timeline_group_t *g, char *buf, 
     return buf;
 }
 
-static int by_idx(const void *pa, const void *pb)
-{
-    const cell_t *a = pa, *b = pb;
-    return a->idx < b->idx ? -1 : a->idx > b->idx;
-}
-
 /* The window statistics of one quantity: x is the interval's value, prev the statistics of the
  * window before it (read before x was pushed). */
 static void window_stat(sift_rolling_t *r, const sift_summary_t *prev, uint64_t min_prev, double x,
@@ -610,6 +637,42 @@ static sift_timeline_point_t *point_new(sift_timeline_point_t **v, size_t *n, si
     return p;
 }
 
+static int by_group_idx(const void *pa, const void *pb)
+{
+    const cell_t *a = pa, *b = pb;
+    if (a->gid != b->gid)
+        return a->gid < b->gid ? -1 : 1;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* The cells by group (struct by_group), made once. */
+static int read_index(const sift_timeline_t *t)
+{
+    struct by_group *r = t->read;
+    if (r->off)
+        return 0;
+    size_t *off = calloc(t->ngroups + 1, sizeof *off);
+    cell_t *v = malloc((t->ncells ? t->ncells : 1) * sizeof *v);
+    if (!off || !v) {
+        free(off);
+        free(v);
+        return SIFT_ENOMEM;
+    }
+    size_t n = 0;
+    for (size_t i = 0; t->cells && i <= t->cells_mask; i++)
+        if (t->cells[i].gid != UINT32_MAX) {
+            v[n++] = t->cells[i];
+            off[t->cells[i].gid + 1]++;
+        }
+    for (size_t g = 0; g < t->ngroups; g++)
+        off[g + 1] += off[g];
+    if (n > 1)
+        qsort(v, n, sizeof *v, by_group_idx);
+    r->cells = v;
+    r->off = off;
+    return 0;
+}
+
 int sift_timeline_series(const sift_timeline_t *t, uint32_t id, const sift_timeline_window_t *w,
                          sift_timeline_point_t **out, size_t *n)
 {
@@ -633,24 +696,16 @@ int sift_timeline_series(const sift_timeline_t *t, uint32_t id, const sift_timel
         return SIFT_ELIMIT;
     /* a deviation of fewer than five earlier intervals means little (two at least: a spread) */
     uint64_t min_prev = window < 5 ? (window < 2 ? 2 : window) : 5;
-    /* the group's cells in time order */
-    size_t nc = 0;
-    for (size_t i = 0; t->cells && i <= t->cells_mask; i++)
-        nc += t->cells[i].gid == id;
-    cell_t *cells = nc ? malloc(nc * sizeof *cells) : NULL;
     sift_timeline_point_t *p = NULL;
     size_t np = 0, cap = 0;
     sift_rolling_t *rp = NULL, *rb = NULL;
     sift_rolling_opts_t ro = {.window_count = (size_t)window};
     int rc = SIFT_ENOMEM;
-    if ((nc && !cells) || sift_rolling_create(&rp, &ro) < 0 || sift_rolling_create(&rb, &ro) < 0)
+    if (read_index(t) < 0 || sift_rolling_create(&rp, &ro) < 0 || sift_rolling_create(&rb, &ro) < 0)
         goto out;
-    nc = 0;
-    for (size_t i = 0; t->cells && i <= t->cells_mask; i++)
-        if (t->cells[i].gid == id)
-            cells[nc++] = t->cells[i];
-    if (nc > 1)
-        qsort(cells, nc, sizeof *cells, by_idx);
+    /* the group's cells in time order */
+    const cell_t *cells = t->read->cells + t->read->off[id];
+    size_t nc = t->read->off[id + 1] - t->read->off[id];
     size_t c = 0, back = 0; /* the next cell at or after idx; the first after idx - window - 2 */
     uint64_t run = 0;       /* empty intervals up to idx */
     for (int64_t idx = t->first_idx;;) {
@@ -716,7 +771,6 @@ int sift_timeline_series(const sift_timeline_t *t, uint32_t id, const sift_timel
     p = NULL;
     rc = 0;
 out:
-    free(cells);
     free(p);
     sift_rolling_free(rp);
     sift_rolling_free(rb);
