@@ -24,6 +24,7 @@
 #include <capsift/outfile.h>
 #include <capsift/packet.h>
 #include <capsift/parse.h>
+#include <capsift/periodic.h>
 #include <capsift/pool.h>
 #include <capsift/query.h>
 #include <capsift/reader.h>

@@ -63,6 +63,10 @@ typedef struct sift_chart {
  * infinities are clipped to the plot. */
 SIFT_API int sift_chart_svg(FILE *out, const sift_chart_t *chart);
 
+/* n charts one above the other in one document, as wide as the widest (a spectrum over a
+ * histogram ...). The same errors, for any of them; nothing is written then. */
+SIFT_API int sift_chart_svg_stack(FILE *out, const sift_chart_t *charts, size_t n);
+
 /* The "nice" step of an axis: the least of 1, 2 or 5 times a power of ten that is at least
  * span / ticks (span > 0, ticks >= 1). For the tests, and for callers that label alike. */
 SIFT_API double sift_chart_nice_step(double span, unsigned ticks);

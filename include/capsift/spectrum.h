@@ -55,6 +55,11 @@ SIFT_API const double *sift_fft_window(sift_fft_t *f, sift_window_kind_t w, size
 SIFT_API int sift_fft_power(sift_fft_t *f, const double *x, size_t n, sift_window_kind_t w,
                             double *power);
 
+/* The autocorrelation of x[0..n): acf[k] = sum_i x[i] x[i + k] / sum_i x[i]^2 for k < n (0
+ * everywhere when x is all zeros), through the spectrum of x padded with zeros to a power of two
+ * of at least 2n (plans kept in f). SIFT_EINVAL for n < 2, SIFT_ENOMEM. */
+SIFT_API int sift_fft_autocorr(sift_fft_t *f, const double *x, size_t n, double *acf);
+
 /* ---- Welch's method ---- */
 
 typedef struct sift_welch_opts {

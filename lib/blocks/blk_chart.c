@@ -360,11 +360,21 @@ static void legend(const plot_t *p)
     }
 }
 
-int sift_chart_svg(FILE *out, const sift_chart_t *c)
+/* The chart's size (defaults and least sizes applied). */
+static void chart_size(const sift_chart_t *c, unsigned *width, unsigned *height)
+{
+    *width = c->width ? c->width : 960;
+    *height = c->height ? c->height : 420;
+    if (*width < 200)
+        *width = 200;
+    if (*height < 150)
+        *height = 150;
+}
+
+static int chart_check(const sift_chart_t *c)
 {
     if (!c || c->nseries == 0 || c->nseries > MAX_SERIES || !c->series)
         return SIFT_EINVAL;
-    double xmin = INFINITY, xmax = -INFINITY;
     for (size_t s = 0; s < c->nseries; s++) {
         const sift_chart_series_t *se = &c->series[s];
         if (!se->x || !se->y || se->n == 0)
@@ -372,26 +382,38 @@ int sift_chart_svg(FILE *out, const sift_chart_t *c)
         for (size_t i = 0; i < se->n; i++)
             if (isnan(se->x[i]) || isinf(se->x[i]) || (i && !(se->x[i] > se->x[i - 1])))
                 return SIFT_EINVAL;
+    }
+    return 0;
+}
+
+/* One checked chart as an <svg> element at y (nested in a document's when y > 0 or standalone
+ * false: no namespace then). */
+static void chart_draw(FILE *out, const sift_chart_t *c, unsigned y, bool standalone)
+{
+    double xmin = INFINITY, xmax = -INFINITY;
+    for (size_t s = 0; s < c->nseries; s++) {
+        const sift_chart_series_t *se = &c->series[s];
         xmin = se->x[0] < xmin ? se->x[0] : xmin;
         xmax = se->x[se->n - 1] > xmax ? se->x[se->n - 1] : xmax;
     }
-    unsigned width = c->width ? c->width : 960, height = c->height ? c->height : 420;
-    if (width < 200)
-        width = 200;
-    if (height < 150)
-        height = 150;
+    unsigned width, height;
+    chart_size(c, &width, &height);
     plot_t p = {.out = out, .c = c, .left = 86, .top = c->title ? 34 : 14};
     p.w = width - p.left - 24;
     p.h = height - p.top - 52;
     p.xmin = xmin;
     p.xmax = xmax;
     y_range(&p);
-    fprintf(out,
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%u\" "
-            "height=\"%u\" viewBox=\"0 0 %u %u\" font-family=\"DejaVu Sans, Arial, sans-serif\">\n"
-            "<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n",
-            width, height, width, height);
+    if (standalone)
+        fprintf(out,
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%u\" "
+                "height=\"%u\" viewBox=\"0 0 %u %u\" font-family=\"DejaVu Sans, Arial, "
+                "sans-serif\">\n",
+                width, height, width, height);
+    else
+        fprintf(out, "<svg x=\"0\" y=\"%u\" width=\"%u\" height=\"%u\" viewBox=\"0 0 %u %u\">\n", y,
+                width, height, width, height);
+    fputs("<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n", out);
     if (c->title) {
         fprintf(out,
                 "<text x=\"%.1f\" y=\"22\" text-anchor=\"middle\" font-size=\"14\" "
@@ -410,5 +432,44 @@ int sift_chart_svg(FILE *out, const sift_chart_t *c)
         draw_line(&p, &c->series[s], c->series[s].dashed ? "#555555" : palette[s % NPALETTE]);
     legend(&p);
     fputs("</svg>\n", out);
+}
+
+int sift_chart_svg(FILE *out, const sift_chart_t *c)
+{
+    return sift_chart_svg_stack(out, c, 1);
+}
+
+int sift_chart_svg_stack(FILE *out, const sift_chart_t *charts, size_t n)
+{
+    if (n == 0 || !charts)
+        return SIFT_EINVAL;
+    unsigned width = 0, height = 0;
+    for (size_t i = 0; i < n; i++) {
+        int rc = chart_check(&charts[i]);
+        if (rc < 0)
+            return rc;
+        unsigned w, h;
+        chart_size(&charts[i], &w, &h);
+        width = w > width ? w : width;
+        height += h;
+    }
+    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out);
+    if (n == 1) {
+        chart_draw(out, &charts[0], 0, true);
+    } else {
+        fprintf(out,
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%u\" "
+                "height=\"%u\" viewBox=\"0 0 %u %u\" font-family=\"DejaVu Sans, Arial, "
+                "sans-serif\">\n",
+                width, height, width, height);
+        unsigned y = 0;
+        for (size_t i = 0; i < n; i++) {
+            unsigned w, h;
+            chart_size(&charts[i], &w, &h);
+            chart_draw(out, &charts[i], y, false);
+            y += h;
+        }
+        fputs("</svg>\n", out);
+    }
     return ferror(out) ? SIFT_EIO : 0;
 }

@@ -24,6 +24,7 @@ typedef struct plan {
     double *in;
     fftw_complex *out;
     fftw_plan p;
+    fftw_plan inv; /* out back to in (complex to real), made on first use */
 } plan_t;
 
 typedef struct window {
@@ -86,8 +87,11 @@ void sift_fft_free(sift_fft_t *f)
     if (!f)
         return;
     pthread_mutex_lock(&planner);
-    for (size_t i = 0; i < f->nplans; i++)
+    for (size_t i = 0; i < f->nplans; i++) {
         fftw_destroy_plan(f->plans[i].p);
+        if (f->plans[i].inv)
+            fftw_destroy_plan(f->plans[i].inv);
+    }
     pthread_mutex_unlock(&planner);
     for (size_t i = 0; i < f->nplans; i++) {
         fftw_free(f->plans[i].in);
@@ -180,6 +184,37 @@ int sift_fft_power(sift_fft_t *f, const double *x, size_t n, sift_window_kind_t 
     for (size_t i = 0; i < n; i++)
         p->in[i] = win ? x[i] * win[i] : x[i];
     run_power(p, power);
+    return 0;
+}
+
+int sift_fft_autocorr(sift_fft_t *f, const double *x, size_t n, double *acf)
+{
+    if (n < 2 || n > SIZE_MAX / 4)
+        return SIFT_EINVAL;
+    size_t m = 2;
+    while (m < 2 * n)
+        m *= 2;
+    plan_t *p = plan_for(f, m);
+    if (!p)
+        return SIFT_ENOMEM;
+    if (!p->inv) {
+        pthread_mutex_lock(&planner);
+        p->inv = fftw_plan_dft_c2r_1d((int)m, p->out, p->in, FFTW_ESTIMATE);
+        pthread_mutex_unlock(&planner);
+        if (!p->inv)
+            return SIFT_ENOMEM;
+    }
+    memcpy(p->in, x, n * sizeof *x);
+    memset(p->in + n, 0, (m - n) * sizeof *x);
+    fftw_execute(p->p);
+    for (size_t k = 0; k <= m / 2; k++) {
+        p->out[k][0] = p->out[k][0] * p->out[k][0] + p->out[k][1] * p->out[k][1];
+        p->out[k][1] = 0;
+    }
+    fftw_execute(p->inv); /* the zero padding keeps the circular sums from wrapping */
+    double z = p->in[0];
+    for (size_t k = 0; k < n; k++)
+        acf[k] = z > 0 ? p->in[k] / z : 0;
     return 0;
 }
 

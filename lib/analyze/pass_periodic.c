@@ -1,0 +1,336 @@
+/* The periodic pass: events (exchanges that begin) per (source, destination, protocol, port).
+ *
+ * A flow keeps its exchanges in its per-flow bytes while it lasts: each begins at the flow's
+ * first packet, at a TCP SYN without ACK, or after a silence of at least the gap. A range of a
+ * file after its first does not know what came before a flow's first packet there, so that
+ * exchange remembers whether a SYN began it; the join then decides with the gap, as one range
+ * reading the whole file would have. At flow_end the exchanges become events of the flow's group
+ * in one array of the state; the analysis (periodic_score.c) sorts them by group once.
+ */
+#include "analyze/periodic_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+static const sift_periodic_config_t default_config = {0};
+
+/* ---- groups ---- */
+
+static uint64_t key_hash(const sift_periodic_key_t *k)
+{
+    return XXH3_64bits(k, sizeof *k);
+}
+
+static int gindex_grow(sift_periodic_t *p)
+{
+    size_t n = p->gindex ? (p->gindex_mask + 1) * 2 : 64;
+    uint32_t *ix = calloc(n, sizeof *ix);
+    if (!ix)
+        return SIFT_ENOMEM;
+    for (size_t id = 0; id < p->ngroups; id++) {
+        size_t j = (size_t)key_hash(&p->groups[id]) & (n - 1);
+        while (ix[j])
+            j = (j + 1) & (n - 1);
+        ix[j] = (uint32_t)id + 1;
+    }
+    free(p->gindex);
+    p->gindex = ix;
+    p->gindex_mask = n - 1;
+    return 0;
+}
+
+uint32_t sift__periodic_find(const sift_periodic_t *p, const sift_periodic_key_t *k)
+{
+    if (!p->gindex)
+        return UINT32_MAX;
+    for (size_t i = (size_t)key_hash(k) & p->gindex_mask; p->gindex[i];
+         i = (i + 1) & p->gindex_mask)
+        if (memcmp(&p->groups[p->gindex[i] - 1], k, sizeof *k) == 0)
+            return p->gindex[i] - 1;
+    return UINT32_MAX;
+}
+
+/* The id of the group with key k, made when new; UINT32_MAX when memory ran out. */
+static uint32_t group_id(sift_periodic_t *p, const sift_periodic_key_t *k)
+{
+    uint32_t id = sift__periodic_find(p, k);
+    if (id != UINT32_MAX)
+        return id;
+    if (p->ngroups >= UINT32_MAX - 1)
+        return UINT32_MAX;
+    if (p->ngroups == p->groups_cap) {
+        size_t cap = p->groups_cap ? p->groups_cap * 2 : 16;
+        sift_periodic_key_t *n = realloc(p->groups, cap * sizeof *n);
+        if (!n)
+            return UINT32_MAX;
+        p->groups = n;
+        p->groups_cap = cap;
+    }
+    if ((!p->gindex || (p->ngroups + 1) * 2 > p->gindex_mask + 1) && gindex_grow(p) < 0)
+        return UINT32_MAX;
+    id = (uint32_t)p->ngroups++;
+    p->groups[id] = *k;
+    size_t i = (size_t)key_hash(k) & p->gindex_mask;
+    while (p->gindex[i])
+        i = (i + 1) & p->gindex_mask;
+    p->gindex[i] = id + 1;
+    return id;
+}
+
+static void event_add(sift_periodic_t *p, uint32_t gid, int64_t ts, int64_t dur, uint64_t bytes)
+{
+    if (p->nevents >= p->max_events) {
+        sift_pass_report(p, SIFT_ELIMIT,
+                         "more than %zu events: some are left out (a higher --max-keys)",
+                         p->max_events);
+        p->other_events++;
+        return;
+    }
+    if (p->nevents == p->events_cap) {
+        size_t cap = p->events_cap ? p->events_cap * 2 : 256;
+        sift__periodic_event_t *n = realloc(p->events, cap * sizeof *n);
+        if (!n) {
+            sift_pass_report(p, SIFT_ENOMEM, "out of memory: some events are missing");
+            p->other_events++;
+            return;
+        }
+        p->events = n;
+        p->events_cap = cap;
+    }
+    p->events[p->nevents++] =
+        (sift__periodic_event_t){.ts = ts, .dur = dur, .bytes = bytes, .gid = gid};
+    p->read->sorted = false;
+}
+
+/* ---- what a flow keeps ---- */
+
+typedef struct xchg {
+    int64_t start, last;
+    uint64_t bytes; /* sent by the initiator */
+    bool open;      /* a later range's first, begun without a SYN: it continues the exchange
+                     * before it when that one ended less than the gap before */
+} xchg_t;
+
+typedef struct pf_flow {
+    xchg_t *x; /* the flow's exchanges, in time order */
+    uint32_t n, cap;
+    bool lost; /* memory ran out: some exchanges are missing */
+} pf_flow_t;
+
+static xchg_t *xchg_new(pf_flow_t *f)
+{
+    if (f->n == f->cap) {
+        uint32_t cap = f->cap ? f->cap * 2 : 2;
+        xchg_t *n = cap > f->cap ? realloc(f->x, cap * sizeof *n) : NULL;
+        if (!n) {
+            f->lost = true;
+            return NULL;
+        }
+        f->x = n;
+        f->cap = cap;
+    }
+    return &f->x[f->n++];
+}
+
+static void pf_packet(void *state, const sift_packet_t *pkt)
+{
+    sift_periodic_t *p = state;
+    const sift_record_t *r = pkt->rec;
+    p->packets++;
+    if (r->flags & SIFT_RECORD_NO_TS)
+        return;
+    int64_t ts = r->ts_ns;
+    if (p->first_ns > p->last_ns) {
+        p->first_ns = p->last_ns = ts;
+    } else {
+        p->first_ns = ts < p->first_ns ? ts : p->first_ns;
+        p->last_ns = ts > p->last_ns ? ts : p->last_ns;
+    }
+    pf_flow_t *f = pkt->flow_state;
+    if (!f)
+        return;
+    bool syn = pkt->ip_proto == 6 && (pkt->tcp_flags & 0x12) == 0x02;
+    xchg_t *x = f->n ? &f->x[f->n - 1] : NULL;
+    if (!x || syn || ts - x->last >= p->gap_ns) {
+        bool open = !x && !syn && sift_pass_later_range(state);
+        x = xchg_new(f);
+        if (!x)
+            return;
+        *x = (xchg_t){.start = ts, .last = ts, .open = open};
+    }
+    if (ts > x->last)
+        x->last = ts;
+    if (pkt->flow_dir == SIFT_FLOW_AB)
+        x->bytes += r->wirelen;
+}
+
+/* from (a later range's part of the flow) continues into: its exchanges follow. */
+static void pf_flow_join(void *into, const void *from)
+{
+    pf_flow_t *a = into;
+    const pf_flow_t *b = from;
+    for (uint32_t i = 0; i < b->n; i++) {
+        xchg_t *n = xchg_new(a);
+        if (!n)
+            break;
+        *n = b->x[i];
+    }
+    a->lost = a->lost || b->lost;
+}
+
+static void pf_flow_release(void *fs)
+{
+    pf_flow_t *f = fs;
+    free(f->x);
+    memset(f, 0, sizeof *f);
+}
+
+/* A flow ends: its exchanges become events of its group. */
+static void pf_flow_end(void *state, const sift_flows_t *flows, const sift_flow_t *f, void *fs)
+{
+    (void)flows;
+    sift_periodic_t *p = state;
+    pf_flow_t *pf = fs;
+    if (!pf || !pf->n || f->key.ip_version == 0)
+        return;
+    if (pf->lost)
+        sift_pass_report(p, SIFT_ENOMEM, "out of memory: some events are missing");
+    sift_periodic_key_t k;
+    memset(&k, 0, sizeof k);
+    memcpy(k.src, sift_flow_addr_a(f), 16);
+    memcpy(k.dst, sift_flow_addr_b(f), 16);
+    k.port = sift_flow_port_b(f);
+    k.proto = f->key.proto;
+    k.ip_version = f->key.ip_version;
+    uint32_t gid = group_id(p, &k);
+    if (gid == UINT32_MAX) {
+        sift_pass_report(p, SIFT_ENOMEM, "out of memory: some groups are missing");
+        p->other_events += pf->n;
+        return;
+    }
+    uint32_t w = 0;
+    for (uint32_t i = 0; i < pf->n; i++) {
+        const xchg_t *y = &pf->x[i];
+        xchg_t *x = w ? &pf->x[w - 1] : NULL;
+        if (x && y->open && y->start - x->last < p->gap_ns) {
+            x->last = y->last > x->last ? y->last : x->last;
+            x->bytes += y->bytes;
+            continue;
+        }
+        pf->x[w++] = *y;
+    }
+    for (uint32_t i = 0; i < w; i++)
+        event_add(p, gid, pf->x[i].start, pf->x[i].last - pf->x[i].start, pf->x[i].bytes);
+}
+
+/* ---- the pass ---- */
+
+static int pf_init(void *state, const void *config)
+{
+    sift_periodic_t *p = state;
+    const sift_periodic_config_t *c = config ? config : &default_config;
+    p->by = c->by;
+    p->gap_ns = c->gap_ns > 0                     ? c->gap_ns
+                : c->by == SIFT_PERIODIC_PACKETS ? SIFT_FLOW_NS_PER_S
+                                                 : 60 * SIFT_FLOW_NS_PER_S;
+    p->max_events = c->max_events ? c->max_events : SIFT_PERIODIC_DEFAULT_EVENTS;
+    p->first_ns = 1;
+    p->last_ns = 0;
+    p->read = calloc(1, sizeof *p->read);
+    return p->read ? 0 : SIFT_ENOMEM;
+}
+
+static int pf_merge(void *into, const void *from)
+{
+    sift_periodic_t *a = into;
+    const sift_periodic_t *b = from;
+    a->packets += b->packets;
+    a->other_events += b->other_events;
+    if (b->first_ns <= b->last_ns) {
+        if (a->first_ns > a->last_ns) {
+            a->first_ns = b->first_ns;
+            a->last_ns = b->last_ns;
+        } else {
+            a->first_ns = b->first_ns < a->first_ns ? b->first_ns : a->first_ns;
+            a->last_ns = b->last_ns > a->last_ns ? b->last_ns : a->last_ns;
+        }
+    }
+    uint32_t *map = b->ngroups ? malloc(b->ngroups * sizeof *map) : NULL;
+    if (b->ngroups && !map) {
+        sift_pass_report(a, SIFT_ENOMEM, "out of memory: some events are missing");
+        return SIFT_ENOMEM;
+    }
+    for (size_t i = 0; i < b->ngroups; i++)
+        map[i] = group_id(a, &b->groups[i]);
+    for (size_t i = 0; i < b->nevents; i++) {
+        const sift__periodic_event_t *e = &b->events[i];
+        if (map[e->gid] == UINT32_MAX) {
+            sift_pass_report(a, SIFT_ENOMEM, "out of memory: some groups are missing");
+            a->other_events++;
+            continue;
+        }
+        event_add(a, map[e->gid], e->ts, e->dur, e->bytes);
+    }
+    free(map);
+    return 0;
+}
+
+static void pf_release(void *state)
+{
+    sift_periodic_t *p = state;
+    free(p->events);
+    free(p->groups);
+    free(p->gindex);
+    if (p->read)
+        free(p->read->off);
+    free(p->read);
+    p->events = NULL;
+    p->groups = NULL;
+    p->gindex = NULL;
+    p->read = NULL;
+}
+
+const sift_pass_t sift_periodic_pass = {
+    .name = "periodic",
+    .needs = SIFT_NEED_TRANSPORT,
+    .state_size = sizeof(sift_periodic_t),
+    .init = pf_init,
+    .packet = pf_packet,
+    .merge = pf_merge,
+    .release = pf_release,
+    .flags = SIFT_PASS_FLOWS,
+    .flow_state_size = sizeof(pf_flow_t),
+    .flow_join = pf_flow_join,
+    .flow_release = pf_flow_release,
+    .flow_end = pf_flow_end,
+};
+
+/* ---- reading a state ---- */
+
+void sift_periodic_summary(const sift_periodic_t *p, sift_periodic_summary_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->packets = p->packets;
+    out->events = p->nevents;
+    out->other_events = p->other_events;
+    out->groups = p->ngroups;
+    out->first_ns = p->first_ns;
+    out->last_ns = p->last_ns;
+    out->by = p->by;
+    out->gap_ns = p->gap_ns;
+}
+
+const char *sift_periodic_key_name(const sift_periodic_key_t *k, char *buf, size_t size)
+{
+    char a[64], b[64], pb[16];
+    sift_format_addr(k->src, a, sizeof a);
+    sift_format_addr(k->dst, b, sizeof b);
+    const char *pr = sift_ip_proto_name(k->proto, pb, sizeof pb);
+    if (k->proto == 6 || k->proto == 17 || k->proto == 132)
+        snprintf(buf, size, "%s -> %s %s/%u", a, b, pr, k->port);
+    else
+        snprintf(buf, size, "%s -> %s %s", a, b, pr);
+    return buf;
+}
