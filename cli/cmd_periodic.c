@@ -180,9 +180,9 @@ static void row_values(void *user, size_t i, cli_val_t *v)
 {
     view_t *w = user;
     const sift_periodic_result_t *r = &w->r[i];
-    const double f[] = {r->score,  r->period,  0,         r->jitter, 0,           r->acf,
-                        r->regularity, r->size, r->coverage, r->rita, r->rita_ts, r->rita_ds,
-                        r->rita_dur, r->rita_hist, r->fft_period};
+    const double f[] = {r->score,   r->period,     0,           r->jitter,    0,
+                        r->acf,     r->regularity, r->size,     r->coverage,  r->rita,
+                        r->rita_ts, r->rita_ds,    r->rita_dur, r->rita_hist, r->fft_period};
     for (int k = C_SCORE; k <= C_FFT; k++)
         v[k] = (cli_val_t){.f = f[k], .digits = k == C_PERIOD || k == C_FFT ? 3 : 2};
     if (r->period == 0) {
@@ -324,14 +324,13 @@ static int report(FILE *out, const sift_periodic_t *p, const periodic_args_t *a,
     } else {
         cli_human_duration(b4, sizeof b4, s.gap_ns, 3);
         fprintf(out, "Packets:    %s\nEvents:     %s (%s, gap %s) in %s groups\n",
-                cli_u64_grouped(b1, s.packets), cli_u64_grouped(b2, s.events), by_names[s.by],
-                b4, cli_u64_grouped(b3, s.groups));
+                cli_u64_grouped(b1, s.packets), cli_u64_grouped(b2, s.events), by_names[s.by], b4,
+                cli_u64_grouped(b3, s.groups));
         if (s.other_events)
             fprintf(out, "            (%s events past --max-keys are left out)\n",
                     cli_u64_grouped(b1, s.other_events));
         fprintf(out, "Scored:     %s groups with %zu events or more; %s at %.2f or above\n\n",
-                cli_u64_grouped(b1, (uint64_t)n), o->min_events, cli_u64_grouped(b2, above),
-                a->th);
+                cli_u64_grouped(b1, (uint64_t)n), o->min_events, cli_u64_grouped(b2, above), a->th);
         if (shown == 0)
             fputs(a->all ? "  (no group scored)\n" : "  (no group above the threshold)\n", out);
     }
@@ -359,9 +358,8 @@ int cmd_periodic(int argc, char **argv)
         cli_error("--force replaces an --svg file; there is none");
         return CLI_USAGE;
     }
-    sift_periodic_config_t cfg = {.by = (sift_periodic_by_t)a.by,
-                                  .gap_ns = a.gap_ns,
-                                  .max_events = (size_t)a.max_keys};
+    sift_periodic_config_t cfg = {
+        .by = (sift_periodic_by_t)a.by, .gap_ns = a.gap_ns, .max_events = (size_t)a.max_keys};
     sift_periodic_opts_t po = {.min_events = (size_t)a.min_events,
                                .min_period = (double)a.min_period_ns / 1e9};
     if (!po.min_events)
@@ -409,8 +407,8 @@ int cmd_periodic(int argc, char **argv)
                           (unsigned long long)a.rank, shown);
                 r = cli_outfile_end(octx, of, CLI_DAMAGED);
             } else {
-                r = cli_outfile_end(
-                    octx, of, draw(sift_outfile_stream(of), p, &res[a.rank - 1], &po, a.svg));
+                r = cli_outfile_end(octx, of,
+                                    draw(sift_outfile_stream(of), p, &res[a.rank - 1], &po, a.svg));
             }
             of = NULL;
             rc = r > rc ? r : rc;

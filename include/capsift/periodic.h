@@ -58,11 +58,11 @@ typedef struct sift_periodic_config {
 typedef struct sift_periodic sift_periodic_t;
 
 typedef struct sift_periodic_summary {
-    uint64_t packets;            /* every packet */
-    uint64_t events;             /* kept */
-    uint64_t other_events;       /* past max_events */
-    size_t groups;               /* groups with events */
-    int64_t first_ns, last_ns;   /* the capture's span (packets with a timestamp) */
+    uint64_t packets;          /* every packet */
+    uint64_t events;           /* kept */
+    uint64_t other_events;     /* past max_events */
+    size_t groups;             /* groups with events */
+    int64_t first_ns, last_ns; /* the capture's span (packets with a timestamp) */
     sift_periodic_by_t by;
     int64_t gap_ns;
 } sift_periodic_summary_t;
@@ -106,11 +106,12 @@ SIFT_API int64_t sift_periodic_analyze(const sift_periodic_t *p, const sift_peri
                                        sift_periodic_result_t **out);
 
 /* What a chart of one group shows: its binned spectrum (power[k] at frequency k / (n * bin) Hz,
- * k < nbins) and its intervals in seconds, sorted. Arrays to free with sift_periodic_detail_free. */
+ * k < nbins) and its intervals in seconds, sorted. Arrays to free with sift_periodic_detail_free.
+ */
 typedef struct sift_periodic_detail {
-    double bin;     /* seconds per bin */
-    size_t n;       /* bins transformed (a power of two) */
-    double *power;  /* nbins values */
+    double bin;    /* seconds per bin */
+    size_t n;      /* bins transformed (a power of two) */
+    double *power; /* nbins values */
     size_t nbins;
     double *intervals;
     size_t nintervals;

@@ -232,7 +232,7 @@ static int pf_init(void *state, const void *config)
     sift_periodic_t *p = state;
     const sift_periodic_config_t *c = config ? config : &default_config;
     p->by = c->by;
-    p->gap_ns = c->gap_ns > 0                     ? c->gap_ns
+    p->gap_ns = c->gap_ns > 0                    ? c->gap_ns
                 : c->by == SIFT_PERIODIC_PACKETS ? SIFT_FLOW_NS_PER_S
                                                  : 60 * SIFT_FLOW_NS_PER_S;
     p->max_events = c->max_events ? c->max_events : SIFT_PERIODIC_DEFAULT_EVENTS;

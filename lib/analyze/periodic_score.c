@@ -114,12 +114,12 @@ static double clamp01(double v)
 
 typedef struct work {
     sift_fft_t *fft;
-    double *t, *sz;        /* joined events: seconds since the first, bytes */
-    int64_t *hour;         /* the hour of each joined event */
-    double *d, *ds, *tmp;  /* intervals, sorted intervals, room */
-    size_t cap;            /* of each of the above */
-    double *x, *acf, *pw;  /* bins, their autocorrelation, the power of the padded bins */
-    size_t bcap;           /* of x and acf; pw has bcap + 2 */
+    double *t, *sz;       /* joined events: seconds since the first, bytes */
+    int64_t *hour;        /* the hour of each joined event */
+    double *d, *ds, *tmp; /* intervals, sorted intervals, room */
+    size_t cap;           /* of each of the above */
+    double *x, *acf, *pw; /* bins, their autocorrelation, the power of the padded bins */
+    size_t bcap;          /* of x and acf; pw has bcap + 2 */
 } work_t;
 
 static int work_room(work_t *w, size_t n)

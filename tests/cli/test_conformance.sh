@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Results never depend on -j or on how a file is split. info, flows, meta, search (packet by
-# packet and per stream), match, timeline (per application and per flow, every group) and stats (with application detection, and flows and stats
+# packet and per stream), match, timeline (per application and per flow, every group), periodic
+# (bursts, every group scored) and stats (with application detection, and flows and stats
 # without it; flows with layer-2 flows) and the index (its query output and the packets extract writes
 # from its positions) over the bundled captures and every directory of the shared corpus give byte-identical output, messages included: read whole on
 # one thread, and split into ranges (CAPSIFT_RANGE_BYTES) of 64 KiB on 2 threads and of 4 KiB
@@ -29,7 +30,8 @@ printf '%s\n' 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fe80::/10 com net org arpa
 cmds=("info --no-cache --json" "flows --no-cache --json" "stats --no-cache --json"
     "flows --no-cache --no-app --json" "stats --no-cache --no-app --json"
     "flows --no-cache --no-app --layer2 --json" "meta --no-cache --json"
-    "timeline --json --by app --top 0" "timeline --json --by flow --top 0 --interval 100ms")
+    "timeline --json --by app --top 0" "timeline --json --by flow --top 0 --interval 100ms"
+    "periodic --json --all --top 0 --by packets")
 # search and match ride on the passes above (their own merges are split under the sanitizers
 # by unit/test_search, test_match and test_diff): the plain build checks them here
 if [ "${SIFT_SANITIZE:-OFF}" != ON ]; then
