@@ -365,6 +365,11 @@ const char *cli_human_duration(char *buf, size_t size, int64_t ns, int digits);
  * CLI_OK with *of, or after a message CLI_USAGE (it exists, a directory) or CLI_FAILED. */
 int cli_outfile_begin(sift_ctx_t *ctx, const char *path, bool force, char *const *protect,
                       size_t nprotect, sift_outfile_t **of);
+/* The --svg FILE (force: --force) of a command that reads the inputs of co, opened before
+ * anything is read (so that a refused path costs no reading), never one of the inputs: CLI_OK
+ * with *ctx and *of (both NULL when path is NULL), or the exit code after a message. */
+int cli_svg_begin(const cli_common_t *co, const char *path, bool force, sift_ctx_t **ctx,
+                  sift_outfile_t **of);
 /* Commits of into place when rc is CLI_OK (a failed write: CLI_FAILED after a message), else
  * removes it; returns the outcome. */
 int cli_outfile_end(sift_ctx_t *ctx, sift_outfile_t *of, int rc);

@@ -574,27 +574,11 @@ int cmd_timeline(int argc, char **argv)
         a.window_ns = ivl;
     sift_flows_config_t flows = {.no_app = a.by != SIFT_TIMELINE_APP};
     flows.table.max_flows = cli_flow_cap(&a.co.limits, a.by == SIFT_TIMELINE_APP);
-    /* the chart's file first, so that a refused path costs no reading */
-    sift_ctx_t *octx = NULL;
-    sift_outfile_t *of = NULL;
-    char **inputs = NULL;
-    int ninputs = 0;
-    if (a.svg) {
-        int rc = cli_inputs(&a.co, &inputs, &ninputs);
-        if (rc != CLI_OK)
-            return rc;
-        if (sift_ctx_create(&octx) < 0) {
-            cli_error("out of memory");
-            rc = CLI_FAILED;
-        } else {
-            rc = cli_outfile_begin(octx, a.svg, a.force, inputs, (size_t)ninputs, &of);
-        }
-        if (rc != CLI_OK) {
-            free(inputs);
-            sift_ctx_free(octx);
-            return rc;
-        }
-    }
+    sift_ctx_t *octx;
+    sift_outfile_t *of;
+    int orc = cli_svg_begin(&a.co, a.svg, a.force, &octx, &of);
+    if (orc != CLI_OK)
+        return orc;
     FILE *out = a.svg && strcmp(a.svg, "-") == 0 ? stderr : stdout;
     cli_run_t run;
     cli_run_opts_t ro = {
@@ -630,6 +614,5 @@ int cmd_timeline(int argc, char **argv)
     }
     cli_run_free(&run);
     sift_ctx_free(octx);
-    free(inputs);
     return rc;
 }

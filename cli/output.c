@@ -588,6 +588,32 @@ int cli_outfile_begin(sift_ctx_t *ctx, const char *path, bool force, char *const
     return rc == SIFT_EEXIST || rc == SIFT_EINVAL ? CLI_USAGE : CLI_FAILED;
 }
 
+int cli_svg_begin(const cli_common_t *co, const char *path, bool force, sift_ctx_t **ctx,
+                  sift_outfile_t **of)
+{
+    *ctx = NULL;
+    *of = NULL;
+    if (!path)
+        return CLI_OK;
+    char **inputs = NULL;
+    int ninputs = 0;
+    int rc = cli_inputs(co, &inputs, &ninputs);
+    if (rc != CLI_OK)
+        return rc;
+    if (sift_ctx_create(ctx) < 0) {
+        cli_error("out of memory");
+        rc = CLI_FAILED;
+    } else {
+        rc = cli_outfile_begin(*ctx, path, force, inputs, (size_t)ninputs, of);
+    }
+    free(inputs);
+    if (rc != CLI_OK) {
+        sift_ctx_free(*ctx);
+        *ctx = NULL;
+    }
+    return rc;
+}
+
 int cli_outfile_end(sift_ctx_t *ctx, sift_outfile_t *of, int rc)
 {
     if (rc != CLI_OK) {

@@ -1,12 +1,14 @@
 /* Tests of the SVG line chart: refused charts, nice steps, escaping of the caller's strings,
  * a one-point spike kept when a long series is drawn per pixel column, broken lines at NaN,
- * markers, clock-time and linear axes, and a write error reported. */
+ * markers, clock-time and linear axes, a write error reported, charts stacked in one document,
+ * and the autocorrelation of the spectrum module against a direct sum. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
 #include <capsift/chart.h>
+#include <capsift/spectrum.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -180,13 +182,76 @@ static void test_write_error(void **state)
     fclose(f);
 }
 
+static void test_stack(void **state)
+{
+    (void)state;
+    double x[] = {1, 2, 3}, y[] = {4, 5, 6};
+    sift_chart_series_t se = {.name = "a", .x = x, .y = y, .n = 3};
+    sift_chart_t c[2] = {
+        {.title = "top", .x_kind = SIFT_CHART_X_LINEAR, .series = &se, .nseries = 1},
+        {.title = "bottom",
+         .x_kind = SIFT_CHART_X_LINEAR,
+         .series = &se,
+         .nseries = 1,
+         .height = 300}};
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(sift_chart_svg_stack(f, c, 2), 0);
+    fclose(f);
+    assert_int_equal(count(buf, "<?xml"), 1);
+    assert_int_equal(count(buf, "<svg"), 3);
+    assert_int_equal(count(buf, "xmlns="), 1);
+    assert_non_null(strstr(buf, "width=\"960\" height=\"720\""));
+    assert_non_null(strstr(buf, "<svg x=\"0\" y=\"420\""));
+    assert_true(strstr(buf, ">top<") < strstr(buf, ">bottom<"));
+    free(buf);
+    sift_chart_t bad = c[1];
+    bad.nseries = 0;
+    c[1] = bad;
+    f = open_memstream(&buf, &len);
+    assert_int_equal(sift_chart_svg_stack(f, c, 2), SIFT_EINVAL);
+    fclose(f);
+    assert_int_equal(len, 0);
+    free(buf);
+}
+
+static void test_autocorr(void **state)
+{
+    (void)state;
+    enum { N = 1000 };
+    double x[N], acf[N];
+    srand(3);
+    for (size_t i = 0; i < N; i++)
+        x[i] = (i % 37 == 0 ? 5.0 : 0.0) + (double)rand() / RAND_MAX - 0.5;
+    sift_fft_t *f;
+    assert_int_equal(sift_fft_create(&f), 0);
+    assert_int_equal(sift_fft_autocorr(f, x, N, acf), 0);
+    double z = 0;
+    for (size_t i = 0; i < N; i++)
+        z += x[i] * x[i];
+    for (size_t k = 0; k < N; k++) {
+        double s = 0;
+        for (size_t i = 0; i + k < N; i++)
+            s += x[i] * x[i + k];
+        assert_true(fabs(acf[k] - s / z) < 1e-9);
+    }
+    assert_true(acf[37] > 0.5 && acf[18] < 0.1);
+    assert_int_equal(sift_fft_autocorr(f, x, 1, acf), SIFT_EINVAL);
+    memset(x, 0, sizeof x);
+    assert_int_equal(sift_fft_autocorr(f, x, N, acf), 0);
+    assert_true(acf[0] == 0 && acf[5] == 0);
+    sift_fft_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refused),     cmocka_unit_test(test_nice_step),
         cmocka_unit_test(test_escaped),     cmocka_unit_test(test_spike_kept),
         cmocka_unit_test(test_nan_breaks),  cmocka_unit_test(test_time_axis),
-        cmocka_unit_test(test_write_error),
+        cmocka_unit_test(test_write_error), cmocka_unit_test(test_stack),
+        cmocka_unit_test(test_autocorr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
