@@ -1,9 +1,10 @@
 /* The periodic pass: events (exchanges that begin) per (source, destination, protocol, port).
  *
  * A flow keeps its exchanges in its per-flow bytes while it lasts: each begins at the flow's
- * first packet, at a TCP SYN without ACK, or after a silence of at least the gap. A range of a
- * file after its first does not know what came before a flow's first packet there, so that
- * exchange remembers whether a SYN began it; the join then decides with the gap, as one range
+ * first packet, at a TCP SYN without ACK, or after a silence of at least the gap (from the flow's
+ * packet before it in the file, so that timestamps going back decide alike however it is split). A
+ * range of a file after its first does not know what came before a flow's first packet there, so
+ * that exchange remembers whether a SYN began it; the join then decides with the gap, as one range
  * reading the whole file would have. At flow_end the exchanges become events of the flow's group
  * in one array of the state; the analysis (periodic_score.c) sorts them by group once.
  */
@@ -107,10 +108,13 @@ static void event_add(sift_periodic_t *p, uint32_t gid, int64_t ts, int64_t dur,
 /* ---- what a flow keeps ---- */
 
 typedef struct xchg {
-    int64_t start, last;
-    uint64_t bytes; /* sent by the initiator */
-    bool open;      /* a later range's first, begun without a SYN: it continues the exchange
-                     * before it when that one ended less than the gap before */
+    int64_t start, last; /* the first packet's time, the latest time */
+    int64_t tail;        /* the time of its last packet in file order: the gap is measured from
+                          * it, so that timestamps going back decide alike in any range */
+    uint64_t bytes[2];   /* sent by key.lo [0] and key.hi [1]: a later range may take the other
+                          * side for the initiator until the merge, so not by initiator */
+    bool open;           /* a later range's first, begun without a SYN: it continues the exchange
+                          * before it when that one's tail is less than the gap before */
 } xchg_t;
 
 typedef struct pf_flow {
@@ -153,7 +157,7 @@ static void pf_packet(void *state, const sift_packet_t *pkt)
         return;
     bool syn = pkt->ip_proto == 6 && (pkt->tcp_flags & 0x12) == 0x02;
     xchg_t *x = f->n ? &f->x[f->n - 1] : NULL;
-    if (!x || syn || ts - x->last >= p->gap_ns) {
+    if (!x || syn || ts - x->tail >= p->gap_ns) {
         bool open = !x && !syn && sift_pass_later_range(state);
         x = xchg_new(f);
         if (!x)
@@ -162,8 +166,9 @@ static void pf_packet(void *state, const sift_packet_t *pkt)
     }
     if (ts > x->last)
         x->last = ts;
-    if (pkt->flow_dir == SIFT_FLOW_AB)
-        x->bytes += r->wirelen;
+    x->tail = ts;
+    bool from_initiator = pkt->flow_dir == SIFT_FLOW_AB;
+    x->bytes[from_initiator ? pkt->flow->a_is_hi : !pkt->flow->a_is_hi] += r->wirelen;
 }
 
 /* from (a later range's part of the flow) continues into: its exchanges follow. */
@@ -214,15 +219,18 @@ static void pf_flow_end(void *state, const sift_flows_t *flows, const sift_flow_
     for (uint32_t i = 0; i < pf->n; i++) {
         const xchg_t *y = &pf->x[i];
         xchg_t *x = w ? &pf->x[w - 1] : NULL;
-        if (x && y->open && y->start - x->last < p->gap_ns) {
+        if (x && y->open && y->start - x->tail < p->gap_ns) {
             x->last = y->last > x->last ? y->last : x->last;
-            x->bytes += y->bytes;
+            x->tail = y->tail;
+            x->bytes[0] += y->bytes[0];
+            x->bytes[1] += y->bytes[1];
             continue;
         }
         pf->x[w++] = *y;
     }
     for (uint32_t i = 0; i < w; i++)
-        event_add(p, gid, pf->x[i].start, pf->x[i].last - pf->x[i].start, pf->x[i].bytes);
+        event_add(p, gid, pf->x[i].start, pf->x[i].last - pf->x[i].start,
+                  pf->x[i].bytes[f->a_is_hi]);
 }
 
 /* ---- the pass ---- */
