@@ -363,7 +363,7 @@ int cmd_periodic(int argc, char **argv)
     sift_periodic_opts_t po = {.min_events = (size_t)a.min_events,
                                .min_period = (double)a.min_period_ns / 1e9};
     if (!po.min_events)
-        po.min_events = 8;
+        po.min_events = SIFT_PERIODIC_DEFAULT_MIN_EVENTS;
     sift_flows_config_t flows = {.no_app = true};
     flows.table.max_flows = cli_flow_cap(&a.co.limits, false);
     sift_ctx_t *octx;

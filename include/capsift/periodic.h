@@ -80,8 +80,11 @@ typedef struct sift_periodic_key {
 /* "10.0.0.1 -> 10.0.0.2 tcp/443". Returns buf. */
 SIFT_API const char *sift_periodic_key_name(const sift_periodic_key_t *k, char *buf, size_t size);
 
+#define SIFT_PERIODIC_DEFAULT_MIN_EVENTS 8
+
 typedef struct sift_periodic_opts {
-    size_t min_events; /* groups with fewer events are not scored; 0: 8 (at least 3) */
+    size_t min_events; /* groups with fewer events are not scored; 0:
+                        * SIFT_PERIODIC_DEFAULT_MIN_EVENTS (at least 3) */
     double min_period; /* seconds; 0: 2 */
 } sift_periodic_opts_t;
 

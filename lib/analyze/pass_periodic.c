@@ -105,6 +105,14 @@ static void event_add(sift_periodic_t *p, uint32_t gid, int64_t ts, int64_t dur,
     p->read->sorted = false;
 }
 
+/* Widens the capture's span to [first, last]. */
+static void span_add(sift_periodic_t *p, int64_t first, int64_t last)
+{
+    bool none = p->first_ns > p->last_ns;
+    p->first_ns = none || first < p->first_ns ? first : p->first_ns;
+    p->last_ns = none || last > p->last_ns ? last : p->last_ns;
+}
+
 /* ---- what a flow keeps ---- */
 
 typedef struct xchg {
@@ -146,12 +154,7 @@ static void pf_packet(void *state, const sift_packet_t *pkt)
     if (r->flags & SIFT_RECORD_NO_TS)
         return;
     int64_t ts = r->ts_ns;
-    if (p->first_ns > p->last_ns) {
-        p->first_ns = p->last_ns = ts;
-    } else {
-        p->first_ns = ts < p->first_ns ? ts : p->first_ns;
-        p->last_ns = ts > p->last_ns ? ts : p->last_ns;
-    }
+    span_add(p, ts, ts);
     pf_flow_t *f = pkt->flow_state;
     if (!f)
         return;
@@ -256,15 +259,8 @@ static int pf_merge(void *into, const void *from)
     const sift_periodic_t *b = from;
     a->packets += b->packets;
     a->other_events += b->other_events;
-    if (b->first_ns <= b->last_ns) {
-        if (a->first_ns > a->last_ns) {
-            a->first_ns = b->first_ns;
-            a->last_ns = b->last_ns;
-        } else {
-            a->first_ns = b->first_ns < a->first_ns ? b->first_ns : a->first_ns;
-            a->last_ns = b->last_ns > a->last_ns ? b->last_ns : a->last_ns;
-        }
-    }
+    if (b->first_ns <= b->last_ns)
+        span_add(a, b->first_ns, b->last_ns);
     uint32_t *map = b->ngroups ? malloc(b->ngroups * sizeof *map) : NULL;
     if (b->ngroups && !map) {
         sift_pass_report(a, SIFT_ENOMEM, "out of memory: some events are missing");

@@ -285,14 +285,16 @@ static int64_t transform(work_t *w, size_t n, double bin, size_t *npad)
     return (int64_t)nb;
 }
 
-/* The bin width for the joined events t[0..n) and intervals d (sorted into ds). */
-static double bin_width(work_t *w, size_t n)
+/* The bin width for the joined events t[0..n) and intervals d (sorted into ds); *med: their
+ * median interval. */
+static double bin_width(work_t *w, size_t n, double *med)
 {
     for (size_t i = 0; i + 1 < n; i++)
         w->ds[i] = w->d[i];
     if (n > 2)
         qsort(w->ds, n - 1, sizeof *w->ds, cmp_double);
-    double bin = fmax(quantile(w->ds, n - 1, 0.5) / BINS_PER, 1e-3);
+    *med = quantile(w->ds, n - 1, 0.5);
+    double bin = fmax(*med / BINS_PER, 1e-3);
     double span = w->t[n - 1];
     if (span / bin > MAX_BINS)
         bin = span / MAX_BINS;
@@ -318,8 +320,8 @@ static int score_group(work_t *w, const sift_periodic_t *p, const sift_periodic_
     for (size_t i = 0; i + 1 < m; i++)
         w->d[i] = w->t[i + 1] - w->t[i];
     double span = w->t[m - 1];
-    double bin = bin_width(w, m); /* leaves the intervals sorted in ds */
-    double med = quantile(w->ds, m - 1, 0.5);
+    double med;
+    double bin = bin_width(w, m, &med); /* leaves the intervals sorted in ds */
 
     /* RITA's subscores */
     double sk, md;
@@ -461,7 +463,7 @@ static int analyze_opts(const sift_periodic_opts_t *opts, sift_periodic_opts_t *
 {
     *o = opts ? *opts : default_opts;
     if (o->min_events < 3)
-        o->min_events = o->min_events ? 3 : 8;
+        o->min_events = o->min_events ? 3 : SIFT_PERIODIC_DEFAULT_MIN_EVENTS;
     if (!(o->min_period > 0))
         o->min_period = 2;
     memset(w, 0, sizeof *w);
@@ -529,7 +531,8 @@ int sift_periodic_detail(const sift_periodic_t *p, const sift_periodic_key_t *k,
     if (rc == 0) {
         for (size_t i = 0; i + 1 < m; i++)
             w.d[i] = w.t[i + 1] - w.t[i];
-        out->bin = bin_width(&w, m);
+        double med;
+        out->bin = bin_width(&w, m, &med);
         int64_t nb = transform(&w, m, out->bin, &out->n);
         rc = nb < 0 ? (int)nb : 0;
     }
