@@ -25,6 +25,7 @@ import json
 import math
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -176,11 +177,17 @@ def make(a):
             subprocess.run(["editcap", "-F", "pcapng", "-t", f"{shift:.6f}", bg, out], check=True,
                            capture_output=True)
             parts.append(out)
-        subprocess.run(["mergecap", "-F", "pcapng", "-w", a.out] + parts, check=True)
-    truth["background"] = a.background
-    truth["packets_planted"] = len(packets)
-    with open(a.truth, "w") as f:
-        json.dump(truth, f, indent=1)
+        merged = os.path.join(tmp, "merged.pcapng")
+        subprocess.run(["mergecap", "-F", "pcapng", "-w", merged] + parts, check=True)
+        truth["background"] = a.background
+        truth["packets_planted"] = len(packets)
+        with open(os.path.join(tmp, "truth.json"), "w") as f:
+            json.dump(truth, f, indent=1)
+        # into place only when whole (a rename: nothing half-written where they go)
+        shutil.move(merged, a.out + ".part")
+        os.replace(a.out + ".part", a.out)
+        shutil.move(os.path.join(tmp, "truth.json"), a.truth + ".part")
+        os.replace(a.truth + ".part", a.truth)
 
 
 # ---- RITA's score, from the capture ----
