@@ -184,10 +184,11 @@ def make(a):
         with open(os.path.join(tmp, "truth.json"), "w") as f:
             json.dump(truth, f, indent=1)
         # into place only when whole (a rename: nothing half-written where they go)
-        shutil.move(merged, a.out + ".part")
-        os.replace(a.out + ".part", a.out)
-        shutil.move(os.path.join(tmp, "truth.json"), a.truth + ".part")
-        os.replace(a.truth + ".part", a.truth)
+        for src, dst in ((merged, a.out), (os.path.join(tmp, "truth.json"), a.truth)):
+            fd, part = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(dst)), prefix=".beacons-")
+            os.close(fd)
+            shutil.move(src, part)
+            os.replace(part, dst)
 
 
 # ---- RITA's score, from the capture ----
