@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The result cache: capsift flows and stats on the ~1.1 GB capture, computed (--no-cache), first
-# run on an empty cache (fingerprint the file, compute, store), and answered from the cache
-# (the library's per-file pass states, printed as a read prints them); capsift info, the same;
-# then the library
-# micro-benchmark (bench_cache: L1/L2 ops/s and latency percentiles).
+# The result cache: capsift flows, stats, timeline and periodic on the ~1.1 GB capture, computed
+# (--no-cache), first run on an empty cache (fingerprint the file, compute, store), and answered
+# from the cache (the library's per-file pass states, printed as a read prints them; periodic's
+# scored groups too); capsift info, the same; then the library micro-benchmark (bench_cache:
+# L1/L2 ops/s and latency percentiles).
 #   CAPSIFT=build/capsift BENCH_CACHE_BIN=build/bench/bench_cache bench/bench_cache.sh
 . "$(dirname "$0")/lib.sh"
 BIG=$(big_capture big.pcap 1100)
@@ -27,24 +27,25 @@ PY
 }
 
 echo "capture: $BIG ($(stat -c %s "$BIG") bytes); cache: $CAPSIFT_CACHE_DIR; median of $RUNS runs"
-for cmd in flows stats; do
-    "$CAPSIFT" "$cmd" --no-cache "$BIG" >"$CAPSIFT_CACHE_DIR/$cmd.out"
-    out_bytes=$(stat -c %s "$CAPSIFT_CACHE_DIR/$cmd.out")
-    measure "capsift $cmd --no-cache" "$CAPSIFT" "$cmd" --no-cache "$BIG"
+for cmd in flows stats "timeline --interval 1h" periodic; do
+    name=${cmd%% *}
+    "$CAPSIFT" $cmd --no-cache "$BIG" >"$CAPSIFT_CACHE_DIR/$name.out"
+    out_bytes=$(stat -c %s "$CAPSIFT_CACHE_DIR/$name.out")
+    measure "capsift $name --no-cache" "$CAPSIFT" $cmd --no-cache "$BIG"
     t_nocache=$M_SEC
-    measure "capsift $cmd, first run (empty cache)" \
-        sh -c '"$0" cache clear >/dev/null && "$0" "$1" "$2"' "$CAPSIFT" "$cmd" "$BIG"
+    measure "capsift $name, first run (empty cache)" \
+        sh -c '"$0" cache clear >/dev/null && exec "$0" "$@"' "$CAPSIFT" $cmd "$BIG"
     t_first=$M_SEC
-    measure "capsift $cmd, cache hit" "$CAPSIFT" "$cmd" "$BIG"
+    measure "capsift $name, cache hit" "$CAPSIFT" $cmd "$BIG"
     t_hit=$M_SEC
-    "$CAPSIFT" "$cmd" "$BIG" | cmp -s - "$CAPSIFT_CACHE_DIR/$cmd.out" && same=identical || same=DIFFERENT
-    t_hit_ms=$(hit_ms "$CAPSIFT" "$cmd" "$BIG")
-    echo "capsift $cmd: output $out_bytes bytes, $same from cache; hit ${t_hit_ms} ms (median of 20);" \
+    "$CAPSIFT" $cmd "$BIG" | cmp -s - "$CAPSIFT_CACHE_DIR/$name.out" && same=identical || same=DIFFERENT
+    t_hit_ms=$(hit_ms "$CAPSIFT" $cmd "$BIG")
+    echo "capsift $name: output $out_bytes bytes, $same from cache; hit ${t_hit_ms} ms (median of 20);" \
         "first run / hit: $(ratio "$t_first" "$(awk -v m="$t_hit_ms" 'BEGIN{print m/1000}')")x," \
         "--no-cache / hit: $(ratio "$t_nocache" "$(awk -v m="$t_hit_ms" 'BEGIN{print m/1000}')")x," \
         "first run / --no-cache: $(ratio "$t_first" "$t_nocache") (fingerprint and store)"
     # the entry holds states, not text: a hit prints as a read does, so part of it is printing
-    [ "$cmd" = flows ] &&
+    [ "$name" = flows ] &&
         echo "capsift flows --top 1: hit $(hit_ms "$CAPSIFT" flows --top 1 "$BIG") ms" \
             "(median of 20; the same entry, loaded without printing every flow)"
 done

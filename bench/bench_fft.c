@@ -6,9 +6,13 @@
  *   - with a fresh plan each time (a new sift_fft_t, so FFTW plans again),
  *   - with the plan reused (one sift_fft_t, as a run of capsift does),
  *   - windowed (Hann) with the window's coefficients cached in the sift_fft_t,
- *   - windowed with the coefficients computed again each time (no window cache).
+ *   - windowed with the coefficients computed again each time (no window cache),
+ *   - answered from the result cache: in memory (a repeat within a run) and from the cache's
+ *     file (a later run), and at the sizes around SIFT_FFT_CACHE_MIN_POINTS, computed against
+ *     answered from memory (below it hashing and the lookup cost more than they save).
  * Prints one line each and the ratios. Compare the rows with each other, not across machines.
  */
+#include <capsift/cache.h>
 #include <capsift/spectrum.h>
 
 #include <math.h>
@@ -16,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now(void)
 {
@@ -34,6 +39,35 @@ static double median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof *v, cmp);
     return v[n / 2];
+}
+
+/* The median time of a power spectrum of x[0..n) with f (once before timing: plans made,
+ * the cache filled). */
+static double time_power(sift_fft_t *f, const double *x, size_t n, double *power, double *t,
+                         int rounds)
+{
+    if (sift_fft_power(f, x, n, SIFT_WINDOW_RECT, power) < 0)
+        exit(3);
+    for (int r = 0; r < rounds; r++) {
+        double t0 = now();
+        sift_fft_power(f, x, n, SIFT_WINDOW_RECT, power);
+        t[r] = now() - t0;
+    }
+    return median(t, rounds);
+}
+
+/* A cache with its file in a new directory (L1 too small for a spectrum, so every hit is read
+ * from the file, as a later run's is), or in memory only (dir NULL). */
+static sift_cache_t *open_cache(sift_ctx_t *ctx, const char *dir)
+{
+    char path[4096];
+    sift_cache_t *c;
+    sift_cache_opts_t o = {.l1_max_bytes = 4096};
+    if (dir)
+        snprintf(path, sizeof path, "%s/cache.db", dir);
+    if (sift_cache_open(&c, ctx, dir ? path : NULL, dir ? &o : NULL) < 0)
+        exit(3);
+    return c;
 }
 
 int main(int argc, char **argv)
@@ -105,7 +139,54 @@ int main(int argc, char **argv)
     printf("%-46s %9.3f ms\n", "Hann-windowed FFT, window computed each time", uncached * 1e3);
     printf("  -> window cache: %.2fx faster (windowing alone: %.2fx)\n", uncached / cached,
            (uncached - reused) / (cached - reused > 1e-9 ? cached - reused : 1e-9));
+
+    sift_ctx_t *ctx;
+    char dir[] = "/tmp/bench_fft.XXXXXX";
+    if (sift_ctx_create(&ctx) < 0 || !mkdtemp(dir))
+        return 3;
+    sift_cache_t *mem = open_cache(ctx, NULL), *file = open_cache(ctx, dir);
+    sift_fft_t *fm, *ff;
+    if (sift_fft_create(&fm) < 0 || sift_fft_create(&ff) < 0)
+        return 3;
+    sift_fft_set_cache(fm, mem, 0);
+    sift_fft_set_cache(ff, file, 0);
+    double in_mem = time_power(fm, x, n, power, t, rounds);
+    printf("%-46s %9.3f ms\n", "FFT, answered from the result cache (memory)", in_mem * 1e3);
+    double in_file = time_power(ff, x, n, power, t, rounds);
+    printf("%-46s %9.3f ms\n", "FFT, answered from the cache file (later run)", in_file * 1e3);
+    printf("  -> result cache: %.1fx faster than a fresh plan, %.1fx than a reused one (memory);"
+           " %.1fx, %.1fx (file)\n",
+           fresh / in_mem, reused / in_mem, fresh / in_file, reused / in_file);
+    printf("result cache threshold (SIFT_FFT_CACHE_MIN_POINTS = %d):\n", SIFT_FFT_CACHE_MIN_POINTS);
+    for (size_t m = 1024; m <= n; m *= 4) {
+        sift_fft_set_cache(fm, mem, 1);
+        sift_fft_set_cache(ff, file, 1);
+        double hit = time_power(fm, x, m, power, t, rounds);
+        double computed = time_power(f, x, m, power, t, rounds);
+        for (int r = 0; r < rounds; r++) { /* new samples each time: a miss, stored */
+            x[0] += 1;
+            double t0 = now();
+            sift_fft_power(ff, x, m, SIFT_WINDOW_RECT, power);
+            t[r] = now() - t0;
+        }
+        double miss = median(t, rounds);
+        printf("  %7zu points: computed %8.1f us; from memory %8.1f us (%.2fx); a miss stored in"
+               " the file %8.1f us (%.2fx)\n",
+               m, computed * 1e6, hit * 1e6, computed / hit, miss * 1e6, miss / computed);
+    }
     printf("(%zu points, median of %d; checksum %.6g)\n", n, rounds, checksum);
+    sift_fft_free(fm);
+    sift_fft_free(ff);
+    sift_cache_close(mem);
+    sift_cache_close(file);
+    char path[4096];
+    const char *ext[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/cache.db%s", dir, ext[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+    sift_ctx_free(ctx);
     sift_fft_free(f);
     free(x);
     free(xw);

@@ -14,10 +14,12 @@ const cli_command_t cli_cmd_cache = {
              "       capsift cache clear\n"
              "       capsift cache path",
     .about =
-        "flows, stats and info keep each file's results in a cache, keyed by the content\n"
-        "fingerprint of the file, the options that change the results and the capsift build;\n"
-        "a repeated run on an unchanged file is answered from it, in any output format and\n"
-        "with any -j. A file's fingerprint (XXH3-128 of its content) is trusted while its\n"
+        "flows, stats, info, meta, match, diff, timeline and periodic keep each file's\n"
+        "results in a cache, keyed by the content fingerprint of the file, the options that\n"
+        "change the results and the capsift build; a repeated run on an unchanged file is\n"
+        "answered from it, in any output format and with any -j (periodic also keeps each\n"
+        "group's score, keyed by its events). A file's fingerprint (XXH3-128 of its content) is "
+        "trusted while its\n"
         "size, modification time, inode and device are unchanged, so a hit reads no capture.\n\n"
         "  stats    entries and bytes per tier, fingerprints remembered, and the hit,\n"
         "           miss and eviction counters of every run so far\n"

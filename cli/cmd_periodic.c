@@ -113,7 +113,8 @@ const cli_command_t cli_cmd_periodic = {
              "histogram) and its score are shown beside it. One report over all inputs.\n",
     .opts = periodic_opts,
     .nopts = sizeof periodic_opts / sizeof periodic_opts[0],
-    .common = CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_TIME | CLI_C_LIMITS | CLI_C_THREADS,
+    .common = CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_TIME | CLI_C_LIMITS | CLI_C_NO_CACHE |
+              CLI_C_THREADS,
     .footer = "exit status: 0 every file read whole, 1 some file damaged or unreadable (the\n"
               "results of what was read are still printed) or a limit reached, 2 usage error,\n"
               "3 failure.\n",
@@ -373,13 +374,17 @@ int cmd_periodic(int argc, char **argv)
         return orc;
     FILE *out = a.svg && strcmp(a.svg, "-") == 0 ? stderr : stdout;
     cli_run_t run;
-    cli_run_opts_t ro = {
-        .pass = &sift_periodic_pass, .config = &cfg, .flows = &flows, .totals = true};
+    cli_run_opts_t ro = {.pass = &sift_periodic_pass,
+                         .config = &cfg,
+                         .flows = &flows,
+                         .totals = true,
+                         .cache = true};
     int rc = cli_run(&run, &ro, &a.co);
     sift_periodic_result_t *res = NULL;
     if (rc == CLI_OK) {
         rc = cli_report_inputs(run.e, &a.co.limits);
         const sift_periodic_t *p = sift_engine_total(run.e, run.pass);
+        po.cache = run.cache;
         size_t shown = 0;
         if (p) {
             int r = report(out, p, &a, &po, &res, &shown);

@@ -117,7 +117,8 @@ const cli_command_t cli_cmd_timeline = {
              "flows. One report per file.\n",
     .opts = timeline_opts,
     .nopts = sizeof timeline_opts / sizeof timeline_opts[0],
-    .common = CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_TIME | CLI_C_LIMITS | CLI_C_THREADS,
+    .common = CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_TIME | CLI_C_LIMITS | CLI_C_NO_CACHE |
+              CLI_C_THREADS,
     .footer = "exit status: 0 every file read whole, 1 some file damaged or unreadable (its\n"
               "partial results are still printed) or a limit reached, 2 usage error, 3 failure.\n",
 };
@@ -581,8 +582,11 @@ int cmd_timeline(int argc, char **argv)
         return orc;
     FILE *out = a.svg && strcmp(a.svg, "-") == 0 ? stderr : stdout;
     cli_run_t run;
-    cli_run_opts_t ro = {
-        .pass = &sift_timeline_pass, .config = &cfg, .flows = &flows, .totals = a.total || a.svg};
+    cli_run_opts_t ro = {.pass = &sift_timeline_pass,
+                         .config = &cfg,
+                         .flows = &flows,
+                         .totals = a.total || a.svg,
+                         .cache = true};
     int rc = cli_run(&run, &ro, &a.co);
     sift_engine_t *e = run.e;
     if (rc == CLI_OK) {

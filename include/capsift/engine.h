@@ -41,6 +41,7 @@ typedef struct sift_blob {
     bool failed;
 } sift_blob_t;
 SIFT_API void sift_blob_put(sift_blob_t *b, const void *data, size_t n);
+SIFT_API void sift_blob_put_u64(sift_blob_t *b, uint64_t v); /* 8 bytes, host order */
 
 /* Reading saved bytes back: a get past the end reads nothing, returns false and sets bad.
  * input is the run's index of the input whose state is read, for what a state keeps of it
@@ -51,6 +52,7 @@ typedef struct sift_blob_reader {
     uint32_t input;
 } sift_blob_reader_t;
 SIFT_API bool sift_blob_get(sift_blob_reader_t *r, void *out, size_t n);
+SIFT_API uint64_t sift_blob_get_u64(sift_blob_reader_t *r); /* 0 past the end (bad set) */
 
 /* A pass. The engine allocates state_size zeroed bytes per worker and input, calls init with
  * the config given to sift_engine_add_pass, then packet for each record in file order, then

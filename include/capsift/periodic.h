@@ -33,6 +33,7 @@
 #ifndef CAPSIFT_PERIODIC_H
 #define CAPSIFT_PERIODIC_H
 
+#include <capsift/cache.h>
 #include <capsift/flow.h>
 
 #ifdef __cplusplus
@@ -83,9 +84,12 @@ SIFT_API const char *sift_periodic_key_name(const sift_periodic_key_t *k, char *
 #define SIFT_PERIODIC_DEFAULT_MIN_EVENTS 8
 
 typedef struct sift_periodic_opts {
-    size_t min_events; /* groups with fewer events are not scored; 0:
-                        * SIFT_PERIODIC_DEFAULT_MIN_EVENTS (at least 3) */
-    double min_period; /* seconds; 0: 2 */
+    size_t min_events;   /* groups with fewer events are not scored; 0:
+                          * SIFT_PERIODIC_DEFAULT_MIN_EVENTS (at least 3) */
+    double min_period;   /* seconds; 0: 2 */
+    sift_cache_t *cache; /* answers groups whose events were scored before with the same
+                          * options and span (keyed by their content); NULL: none. Used from
+                          * the analysing thread */
 } sift_periodic_opts_t;
 
 typedef struct sift_periodic_result {

@@ -13,6 +13,8 @@
  * nperseg, noverlap, detrend='constant', scaling='density'). Samples are pushed in blocks of
  * any size; memory is a few arrays of nfft doubles whatever the signal's length.
  *
+ * A result cache (capsift/cache.h) may answer large transforms of samples seen before.
+ *
  * Independent of captures: usable by any C program. Thread safety: an sift_fft_t and the
  * accumulators made with it are used by one thread at a time (FFTW's planner is not reentrant);
  * distinct objects are independent.
@@ -20,6 +22,7 @@
 #ifndef CAPSIFT_SPECTRUM_H
 #define CAPSIFT_SPECTRUM_H
 
+#include <capsift/cache.h>
 #include <capsift/common.h>
 
 #include <stdbool.h>
@@ -45,6 +48,17 @@ typedef struct sift_fft sift_fft_t;
 
 SIFT_API int sift_fft_create(sift_fft_t **out); /* SIFT_ENOMEM */
 SIFT_API void sift_fft_free(sift_fft_t *f);     /* NULL is fine */
+
+/* Transforms of at least min_points samples (0: SIFT_FFT_CACHE_MIN_POINTS) are then answered
+ * from c when it holds them and stored into it when not: sift_fft_power and sift_fft_autocorr,
+ * keyed by the operation, its size and window, the library version and the XXH3-128 of the
+ * samples, so equal input gives the numbers a computation gives. A hit costs a tenth of the
+ * transform at 2^18 points and more, but a miss stored in the cache's file costs 3 to 4 times
+ * the transform there and 8 to 140 times below it (bench/bench_fft.c), so small transforms are
+ * left out. NULL: no cache (the default). c must outlive its use here, and is used from the
+ * thread that uses f. */
+#define SIFT_FFT_CACHE_MIN_POINTS 262144
+SIFT_API void sift_fft_set_cache(sift_fft_t *f, sift_cache_t *c, size_t min_points);
 
 /* The n coefficients of a window, computed on first use and kept in f (valid while f is);
  * NULL when memory ran out. n >= 1. */

@@ -296,6 +296,79 @@ static void pf_release(void *state)
     p->read = NULL;
 }
 
+/* ---- the result cache ---- */
+
+static void pf_cache_key(const void *config, sift_cache_keyb_t *kb)
+{
+    const sift_periodic_config_t *c = config ? config : &default_config;
+    sift_cache_keyb_u64(kb, c->by);
+    sift_cache_keyb_u64(kb, c->gap_ns > 0 ? (uint64_t)c->gap_ns : 0);
+    sift_cache_keyb_u64(kb, c->max_events);
+}
+
+/* The counters and span, the groups (each key field by field), then the events (time, duration,
+ * bytes, group), all as 8-byte numbers but the addresses; no padding is stored. */
+static void pf_save(const void *state, sift_blob_t *out)
+{
+    const sift_periodic_t *p = state;
+    sift_blob_put_u64(out, p->packets);
+    sift_blob_put_u64(out, p->other_events);
+    sift_blob_put_u64(out, (uint64_t)p->first_ns);
+    sift_blob_put_u64(out, (uint64_t)p->last_ns);
+    sift_blob_put_u64(out, p->ngroups);
+    for (size_t i = 0; i < p->ngroups; i++) {
+        const sift_periodic_key_t *k = &p->groups[i];
+        sift_blob_put(out, k->src, sizeof k->src);
+        sift_blob_put(out, k->dst, sizeof k->dst);
+        sift_blob_put_u64(out, (uint64_t)k->port << 16 | (uint64_t)k->proto << 8 | k->ip_version);
+    }
+    sift_blob_put_u64(out, p->nevents);
+    for (size_t i = 0; i < p->nevents; i++) {
+        const sift__periodic_event_t *e = &p->events[i];
+        sift_blob_put_u64(out, (uint64_t)e->ts);
+        sift_blob_put_u64(out, (uint64_t)e->dur);
+        sift_blob_put_u64(out, e->bytes);
+        sift_blob_put_u64(out, e->gid);
+    }
+}
+
+static int pf_load(void *state, sift_blob_reader_t *in)
+{
+    sift_periodic_t *p = state;
+    p->packets = sift_blob_get_u64(in);
+    p->other_events = sift_blob_get_u64(in);
+    p->first_ns = (int64_t)sift_blob_get_u64(in);
+    p->last_ns = (int64_t)sift_blob_get_u64(in);
+    uint64_t ng = sift_blob_get_u64(in);
+    if (in->bad || ng > (uint64_t)(in->end - in->p) / 40)
+        return SIFT_ECORRUPT;
+    for (uint64_t i = 0; i < ng; i++) {
+        sift_periodic_key_t k;
+        memset(&k, 0, sizeof k);
+        sift_blob_get(in, k.src, sizeof k.src);
+        sift_blob_get(in, k.dst, sizeof k.dst);
+        uint64_t v = sift_blob_get_u64(in);
+        k.port = (uint16_t)(v >> 16);
+        k.proto = (uint8_t)(v >> 8);
+        k.ip_version = (uint8_t)v;
+        if (in->bad)
+            return SIFT_ECORRUPT;
+        if (group_id(p, &k) != (uint32_t)i) /* out of memory, or a key twice */
+            return p->ngroups == i ? SIFT_ENOMEM : SIFT_ECORRUPT;
+    }
+    uint64_t ne = sift_blob_get_u64(in);
+    if (in->bad || ne > (uint64_t)(in->end - in->p) / 32)
+        return SIFT_ECORRUPT;
+    for (uint64_t i = 0; i < ne; i++) {
+        int64_t ts = (int64_t)sift_blob_get_u64(in), dur = (int64_t)sift_blob_get_u64(in);
+        uint64_t bytes = sift_blob_get_u64(in), gid = sift_blob_get_u64(in);
+        if (in->bad || gid >= ng)
+            return SIFT_ECORRUPT;
+        event_add(p, (uint32_t)gid, ts, dur, bytes);
+    }
+    return 0;
+}
+
 const sift_pass_t sift_periodic_pass = {
     .name = "periodic",
     .needs = SIFT_NEED_TRANSPORT,
@@ -309,6 +382,10 @@ const sift_pass_t sift_periodic_pass = {
     .flow_join = pf_flow_join,
     .flow_release = pf_flow_release,
     .flow_end = pf_flow_end,
+    .cache_version = 1,
+    .cache_key = pf_cache_key,
+    .save = pf_save,
+    .load = pf_load,
 };
 
 /* ---- reading a state ---- */

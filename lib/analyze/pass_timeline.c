@@ -486,6 +486,95 @@ static void tl_declare(const void *config, sift_need_t *needs, unsigned *flags)
     }
 }
 
+/* ---- the result cache ---- */
+
+static void tl_cache_key(const void *config, sift_cache_keyb_t *kb)
+{
+    const sift_timeline_config_t *c = config ? config : &default_config;
+    sift_cache_keyb_u64(kb, c->interval_ns > 0 ? (uint64_t)c->interval_ns : 0);
+    sift_cache_keyb_u64(kb, c->by);
+    sift_cache_keyb_u64(kb, c->max_cells);
+}
+
+/* The counters and span, the groups after the totals (kind, key bytes, counts), then the cells
+ * (group, interval, counts), as 8-byte numbers but the keys; no padding is stored. */
+static void tl_save(const void *state, sift_blob_t *out)
+{
+    const sift_timeline_t *t = state;
+    const uint64_t v[] = {t->packets,
+                          t->bytes,
+                          t->no_ts,
+                          (uint64_t)t->first_idx,
+                          (uint64_t)t->last_idx,
+                          t->other_packets,
+                          t->other_bytes,
+                          t->groups[0].packets,
+                          t->groups[0].bytes,
+                          t->ngroups,
+                          t->ncells};
+    sift_blob_put(out, v, sizeof v);
+    for (size_t i = 1; i < t->ngroups; i++) {
+        const sift_timeline_group_t *g = &t->groups[i];
+        sift_blob_put_u64(out, (uint64_t)g->by << 1 | g->no_flow);
+        sift_blob_put(out, &g->key, key_size(g));
+        sift_blob_put_u64(out, g->packets);
+        sift_blob_put_u64(out, g->bytes);
+    }
+    for (size_t i = 0; t->cells && i <= t->cells_mask; i++) {
+        const cell_t *c = &t->cells[i];
+        if (c->gid == UINT32_MAX)
+            continue;
+        const uint64_t cv[4] = {c->gid, (uint64_t)c->idx, c->packets, c->bytes};
+        sift_blob_put(out, cv, sizeof cv);
+    }
+}
+
+static int tl_load(void *state, sift_blob_reader_t *in)
+{
+    sift_timeline_t *t = state;
+    uint64_t v[11];
+    if (!sift_blob_get(in, v, sizeof v) || v[9] < 1 || v[9] > (uint64_t)(in->end - in->p) / 24 ||
+        v[10] > (uint64_t)(in->end - in->p) / 32)
+        return SIFT_ECORRUPT;
+    t->packets = v[0];
+    t->bytes = v[1];
+    t->no_ts = v[2];
+    t->first_idx = (int64_t)v[3];
+    t->last_idx = (int64_t)v[4];
+    t->other_packets = v[5];
+    t->other_bytes = v[6];
+    t->groups[0].packets = v[7];
+    t->groups[0].bytes = v[8];
+    for (uint64_t i = 1; i < v[9]; i++) {
+        sift_timeline_group_t g;
+        memset(&g, 0, sizeof g);
+        uint64_t kind = sift_blob_get_u64(in);
+        g.by = (sift_timeline_by_t)(kind >> 1);
+        g.no_flow = kind & 1;
+        if (g.by != t->by || g.by == SIFT_TIMELINE_TOTAL)
+            return SIFT_ECORRUPT;
+        sift_blob_get(in, &g.key, key_size(&g));
+        uint64_t packets = sift_blob_get_u64(in), bytes = sift_blob_get_u64(in);
+        if (in->bad)
+            return SIFT_ECORRUPT;
+        uint32_t id = group_id(t, &g);
+        if (id != i) /* out of memory, or a key twice */
+            return t->ngroups == i ? SIFT_ENOMEM : SIFT_ECORRUPT;
+        t->groups[id].packets = packets;
+        t->groups[id].bytes = bytes;
+        if (g.no_flow)
+            t->no_flow = id;
+    }
+    for (uint64_t i = 0; i < v[10]; i++) {
+        uint64_t cv[4];
+        if (!sift_blob_get(in, cv, sizeof cv) || cv[0] >= t->ngroups)
+            return SIFT_ECORRUPT;
+        if (!cell_add(t, (uint32_t)cv[0], (int64_t)cv[1], cv[2], cv[3]))
+            return SIFT_ENOMEM;
+    }
+    return 0;
+}
+
 const sift_pass_t sift_timeline_pass = {
     .name = "timeline",
     .needs = SIFT_NEED_PAYLOAD,
@@ -500,6 +589,10 @@ const sift_pass_t sift_timeline_pass = {
     .flow_join = tl_flow_join,
     .flow_release = tl_flow_release,
     .flow_end = tl_flow_end,
+    .cache_version = 1,
+    .cache_key = tl_cache_key,
+    .save = tl_save,
+    .load = tl_load,
 };
 
 /* ---- reading a state ---- */

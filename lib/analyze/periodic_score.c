@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #define JOIN_NS    1000000000LL /* events of a group less than this apart are one */
 #define MAX_BINS   (1u << 22)   /* bins of a group's series at most */
@@ -451,6 +452,112 @@ static int score_group(work_t *w, const sift_periodic_t *p, const sift_periodic_
     return 1;
 }
 
+/* ---- the result cache ---- */
+
+/* A group's result is kept under its events' XXH3-128 with what else it depends on: the
+ * options, the capture's span and the build. Its transforms are what the analysis costs; kept
+ * whole they would take some 400 MB for a 12-hour capture (bench/bench_periodic.sh), the
+ * results take 160 bytes a group. */
+enum { RESULT_U64 = 6, RESULT_F64 = 13 };
+
+static bool result_key(const sift_periodic_t *p, const sift_periodic_opts_t *o,
+                       const sift__periodic_event_t *ev, size_t n, sift_cache_key_t *key)
+{
+    XXH3_state_t *st = o->cache ? XXH3_createState() : NULL;
+    if (!st || XXH3_128bits_reset(st) != XXH_OK) {
+        XXH3_freeState(st);
+        return false;
+    }
+    uint64_t v[3 * 256];
+    for (size_t i = 0; i < n;) {
+        size_t k = 0;
+        for (; k < 256 && i < n; k++, i++) {
+            v[3 * k] = (uint64_t)ev[i].ts;
+            v[3 * k + 1] = (uint64_t)ev[i].dur;
+            v[3 * k + 2] = ev[i].bytes;
+        }
+        XXH3_128bits_update(st, v, 3 * k * sizeof *v);
+    }
+    XXH128_hash_t h = XXH3_128bits_digest(st);
+    XXH3_freeState(st);
+    const uint64_t fields[6] = {
+        h.low64, h.high64, n, o->min_events, (uint64_t)p->first_ns, (uint64_t)p->last_ns};
+    sift_cache_keyb_t kb;
+    sift_cache_keyb_init(&kb);
+    sift_cache_keyb_str(&kb, "sift_periodic_result 1");
+    sift_cache_keyb_str(&kb, sift_version());
+    sift_cache_keyb_bytes(&kb, fields, sizeof fields);
+    sift_cache_keyb_bytes(&kb, &o->min_period, sizeof o->min_period);
+    return sift_cache_keyb_finish(&kb, key) == 0;
+}
+
+/* A result as numbers (the first says whether the group was scored), without its key. */
+static void result_put(const sift_periodic_opts_t *o, const sift_cache_key_t *key, int scored,
+                       const sift_periodic_result_t *r)
+{
+    uint64_t u[RESULT_U64] = {(uint64_t)scored};
+    double f[RESULT_F64] = {0};
+    if (scored) {
+        const uint64_t uv[RESULT_U64] = {
+            1, r->events, r->bytes, (uint64_t)r->first_ns, (uint64_t)r->last_ns, r->missed};
+        const double fv[RESULT_F64] = {
+            r->period,   r->fft_period, r->jitter,  r->score,   r->acf,      r->regularity, r->size,
+            r->coverage, r->rita,       r->rita_ts, r->rita_ds, r->rita_dur, r->rita_hist};
+        memcpy(u, uv, sizeof u);
+        memcpy(f, fv, sizeof f);
+    }
+    unsigned char buf[sizeof u + sizeof f];
+    memcpy(buf, u, sizeof u);
+    memcpy(buf + sizeof u, f, sizeof f);
+    sift_cache_put(o->cache, key->bytes, sizeof key->bytes, buf, sizeof buf);
+}
+
+/* 1 or 0 as score_group would return, into r; -1 on a miss. */
+static int result_get(const sift_periodic_opts_t *o, const sift_cache_key_t *key,
+                      sift_periodic_result_t *r)
+{
+    const void *v;
+    size_t len;
+    uint64_t u[RESULT_U64];
+    double f[RESULT_F64];
+    if (sift_cache_get(o->cache, key->bytes, sizeof key->bytes, &v, &len) != 0 ||
+        len != sizeof u + sizeof f)
+        return -1;
+    memcpy(u, v, sizeof u);
+    memcpy(f, (const unsigned char *)v + sizeof u, sizeof f);
+    if (u[0] != 1)
+        return u[0] == 0 ? 0 : -1;
+    memset(r, 0, sizeof *r);
+    r->events = u[1];
+    r->bytes = u[2];
+    r->first_ns = (int64_t)u[3];
+    r->last_ns = (int64_t)u[4];
+    r->missed = u[5];
+    double *dst[RESULT_F64] = {&r->period,     &r->fft_period, &r->jitter,   &r->score, &r->acf,
+                               &r->regularity, &r->size,       &r->coverage, &r->rita,  &r->rita_ts,
+                               &r->rita_ds,    &r->rita_dur,   &r->rita_hist};
+    for (size_t i = 0; i < RESULT_F64; i++)
+        *dst[i] = f[i];
+    return 1;
+}
+
+/* score_group through the result cache. */
+static int score_cached(work_t *w, const sift_periodic_t *p, const sift_periodic_opts_t *o,
+                        const sift__periodic_event_t *ev, size_t n, sift_periodic_result_t *r)
+{
+    if (n < o->min_events)
+        return 0;
+    sift_cache_key_t key;
+    bool memo = result_key(p, o, ev, n, &key);
+    int s = memo ? result_get(o, &key, r) : -1;
+    if (s >= 0)
+        return s;
+    s = score_group(w, p, o, ev, n, r);
+    if (memo && s >= 0)
+        result_put(o, &key, s, r);
+    return s;
+}
+
 static int by_score(const void *pa, const void *pb)
 {
     const sift_periodic_result_t *a = pa, *b = pb;
@@ -493,7 +600,7 @@ int64_t sift_periodic_analyze(const sift_periodic_t *p, const sift_periodic_opts
             res = v;
             cap = c;
         }
-        int s = score_group(&w, p, &o, p->events + off[g], off[g + 1] - off[g], &res[nres]);
+        int s = score_cached(&w, p, &o, p->events + off[g], off[g + 1] - off[g], &res[nres]);
         if (s < 0)
             rc = s;
         else if (s > 0)

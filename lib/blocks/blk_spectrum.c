@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 /* FFTW's planner (making and destroying plans) is not reentrant: one thread at a time plans,
  * so that distinct sift_fft_t objects are independent. Executing a plan needs no lock. */
@@ -38,7 +39,47 @@ struct sift_fft {
     size_t nplans;
     window_t *windows;
     size_t nwindows;
+    sift_cache_t *cache; /* NULL: none */
+    size_t cache_min;
 };
+
+/* ---- the result cache ---- */
+
+void sift_fft_set_cache(sift_fft_t *f, sift_cache_t *c, size_t min_points)
+{
+    f->cache = c;
+    f->cache_min = min_points ? min_points : SIFT_FFT_CACHE_MIN_POINTS;
+}
+
+/* The key of operation op (with its parameter) on x[0..n); false when there is no cache for
+ * it (none set, too few points, or memory ran out). */
+static bool memo_key(const sift_fft_t *f, const char *op, uint64_t param, const double *x, size_t n,
+                     sift_cache_key_t *key)
+{
+    if (!f->cache || n < f->cache_min)
+        return false;
+    XXH128_hash_t h = XXH3_128bits(x, n * sizeof *x);
+    const uint64_t fields[3] = {h.low64, h.high64, n};
+    sift_cache_keyb_t kb;
+    sift_cache_keyb_init(&kb);
+    sift_cache_keyb_str(&kb, op);
+    sift_cache_keyb_str(&kb, sift_version());
+    sift_cache_keyb_u64(&kb, param);
+    sift_cache_keyb_bytes(&kb, fields, sizeof fields);
+    return sift_cache_keyb_finish(&kb, key) == 0;
+}
+
+/* The nout values stored under key into out; false on a miss (or a value of another size). */
+static bool memo_get(const sift_fft_t *f, const sift_cache_key_t *key, double *out, size_t nout)
+{
+    const void *v;
+    size_t len;
+    if (sift_cache_get(f->cache, key->bytes, sizeof key->bytes, &v, &len) != 0 ||
+        len != nout * sizeof *out)
+        return false;
+    memcpy(out, v, len);
+    return true;
+}
 
 int sift_window_parse(const char *name, sift_window_kind_t *out)
 {
@@ -177,6 +218,10 @@ int sift_fft_power(sift_fft_t *f, const double *x, size_t n, sift_window_kind_t 
 {
     if (n < 2)
         return SIFT_EINVAL;
+    sift_cache_key_t key;
+    bool memo = memo_key(f, "sift_fft_power 1", (uint64_t)w, x, n, &key);
+    if (memo && memo_get(f, &key, power, n / 2 + 1))
+        return 0;
     plan_t *p = plan_for(f, n);
     const double *win = w == SIFT_WINDOW_RECT ? NULL : sift_fft_window(f, w, n);
     if (!p || (w != SIFT_WINDOW_RECT && !win))
@@ -184,6 +229,8 @@ int sift_fft_power(sift_fft_t *f, const double *x, size_t n, sift_window_kind_t 
     for (size_t i = 0; i < n; i++)
         p->in[i] = win ? x[i] * win[i] : x[i];
     run_power(p, power);
+    if (memo) /* a value the cache cannot keep is computed again next time */
+        sift_cache_put(f->cache, key.bytes, sizeof key.bytes, power, (n / 2 + 1) * sizeof *power);
     return 0;
 }
 
@@ -194,6 +241,10 @@ int sift_fft_autocorr(sift_fft_t *f, const double *x, size_t n, double *acf)
     size_t m = 2;
     while (m < 2 * n)
         m *= 2;
+    sift_cache_key_t key;
+    bool memo = memo_key(f, "sift_fft_autocorr 1", 0, x, n, &key);
+    if (memo && memo_get(f, &key, acf, n))
+        return 0;
     plan_t *p = plan_for(f, m);
     if (!p)
         return SIFT_ENOMEM;
@@ -215,6 +266,8 @@ int sift_fft_autocorr(sift_fft_t *f, const double *x, size_t n, double *acf)
     double z = p->in[0];
     for (size_t k = 0; k < n; k++)
         acf[k] = z > 0 ? p->in[k] / z : 0;
+    if (memo)
+        sift_cache_put(f->cache, key.bytes, sizeof key.bytes, acf, n * sizeof *acf);
     return 0;
 }
 

@@ -52,12 +52,12 @@ bool sift_blob_get(sift_blob_reader_t *r, void *out, size_t n)
     return true;
 }
 
-static void put_u64(sift_blob_t *b, uint64_t v)
+void sift_blob_put_u64(sift_blob_t *b, uint64_t v)
 {
     sift_blob_put(b, &v, sizeof v);
 }
 
-static uint64_t get_u64(sift_blob_reader_t *r)
+uint64_t sift_blob_get_u64(sift_blob_reader_t *r)
 {
     uint64_t v = 0;
     sift_blob_get(r, &v, sizeof v);
@@ -67,14 +67,14 @@ static uint64_t get_u64(sift_blob_reader_t *r)
 static void put_str(sift_blob_t *b, const char *s)
 {
     size_t n = strlen(s);
-    put_u64(b, n);
+    sift_blob_put_u64(b, n);
     sift_blob_put(b, s, n);
 }
 
 /* A string of at most size - 1 bytes into buf. */
 static void get_str(sift_blob_reader_t *r, char *buf, size_t size)
 {
-    uint64_t n = get_u64(r);
+    uint64_t n = sift_blob_get_u64(r);
     if (n >= size) {
         r->bad = true;
         n = 0;
@@ -86,35 +86,35 @@ static void get_str(sift_blob_reader_t *r, char *buf, size_t size)
 /* Field by field, so that no padding byte is stored. */
 static void put_meta(sift_blob_t *b, const sift_file_meta_t *m)
 {
-    put_u64(b, (uint64_t)m->format);
-    put_u64(b, (uint64_t)m->compression);
-    put_u64(b, (uint64_t)m->big_endian << 1 | (uint64_t)m->mixed_endian);
-    put_u64(b, (uint64_t)m->version_major << 16 | m->version_minor);
-    put_u64(b, m->ts_digits);
-    put_u64(b, m->sections);
-    put_u64(b, m->niface);
+    sift_blob_put_u64(b, (uint64_t)m->format);
+    sift_blob_put_u64(b, (uint64_t)m->compression);
+    sift_blob_put_u64(b, (uint64_t)m->big_endian << 1 | (uint64_t)m->mixed_endian);
+    sift_blob_put_u64(b, (uint64_t)m->version_major << 16 | m->version_minor);
+    sift_blob_put_u64(b, m->ts_digits);
+    sift_blob_put_u64(b, m->sections);
+    sift_blob_put_u64(b, m->niface);
     for (size_t k = 0; k < m->niface; k++) {
         const sift_iface_t *f = &m->iface[k];
-        put_u64(b, (uint64_t)f->linktype << 32 | f->snaplen);
-        put_u64(b, (uint64_t)f->section << 16 | (uint64_t)f->ts_digits << 8 | f->tsresol);
-        put_u64(b, (uint64_t)f->tsoffset);
+        sift_blob_put_u64(b, (uint64_t)f->linktype << 32 | f->snaplen);
+        sift_blob_put_u64(b, (uint64_t)f->section << 16 | (uint64_t)f->ts_digits << 8 | f->tsresol);
+        sift_blob_put_u64(b, (uint64_t)f->tsoffset);
     }
 }
 
 static void get_meta(sift_blob_reader_t *r, sift_file_meta_t *m, sift_iface_t **ifaces)
 {
     memset(m, 0, sizeof *m);
-    m->format = (sift_format_t)get_u64(r);
-    m->compression = (sift_compression_t)get_u64(r);
-    uint64_t v = get_u64(r);
+    m->format = (sift_format_t)sift_blob_get_u64(r);
+    m->compression = (sift_compression_t)sift_blob_get_u64(r);
+    uint64_t v = sift_blob_get_u64(r);
     m->big_endian = (v >> 1) & 1;
     m->mixed_endian = v & 1;
-    v = get_u64(r);
+    v = sift_blob_get_u64(r);
     m->version_major = (uint16_t)(v >> 16);
     m->version_minor = (uint16_t)v;
-    m->ts_digits = (uint8_t)get_u64(r);
-    m->sections = (uint32_t)get_u64(r);
-    uint64_t n = get_u64(r);
+    m->ts_digits = (uint8_t)sift_blob_get_u64(r);
+    m->sections = (uint32_t)sift_blob_get_u64(r);
+    uint64_t n = sift_blob_get_u64(r);
     *ifaces = NULL;
     if (r->bad || n == 0)
         return;
@@ -124,14 +124,14 @@ static void get_meta(sift_blob_reader_t *r, sift_file_meta_t *m, sift_iface_t **
     }
     for (size_t k = 0; k < n; k++) {
         sift_iface_t *f = &(*ifaces)[k];
-        v = get_u64(r);
+        v = sift_blob_get_u64(r);
         f->linktype = (uint32_t)(v >> 32);
         f->snaplen = (uint32_t)v;
-        v = get_u64(r);
+        v = sift_blob_get_u64(r);
         f->section = (uint32_t)(v >> 16);
         f->ts_digits = (uint8_t)(v >> 8);
         f->tsresol = (uint8_t)v;
-        f->tsoffset = (int64_t)get_u64(r);
+        f->tsoffset = (int64_t)sift_blob_get_u64(r);
     }
     m->niface = (size_t)n;
     m->iface = *ifaces;
@@ -139,7 +139,7 @@ static void get_meta(sift_blob_reader_t *r, sift_file_meta_t *m, sift_iface_t **
 
 static void put_notes(sift_blob_t *b, const sift_file_notes_t *n)
 {
-    put_u64(b, n->nsections);
+    sift_blob_put_u64(b, n->nsections);
     for (size_t k = 0; k < n->nsections; k++) {
         const sift_section_notes_t *s = &n->sections[k];
         put_str(b, s->hardware);
@@ -147,7 +147,7 @@ static void put_notes(sift_blob_t *b, const sift_file_notes_t *n)
         put_str(b, s->application);
         put_str(b, s->comment);
     }
-    put_u64(b, n->nifaces);
+    sift_blob_put_u64(b, n->nifaces);
     for (size_t k = 0; k < n->nifaces; k++) {
         const sift_iface_notes_t *f = &n->ifaces[k];
         const char *const str[] = {f->name, f->description, f->filter,
@@ -157,12 +157,12 @@ static void put_notes(sift_blob_t *b, const sift_file_notes_t *n)
         const uint64_t v[] = {f->stats_blocks,    f->received,   f->dropped,
                               f->filter_accepted, f->os_dropped, f->delivered};
         for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
-            put_u64(b, v[i]);
+            sift_blob_put_u64(b, v[i]);
     }
-    put_u64(b, n->comments_total);
-    put_u64(b, n->ncomments);
+    sift_blob_put_u64(b, n->comments_total);
+    sift_blob_put_u64(b, n->ncomments);
     for (size_t k = 0; k < n->ncomments; k++) {
-        put_u64(b, n->comments[k].packet);
+        sift_blob_put_u64(b, n->comments[k].packet);
         put_str(b, n->comments[k].text);
     }
 }
@@ -171,7 +171,7 @@ static void put_notes(sift_blob_t *b, const sift_file_notes_t *n)
 static void get_notes(sift_blob_reader_t *r, sift_file_notes_t *n)
 {
     memset(n, 0, sizeof *n);
-    uint64_t ns = get_u64(r);
+    uint64_t ns = sift_blob_get_u64(r);
     if (ns > SIFT_NOTES_SECTIONS ||
         (ns && !(n->sections = calloc((size_t)ns, sizeof *n->sections))))
         r->bad = true;
@@ -183,7 +183,7 @@ static void get_notes(sift_blob_reader_t *r, sift_file_notes_t *n)
         get_str(r, s->comment, sizeof s->comment);
     }
     n->nsections = (size_t)ns;
-    uint64_t ni = r->bad ? 0 : get_u64(r);
+    uint64_t ni = r->bad ? 0 : sift_blob_get_u64(r);
     if (ni > SIFT_NOTES_IFACES || (ni && !(n->ifaces = calloc((size_t)ni, sizeof *n->ifaces))))
         r->bad = true;
     for (size_t k = 0; !r->bad && k < ni; k++) {
@@ -194,15 +194,15 @@ static void get_notes(sift_blob_reader_t *r, sift_file_notes_t *n)
         uint64_t *const v[] = {&f->stats_blocks,    &f->received,   &f->dropped,
                                &f->filter_accepted, &f->os_dropped, &f->delivered};
         for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
-            *v[i] = get_u64(r);
+            *v[i] = sift_blob_get_u64(r);
     }
     n->nifaces = (size_t)ni;
-    n->comments_total = r->bad ? 0 : get_u64(r);
-    uint64_t nc = r->bad ? 0 : get_u64(r);
+    n->comments_total = r->bad ? 0 : sift_blob_get_u64(r);
+    uint64_t nc = r->bad ? 0 : sift_blob_get_u64(r);
     if (nc > SIFT_NOTES_COMMENTS || nc > n->comments_total)
         r->bad = true;
     for (size_t k = 0; !r->bad && k < nc; k++) {
-        n->comments[k].packet = get_u64(r);
+        n->comments[k].packet = sift_blob_get_u64(r);
         get_str(r, n->comments[k].text, sizeof n->comments[k].text);
     }
     n->ncomments = r->bad ? 0 : (size_t)nc;
@@ -212,17 +212,17 @@ static void get_notes(sift_blob_reader_t *r, sift_file_notes_t *n)
 
 static void put_problems(sift_blob_t *b, const sift_problem_t *pr, size_t n)
 {
-    put_u64(b, n);
+    sift_blob_put_u64(b, n);
     for (size_t k = 0; k < n; k++) {
-        put_u64(b, pr[k].offset);
-        put_u64(b, (uint64_t)(int64_t)pr[k].code);
+        sift_blob_put_u64(b, pr[k].offset);
+        sift_blob_put_u64(b, (uint64_t)(int64_t)pr[k].code);
         put_str(b, pr[k].message);
     }
 }
 
 static sift_problem_t *get_problems(sift_blob_reader_t *r, size_t *n)
 {
-    uint64_t count = get_u64(r);
+    uint64_t count = sift_blob_get_u64(r);
     *n = 0;
     if (r->bad || count == 0)
         return NULL;
@@ -232,8 +232,8 @@ static sift_problem_t *get_problems(sift_blob_reader_t *r, size_t *n)
         return NULL;
     }
     for (size_t k = 0; k < count; k++) {
-        pr[k].offset = get_u64(r);
-        pr[k].code = (int)(int64_t)get_u64(r);
+        pr[k].offset = sift_blob_get_u64(r);
+        pr[k].code = (int)(int64_t)sift_blob_get_u64(r);
         get_str(r, pr[k].message, sizeof pr[k].message);
     }
     *n = (size_t)count;
@@ -281,26 +281,26 @@ static bool restore(sift_engine_t *e, eng_input_t *in, const void *val, size_t l
     sift_blob_reader_t r = {val, (const unsigned char *)val + len, false, 0};
     char magic[sizeof ENTRY_MAGIC - 1];
     if (!sift_blob_get(&r, magic, sizeof magic) || memcmp(magic, ENTRY_MAGIC, sizeof magic) != 0 ||
-        get_u64(&r) != (uint64_t)e->npass)
+        sift_blob_get_u64(&r) != (uint64_t)e->npass)
         return false;
-    int64_t status = (int64_t)get_u64(&r);
+    int64_t status = (int64_t)sift_blob_get_u64(&r);
     sift_file_meta_t meta;
     sift_iface_t *ifaces;
     get_meta(&r, &meta, &ifaces);
     size_t nprob;
     sift_problem_t *problems = get_problems(&r, &nprob);
-    uint64_t problems_total = get_u64(&r);
+    uint64_t problems_total = sift_blob_get_u64(&r);
     sift_file_notes_t notes;
     get_notes(&r, &notes);
     char warning[SIFT_ERRBUF_SIZE];
     get_str(&r, warning, sizeof warning);
-    uint64_t filtered_out = get_u64(&r);
+    uint64_t filtered_out = sift_blob_get_u64(&r);
     int rc = r.bad ? SIFT_ECORRUPT : sift__eng_new_states(e, states, false, UINT_MAX);
     for (int p = 0; p < e->npass && rc == 0 && !r.bad; p++) {
-        int code = (int)(int64_t)get_u64(&r);
+        int code = (int)(int64_t)sift_blob_get_u64(&r);
         char msg[SIFT_REPORT_SIZE];
         get_str(&r, msg, sizeof msg);
-        uint64_t n = get_u64(&r);
+        uint64_t n = sift_blob_get_u64(&r);
         if (r.bad || n > (uint64_t)(r.end - r.p))
             break;
         sift_blob_reader_t sr = {r.p, r.p + n, false, (uint32_t)(in - e->inputs)};
@@ -394,22 +394,22 @@ void sift__eng_cache_store(sift_engine_t *e, size_t i, void *const *states)
             return; /* no result, or one that another run may have the memory to complete */
     sift_blob_t b = {0};
     sift_blob_put(&b, ENTRY_MAGIC, sizeof ENTRY_MAGIC - 1);
-    put_u64(&b, (uint64_t)e->npass);
-    put_u64(&b, (uint64_t)(int64_t)in->pub.status);
+    sift_blob_put_u64(&b, (uint64_t)e->npass);
+    sift_blob_put_u64(&b, (uint64_t)(int64_t)in->pub.status);
     put_meta(&b, &in->pub.meta);
     put_problems(&b, in->pub.problems, in->pub.nproblems);
-    put_u64(&b, in->pub.problems_total);
+    sift_blob_put_u64(&b, in->pub.problems_total);
     put_notes(&b, &in->notes);
     put_str(&b, in->warning);
-    put_u64(&b, in->pub.filtered_out);
+    sift_blob_put_u64(&b, in->pub.filtered_out);
     for (int p = 0; p < e->npass; p++) {
         const char *msg = "";
         int code = sift_pass_status(states[p], &msg);
-        put_u64(&b, (uint64_t)(int64_t)code);
+        sift_blob_put_u64(&b, (uint64_t)(int64_t)code);
         put_str(&b, code ? msg : "");
         sift_blob_t sb = {0};
         e->passes[p].pass.save(states[p], &sb);
-        put_u64(&b, sb.len);
+        sift_blob_put_u64(&b, sb.len);
         sift_blob_put(&b, sb.p, sb.len);
         b.failed = b.failed || sb.failed;
         free(sb.p);

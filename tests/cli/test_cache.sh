@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The result cache through the program: the library's cache of pass states, one entry per file
-# and set of passes. Repeated flows/stats/info runs are hits with byte-identical output (and the
+# and set of passes (and periodic's scored groups). Repeated flows/stats/info runs are hits with byte-identical output (and the
 # same exit status and messages for damaged files and limits reached), whatever the output
 # options and -j; changed inputs and result-changing options are misses; --no-cache bypasses;
 # stdin is never stored; a damaged or unusable cache file never fails a command; cache clear
@@ -288,6 +288,16 @@ if have_shared; then
         [ "$hits" -gt 700 ] && pass || fail "$cmd over the corpus: only $hits answers from the cache"
         [ "$(grep -c '"file"' "$TMP/ref.out")" -gt 700 ] && pass ||
             fail "$cmd over the corpus: too few files"
+    done
+    # one report over every file: each file's state answered, and periodic's scored groups
+    for cmd in "periodic --json --all --top 0" "timeline --json --by port --top 5 --interval 1h"; do
+        "$CAPSIFT" $cmd -j 2 "$SHARED" >/dev/null 2>&1
+        ref_run "$CAPSIFT" $cmd --no-cache -j 2 "$SHARED"
+        before=$(counter hits)
+        like_ref "$cmd over the corpus from the cache" "$CAPSIFT" $cmd -j 2 "$SHARED"
+        hits=$(($(counter hits) - before))
+        [ "$hits" -gt 700 ] && pass || fail "$cmd over the corpus: only $hits answers from the cache"
+        [ "$(wc -c <"$TMP/ref.out")" -gt 10000 ] && pass || fail "$cmd over the corpus: little output"
     done
 fi
 finish

@@ -30,8 +30,9 @@ printf '%s\n' 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fe80::/10 com net org arpa
 cmds=("info --no-cache --json" "flows --no-cache --json" "stats --no-cache --json"
     "flows --no-cache --no-app --json" "stats --no-cache --no-app --json"
     "flows --no-cache --no-app --layer2 --json" "meta --no-cache --json"
-    "timeline --json --by app --top 0" "timeline --json --by flow --top 0 --interval 100ms"
-    "periodic --json --all --top 0 --by packets")
+    "timeline --no-cache --json --by app --top 0"
+    "timeline --no-cache --json --by flow --top 0 --interval 100ms"
+    "periodic --no-cache --json --all --top 0 --by packets")
 # search and match ride on the passes above (their own merges are split under the sanitizers
 # by unit/test_search, test_match and test_diff): the plain build checks them here
 if [ "${SIFT_SANITIZE:-OFF}" != ON ]; then

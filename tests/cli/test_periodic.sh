@@ -40,7 +40,7 @@ PY
     fail "beacon scores: $(cat "$TMP/score.json")"
 
 # threads and ranges change nothing
-CAPSIFT_RANGE_BYTES=64k "$CAPSIFT" periodic --all --top 0 --json -j 2 "$TMP/b.pcapng" \
+CAPSIFT_RANGE_BYTES=64k "$CAPSIFT" periodic --no-cache --all --top 0 --json -j 2 "$TMP/b.pcapng" \
     >"$TMP/split.json" 2>&1
 cmp -s "$TMP/whole.json" "$TMP/split.json" && pass || fail "periodic -j 1 whole and -j 2 split differ"
 

@@ -1,12 +1,14 @@
 /* Tests of the SVG line chart: refused charts, nice steps, escaping of the caller's strings,
  * a one-point spike kept when a long series is drawn per pixel column, broken lines at NaN,
  * markers, clock-time and linear axes, a write error reported, charts stacked in one document,
- * and the autocorrelation of the spectrum module against a direct sum. */
+ * the autocorrelation of the spectrum module against a direct sum, and its transforms answered
+ * from a result cache with the numbers computed ones have. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <capsift/cache.h>
 #include <capsift/chart.h>
 #include <capsift/spectrum.h>
 
@@ -244,6 +246,56 @@ static void test_autocorr(void **state)
     sift_fft_free(f);
 }
 
+static void test_fft_cache(void **state)
+{
+    (void)state;
+    enum { N = 4096 };
+    static double x[N], p0[N / 2 + 1], p1[N / 2 + 1], a0[N], a1[N];
+    srand(5);
+    for (size_t i = 0; i < N; i++)
+        x[i] = sin(0.3 * (double)i) + (double)rand() / RAND_MAX;
+    sift_ctx_t *ctx;
+    sift_cache_t *c;
+    sift_fft_t *plain, *f;
+    assert_int_equal(sift_ctx_create(&ctx), 0);
+    assert_int_equal(sift_cache_open(&c, ctx, NULL, NULL), 0);
+    assert_int_equal(sift_fft_create(&plain), 0);
+    assert_int_equal(sift_fft_create(&f), 0);
+    sift_fft_set_cache(f, c, 1024);
+    sift_cache_stats_t st;
+    for (int round = 0; round < 2; round++) { /* computed and stored, then answered */
+        assert_int_equal(sift_fft_power(plain, x, N, SIFT_WINDOW_HANN, p0), 0);
+        memset(p1, 0, sizeof p1);
+        assert_int_equal(sift_fft_power(f, x, N, SIFT_WINDOW_HANN, p1), 0);
+        assert_memory_equal(p0, p1, sizeof p0);
+        assert_int_equal(sift_fft_autocorr(plain, x, N, a0), 0);
+        memset(a1, 0, sizeof a1);
+        assert_int_equal(sift_fft_autocorr(f, x, N, a1), 0);
+        assert_memory_equal(a0, a1, sizeof a0);
+        sift_cache_stats(c, &st);
+        assert_int_equal(st.session.misses, 2);
+        assert_int_equal(st.session.l1_hits, 2 * round);
+    }
+    /* another window, one sample changed: other keys, the numbers of their own */
+    assert_int_equal(sift_fft_power(f, x, N, SIFT_WINDOW_RECT, p1), 0);
+    assert_int_equal(sift_fft_power(plain, x, N, SIFT_WINDOW_RECT, p0), 0);
+    assert_memory_equal(p0, p1, sizeof p0);
+    x[N / 2] += 1;
+    assert_int_equal(sift_fft_power(f, x, N, SIFT_WINDOW_HANN, p1), 0);
+    assert_int_equal(sift_fft_power(plain, x, N, SIFT_WINDOW_HANN, p0), 0);
+    assert_memory_equal(p0, p1, sizeof p0);
+    sift_cache_stats(c, &st);
+    assert_int_equal(st.session.misses, 4);
+    /* below the threshold the cache is not asked */
+    assert_int_equal(sift_fft_power(f, x, 512, SIFT_WINDOW_HANN, p1), 0);
+    sift_cache_stats(c, &st);
+    assert_int_equal(st.session.misses + st.session.l1_hits, 6);
+    sift_fft_free(f);
+    sift_fft_free(plain);
+    sift_cache_close(c);
+    sift_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,7 +303,7 @@ int main(void)
         cmocka_unit_test(test_escaped),     cmocka_unit_test(test_spike_kept),
         cmocka_unit_test(test_nan_breaks),  cmocka_unit_test(test_time_axis),
         cmocka_unit_test(test_write_error), cmocka_unit_test(test_stack),
-        cmocka_unit_test(test_autocorr),
+        cmocka_unit_test(test_autocorr),    cmocka_unit_test(test_fft_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
