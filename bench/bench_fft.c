@@ -8,8 +8,11 @@
  *   - windowed (Hann) with the window's coefficients cached in the sift_fft_t,
  *   - windowed with the coefficients computed again each time (no window cache),
  *   - answered from the result cache: in memory (a repeat within a run) and from the cache's
- *     file (a later run), and at the sizes around SIFT_FFT_CACHE_MIN_POINTS, computed against
- *     answered from memory (below it hashing and the lookup cost more than they save).
+ *     file (a later run), and at sizes from 1,024 points up, computed against answered from
+ *     memory and against a miss stored in the file (what sets SIFT_FFT_CACHE_MIN_POINTS),
+ *   - planned with FFTW_ESTIMATE, measured (FFTW_MEASURE, no wisdom), and from wisdom saved to
+ *     a file and loaded again (a later run): the time of the first transform (the planning)
+ *     and of the later ones, at sizes up to SIFT_FFT_MEASURE_MAX.
  * Prints one line each and the ratios. Compare the rows with each other, not across machines.
  */
 #include <capsift/cache.h>
@@ -174,6 +177,36 @@ int main(int argc, char **argv)
                " the file %8.1f us (%.2fx)\n",
                m, computed * 1e6, hit * 1e6, computed / hit, miss * 1e6, miss / computed);
     }
+    char wisdom[4096];
+    snprintf(wisdom, sizeof wisdom, "%s/fftw-wisdom", dir);
+    printf("plans (first transform: planning and one run; then the median run):\n");
+    for (size_t m = 4096; m <= SIFT_FFT_MEASURE_MAX && m <= n; m *= 16) {
+        const char *how[3] = {"estimated", "measured, no wisdom", "from the wisdom file"};
+        double first[3], run[3];
+        for (int k = 0; k < 3; k++) {
+            if (k < 2)
+                sift_fft_wisdom_forget();
+            else if (sift_fft_wisdom_save(wisdom) < 0 ||
+                     (sift_fft_wisdom_forget(), sift_fft_wisdom_load(wisdom)) < 0)
+                return 3;
+            sift_fft_t *fp;
+            if (sift_fft_create(&fp) < 0)
+                return 3;
+            sift_fft_set_measure(fp, k > 0);
+            double t0 = now();
+            sift_fft_power(fp, x, m, SIFT_WINDOW_RECT, power);
+            first[k] = now() - t0;
+            run[k] = time_power(fp, x, m, power, t, rounds);
+            sift_fft_free(fp);
+        }
+        for (int k = 0; k < 3; k++)
+            printf("  %7zu points, %-21s first %9.3f ms, then %8.1f us\n", m, how[k],
+                   first[k] * 1e3, run[k] * 1e6);
+        printf("  -> measured plans run %.2fx faster; the wisdom plans %.0fx faster than "
+               "measuring\n",
+               run[0] / run[1], first[1] / first[2]);
+    }
+    unlink(wisdom);
     printf("(%zu points, median of %d; checksum %.6g)\n", n, rounds, checksum);
     sift_fft_free(fm);
     sift_fft_free(ff);

@@ -35,21 +35,44 @@ static int mkdir_p(char *dir)
     return mkdir(dir, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-int cli_cache_path(char *buf, size_t size)
+static int cache_file(const char *name, char *buf, size_t size)
 {
     const char *dir = getenv("CAPSIFT_CACHE_DIR");
     const char *xdg = getenv("XDG_CACHE_HOME");
     const char *home = getenv("HOME");
     int n;
     if (dir && dir[0])
-        n = snprintf(buf, size, "%s/cache.db", dir);
+        n = snprintf(buf, size, "%s/%s", dir, name);
     else if (xdg && xdg[0] == '/')
-        n = snprintf(buf, size, "%s/capsift/cache.db", xdg);
+        n = snprintf(buf, size, "%s/capsift/%s", xdg, name);
     else if (home && home[0])
-        n = snprintf(buf, size, "%s/.cache/capsift/cache.db", home);
+        n = snprintf(buf, size, "%s/.cache/capsift/%s", home, name);
     else
         return -1;
     return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+int cli_cache_path(char *buf, size_t size)
+{
+    return cache_file("cache.db", buf, size);
+}
+
+int cli_cache_file(const char *name, const char *what, char *buf, size_t size)
+{
+    if (cache_file(name, buf, size) < 0)
+        return -1;
+    char *slash = strrchr(buf, '/');
+    if (slash && slash != buf) {
+        *slash = '\0';
+        int rc = mkdir_p(buf);
+        if (rc != 0)
+            cli_note("warning: cache: cannot create %s: %s; %s is off for this run", buf,
+                     strerror(errno), what);
+        *slash = '/';
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
 }
 
 int cli_cache_open(sift_ctx_t *ctx, sift_cache_t **out)
@@ -59,18 +82,8 @@ int cli_cache_open(sift_ctx_t *ctx, sift_cache_t **out)
     sift_ctx_set_log(ctx, log_warning, NULL);
     if (cli_cache_path(path, sizeof path) < 0)
         return -1;
-    char *slash = strrchr(path, '/');
-    if (slash && slash != path) {
-        *slash = '\0';
-        int rc = mkdir_p(path);
-        if (rc != 0)
-            cli_note("warning: cache: cannot create %s: %s; the persistent cache is off for "
-                     "this run",
-                     path, strerror(errno));
-        *slash = '/';
-        if (rc != 0)
-            return sift_cache_open(out, ctx, NULL, NULL);
-    }
+    if (cli_cache_file("cache.db", "the persistent cache", path, sizeof path) < 0)
+        return sift_cache_open(out, ctx, NULL, NULL);
     sift_cache_opts_t o = {.l1_max_bytes = CLI_CACHE_L1_BYTES,
                            .l2_max_bytes = CLI_CACHE_L2_BYTES,
                            .l2_ttl_ns = CLI_CACHE_TTL_NS};

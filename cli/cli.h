@@ -416,6 +416,9 @@ const char *cli_human_bytes(char *buf, size_t size, double bytes);
  * CAPSIFT_NO_CACHE=1 acts as every command's --no-cache. */
 /* The cache file's path from the environment; -1 when there is none (no HOME). */
 int cli_cache_path(char *buf, size_t size);
+/* The path of the file name in the cache's directory, which is made when missing (a warning
+ * says that `what` is off when it cannot be); -1 without one. */
+int cli_cache_file(const char *name, const char *what, char *buf, size_t size);
 /* Opens the cache there (creating its directory), logging cache warnings to stderr. */
 int cli_cache_open(sift_ctx_t *ctx, sift_cache_t **out);
 /* CAPSIFT_NO_CACHE is set (and not "0"): every command computes. */

@@ -109,7 +109,7 @@ const cli_command_t cli_cmd_spectrum = {
              "the strongest peak against the rest of the band.\n",
     .opts = spectrum_opts,
     .nopts = sizeof spectrum_opts / sizeof spectrum_opts[0],
-    .common = CLI_C_JSON,
+    .common = CLI_C_JSON | CLI_C_NO_CACHE,
     .footer = "exit status: 0 every file read, 1 some file unreadable, damaged or too short, 2\n"
               "usage error, 3 failure.\n",
 };
@@ -416,6 +416,17 @@ int cmd_spectrum(int argc, char **argv)
         sift_ctx_free(ctx);
         return CLI_FAILED;
     }
+    /* measured plans, kept as FFTW wisdom in the cache's directory */
+    char wisdom[4096];
+    bool wise = !a.co.no_cache && !cli_cache_env_off() &&
+                cli_cache_file("fftw-wisdom", "FFTW's wisdom", wisdom, sizeof wisdom) == 0;
+    if (wise) {
+        int w = sift_fft_wisdom_load(wisdom);
+        if (w < 0 && w != SIFT_ENOTFOUND)
+            cli_note("warning: %s: %s; FFTW plans are measured again", wisdom,
+                     w == SIFT_ECORRUPT ? "not FFTW wisdom" : strerror(errno));
+        sift_fft_set_measure(fft, true);
+    }
     int rc = CLI_OK;
     if (a.svg)
         rc = cli_outfile_begin(ctx, a.svg, a.force, a.co.args, (size_t)a.co.nargs, &of);
@@ -444,6 +455,8 @@ int cmd_spectrum(int argc, char **argv)
         cli_error("cannot write the output: %s", strerror(errno));
         rc = CLI_FAILED;
     }
+    if (wise && sift_fft_wisdom_save(wisdom) < 0)
+        cli_note("warning: cannot save FFTW's wisdom to %s: %s", wisdom, strerror(errno));
     sift_fft_free(fft);
     sift_ctx_free(ctx);
     return rc;

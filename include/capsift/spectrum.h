@@ -1,8 +1,8 @@
 /* capsift: power spectra - FFTs with reused plans and cached windows, Welch averaging in
  * constant memory, dominant frequencies, noise floor and SNR.
  *
- * sift_fft_t holds FFTW plans (real to complex, one per size, planned once with FFTW_ESTIMATE
- * and reused) and window
+ * sift_fft_t holds FFTW plans (real to complex, one per size, planned once and reused: see
+ * sift_fft_set_measure) and window
  * coefficients (one array per kind and size, computed once). Windows are the periodic (DFT-even)
  * forms, as scipy.signal.get_window makes them: Hann 0.5 - 0.5 cos(2 pi i / n), Hamming
  * 0.54 - 0.46 cos(...), Blackman 0.42 - 0.5 cos(...) + 0.08 cos(2 ...), rectangular 1.
@@ -59,6 +59,26 @@ SIFT_API void sift_fft_free(sift_fft_t *f);     /* NULL is fine */
  * thread that uses f. */
 #define SIFT_FFT_CACHE_MIN_POINTS 262144
 SIFT_API void sift_fft_set_cache(sift_fft_t *f, sift_cache_t *c, size_t min_points);
+
+/* Plans. By default each size is planned with FFTW_ESTIMATE: planning takes microseconds and
+ * the plan is FFTW's guess. With measure, a size is planned from FFTW's wisdom when it holds a
+ * plan for it, else measured (FFTW_MEASURE: FFTW times candidate algorithms, which takes
+ * milliseconds to seconds, so only up to SIFT_FFT_MEASURE_MAX points; larger sizes are
+ * estimated) and the wisdom learns it. A measured plan runs faster (bench/bench_fft.c) and may
+ * round differently in the last bits from an estimated one, so a program that must give
+ * the same numbers everywhere leaves measure off and loads no wisdom: FFTW takes any wisdom
+ * loaded into the process for estimated plans too. */
+#define SIFT_FFT_MEASURE_MAX 65536
+SIFT_API void sift_fft_set_measure(sift_fft_t *f, bool measure);
+
+/* FFTW's wisdom, which is process-wide: loaded from path (SIFT_ENOTFOUND: no file;
+ * SIFT_ECORRUPT: not FFTW wisdom, nothing loaded; SIFT_EIO), and saved to path when plans were
+ * measured since it was last loaded or saved (else nothing is written): into a new file beside
+ * it, renamed into place, so a reader never sees half of one and a failure leaves the old
+ * file. Returns 0, or SIFT_EIO with errno set. sift_fft_wisdom_forget drops all of it. */
+SIFT_API int sift_fft_wisdom_load(const char *path);
+SIFT_API int sift_fft_wisdom_save(const char *path);
+SIFT_API void sift_fft_wisdom_forget(void);
 
 /* The n coefficients of a window, computed on first use and kept in f (valid while f is);
  * NULL when memory ran out. n >= 1. */

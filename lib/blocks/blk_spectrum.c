@@ -9,16 +9,21 @@
 
 #include <capsift/spectrum.h>
 
+#include <errno.h>
 #include <fftw3.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 
-/* FFTW's planner (making and destroying plans) is not reentrant: one thread at a time plans,
- * so that distinct sift_fft_t objects are independent. Executing a plan needs no lock. */
+/* FFTW's planner (making and destroying plans, its wisdom) is not reentrant: one thread at a
+ * time plans, so that distinct sift_fft_t objects are independent. Executing a plan needs no
+ * lock. wisdom_new: plans were measured since the wisdom was loaded or saved (under the lock). */
 static pthread_mutex_t planner = PTHREAD_MUTEX_INITIALIZER;
+static bool wisdom_new;
 
 typedef struct plan {
     size_t n;
@@ -41,6 +46,7 @@ struct sift_fft {
     size_t nwindows;
     sift_cache_t *cache; /* NULL: none */
     size_t cache_min;
+    bool measure;
 };
 
 /* ---- the result cache ---- */
@@ -180,6 +186,97 @@ const double *sift_fft_window(sift_fft_t *f, sift_window_kind_t kind, size_t n)
     return w;
 }
 
+/* ---- plans and wisdom ---- */
+
+void sift_fft_set_measure(sift_fft_t *f, bool measure)
+{
+    f->measure = measure;
+}
+
+/* The forward (real to complex) or the inverse plan of p's size over its arrays, under the
+ * planner's lock: from the wisdom when measuring and it holds one, else measured up to
+ * SIFT_FFT_MEASURE_MAX points, else estimated. Planning may overwrite the arrays. */
+static fftw_plan make_plan(const sift_fft_t *f, const plan_t *p, bool inverse)
+{
+    int n = (int)p->n;
+    unsigned flags = FFTW_ESTIMATE;
+    fftw_plan q = NULL;
+    pthread_mutex_lock(&planner);
+    for (int round = f->measure ? 0 : 1; !q && round < 2; round++) {
+        if (round == 0)
+            flags = FFTW_MEASURE | FFTW_WISDOM_ONLY;
+        else if (f->measure && p->n <= SIFT_FFT_MEASURE_MAX)
+            flags = FFTW_MEASURE;
+        else
+            flags = FFTW_ESTIMATE;
+        q = inverse ? fftw_plan_dft_c2r_1d(n, p->out, p->in, flags)
+                    : fftw_plan_dft_r2c_1d(n, p->in, p->out, flags);
+        if (q && flags == FFTW_MEASURE)
+            wisdom_new = true;
+    }
+    pthread_mutex_unlock(&planner);
+    return q;
+}
+
+int sift_fft_wisdom_load(const char *path)
+{
+    FILE *in = fopen(path, "r");
+    if (!in)
+        return errno == ENOENT ? SIFT_ENOTFOUND : SIFT_EIO;
+    pthread_mutex_lock(&planner);
+    int ok = fftw_import_wisdom_from_file(in);
+    if (ok)
+        wisdom_new = false;
+    pthread_mutex_unlock(&planner);
+    fclose(in);
+    return ok ? 0 : SIFT_ECORRUPT;
+}
+
+int sift_fft_wisdom_save(const char *path)
+{
+    pthread_mutex_lock(&planner);
+    int rc = 0;
+    if (wisdom_new) {
+        size_t n = strlen(path);
+        char *tmp = malloc(n + 16);
+        int fd = -1;
+        if (tmp) {
+            memcpy(tmp, path, n);
+            memcpy(tmp + n, ".tmp-XXXXXX", 12);
+            fd = mkstemp(tmp);
+        }
+        FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (!out) {
+            rc = SIFT_EIO;
+            if (fd >= 0)
+                close(fd);
+        } else {
+            fftw_export_wisdom_to_file(out);
+            bool bad = ferror(out) != 0;
+            if (fclose(out) != 0 || bad || rename(tmp, path) != 0)
+                rc = SIFT_EIO;
+        }
+        if (rc < 0 && fd >= 0) {
+            int e = errno;
+            unlink(tmp);
+            errno = e;
+        }
+        if (rc == 0)
+            wisdom_new = false;
+        free(tmp);
+    }
+    pthread_mutex_unlock(&planner);
+    return rc;
+}
+
+void sift_fft_wisdom_forget(void)
+{
+    pthread_mutex_lock(&planner);
+    fftw_forget_wisdom();
+    wisdom_new = false;
+    pthread_mutex_unlock(&planner);
+}
+
 static plan_t *plan_for(sift_fft_t *f, size_t n)
 {
     for (size_t i = 0; i < f->nplans; i++)
@@ -192,11 +289,8 @@ static plan_t *plan_for(sift_fft_t *f, size_t n)
     plan_t p = {.n = n,
                 .in = fftw_malloc(n * sizeof(double)),
                 .out = fftw_malloc((n / 2 + 1) * sizeof(fftw_complex))};
-    if (p.in && p.out && n <= INT32_MAX) {
-        pthread_mutex_lock(&planner);
-        p.p = fftw_plan_dft_r2c_1d((int)n, p.in, p.out, FFTW_ESTIMATE);
-        pthread_mutex_unlock(&planner);
-    }
+    if (p.in && p.out && n <= INT32_MAX)
+        p.p = make_plan(f, &p, false);
     if (!p.p) {
         fftw_free(p.in);
         fftw_free(p.out);
@@ -249,9 +343,7 @@ int sift_fft_autocorr(sift_fft_t *f, const double *x, size_t n, double *acf)
     if (!p)
         return SIFT_ENOMEM;
     if (!p->inv) {
-        pthread_mutex_lock(&planner);
-        p->inv = fftw_plan_dft_c2r_1d((int)m, p->out, p->in, FFTW_ESTIMATE);
-        pthread_mutex_unlock(&planner);
+        p->inv = make_plan(f, p, true);
         if (!p->inv)
             return SIFT_ENOMEM;
     }

@@ -2,7 +2,8 @@
 # capsift spectrum: signals of known frequencies made by sox (WAV of every sample format, raw
 # samples) and here (CSV, noise of known power); every bin equal to scipy.signal.welch's on the
 # same samples, for every window and overlap; the strongest peaks within one bin; the SNR of a
-# tone in white noise; constant memory on a long signal; the chart rendered; bad input refused.
+# tone in white noise; constant memory on a long signal; the chart rendered; measured plans kept
+# as FFTW wisdom; bad input refused.
 . "$(dirname "$0")/lib.sh"
 HERE=$(dirname "$0")
 PY=/usr/bin/python3 # Debian's, with scipy
@@ -103,6 +104,37 @@ expect_exit 2 "$CAPSIFT" spectrum --svg "$TMP/sp.svg" "$TMP/b16.wav"
 expect_grep "exists" "$TMP/err"
 expect_exit 2 "$CAPSIFT" spectrum --force --svg "$TMP/b16.wav" "$TMP/b16.wav"
 check "$TMP/b16.wav" wav "1000 3000" # the input is unchanged
+
+# measured plans kept as FFTW wisdom in the cache's directory: the first run writes it, later
+# runs plan from it, and the numbers are those of estimated plans (--no-cache: no wisdom)
+W=$TMP/wisdom
+CAPSIFT_CACHE_DIR=$W "$CAPSIFT" spectrum --json "$TMP/b16.wav" >"$TMP/w1" 2>&1
+grep -q '^(fftw-3' "$W/fftw-wisdom" && pass || fail "no FFTW wisdom saved in the cache directory"
+cp "$W/fftw-wisdom" "$TMP/w.saved"
+CAPSIFT_CACHE_DIR=$W "$CAPSIFT" spectrum --json "$TMP/b16.wav" >"$TMP/w2" 2>&1
+cmp -s "$W/fftw-wisdom" "$TMP/w.saved" && pass || fail "wisdom written again with nothing new"
+CAPSIFT_CACHE_DIR=$TMP/wisdom2 "$CAPSIFT" spectrum --json --no-cache "$TMP/b16.wav" >"$TMP/w3" 2>&1
+[ ! -e "$TMP/wisdom2" ] && pass || fail "--no-cache made a cache directory"
+$PY - "$TMP/w1" "$TMP/w2" "$TMP/w3" <<'PY' && pass || fail "measured plans give other numbers"
+import json, sys
+a, b, c = (json.load(open(f)) for f in sys.argv[1:])
+def peaks(j):
+    return [(p["freq"], p["bin"], p["psd_db"]) for s in j["spectra"] for p in s["peaks"]]
+assert a == b, "wisdom run differs"
+assert peaks(a) == peaks(c), (peaks(a), peaks(c))
+for s, t in zip(a["spectra"], c["spectra"]):
+    assert abs(s["total_power"] - t["total_power"]) <= 1e-9 * abs(t["total_power"])
+PY
+# damaged wisdom is a warning, measured again and replaced; an unusable directory too
+echo "not wisdom" >"$W/fftw-wisdom"
+CAPSIFT_CACHE_DIR=$W expect_exit 0 "$CAPSIFT" spectrum --json "$TMP/b16.wav"
+expect_grep "not FFTW wisdom" "$TMP/err"
+cmp -s "$TMP/out" "$TMP/w1" && pass || fail "spectrum after damaged wisdom differs"
+grep -q '^(fftw-3' "$W/fftw-wisdom" && pass || fail "damaged wisdom not replaced"
+: >"$TMP/plainfile"
+CAPSIFT_CACHE_DIR=$TMP/plainfile/sub expect_exit 0 "$CAPSIFT" spectrum --json "$TMP/b16.wav"
+expect_grep "cannot create" "$TMP/err"
+[ -f "$TMP/plainfile" ] && [ ! -s "$TMP/plainfile" ] && pass || fail "a file in the way was touched"
 
 # bad input: a message naming the file and what is wrong
 expect_exit 1 "$CAPSIFT" spectrum "$TMP/s.csv"
