@@ -103,18 +103,20 @@ const cli_command_t cli_cmd_periodic = {
     .name = "periodic",
     .summary = "beacons: connections or bursts that come at a regular period",
     .run = cmd_periodic,
-    .usage = "capsift periodic [OPTIONS] FILE|DIR|- ...",
+    .usage = "capsift periodic [OPTIONS] FILE|DIR|- ...\n"
+             "       capsift periodic [OPTIONS] --db FILE",
     .about = "Groups the events of the flows of capsift flows by source (the initiator),\n"
              "destination and destination port, and scores each group for a regular period:\n"
              "the events are binned and transformed (FFT), the strongest peaks are candidate\n"
              "periods verified on the autocorrelation, and the period is refined on the\n"
              "intervals. The score (0 to 1) is 0.7 sqrt(acf x regularity) + 0.15 size +\n"
              "0.15 coverage; RITA's four subscores (timestamps, data sizes, duration, hourly\n"
-             "histogram) and its score are shown beside it. One report over all inputs.\n",
+             "histogram) and its score are shown beside it. One report over all inputs.\n"
+             "With --db, the flows of an index are the events (one each), no capture read.\n",
     .opts = periodic_opts,
     .nopts = sizeof periodic_opts / sizeof periodic_opts[0],
     .common = CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_TIME | CLI_C_LIMITS | CLI_C_NO_CACHE |
-              CLI_C_THREADS,
+              CLI_C_THREADS | CLI_C_DB,
     .footer = "exit status: 0 every file read whole, 1 some file damaged or unreadable (the\n"
               "results of what was read are still printed) or a limit reached, 2 usage error,\n"
               "3 failure.\n",
@@ -346,6 +348,64 @@ static int report(FILE *out, const sift_periodic_t *p, const periodic_args_t *a,
     return rc;
 }
 
+static int add_flow(void *user, const sift_index_flow_t *f)
+{
+    int rc = sift_periodic_add_flow(user, f->flow);
+    return rc == SIFT_ENOMEM ? rc : 0; /* past --max-keys: counted, and the walk goes on */
+}
+
+/* The events of an index's flows (--db): each flow one event (sift_periodic_add_flow), the span
+ * that of its files. *out is a state to free with sift_pass_state_free. */
+static int index_events(const periodic_args_t *a, const sift_periodic_config_t *cfg,
+                        sift_periodic_t **out)
+{
+    *out = NULL;
+    if (a->co.nargs > 0 || a->co.reads.n > 0) {
+        cli_error("give either captures or --db, not both (see 'capsift periodic --help')");
+        return CLI_USAGE;
+    }
+    if (a->co.filter || a->by == SIFT_PERIODIC_PACKETS || a->gap_ns) {
+        cli_error("%s needs the packets of captures; an index (--db) has flows, not packets",
+                  a->co.filter ? "-f"
+                  : a->gap_ns  ? "--gap"
+                               : "--by packets");
+        return CLI_USAGE;
+    }
+    sift_ctx_t *ctx = NULL;
+    sift_index_t *ix = NULL;
+    void *st = NULL;
+    if (sift_ctx_create(&ctx) < 0 || sift_pass_state_new(&sift_periodic_pass, cfg, &st) < 0) {
+        cli_error("out of memory");
+        sift_ctx_free(ctx);
+        return CLI_FAILED;
+    }
+    int rc = cli_index_open(ctx, a->co.db, &ix);
+    sift_index_span_t span;
+    int err = rc != CLI_OK ? 0 : sift_index_span(ix, &span);
+    if (rc == CLI_OK && err == 0) {
+        sift_periodic_add_span(st, span.timed ? span.first_ns : 1, span.timed ? span.last_ns : 0,
+                               span.packets);
+        err = sift_index_flows(ix, NULL, 0, add_flow, st);
+    }
+    if (err < 0) {
+        cli_error("%s: %s", a->co.db, err == SIFT_ENOMEM ? "out of memory" : sift_ctx_errmsg(ctx));
+        rc = err == SIFT_EINVAL ? CLI_USAGE : CLI_FAILED;
+    }
+    const char *msg;
+    if (rc == CLI_OK && sift_pass_status(st, &msg) < 0) {
+        cli_note("%s: %s", a->co.db, msg);
+        rc = CLI_DAMAGED;
+    }
+    sift_index_close(ix);
+    sift_ctx_free(ctx);
+    if (rc >= CLI_USAGE) {
+        sift_pass_state_free(&sift_periodic_pass, st);
+        return rc;
+    }
+    *out = st;
+    return rc;
+}
+
 int cmd_periodic(int argc, char **argv)
 {
     periodic_args_t a = {.top = 20, .rank = 1};
@@ -369,21 +429,33 @@ int cmd_periodic(int argc, char **argv)
     flows.table.max_flows = cli_flow_cap(&a.co.limits, false);
     sift_ctx_t *octx;
     sift_outfile_t *of;
+    sift_periodic_t *own = NULL; /* the events of an index (--db) */
+    int rc = a.co.db_given ? index_events(&a, &cfg, &own) : CLI_OK;
+    if (rc >= CLI_USAGE)
+        return rc;
     int orc = cli_svg_begin(&a.co, a.svg, a.force, &octx, &of);
-    if (orc != CLI_OK)
+    if (orc != CLI_OK) {
+        sift_pass_state_free(&sift_periodic_pass, own);
         return orc;
+    }
     FILE *out = a.svg && strcmp(a.svg, "-") == 0 ? stderr : stdout;
-    cli_run_t run;
+    cli_run_t run = {0};
     cli_run_opts_t ro = {.pass = &sift_periodic_pass,
                          .config = &cfg,
                          .flows = &flows,
                          .totals = true,
                          .cache = true};
-    int rc = cli_run(&run, &ro, &a.co);
+    if (a.co.db_given) {
+        if (!a.co.no_cache && !cli_cache_env_off() && sift_ctx_create(&run.ctx) == 0)
+            cli_cache_open(run.ctx, &run.cache);
+    } else {
+        rc = cli_run(&run, &ro, &a.co);
+        if (rc == CLI_OK)
+            rc = cli_report_inputs(run.e, &a.co.limits);
+    }
     sift_periodic_result_t *res = NULL;
-    if (rc == CLI_OK) {
-        rc = cli_report_inputs(run.e, &a.co.limits);
-        const sift_periodic_t *p = sift_engine_total(run.e, run.pass);
+    if (rc < CLI_USAGE) {
+        const sift_periodic_t *p = own ? own : sift_engine_total(run.e, run.pass);
         po.cache = run.cache;
         size_t shown = 0;
         if (p) {
@@ -411,6 +483,7 @@ int cmd_periodic(int argc, char **argv)
         rc = CLI_FAILED;
     }
     cli_run_free(&run);
+    sift_pass_state_free(&sift_periodic_pass, own);
     sift_ctx_free(octx);
     return rc;
 }

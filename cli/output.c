@@ -595,16 +595,16 @@ int cli_svg_begin(const cli_common_t *co, const char *path, bool force, sift_ctx
     *of = NULL;
     if (!path)
         return CLI_OK;
-    char **inputs = NULL;
-    int ninputs = 0;
-    int rc = cli_inputs(co, &inputs, &ninputs);
+    char **inputs = NULL, *db = (char *)(uintptr_t)co->db;
+    int ninputs = 1;
+    int rc = co->db_given ? CLI_OK : cli_inputs(co, &inputs, &ninputs); /* else the index */
     if (rc != CLI_OK)
         return rc;
     if (sift_ctx_create(ctx) < 0) {
         cli_error("out of memory");
         rc = CLI_FAILED;
     } else {
-        rc = cli_outfile_begin(*ctx, path, force, inputs, (size_t)ninputs, of);
+        rc = cli_outfile_begin(*ctx, path, force, inputs ? inputs : &db, (size_t)ninputs, of);
     }
     free(inputs);
     if (rc != CLI_OK) {

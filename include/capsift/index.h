@@ -195,6 +195,17 @@ typedef struct sift_index_flow {
 SIFT_API int sift_index_flows(sift_index_t *ix, const sift_query_t *q, unsigned protos,
                               int (*fn)(void *user, const sift_index_flow_t *f), void *user);
 
+/* What the index's files hold together: their number and packets, and the times of the
+ * earliest and the latest packet of any of them (timed false: no file has a timestamp). */
+typedef struct sift_index_span {
+    uint64_t files, packets;
+    bool timed;
+    int64_t first_ns, last_ns;
+} sift_index_span_t;
+
+/* Fills *out. Returns 0, or a database error (SIFT_EDB). */
+SIFT_API int sift_index_span(sift_index_t *ix, sift_index_span_t *out);
+
 /* ---- searching the payload store ---- */
 
 /* One packet whose payload matched one pattern, as a per-packet search of the capture finds it

@@ -132,6 +132,18 @@ SIFT_API void sift_periodic_detail_free(sift_periodic_detail_t *d);
 
 SIFT_API extern const sift_pass_t sift_periodic_pass;
 
+/* A state fed from outside the engine (one made by sift_pass_state_new with this pass), as
+ * from the flows of an index (capsift/index.h): flow f becomes one event of its group, at its
+ * first packet, with its duration and the bytes its initiator sent. A flow's later exchanges
+ * (after a silence, a reused tuple) are the pass's events but not seen here: the index keeps
+ * no packet times within a flow. Returns 0, SIFT_ENOMEM or SIFT_ELIMIT (reported on the state
+ * as the pass reports them; the event is counted in other_events). */
+SIFT_API int sift_periodic_add_flow(sift_periodic_t *p, const sift_flow_t *f);
+/* Adds packets to the summary's count and widens the capture's span (what coverage is a share
+ * of) to [first_ns, last_ns] (nothing when first_ns > last_ns). */
+SIFT_API void sift_periodic_add_span(sift_periodic_t *p, int64_t first_ns, int64_t last_ns,
+                                     uint64_t packets);
+
 #ifdef __cplusplus
 }
 #endif

@@ -80,14 +80,15 @@ static uint32_t group_id(sift_periodic_t *p, const sift_periodic_key_t *k)
     return id;
 }
 
-static void event_add(sift_periodic_t *p, uint32_t gid, int64_t ts, int64_t dur, uint64_t bytes)
+/* Returns 0, or SIFT_ELIMIT or SIFT_ENOMEM (reported, the event counted as other). */
+static int event_add(sift_periodic_t *p, uint32_t gid, int64_t ts, int64_t dur, uint64_t bytes)
 {
     if (p->nevents >= p->max_events) {
         sift_pass_report(p, SIFT_ELIMIT,
                          "more than %zu events: some are left out (a higher --max-keys)",
                          p->max_events);
         p->other_events++;
-        return;
+        return SIFT_ELIMIT;
     }
     if (p->nevents == p->events_cap) {
         size_t cap = p->events_cap ? p->events_cap * 2 : 256;
@@ -95,7 +96,7 @@ static void event_add(sift_periodic_t *p, uint32_t gid, int64_t ts, int64_t dur,
         if (!n) {
             sift_pass_report(p, SIFT_ENOMEM, "out of memory: some events are missing");
             p->other_events++;
-            return;
+            return SIFT_ENOMEM;
         }
         p->events = n;
         p->events_cap = cap;
@@ -103,6 +104,23 @@ static void event_add(sift_periodic_t *p, uint32_t gid, int64_t ts, int64_t dur,
     p->events[p->nevents++] =
         (sift__periodic_event_t){.ts = ts, .dur = dur, .bytes = bytes, .gid = gid};
     p->read->sorted = false;
+    return 0;
+}
+
+/* The id of the group of flow f (made when new); UINT32_MAX when memory ran out (reported). */
+static uint32_t flow_group(sift_periodic_t *p, const sift_flow_t *f)
+{
+    sift_periodic_key_t k;
+    memset(&k, 0, sizeof k);
+    memcpy(k.src, sift_flow_addr_a(f), 16);
+    memcpy(k.dst, sift_flow_addr_b(f), 16);
+    k.port = sift_flow_port_b(f);
+    k.proto = f->key.proto;
+    k.ip_version = f->key.ip_version;
+    uint32_t gid = group_id(p, &k);
+    if (gid == UINT32_MAX)
+        sift_pass_report(p, SIFT_ENOMEM, "out of memory: some groups are missing");
+    return gid;
 }
 
 /* Widens the capture's span to [first, last]. */
@@ -205,16 +223,8 @@ static void pf_flow_end(void *state, const sift_flows_t *flows, const sift_flow_
         return;
     if (pf->lost)
         sift_pass_report(p, SIFT_ENOMEM, "out of memory: some events are missing");
-    sift_periodic_key_t k;
-    memset(&k, 0, sizeof k);
-    memcpy(k.src, sift_flow_addr_a(f), 16);
-    memcpy(k.dst, sift_flow_addr_b(f), 16);
-    k.port = sift_flow_port_b(f);
-    k.proto = f->key.proto;
-    k.ip_version = f->key.ip_version;
-    uint32_t gid = group_id(p, &k);
+    uint32_t gid = flow_group(p, f);
     if (gid == UINT32_MAX) {
-        sift_pass_report(p, SIFT_ENOMEM, "out of memory: some groups are missing");
         p->other_events += pf->n;
         return;
     }
@@ -387,6 +397,27 @@ const sift_pass_t sift_periodic_pass = {
     .save = pf_save,
     .load = pf_load,
 };
+
+/* ---- a state fed from outside the engine ---- */
+
+int sift_periodic_add_flow(sift_periodic_t *p, const sift_flow_t *f)
+{
+    if (f->key.ip_version == 0)
+        return 0;
+    uint32_t gid = flow_group(p, f);
+    if (gid == UINT32_MAX) {
+        p->other_events++;
+        return SIFT_ENOMEM;
+    }
+    return event_add(p, gid, f->first_ns, f->last_ns - f->first_ns, f->bytes[SIFT_FLOW_AB]);
+}
+
+void sift_periodic_add_span(sift_periodic_t *p, int64_t first_ns, int64_t last_ns, uint64_t packets)
+{
+    p->packets += packets;
+    if (first_ns <= last_ns)
+        span_add(p, first_ns, last_ns);
+}
 
 /* ---- reading a state ---- */
 

@@ -126,7 +126,8 @@ typedef struct st_backend {
                         int (*fn)(void *user, const uint8_t hash[16], uint32_t size, int codec,
                                   const void *data, size_t len),
                         void *user);
-    /* Every file, in path order, with its id, path, ts_digits, status and payloads. */
+    /* Every file, in path order, with its id, path, ts_digits, status, payloads, packets and
+     * times (timed, first_ns, last_ns). */
     int (*each_file)(sift_index_t *ix, int (*fn)(void *user, int64_t id, const st_file_rec_t *rec),
                      void *user);
     /* A file's payload references: hash and ord. */

@@ -56,6 +56,28 @@ int sift_index_flows(sift_index_t *ix, const sift_query_t *q, unsigned protos,
     return rc < 0 ? rc : ix->be->flows(ix, q, protos, fn, user);
 }
 
+static int span_file(void *user, int64_t id, const st_file_rec_t *rec)
+{
+    (void)id;
+    sift_index_span_t *s = user;
+    s->files++;
+    s->packets += rec->packets;
+    if (!rec->timed)
+        return 0;
+    if (!s->timed || rec->first_ns < s->first_ns)
+        s->first_ns = rec->first_ns;
+    if (!s->timed || rec->last_ns > s->last_ns)
+        s->last_ns = rec->last_ns;
+    s->timed = true;
+    return 0;
+}
+
+int sift_index_span(sift_index_t *ix, sift_index_span_t *out)
+{
+    memset(out, 0, sizeof *out);
+    return ix->be->each_file(ix, span_file, out);
+}
+
 int sift__paths_add(void *user, const char *path)
 {
     st_paths_t *p = user;

@@ -622,7 +622,12 @@ static int file_row(sqlite3_stmt *st, const void *ctx)
     st_file_rec_t r = {.path = (const char *)sqlite3_column_text(st, 1),
                        .ts_digits = (unsigned)sqlite3_column_int(st, 2),
                        .payloads = (uint8_t)sqlite3_column_int(st, 3),
-                       .status = (const char *)sqlite3_column_text(st, 4)};
+                       .status = (const char *)sqlite3_column_text(st, 4),
+                       .packets = (uint64_t)sqlite3_column_int64(st, 5),
+                       .timed = sqlite3_column_type(st, 6) != SQLITE_NULL &&
+                                sqlite3_column_type(st, 7) != SQLITE_NULL,
+                       .first_ns = sqlite3_column_int64(st, 6),
+                       .last_ns = sqlite3_column_int64(st, 7)};
     return w->fn(w->user, sqlite3_column_int64(st, 0), &r);
 }
 
@@ -633,11 +638,11 @@ int sift__sql_each_file(sift_index_t *ix,
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(s->db,
                                 s->layout >= 5
-                                    ? "SELECT id, path, ts_digits, payloads, status FROM files "
-                                      "ORDER BY path"
+                                    ? "SELECT id, path, ts_digits, payloads, status, packets, "
+                                      "first_ns, last_ns FROM files ORDER BY path"
                                     : "SELECT id, path, ts_digits, EXISTS(SELECT 1 FROM "
-                                      "payload_refs r WHERE r.file_id = files.id), status FROM "
-                                      "files ORDER BY path",
+                                      "payload_refs r WHERE r.file_id = files.id), status, "
+                                      "packets, first_ns, last_ns FROM files ORDER BY path",
                                 -1, &st, NULL);
     if (rc != SQLITE_OK)
         return sift__sql_error(s, rc, "reading its files");

@@ -85,6 +85,32 @@ expect_exit 1 "$CAPSIFT" periodic --svg "$TMP/none.svg" "$CAPS/dpkt--http.pcap"
 expect_grep 'no group ranked 1 to draw' "$TMP/err"
 [ ! -e "$TMP/none.svg" ] && pass || fail "a chart of nothing was left behind"
 
+# the same from an index (--db): every flow of the beacon capture is one exchange, so each is
+# the event a read finds, and the report is the same byte for byte; the chart too
+expect_exit 0 "$CAPSIFT" index --db "$TMP/x.db" "$TMP/b.pcapng"
+expect_exit 0 "$CAPSIFT" periodic --all --top 0 --json --no-cache --db "$TMP/x.db"
+cmp -s "$TMP/out" "$TMP/whole.json" && pass || fail "periodic --db differs from reading the capture"
+expect_exit 0 "$CAPSIFT" periodic --all --top 0 --json --db "$TMP/x.db"
+cmp -s "$TMP/out" "$TMP/whole.json" && pass || fail "periodic --db from the cache differs"
+expect_exit 0 "$CAPSIFT" periodic --svg "$TMP/d.svg" --db "$TMP/x.db"
+cmp -s "$TMP/d.svg" "$TMP/keep.svg" && pass || fail "periodic --db --svg differs from a read's"
+cp "$TMP/x.db" "$TMP/x.keep"
+expect_exit 2 "$CAPSIFT" periodic --svg "$TMP/x.db" --force --db "$TMP/x.db"
+cmp -s "$TMP/x.db" "$TMP/x.keep" && pass || fail "the index was overwritten by --svg"
+expect_exit 2 "$CAPSIFT" periodic --db "$TMP/x.db" "$TMP/b.pcapng"
+expect_grep "either captures or --db" "$TMP/err"
+for opt in "--by packets" "--gap 5s" "-f tcp"; do
+    expect_exit 2 "$CAPSIFT" periodic $opt --db "$TMP/x.db"
+    expect_grep "an index \(--db\) has flows, not packets" "$TMP/err"
+done
+expect_exit 2 "$CAPSIFT" periodic --db "$TMP/missing.db"
+expect_grep "missing.db" "$TMP/err"
+head -c 4096 "$TMP/x.db" >"$TMP/cut.db"
+"$CAPSIFT" periodic --db "$TMP/cut.db" >"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ $rc -ge 2 ] && [ $rc -le 3 ] && grep -q "cut.db" "$TMP/err" && pass ||
+    fail "periodic --db of a damaged index: exit $rc, $(head -c 200 "$TMP/err")"
+
 # bad options
 expect_exit 2 "$CAPSIFT" periodic --threshold 1.5 "$TMP/b.pcapng"
 expect_grep "threshold" "$TMP/err"
