@@ -3,7 +3,7 @@
 in real traffic; then recall and false positives of `capsift periodic` and of RITA's method.
 
   beacons.py make OUT.pcapng TRUTH.json [--hours H] [--periods 10,60,...] [--jitters 0,0.1,...]
-                 [--copies N] [--decoys N] [--seed S] --template CAP --background CAP...
+                 [--copies N] [--decoys N] [--seed S] [--rotate N] --template CAP --background CAP...
   beacons.py score TRUTH.json OUT.pcapng PERIODIC.json [--threshold T]
 
 Every planted event is made of real packets: the first TCP connection of the template capture
@@ -14,6 +14,11 @@ event's time plus the packets' own offsets. A beacon's intervals are the period 
 at a mean interval between 10 s and 1 h (log-uniform), bursts of several connections a few
 seconds apart at Poisson times, or on/off activity. The background captures are shifted into
 the window with editcap -t and everything is merged with mergecap.
+
+With --rotate N, one more TCP beacon per period (no jitter) calls one of N servers chosen at
+random each time, as a name served by rotating addresses is called: its truth entry lists
+them (dsts) and is "rotating"; `capsift periodic --group name` finds it as one group (the
+template's HTTP Host), the score command, keyed by destination, counts it as missed.
 
 RITA's beacon score is computed here from the capture itself (dpkt), as RITA computes it from
 Zeek's connections: a connection is a TCP SYN, or a UDP packet of a 5-tuple silent for 60 s;
@@ -138,16 +143,22 @@ def make(a):
     packets = []
     gi = 0
 
-    def plant(times, kind_list, entry):
+    def plant(times, kind_list, entry, rotate=1):
+        """rotate > 1: each call goes to one of that many servers, chosen at random (a name
+        served by rotating addresses); only for the TCP template, whose request names its host."""
         nonlocal gi
         tmpl = tcp if gi % 2 == 0 else udp
         src, dst = addr("10.77", gi), addr("198.18", gi)
+        dsts = [addr(f"198.{19 + r}", gi) for r in range(rotate)] if tmpl is tcp and rotate > 1 else [dst]
         l4 = tmpl[0][1].data.data
         port = l4.dport
         for k, t in enumerate(times):
-            packets.extend(event_packets(tmpl, t, src, dst, 20000 + (k * 7 + gi) % 40000))
+            d = dsts[rng.randrange(len(dsts))] if len(dsts) > 1 else dst
+            packets.extend(event_packets(tmpl, t, src, d, 20000 + (k * 7 + gi) % 40000))
         entry.update(src=socket.inet_ntoa(src), dst=socket.inet_ntoa(dst),
                      proto="tcp" if tmpl is tcp else "udp", port=port, events=len(times))
+        if len(dsts) > 1:
+            entry["dsts"] = [socket.inet_ntoa(d) for d in dsts]
         kind_list.append(entry)
         gi += 1
 
@@ -156,6 +167,10 @@ def make(a):
             for _ in range(a.copies):
                 plant(beacon_times(rng, start, end, p, j), truth["beacons"],
                       {"period": p, "jitter": j})
+    for p in periods if a.rotate > 1 else []:  # beacons to a name on rotating servers
+        gi += gi % 2  # the TCP template
+        plant(beacon_times(rng, start, end, p, 0.0), truth["beacons"],
+              {"period": p, "jitter": 0.0, "rotating": True}, a.rotate)
     kinds = ["poisson", "bursts", "onoff"]
     for d in range(a.decoys):
         kind = kinds[d % 3]
@@ -342,6 +357,8 @@ def main():
     m.add_argument("--seed", type=int, default=1)
     m.add_argument("--template", required=True)
     m.add_argument("--background", nargs="*", default=[])
+    m.add_argument("--rotate", type=int, default=1,
+                   help="also one TCP beacon per period calling one of N servers at random")
     s = sub.add_parser("score")
     s.add_argument("truth")
     s.add_argument("capture")

@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include <capsift/chart.h>
+#include <capsift/metapass.h>
 #include <capsift/outfile.h>
 #include <capsift/periodic.h>
 
@@ -15,7 +16,8 @@
 
 typedef struct periodic_args {
     bool all, force;
-    int by; /* index into by_names */
+    int by;    /* index into by_names */
+    int group; /* index into group_names */
     uint64_t top, rank, min_events, max_keys;
     int64_t gap_ns, min_period_ns;
     const char *threshold, *svg;
@@ -24,6 +26,7 @@ typedef struct periodic_args {
 } periodic_args_t;
 
 static const char *const by_names[] = {"conn", "packets", NULL};
+static const char *const group_names[] = {"dst", "name", NULL};
 
 #define A(field) offsetof(periodic_args_t, field)
 static const cli_opt_t periodic_opts[] = {
@@ -34,6 +37,13 @@ static const cli_opt_t periodic_opts[] = {
      .help = "conn: connections (flow starts, SYNs, after 60s of silence; the default), or "
              "packets: bursts of packets within flows (after 1s of silence)",
      .choices = by_names},
+    {.name = "group",
+     .kind = CLI_K_CHOICE,
+     .offset = A(group),
+     .arg = "KEY",
+     .help = "dst: by source, destination and port (the default), or name: by source, server\n"
+             "name (TLS server_name, HTTP Host) and port where a flow has one",
+     .choices = group_names},
     {.name = "gap",
      .kind = CLI_K_DURATION,
      .offset = A(gap_ns),
@@ -143,6 +153,7 @@ enum {
     C_LAST,
     C_SRC,
     C_DST,
+    C_NAME,
     C_PROTO,
     C_PORT,
     C_GROUP,
@@ -169,6 +180,7 @@ static const cli_col_t cols[NCOLS] = {
     CLI_COL_TIME("last_ts", NULL, "last_time"),
     CLI_COL_STR("src", NULL),
     CLI_COL_STR("dst", NULL),
+    CLI_COL_STR("name", NULL),
     CLI_COL_STR("proto", NULL),
     CLI_COL_NUM("port", NULL, CLI_T_ID, NULL),
     CLI_COL_STR("group", "GROUP"),
@@ -176,7 +188,7 @@ static const cli_col_t cols[NCOLS] = {
 
 typedef struct view {
     const sift_periodic_result_t *r;
-    char src[64], dst[64], proto[16], group[160];
+    char src[64], dst[64], proto[16], group[SIFT_PERIODIC_NAME_MAX + 96];
 } view_t;
 
 static void row_values(void *user, size_t i, cli_val_t *v)
@@ -201,7 +213,8 @@ static void row_values(void *user, size_t i, cli_val_t *v)
     cli_addr_str(w->dst, sizeof w->dst, r->key.dst, ver);
     sift_periodic_key_name(&r->key, w->group, sizeof w->group);
     v[C_SRC] = (cli_val_t){.s = w->src};
-    v[C_DST] = (cli_val_t){.s = w->dst};
+    v[C_DST] = r->key.name[0] ? (cli_val_t){.null = true} : (cli_val_t){.s = w->dst};
+    v[C_NAME] = r->key.name[0] ? (cli_val_t){.s = r->key.name} : (cli_val_t){.null = true};
     v[C_PROTO] = (cli_val_t){.s = sift_ip_proto_name(r->key.proto, w->proto, sizeof w->proto)};
     v[C_PORT] = (cli_val_t){.u = r->key.port};
     v[C_GROUP] = (cli_val_t){.s = w->group};
@@ -217,7 +230,8 @@ static int draw(FILE *out, const sift_periodic_t *p, const sift_periodic_result_
         cli_error("%s: %s", path, rc == SIFT_ENOMEM ? "out of memory" : "nothing to draw");
         return rc == SIFT_ENOMEM ? CLI_FAILED : CLI_DAMAGED;
     }
-    char name[160], t1[256], t2[256];
+    char name[SIFT_PERIODIC_NAME_MAX + 96], t1[SIFT_PERIODIC_NAME_MAX + 160],
+        t2[SIFT_PERIODIC_NAME_MAX + 160];
     sift_periodic_key_name(&r->key, name, sizeof name);
     /* the spectrum from the lowest frequency with three periods in the span */
     size_t n = d.nbins > 1 ? d.nbins - 1 : 1;
@@ -311,6 +325,7 @@ static int report(FILE *out, const sift_periodic_t *p, const periodic_args_t *a,
         cli_json_t j;
         cli_json_begin(&j, out);
         cli_json_str(&j, "by", by_names[s.by]);
+        cli_json_str(&j, "group", group_names[s.by_name]);
         cli_json_seconds(&j, "gap", s.gap_ns, 3);
         cli_json_u64(&j, "packets", s.packets);
         if (s.first_ns <= s.last_ns) {
@@ -348,9 +363,34 @@ static int report(FILE *out, const sift_periodic_t *p, const periodic_args_t *a,
     return rc;
 }
 
+typedef struct index_walk {
+    sift_periodic_t *p;
+    size_t slot[2]; /* of TLS's server_name and HTTP's host in a row's strings */
+} index_walk_t;
+
+static size_t field_slot(sift_meta_proto_t proto, const char *name)
+{
+    size_t n;
+    const sift_meta_field_t *f = sift_meta_fields(proto, &n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(f[i].name, name) == 0)
+            return f[i].slot;
+    return SIZE_MAX;
+}
+
+/* A flow of the index as an event, with the server name of its first TLS or HTTP row. */
 static int add_flow(void *user, const sift_index_flow_t *f)
 {
-    int rc = sift_periodic_add_flow(user, f->flow);
+    const index_walk_t *w = user;
+    const char *name = NULL;
+    for (size_t i = 0; i < f->nrows && !name; i++) {
+        const sift_meta_row_t *r = f->rows[i];
+        size_t slot = r->proto == SIFT_META_TLS ? w->slot[0] : w->slot[1];
+        if ((r->proto == SIFT_META_TLS || r->proto == SIFT_META_HTTP) && slot < SIFT_META_NSTR &&
+            r->str[slot] && r->str[slot][0])
+            name = r->str[slot];
+    }
+    int rc = sift_periodic_add_flow(w->p, f->flow, name);
     return rc == SIFT_ENOMEM ? rc : 0; /* past --max-keys: counted, and the walk goes on */
 }
 
@@ -385,7 +425,10 @@ static int index_events(const periodic_args_t *a, const sift_periodic_config_t *
     if (rc == CLI_OK && err == 0) {
         sift_periodic_add_span(st, span.timed ? span.first_ns : 1, span.timed ? span.last_ns : 0,
                                span.packets);
-        err = sift_index_flows(ix, NULL, 0, add_flow, st);
+        index_walk_t w = {
+            st, {field_slot(SIFT_META_TLS, "server_name"), field_slot(SIFT_META_HTTP, "host")}};
+        err = sift_index_flows(
+            ix, NULL, cfg->by_name ? 1u << SIFT_META_TLS | 1u << SIFT_META_HTTP : 0, add_flow, &w);
     }
     if (err < 0) {
         cli_error("%s: %s", a->co.db, err == SIFT_ENOMEM ? "out of memory" : sift_ctx_errmsg(ctx));
@@ -419,8 +462,10 @@ int cmd_periodic(int argc, char **argv)
         cli_error("--force replaces an --svg file; there is none");
         return CLI_USAGE;
     }
-    sift_periodic_config_t cfg = {
-        .by = (sift_periodic_by_t)a.by, .gap_ns = a.gap_ns, .max_events = (size_t)a.max_keys};
+    sift_periodic_config_t cfg = {.by = (sift_periodic_by_t)a.by,
+                                  .by_name = a.group == 1,
+                                  .gap_ns = a.gap_ns,
+                                  .max_events = (size_t)a.max_keys};
     sift_periodic_opts_t po = {.min_events = (size_t)a.min_events,
                                .min_period = (double)a.min_period_ns / 1e9};
     if (!po.min_events)

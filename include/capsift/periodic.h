@@ -49,6 +49,12 @@ typedef enum sift_periodic_by {
 
 typedef struct sift_periodic_config {
     sift_periodic_by_t by;
+    /* Group by server name where a flow names one: the host of a TLS ClientHello's
+     * server_name or of an HTTP request's Host field (lower case, without a port), from the
+     * first payload its initiator sent; the group is then (source, name, protocol, port), so
+     * the calls of a beacon to servers of rotating addresses are one group. Flows without a
+     * name keep their destination. */
+    bool by_name;
     int64_t gap_ns;    /* silence that makes a flow's next packet an event; 0: by's default */
     size_t max_events; /* events kept (32 bytes each); 0: SIFT_PERIODIC_DEFAULT_EVENTS. Past it
                         * events are counted in the summary's other_events (ELIMIT) */
@@ -65,20 +71,24 @@ typedef struct sift_periodic_summary {
     size_t groups;             /* groups with events */
     int64_t first_ns, last_ns; /* the capture's span (packets with a timestamp) */
     sift_periodic_by_t by;
+    bool by_name;
     int64_t gap_ns;
 } sift_periodic_summary_t;
 
 SIFT_API void sift_periodic_summary(const sift_periodic_t *p, sift_periodic_summary_t *out);
 
-/* A group: IPv4 addresses as ::ffff:a.b.c.d; port 0 for protocols without ports. */
+/* A group: IPv4 addresses as ::ffff:a.b.c.d; port 0 for protocols without ports; name the
+ * server's (by_name), with dst all zeros, or "" (the bytes after a name's NUL are zero). */
+#define SIFT_PERIODIC_NAME_MAX 256
 typedef struct sift_periodic_key {
     uint8_t src[16], dst[16];
     uint16_t port;
     uint8_t proto;
     uint8_t ip_version;
+    char name[SIFT_PERIODIC_NAME_MAX];
 } sift_periodic_key_t;
 
-/* "10.0.0.1 -> 10.0.0.2 tcp/443". Returns buf. */
+/* "10.0.0.1 -> 10.0.0.2 tcp/443", "10.0.0.1 -> example.com tcp/443". Returns buf. */
 SIFT_API const char *sift_periodic_key_name(const sift_periodic_key_t *k, char *buf, size_t size);
 
 #define SIFT_PERIODIC_DEFAULT_MIN_EVENTS 8
@@ -136,9 +146,10 @@ SIFT_API extern const sift_pass_t sift_periodic_pass;
  * from the flows of an index (capsift/index.h): flow f becomes one event of its group, at its
  * first packet, with its duration and the bytes its initiator sent. A flow's later exchanges
  * (after a silence, a reused tuple) are the pass's events but not seen here: the index keeps
- * no packet times within a flow. Returns 0, SIFT_ENOMEM or SIFT_ELIMIT (reported on the state
- * as the pass reports them; the event is counted in other_events). */
-SIFT_API int sift_periodic_add_flow(sift_periodic_t *p, const sift_flow_t *f);
+ * no packet times within a flow. name is the flow's server name for a state grouping by_name
+ * (NULL or "": none). Returns 0, SIFT_ENOMEM or SIFT_ELIMIT (reported on the state as the pass
+ * reports them; the event is counted in other_events). */
+SIFT_API int sift_periodic_add_flow(sift_periodic_t *p, const sift_flow_t *f, const char *name);
 /* Adds packets to the summary's count and widens the capture's span (what coverage is a share
  * of) to [first_ns, last_ns] (nothing when first_ns > last_ns). */
 SIFT_API void sift_periodic_add_span(sift_periodic_t *p, int64_t first_ns, int64_t last_ns,

@@ -10,6 +10,9 @@
  */
 #include "analyze/periodic_int.h"
 
+#include <capsift/meta.h>
+
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,13 +110,24 @@ static int event_add(sift_periodic_t *p, uint32_t gid, int64_t ts, int64_t dur, 
     return 0;
 }
 
-/* The id of the group of flow f (made when new); UINT32_MAX when memory ran out (reported). */
-static uint32_t flow_group(sift_periodic_t *p, const sift_flow_t *f)
+/* The id of the group of flow f with server name (NULL or "": by its destination), made when
+ * new; UINT32_MAX when memory ran out (reported). */
+static uint32_t flow_group(sift_periodic_t *p, const sift_flow_t *f, const char *name)
 {
     sift_periodic_key_t k;
     memset(&k, 0, sizeof k);
     memcpy(k.src, sift_flow_addr_a(f), 16);
-    memcpy(k.dst, sift_flow_addr_b(f), 16);
+    if (p->by_name && name && name[0]) { /* lower case, without a port */
+        snprintf(k.name, sizeof k.name, "%s", name);
+        char *colon = strrchr(k.name, ':');
+        if (colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1) &&
+            (k.name[0] == '[' || colon == strchr(k.name, ':')))
+            memset(colon, 0, sizeof k.name - (size_t)(colon - k.name)); /* not a bare IPv6 */
+        for (char *c = k.name; *c; c++)
+            *c = (char)tolower((unsigned char)*c);
+    }
+    if (!k.name[0])
+        memcpy(k.dst, sift_flow_addr_b(f), 16);
     k.port = sift_flow_port_b(f);
     k.proto = f->key.proto;
     k.ip_version = f->key.ip_version;
@@ -146,8 +160,26 @@ typedef struct xchg {
 typedef struct pf_flow {
     xchg_t *x; /* the flow's exchanges, in time order */
     uint32_t n, cap;
-    bool lost; /* memory ran out: some exchanges are missing */
+    bool lost;     /* memory ran out: some exchanges are missing */
+    bool tried[2]; /* by_name: key.lo's [0] and key.hi's [1] first payload was looked at */
+    char *name[2]; /* the server name it gave (NULL: none) */
 } pf_flow_t;
+
+/* The server name in a client's first payload: a TLS ClientHello's server_name, an HTTP
+ * request's Host; NULL when it has none or memory ran out. */
+static char *server_name(const sift_packet_t *pkt)
+{
+    char buf[SIFT_PERIODIC_NAME_MAX] = "";
+    if (pkt->ip_proto != 6)
+        return NULL;
+    sift_tls_hello_t h;
+    sift_http_head_t r;
+    if (sift_tls_parse_hello(pkt->payload, pkt->payload_len, &h) == 0 && h.type == 1)
+        snprintf(buf, sizeof buf, "%s", h.sni);
+    else if (sift_http_parse(pkt->payload, pkt->payload_len, &r) == 0 && !r.response)
+        snprintf(buf, sizeof buf, "%s", r.host);
+    return buf[0] ? strdup(buf) : NULL;
+}
 
 static xchg_t *xchg_new(pf_flow_t *f)
 {
@@ -189,7 +221,12 @@ static void pf_packet(void *state, const sift_packet_t *pkt)
         x->last = ts;
     x->tail = ts;
     bool from_initiator = pkt->flow_dir == SIFT_FLOW_AB;
-    x->bytes[from_initiator ? pkt->flow->a_is_hi : !pkt->flow->a_is_hi] += r->wirelen;
+    unsigned side = from_initiator ? pkt->flow->a_is_hi : !pkt->flow->a_is_hi;
+    x->bytes[side] += r->wirelen;
+    if (p->by_name && pkt->payload_len && !f->tried[side]) { /* each side's first payload */
+        f->tried[side] = true;
+        f->name[side] = server_name(pkt);
+    }
 }
 
 /* from (a later range's part of the flow) continues into: its exchanges follow. */
@@ -204,12 +241,19 @@ static void pf_flow_join(void *into, const void *from)
         *n = b->x[i];
     }
     a->lost = a->lost || b->lost;
+    for (int side = 0; side < 2; side++)
+        if (!a->tried[side] && b->tried[side]) { /* the first payload was in b's part */
+            a->tried[side] = true;
+            a->name[side] = b->name[side] ? strdup(b->name[side]) : NULL;
+        }
 }
 
 static void pf_flow_release(void *fs)
 {
     pf_flow_t *f = fs;
     free(f->x);
+    free(f->name[0]);
+    free(f->name[1]);
     memset(f, 0, sizeof *f);
 }
 
@@ -223,7 +267,7 @@ static void pf_flow_end(void *state, const sift_flows_t *flows, const sift_flow_
         return;
     if (pf->lost)
         sift_pass_report(p, SIFT_ENOMEM, "out of memory: some events are missing");
-    uint32_t gid = flow_group(p, f);
+    uint32_t gid = flow_group(p, f, pf->name[f->a_is_hi]);
     if (gid == UINT32_MAX) {
         p->other_events += pf->n;
         return;
@@ -253,6 +297,7 @@ static int pf_init(void *state, const void *config)
     sift_periodic_t *p = state;
     const sift_periodic_config_t *c = config ? config : &default_config;
     p->by = c->by;
+    p->by_name = c->by_name;
     p->gap_ns = c->gap_ns > 0                    ? c->gap_ns
                 : c->by == SIFT_PERIODIC_PACKETS ? SIFT_FLOW_NS_PER_S
                                                  : 60 * SIFT_FLOW_NS_PER_S;
@@ -314,6 +359,7 @@ static void pf_cache_key(const void *config, sift_cache_keyb_t *kb)
     sift_cache_keyb_u64(kb, c->by);
     sift_cache_keyb_u64(kb, c->gap_ns > 0 ? (uint64_t)c->gap_ns : 0);
     sift_cache_keyb_u64(kb, c->max_events);
+    sift_cache_keyb_u64(kb, c->by_name);
 }
 
 /* The counters and span, the groups (each key field by field), then the events (time, duration,
@@ -331,6 +377,9 @@ static void pf_save(const void *state, sift_blob_t *out)
         sift_blob_put(out, k->src, sizeof k->src);
         sift_blob_put(out, k->dst, sizeof k->dst);
         sift_blob_put_u64(out, (uint64_t)k->port << 16 | (uint64_t)k->proto << 8 | k->ip_version);
+        size_t n = strlen(k->name);
+        sift_blob_put_u64(out, n);
+        sift_blob_put(out, k->name, n);
     }
     sift_blob_put_u64(out, p->nevents);
     for (size_t i = 0; i < p->nevents; i++) {
@@ -350,7 +399,7 @@ static int pf_load(void *state, sift_blob_reader_t *in)
     p->first_ns = (int64_t)sift_blob_get_u64(in);
     p->last_ns = (int64_t)sift_blob_get_u64(in);
     uint64_t ng = sift_blob_get_u64(in);
-    if (in->bad || ng > (uint64_t)(in->end - in->p) / 40)
+    if (in->bad || ng > (uint64_t)(in->end - in->p) / 48)
         return SIFT_ECORRUPT;
     for (uint64_t i = 0; i < ng; i++) {
         sift_periodic_key_t k;
@@ -361,7 +410,8 @@ static int pf_load(void *state, sift_blob_reader_t *in)
         k.port = (uint16_t)(v >> 16);
         k.proto = (uint8_t)(v >> 8);
         k.ip_version = (uint8_t)v;
-        if (in->bad)
+        uint64_t n = sift_blob_get_u64(in);
+        if (in->bad || n >= sizeof k.name || !sift_blob_get(in, k.name, n) || strlen(k.name) != n)
             return SIFT_ECORRUPT;
         if (group_id(p, &k) != (uint32_t)i) /* out of memory, or a key twice */
             return p->ngroups == i ? SIFT_ENOMEM : SIFT_ECORRUPT;
@@ -379,6 +429,15 @@ static int pf_load(void *state, sift_blob_reader_t *in)
     return 0;
 }
 
+/* Server names are in payloads. */
+static void pf_declare(const void *config, sift_need_t *needs, unsigned *flags)
+{
+    (void)flags;
+    const sift_periodic_config_t *c = config ? config : &default_config;
+    if (c->by_name)
+        *needs = SIFT_NEED_PAYLOAD;
+}
+
 const sift_pass_t sift_periodic_pass = {
     .name = "periodic",
     .needs = SIFT_NEED_TRANSPORT,
@@ -388,11 +447,12 @@ const sift_pass_t sift_periodic_pass = {
     .merge = pf_merge,
     .release = pf_release,
     .flags = SIFT_PASS_FLOWS,
+    .declare = pf_declare,
     .flow_state_size = sizeof(pf_flow_t),
     .flow_join = pf_flow_join,
     .flow_release = pf_flow_release,
     .flow_end = pf_flow_end,
-    .cache_version = 1,
+    .cache_version = 2,
     .cache_key = pf_cache_key,
     .save = pf_save,
     .load = pf_load,
@@ -400,11 +460,11 @@ const sift_pass_t sift_periodic_pass = {
 
 /* ---- a state fed from outside the engine ---- */
 
-int sift_periodic_add_flow(sift_periodic_t *p, const sift_flow_t *f)
+int sift_periodic_add_flow(sift_periodic_t *p, const sift_flow_t *f, const char *name)
 {
     if (f->key.ip_version == 0)
         return 0;
-    uint32_t gid = flow_group(p, f);
+    uint32_t gid = flow_group(p, f, name);
     if (gid == UINT32_MAX) {
         p->other_events++;
         return SIFT_ENOMEM;
@@ -431,15 +491,18 @@ void sift_periodic_summary(const sift_periodic_t *p, sift_periodic_summary_t *ou
     out->first_ns = p->first_ns;
     out->last_ns = p->last_ns;
     out->by = p->by;
+    out->by_name = p->by_name;
     out->gap_ns = p->gap_ns;
 }
 
 const char *sift_periodic_key_name(const sift_periodic_key_t *k, char *buf, size_t size)
 {
-    char a[64], b[64], pb[16];
+    char a[64], b[SIFT_PERIODIC_NAME_MAX], pb[16];
     sift_format_addr(k->src, a, sizeof a);
     sift_format_addr(k->dst, b, sizeof b);
     const char *pr = sift_ip_proto_name(k->proto, pb, sizeof pb);
+    if (k->name[0])
+        snprintf(b, sizeof b, "%s", k->name);
     if (k->proto == 6 || k->proto == 17 || k->proto == 132)
         snprintf(buf, size, "%s -> %s %s/%u", a, b, pr, k->port);
     else

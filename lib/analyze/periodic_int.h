@@ -15,6 +15,7 @@ typedef struct sift__periodic_event {
 
 struct sift_periodic {
     sift_periodic_by_t by;
+    bool by_name;
     int64_t gap_ns;
     size_t max_events;
     uint64_t packets, other_events;

@@ -111,6 +111,45 @@ rc=$?
 [ $rc -ge 2 ] && [ $rc -le 3 ] && grep -q "cut.db" "$TMP/err" && pass ||
     fail "periodic --db of a damaged index: exit $rc, $(head -c 200 "$TMP/err")"
 
+# beacons to a name on rotating servers (each call to one of 4 addresses at random): split
+# over their destinations they are missed; grouped by server name (the HTTP Host of the
+# template's request) each is one group with every call and its period; the same from the
+# index (its HTTP rows), and for -j 2 over split ranges
+$PY "$BEACONS" make "$TMP/r.pcapng" "$TMP/rtruth.json" --hours 3 --periods 60,600 --jitters 0 \
+    --copies 1 --decoys 6 --rotate 4 --seed 3 --template "$CAPS/dpkt--http.pcap" \
+    --background "$CAPS/pcapplusplus--http-packets.pcap" 2>"$TMP/make.err" && pass ||
+    fail "beacons.py make --rotate: $(cat "$TMP/make.err")"
+expect_exit 0 "$CAPSIFT" periodic --all --top 0 --json "$TMP/r.pcapng"
+cp "$TMP/out" "$TMP/rdst.json"
+expect_exit 0 "$CAPSIFT" periodic --group name --all --top 0 --json --no-cache "$TMP/r.pcapng"
+cp "$TMP/out" "$TMP/rname.json"
+$PY - "$TMP/rdst.json" "$TMP/rname.json" "$TMP/rtruth.json" <<'PY' && pass || fail "--group name"
+import json, sys
+dst, name = ([json.loads(l) for l in open(f)] for f in sys.argv[1:3])
+assert dst[0]["group"] == "dst" and name[0]["group"] == "name", (dst[0], name[0])
+truth = [b for b in json.load(open(sys.argv[3]))["beacons"] if b.get("rotating")]
+assert len(truth) == 2
+for b in truth:
+    found = lambda r: r["src"] == b["src"] and r["score"] >= 0.6 and r["period"] and \
+        abs(r["period"] - b["period"]) <= 0.01 * b["period"]
+    assert not any(found(r) for r in dst[1:]), ("found split", b)
+    rows = [r for r in name[1:] if r["src"] == b["src"] and r["proto"] == "tcp"]
+    assert len(rows) == 1, rows
+    r = rows[0]
+    assert r["name"] == "www.ethereal.com" and r["dst"] is None and r["port"] == 80, r
+    assert r["events"] == b["events"] and found(r), (r, b)
+assert all(r["name"] is None and r["dst"] for r in dst[1:])
+PY
+CAPSIFT_RANGE_BYTES=64k "$CAPSIFT" periodic --group name --all --top 0 --json --no-cache -j 2 \
+    "$TMP/r.pcapng" >"$TMP/rsplit.json" 2>&1
+cmp -s "$TMP/rsplit.json" "$TMP/rname.json" && pass || fail "--group name: -j 2 split differs"
+expect_exit 0 "$CAPSIFT" index --db "$TMP/r.db" "$TMP/r.pcapng"
+expect_exit 0 "$CAPSIFT" periodic --group name --all --top 0 --json --no-cache --db "$TMP/r.db"
+cmp -s "$TMP/out" "$TMP/rname.json" && pass || fail "--group name --db differs from a read"
+expect_exit 0 "$CAPSIFT" periodic --group name "$TMP/r.pcapng"
+expect_grep '^   0\.9[0-9] +60\.000 .*10\.77\.0\.3 -> www\.ethereal\.com tcp/80' "$TMP/out"
+expect_exit 2 "$CAPSIFT" periodic --group host "$TMP/r.pcapng"
+
 # bad options
 expect_exit 2 "$CAPSIFT" periodic --threshold 1.5 "$TMP/b.pcapng"
 expect_grep "threshold" "$TMP/err"
