@@ -365,18 +365,8 @@ static int report(FILE *out, const sift_periodic_t *p, const periodic_args_t *a,
 
 typedef struct index_walk {
     sift_periodic_t *p;
-    size_t slot[2]; /* of TLS's server_name and HTTP's host in a row's strings */
+    uint8_t slot[2]; /* of TLS's server_name and HTTP's host in a row's strings */
 } index_walk_t;
-
-static size_t field_slot(sift_meta_proto_t proto, const char *name)
-{
-    size_t n;
-    const sift_meta_field_t *f = sift_meta_fields(proto, &n);
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(f[i].name, name) == 0)
-            return f[i].slot;
-    return SIZE_MAX;
-}
 
 /* A flow of the index as an event, with the server name of its first TLS or HTTP row. */
 static int add_flow(void *user, const sift_index_flow_t *f)
@@ -385,7 +375,7 @@ static int add_flow(void *user, const sift_index_flow_t *f)
     const char *name = NULL;
     for (size_t i = 0; i < f->nrows && !name; i++) {
         const sift_meta_row_t *r = f->rows[i];
-        size_t slot = r->proto == SIFT_META_TLS ? w->slot[0] : w->slot[1];
+        unsigned slot = r->proto == SIFT_META_TLS ? w->slot[0] : w->slot[1];
         if ((r->proto == SIFT_META_TLS || r->proto == SIFT_META_HTTP) && slot < SIFT_META_NSTR &&
             r->str[slot] && r->str[slot][0])
             name = r->str[slot];
@@ -425,8 +415,9 @@ static int index_events(const periodic_args_t *a, const sift_periodic_config_t *
     if (rc == CLI_OK && err == 0) {
         sift_periodic_add_span(st, span.timed ? span.first_ns : 1, span.timed ? span.last_ns : 0,
                                span.packets);
-        index_walk_t w = {
-            st, {field_slot(SIFT_META_TLS, "server_name"), field_slot(SIFT_META_HTTP, "host")}};
+        index_walk_t w = {st,
+                          {sift_meta_field_slot(SIFT_META_TLS, "server_name"),
+                           sift_meta_field_slot(SIFT_META_HTTP, "host")}};
         err = sift_index_flows(
             ix, NULL, cfg->by_name ? 1u << SIFT_META_TLS | 1u << SIFT_META_HTTP : 0, add_flow, &w);
     }

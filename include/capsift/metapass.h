@@ -78,6 +78,8 @@ typedef struct sift_meta_field {
 
 /* The fields of a protocol's rows, in the order to show them. */
 SIFT_API const sift_meta_field_t *sift_meta_fields(sift_meta_proto_t p, size_t *n);
+/* The slot of p's field called name; UINT8_MAX when p has no such field. */
+SIFT_API uint8_t sift_meta_field_slot(sift_meta_proto_t p, const char *name);
 
 #define SIFT_META_NSTR 14
 #define SIFT_META_NNUM 6

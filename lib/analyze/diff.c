@@ -40,27 +40,17 @@ const char *sift_diff_change_name(sift_diff_change_t c)
     return (unsigned)c < 4 ? n[c] : "?";
 }
 
-static uint8_t field_slot(sift_meta_proto_t proto, const char *name)
-{
-    size_t nf;
-    const sift_meta_field_t *f = sift_meta_fields(proto, &nf);
-    for (size_t i = 0; i < nf; i++)
-        if (strcmp(f[i].name, name) == 0)
-            return f[i].slot;
-    return UINT8_MAX;
-}
-
 int sift_profile_create(sift_profile_t **out)
 {
     sift_profile_t *p = calloc(1, sizeof *p);
     if (!p)
         return SIFT_ENOMEM;
-    p->slot[0] = field_slot(SIFT_META_TLS, "ja3");
-    p->slot[1] = field_slot(SIFT_META_TLS, "ja3s");
-    p->slot[2] = field_slot(SIFT_META_TLS, "server_name");
-    p->slot[3] = field_slot(SIFT_META_HTTP, "host");
-    p->dns_query = field_slot(SIFT_META_DNS, "query");
-    p->dns_more = field_slot(SIFT_META_DNS, "more_queries");
+    p->slot[0] = sift_meta_field_slot(SIFT_META_TLS, "ja3");
+    p->slot[1] = sift_meta_field_slot(SIFT_META_TLS, "ja3s");
+    p->slot[2] = sift_meta_field_slot(SIFT_META_TLS, "server_name");
+    p->slot[3] = sift_meta_field_slot(SIFT_META_HTTP, "host");
+    p->dns_query = sift_meta_field_slot(SIFT_META_DNS, "query");
+    p->dns_more = sift_meta_field_slot(SIFT_META_DNS, "more_queries");
     *out = p;
     return 0;
 }

@@ -195,6 +195,16 @@ const sift_meta_field_t *sift_meta_fields(sift_meta_proto_t p, size_t *n)
     return protos[p].fields;
 }
 
+uint8_t sift_meta_field_slot(sift_meta_proto_t p, const char *name)
+{
+    size_t n;
+    const sift_meta_field_t *f = sift_meta_fields(p, &n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(f[i].name, name) == 0)
+            return f[i].slot;
+    return UINT8_MAX;
+}
+
 /* ---- strings: arenas and interning ---- */
 
 #define ARENA_BYTES 65536
