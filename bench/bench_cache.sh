@@ -27,7 +27,7 @@ PY
 }
 
 echo "capture: $BIG ($(stat -c %s "$BIG") bytes); cache: $CAPSIFT_CACHE_DIR; median of $RUNS runs"
-for cmd in flows stats "timeline --interval 1h" periodic; do
+for cmd in flows stats "timeline --interval 1h --by host" periodic; do
     name=${cmd%% *}
     "$CAPSIFT" $cmd --no-cache "$BIG" >"$CAPSIFT_CACHE_DIR/$name.out"
     out_bytes=$(stat -c %s "$CAPSIFT_CACHE_DIR/$name.out")

@@ -480,9 +480,10 @@ static void tl_declare(const void *config, sift_need_t *needs, unsigned *flags)
 {
     const sift_timeline_config_t *c = config ? config : &default_config;
     *needs = c->by == SIFT_TIMELINE_APP ? SIFT_NEED_PAYLOAD : SIFT_NEED_TRANSPORT;
-    if (c->by == SIFT_TIMELINE_TOTAL) {
+    if (c->by == SIFT_TIMELINE_TOTAL) { /* record headers: read faster than a hit loads */
         *needs = SIFT_NEED_RECORD;
         *flags &= ~SIFT_PASS_FLOWS;
+        *flags |= SIFT_PASS_NO_CACHE;
     }
 }
 
