@@ -1,7 +1,8 @@
 /* capsift: the `periodic` pass - machines that call home at a regular period (beacons).
  *
  * Events are gathered per group of (source, destination, IP protocol, destination port): the
- * initiator and the responder of the engine's flows, and the responder's port. An event is a
+ * initiator and the responder of the engine's flows, and the responder's port (or, with
+ * by_name, the server's name instead of its address where the flow names it). An event is a
  * flow's first packet, and a later packet of the flow that starts a new exchange: a TCP SYN
  * without ACK (the tuple reused), or a packet after the flow was silent for the gap or longer.
  * With SIFT_PERIODIC_CONN (connections) the gap is 60 s, Zeek's UDP inactivity timeout, so

@@ -1,4 +1,5 @@
-/* The periodic pass: events (exchanges that begin) per (source, destination, protocol, port).
+/* The periodic pass: events (exchanges that begin) per (source, destination or server name,
+ * protocol, port).
  *
  * A flow keeps its exchanges in its per-flow bytes while it lasts: each begins at the flow's
  * first packet, at a TCP SYN without ACK, or after a silence of at least the gap (from the flow's
@@ -7,6 +8,11 @@
  * that exchange remembers whether a SYN began it; the join then decides with the gap, as one range
  * reading the whole file would have. At flow_end the exchanges become events of the flow's group
  * in one array of the state; the analysis (periodic_score.c) sorts them by group once.
+ *
+ * Grouping by server name, a flow keeps the name in the first payload of each side of its key
+ * (by side, as its bytes: the initiator may change until the merge); a join takes a later
+ * part's only when the earlier part had no payload from that side, so the first payload of
+ * the whole flow decides, however the file is split.
  */
 #include "analyze/periodic_int.h"
 
