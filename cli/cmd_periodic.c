@@ -365,14 +365,16 @@ static int report(FILE *out, const sift_periodic_t *p, const periodic_args_t *a,
 
 typedef struct index_walk {
     sift_periodic_t *p;
-    uint8_t slot[2]; /* of TLS's server_name and HTTP's host in a row's strings */
+    uint8_t slot[2];  /* of TLS's server_name and HTTP's host in a row's strings */
+    uint64_t no_meta; /* flows of files indexed without metadata (no names) */
 } index_walk_t;
 
 /* A flow of the index as an event, with the server name of its first TLS or HTTP row. */
 static int add_flow(void *user, const sift_index_flow_t *f)
 {
-    const index_walk_t *w = user;
+    index_walk_t *w = user;
     const char *name = NULL;
+    w->no_meta += !f->meta;
     for (size_t i = 0; i < f->nrows && !name; i++) {
         const sift_meta_row_t *r = f->rows[i];
         unsigned slot = r->proto == SIFT_META_TLS ? w->slot[0] : w->slot[1];
@@ -415,11 +417,17 @@ static int index_events(const periodic_args_t *a, const sift_periodic_config_t *
     if (rc == CLI_OK && err == 0) {
         sift_periodic_add_span(st, span.timed ? span.first_ns : 1, span.timed ? span.last_ns : 0,
                                span.packets);
-        index_walk_t w = {st,
-                          {sift_meta_field_slot(SIFT_META_TLS, "server_name"),
-                           sift_meta_field_slot(SIFT_META_HTTP, "host")}};
+        index_walk_t w = {.p = st,
+                          .slot = {sift_meta_field_slot(SIFT_META_TLS, "server_name"),
+                                   sift_meta_field_slot(SIFT_META_HTTP, "host")}};
         err = sift_index_flows(
             ix, NULL, cfg->by_name ? 1u << SIFT_META_TLS | 1u << SIFT_META_HTTP : 0, add_flow, &w);
+        if (err == 0 && cfg->by_name && w.no_meta) {
+            char n[32];
+            cli_note("%s: %s flows are of files indexed without metadata (--no-meta): they are "
+                     "grouped by destination",
+                     a->co.db, cli_u64_grouped(n, w.no_meta));
+        }
     }
     if (err < 0) {
         cli_error("%s: %s", a->co.db, err == SIFT_ENOMEM ? "out of memory" : sift_ctx_errmsg(ctx));

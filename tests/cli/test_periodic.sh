@@ -146,6 +146,10 @@ cmp -s "$TMP/rsplit.json" "$TMP/rname.json" && pass || fail "--group name: -j 2 
 expect_exit 0 "$CAPSIFT" index --db "$TMP/r.db" "$TMP/r.pcapng"
 expect_exit 0 "$CAPSIFT" periodic --group name --all --top 0 --json --no-cache --db "$TMP/r.db"
 cmp -s "$TMP/out" "$TMP/rname.json" && pass || fail "--group name --db differs from a read"
+expect_exit 0 "$CAPSIFT" index --no-meta --db "$TMP/rn.db" "$TMP/r.pcapng"
+expect_exit 0 "$CAPSIFT" periodic --group name --all --top 0 --json --no-cache --db "$TMP/rn.db"
+expect_grep "indexed without metadata \(--no-meta\): they are grouped by destination" "$TMP/err"
+grep -q '"name":"' "$TMP/out" && fail "names from an index without metadata" || pass
 expect_exit 0 "$CAPSIFT" periodic --group name "$TMP/r.pcapng"
 expect_grep '^   0\.9[0-9] +60\.000 .*10\.77\.0\.3 -> www\.ethereal\.com tcp/80' "$TMP/out"
 expect_exit 2 "$CAPSIFT" periodic --group host "$TMP/r.pcapng"
