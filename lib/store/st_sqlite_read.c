@@ -344,8 +344,10 @@ static int step_row(st_sql_t *s, sqlite3_stmt *st, bool *on_row)
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sift__sql_error(s, rc, "reading its flows");
 }
 
-/* The statement of one protocol's rows: a list as its items joined by SIFT_META_LIST_SEP again
- * (SQLite's json_each walks the array in order), a NAME field left out. */
+/* The statement of one protocol's rows of one file (:file), by flow in the order written: a
+ * list as its items joined by SIFT_META_LIST_SEP again (SQLite's json_each walks the array in
+ * order), a NAME field left out. The file's flows drive the join (CROSS JOIN: the flows_file
+ * index, then each flow's rows), so nothing is sorted and no other file's rows are read. */
 static int prepare_rows(st_sql_t *s, const sift_query_t *q, meta_cursor_t *c)
 {
     char sql[8192];
@@ -368,15 +370,21 @@ static int prepare_rows(st_sql_t *s, const sift_query_t *q, meta_cursor_t *c)
     }
     if (n < sizeof sql)
         n += (size_t)snprintf(sql + n, sizeof sql - n,
-                              " FROM %s r JOIN flows f ON f.id = r.flow_id JOIN files fi ON "
-                              "fi.id = f.file_id WHERE {W} ORDER BY fi.path, r.flow_id, r.id",
+                              " FROM flows f CROSS JOIN %s r ON r.flow_id = f.id JOIN files fi "
+                              "ON fi.id = f.file_id WHERE ({W}) AND f.file_id = :file ORDER BY "
+                              "f.id, r.id",
                               sift_meta_proto_name(c->proto));
     if (n >= sizeof sql)
         return sift__ctx_error(s->ix.ctx, SIFT_EINTERNAL, "a metadata statement too long");
-    int rc = prepare_where(s, sql, q, &c->st);
-    if (rc < 0)
-        return rc;
-    return step_row(s, c->st, &c->on_row);
+    return prepare_where(s, sql, q, &c->st);
+}
+
+/* Runs st (a statement with a :file parameter, after the query's) again for file id. */
+static int restart_on_file(st_sql_t *s, sqlite3_stmt *st, int64_t id)
+{
+    sqlite3_reset(st);
+    int rc = sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":file"), id);
+    return rc == SQLITE_OK ? 0 : sift__sql_error(s, rc, "reading its flows");
 }
 
 static char *keep_text(flows_walk_t *w, const unsigned char *t)
@@ -551,16 +559,35 @@ int sift__sql_flows(sift_index_t *ix, const sift_query_t *q, unsigned protos,
         c->fields = sift_meta_fields(c->proto, &c->nfields);
         rc = prepare_rows(s, q, c);
     }
-    sqlite3_stmt *st = NULL;
+    /* file by file, in path order, each file's flows in the order written (its flows_file
+     * index gives them so: no sort of all the flows) */
+    sqlite3_stmt *st = NULL, *files = NULL;
     if (rc == 0)
         rc = prepare_where(s,
                            "SELECT " FLOW_COLUMNS ", fi.vlan_key, fi.meta FROM flows f "
-                           "JOIN files fi ON fi.id = f.file_id WHERE {W} ORDER BY fi.path, f.id",
+                           "JOIN files fi ON fi.id = f.file_id WHERE ({W}) AND f.file_id = :file "
+                           "ORDER BY f.id",
                            q, &st);
-    if (rc == 0) {
-        flows_call_t c = {.w = &w, .fn = fn, .user = user};
-        rc = walk(s, st, flows_stmt_row, &c, "reading its flows");
+    if (rc == 0 && (rc = sqlite3_prepare_v2(s->db, "SELECT id FROM files ORDER BY path", -1, &files,
+                                            NULL)) != SQLITE_OK)
+        rc = sift__sql_error(s, rc, "reading its files");
+    flows_call_t c = {.w = &w, .fn = fn, .user = user};
+    int step = SQLITE_DONE;
+    while (rc == 0 && (step = sqlite3_step(files)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(files, 0);
+        rc = restart_on_file(s, st, id);
+        for (size_t k = 0; k < w.ncur && rc == 0; k++)
+            if ((rc = restart_on_file(s, w.cur[k].st, id)) == 0)
+                rc = step_row(s, w.cur[k].st, &w.cur[k].on_row);
+        while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
+            rc = flows_stmt_row(st, &c);
+        if (rc == 0 && step != SQLITE_DONE)
+            rc = sift__sql_error(s, step, "reading its flows");
     }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = sift__sql_error(s, step, "reading its files");
+    sqlite3_finalize(files);
+    sqlite3_finalize(st);
     for (size_t k = 0; k < w.ncur; k++)
         sqlite3_finalize(w.cur[k].st);
     free(w.rows);
