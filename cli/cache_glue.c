@@ -90,8 +90,13 @@ int cli_cache_open(sift_ctx_t *ctx, sift_cache_t **out)
     return sift_cache_open(out, ctx, path, &o);
 }
 
-bool cli_cache_env_off(void)
+static bool cache_env_off(void)
 {
     const char *env = getenv("CAPSIFT_NO_CACHE");
     return env && env[0] && strcmp(env, "0") != 0;
+}
+
+bool cli_cache_wanted(const cli_common_t *co)
+{
+    return !co->no_cache && !cache_env_off();
 }

@@ -421,7 +421,7 @@ int cli_cache_path(char *buf, size_t size);
 int cli_cache_file(const char *name, const char *what, char *buf, size_t size);
 /* Opens the cache there (creating its directory), logging cache warnings to stderr. */
 int cli_cache_open(sift_ctx_t *ctx, sift_cache_t **out);
-/* CAPSIFT_NO_CACHE is set (and not "0"): every command computes. */
-bool cli_cache_env_off(void);
+/* Neither --no-cache nor CAPSIFT_NO_CACHE (set and not "0"): the command may use the cache. */
+bool cli_cache_wanted(const cli_common_t *co);
 
 #endif

@@ -206,7 +206,7 @@ static int load_lists(const match_args_t *a, sift_ctx_t *ctx, sift_iocs_t **out)
     }
     double t0 = cli_now();
     sift_cache_t *cache = NULL;
-    if (!a->co.no_cache && !cli_cache_env_off())
+    if (cli_cache_wanted(&a->co))
         cli_cache_open(ctx, &cache); /* a cache that cannot open: build */
     bool cached;
     int rc = sift_iocs_load_all(out, ctx, a->lists.v, a->lists.n, 0, cache, &cached);

@@ -490,7 +490,7 @@ int cmd_periodic(int argc, char **argv)
                          .totals = true,
                          .cache = true};
     if (a.co.db_given) {
-        if (!a.co.no_cache && !cli_cache_env_off() && sift_ctx_create(&run.ctx) == 0)
+        if (cli_cache_wanted(&a.co) && sift_ctx_create(&run.ctx) == 0)
             cli_cache_open(run.ctx, &run.cache);
     } else {
         rc = cli_run(&run, &ro, &a.co);

@@ -127,7 +127,7 @@ static int compile(const search_args_t *a, sift_ctx_t *ctx, const sift_patterns_
                    sift_matcher_t **m, sift_matcher_info_t *info)
 {
     sift_cache_t *cache = NULL;
-    if (!a->co.no_cache && !cli_cache_env_off())
+    if (cli_cache_wanted(&a->co))
         cli_cache_open(ctx, &cache); /* a cache that cannot open: compile */
     sift_matcher_opts_t mo = {.stream = !a->per_packet, .cache = cache};
     int rc = sift_matcher_compile(m, ctx, ps, &mo, info);

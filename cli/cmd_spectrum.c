@@ -418,7 +418,7 @@ int cmd_spectrum(int argc, char **argv)
     }
     /* measured plans, kept as FFTW wisdom in the cache's directory */
     char wisdom[4096];
-    bool wise = !a.co.no_cache && !cli_cache_env_off() &&
+    bool wise = cli_cache_wanted(&a.co) &&
                 cli_cache_file("fftw-wisdom", "FFTW's wisdom", wisdom, sizeof wisdom) == 0;
     if (wise) {
         int w = sift_fft_wisdom_load(wisdom);

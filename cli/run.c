@@ -34,7 +34,7 @@ static int add_inputs(cli_run_t *r, const cli_run_opts_t *o, const cli_common_t 
         return CLI_FAILED;
     }
     /* the cache's own problems are warnings: without it every result is computed */
-    if (o->cache && !co->no_cache && !cli_cache_env_off() && cli_cache_open(r->ctx, &r->cache) == 0)
+    if (o->cache && cli_cache_wanted(co) && cli_cache_open(r->ctx, &r->cache) == 0)
         opts.cache = r->cache;
     int erc = sift_engine_create(&r->e, r->ctx, &opts);
     if (erc < 0) {

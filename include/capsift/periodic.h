@@ -51,10 +51,10 @@ typedef enum sift_periodic_by {
 typedef struct sift_periodic_config {
     sift_periodic_by_t by;
     /* Group by server name where a flow names one: the host of a TLS ClientHello's
-     * server_name or of an HTTP request's Host field (lower case, without a port), from the
-     * first payload its initiator sent; the group is then (source, name, protocol, port), so
-     * the calls of a beacon to servers of rotating addresses are one group. Flows without a
-     * name keep their destination. */
+     * server_name or of an HTTP request's Host field (lower case, without a port, brackets or
+     * a trailing dot), from the first payload its initiator sent; the group is then (source,
+     * name, protocol, port), so the calls of a beacon to servers of rotating addresses are one
+     * group. Flows without a name keep their destination. */
     bool by_name;
     int64_t gap_ns;    /* silence that makes a flow's next packet an event; 0: by's default */
     size_t max_events; /* events kept (32 bytes each); 0: SIFT_PERIODIC_DEFAULT_EVENTS. Past it

@@ -167,16 +167,8 @@ int sift_profile_add_flow(sift_profile_t *p, const sift_flow_t *f, const char *a
 static int add_domain(sift_profile_t *p, const char *s, bool http)
 {
     char buf[1024];
-    size_t n = 0;
-    for (; s[n] && n + 1 < sizeof buf; n++)
-        buf[n] = s[n] >= 'A' && s[n] <= 'Z' ? (char)(s[n] + 32) : s[n];
-    buf[n] = 0;
-    const char *name = buf;
-    if (http)
-        n = sift__http_host(buf, n, &name);
-    if (n && name[n - 1] == '.')
-        n--;
-    return n ? count(p, SIFT_DIFF_DOMAIN, name, n, 0, 0) : 0;
+    size_t n = sift__domain_key(s, http, buf, sizeof buf);
+    return n ? count(p, SIFT_DIFF_DOMAIN, buf, n, 0, 0) : 0;
 }
 
 int sift_profile_add_row(sift_profile_t *p, const sift_meta_row_t *r)

@@ -18,7 +18,6 @@
 
 #include <capsift/meta.h>
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,33 +32,27 @@ static uint64_t key_hash(const sift_periodic_key_t *k)
     return XXH3_64bits(k, sizeof *k);
 }
 
-static int gindex_grow(sift_periodic_t *p)
+static uint64_t group_hash(const void *ctx, uint32_t id)
 {
-    size_t n = p->gindex ? (p->gindex_mask + 1) * 2 : 64;
-    uint32_t *ix = calloc(n, sizeof *ix);
-    if (!ix)
-        return SIFT_ENOMEM;
-    for (size_t id = 0; id < p->ngroups; id++) {
-        size_t j = (size_t)key_hash(&p->groups[id]) & (n - 1);
-        while (ix[j])
-            j = (j + 1) & (n - 1);
-        ix[j] = (uint32_t)id + 1;
-    }
-    free(p->gindex);
-    p->gindex = ix;
-    p->gindex_mask = n - 1;
-    return 0;
+    const sift_periodic_t *p = ctx;
+    return key_hash(&p->groups[id]);
+}
+
+typedef struct key_probe {
+    const sift_periodic_t *p;
+    const sift_periodic_key_t *k;
+} key_probe_t;
+
+static bool key_eq(const void *ctx, uint32_t id)
+{
+    const key_probe_t *q = ctx;
+    return memcmp(&q->p->groups[id], q->k, sizeof *q->k) == 0;
 }
 
 uint32_t sift__periodic_find(const sift_periodic_t *p, const sift_periodic_key_t *k)
 {
-    if (!p->gindex)
-        return UINT32_MAX;
-    for (size_t i = (size_t)key_hash(k) & p->gindex_mask; p->gindex[i];
-         i = (i + 1) & p->gindex_mask)
-        if (memcmp(&p->groups[p->gindex[i] - 1], k, sizeof *k) == 0)
-            return p->gindex[i] - 1;
-    return UINT32_MAX;
+    key_probe_t q = {p, k};
+    return sift__ids_find(&p->gindex, key_hash(k), key_eq, &q);
 }
 
 /* The id of the group with key k, made when new; UINT32_MAX when memory ran out. */
@@ -68,8 +61,6 @@ static uint32_t group_id(sift_periodic_t *p, const sift_periodic_key_t *k)
     uint32_t id = sift__periodic_find(p, k);
     if (id != UINT32_MAX)
         return id;
-    if (p->ngroups >= UINT32_MAX - 1)
-        return UINT32_MAX;
     if (p->ngroups == p->groups_cap) {
         size_t cap = p->groups_cap ? p->groups_cap * 2 : 16;
         sift_periodic_key_t *n = realloc(p->groups, cap * sizeof *n);
@@ -78,14 +69,11 @@ static uint32_t group_id(sift_periodic_t *p, const sift_periodic_key_t *k)
         p->groups = n;
         p->groups_cap = cap;
     }
-    if ((!p->gindex || (p->ngroups + 1) * 2 > p->gindex_mask + 1) && gindex_grow(p) < 0)
-        return UINT32_MAX;
-    id = (uint32_t)p->ngroups++;
+    id = (uint32_t)p->ngroups;
     p->groups[id] = *k;
-    size_t i = (size_t)key_hash(k) & p->gindex_mask;
-    while (p->gindex[i])
-        i = (i + 1) & p->gindex_mask;
-    p->gindex[i] = id + 1;
+    if (sift__ids_add(&p->gindex, key_hash(k), id, group_hash, p) < 0)
+        return UINT32_MAX;
+    p->ngroups++;
     return id;
 }
 
@@ -123,15 +111,8 @@ static uint32_t flow_group(sift_periodic_t *p, const sift_flow_t *f, const char 
     sift_periodic_key_t k;
     memset(&k, 0, sizeof k);
     memcpy(k.src, sift_flow_addr_a(f), 16);
-    if (p->by_name && name && name[0]) { /* lower case, without a port */
-        snprintf(k.name, sizeof k.name, "%s", name);
-        char *colon = strrchr(k.name, ':');
-        if (colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1) &&
-            (k.name[0] == '[' || colon == strchr(k.name, ':')))
-            memset(colon, 0, sizeof k.name - (size_t)(colon - k.name)); /* not a bare IPv6 */
-        for (char *c = k.name; *c; c++)
-            *c = (char)tolower((unsigned char)*c);
-    }
+    if (p->by_name && name) /* a server_name has no port: as a Host it is itself */
+        sift__domain_key(name, true, k.name, sizeof k.name);
     if (!k.name[0])
         memcpy(k.dst, sift_flow_addr_b(f), 16);
     k.port = sift_flow_port_b(f);
@@ -347,13 +328,12 @@ static void pf_release(void *state)
     sift_periodic_t *p = state;
     free(p->events);
     free(p->groups);
-    free(p->gindex);
+    sift__ids_free(&p->gindex);
     if (p->read)
         free(p->read->off);
     free(p->read);
     p->events = NULL;
     p->groups = NULL;
-    p->gindex = NULL;
     p->read = NULL;
 }
 

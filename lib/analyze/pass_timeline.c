@@ -37,8 +37,7 @@ struct sift_timeline {
     uint64_t other_packets, other_bytes;
     sift_timeline_group_t *groups; /* [0] is the totals; a group's id is its index */
     size_t ngroups, groups_cap;
-    uint32_t *gindex; /* open addressing over groups by key (0: empty, else id + 1) */
-    size_t gindex_mask;
+    sift__ids_t gindex;    /* the groups by key, but the totals */
     cell_t *last;          /* the totals' cell of the latest packet (NULL after a rehash) */
     uint32_t no_flow;      /* the id of the group "(no flow)", UINT32_MAX before it is made */
     struct by_group *read; /* the cells by group, made by the first series read */
@@ -160,35 +159,31 @@ static bool group_eq(const sift_timeline_group_t *a, const sift_timeline_group_t
     return a->no_flow == b->no_flow && memcmp(&a->key, &b->key, key_size(a)) == 0;
 }
 
-static int gindex_grow(sift_timeline_t *t)
+static uint64_t group_hash_of(const void *ctx, uint32_t id)
 {
-    size_t n = t->gindex ? (t->gindex_mask + 1) * 2 : 64;
-    uint32_t *ix = calloc(n, sizeof *ix);
-    if (!ix)
-        return SIFT_ENOMEM;
-    for (size_t id = 1; id < t->ngroups; id++) {
-        size_t j = (size_t)group_hash(&t->groups[id]) & (n - 1);
-        while (ix[j])
-            j = (j + 1) & (n - 1);
-        ix[j] = (uint32_t)id + 1;
-    }
-    free(t->gindex);
-    t->gindex = ix;
-    t->gindex_mask = n - 1;
-    return 0;
+    const sift_timeline_t *t = ctx;
+    return group_hash(&t->groups[id]);
+}
+
+typedef struct group_probe {
+    const sift_timeline_t *t;
+    const sift_timeline_group_t *g;
+} group_probe_t;
+
+static bool group_is(const void *ctx, uint32_t id)
+{
+    const group_probe_t *q = ctx;
+    return group_eq(&q->t->groups[id], q->g);
 }
 
 /* The id of the group with g's key, made when new; UINT32_MAX when memory ran out. */
 static uint32_t group_id(sift_timeline_t *t, const sift_timeline_group_t *g)
 {
-    if (t->gindex) {
-        size_t i = (size_t)group_hash(g) & t->gindex_mask;
-        for (; t->gindex[i]; i = (i + 1) & t->gindex_mask)
-            if (group_eq(&t->groups[t->gindex[i] - 1], g))
-                return t->gindex[i] - 1;
-    }
-    if (t->ngroups >= UINT32_MAX - 1)
-        return UINT32_MAX;
+    uint64_t h = group_hash(g);
+    group_probe_t q = {t, g};
+    uint32_t id = sift__ids_find(&t->gindex, h, group_is, &q);
+    if (id != UINT32_MAX)
+        return id;
     if (t->ngroups == t->groups_cap) {
         size_t cap = t->groups_cap * 2;
         sift_timeline_group_t *n = realloc(t->groups, cap * sizeof *n);
@@ -197,17 +192,14 @@ static uint32_t group_id(sift_timeline_t *t, const sift_timeline_group_t *g)
         t->groups = n;
         t->groups_cap = cap;
     }
-    if ((!t->gindex || t->ngroups * 2 > t->gindex_mask + 1) && gindex_grow(t) < 0)
-        return UINT32_MAX;
-    uint32_t id = (uint32_t)t->ngroups++;
+    id = (uint32_t)t->ngroups;
     sift_timeline_group_t *e = &t->groups[id];
     *e = *g;
     e->id = id;
     e->packets = e->bytes = 0;
-    size_t i = (size_t)group_hash(g) & t->gindex_mask;
-    while (t->gindex[i])
-        i = (i + 1) & t->gindex_mask;
-    t->gindex[i] = id + 1;
+    if (sift__ids_add(&t->gindex, h, id, group_hash_of, t) < 0)
+        return UINT32_MAX;
+    t->ngroups++;
     return id;
 }
 
@@ -464,7 +456,7 @@ static void tl_release(void *state)
     sift_timeline_t *t = state;
     free(t->cells);
     free(t->groups);
-    free(t->gindex);
+    sift__ids_free(&t->gindex);
     if (t->read) {
         free(t->read->cells);
         free(t->read->off);
@@ -473,7 +465,6 @@ static void tl_release(void *state)
     t->read = NULL;
     t->cells = NULL;
     t->groups = NULL;
-    t->gindex = NULL;
 }
 
 static void tl_declare(const void *config, sift_need_t *needs, unsigned *flags)

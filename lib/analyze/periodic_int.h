@@ -24,8 +24,7 @@ struct sift_periodic {
     size_t nevents, events_cap;
     sift_periodic_key_t *groups; /* a group's id is its index */
     size_t ngroups, groups_cap;
-    uint32_t *gindex; /* open addressing over groups by key (0: empty, else id + 1) */
-    size_t gindex_mask;
+    sift__ids_t gindex;               /* the groups by key */
     struct sift__periodic_read *read; /* made by init */
 };
 

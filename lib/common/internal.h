@@ -5,6 +5,7 @@
 #include <capsift/common.h>
 
 #include <assert.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct sift_ctx {
@@ -42,6 +43,29 @@ int64_t sift__days_from_civil(int64_t y, unsigned m, unsigned d);
  * several colons without brackets (a bare IPv6 address) is whole. Sets *host to its start in s
  * and returns its length; 0 for an unclosed bracket. */
 size_t sift__http_host(const char *s, size_t n, const char **host);
+
+/* A server name as a key, into buf (size bytes, every byte after the name zero): lower case
+ * (ASCII), without a trailing dot, with http an HTTP Host without its port and brackets (as
+ * sift__http_host). Returns its length; 0 for none. */
+size_t sift__domain_key(const char *s, bool http, char *buf, size_t size);
+
+/* An index of the ids of records kept in an array elsewhere, by a 64-bit hash of each record:
+ * open addressing with linear probing, a slot 0 when empty, else id + 1; twice the slots when
+ * half full. Zeroed is empty. The callbacks say whether record id has the key looked for, and
+ * give a record's hash (for moving the ids when the slots grow). */
+typedef struct sift__ids {
+    uint32_t *slot;
+    size_t mask, n;
+} sift__ids_t;
+
+/* The id of the record with hash h for which eq holds, or UINT32_MAX. */
+uint32_t sift__ids_find(const sift__ids_t *x, uint64_t h, bool (*eq)(const void *ctx, uint32_t id),
+                        const void *ctx);
+/* Adds id (not in x) with hash h. Returns 0, or SIFT_ENOMEM (memory, or id past UINT32_MAX - 2;
+ * x is unchanged). */
+int sift__ids_add(sift__ids_t *x, uint64_t h, uint32_t id,
+                  uint64_t (*hash)(const void *ctx, uint32_t id), const void *ctx);
+void sift__ids_free(sift__ids_t *x);
 
 /* Overflow-checked size arithmetic: return 0 on success, -1 on overflow. */
 static inline int sift__add_size(size_t a, size_t b, size_t *out)

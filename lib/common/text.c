@@ -58,3 +58,19 @@ size_t sift__http_host(const char *s, size_t n, const char **host)
         return (size_t)(colon - s);
     return n;
 }
+
+size_t sift__domain_key(const char *s, bool http, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (; s[n] && n + 1 < size; n++)
+        buf[n] = s[n] >= 'A' && s[n] <= 'Z' ? (char)(s[n] + 32) : s[n];
+    buf[n] = 0;
+    const char *name = buf;
+    if (http)
+        n = sift__http_host(buf, n, &name);
+    if (n && name[n - 1] == '.')
+        n--;
+    memmove(buf, name, n);
+    memset(buf + n, 0, size - n);
+    return n;
+}
