@@ -3,8 +3,8 @@
 
 #include <stdlib.h>
 
-uint32_t sift__ids_find(const sift__ids_t *x, uint64_t h,
-                        bool (*eq)(const void *ctx, uint32_t id), const void *ctx)
+uint32_t sift__ids_find(const sift__ids_t *x, uint64_t h, bool (*eq)(const void *ctx, uint32_t id),
+                        const void *ctx)
 {
     if (!x->slot)
         return UINT32_MAX;
