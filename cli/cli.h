@@ -126,9 +126,10 @@ int cmd_diff(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
 int cmd_periodic(int argc, char **argv);
 int cmd_spectrum(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
 extern const cli_command_t cli_cmd_info, cli_cmd_bench, cli_cmd_flows, cli_cmd_stats, cli_cmd_index,
     cli_cmd_query, cli_cmd_extract, cli_cmd_cache, cli_cmd_meta, cli_cmd_search, cli_cmd_match,
-    cli_cmd_diff, cli_cmd_timeline, cli_cmd_periodic, cli_cmd_spectrum;
+    cli_cmd_diff, cli_cmd_timeline, cli_cmd_periodic, cli_cmd_spectrum, cli_cmd_cluster;
 
 /* Looks up a command by name (NULL when unknown); the commands, in the order of --help. */
 const cli_command_t *cli_find_command(const char *name);

@@ -11,6 +11,7 @@
 #include <capsift/index.h>
 #include <capsift/cache.h>
 #include <capsift/chart.h>
+#include <capsift/cluster.h>
 #include <capsift/bench.h>
 #include <capsift/bloom.h>
 #include <capsift/engine.h>

@@ -49,3 +49,21 @@ void sift__ids_free(sift__ids_t *x)
     free(x->slot);
     *x = (sift__ids_t){0};
 }
+
+int sift__grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 16, bytes;
+    while (n < need)
+        if (sift__mul_size(n, 2, &n) < 0)
+            return SIFT_ENOMEM;
+    if (sift__mul_size(n, elem, &bytes) < 0)
+        return SIFT_ENOMEM;
+    void *q = realloc(*p, bytes);
+    if (!q)
+        return SIFT_ENOMEM;
+    *p = q;
+    *cap = n;
+    return 0;
+}

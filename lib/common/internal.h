@@ -67,6 +67,10 @@ int sift__ids_add(sift__ids_t *x, uint64_t h, uint32_t id,
                   uint64_t (*hash)(const void *ctx, uint32_t id), const void *ctx);
 void sift__ids_free(sift__ids_t *x);
 
+/* Makes the array *p of *cap elements of elem bytes hold at least need (doubling). Returns 0,
+ * or SIFT_ENOMEM with *p and *cap unchanged. */
+int sift__grow(void **p, size_t *cap, size_t need, size_t elem);
+
 /* Overflow-checked size arithmetic: return 0 on success, -1 on overflow. */
 static inline int sift__add_size(size_t a, size_t b, size_t *out)
 {

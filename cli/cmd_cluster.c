@@ -1,0 +1,401 @@
+/* capsift cluster: transport payloads grouped into message types, with a first view of each
+ * type's format (representative, common prefix, per-offset fields); text or JSON. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct cluster_args {
+    const char *threshold;
+    uint64_t bytes, positions, min_size, port, top, seed, max_units;
+    bool exact, no_merge, members;
+    cli_common_t co;
+} cluster_args_t;
+
+#define A(field) offsetof(cluster_args_t, field)
+static const cli_opt_t cluster_opts[] = {
+    {.name = "threshold",
+     .kind = CLI_K_STRING,
+     .offset = A(threshold),
+     .arg = "J",
+     .help = "Jaccard similarity of two payloads' features at which they join, above 0 up\n"
+             "to 1 (default 0.9)"},
+    {.name = "bytes",
+     .kind = CLI_K_COUNT,
+     .offset = A(bytes),
+     .arg = "N",
+     .help = "bytes kept of each payload (default 128)",
+     .min = 1,
+     .max = 65535},
+    {.name = "positions",
+     .kind = CLI_K_COUNT,
+     .offset = A(positions),
+     .arg = "N",
+     .help = "leading offsets compared byte by byte in binary payloads and described per\n"
+             "cluster (default 32, at most --bytes)",
+     .min = 1,
+     .max = 65535},
+    {.name = "min-size",
+     .kind = CLI_K_COUNT,
+     .offset = A(min_size),
+     .arg = "N",
+     .help = "leave out payloads shorter than N bytes (default 1)",
+     .min = 1,
+     .max = UINT32_MAX},
+    {.name = "port",
+     .kind = CLI_K_COUNT,
+     .offset = A(port),
+     .arg = "N",
+     .help = "only packets to or from this TCP, UDP or SCTP port",
+     .min = 1,
+     .max = 65535},
+    {.name = "exact",
+     .kind = CLI_K_FLAG,
+     .offset = A(exact),
+     .help = "compare every pair of payloads exactly instead of the LSH candidates (slow:\n"
+             "for checking)"},
+    {.name = "no-merge",
+     .kind = CLI_K_FLAG,
+     .offset = A(no_merge),
+     .help = "keep clusters whose constant bytes agree apart"},
+    {.name = "members",
+     .kind = CLI_K_FLAG,
+     .offset = A(members),
+     .help = "list each cluster's packets (file and packet number, as tshark numbers them)"},
+    {.name = "top",
+     .kind = CLI_K_COUNT,
+     .offset = A(top),
+     .arg = "N",
+     .help = "clusters shown in text, most packets first (default 20; 0: all); JSON has all",
+     .min = 0,
+     .max = SIZE_MAX,
+     .like = "limit"},
+    {.name = "seed",
+     .kind = CLI_K_COUNT,
+     .offset = A(seed),
+     .arg = "N",
+     .help = "seed of the MinHash functions (default 0)",
+     .min = 0,
+     .max = UINT64_MAX},
+    {.name = "max-units",
+     .kind = CLI_K_COUNT,
+     .offset = A(max_units),
+     .arg = "N",
+     .help = "distinct payloads kept per file (default 4000000); further ones are counted",
+     .min = 1,
+     .max = UINT32_MAX - 2},
+};
+
+const cli_command_t cli_cmd_cluster = {
+    .name = "cluster",
+    .summary = "group payloads into message types, with a first view of each format",
+    .run = cmd_cluster,
+    .usage = "capsift cluster [OPTIONS] FILE|DIR|- ...",
+    .about = "Groups the transport payloads of the inputs into message types. Payloads are\n"
+             "kept apart by transport, server port and direction (client or server, from the\n"
+             "flows of capsift flows); exact duplicates are counted once. Binary payloads are\n"
+             "compared by their bytes at the leading offsets that take few values (format and\n"
+             "type fields, not data or counters) and by length, text payloads by their byte\n"
+             "3-grams: MinHash sketches and LSH find candidate pairs, each is verified\n"
+             "exactly, and payloads at or above the threshold join (single linkage). Clusters\n"
+             "whose constant bytes agree are then merged. Each cluster is shown with its\n"
+             "share of its part, a representative payload, the common prefix and what each\n"
+             "leading offset holds: constant, varying, a counter or a length. One report over\n"
+             "all inputs; the same for any -j.\n",
+    .opts = cluster_opts,
+    .nopts = sizeof cluster_opts / sizeof cluster_opts[0],
+    .common = CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_LIMITS | CLI_C_THREADS,
+    .footer = "exit status: 0 every file read whole, 1 some file damaged or unreadable (the\n"
+              "results of what was read are still printed) or a limit reached, 2 usage error,\n"
+              "3 failure.\n",
+};
+
+static const char *const kind_names[] = {"constant", "varying", "counter", "length"};
+
+static const char *proto_name(uint8_t p, char *buf, size_t size)
+{
+    switch (p) {
+    case 6:
+        return "tcp";
+    case 17:
+        return "udp";
+    case 132:
+        return "sctp";
+    default:
+        snprintf(buf, size, "ip%u", p);
+        return buf;
+    }
+}
+
+static void hex(char *out, const uint8_t *b, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static void ascii(char *out, const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = b[i] >= 0x20 && b[i] < 0x7f ? (char)b[i] : '.';
+    out[n] = '\0';
+}
+
+/* "4 length(2 BE, +0) 7 varying(5) ..." for the text report. */
+static void field_text(FILE *out, const sift_cluster_field_t *f, size_t n)
+{
+    cli_line_t l = {.out = out};
+    cli_line_put(&l, "    fields:");
+    size_t col = 11;
+    for (size_t i = 0; i < n; i++) {
+        char b[64];
+        const sift_cluster_field_t *x = &f[i];
+        switch (x->kind) {
+        case SIFT_FIELD_CONSTANT:
+            snprintf(b, sizeof b, " %u=%02x", x->offset, x->value);
+            break;
+        case SIFT_FIELD_VARYING:
+            snprintf(b, sizeof b, " %u:%u", x->offset, x->distinct);
+            break;
+        case SIFT_FIELD_COUNTER:
+            snprintf(b, sizeof b, " %u-%u:counter", x->offset, x->offset + x->width - 1);
+            break;
+        default:
+            snprintf(b, sizeof b, " %u-%u:length%+lld", x->offset, x->offset + x->width - 1,
+                     (long long)x->delta);
+        }
+        if (col + strlen(b) > 79) {
+            cli_line_put(&l, "\n           ");
+            col = 11;
+        }
+        cli_line_put(&l, b);
+        col += strlen(b);
+    }
+    cli_line_put(&l, "\n");
+    cli_line_flush(&l);
+}
+
+static void field_json(cli_json_t *j, const sift_cluster_field_t *f, size_t n)
+{
+    char b[8];
+    cli_json_open(j, "fields", '[');
+    for (size_t i = 0; i < n; i++) {
+        const sift_cluster_field_t *x = &f[i];
+        cli_json_open(j, NULL, '{');
+        cli_json_u64(j, "offset", x->offset);
+        cli_json_u64(j, "width", x->width);
+        cli_json_str(j, "kind", kind_names[x->kind]);
+        if (x->kind == SIFT_FIELD_CONSTANT) {
+            hex(b, &x->value, 1);
+            cli_json_str(j, "value", b);
+        } else {
+            cli_json_u64(j, "distinct", x->distinct);
+        }
+        if (x->kind == SIFT_FIELD_LENGTH)
+            cli_json_i64(j, "delta", x->delta);
+        if (x->width > 1)
+            cli_json_str(j, "endian", x->little ? "little" : "big");
+        cli_json_close(j);
+    }
+    cli_json_close(j);
+}
+
+static int members_json(cli_json_t *j, const sift_cluster_set_t *set, const sift_clustering_t *c,
+                        size_t id, const sift_engine_t *e)
+{
+    const uint32_t *units;
+    size_t n, cap = 0;
+    sift_clustering_units(c, id, &units, &n);
+    sift_cluster_member_t *m = NULL;
+    cli_json_open(j, "packets", '[');
+    for (size_t i = 0; i < n; i++) {
+        size_t k = sift_cluster_set_members(set, units[i], NULL, 0);
+        if (k > cap) {
+            sift_cluster_member_t *nm = realloc(m, k * sizeof *m);
+            if (!nm) {
+                free(m);
+                return CLI_FAILED;
+            }
+            m = nm;
+            cap = k;
+        }
+        sift_cluster_set_members(set, units[i], m, k);
+        for (size_t x = 0; x < k; x++) {
+            cli_json_open(j, NULL, '[');
+            cli_json_str(j, NULL, sift_engine_input(e, m[x].input)->path);
+            cli_json_u64(j, NULL, m[x].packet);
+            cli_json_close(j);
+        }
+    }
+    cli_json_close(j);
+    free(m);
+    return CLI_OK;
+}
+
+static int show_cluster(FILE *out, const cluster_args_t *a, const sift_cluster_set_t *set,
+                        const sift_clustering_t *c, size_t id, const sift_engine_t *e)
+{
+    const sift_cluster_info_t *x = sift_clustering_get(c, id);
+    sift_cluster_unit_t rep;
+    sift_cluster_set_unit(set, x->rep, &rep);
+    sift_cluster_field_t *f;
+    int64_t nf = sift_clustering_fields(c, id, &f);
+    if (nf < 0)
+        return CLI_FAILED;
+    char pb[16], hexb[2 * 65536 + 1], asc[65536 + 1];
+    const char *proto = proto_name(x->part.proto, pb, sizeof pb);
+    const char *dir = x->part.dir ? "server" : "client";
+    int rc = CLI_OK;
+    if (a->co.format == CLI_FORMAT_JSON) {
+        cli_json_t j;
+        cli_json_begin(&j, out);
+        cli_json_u64(&j, "id", x->id);
+        cli_json_str(&j, "proto", proto);
+        cli_json_u64(&j, "port", x->part.port);
+        cli_json_str(&j, "dir", dir);
+        cli_json_u64(&j, "size", x->packets);
+        cli_json_f64(&j, "share", x->part_share, 4);
+        cli_json_u64(&j, "distinct", x->units);
+        cli_json_u64(&j, "flows", x->flows);
+        cli_json_u64(&j, "min_len", x->min_len);
+        cli_json_u64(&j, "max_len", x->max_len);
+        cli_json_bool(&j, "text", x->text);
+        hex(hexb, rep.data, x->prefix);
+        cli_json_str(&j, "prefix", hexb);
+        hex(hexb, rep.data, rep.kept);
+        cli_json_str(&j, "example", hexb);
+        ascii(asc, rep.data, rep.kept);
+        cli_json_str(&j, "example_ascii", asc);
+        field_json(&j, f, (size_t)nf);
+        if (a->members)
+            rc = members_json(&j, set, c, id, e);
+        cli_json_end(&j);
+    } else {
+        fprintf(out,
+                "#%u %s/%u %s: %llu packets (%.1f%% of its part), %llu distinct, %llu flows, "
+                "%llu-%llu bytes\n",
+                x->id, proto, x->part.port, dir, (unsigned long long)x->packets,
+                100.0 * x->part_share, (unsigned long long)x->units, (unsigned long long)x->flows,
+                (unsigned long long)x->min_len, (unsigned long long)x->max_len);
+        size_t shown = rep.kept < 32 ? rep.kept : 32;
+        hex(hexb, rep.data, shown);
+        ascii(asc, rep.data, shown);
+        fprintf(out, "    example: %s%s  %s\n", hexb, rep.kept > shown ? ".." : "", asc);
+        size_t pre = x->prefix < 32 ? x->prefix : 32;
+        hex(hexb, rep.data, pre);
+        fprintf(out, "    prefix:  %s%s (%u bytes)\n", pre ? hexb : "-",
+                x->prefix > pre ? ".." : "", x->prefix);
+        field_text(out, f, (size_t)nf);
+    }
+    free(f);
+    return rc;
+}
+
+static int report(FILE *out, const cluster_args_t *a, const sift_cluster_set_t *set,
+                  const sift_clustering_t *c, const sift_engine_t *e, uint64_t packets)
+{
+    sift_clustering_stats_t st;
+    sift_clustering_stats(c, &st);
+    size_t n = sift_clustering_count(c);
+    if (a->co.format == CLI_FORMAT_JSON) {
+        cli_json_t j;
+        cli_json_begin(&j, out);
+        cli_json_u64(&j, "packets", packets);
+        cli_json_u64(&j, "distinct", st.units);
+        cli_json_u64(&j, "parts", st.parts);
+        cli_json_u64(&j, "clusters", n);
+        cli_json_bool(&j, "exact", a->exact);
+        cli_json_u64(&j, "candidates", st.candidates);
+        cli_json_u64(&j, "joined", st.joined);
+        cli_json_u64(&j, "merged", st.merged);
+        cli_json_u64(&j, "bands", st.bands);
+        cli_json_u64(&j, "rows", st.rows);
+        cli_json_end(&j);
+    } else {
+        fprintf(out, "%llu packets with payloads, %llu distinct in %llu parts: %zu clusters\n",
+                (unsigned long long)packets, (unsigned long long)st.units,
+                (unsigned long long)st.parts, n);
+    }
+    size_t shown = a->co.format == CLI_FORMAT_JSON || a->top == 0 || a->top > n ? n : a->top;
+    for (size_t i = 0; i < shown; i++) {
+        int rc = show_cluster(out, a, set, c, i, e);
+        if (rc != CLI_OK) {
+            cli_error("out of memory for the report");
+            return rc;
+        }
+    }
+    if (shown < n)
+        fprintf(out, "(%zu more clusters; --top 0 shows all)\n", n - shown);
+    return CLI_OK;
+}
+
+int cmd_cluster(int argc, char **argv)
+{
+    cluster_args_t a = {.top = 20};
+    int prc = cli_parse(&cli_cmd_cluster, argc, argv, &a, &a.co);
+    if (prc != CLI_OK)
+        return prc < 0 ? CLI_OK : prc;
+    double th = SIFT_CLUSTER_DEFAULT_THRESHOLD;
+    if (a.threshold && !cli_parse_real("threshold", a.threshold, 1e-9, 1, &th))
+        return CLI_USAGE;
+    sift_cluster_config_t cfg = {.max_bytes = (uint32_t)a.bytes,
+                                 .min_size = (uint32_t)a.min_size,
+                                 .port = (uint16_t)a.port,
+                                 .members = a.members,
+                                 .max_units = a.max_units};
+    if (a.positions && a.bytes && a.positions > a.bytes) {
+        cli_error("--positions %llu is more than the %llu bytes kept (--bytes)",
+                  (unsigned long long)a.positions, (unsigned long long)a.bytes);
+        return CLI_USAGE;
+    }
+    sift_flows_config_t flows = {.no_app = true};
+    flows.table.max_flows = cli_flow_cap(&a.co.limits, false);
+    cli_run_t run = {0};
+    cli_run_opts_t ro = {.pass = &sift_cluster_pass, .config = &cfg, .flows = &flows};
+    int rc = cli_run(&run, &ro, &a.co);
+    if (rc == CLI_OK)
+        rc = cli_report_inputs(run.e, &a.co.limits);
+    sift_cluster_set_t *set = NULL;
+    sift_clustering_t *c = NULL;
+    if (rc < CLI_USAGE) {
+        int err = sift_cluster_set_create(&set, cfg.max_bytes);
+        uint64_t packets = 0;
+        for (size_t i = 0; err == 0 && i < sift_engine_ninputs(run.e); i++) {
+            const void *st = sift_engine_state(run.e, i, run.pass);
+            if (!st)
+                continue;
+            sift_cluster_summary_t s;
+            sift_cluster_summary(st, &s);
+            packets += s.packets;
+            err = sift_cluster_set_add_state(set, st, (uint32_t)i);
+        }
+        sift_cluster_opts_t o = {.threshold = th,
+                                 .positions = (uint32_t)a.positions,
+                                 .seed = a.seed,
+                                 .threads = (unsigned)a.co.threads,
+                                 .exact = a.exact,
+                                 .no_merge = a.no_merge};
+        if (err == 0)
+            err = sift_cluster_run(set, &o, &c);
+        if (err < 0) {
+            cli_error("clustering failed: %s", sift_strerror(err));
+            rc = CLI_FAILED;
+        } else {
+            int r = report(stdout, &a, set, c, run.e, packets);
+            rc = r > rc ? r : rc;
+        }
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("cannot write the output: %s", strerror(errno));
+        rc = CLI_FAILED;
+    }
+    sift_clustering_free(c);
+    sift_cluster_set_free(set);
+    cli_run_free(&run);
+    return rc;
+}
