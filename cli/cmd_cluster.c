@@ -265,6 +265,15 @@ static int show_cluster(FILE *out, const cluster_args_t *a, const sift_cluster_s
         cli_json_u64(&j, "min_len", x->min_len);
         cli_json_u64(&j, "max_len", x->max_len);
         cli_json_bool(&j, "text", x->text);
+        if (x->type_offset >= 0) {
+            cli_json_u64(&j, "type_offset", (uint64_t)x->type_offset);
+            char tb[3];
+            hex(tb, &x->type, 1);
+            cli_json_str(&j, "type", tb);
+        } else {
+            cli_json_null(&j, "type_offset");
+            cli_json_null(&j, "type");
+        }
         hex(hexb, rep.data, x->prefix);
         cli_json_str(&j, "prefix", hexb);
         hex(hexb, rep.data, rep.kept);
@@ -282,6 +291,9 @@ static int show_cluster(FILE *out, const cluster_args_t *a, const sift_cluster_s
                 x->id, proto, x->part.port, dir, (unsigned long long)x->packets,
                 100.0 * x->part_share, (unsigned long long)x->units, (unsigned long long)x->flows,
                 (unsigned long long)x->min_len, (unsigned long long)x->max_len);
+        if (x->type_offset >= 0)
+            fprintf(out, "    type:    %02x at offset %d (the type field of its part)\n", x->type,
+                    x->type_offset);
         size_t shown = rep.kept < 32 ? rep.kept : 32;
         hex(hexb, rep.data, shown);
         ascii(asc, rep.data, shown);

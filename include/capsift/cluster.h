@@ -85,9 +85,17 @@ SIFT_API void sift_cluster_set_free(sift_cluster_set_t *s); /* NULL is fine */
 
 /* Adds count packets of one payload (len bytes, of which the first max_bytes are kept) in a
  * part; flow names the flow that carried them for the cluster's flow count (any 64-bit value;
- * the same payload in the same part adds up). SIFT_ENOMEM. */
+ * the same payload in the same part adds up). Its unit's index goes to *unit (NULL: not
+ * wanted). SIFT_ENOMEM. */
 SIFT_API int sift_cluster_set_add(sift_cluster_set_t *s, sift_cluster_part_t part, const void *data,
-                                  size_t len, uint64_t count, uint64_t flow);
+                                  size_t len, uint64_t count, uint64_t flow, size_t *unit);
+
+/* Says that unit `response` (a server's) followed unit `request` (a client's, of the same
+ * transport and port) in a flow, count times: what the clustering reads to find the type field
+ * a response shares with its request. The pass records these for every flow. SIFT_EINVAL for
+ * units of other parts, SIFT_ENOMEM. */
+SIFT_API int sift_cluster_set_pair(sift_cluster_set_t *s, size_t request, size_t response,
+                                   uint64_t count);
 
 /* Adds what a cluster pass state holds (a final state: after the engine finished its input),
  * its members numbered as input. SIFT_EINVAL when the state kept another max_bytes. */
@@ -145,6 +153,10 @@ typedef struct sift_cluster_info {
     uint32_t prefix;         /* bytes every payload of it begins with (of those kept) */
     uint64_t min_len, max_len;
     double part_share; /* packets over its part's */
+    /* The offset of its part's type field, whose byte (type) every payload of it has; -1 when
+     * the part's clusters were not merged by one */
+    int32_t type_offset;
+    uint8_t type;
 } sift_cluster_info_t;
 
 SIFT_API size_t sift_clustering_count(const sift_clustering_t *c);

@@ -94,10 +94,13 @@ typedef struct sift_flow {
  * equal strength: the sender of a SYN without ACK (or of an ICMP echo request); else the
  * receiver of a SYN+ACK (or of an echo reply); else, when one port only is below 1024, the
  * other side (the well-known port is the server's), or the side of DHCP's client port (68 or
- * 546, when the other port is also below 1024); else the first packet's sender. So a flow
+ * 546, when the other port is also below 1024), or when both are 1024 or above and one only is
+ * below 49152, that registered port's side serves (RFC 6335: the dynamic ports above it are never
+ * a service's); else the first packet's sender. So a flow
  * captured mid-stream is still oriented client to server. */
 #define SIFT_FLOW_BY_FIRST 0 /* the first packet's sender */
-#define SIFT_FLOW_BY_PORT  1 /* by the ports: the well-known one serves, DHCP's client starts */
+#define SIFT_FLOW_BY_PORT  1 /* by the ports: well-known or registered serves, DHCP client starts  \
+                              */
 #define SIFT_FLOW_BY_REPLY 2 /* the receiver of a SYN+ACK or an ICMP echo reply */
 #define SIFT_FLOW_BY_SYN   3 /* the sender of a SYN (no ACK) or an ICMP echo request */
 #define SIFT_FLOW_BY_MASK  3

@@ -8,15 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_TYPE_VALUES 16 /* an offset with more values is data, not format */
-#define TEXT_SHARE      0.9
-#define KEY_SHARE       0.95
-#define NOISE_SHARE     0.99
-#define FEW_SHARE       0.99
-#define PAIR_OVERLAP    0.95
-#define LENGTH_SHARE    0.75 /* segments may carry several messages */
-#define MAX_PAIRS       ((size_t)64 << 20)
-#define NO_FLOW         UINT64_MAX
+#define MAX_TYPE_VALUES  16 /* an offset with more values is data, not format */
+#define TEXT_SHARE       0.9
+#define KEY_SHARE        0.95
+#define NOISE_SHARE      0.99
+#define FEW_SHARE        0.99
+#define PAIR_CONSISTENCY 0.5
+#define PAIR_COVER       0.5
+#define MIN_PAIRS        20
+#define MAX_SAMPLES      20000
+#define LENGTH_SHARE     0.75 /* segments may carry several messages */
+#define MAX_LENGTH_DELTA 4096 /* a length field counts the payload less a header, or more */
+#define MAX_PAIRS        ((size_t)64 << 20)
+#define NO_FLOW          UINT64_MAX
 
 typedef struct su {
     sift_cluster_part_t part;
@@ -38,6 +42,11 @@ typedef struct uflow {
     uint64_t flow;
 } uflow_t;
 
+typedef struct upair {
+    uint32_t req, resp;
+    uint64_t count;
+} upair_t;
+
 struct sift_cluster_set {
     uint32_t max_bytes;
     su_t *u;
@@ -50,6 +59,9 @@ struct sift_cluster_set {
     sift__ids_t fix;
     mem_t *mem;
     size_t nmem, capmem;
+    upair_t *pairs;
+    size_t npairs, cappairs;
+    sift__ids_t pix;
 };
 
 static bool part_eq(sift_cluster_part_t a, sift_cluster_part_t b)
@@ -124,8 +136,10 @@ void sift_cluster_set_free(sift_cluster_set_t *s)
     free(s->bytes);
     free(s->fl);
     free(s->mem);
+    free(s->pairs);
     sift__ids_free(&s->uix);
     sift__ids_free(&s->fix);
+    sift__ids_free(&s->pix);
     free(s);
 }
 
@@ -195,7 +209,7 @@ static int set_member(sift_cluster_set_t *s, uint32_t unit, uint32_t input, uint
 }
 
 int sift_cluster_set_add(sift_cluster_set_t *s, sift_cluster_part_t part, const void *data,
-                         size_t len, uint64_t count, uint64_t flow)
+                         size_t len, uint64_t count, uint64_t flow, size_t *unit)
 {
     XXH128_hash_t h = XXH3_128bits(data, len);
     uint32_t kept = len < s->max_bytes ? (uint32_t)len : s->max_bytes;
@@ -203,7 +217,54 @@ int sift_cluster_set_add(sift_cluster_set_t *s, sift_cluster_part_t part, const 
     if (id == UINT32_MAX)
         return SIFT_ENOMEM;
     s->u[id].packets += count;
+    if (unit)
+        *unit = id;
     return set_flow(s, id, flow);
+}
+
+static uint64_t pair_hash(uint32_t a, uint32_t b)
+{
+    return XXH3_64bits(&(uint64_t){(uint64_t)a << 32 | b}, sizeof(uint64_t));
+}
+
+static uint64_t pair_hash_id(const void *ctx, uint32_t id)
+{
+    const sift_cluster_set_t *s = ctx;
+    return pair_hash(s->pairs[id].req, s->pairs[id].resp);
+}
+
+typedef struct pair_probe {
+    const sift_cluster_set_t *s;
+    uint32_t a, b;
+} pair_probe_t;
+
+static bool pair_eq(const void *ctx, uint32_t id)
+{
+    const pair_probe_t *q = ctx;
+    return q->s->pairs[id].req == q->a && q->s->pairs[id].resp == q->b;
+}
+
+int sift_cluster_set_pair(sift_cluster_set_t *s, size_t request, size_t response, uint64_t count)
+{
+    if (request >= s->n || response >= s->n)
+        return SIFT_EINVAL;
+    sift_cluster_part_t a = s->u[request].part, b = s->u[response].part;
+    if (a.dir != 0 || b.dir != 1 || a.proto != b.proto || a.port != b.port)
+        return SIFT_EINVAL;
+    pair_probe_t q = {s, (uint32_t)request, (uint32_t)response};
+    uint64_t h = pair_hash(q.a, q.b);
+    uint32_t id = sift__ids_find(&s->pix, h, pair_eq, &q);
+    if (id != UINT32_MAX) {
+        s->pairs[id].count += count;
+        return 0;
+    }
+    if (sift__grow((void **)&s->pairs, &s->cappairs, s->npairs + 1, sizeof *s->pairs) < 0)
+        return SIFT_ENOMEM;
+    s->pairs[s->npairs] = (upair_t){q.a, q.b, count};
+    if (sift__ids_add(&s->pix, h, (uint32_t)s->npairs, pair_hash_id, s) < 0)
+        return SIFT_ENOMEM;
+    s->npairs++;
+    return 0;
 }
 
 int sift_cluster_set_add_state(sift_cluster_set_t *s, const void *state, uint32_t input)
@@ -211,7 +272,8 @@ int sift_cluster_set_add_state(sift_cluster_set_t *s, const void *state, uint32_
     const cl_state_t *st = state;
     if (st->cfg.max_bytes != s->max_bytes)
         return SIFT_EINVAL;
-    for (size_t i = 0; i < st->nents; i++) {
+    int rc = 0;
+    for (size_t i = 0; i < st->nents && rc == 0; i++) {
         const cl_entry_t *e = &st->ents[i];
         const cl_unit_t *cu = &st->units[e->unit];
         sift_cluster_part_t part = sift__cluster_entry_part(st, e);
@@ -220,13 +282,25 @@ int sift_cluster_set_add_state(sift_cluster_set_t *s, const void *state, uint32_
             return SIFT_ENOMEM;
         s->u[id].packets += e->count;
         uint64_t flow = e->key == UINT32_MAX ? NO_FLOW : (uint64_t)input << 32 | e->key;
-        int rc = set_flow(s, id, flow);
+        rc = set_flow(s, id, flow);
         if (rc == 0 && st->cfg.members)
             rc = set_member(s, id, input, e->record + 1);
-        if (rc < 0)
-            return rc;
     }
-    return 0;
+    for (size_t i = 0; i < st->ntrans && rc == 0; i++) {
+        const cl_trans_t *t = &st->trans[i];
+        cl_entry_t ea = {.unit = t->a, .key = t->key, .side = t->side};
+        cl_entry_t eb = {.unit = t->b, .key = t->key, .side = (uint8_t)!t->side};
+        sift_cluster_part_t pa = sift__cluster_entry_part(st, &ea);
+        if (pa.dir != 0) /* a client's message after a server's: the next request */
+            continue;
+        sift_cluster_part_t pb = sift__cluster_entry_part(st, &eb);
+        const cl_unit_t *ua = &st->units[t->a], *ub = &st->units[t->b];
+        uint32_t a = set_unit(s, pa, ua->h, st->bytes + ua->off, ua->kept, ua->len);
+        uint32_t b = set_unit(s, pb, ub->h, st->bytes + ub->off, ub->kept, ub->len);
+        rc = a == UINT32_MAX || b == UINT32_MAX ? SIFT_ENOMEM
+                                                : sift_cluster_set_pair(s, a, b, t->count);
+    }
+    return rc;
 }
 
 size_t sift_cluster_set_size(const sift_cluster_set_t *s)
@@ -382,7 +456,8 @@ static bool length_field(const sift_cluster_set_t *s, const uint32_t *ids, size_
     }
     if (delta)
         *delta = d0;
-    return lens && held >= 2 && (double)agree >= share * (double)held && held * 10 >= n * 9;
+    return lens && held >= 2 && d0 >= -MAX_LENGTH_DELTA && d0 <= MAX_LENGTH_DELTA &&
+           (double)agree >= share * (double)held && held * 10 >= n * 9;
 }
 
 /* The offsets below p whose byte is part of a length field among the units. */
@@ -453,6 +528,12 @@ typedef struct part_run {
     bool text;
     bool *sel;    /* offsets of positional tokens */
     uint32_t key; /* the type field the clusters were merged by (UINT32_MAX: none) */
+    /* the set's request/response pairs by request unit: pairs[plist[pstart[u] ..
+     * pstart[u + 1])] (shared by the run); pos[u]: unit u's index in its part */
+    const size_t *pstart;
+    const uint32_t *plist, *pos;
+    const size_t *fstart; /* the flows of unit u: s->fl[flist[fstart[u] .. fstart[u + 1])] */
+    const uint32_t *flist;
 } part_run_t;
 
 /* Joins the pairs of distinct feature sets (reps) at or above the threshold. */
@@ -616,22 +697,68 @@ static uint16_t *part_masks(const part_run_t *r, const bool *sel, uint32_t p)
     return mask;
 }
 
-/* A type-field candidate of a part: an offset constant within the clusters of nearly every
- * payload, with more than one value between them, that is not a constant with noise. */
-typedef struct cand {
-    uint32_t j;
-    unsigned d;    /* values */
-    double p[256]; /* their shares of the packets of those clusters */
-} cand_t;
+typedef struct fv {
+    uint64_t flow;
+    uint16_t v;
+} fv_t;
 
-static int part_candidates(const part_run_t *r, const bool *sel, uint32_t p, const uint16_t *mask,
-                           cand_t **out, size_t *nout)
+static int cmp_fv(const void *a, const void *b)
+{
+    const fv_t *x = a, *y = b;
+    if (x->flow != y->flow)
+        return x->flow < y->flow ? -1 : 1;
+    return (x->v > y->v) - (x->v < y->v);
+}
+
+/* Whether offset j has one value per flow, in flows that carry several payloads: a session or
+ * connection identifier that the response echoes, not a type (a session carries many types). */
+static bool flow_bound(const part_run_t *r, uint32_t j)
 {
     const sift_cluster_set_t *s = r->s;
+    size_t n = 0;
+    for (size_t i = 0; i < r->n; i++)
+        n += r->fstart[r->ids[i] + 1] - r->fstart[r->ids[i]];
+    fv_t *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v)
+        return false;
+    n = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        uint32_t u = r->ids[i];
+        uint16_t b = j < s->u[u].kept ? ubytes(s, u)[j] : MASK_MISSING;
+        for (size_t k = r->fstart[u]; k < r->fstart[u + 1]; k++)
+            v[n++] = (fv_t){s->fl[r->flist[k]].flow, b};
+    }
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp_fv);
+    size_t in_multi = 0, majority = 0; /* payloads of flows with several, and of their commonest */
+    for (size_t lo = 0; lo < n;) {
+        size_t hi = lo, top = 0;
+        while (hi < n && v[hi].flow == v[lo].flow)
+            hi++;
+        for (size_t a = lo; a < hi;) {
+            size_t b = a;
+            while (b < hi && v[b].v == v[a].v)
+                b++;
+            top = b - a > top ? b - a : top;
+            a = b;
+        }
+        if (hi - lo > 1) {
+            in_multi += hi - lo;
+            majority += top;
+        }
+        lo = hi;
+    }
+    free(v);
+    return in_multi > 0 && (double)majority >= NOISE_SHARE * (double)in_multi;
+}
+
+/* The type-field candidates of a part: offsets constant within the clusters of nearly every
+ * payload that shares its cluster, with more than one value between them, that are not a
+ * constant with noise. Written to out (p entries), their number to *nout. */
+static int part_candidates(const part_run_t *r, const bool *sel, uint32_t p, const uint16_t *mask,
+                           uint32_t *out, size_t *nout)
+{
     *nout = 0;
-    *out = malloc((p ? p : 1) * sizeof **out);
-    if (!*out)
-        return SIFT_ENOMEM;
     /* a payload alone in its cluster is constant everywhere: it says nothing of a field */
     uint32_t *size = calloc(r->n ? r->n : 1, sizeof *size);
     if (!size)
@@ -645,7 +772,6 @@ static int part_candidates(const part_run_t *r, const bool *sel, uint32_t p, con
         if (!sel[j])
             continue;
         size_t held = 0, count[256] = {0}, top = 0;
-        double pk[256] = {0}, total = 0;
         for (size_t i = 0; i < r->n; i++) {
             uint32_t root = uf_find(r->parent, (uint32_t)i);
             uint16_t v = mask[(size_t)root * p + j];
@@ -654,65 +780,126 @@ static int part_candidates(const part_run_t *r, const bool *sel, uint32_t p, con
             held++;
             if (++count[v] > top)
                 top = count[v];
-            pk[v] += (double)s->u[r->ids[i]].packets;
-            total += (double)s->u[r->ids[i]].packets;
         }
-        if ((double)held < KEY_SHARE * (double)grouped || held == 0 ||
-            (double)top >= NOISE_SHARE * (double)held)
-            continue;
-        cand_t *c = &(*out)[(*nout)++];
-        c->j = j;
-        c->d = 0;
-        for (unsigned v = 0; v < 256; v++) {
-            c->d += count[v] > 0;
-            c->p[v] = total > 0 ? pk[v] / total : 0;
-        }
+        if (held > 0 && (double)held >= KEY_SHARE * (double)grouped &&
+            (double)top < NOISE_SHARE * (double)held && !flow_bound(r, j))
+            out[(*nout)++] = j;
     }
     free(size);
     return 0;
 }
 
-static double overlap(const cand_t *a, const cand_t *b)
+/* A pair of messages in a client part and its server part, by their indices in them. */
+typedef struct sample {
+    uint32_t a, b;
+    double w;
+} sample_t;
+
+/* The pairs of the set between the two parts, the first MAX_SAMPLES in unit order. */
+static sample_t *pair_samples(const part_run_t *ra, size_t *n)
 {
-    double o = 0;
-    for (unsigned v = 0; v < 256; v++)
-        o += a->p[v] < b->p[v] ? a->p[v] : b->p[v];
-    return o;
+    const sift_cluster_set_t *s = ra->s;
+    *n = 0;
+    size_t total = 0;
+    for (size_t i = 0; i < ra->n; i++)
+        total += ra->pstart[ra->ids[i] + 1] - ra->pstart[ra->ids[i]];
+    if (total > MAX_SAMPLES)
+        total = MAX_SAMPLES;
+    sample_t *v = malloc((total ? total : 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < ra->n && *n < total; i++) {
+        uint32_t u = ra->ids[i];
+        for (size_t k = ra->pstart[u]; k < ra->pstart[u + 1] && *n < total; k++) {
+            const upair_t *pp = &s->pairs[ra->plist[k]];
+            v[(*n)++] = (sample_t){(uint32_t)i, ra->pos[pp->resp], (double)pp->count};
+        }
+    }
+    return v;
 }
 
-static double mean_entropy(const cand_t *a, const cand_t *b)
+static double entropy_of(const double *c, size_t n, double total)
 {
     double h = 0;
-    for (unsigned v = 0; v < 256; v++) {
-        double m = (a->p[v] + b->p[v]) / 2;
-        if (m > 0)
-            h -= m * log2(m);
-    }
+    for (size_t i = 0; i < n; i++)
+        if (c[i] > 0)
+            h -= c[i] / total * log2(c[i] / total);
     return h;
 }
 
-/* The type field of a client part and its server part (NetPlier's observation, without pairing
- * the messages): a response is of its request's type, so the field takes the same values in
- * the same shares on both sides. The pair of candidates that agree best, when they agree
- * within PAIR_OVERLAP (ties: the more values); *ka, *kb stay UINT32_MAX when none does. */
-static void pair_keys(const cand_t *a, size_t na, const cand_t *b, size_t nb, uint32_t *ka,
-                      uint32_t *kb)
+/* How well the byte at offset ja of a request and at jb of its response determine each other
+ * over the pairs where both are constant within their clusters: I(A;B) / H(A,B), 1 for a
+ * one-to-one mapping, 0 for independent bytes (data). *cover: the share of pairs used. */
+static double consistency(const part_run_t *ra, const part_run_t *rb, const uint16_t *ma,
+                          const uint16_t *mb, uint32_t p, const sample_t *v, size_t n, uint32_t ja,
+                          uint32_t jb, double *joint, double *cover, double *h_out)
 {
-    double best = PAIR_OVERLAP, best_h = -1;
-    for (size_t i = 0; i < na; i++)
-        for (size_t j = 0; j < nb; j++) {
-            double o = overlap(&a[i], &b[j]), h = mean_entropy(&a[i], &b[j]);
-            if (o > best + 1e-9 || (o > best - 1e-9 && h > best_h)) {
-                best = o;
-                best_h = h;
-                *ka = a[i].j;
-                *kb = b[j].j;
+    double ca[256] = {0}, cb[256] = {0}, total = 0, all = 0;
+    for (size_t i = 0; i < n; i++) {
+        all += v[i].w;
+        uint16_t x = ma[(size_t)uf_find(ra->parent, v[i].a) * p + ja];
+        uint16_t y = mb[(size_t)uf_find(rb->parent, v[i].b) * p + jb];
+        if (x >= MASK_VARIES || y >= MASK_VARIES)
+            continue;
+        ca[x] += v[i].w;
+        cb[y] += v[i].w;
+        joint[x << 8 | y] += v[i].w;
+        total += v[i].w;
+    }
+    *cover = all > 0 ? total / all : 0;
+    if (total <= 0)
+        return 0;
+    double hj = 0;
+    for (size_t i = 0; i < n; i++) { /* the joint table's cells, each once, then cleared */
+        uint16_t x = ma[(size_t)uf_find(ra->parent, v[i].a) * p + ja];
+        uint16_t y = mb[(size_t)uf_find(rb->parent, v[i].b) * p + jb];
+        if (x >= MASK_VARIES || y >= MASK_VARIES || joint[x << 8 | y] <= 0)
+            continue;
+        double q = joint[x << 8 | y] / total;
+        hj -= q * log2(q);
+        joint[x << 8 | y] = 0;
+    }
+    double h = entropy_of(ca, 256, total) + entropy_of(cb, 256, total);
+    *h_out = h;
+    return hj > 0 ? (h - hj) / hj : 0;
+}
+
+/* The type field from the pairs: the candidates whose bytes in a request and its response
+ * determine each other best (NetPlier's constraint). Returns false when there are too few
+ * pairs to judge, or none is consistent. */
+static bool paired_keys(const part_run_t *pr, const uint16_t *const *mask, const uint32_t *const *c,
+                        const size_t *nc, uint32_t *ka, uint32_t *kb)
+{
+    uint32_t p = pr[0].o->positions;
+    size_t n;
+    sample_t *v = pair_samples(&pr[0], &n);
+    double *joint = calloc(65536, sizeof *joint);
+    bool found = false;
+    double best = PAIR_CONSISTENCY, best_h = -1;
+    if (v && joint && n >= MIN_PAIRS) {
+        for (size_t i = 0; i < nc[0]; i++)
+            for (size_t j = 0; j < nc[1]; j++) {
+                double cover, h;
+                double q = consistency(&pr[0], &pr[1], mask[0], mask[1], p, v, n, c[0][i], c[1][j],
+                                       joint, &cover, &h);
+                if (cover < PAIR_COVER)
+                    continue;
+                if (q > best + 1e-9 || (q > best - 1e-9 && h > best_h)) {
+                    best = q;
+                    best_h = h;
+                    *ka = c[0][i];
+                    *kb = c[1][j];
+                    found = true;
+                }
             }
-        }
+    }
+    free(v);
+    free(joint);
+    return found;
 }
 
 /* Merges the clusters of the part that have the same byte at the key offset. */
-static int merge_by_key(part_run_t *r, const uint16_t *mask, uint32_t p, uint32_t key)
+static void merge_by_key(part_run_t *r, const uint16_t *mask, uint32_t p, uint32_t key)
 {
     uint32_t first[MASK_UNSEEN + 1];
     for (size_t v = 0; v <= MASK_UNSEEN; v++)
@@ -728,7 +915,6 @@ static int merge_by_key(part_run_t *r, const uint16_t *mask, uint32_t p, uint32_
         else if (uf_union(r->parent, first[v], (uint32_t)i))
             r->st->merged++;
     }
-    return 0;
 }
 
 static int cmp_size_desc(const void *a, const void *b)
@@ -784,32 +970,27 @@ static int cluster_part(part_run_t *r)
     return rc;
 }
 
-/* Merges the fine clusters of the parts of one transport and port (a client part, a server
- * part, or one of them) by their type fields. */
+/* Merges the fine clusters of a client part and its server part (one transport and port) by
+ * the type field their pairs show; a part alone, or of text, keeps its clusters. */
 static int merge_parts(part_run_t *pr, size_t np)
 {
+    if (np < 2 || pr[0].text || pr[1].text)
+        return 0;
     uint32_t p = pr[0].o->positions;
-    uint16_t *mask[2] = {NULL, NULL};
-    cand_t *cand[2] = {NULL, NULL};
+    uint16_t *mask[2] = {part_masks(&pr[0], pr[0].sel, p), part_masks(&pr[1], pr[1].sel, p)};
+    uint32_t *cand[2] = {malloc((p ? p : 1) * sizeof *cand[0]),
+                         malloc((p ? p : 1) * sizeof *cand[1])};
     size_t ncand[2] = {0, 0};
     uint32_t key[2] = {UINT32_MAX, UINT32_MAX};
-    int rc = 0;
-    for (size_t i = 0; i < np && rc == 0; i++) {
-        if (pr[i].text)
-            continue;
-        mask[i] = part_masks(&pr[i], pr[i].sel, p);
-        rc = mask[i] ? part_candidates(&pr[i], pr[i].sel, p, mask[i], &cand[i], &ncand[i])
-                     : SIFT_ENOMEM;
-    }
-    if (rc == 0 && np == 2 && mask[0] && mask[1])
-        pair_keys(cand[0], ncand[0], cand[1], ncand[1], &key[0], &key[1]);
-    for (size_t i = 0; i < np && rc == 0; i++) {
-        if (!mask[i])
-            continue;
-        if (key[i] != UINT32_MAX)
-            rc = merge_by_key(&pr[i], mask[i], p, key[i]);
-        pr[i].key = key[i];
-    }
+    int rc = !mask[0] || !mask[1] || !cand[0] || !cand[1] ? SIFT_ENOMEM : 0;
+    for (size_t i = 0; i < 2 && rc == 0; i++)
+        rc = part_candidates(&pr[i], pr[i].sel, p, mask[i], cand[i], &ncand[i]);
+    if (rc == 0 && paired_keys(pr, (const uint16_t *const *)mask, (const uint32_t *const *)cand,
+                               ncand, &key[0], &key[1]))
+        for (size_t i = 0; i < 2; i++) {
+            merge_by_key(&pr[i], mask[i], p, key[i]);
+            pr[i].key = key[i];
+        }
     for (size_t i = 0; i < 2; i++) {
         free(mask[i]);
         free(cand[i]);
@@ -892,9 +1073,10 @@ static int count_flows(sift_clustering_t *c)
 }
 
 /* Fills the clusters from the union-find over all units (parent indexes the set's units);
- * part_total[i] is the packets of unit i's part, text[i] whether it was clustered as text. */
+ * part_total[i] is the packets of unit i's part, text[i] whether it was clustered as text,
+ * key[i] its part's type field (UINT32_MAX: none). */
 static int build_clusters(sift_clustering_t *c, uint32_t *parent, const uint64_t *part_total,
-                          const uint8_t *text)
+                          const uint8_t *text, const uint32_t *key)
 {
     const sift_cluster_set_t *s = c->set;
     size_t n = s->n, nc = 0;
@@ -934,6 +1116,8 @@ static int build_clusters(sift_clustering_t *c, uint32_t *parent, const uint64_t
             x->min_len = x->max_len = u->len;
             x->part_share = part_total[i] ? 0 : 1;
             x->text = text[i] != 0;
+            x->type_offset = key[i] == UINT32_MAX || key[i] >= u->kept ? -1 : (int32_t)key[i];
+            x->type = x->type_offset < 0 ? 0 : ubytes(s, (uint32_t)i)[key[i]];
             tmp_id[c->of[i]] = (uint32_t)i; /* now: the cluster's first unit */
         } else {
             if (u->packets > s->u[x->rep].packets)
@@ -1030,7 +1214,8 @@ int sift_cluster_run(const sift_cluster_set_t *s, const sift_cluster_opts_t *opt
     uint32_t *local = malloc((n ? n : 1) * sizeof *local);
     uint64_t *part_total = malloc((n ? n : 1) * sizeof *part_total);
     uint8_t *text = malloc(n ? n : 1);
-    if (rc == 0 && (!ids || !tmp || !parent || !local || !part_total || !text))
+    uint32_t *key = malloc((n ? n : 1) * sizeof *key);
+    if (rc == 0 && (!ids || !tmp || !parent || !local || !part_total || !text || !key))
         rc = SIFT_ENOMEM;
     if (rc == 0) {
         for (size_t i = 0; i < n; i++)
@@ -1038,9 +1223,38 @@ int sift_cluster_run(const sift_cluster_set_t *s, const sift_cluster_opts_t *opt
         sort_by_part(s, ids, tmp, n);
         c->st.units = n;
     }
+    size_t *pstart = calloc(n + 1, sizeof *pstart);
+    uint32_t *plist = malloc((s->npairs ? s->npairs : 1) * sizeof *plist);
+    uint32_t *pos = malloc((n ? n : 1) * sizeof *pos);
+    size_t *fstart = calloc(n + 1, sizeof *fstart);
+    uint32_t *flist = malloc((s->nfl ? s->nfl : 1) * sizeof *flist);
+    if (rc == 0 && (!pstart || !plist || !pos || !fstart || !flist))
+        rc = SIFT_ENOMEM;
+    if (rc == 0) {
+        for (size_t k = 0; k < s->nfl; k++)
+            fstart[s->fl[k].unit + 1]++;
+        for (size_t i = 0; i < n; i++)
+            fstart[i + 1] += fstart[i];
+        for (size_t k = 0; k < s->nfl; k++)
+            flist[fstart[s->fl[k].unit]++] = (uint32_t)k;
+        for (size_t i = n; i > 0; i--)
+            fstart[i] = fstart[i - 1];
+        fstart[0] = 0;
+    }
+    if (rc == 0) {
+        for (size_t k = 0; k < s->npairs; k++)
+            pstart[s->pairs[k].req + 1]++;
+        for (size_t i = 0; i < n; i++)
+            pstart[i + 1] += pstart[i];
+        for (size_t k = 0; k < s->npairs; k++) /* tmp: the next slot of each request unit */
+            plist[pstart[s->pairs[k].req]++] = (uint32_t)k;
+        for (size_t i = n; i > 0; i--)
+            pstart[i] = pstart[i - 1];
+        pstart[0] = 0;
+    }
     for (size_t lo = 0; rc == 0 && lo < n;) {
         /* the parts of one transport and port: sorted by direction, client first */
-        part_run_t pr[2];
+        part_run_t pr[2] = {{0}};
         size_t np = 0, at = lo;
         while (rc == 0 && np < 2 && at < n &&
                (np == 0 || (s->u[ids[at]].part.proto == pr[0].s->u[pr[0].ids[0]].part.proto &&
@@ -1054,9 +1268,16 @@ int sift_cluster_run(const sift_cluster_set_t *s, const sift_cluster_opts_t *opt
                                   .n = hi - at,
                                   .parent = local + at,
                                   .st = &c->st,
-                                  .key = UINT32_MAX};
-            for (size_t i = 0; i < pr[np].n; i++)
+                                  .key = UINT32_MAX,
+                                  .pstart = pstart,
+                                  .plist = plist,
+                                  .pos = pos,
+                                  .fstart = fstart,
+                                  .flist = flist};
+            for (size_t i = 0; i < pr[np].n; i++) {
                 pr[np].parent[i] = (uint32_t)i;
+                pos[pr[np].ids[i]] = (uint32_t)i;
+            }
             rc = cluster_part(&pr[np]);
             np++;
             c->st.parts++;
@@ -1072,14 +1293,21 @@ int sift_cluster_run(const sift_cluster_set_t *s, const sift_cluster_opts_t *opt
                 parent[pr[k].ids[i]] = pr[k].ids[uf_find(pr[k].parent, (uint32_t)i)];
                 part_total[pr[k].ids[i]] = total;
                 text[pr[k].ids[i]] = pr[k].text;
+                key[pr[k].ids[i]] = pr[k].key;
             }
             free(pr[k].sel);
         }
         lo = at;
     }
     if (rc == 0)
-        rc = build_clusters(c, parent, part_total, text);
+        rc = build_clusters(c, parent, part_total, text, key);
+    free(pstart);
+    free(plist);
+    free(fstart);
+    free(flist);
+    free(pos);
     free(text);
+    free(key);
     free(ids);
     free(tmp);
     free(parent);
@@ -1170,7 +1398,7 @@ int64_t sift_clustering_fields(const sift_clustering_t *c, size_t id, sift_clust
     static const struct {
         unsigned w;
         bool little;
-    } forms[] = {{2, false}, {2, true}, {4, false}, {4, true}, {1, false}};
+    } forms[] = {{2, false}, {2, true}, {4, false}, {4, true}, {1, false}}; /* 2 bytes first */
     size_t nf = 0;
     for (uint32_t o = 0; o < p;) {
         sift_cluster_field_t x = {.offset = o, .width = 1};
@@ -1181,7 +1409,10 @@ int64_t sift_clustering_fields(const sift_clustering_t *c, size_t id, sift_clust
                 continue;
             int64_t delta;
             uint32_t d = 0;
-            if (length_field(s, ids, n, o, w, forms[k].little, 1.0, &delta)) {
+            /* a 4-byte big-endian length whose low half is one: the 2-byte field it is */
+            bool narrower =
+                w == 4 && !forms[k].little && length_field(s, ids, n, o + 2, 2, false, 1.0, NULL);
+            if (!narrower && length_field(s, ids, n, o, w, forms[k].little, 1.0, &delta)) {
                 x = (sift_cluster_field_t){.offset = o,
                                            .width = (uint8_t)w,
                                            .kind = SIFT_FIELD_LENGTH,

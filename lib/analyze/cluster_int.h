@@ -32,6 +32,29 @@ typedef struct cl_entry {
     uint8_t side;             /* with a key: the sender is key.hi */
 } cl_entry_t;
 
+/* A message followed in its flow by one from the other side (a request and its response, once
+ * the flow's initiator is known): sides as in cl_entry_t. */
+typedef struct cl_trans {
+    uint32_t a, b; /* units */
+    uint32_t key;
+    uint8_t side; /* a's */
+    uint64_t count;
+} cl_trans_t;
+
+/* The pass's bytes in a flow: its last payload, and in a range after a file's first, its first
+ * payload (whose predecessor an earlier range saw); the pairs that span range boundaries wait
+ * here, by hash, until the flow ends. */
+typedef struct cl_msg {
+    XXH128_hash_t h;
+    uint8_t side, set;
+} cl_msg_t;
+
+typedef struct cl_flow {
+    cl_msg_t last, head;
+    cl_msg_t *pend; /* pairs: pend[2i], pend[2i+1] */
+    uint32_t npend, cap;
+} cl_flow_t;
+
 typedef struct cl_state {
     sift_cluster_config_t cfg;
     cl_unit_t *units;
@@ -42,7 +65,9 @@ typedef struct cl_state {
     size_t nkeys, capk;
     cl_entry_t *ents;
     size_t nents, cape;
-    sift__ids_t uix, kix, eix;
+    cl_trans_t *trans;
+    size_t ntrans, capt;
+    sift__ids_t uix, kix, eix, tix;
     uint64_t packets, short_packets, other_packets;
 } cl_state_t;
 

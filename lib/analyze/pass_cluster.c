@@ -151,6 +151,65 @@ nomem:
     sift_pass_report(s, SIFT_ENOMEM, "memory ran out for the packets' payloads");
 }
 
+static uint64_t trans_hash(const cl_trans_t *t)
+{
+    uint64_t v[2] = {(uint64_t)t->a << 32 | t->b, (uint64_t)t->key << 8 | t->side};
+    return XXH3_64bits(v, sizeof v);
+}
+
+static uint64_t trans_hash_id(const void *ctx, uint32_t id)
+{
+    const cl_state_t *s = ctx;
+    return trans_hash(&s->trans[id]);
+}
+
+typedef struct trans_probe {
+    const cl_state_t *s;
+    const cl_trans_t *t;
+} trans_probe_t;
+
+static bool trans_eq(const void *ctx, uint32_t id)
+{
+    const trans_probe_t *q = ctx;
+    const cl_trans_t *a = &q->s->trans[id], *b = q->t;
+    return a->a == b->a && a->b == b->b && a->key == b->key && a->side == b->side;
+}
+
+static void trans_add(cl_state_t *s, const cl_trans_t *t)
+{
+    trans_probe_t q = {s, t};
+    uint32_t id = sift__ids_find(&s->tix, trans_hash(t), trans_eq, &q);
+    if (id != UINT32_MAX) {
+        s->trans[id].count += t->count;
+        return;
+    }
+    if (sift__grow((void **)&s->trans, &s->capt, s->ntrans + 1, sizeof *s->trans) < 0)
+        goto nomem;
+    s->trans[s->ntrans] = *t;
+    if (sift__ids_add(&s->tix, trans_hash(t), (uint32_t)s->ntrans, trans_hash_id, s) < 0)
+        goto nomem;
+    s->ntrans++;
+    return;
+nomem:
+    sift_pass_report(s, SIFT_ENOMEM, "memory ran out for the message pairs");
+}
+
+static uint32_t unit_find(const cl_state_t *s, XXH128_hash_t h)
+{
+    unit_probe_t q = {s, h};
+    return sift__ids_find(&s->uix, h.low64, unit_eq, &q);
+}
+
+/* A pair of messages of flow key `key` by their hashes (from a flow's bytes), when both are
+ * units of the state. */
+static void trans_add_msgs(cl_state_t *s, uint32_t key, const cl_msg_t *a, const cl_msg_t *b)
+{
+    cl_trans_t t = {
+        .a = unit_find(s, a->h), .b = unit_find(s, b->h), .key = key, .side = a->side, .count = 1};
+    if (t.a != UINT32_MAX && t.b != UINT32_MAX)
+        trans_add(s, &t);
+}
+
 static int cl_init(void *state, const void *config)
 {
     cl_state_t *s = state;
@@ -203,6 +262,22 @@ static void cl_packet(void *state, const sift_packet_t *pkt)
         e.part = part_by_ports(pkt);
     s->packets++;
     entry_add(s, &e);
+    cl_flow_t *fs = pkt->flow_state;
+    if (!fs || e.key == UINT32_MAX)
+        return;
+    cl_msg_t m = {.h = h, .side = e.side, .set = 1};
+    if (fs->last.set && fs->last.side != m.side) {
+        cl_trans_t t = {.a = unit_find(s, fs->last.h),
+                        .b = unit,
+                        .key = e.key,
+                        .side = fs->last.side,
+                        .count = 1};
+        if (t.a != UINT32_MAX)
+            trans_add(s, &t);
+    } else if (!fs->last.set && !fs->head.set && sift_pass_later_range(s)) {
+        fs->head = m; /* its predecessor, if any, is in an earlier range */
+    }
+    fs->last = m;
 }
 
 static int cl_merge(void *into, const void *from)
@@ -240,6 +315,14 @@ static int cl_merge(void *into, const void *from)
         e.record += base;
         entry_add(a, &e);
     }
+    for (size_t i = 0; i < b->ntrans; i++) {
+        cl_trans_t t = b->trans[i];
+        t.a = umap[t.a];
+        t.b = umap[t.b];
+        t.key = kmap[t.key];
+        if (t.a != UINT32_MAX && t.b != UINT32_MAX && t.key != UINT32_MAX)
+            trans_add(a, &t);
+    }
     a->packets += b->packets;
     a->short_packets += b->short_packets;
     a->other_packets += b->other_packets;
@@ -248,16 +331,55 @@ static int cl_merge(void *into, const void *from)
     return 0;
 }
 
+/* Keeps a pair spanning a range boundary (lost when memory runs out: one pair fewer). */
+static void pend_push(cl_flow_t *fs, const cl_msg_t *x, const cl_msg_t *y)
+{
+    if (fs->npend + 2 > fs->cap) {
+        uint32_t cap = fs->cap ? fs->cap * 2 : 2;
+        cl_msg_t *n = realloc(fs->pend, cap * sizeof *n);
+        if (!n)
+            return;
+        fs->pend = n;
+        fs->cap = cap;
+    }
+    fs->pend[fs->npend++] = *x;
+    fs->pend[fs->npend++] = *y;
+}
+
+/* `from` is the later part of the flow: a message it begins with answers into's last. */
+static void cl_flow_join(void *into, const void *from)
+{
+    cl_flow_t *a = into;
+    const cl_flow_t *b = from;
+    if (a->last.set && b->head.set && a->last.side != b->head.side)
+        pend_push(a, &a->last, &b->head);
+    for (uint32_t i = 0; i + 1 < b->npend; i += 2)
+        pend_push(a, &b->pend[i], &b->pend[i + 1]);
+    if (!a->last.set && !a->head.set)
+        a->head = b->head;
+    if (b->last.set)
+        a->last = b->last;
+}
+
+static void cl_flow_release(void *flow_state)
+{
+    cl_flow_t *fs = flow_state;
+    free(fs->pend);
+    *fs = (cl_flow_t){0};
+}
+
 static void cl_flow_end(void *state, const sift_flows_t *flows, const sift_flow_t *f,
                         void *flow_state)
 {
     (void)flows;
-    (void)flow_state;
     cl_state_t *s = state;
     key_probe_t q = {s, &f->key};
     uint32_t id = sift__ids_find(&s->kix, key_hash(&f->key), key_eq, &q);
     if (id == UINT32_MAX)
         return;
+    const cl_flow_t *fs = flow_state;
+    for (uint32_t i = 0; fs && i + 1 < fs->npend; i += 2)
+        trans_add_msgs(s, id, &fs->pend[i], &fs->pend[i + 1]);
     cl_key_t *k = &s->keys[id];
     /* a reused tuple: the earliest flow orients it */
     if (!k->settled || f->first_ns < k->first_ns) {
@@ -274,6 +396,8 @@ static void cl_release(void *state)
     free(s->bytes);
     free(s->keys);
     free(s->ents);
+    free(s->trans);
+    sift__ids_free(&s->tix);
     sift__ids_free(&s->uix);
     sift__ids_free(&s->kix);
     sift__ids_free(&s->eix);
@@ -288,6 +412,9 @@ const sift_pass_t sift_cluster_pass = {
     .merge = cl_merge,
     .release = cl_release,
     .flags = SIFT_PASS_FLOWS,
+    .flow_state_size = sizeof(cl_flow_t),
+    .flow_join = cl_flow_join,
+    .flow_release = cl_flow_release,
     .flow_end = cl_flow_end,
 };
 

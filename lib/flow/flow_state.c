@@ -12,7 +12,8 @@
  * sequence number changed and counts C, G, T, W logarithmically); no C (checksum), G (gap), T
  * (retransmission), I, Q; a tuple is one flow until its idle timeout, where Zeek starts a new
  * connection after a close; the port rule for the initiator is "the one port below 1024 is
- * the server's" (and DHCP's client ports) where Zeek also knows its analysers' ports.
+ * the server's" (and DHCP's client ports, and a registered port against a dynamic one) where
+ * Zeek also knows its analysers' ports.
  */
 #include "common/internal.h"
 #include "flow/flow_int.h"
@@ -107,6 +108,10 @@ static void orient(sift_flow_t *f, unsigned by, uint8_t a_is_hi)
         flip(f);
 }
 
+/* The first of the dynamic ports (RFC 6335): never assigned to a service, so of a flow between
+ * a registered port (1024-49151) and a dynamic one, the registered side serves. */
+#define DYNAMIC_PORTS 49152
+
 /* Well-known ports that clients use, whose peer's well-known port is the server's: DHCP's
  * bootpc (68, to 67) and DHCPv6's client port (546, to 547). */
 static bool client_port(uint16_t port)
@@ -123,6 +128,8 @@ void sift__flow_start(sift_flow_t *f, const sift_packet_t *pkt, int side)
         orient(f, SIFT_FLOW_BY_PORT, k->lo_port < 1024);
     else if (k->lo_port != k->hi_port && (client_port(k->lo_port) || client_port(k->hi_port)))
         orient(f, SIFT_FLOW_BY_PORT, !client_port(k->lo_port)); /* DHCP: the client starts */
+    else if (k->lo_port >= 1024 && (k->lo_port < DYNAMIC_PORTS) != (k->hi_port < DYNAMIC_PORTS))
+        orient(f, SIFT_FLOW_BY_PORT, k->lo_port < DYNAMIC_PORTS); /* the registered port serves */
 }
 
 void sift__flow_observe(sift_flow_t *f, const sift_packet_t *pkt, int side)
