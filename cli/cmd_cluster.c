@@ -59,11 +59,12 @@ static const cli_opt_t cluster_opts[] = {
     {.name = "no-merge",
      .kind = CLI_K_FLAG,
      .offset = A(no_merge),
-     .help = "keep clusters whose constant bytes agree apart"},
+     .help = "keep the clusters the threshold gives: no merge by type field"},
     {.name = "members",
      .kind = CLI_K_FLAG,
      .offset = A(members),
-     .help = "list each cluster's packets (file and packet number, as tshark numbers them)"},
+     .help = "JSON: list each cluster's packets (file and packet number, as tshark numbers\n"
+             "them)"},
     {.name = "top",
      .kind = CLI_K_COUNT,
      .offset = A(top),
@@ -99,11 +100,14 @@ const cli_command_t cli_cmd_cluster = {
              "compared by their bytes at the leading offsets that take few values (format and\n"
              "type fields, not data or counters) and by length, text payloads by their byte\n"
              "3-grams: MinHash sketches and LSH find candidate pairs, each is verified\n"
-             "exactly, and payloads at or above the threshold join (single linkage). Clusters\n"
-             "whose constant bytes agree are then merged. Each cluster is shown with its\n"
-             "share of its part, a representative payload, the common prefix and what each\n"
-             "leading offset holds: constant, varying, a counter or a length. One report over\n"
-             "all inputs; the same for any -j.\n",
+             "exactly, and payloads at or above the threshold join (single linkage). Then\n"
+             "the type field: from each request and the response after it in its flow, the\n"
+             "offset whose byte in the one and in the other determine each other best (not a\n"
+             "session number: one value per flow); the clusters of a part that agree on it\n"
+             "merge. Each cluster is shown with its share of its part, its type byte, a\n"
+             "representative payload, the common prefix and what each leading offset holds:\n"
+             "constant, varying, a counter or a length. One report over all inputs; the same\n"
+             "for any -j and however the files are split.\n",
     .opts = cluster_opts,
     .nopts = sizeof cluster_opts / sizeof cluster_opts[0],
     .common = CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_LIMITS | CLI_C_THREADS,

@@ -18,10 +18,16 @@
  * Features, per part, chosen by measuring (docs/capsift-cluster.md): a part whose kept bytes
  * are mostly printable is text, and a payload's features are its byte 3-grams; otherwise a
  * payload's features are positional tokens (offset, byte) over its first `positions` bytes, at
- * the offsets where the part's payloads take few values (at most 16: constant and type-like
- * fields, not identifiers, counters or data) and that are not length fields, plus its length.
- * Two payloads are joined when the Jaccard similarity of their feature sets reaches the
- * threshold, then clusters whose constant bytes at those offsets agree are merged.
+ * the offsets where 16 values cover 99% of the part's payloads (constant and type-like fields,
+ * not identifiers, counters or data) and that are not length fields, plus its length. Two
+ * payloads join when the Jaccard similarity of their feature sets reaches the threshold.
+ *
+ * Then the type field (NetPlier's idea, without aligning messages): over the pairs of a
+ * request and the response after it in its flow (sift_cluster_set_pair), the offsets in a
+ * client part and in its server part, each constant within nearly every cluster of more than
+ * one payload and not one value per flow (a session number), whose bytes determine each other
+ * best (I(A;B) / H(A,B) of at least 0.5); the clusters of each part that agree on it merge.
+ * Without such pairs (one direction only, a part of text) the clusters stay as joined.
  */
 #ifndef CAPSIFT_CLUSTER_H
 #define CAPSIFT_CLUSTER_H
@@ -132,7 +138,7 @@ typedef struct sift_cluster_opts {
     uint64_t seed;
     unsigned threads; /* 0: every core; the result is the same for any number */
     bool exact;       /* compare every pair of a part exactly instead of LSH candidates */
-    bool no_merge;    /* keep clusters whose constant bytes agree apart */
+    bool no_merge;    /* keep the clusters the threshold gives: no merge by type field */
 } sift_cluster_opts_t;
 
 typedef struct sift_clustering sift_clustering_t;

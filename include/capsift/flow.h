@@ -99,7 +99,8 @@ typedef struct sift_flow {
  * a service's); else the first packet's sender. So a flow
  * captured mid-stream is still oriented client to server. */
 #define SIFT_FLOW_BY_FIRST 0 /* the first packet's sender */
-#define SIFT_FLOW_BY_PORT  1 /* by the ports: well-known or registered serves, DHCP client starts  \
+#define SIFT_FLOW_BY_PORT                                                                          \
+    1                        /* by the ports: well-known or registered serves, DHCP client starts  \
                               */
 #define SIFT_FLOW_BY_REPLY 2 /* the receiver of a SYN+ACK or an ICMP echo reply */
 #define SIFT_FLOW_BY_SYN   3 /* the sender of a SYN (no ACK) or an ICMP echo request */

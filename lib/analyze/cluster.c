@@ -95,7 +95,8 @@ static bool su_eq(const void *ctx, uint32_t id)
 
 static uint64_t uf_hash(const uflow_t *f)
 {
-    return XXH3_64bits(f, sizeof *f);
+    uint64_t v[2] = {f->unit, f->flow}; /* not the struct: its padding */
+    return XXH3_64bits(v, sizeof v);
 }
 
 static uint64_t uf_hash_id(const void *ctx, uint32_t id)
@@ -648,14 +649,14 @@ static int distinct_sets(part_run_t *r, const feats_t *f, uint32_t **reps, size_
     if (r->n > 1)
         qsort(k, r->n, sizeof *k, cmp_hk);
     *nreps = 0;
+    size_t run = 0; /* the reps of the current run of equal hashes: reps[run .. *nreps) */
     for (size_t i = 0; i < r->n; i++) {
-        size_t lead = i;
-        while (lead > 0 && k[lead - 1].h == k[i].h)
-            lead--; /* the first of a run of equal hashes */
+        if (i == 0 || k[i].h != k[i - 1].h)
+            run = *nreps;
         uint32_t a = k[i].i;
         bool same = false;
-        for (size_t j = lead; j < i && !same; j++) {
-            uint32_t b = k[j].i;
+        for (size_t j = run; j < *nreps && !same; j++) { /* more than one: a hash collision */
+            uint32_t b = (*reps)[j];
             size_t na = f->off[a + 1] - f->off[a], nb = f->off[b + 1] - f->off[b];
             same = na == nb && memcmp(f->v + f->off[a], f->v + f->off[b], na * sizeof *f->v) == 0;
             if (same)

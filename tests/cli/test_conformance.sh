@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Results never depend on -j or on how a file is split. info, flows, meta, search (packet by
 # packet and per stream), match, timeline (per application and per flow, every group), periodic
-# (bursts, every group scored) and stats (with application detection, and flows and stats
+# (bursts, every group scored), cluster (with every packet listed) and stats (with application detection, and flows and stats
 # without it; flows with layer-2 flows) and the index (its query output and the packets extract writes
 # from its positions) over the bundled captures and every directory of the shared corpus give byte-identical output, messages included: read whole on
 # one thread, and split into ranges (CAPSIFT_RANGE_BYTES) of 64 KiB on 2 threads and of 4 KiB
@@ -32,7 +32,7 @@ cmds=("info --no-cache --json" "flows --no-cache --json" "stats --no-cache --jso
     "flows --no-cache --no-app --layer2 --json" "meta --no-cache --json"
     "timeline --no-cache --json --by app --top 0"
     "timeline --no-cache --json --by flow --top 0 --interval 100ms"
-    "periodic --no-cache --json --all --top 0 --by packets")
+    "periodic --no-cache --json --all --top 0 --by packets" "cluster --json --members")
 # search and match ride on the passes above (their own merges are split under the sanitizers
 # by unit/test_search, test_match and test_diff), and so does periodic's grouping by name (its
 # joins split under the sanitizers by test_periodic): the plain build checks them here
