@@ -201,8 +201,10 @@ SIFT_API int64_t sift_clustering_fields(const sift_clustering_t *c, size_t id,
 
 typedef struct sift_clustering_stats {
     uint64_t parts, units;
-    uint64_t candidates; /* pairs compared exactly (LSH candidates, or every pair with exact) */
-    uint64_t joined;     /* pairs at or above the threshold */
+    uint64_t candidates; /* LSH candidates not joined already (or every pair with exact): each
+                          * verified exactly unless the sizes of the sets or their sketches
+                          * rule it out (the sketch more than 0.15 below the threshold) */
+    uint64_t joined;     /* pairs found at or above the threshold (only these join) */
     uint64_t merged;     /* clusters merged for agreeing constant bytes */
     uint32_t bands, rows;
     size_t memory; /* bytes the sketches, index and sets took at most */

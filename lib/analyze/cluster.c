@@ -20,6 +20,7 @@
 #define LENGTH_SHARE     0.75 /* segments may carry several messages */
 #define MAX_LENGTH_DELTA 4096 /* a length field counts the payload less a header, or more */
 #define MAX_PAIRS        ((size_t)64 << 20)
+#define SKETCH_MARGIN    0.15
 #define NO_FLOW          UINT64_MAX
 
 typedef struct su {
@@ -605,6 +606,14 @@ static int join_pairs(part_run_t *r, const feats_t *f, const uint32_t *reps, siz
             if (uf_find(r->parent, reps[a]) == uf_find(r->parent, reps[b]))
                 continue; /* joined already: a verification would change nothing */
             r->st->candidates++;
+            /* Cheap bounds first: sets of sizes m <= n are at most m/n similar, and a sketch
+             * estimate far below the threshold (SKETCH_MARGIN: over 5 standard deviations of
+             * a 128-value estimate) is not worth the exact count. Only the exact count joins. */
+            size_t na = offs[a + 1] - offs[a], nb = offs[b + 1] - offs[b];
+            if ((double)(na < nb ? na : nb) < o->threshold * (double)(na < nb ? nb : na) ||
+                sift_minhash_similarity(sigs + (size_t)a * o->k, sigs + (size_t)b * o->k, o->k) <
+                    o->threshold - SKETCH_MARGIN)
+                continue;
             if (sift_jaccard(FSET(a), FSET(b)) >= o->threshold) {
                 r->st->joined++;
                 uf_union(r->parent, reps[a], reps[b]);
