@@ -8,14 +8,24 @@
 #include <string.h>
 
 typedef struct cluster_args {
+    int by; /* index into by_names */
     const char *threshold;
     uint64_t bytes, positions, min_size, port, top, seed, max_units;
     bool exact, no_merge, members;
     cli_common_t co;
 } cluster_args_t;
 
+static const char *const by_names[] = {"packet", "flow", NULL};
+
 #define A(field) offsetof(cluster_args_t, field)
 static const cli_opt_t cluster_opts[] = {
+    {.name = "by",
+     .kind = CLI_K_CHOICE,
+     .offset = A(by),
+     .arg = "UNIT",
+     .help = "packet: each packet's payload (the default), or flow: the first --bytes of each\n"
+             "direction of each flow, its payloads joined in order",
+     .choices = by_names},
     {.name = "threshold",
      .kind = CLI_K_STRING,
      .offset = A(threshold),
@@ -363,6 +373,7 @@ int cmd_cluster(int argc, char **argv)
                                  .min_size = (uint32_t)a.min_size,
                                  .port = (uint16_t)a.port,
                                  .members = a.members,
+                                 .by_flow = a.by == 1,
                                  .max_units = a.max_units};
     if (a.positions && a.bytes && a.positions > a.bytes) {
         cli_error("--positions %llu is more than the %llu bytes kept (--bytes)",

@@ -49,6 +49,9 @@ typedef struct sift_cluster_config {
     uint32_t min_size;  /* payloads shorter are left out (0: none) */
     uint16_t port;      /* only packets to or from this port (0: all) */
     bool members;       /* keep every packet's number (sift_cluster_set_members) */
+    bool by_flow;       /* a unit is the first max_bytes of each direction of each flow (the
+                         * payloads in order, joined), its member the first packet; packets of
+                         * no flow are units of their own */
     uint64_t max_units; /* distinct payloads kept (0: SIFT_CLUSTER_DEFAULT_UNITS); the packets of
                          * further ones are counted in other_packets and reported (ELIMIT) */
 } sift_cluster_config_t;

@@ -49,11 +49,26 @@ typedef struct cl_msg {
     uint8_t side, set;
 } cl_msg_t;
 
+/* With by_flow, a side of a flow: its first max_bytes (malloc'd), and its first packet as a
+ * record index within the range that read it (range: that range's id, cl_state_t.range_id). */
+typedef struct cl_side {
+    uint8_t *buf;
+    uint32_t len, cap;
+    bool lost; /* memory ran out joining a later part's bytes */
+    uint64_t range, record;
+} cl_side_t;
+
 typedef struct cl_flow {
     cl_msg_t last, head;
     cl_msg_t *pend; /* pairs: pend[2i], pend[2i+1] */
     uint32_t npend, cap;
+    cl_side_t side[2]; /* by_flow: [sender is key.hi] */
 } cl_flow_t;
+
+/* A range's records begin at base in its input (learnt when the range is merged). */
+typedef struct cl_base {
+    uint64_t range, base;
+} cl_base_t;
 
 typedef struct cl_state {
     sift_cluster_config_t cfg;
@@ -69,6 +84,9 @@ typedef struct cl_state {
     size_t ntrans, capt;
     sift__ids_t uix, kix, eix, tix;
     uint64_t packets, short_packets, other_packets;
+    uint64_t range_id; /* the file offset of the range's first record, plus 1 (0: none yet) */
+    cl_base_t *bases;  /* of the ranges merged into this state, its own first */
+    size_t nbases, capbases;
 } cl_state_t;
 
 /* The part an entry's packets go to. */

@@ -234,6 +234,35 @@ static sift_cluster_part_t part_by_ports(const sift_packet_t *pkt)
         .proto = pkt->ip_proto, .dir = client ? 0 : 1, .port = client ? pkt->dport : pkt->sport};
 }
 
+/* Appends n bytes to a side of a flow, up to max (by_flow). False when memory ran out. */
+static bool side_append(cl_side_t *d, const uint8_t *b, size_t n, uint32_t max)
+{
+    if (d->len >= max || n == 0)
+        return true;
+    if (!d->buf && !(d->buf = malloc(max)))
+        return false;
+    d->cap = max;
+    size_t k = n < max - d->len ? n : max - d->len;
+    memcpy(d->buf + d->len, b, k);
+    d->len += (uint32_t)k;
+    return true;
+}
+
+/* by_flow: the packet's bytes go to its side of the flow; the units are made at flow end. */
+static void flow_bytes(cl_state_t *s, const sift_packet_t *pkt, cl_flow_t *fs)
+{
+    const sift_flow_t *f = pkt->flow;
+    uint8_t side = (uint8_t)((pkt->flow_dir == SIFT_FLOW_AB) == (f->a_is_hi != 0));
+    cl_side_t *d = &fs->side[side];
+    if (d->range == 0) {
+        d->range = s->range_id;
+        d->record = pkt->record;
+    }
+    s->packets++;
+    if (!side_append(d, pkt->payload, pkt->payload_len, s->cfg.max_bytes))
+        sift_pass_report(s, SIFT_ENOMEM, "memory ran out for the flows' first bytes");
+}
+
 static void cl_packet(void *state, const sift_packet_t *pkt)
 {
     cl_state_t *s = state;
@@ -242,6 +271,16 @@ static void cl_packet(void *state, const sift_packet_t *pkt)
     if (pkt->payload_len < s->cfg.min_size ||
         (s->cfg.port && pkt->sport != s->cfg.port && pkt->dport != s->cfg.port)) {
         s->short_packets++;
+        return;
+    }
+    if (s->range_id == 0) {
+        s->range_id = pkt->rec->offset + 1;
+        cl_base_t b = {s->range_id, 0};
+        if (sift__grow((void **)&s->bases, &s->capbases, 1, sizeof *s->bases) == 0)
+            s->bases[s->nbases++] = b;
+    }
+    if (s->cfg.by_flow && pkt->flow && pkt->flow_state) {
+        flow_bytes(s, pkt, pkt->flow_state);
         return;
     }
     uint32_t kept = pkt->payload_len < s->cfg.max_bytes ? pkt->payload_len : s->cfg.max_bytes;
@@ -323,6 +362,13 @@ static int cl_merge(void *into, const void *from)
         if (t.a != UINT32_MAX && t.b != UINT32_MAX && t.key != UINT32_MAX)
             trans_add(a, &t);
     }
+    for (size_t i = 0; i < b->nbases; i++) { /* from's records begin at base */
+        if (sift__grow((void **)&a->bases, &a->capbases, a->nbases + 1, sizeof *a->bases) < 0) {
+            sift_pass_report(a, SIFT_ENOMEM, "memory ran out for the ranges' records");
+            break;
+        }
+        a->bases[a->nbases++] = (cl_base_t){b->bases[i].range, b->bases[i].base + base};
+    }
     a->packets += b->packets;
     a->short_packets += b->short_packets;
     a->other_packets += b->other_packets;
@@ -359,13 +405,67 @@ static void cl_flow_join(void *into, const void *from)
         a->head = b->head;
     if (b->last.set)
         a->last = b->last;
+    for (int k = 0; k < 2; k++) { /* by_flow: the later part's first bytes follow on */
+        cl_side_t *x = &a->side[k];
+        const cl_side_t *y = &b->side[k];
+        if (y->range == 0)
+            continue;
+        if (x->range == 0) {
+            x->range = y->range;
+            x->record = y->record;
+        }
+        if (y->len && !side_append(x, y->buf, y->len, y->cap))
+            x->lost = true;
+    }
 }
 
 static void cl_flow_release(void *flow_state)
 {
     cl_flow_t *fs = flow_state;
+    free(fs->side[0].buf);
+    free(fs->side[1].buf);
     free(fs->pend);
     *fs = (cl_flow_t){0};
+}
+
+/* The record index in the input of a record of a range. */
+static uint64_t input_record(const cl_state_t *s, uint64_t range, uint64_t record)
+{
+    for (size_t i = 0; i < s->nbases; i++)
+        if (s->bases[i].range == range)
+            return s->bases[i].base + record;
+    return record; /* not reached: every range that read a packet is merged */
+}
+
+/* by_flow, at the flow's end: a unit for each side that sent payload bytes, and the pair of the
+ * initiator's and the responder's. */
+static void flow_units(cl_state_t *s, const sift_flow_t *f, const cl_flow_t *fs)
+{
+    uint32_t unit[2] = {UINT32_MAX, UINT32_MAX};
+    uint32_t key = UINT32_MAX;
+    for (int k = 0; k < 2; k++) {
+        const cl_side_t *d = &fs->side[k];
+        if (d->len == 0)
+            continue;
+        if (d->lost)
+            sift_pass_report(s, SIFT_ENOMEM, "memory ran out for the flows' first bytes");
+        if (key == UINT32_MAX && (key = key_of(s, &f->key, f->a_is_hi, f->first_ns)) == UINT32_MAX)
+            return;
+        unit[k] = unit_of(s, XXH3_128bits(d->buf, d->len), d->buf, d->len, d->len);
+        if (unit[k] == UINT32_MAX)
+            continue;
+        cl_entry_t e = {.unit = unit[k],
+                        .key = key,
+                        .side = (uint8_t)k,
+                        .record = input_record(s, d->range, d->record),
+                        .count = 1};
+        entry_add(s, &e);
+    }
+    int ka = f->a_is_hi ? 1 : 0; /* the initiator's side */
+    if (unit[0] != UINT32_MAX && unit[1] != UINT32_MAX) {
+        cl_trans_t t = {.a = unit[ka], .b = unit[!ka], .key = key, .side = (uint8_t)ka, .count = 1};
+        trans_add(s, &t);
+    }
 }
 
 static void cl_flow_end(void *state, const sift_flows_t *flows, const sift_flow_t *f,
@@ -373,11 +473,13 @@ static void cl_flow_end(void *state, const sift_flows_t *flows, const sift_flow_
 {
     (void)flows;
     cl_state_t *s = state;
+    const cl_flow_t *fs = flow_state;
+    if (s->cfg.by_flow && fs)
+        flow_units(s, f, fs);
     key_probe_t q = {s, &f->key};
     uint32_t id = sift__ids_find(&s->kix, key_hash(&f->key), key_eq, &q);
     if (id == UINT32_MAX)
         return;
-    const cl_flow_t *fs = flow_state;
     for (uint32_t i = 0; fs && i + 1 < fs->npend; i += 2)
         trans_add_msgs(s, id, &fs->pend[i], &fs->pend[i + 1]);
     cl_key_t *k = &s->keys[id];
@@ -397,6 +499,7 @@ static void cl_release(void *state)
     free(s->keys);
     free(s->ents);
     free(s->trans);
+    free(s->bases);
     sift__ids_free(&s->tix);
     sift__ids_free(&s->uix);
     sift__ids_free(&s->kix);

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # capsift cluster: message types against tshark's dissection of real captures of six protocols
 # (homogeneity and completeness held at the level reached), --exact agreeing with the LSH join,
-# the JSON's packets numbered as tshark numbers them, text payloads clustered as text, damaged
-# and missing inputs, bad options.
+# the JSON's packets numbered as tshark numbers them (--by flow: each direction's first), text
+# payloads clustered as text, damaged and missing inputs, bad options.
 . "$(dirname "$0")/lib.sh"
 HERE=$(dirname "$0")
 
@@ -40,6 +40,22 @@ with_payload = {int(x) for x in out.split()}
 seen = [n for c in clusters for f, n in c["packets"]]
 assert len(seen) == len(set(seen)) == head["packets"], (len(seen), head)
 assert set(seen) <= with_payload, sorted(set(seen) - with_payload)[:5]
+PY
+# --by flow: a unit per direction of a flow, its packet the first of that direction
+expect_exit 0 "$CAPSIFT" cluster --by flow --json --members "$CAPS/dpkt--http.pcap"
+python3 - "$TMP/out" "$CAPS/dpkt--http.pcap" <<'PY' && pass || fail "cluster --by flow on dpkt--http.pcap"
+import json, subprocess, sys
+clusters = [json.loads(l) for l in open(sys.argv[1]).read().splitlines()[1:]]
+seen = sorted(n for c in clusters for f, n in c["packets"])
+out = subprocess.run(["tshark", "-n", "-r", sys.argv[2], "-Y", "tcp.len > 0 or udp.length > 8",
+                      "-T", "fields", "-e", "frame.number", "-e", "tcp.stream", "-e", "udp.stream",
+                      "-e", "ip.src", "-e", "ipv6.src"], capture_output=True, text=True).stdout
+first = {}
+for line in out.splitlines():
+    c = line.split("\t")
+    first.setdefault(("t" + c[1] if c[1] else "u" + c[2], c[3] or c[4]), int(c[0]))
+assert seen == sorted(first.values()), (seen, sorted(first.values()))
+assert sum(c["size"] for c in clusters) == len(first)
 PY
 expect_exit 0 "$CAPSIFT" cluster "$CAPS/dpkt--http.pcap"
 expect_grep '^#0 (tcp|udp)/[0-9]+ (client|server): ' "$TMP/out"

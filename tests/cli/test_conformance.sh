@@ -32,7 +32,8 @@ cmds=("info --no-cache --json" "flows --no-cache --json" "stats --no-cache --jso
     "flows --no-cache --no-app --layer2 --json" "meta --no-cache --json"
     "timeline --no-cache --json --by app --top 0"
     "timeline --no-cache --json --by flow --top 0 --interval 100ms"
-    "periodic --no-cache --json --all --top 0 --by packets" "cluster --json --members")
+    "periodic --no-cache --json --all --top 0 --by packets" "cluster --json --members"
+    "cluster --json --members --by flow")
 # search and match ride on the passes above (their own merges are split under the sanitizers
 # by unit/test_search, test_match and test_diff), and so does periodic's grouping by name (its
 # joins split under the sanitizers by test_periodic): the plain build checks them here

@@ -281,32 +281,31 @@ typedef struct cap_run {
     int pass;
 } cap_run_t;
 
-static void run_capture(cap_run_t *r, const char *path, unsigned threads, bool members)
+static void run_capture(cap_run_t *r, const char *path, unsigned threads, bool by_flow)
 {
-    static sift_cluster_config_t cfg;
-    cfg = (sift_cluster_config_t){.members = members};
+    static sift_cluster_config_t cfg[2];
+    cfg[by_flow] = (sift_cluster_config_t){.members = true, .by_flow = by_flow};
     assert_int_equal(sift_ctx_create(&r->ctx), 0);
     sift_engine_opts_t eo = {.threads = threads, .split_bytes = 4096, .chunk_bytes = 4096};
     assert_int_equal(sift_engine_create(&r->e, r->ctx, &eo), 0);
-    r->pass = sift_engine_add_pass(r->e, &sift_cluster_pass, &cfg);
+    r->pass = sift_engine_add_pass(r->e, &sift_cluster_pass, &cfg[by_flow]);
     assert_true(r->pass >= 0);
     assert_int_equal(sift_engine_add_input(r->e, path), 1);
     assert_int_equal(sift_engine_run(r->e), 0);
 }
 
 /* The pass on a real capture, split into 4 KiB ranges or not: the same units, counts and
- * members, numbered as tshark numbers packets. */
-static void test_pass_on_capture(void **state)
+ * members, numbered as tshark numbers packets; per packet and per flow direction. */
+static void pass_on_capture(bool by_flow)
 {
-    (void)state;
     const char *dir = getenv("SIFT_TEST_CAPTURES");
     if (!dir)
         skip();
     char path[1024];
     snprintf(path, sizeof path, "%s/dpkt--http.pcap", dir);
     cap_run_t a, b;
-    run_capture(&a, path, 1, true);
-    run_capture(&b, path, 4, true);
+    run_capture(&a, path, 1, by_flow);
+    run_capture(&b, path, 4, by_flow);
     sift_cluster_set_t *sa, *sb;
     assert_int_equal(sift_cluster_set_create(&sa, 0), 0);
     assert_int_equal(sift_cluster_set_create(&sb, 0), 0);
@@ -339,8 +338,13 @@ static void test_pass_on_capture(void **state)
         }
         packets += ua.packets;
         assert_true(ua.part.port == 80 || ua.part.port == 53); /* HTTP, DNS: servers' ports */
+        if (by_flow)
+            assert_int_equal(ua.packets, 1); /* one flow's direction each: all differ */
     }
-    assert_int_equal(packets, sum.packets);
+    if (!by_flow)
+        assert_int_equal(packets, sum.packets);
+    else
+        assert_true(packets < sum.packets);
     sift_clustering_t *c;
     assert_int_equal(sift_cluster_run(sa, NULL, &c), 0);
     assert_true(sift_clustering_count(c) >= 2); /* requests and responses apart */
@@ -354,12 +358,25 @@ static void test_pass_on_capture(void **state)
     sift_ctx_free(b.ctx);
 }
 
+static void test_pass_on_capture(void **state)
+{
+    (void)state;
+    pass_on_capture(false);
+}
+
+static void test_pass_by_flow(void **state)
+{
+    (void)state;
+    pass_on_capture(true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_synthetic_types),        cmocka_unit_test(test_threads_and_exact),
         cmocka_unit_test(test_duplicates_and_options), cmocka_unit_test(test_fields),
         cmocka_unit_test(test_length_field),           cmocka_unit_test(test_pass_on_capture),
+        cmocka_unit_test(test_pass_by_flow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
