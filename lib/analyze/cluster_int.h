@@ -89,6 +89,133 @@ typedef struct cl_state {
     size_t nbases, capbases;
 } cl_state_t;
 
+/* ---- the set and the clustering (cluster_set.c, cluster.c, cluster_type.c, cluster_fields.c) */
+
+typedef struct su {
+    sift_cluster_part_t part;
+    XXH128_hash_t h; /* of the whole payload */
+    size_t off;
+    uint32_t kept;
+    uint64_t len, packets;
+    uint32_t mhead, mtail; /* members: a list through mem_t.next (UINT32_MAX: none) */
+    uint32_t nmem;
+} su_t;
+
+typedef struct mem {
+    sift_cluster_member_t m;
+    uint32_t next;
+} mem_t;
+
+typedef struct uflow {
+    uint32_t unit;
+    uint64_t flow;
+} uflow_t;
+
+typedef struct upair {
+    uint32_t req, resp;
+    uint64_t count;
+} upair_t;
+
+struct sift_cluster_set {
+    uint32_t max_bytes;
+    su_t *u;
+    size_t n, capu;
+    uint8_t *bytes;
+    size_t nbytes, capb;
+    sift__ids_t uix;
+    uflow_t *fl;
+    size_t nfl, capfl;
+    sift__ids_t fix;
+    mem_t *mem;
+    size_t nmem, capmem;
+    upair_t *pairs;
+    size_t npairs, cappairs;
+    sift__ids_t pix;
+};
+
+struct sift_clustering {
+    const sift_cluster_set_t *set;
+    sift_cluster_opts_t o;
+    uint32_t *of;      /* cluster of each unit */
+    uint32_t *members; /* units by cluster */
+    size_t *start;     /* members of cluster c: [start[c], start[c+1]) */
+    sift_cluster_info_t *info;
+    size_t n;
+    sift_clustering_stats_t st;
+};
+
+static inline bool part_eq(sift_cluster_part_t a, sift_cluster_part_t b)
+{
+    return a.proto == b.proto && a.dir == b.dir && a.port == b.port;
+}
+
+static inline int cmp_part(sift_cluster_part_t a, sift_cluster_part_t b)
+{
+    if (a.proto != b.proto)
+        return a.proto < b.proto ? -1 : 1;
+    if (a.port != b.port)
+        return a.port < b.port ? -1 : 1;
+    if (a.dir != b.dir)
+        return a.dir < b.dir ? -1 : 1;
+    return 0;
+}
+
+static inline const uint8_t *ubytes(const sift_cluster_set_t *s, uint32_t i)
+{
+    return s->bytes + s->u[i].off;
+}
+
+static inline uint32_t uf_find(uint32_t *p, uint32_t x)
+{
+    while (p[x] != x) {
+        p[x] = p[p[x]];
+        x = p[x];
+    }
+    return x;
+}
+
+/* The smaller root wins, so the components' roots never depend on the order of unions. */
+static inline bool uf_union(uint32_t *p, uint32_t a, uint32_t b)
+{
+    a = uf_find(p, a);
+    b = uf_find(p, b);
+    if (a == b)
+        return false;
+    if (a < b)
+        p[b] = a;
+    else
+        p[a] = b;
+    return true;
+}
+
+typedef struct part_run {
+    const sift_cluster_set_t *s;
+    const sift_cluster_opts_t *o;
+    const uint32_t *ids; /* the part's units */
+    size_t n;
+    uint32_t *parent; /* union-find over the part's positions 0..n-1 */
+    sift_clustering_stats_t *st;
+    bool text;
+    bool *sel;    /* offsets of positional tokens */
+    uint32_t key; /* the type field the clusters were merged by (UINT32_MAX: none) */
+    /* the set's request/response pairs by request unit: pairs[plist[pstart[u] ..
+     * pstart[u + 1])] (shared by the run); pos[u]: unit u's index in its part */
+    const size_t *pstart;
+    const uint32_t *plist, *pos;
+    const size_t *fstart; /* the flows of unit u: s->fl[flist[fstart[u] .. fstart[u + 1])] */
+    const uint32_t *flist;
+} part_run_t;
+
+/* Whether the w-byte number at offset o (1, 2 or 4 bytes, either byte order) is the payload's
+ * length plus a constant (*delta, NULL: not wanted) in at least share of the units holding it,
+ * when they have more than one length (cluster_fields.c). */
+bool sift__cluster_length_field(const sift_cluster_set_t *s, const uint32_t *ids, size_t n,
+                                uint32_t o, unsigned w, bool little, double share, int64_t *delta);
+
+/* Merges the clusters of a transport and port's client and server parts by their type field
+ * (cluster_type.c). */
+int sift__cluster_merge_parts(part_run_t *pr, size_t np);
+
 /* The part an entry's packets go to. */
 sift_cluster_part_t sift__cluster_entry_part(const cl_state_t *s, const cl_entry_t *e);
 

@@ -1,0 +1,292 @@
+/* The type field of a transport and port: the offset whose byte a response shares with its
+ * request, found from the pairs the flows give, and the merge of the clusters that agree on it
+ * (see capsift/cluster.h). */
+#include "analyze/cluster_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_SHARE        0.95 /* constant within the clusters of this share of the payloads */
+#define NOISE_SHARE      0.99 /* one value on this share: a constant with noise */
+#define PAIR_CONSISTENCY 0.5  /* I(A;B) / H(A,B) of a type field at least */
+#define PAIR_COVER       0.5  /* of the pairs, where both bytes are known */
+#define MIN_PAIRS        20
+#define MAX_SAMPLES      20000
+
+/* Per cluster (its root) of a part: for each selected offset, the byte all its payloads have
+ * there (0..255), MASK_VARIES when they differ, MASK_MISSING when one is shorter. */
+#define MASK_VARIES  256
+#define MASK_MISSING 257
+#define MASK_UNSEEN  258
+
+static uint16_t *part_masks(const part_run_t *r, const bool *sel, uint32_t p)
+{
+    const sift_cluster_set_t *s = r->s;
+    size_t cells = (size_t)r->n * p;
+    uint16_t *mask = malloc((cells ? cells : 1) * sizeof *mask);
+    if (!mask)
+        return NULL;
+    for (size_t i = 0; i < (size_t)r->n * p; i++)
+        mask[i] = MASK_UNSEEN;
+    for (size_t i = 0; i < r->n; i++) {
+        uint16_t *m = mask + (size_t)uf_find(r->parent, (uint32_t)i) * p;
+        const su_t *u = &s->u[r->ids[i]];
+        const uint8_t *b = ubytes(s, r->ids[i]);
+        for (uint32_t j = 0; j < p; j++) {
+            if (!sel[j])
+                continue;
+            uint16_t v = j < u->kept ? b[j] : MASK_MISSING;
+            m[j] = m[j] == MASK_UNSEEN || m[j] == v ? v : MASK_VARIES;
+        }
+    }
+    return mask;
+}
+
+typedef struct fv {
+    uint64_t flow;
+    uint16_t v;
+} fv_t;
+
+static int cmp_fv(const void *a, const void *b)
+{
+    const fv_t *x = a, *y = b;
+    if (x->flow != y->flow)
+        return x->flow < y->flow ? -1 : 1;
+    return (x->v > y->v) - (x->v < y->v);
+}
+
+/* Whether offset j has one value per flow, in flows that carry several payloads: a session or
+ * connection identifier that the response echoes, not a type (a session carries many types). */
+static bool flow_bound(const part_run_t *r, uint32_t j)
+{
+    const sift_cluster_set_t *s = r->s;
+    size_t n = 0;
+    for (size_t i = 0; i < r->n; i++)
+        n += r->fstart[r->ids[i] + 1] - r->fstart[r->ids[i]];
+    fv_t *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v)
+        return false;
+    n = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        uint32_t u = r->ids[i];
+        uint16_t b = j < s->u[u].kept ? ubytes(s, u)[j] : MASK_MISSING;
+        for (size_t k = r->fstart[u]; k < r->fstart[u + 1]; k++)
+            v[n++] = (fv_t){s->fl[r->flist[k]].flow, b};
+    }
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp_fv);
+    size_t in_multi = 0, majority = 0; /* payloads of flows with several, and of their commonest */
+    for (size_t lo = 0; lo < n;) {
+        size_t hi = lo, top = 0;
+        while (hi < n && v[hi].flow == v[lo].flow)
+            hi++;
+        for (size_t a = lo; a < hi;) {
+            size_t b = a;
+            while (b < hi && v[b].v == v[a].v)
+                b++;
+            top = b - a > top ? b - a : top;
+            a = b;
+        }
+        if (hi - lo > 1) {
+            in_multi += hi - lo;
+            majority += top;
+        }
+        lo = hi;
+    }
+    free(v);
+    return in_multi > 0 && (double)majority >= NOISE_SHARE * (double)in_multi;
+}
+
+/* The type-field candidates of a part: offsets constant within the clusters of nearly every
+ * payload that shares its cluster, with more than one value between them, that are not a
+ * constant with noise. Written to out (p entries), their number to *nout. */
+static int part_candidates(const part_run_t *r, const bool *sel, uint32_t p, const uint16_t *mask,
+                           uint32_t *out, size_t *nout)
+{
+    *nout = 0;
+    /* a payload alone in its cluster is constant everywhere: it says nothing of a field */
+    uint32_t *size = calloc(r->n ? r->n : 1, sizeof *size);
+    if (!size)
+        return SIFT_ENOMEM;
+    size_t grouped = 0;
+    for (size_t i = 0; i < r->n; i++)
+        size[uf_find(r->parent, (uint32_t)i)]++;
+    for (size_t i = 0; i < r->n; i++)
+        grouped += size[uf_find(r->parent, (uint32_t)i)] > 1;
+    for (uint32_t j = 0; j < p; j++) {
+        if (!sel[j])
+            continue;
+        size_t held = 0, count[256] = {0}, top = 0;
+        for (size_t i = 0; i < r->n; i++) {
+            uint32_t root = uf_find(r->parent, (uint32_t)i);
+            uint16_t v = mask[(size_t)root * p + j];
+            if (v >= MASK_VARIES || size[root] < 2)
+                continue;
+            held++;
+            if (++count[v] > top)
+                top = count[v];
+        }
+        if (held > 0 && (double)held >= KEY_SHARE * (double)grouped &&
+            (double)top < NOISE_SHARE * (double)held && !flow_bound(r, j))
+            out[(*nout)++] = j;
+    }
+    free(size);
+    return 0;
+}
+
+/* A pair of messages in a client part and its server part, by their indices in them. */
+typedef struct sample {
+    uint32_t a, b;
+    double w;
+} sample_t;
+
+/* The pairs of the set between the two parts, the first MAX_SAMPLES in unit order. */
+static sample_t *pair_samples(const part_run_t *ra, size_t *n)
+{
+    const sift_cluster_set_t *s = ra->s;
+    *n = 0;
+    size_t total = 0;
+    for (size_t i = 0; i < ra->n; i++)
+        total += ra->pstart[ra->ids[i] + 1] - ra->pstart[ra->ids[i]];
+    if (total > MAX_SAMPLES)
+        total = MAX_SAMPLES;
+    sample_t *v = malloc((total ? total : 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < ra->n && *n < total; i++) {
+        uint32_t u = ra->ids[i];
+        for (size_t k = ra->pstart[u]; k < ra->pstart[u + 1] && *n < total; k++) {
+            const upair_t *pp = &s->pairs[ra->plist[k]];
+            v[(*n)++] = (sample_t){(uint32_t)i, ra->pos[pp->resp], (double)pp->count};
+        }
+    }
+    return v;
+}
+
+static double entropy_of(const double *c, size_t n, double total)
+{
+    double h = 0;
+    for (size_t i = 0; i < n; i++)
+        if (c[i] > 0)
+            h -= c[i] / total * log2(c[i] / total);
+    return h;
+}
+
+/* How well the byte at offset ja of a request and at jb of its response determine each other
+ * over the pairs where both are constant within their clusters: I(A;B) / H(A,B), 1 for a
+ * one-to-one mapping, 0 for independent bytes (data). *cover: the share of pairs used. */
+static double consistency(const part_run_t *ra, const part_run_t *rb, const uint16_t *ma,
+                          const uint16_t *mb, uint32_t p, const sample_t *v, size_t n, uint32_t ja,
+                          uint32_t jb, double *joint, double *cover, double *h_out)
+{
+    double ca[256] = {0}, cb[256] = {0}, total = 0, all = 0;
+    for (size_t i = 0; i < n; i++) {
+        all += v[i].w;
+        uint16_t x = ma[(size_t)uf_find(ra->parent, v[i].a) * p + ja];
+        uint16_t y = mb[(size_t)uf_find(rb->parent, v[i].b) * p + jb];
+        if (x >= MASK_VARIES || y >= MASK_VARIES)
+            continue;
+        ca[x] += v[i].w;
+        cb[y] += v[i].w;
+        joint[x << 8 | y] += v[i].w;
+        total += v[i].w;
+    }
+    *cover = all > 0 ? total / all : 0;
+    if (total <= 0)
+        return 0;
+    double hj = 0;
+    for (size_t i = 0; i < n; i++) { /* the joint table's cells, each once, then cleared */
+        uint16_t x = ma[(size_t)uf_find(ra->parent, v[i].a) * p + ja];
+        uint16_t y = mb[(size_t)uf_find(rb->parent, v[i].b) * p + jb];
+        if (x >= MASK_VARIES || y >= MASK_VARIES || joint[x << 8 | y] <= 0)
+            continue;
+        double q = joint[x << 8 | y] / total;
+        hj -= q * log2(q);
+        joint[x << 8 | y] = 0;
+    }
+    double h = entropy_of(ca, 256, total) + entropy_of(cb, 256, total);
+    *h_out = h;
+    return hj > 0 ? (h - hj) / hj : 0;
+}
+
+/* The type field from the pairs: the candidates whose bytes in a request and its response
+ * determine each other best (NetPlier's constraint). Returns false when there are too few
+ * pairs to judge, or none is consistent. */
+static bool paired_keys(const part_run_t *pr, const uint16_t *const *mask, const uint32_t *const *c,
+                        const size_t *nc, uint32_t *ka, uint32_t *kb)
+{
+    uint32_t p = pr[0].o->positions;
+    size_t n;
+    sample_t *v = pair_samples(&pr[0], &n);
+    double *joint = calloc(65536, sizeof *joint);
+    bool found = false;
+    double best = PAIR_CONSISTENCY, best_h = -1;
+    if (v && joint && n >= MIN_PAIRS) {
+        for (size_t i = 0; i < nc[0]; i++)
+            for (size_t j = 0; j < nc[1]; j++) {
+                double cover, h;
+                double q = consistency(&pr[0], &pr[1], mask[0], mask[1], p, v, n, c[0][i], c[1][j],
+                                       joint, &cover, &h);
+                if (cover < PAIR_COVER)
+                    continue;
+                if (q > best + 1e-9 || (q > best - 1e-9 && h > best_h)) {
+                    best = q;
+                    best_h = h;
+                    *ka = c[0][i];
+                    *kb = c[1][j];
+                    found = true;
+                }
+            }
+    }
+    free(v);
+    free(joint);
+    return found;
+}
+
+/* Merges the clusters of the part that have the same byte at the key offset. */
+static void merge_by_key(part_run_t *r, const uint16_t *mask, uint32_t p, uint32_t key)
+{
+    uint32_t first[MASK_UNSEEN + 1];
+    for (size_t v = 0; v <= MASK_UNSEEN; v++)
+        first[v] = UINT32_MAX;
+    for (size_t i = 0; i < r->n; i++) {
+        if (uf_find(r->parent, (uint32_t)i) != i)
+            continue;
+        uint16_t v = mask[i * p + key];
+        if (v >= MASK_VARIES)
+            continue; /* no one value: stays alone */
+        if (first[v] == UINT32_MAX)
+            first[v] = (uint32_t)i;
+        else if (uf_union(r->parent, first[v], (uint32_t)i))
+            r->st->merged++;
+    }
+}
+
+/* Merges the fine clusters of a client part and its server part (one transport and port) by
+ * the type field their pairs show; a part alone, or of text, keeps its clusters. */
+int sift__cluster_merge_parts(part_run_t *pr, size_t np)
+{
+    if (np < 2 || pr[0].text || pr[1].text)
+        return 0;
+    uint32_t p = pr[0].o->positions;
+    uint16_t *mask[2] = {part_masks(&pr[0], pr[0].sel, p), part_masks(&pr[1], pr[1].sel, p)};
+    uint32_t *cand[2] = {malloc((p ? p : 1) * sizeof *cand[0]),
+                         malloc((p ? p : 1) * sizeof *cand[1])};
+    size_t ncand[2] = {0, 0};
+    uint32_t key[2] = {UINT32_MAX, UINT32_MAX};
+    int rc = !mask[0] || !mask[1] || !cand[0] || !cand[1] ? SIFT_ENOMEM : 0;
+    for (size_t i = 0; i < 2 && rc == 0; i++)
+        rc = part_candidates(&pr[i], pr[i].sel, p, mask[i], cand[i], &ncand[i]);
+    if (rc == 0 && paired_keys(pr, (const uint16_t *const *)mask, (const uint32_t *const *)cand,
+                               ncand, &key[0], &key[1]))
+        for (size_t i = 0; i < 2; i++) {
+            merge_by_key(&pr[i], mask[i], p, key[i]);
+            pr[i].key = key[i];
+        }
+    for (size_t i = 0; i < 2; i++) {
+        free(mask[i]);
+        free(cand[i]);
+    }
+    return rc;
+}
