@@ -9,12 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_TYPE_VALUES 16   /* an offset with more values is data, not format */
-#define FEW_SHARE       0.99 /* ... unless that many cover this share of the payloads */
-#define TEXT_SHARE      0.9  /* printable bytes of a text part */
-#define LENGTH_SHARE    0.75 /* segments may carry several messages */
-#define MAX_PAIRS       ((size_t)64 << 20)
-#define SKETCH_MARGIN   0.15
+#define MAX_TYPE_VALUES  16   /* an offset with more values is data, not format */
+#define FEW_SHARE        0.99 /* ... unless that many cover this share of the payloads */
+#define TEXT_SHARE       0.9  /* printable bytes of a text part */
+#define LENGTH_SHARE     0.75 /* segments may carry several messages */
+#define MAX_PAIRS        ((size_t)64 << 20)
+#define SKETCH_MARGIN    0.15
+#define MAX_LENGTH_DELTA 4096 /* a length field counts the payload less a header, or more */
 
 /* A stable merge sort of indices by cmp(ctx, x, y): qsort has no context argument. */
 typedef int (*idx_cmp_fn)(const void *ctx, uint32_t x, uint32_t y);
@@ -63,6 +64,34 @@ static bool is_text(const sift_cluster_set_t *s, const uint32_t *ids, size_t n)
         total += s->u[ids[i]].kept;
     }
     return total > 0 && (double)printable >= TEXT_SHARE * (double)total;
+}
+
+/* Whether the w-byte number at offset o is the length plus a constant in nearly all (share) of
+ * the units that hold it, when they have more than one length; *delta the constant. */
+bool sift__cluster_length_field(const sift_cluster_set_t *s, const uint32_t *ids, size_t n,
+                                uint32_t o, unsigned w, bool little, double share, int64_t *delta)
+{
+    size_t held = 0, agree = 0;
+    int64_t d0 = 0;
+    uint64_t len0 = UINT64_MAX;
+    bool lens = false;
+    for (size_t i = 0; i < n; i++) {
+        const su_t *u = &s->u[ids[i]];
+        if (u->kept < o + w)
+            continue;
+        int64_t d = (int64_t)num_at(ubytes(s, ids[i]) + o, w, little) - (int64_t)u->len;
+        if (held == 0)
+            d0 = d;
+        held++;
+        agree += d == d0;
+        if (len0 == UINT64_MAX)
+            len0 = u->len;
+        lens |= u->len != len0;
+    }
+    if (delta)
+        *delta = d0;
+    return lens && held >= 2 && d0 >= -MAX_LENGTH_DELTA && d0 <= MAX_LENGTH_DELTA &&
+           (double)agree >= share * (double)held && held * 10 >= n * 9;
 }
 
 /* The offsets below p whose byte is part of a length field among the units. */

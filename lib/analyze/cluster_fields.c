@@ -4,49 +4,10 @@
 
 #include <stdlib.h>
 
-#define MAX_LENGTH_DELTA 4096 /* a length field counts the payload less a header, or more */
-
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return (x > y) - (x < y);
-}
-
-/* The w-byte number at b (w 1, 2 or 4). */
-static uint64_t num_at(const uint8_t *b, unsigned w, bool little)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < w; i++)
-        v = v << 8 | b[little ? w - 1 - i : i];
-    return v;
-}
-
-/* Whether the w-byte number at offset o is the length plus a constant in nearly all (share) of
- * the units that hold it, when they have more than one length; *delta the constant. */
-bool sift__cluster_length_field(const sift_cluster_set_t *s, const uint32_t *ids, size_t n,
-                                uint32_t o, unsigned w, bool little, double share, int64_t *delta)
-{
-    size_t held = 0, agree = 0;
-    int64_t d0 = 0;
-    uint64_t len0 = UINT64_MAX;
-    bool lens = false;
-    for (size_t i = 0; i < n; i++) {
-        const su_t *u = &s->u[ids[i]];
-        if (u->kept < o + w)
-            continue;
-        int64_t d = (int64_t)num_at(ubytes(s, ids[i]) + o, w, little) - (int64_t)u->len;
-        if (held == 0)
-            d0 = d;
-        held++;
-        agree += d == d0;
-        if (len0 == UINT64_MAX)
-            len0 = u->len;
-        lens |= u->len != len0;
-    }
-    if (delta)
-        *delta = d0;
-    return lens && held >= 2 && d0 >= -MAX_LENGTH_DELTA && d0 <= MAX_LENGTH_DELTA &&
-           (double)agree >= share * (double)held && held * 10 >= n * 9;
 }
 
 /* A w-byte number at o taking many values in a narrow range over the units: a counter. */

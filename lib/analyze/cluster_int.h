@@ -206,9 +206,18 @@ typedef struct part_run {
     const uint32_t *flist;
 } part_run_t;
 
+/* The w-byte number at b (w 1, 2 or 4). */
+static inline uint64_t num_at(const uint8_t *b, unsigned w, bool little)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < w; i++)
+        v = v << 8 | b[little ? w - 1 - i : i];
+    return v;
+}
+
 /* Whether the w-byte number at offset o (1, 2 or 4 bytes, either byte order) is the payload's
  * length plus a constant (*delta, NULL: not wanted) in at least share of the units holding it,
- * when they have more than one length (cluster_fields.c). */
+ * when they have more than one length (cluster.c). */
 bool sift__cluster_length_field(const sift_cluster_set_t *s, const uint32_t *ids, size_t n,
                                 uint32_t o, unsigned w, bool little, double share, int64_t *delta);
 
