@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # capsift cluster: message types against tshark's dissection of real captures of six protocols
 # (homogeneity and completeness held at the level reached), --exact agreeing with the LSH join,
-# the JSON's packets numbered as tshark numbers them (--by flow: each direction's first), text
-# payloads clustered as text, damaged and missing inputs, bad options.
+# field boundaries against tshark's PDML held too, the JSON's packets numbered as tshark numbers
+# them (--by flow: each direction's first), text payloads clustered as text, damaged and missing
+# inputs, bad options.
 . "$(dirname "$0")/lib.sh"
 HERE=$(dirname "$0")
 
@@ -97,6 +98,22 @@ quality smb2 smb2.cmd,smb2.flags.response - 0.9 0.6 "$T/zeek--smb3_multichannel.
     "$SHARED/apps/smb_deletefile.pcap" "$T/suricata-verify--smb2-async-read--input.pcap"
 quality dns dns.flags.response,dns.qry.type - 0.7 0.6 "$SHARED/apps/dns-tunnel-iodine.pcap" \
     "$SHARED/apps/bad-dns-traffic.pcap"
+
+# field boundaries against tshark's PDML on the small captures: PROTO MIN-PRECISION MIN-RECALL FILE
+boundaries() {
+    local r
+    r=$(python3 "$HERE/cluster_fields.py" "$CAPSIFT" "$1" "$4" 2>&1)
+    python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["packets"] > 0 and r["precision"] >= float(sys.argv[2]) and \
+    r["recall"] >= float(sys.argv[3]), r' "$r" "$2" "$3" && pass ||
+        fail "$1 boundaries: $r (wanted precision >= $2, recall >= $3)"
+}
+boundaries dnp3 0.4 0.9 "$T/iti-ics--DNP3-TestDataPart1.pcap"
+boundaries modbus 0.55 0.99 "$SHARED/apps/modbus.pcap"
+boundaries s7comm 0.45 0.95 "$SHARED/apps/s7comm.pcap"
+boundaries enip 0.25 0.9 "$SHARED/apps/ethernetIP.pcap"
 
 # --exact compares every pair: the same clusters as the LSH candidates give
 for f in "$T/iti-ics--ModbusTCP.pcap" "$SHARED/apps/dns-tunnel-iodine.pcap"; do
