@@ -32,15 +32,15 @@ cmds=("info --no-cache --json" "flows --no-cache --json" "stats --no-cache --jso
     "flows --no-cache --no-app --layer2 --json" "meta --no-cache --json"
     "timeline --no-cache --json --by app --top 0"
     "timeline --no-cache --json --by flow --top 0 --interval 100ms"
-    "periodic --no-cache --json --all --top 0 --by packets" "cluster --json --members"
-    "cluster --json --members --by flow")
+    "periodic --no-cache --json --all --top 0 --by packets" "cluster --json --members")
 # search and match ride on the passes above (their own merges are split under the sanitizers
-# by unit/test_search, test_match and test_diff), and so does periodic's grouping by name (its
-# joins split under the sanitizers by test_periodic): the plain build checks them here
+# by unit/test_search, test_match and test_diff), and so do periodic's grouping by name (its
+# joins split under the sanitizers by test_periodic) and cluster's flow units (split into 4 KiB
+# ranges under the sanitizers by unit/test_cluster): the plain build checks them here
 if [ "${SIFT_SANITIZE:-OFF}" != ON ]; then
     cmds+=("search --no-cache --json -q --per-packet -F $TMP/patterns"
         "search --no-cache --json -q -F $TMP/patterns" "match --no-cache --json -q --ioc $TMP/iocs"
-        "periodic --no-cache --json --all --top 0 --group name")
+        "periodic --no-cache --json --all --top 0 --group name" "cluster --json --members --by flow")
 fi
 for d in "${dirs[@]}"; do
     for cmd in "${cmds[@]}"; do
