@@ -128,21 +128,6 @@ const cli_command_t cli_cmd_cluster = {
 
 static const char *const kind_names[] = {"constant", "varying", "counter", "length"};
 
-static const char *proto_name(uint8_t p, char *buf, size_t size)
-{
-    switch (p) {
-    case 6:
-        return "tcp";
-    case 17:
-        return "udp";
-    case 132:
-        return "sctp";
-    default:
-        snprintf(buf, size, "ip%u", p);
-        return buf;
-    }
-}
-
 static void hex(char *out, const uint8_t *b, size_t n)
 {
     static const char digits[] = "0123456789abcdef";
@@ -262,7 +247,7 @@ static int show_cluster(FILE *out, const cluster_args_t *a, const sift_cluster_s
     if (nf < 0)
         return CLI_FAILED;
     char pb[16], hexb[2 * 65536 + 1], asc[65536 + 1];
-    const char *proto = proto_name(x->part.proto, pb, sizeof pb);
+    const char *proto = sift_ip_proto_name(x->part.proto, pb, sizeof pb);
     const char *dir = x->part.dir ? "server" : "client";
     int rc = CLI_OK;
     if (a->co.format == CLI_FORMAT_JSON) {

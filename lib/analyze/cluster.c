@@ -115,7 +115,6 @@ static void length_offsets(const sift_cluster_set_t *s, const uint32_t *ids, siz
 typedef struct feats {
     uint64_t *v;
     size_t *off; /* unit i of the part: v[off[i] .. off[i+1]) */
-    size_t n;
 } feats_t;
 
 static int part_features(const sift_cluster_set_t *s, const uint32_t *ids, size_t n, bool text,
@@ -149,7 +148,6 @@ static int part_features(const sift_cluster_set_t *s, const uint32_t *ids, size_
         at += sift_features_sort_unique(f->v + at, k);
     }
     f->off[n] = at;
-    f->n = n;
     return 0;
 }
 
@@ -346,17 +344,24 @@ static int cluster_part(part_run_t *r)
     return rc;
 }
 
-static int cmp_info(const sift_cluster_info_t *x, const sift_cluster_info_t *y,
-                    const sift_cluster_set_t *s)
+typedef struct info_order {
+    const sift_cluster_info_t *info;
+    const sift_cluster_set_t *s;
+} info_order_t;
+
+/* Clusters by packets (most first), then part, then their representatives' bytes. */
+static int cmp_cluster(const void *ctx, uint32_t i, uint32_t j)
 {
+    const info_order_t *o = ctx;
+    const sift_cluster_info_t *x = &o->info[i], *y = &o->info[j];
     if (x->packets != y->packets)
         return x->packets > y->packets ? -1 : 1;
     int c = cmp_part(x->part, y->part);
     if (c)
         return c;
-    const su_t *a = &s->u[x->rep], *b = &s->u[y->rep];
+    const su_t *a = &o->s->u[x->rep], *b = &o->s->u[y->rep];
     uint32_t m = a->kept < b->kept ? a->kept : b->kept;
-    c = memcmp(s->bytes + a->off, s->bytes + b->off, m);
+    c = memcmp(o->s->bytes + a->off, o->s->bytes + b->off, m);
     if (c)
         return c;
     if (a->kept != b->kept)
@@ -364,15 +369,36 @@ static int cmp_info(const sift_cluster_info_t *x, const sift_cluster_info_t *y,
     return (a->len > b->len) - (a->len < b->len);
 }
 
-typedef struct info_order {
-    const sift_cluster_info_t *info;
-    const sift_cluster_set_t *s;
-} info_order_t;
-
-static int cmp_cluster(const void *ctx, uint32_t x, uint32_t y)
+/* Items 0..m-1 grouped by a key below n (key(ctx, k)): those of key u are
+ * list[start[u] .. start[u + 1]), in item order. start holds n + 1, list m. */
+static void group_by(size_t n, size_t m, uint32_t (*key)(const void *ctx, size_t k),
+                     const void *ctx, size_t *start, uint32_t *list)
 {
-    const info_order_t *o = ctx;
-    return cmp_info(&o->info[x], &o->info[y], o->s);
+    memset(start, 0, (n + 1) * sizeof *start);
+    for (size_t k = 0; k < m; k++)
+        start[key(ctx, k) + 1]++;
+    for (size_t i = 0; i < n; i++)
+        start[i + 1] += start[i];
+    for (size_t k = 0; k < m; k++) /* start[u]: the next slot of key u, for now */
+        list[start[key(ctx, k)]++] = (uint32_t)k;
+    for (size_t i = n; i > 0; i--)
+        start[i] = start[i - 1];
+    start[0] = 0;
+}
+
+static uint32_t flow_unit(const void *ctx, size_t k)
+{
+    return ((const sift_cluster_set_t *)ctx)->fl[k].unit;
+}
+
+static uint32_t pair_request(const void *ctx, size_t k)
+{
+    return ((const sift_cluster_set_t *)ctx)->pairs[k].req;
+}
+
+static uint32_t unit_cluster(const void *ctx, size_t k)
+{
+    return ((const sift_clustering_t *)ctx)->of[k];
 }
 
 typedef struct cflow {
@@ -498,14 +524,7 @@ static int build_clusters(sift_clustering_t *c, uint32_t *parent, const uint64_t
     }
     for (size_t i = 0; i < n; i++)
         c->of[i] = rank[c->of[i]];
-    for (size_t i = 0; i < n; i++)
-        c->start[c->of[i] + 1]++;
-    for (size_t i = 0; i < nc; i++)
-        c->start[i + 1] += c->start[i];
-    for (size_t i = 0; i < nc; i++)
-        tmp[i] = 0;
-    for (size_t i = 0; i < n; i++)
-        c->members[c->start[c->of[i]] + tmp[c->of[i]]++] = (uint32_t)i;
+    group_by(nc, n, unit_cluster, c, c->start, c->members);
     free(info);
     free(order);
     free(rank);
@@ -565,34 +584,16 @@ int sift_cluster_run(const sift_cluster_set_t *s, const sift_cluster_opts_t *opt
     if (rc == 0 && (!pstart || !plist || !pos || !fstart || !flist))
         rc = SIFT_ENOMEM;
     if (rc == 0) {
-        for (size_t k = 0; k < s->nfl; k++)
-            fstart[s->fl[k].unit + 1]++;
-        for (size_t i = 0; i < n; i++)
-            fstart[i + 1] += fstart[i];
-        for (size_t k = 0; k < s->nfl; k++)
-            flist[fstart[s->fl[k].unit]++] = (uint32_t)k;
-        for (size_t i = n; i > 0; i--)
-            fstart[i] = fstart[i - 1];
-        fstart[0] = 0;
-    }
-    if (rc == 0) {
-        for (size_t k = 0; k < s->npairs; k++)
-            pstart[s->pairs[k].req + 1]++;
-        for (size_t i = 0; i < n; i++)
-            pstart[i + 1] += pstart[i];
-        for (size_t k = 0; k < s->npairs; k++) /* tmp: the next slot of each request unit */
-            plist[pstart[s->pairs[k].req]++] = (uint32_t)k;
-        for (size_t i = n; i > 0; i--)
-            pstart[i] = pstart[i - 1];
-        pstart[0] = 0;
+        group_by(n, s->nfl, flow_unit, s, fstart, flist);
+        group_by(n, s->npairs, pair_request, s, pstart, plist);
     }
     for (size_t lo = 0; rc == 0 && lo < n;) {
         /* the parts of one transport and port: sorted by direction, client first */
         part_run_t pr[2] = {{0}};
         size_t np = 0, at = lo;
-        while (rc == 0 && np < 2 && at < n &&
-               (np == 0 || (s->u[ids[at]].part.proto == pr[0].s->u[pr[0].ids[0]].part.proto &&
-                            s->u[ids[at]].part.port == pr[0].s->u[pr[0].ids[0]].part.port))) {
+        sift_cluster_part_t first = s->u[ids[lo]].part;
+        while (rc == 0 && np < 2 && at < n && s->u[ids[at]].part.proto == first.proto &&
+               s->u[ids[at]].part.port == first.port) {
             size_t hi = at + 1;
             while (hi < n && part_eq(s->u[ids[hi]].part, s->u[ids[at]].part))
                 hi++;

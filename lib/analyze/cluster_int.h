@@ -61,7 +61,7 @@ typedef struct cl_side {
 typedef struct cl_flow {
     cl_msg_t last, head;
     cl_msg_t *pend; /* pairs: pend[2i], pend[2i+1] */
-    uint32_t npend, cap;
+    size_t npend, cap;
     cl_side_t side[2]; /* by_flow: [sender is key.hi] */
 } cl_flow_t;
 

@@ -27,7 +27,7 @@ static uint16_t *part_masks(const part_run_t *r, const bool *sel, uint32_t p)
     uint16_t *mask = malloc((cells ? cells : 1) * sizeof *mask);
     if (!mask)
         return NULL;
-    for (size_t i = 0; i < (size_t)r->n * p; i++)
+    for (size_t i = 0; i < cells; i++)
         mask[i] = MASK_UNSEEN;
     for (size_t i = 0; i < r->n; i++) {
         uint16_t *m = mask + (size_t)uf_find(r->parent, (uint32_t)i) * p;
@@ -135,14 +135,15 @@ static int part_candidates(const part_run_t *r, const bool *sel, uint32_t p, con
     return 0;
 }
 
-/* A pair of messages in a client part and its server part, by their indices in them. */
+/* A pair of messages in a client part and its server part, by the clusters (their roots in
+ * the parts) the two are in; nothing is joined while pairs are judged. */
 typedef struct sample {
     uint32_t a, b;
     double w;
 } sample_t;
 
 /* The pairs of the set between the two parts, the first MAX_SAMPLES in unit order. */
-static sample_t *pair_samples(const part_run_t *ra, size_t *n)
+static sample_t *pair_samples(const part_run_t *ra, const part_run_t *rb, size_t *n)
 {
     const sift_cluster_set_t *s = ra->s;
     *n = 0;
@@ -158,7 +159,8 @@ static sample_t *pair_samples(const part_run_t *ra, size_t *n)
         uint32_t u = ra->ids[i];
         for (size_t k = ra->pstart[u]; k < ra->pstart[u + 1] && *n < total; k++) {
             const upair_t *pp = &s->pairs[ra->plist[k]];
-            v[(*n)++] = (sample_t){(uint32_t)i, ra->pos[pp->resp], (double)pp->count};
+            v[(*n)++] = (sample_t){uf_find(ra->parent, (uint32_t)i),
+                                   uf_find(rb->parent, ra->pos[pp->resp]), (double)pp->count};
         }
     }
     return v;
@@ -176,15 +178,15 @@ static double entropy_of(const double *c, size_t n, double total)
 /* How well the byte at offset ja of a request and at jb of its response determine each other
  * over the pairs where both are constant within their clusters: I(A;B) / H(A,B), 1 for a
  * one-to-one mapping, 0 for independent bytes (data). *cover: the share of pairs used. */
-static double consistency(const part_run_t *ra, const part_run_t *rb, const uint16_t *ma,
-                          const uint16_t *mb, uint32_t p, const sample_t *v, size_t n, uint32_t ja,
-                          uint32_t jb, double *joint, double *cover, double *h_out)
+static double consistency(const uint16_t *ma, const uint16_t *mb, uint32_t p, const sample_t *v,
+                          size_t n, uint32_t ja, uint32_t jb, double *joint, double *cover,
+                          double *h_out)
 {
     double ca[256] = {0}, cb[256] = {0}, total = 0, all = 0;
     for (size_t i = 0; i < n; i++) {
         all += v[i].w;
-        uint16_t x = ma[(size_t)uf_find(ra->parent, v[i].a) * p + ja];
-        uint16_t y = mb[(size_t)uf_find(rb->parent, v[i].b) * p + jb];
+        uint16_t x = ma[(size_t)v[i].a * p + ja];
+        uint16_t y = mb[(size_t)v[i].b * p + jb];
         if (x >= MASK_VARIES || y >= MASK_VARIES)
             continue;
         ca[x] += v[i].w;
@@ -197,8 +199,8 @@ static double consistency(const part_run_t *ra, const part_run_t *rb, const uint
         return 0;
     double hj = 0;
     for (size_t i = 0; i < n; i++) { /* the joint table's cells, each once, then cleared */
-        uint16_t x = ma[(size_t)uf_find(ra->parent, v[i].a) * p + ja];
-        uint16_t y = mb[(size_t)uf_find(rb->parent, v[i].b) * p + jb];
+        uint16_t x = ma[(size_t)v[i].a * p + ja];
+        uint16_t y = mb[(size_t)v[i].b * p + jb];
         if (x >= MASK_VARIES || y >= MASK_VARIES || joint[x << 8 | y] <= 0)
             continue;
         double q = joint[x << 8 | y] / total;
@@ -218,7 +220,7 @@ static bool paired_keys(const part_run_t *pr, const uint16_t *const *mask, const
 {
     uint32_t p = pr[0].o->positions;
     size_t n;
-    sample_t *v = pair_samples(&pr[0], &n);
+    sample_t *v = pair_samples(&pr[0], &pr[1], &n);
     double *joint = calloc(65536, sizeof *joint);
     bool found = false;
     double best = PAIR_CONSISTENCY, best_h = -1;
@@ -226,8 +228,8 @@ static bool paired_keys(const part_run_t *pr, const uint16_t *const *mask, const
         for (size_t i = 0; i < nc[0]; i++)
             for (size_t j = 0; j < nc[1]; j++) {
                 double cover, h;
-                double q = consistency(&pr[0], &pr[1], mask[0], mask[1], p, v, n, c[0][i], c[1][j],
-                                       joint, &cover, &h);
+                double q =
+                    consistency(mask[0], mask[1], p, v, n, c[0][i], c[1][j], joint, &cover, &h);
                 if (cover < PAIR_COVER)
                     continue;
                 if (q > best + 1e-9 || (q > best - 1e-9 && h > best_h)) {

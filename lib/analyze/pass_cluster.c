@@ -72,17 +72,21 @@ static bool ent_eq(const void *ctx, uint32_t id)
     const ent_probe_t *q = ctx;
     const cl_entry_t *a = &q->s->ents[id], *b = q->e;
     return a->unit == b->unit && a->key == b->key && a->side == b->side &&
-           a->part.proto == b->part.proto && a->part.dir == b->part.dir &&
-           a->part.port == b->part.port;
+           part_eq(a->part, b->part);
 }
 
 /* The unit of a payload: found, or added with its first max_bytes. UINT32_MAX past the limit
  * (reported) or when memory ran out (reported). */
+static uint32_t unit_find(const cl_state_t *s, XXH128_hash_t h)
+{
+    unit_probe_t q = {s, h};
+    return sift__ids_find(&s->uix, h.low64, unit_eq, &q);
+}
+
 static uint32_t unit_of(cl_state_t *s, XXH128_hash_t h, const uint8_t *data, uint32_t kept,
                         uint64_t len)
 {
-    unit_probe_t q = {s, h};
-    uint32_t id = sift__ids_find(&s->uix, h.low64, unit_eq, &q);
+    uint32_t id = unit_find(s, h);
     if (id != UINT32_MAX)
         return id;
     if (s->nunits >= s->cfg.max_units) {
@@ -192,12 +196,6 @@ static void trans_add(cl_state_t *s, const cl_trans_t *t)
     return;
 nomem:
     sift_pass_report(s, SIFT_ENOMEM, "memory ran out for the message pairs");
-}
-
-static uint32_t unit_find(const cl_state_t *s, XXH128_hash_t h)
-{
-    unit_probe_t q = {s, h};
-    return sift__ids_find(&s->uix, h.low64, unit_eq, &q);
 }
 
 /* A pair of messages of flow key `key` by their hashes (from a flow's bytes), when both are
@@ -380,14 +378,8 @@ static int cl_merge(void *into, const void *from)
 /* Keeps a pair spanning a range boundary (lost when memory runs out: one pair fewer). */
 static void pend_push(cl_flow_t *fs, const cl_msg_t *x, const cl_msg_t *y)
 {
-    if (fs->npend + 2 > fs->cap) {
-        uint32_t cap = fs->cap ? fs->cap * 2 : 2;
-        cl_msg_t *n = realloc(fs->pend, cap * sizeof *n);
-        if (!n)
-            return;
-        fs->pend = n;
-        fs->cap = cap;
-    }
+    if (sift__grow((void **)&fs->pend, &fs->cap, fs->npend + 2, sizeof *fs->pend) < 0)
+        return;
     fs->pend[fs->npend++] = *x;
     fs->pend[fs->npend++] = *y;
 }
@@ -399,10 +391,8 @@ static void cl_flow_join(void *into, const void *from)
     const cl_flow_t *b = from;
     if (a->last.set && b->head.set && a->last.side != b->head.side)
         pend_push(a, &a->last, &b->head);
-    for (uint32_t i = 0; i + 1 < b->npend; i += 2)
+    for (size_t i = 0; i + 1 < b->npend; i += 2)
         pend_push(a, &b->pend[i], &b->pend[i + 1]);
-    if (!a->last.set && !a->head.set)
-        a->head = b->head;
     if (b->last.set)
         a->last = b->last;
     for (int k = 0; k < 2; k++) { /* by_flow: the later part's first bytes follow on */
@@ -480,7 +470,7 @@ static void cl_flow_end(void *state, const sift_flows_t *flows, const sift_flow_
     uint32_t id = sift__ids_find(&s->kix, key_hash(&f->key), key_eq, &q);
     if (id == UINT32_MAX)
         return;
-    for (uint32_t i = 0; fs && i + 1 < fs->npend; i += 2)
+    for (size_t i = 0; fs && i + 1 < fs->npend; i += 2)
         trans_add_msgs(s, id, &fs->pend[i], &fs->pend[i + 1]);
     cl_key_t *k = &s->keys[id];
     /* a reused tuple: the earliest flow orients it */
