@@ -127,9 +127,12 @@ int cmd_timeline(int argc, char **argv);
 int cmd_periodic(int argc, char **argv);
 int cmd_spectrum(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
+int cmd_signatures(int argc, char **argv);
 extern const cli_command_t cli_cmd_info, cli_cmd_bench, cli_cmd_flows, cli_cmd_stats, cli_cmd_index,
     cli_cmd_query, cli_cmd_extract, cli_cmd_cache, cli_cmd_meta, cli_cmd_search, cli_cmd_match,
-    cli_cmd_diff, cli_cmd_timeline, cli_cmd_periodic, cli_cmd_spectrum, cli_cmd_cluster;
+    cli_cmd_diff, cli_cmd_timeline, cli_cmd_periodic, cli_cmd_spectrum, cli_cmd_cluster,
+    cli_cmd_classify, cli_cmd_signatures;
 
 /* Looks up a command by name (NULL when unknown); the commands, in the order of --help. */
 const cli_command_t *cli_find_command(const char *name);
@@ -229,6 +232,15 @@ void cli_run_free(cli_run_t *r);
 /* Opens the index at path to read: CLI_OK, or after a message CLI_USAGE (no index there, a
  * directory) or CLI_FAILED (unreadable, damaged, not an index). */
 int cli_index_open(sift_ctx_t *ctx, const char *path, sift_index_t **ix);
+/* The same to write as well when not read_only (created when missing). */
+int cli_index_open_as(sift_ctx_t *ctx, const char *path, bool read_only, sift_index_t **ix);
+
+/* ---- message types (cli/cmd_cluster.c) ---- */
+
+/* The payloads the cluster pass of run collected, over every input, into a new set; *packets
+ * gets their number. CLI_OK, or CLI_FAILED after a message. */
+int cli_cluster_collect(const cli_run_t *run, uint32_t max_bytes, sift_cluster_set_t **set,
+                        uint64_t *packets);
 
 /* ---- the output layer (cli/output.c) ---- */
 

@@ -6,12 +6,14 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct cluster_args {
     int by; /* index into by_names */
     const char *threshold;
-    uint64_t bytes, positions, min_size, port, top, seed, max_units;
-    bool exact, no_merge, members;
+    uint64_t bytes, positions, min_size, port, top, seed, max_units, min_packets;
+    bool exact, no_merge, members, force;
+    const char *save, *lua;
     cli_common_t co;
 } cluster_args_t;
 
@@ -97,6 +99,29 @@ static const cli_opt_t cluster_opts[] = {
      .help = "distinct payloads kept per file (default 4000000); further ones are counted",
      .min = 1,
      .max = UINT32_MAX - 2},
+    {.name = "save",
+     .kind = CLI_K_STRING,
+     .offset = A(save),
+     .arg = "NAME",
+     .help = "keep the clusters as signatures NAME-ID in the index (--db) for capsift\n"
+             "classify and capsift signatures; NAME must be new there"},
+    {.name = "min-packets",
+     .kind = CLI_K_COUNT,
+     .offset = A(min_packets),
+     .arg = "N",
+     .help = "--save and --lua: only clusters of at least N packets (default 2)",
+     .min = 1,
+     .max = UINT64_MAX},
+    {.name = "lua",
+     .kind = CLI_K_STRING,
+     .offset = A(lua),
+     .arg = "FILE",
+     .help = "write a Wireshark Lua dissector for the clusters (named as --save, else\n"
+             "cluster-ID) to FILE: tshark -X lua_script:FILE labels packets with them"},
+    {.name = "force",
+     .kind = CLI_K_FLAG,
+     .offset = A(force),
+     .help = "--lua: replace an existing FILE"},
 };
 
 const cli_command_t cli_cmd_cluster = {
@@ -120,10 +145,12 @@ const cli_command_t cli_cmd_cluster = {
              "for any -j and however the files are split.\n",
     .opts = cluster_opts,
     .nopts = sizeof cluster_opts / sizeof cluster_opts[0],
-    .common = CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_LIMITS | CLI_C_THREADS,
+    .common = CLI_C_INPUT | CLI_C_FILTER | CLI_C_JSON | CLI_C_LIMITS | CLI_C_THREADS | CLI_C_DB |
+              CLI_C_QUIET,
     .footer = "exit status: 0 every file read whole, 1 some file damaged or unreadable (the\n"
-              "results of what was read are still printed) or a limit reached, 2 usage error,\n"
-              "3 failure.\n",
+              "results of what was read are still printed) or a limit reached, 2 usage error\n"
+              "(also a --save NAME the index has already: nothing saved), 3 failure (also a\n"
+              "locked or damaged --db: nothing saved).\n",
 };
 
 static const char *const kind_names[] = {"constant", "varying", "counter", "length"};
@@ -345,6 +372,116 @@ static int report(FILE *out, const cluster_args_t *a, const sift_cluster_set_t *
     return CLI_OK;
 }
 
+int cli_cluster_collect(const cli_run_t *run, uint32_t max_bytes, sift_cluster_set_t **set,
+                        uint64_t *packets)
+{
+    *packets = 0;
+    int err = sift_cluster_set_create(set, max_bytes);
+    for (size_t i = 0; err == 0 && i < sift_engine_ninputs(run->e); i++) {
+        const void *st = sift_engine_state(run->e, i, run->pass);
+        if (!st)
+            continue;
+        sift_cluster_summary_t s;
+        sift_cluster_summary(st, &s);
+        *packets += s.packets;
+        err = sift_cluster_set_add_state(*set, st, (uint32_t)i);
+    }
+    if (err == 0)
+        return CLI_OK;
+    cli_error("collecting the payloads failed: %s", sift_strerror(err));
+    return CLI_FAILED;
+}
+
+/* --save and --lua: the index and the dissector's file, opened before anything is read (a
+ * taken name or a refused path costs no reading). */
+typedef struct keep {
+    sift_ctx_t *ctx;
+    sift_index_t *ix;
+    sift_outfile_t *lua;
+} keep_t;
+
+static int keep_begin(const cluster_args_t *a, keep_t *k)
+{
+    if (!a->save && !a->lua)
+        return CLI_OK;
+    if (sift_ctx_create(&k->ctx) < 0) {
+        cli_error("out of memory");
+        return CLI_FAILED;
+    }
+    int rc = CLI_OK;
+    if (a->save) {
+        sift_signatures_t *s = NULL;
+        rc = cli_index_open_as(k->ctx, a->co.db, false, &k->ix);
+        int e = rc == CLI_OK ? sift_signatures_create(&s) : 0;
+        if (rc == CLI_OK && e == 0)
+            e = sift_index_signatures(k->ix, a->save, s);
+        if (e < 0) {
+            cli_error("%s", e == SIFT_ENOMEM ? "out of memory" : sift_ctx_errmsg(k->ctx));
+            rc = CLI_FAILED;
+        } else if (rc == CLI_OK && sift_signatures_count(s)) {
+            cli_error("%s: signatures named %s exist already; save under another name, or "
+                      "delete them first (capsift signatures delete %s)",
+                      a->co.db, a->save, a->save);
+            rc = CLI_USAGE;
+        }
+        sift_signatures_free(s);
+    }
+    if (rc == CLI_OK && a->lua) {
+        char **inputs = NULL;
+        int ninputs = 0;
+        rc = cli_inputs(&a->co, &inputs, &ninputs);
+        char **protect = rc == CLI_OK ? malloc(((size_t)ninputs + 1) * sizeof *protect) : NULL;
+        if (rc == CLI_OK && !protect) {
+            cli_error("out of memory");
+            rc = CLI_FAILED;
+        }
+        if (rc == CLI_OK) { /* never an input, nor the index */
+            memcpy(protect, inputs, (size_t)ninputs * sizeof *protect);
+            protect[ninputs] = (char *)(uintptr_t)a->co.db;
+            rc = cli_outfile_begin(k->ctx, a->lua, a->force, protect, (size_t)ninputs + 1, &k->lua);
+        }
+        free(protect);
+        free(inputs);
+    }
+    return rc;
+}
+
+/* The clusters as signatures: saved, written as Lua; then what keep_begin opened is closed. */
+static int keep_end(const cluster_args_t *a, keep_t *k, const sift_cluster_set_t *set,
+                    const sift_clustering_t *c, int rc)
+{
+    sift_signatures_t *s = NULL;
+    if (c && rc <= CLI_DAMAGED && (a->save || a->lua)) {
+        int64_t n = sift_signatures_create(&s);
+        if (n == 0)
+            n = sift_signatures_learn(s, set, c, a->save ? a->save : "cluster",
+                                      a->min_packets ? a->min_packets : 2, (int64_t)time(NULL));
+        if (n < 0) {
+            cli_error("making the signatures failed: %s", sift_strerror((int)n));
+            rc = CLI_FAILED;
+        }
+        int e = rc <= CLI_DAMAGED && k->ix ? sift_index_save_signatures(k->ix, s) : 0;
+        if (e < 0) {
+            cli_error("%s", sift_ctx_errmsg(k->ctx));
+            rc = e == SIFT_EEXIST ? CLI_USAGE : CLI_FAILED;
+        } else if (rc <= CLI_DAMAGED && k->ix && !a->co.quiet) {
+            fprintf(stderr, "capsift: saved %lld signatures as %s in %s\n", (long long)n, a->save,
+                    a->co.db);
+        }
+        if (rc <= CLI_DAMAGED && k->lua) /* a write error stays on the stream for the commit */
+            (void)sift_signatures_lua(s, SIFT_SIG_DEFAULT_MIN_SIMILARITY,
+                                      sift_outfile_stream(k->lua));
+    }
+    if (k->lua) {
+        int r = cli_outfile_end(k->ctx, k->lua, rc <= CLI_DAMAGED ? CLI_OK : rc);
+        rc = r > rc ? r : rc;
+    }
+    sift_index_close(k->ix);
+    sift_ctx_free(k->ctx);
+    sift_signatures_free(s);
+    return rc;
+}
+
 int cmd_cluster(int argc, char **argv)
 {
     cluster_args_t a = {.top = 20};
@@ -367,33 +504,28 @@ int cmd_cluster(int argc, char **argv)
     }
     sift_flows_config_t flows = {.no_app = true};
     flows.table.max_flows = cli_flow_cap(&a.co.limits, false);
+    keep_t k = {0};
+    int rc = keep_begin(&a, &k);
+    if (rc != CLI_OK)
+        return keep_end(&a, &k, NULL, NULL, rc);
     cli_run_t run = {0};
     cli_run_opts_t ro = {.pass = &sift_cluster_pass, .config = &cfg, .flows = &flows};
-    int rc = cli_run(&run, &ro, &a.co);
+    rc = cli_run(&run, &ro, &a.co);
     if (rc == CLI_OK)
         rc = cli_report_inputs(run.e, &a.co.limits);
     sift_cluster_set_t *set = NULL;
     sift_clustering_t *c = NULL;
+    uint64_t packets = 0;
+    if (rc < CLI_USAGE && cli_cluster_collect(&run, cfg.max_bytes, &set, &packets) != CLI_OK)
+        rc = CLI_FAILED;
     if (rc < CLI_USAGE) {
-        int err = sift_cluster_set_create(&set, cfg.max_bytes);
-        uint64_t packets = 0;
-        for (size_t i = 0; err == 0 && i < sift_engine_ninputs(run.e); i++) {
-            const void *st = sift_engine_state(run.e, i, run.pass);
-            if (!st)
-                continue;
-            sift_cluster_summary_t s;
-            sift_cluster_summary(st, &s);
-            packets += s.packets;
-            err = sift_cluster_set_add_state(set, st, (uint32_t)i);
-        }
         sift_cluster_opts_t o = {.threshold = th,
                                  .positions = (uint32_t)a.positions,
                                  .seed = a.seed,
                                  .threads = (unsigned)a.co.threads,
                                  .exact = a.exact,
                                  .no_merge = a.no_merge};
-        if (err == 0)
-            err = sift_cluster_run(set, &o, &c);
+        int err = sift_cluster_run(set, &o, &c);
         if (err < 0) {
             cli_error("clustering failed: %s", sift_strerror(err));
             rc = CLI_FAILED;
@@ -406,6 +538,7 @@ int cmd_cluster(int argc, char **argv)
         cli_error("cannot write the output: %s", strerror(errno));
         rc = CLI_FAILED;
     }
+    rc = keep_end(&a, &k, set, c, rc);
     sift_clustering_free(c);
     sift_cluster_set_free(set);
     cli_run_free(&run);

@@ -4,10 +4,10 @@
 #include <string.h>
 
 static const cli_command_t *const commands[] = {
-    &cli_cmd_info,     &cli_cmd_bench,    &cli_cmd_flows,    &cli_cmd_meta,
-    &cli_cmd_search,   &cli_cmd_match,    &cli_cmd_diff,     &cli_cmd_stats,
-    &cli_cmd_timeline, &cli_cmd_periodic, &cli_cmd_spectrum, &cli_cmd_cluster,
-    &cli_cmd_index,    &cli_cmd_query,    &cli_cmd_extract,  &cli_cmd_cache,
+    &cli_cmd_info,     &cli_cmd_bench,      &cli_cmd_flows,    &cli_cmd_meta,     &cli_cmd_search,
+    &cli_cmd_match,    &cli_cmd_diff,       &cli_cmd_stats,    &cli_cmd_timeline, &cli_cmd_periodic,
+    &cli_cmd_spectrum, &cli_cmd_cluster,    &cli_cmd_classify, &cli_cmd_index,    &cli_cmd_query,
+    &cli_cmd_extract,  &cli_cmd_signatures, &cli_cmd_cache,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -99,7 +99,12 @@ void cli_run_free(cli_run_t *r)
 
 int cli_index_open(sift_ctx_t *ctx, const char *path, sift_index_t **ix)
 {
-    sift_index_opts_t io = {.read_only = true};
+    return cli_index_open_as(ctx, path, true, ix);
+}
+
+int cli_index_open_as(sift_ctx_t *ctx, const char *path, bool read_only, sift_index_t **ix)
+{
+    sift_index_opts_t io = {.read_only = read_only};
     int rc = sift_index_open(ix, ctx, path, &io);
     if (rc == 0)
         return CLI_OK;

@@ -34,6 +34,7 @@
 #include <capsift/searchpass.h>
 #include <capsift/selectpass.h>
 #include <capsift/signal.h>
+#include <capsift/signature.h>
 #include <capsift/spectrum.h>
 #include <capsift/stats.h>
 #include <capsift/timeline.h>

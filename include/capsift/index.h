@@ -23,6 +23,7 @@
 #include <capsift/metapass.h>
 #include <capsift/query.h>
 #include <capsift/search.h>
+#include <capsift/signature.h>
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -269,6 +270,27 @@ SIFT_API int sift_index_extract(sift_index_t *ix, const sift_query_t *q, FILE *o
  * refused (SIFT_EEXIST) even then. A device or FIFO is written in place. */
 SIFT_API int sift_index_extract_file(sift_index_t *ix, const sift_query_t *q, const char *path,
                                      bool force, sift_extract_summary_t *sum);
+
+/* ---- message-type signatures (capsift/signature.h) ---- */
+
+/* Saves a set of signatures (sift_signatures_learn's) in one transaction. A set name or
+ * signature name already in the index is refused (SIFT_EEXIST, nothing saved): saving never
+ * replaces signatures and what they have counted since. */
+SIFT_API int sift_index_save_signatures(sift_index_t *ix, const sift_signatures_t *s);
+/* Adds to out the signatures named which, or of the set named which, or all (which NULL), in
+ * the order they were saved. An index of an older capsift has none (0). SIFT_EDB for a
+ * damaged row. */
+SIFT_API int sift_index_signatures(sift_index_t *ix, const char *which, sift_signatures_t *out);
+/* Renames the set old (with the names of its signatures that begin with "old-") or else the
+ * signature old. Returns how many were renamed (0: none of that name), SIFT_EEXIST when
+ * new_name is taken. */
+SIFT_API int64_t sift_index_rename_signatures(sift_index_t *ix, const char *old,
+                                              const char *new_name);
+/* Deletes the signature or the set named which; returns how many. */
+SIFT_API int64_t sift_index_delete_signatures(sift_index_t *ix, const char *which);
+/* Stores the usage, last-seen time and confidence of the signatures of s that were read from
+ * the index (after sift_classification_apply), in one transaction. */
+SIFT_API int sift_index_update_signatures(sift_index_t *ix, const sift_signatures_t *s);
 
 #ifdef __cplusplus
 }

@@ -17,6 +17,7 @@
 #include <capsift/flow.h>
 #include <capsift/index.h>
 #include <capsift/metapass.h>
+#include <capsift/signature.h>
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -144,6 +145,20 @@ typedef struct st_backend {
                           int (*fn)(void *user, const sift_flow_row_t *flow, const uint8_t *blob,
                                     size_t len),
                           void *user);
+
+    /* ---- signatures (capsift/signature.h), each call one transaction ---- */
+    /* Adds the set; SIFT_EEXIST (nothing added) when a set or signature of one of its names is
+     * there already. */
+    int (*sig_save)(sift_index_t *ix, const sift_signatures_t *s);
+    /* Adds to out the signatures named which, or of the set named which (NULL: all). */
+    int (*sig_load)(sift_index_t *ix, const char *which, sift_signatures_t *out);
+    /* Renames the set old (and its signatures' names that begin with it) or else the signature
+     * old: the signatures renamed, SIFT_EEXIST when new_name is taken. */
+    int64_t (*sig_rename)(sift_index_t *ix, const char *old, const char *new_name);
+    /* Deletes the signature or set named which: how many. */
+    int64_t (*sig_delete)(sift_index_t *ix, const char *which);
+    /* Stores usage, last_seen and confidence of each signature of s read from the index. */
+    int (*sig_update)(sift_index_t *ix, const sift_signatures_t *s);
 } st_backend_t;
 
 extern const st_backend_t sift__sqlite_backend;

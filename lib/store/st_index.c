@@ -78,6 +78,31 @@ int sift_index_span(sift_index_t *ix, sift_index_span_t *out)
     return ix->be->each_file(ix, span_file, out);
 }
 
+int sift_index_save_signatures(sift_index_t *ix, const sift_signatures_t *s)
+{
+    return ix->be->sig_save(ix, s);
+}
+
+int sift_index_signatures(sift_index_t *ix, const char *which, sift_signatures_t *out)
+{
+    return ix->be->sig_load(ix, which, out);
+}
+
+int64_t sift_index_rename_signatures(sift_index_t *ix, const char *old, const char *new_name)
+{
+    return ix->be->sig_rename(ix, old, new_name);
+}
+
+int64_t sift_index_delete_signatures(sift_index_t *ix, const char *which)
+{
+    return ix->be->sig_delete(ix, which);
+}
+
+int sift_index_update_signatures(sift_index_t *ix, const sift_signatures_t *s)
+{
+    return ix->be->sig_update(ix, s);
+}
+
 int sift__paths_add(void *user, const char *path)
 {
     st_paths_t *p = user;

@@ -67,7 +67,17 @@ static const char schema_sql[] =
     " kind INTEGER NOT NULL, name TEXT NOT NULL,"
     " flow_id INTEGER NOT NULL REFERENCES flows(id) ON DELETE CASCADE,"
     " PRIMARY KEY(kind, name, flow_id)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS names_flow ON names(flow_id);";
+    "CREATE INDEX IF NOT EXISTS names_flow ON names(flow_id);"
+    /* message-type signatures (st_sqlite_sig.c): mask, fields and sketch as packed blobs */
+    "CREATE TABLE IF NOT EXISTS signatures("
+    " id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, set_name TEXT NOT NULL,"
+    " proto INTEGER NOT NULL, port INTEGER NOT NULL, dir INTEGER NOT NULL, text INTEGER NOT NULL,"
+    " mask BLOB NOT NULL, type_offset INTEGER NOT NULL, type INTEGER NOT NULL,"
+    " min_len INTEGER NOT NULL, max_len INTEGER NOT NULL, example BLOB NOT NULL,"
+    " fields BLOB NOT NULL, sketch BLOB NOT NULL, packets INTEGER NOT NULL,"
+    " units INTEGER NOT NULL, flows INTEGER NOT NULL, share REAL NOT NULL,"
+    " usage INTEGER NOT NULL, last_seen INTEGER NOT NULL, created INTEGER NOT NULL,"
+    " confidence REAL NOT NULL);";
 
 /* Secondary indexes: dropped before a bulk load into an empty index, built after it. */
 static const char index_sql[] = "CREATE INDEX IF NOT EXISTS flows_src ON flows(src);"
@@ -885,6 +895,11 @@ const st_backend_t sift__sqlite_backend = {
     .find_file = sql_find_file,
     .restat_file = sql_restat_file,
     .each_path = sift__sql_each_path,
+    .sig_save = sift__sql_sig_save,
+    .sig_load = sift__sql_sig_load,
+    .sig_rename = sift__sql_sig_rename,
+    .sig_delete = sift__sql_sig_delete,
+    .sig_update = sift__sql_sig_update,
     .remove_files = sql_remove_files,
     .drop_unused_payloads = sql_drop_unused_payloads,
     .load_begin = sql_load_begin,

@@ -1,6 +1,6 @@
 /* The SQLite backend of the index (st_sqlite.c: the database, its schema and every write;
- * st_sqlite_read.c: queries and positions). Not installed; only these two files include
- * sqlite3.h for the index. */
+ * st_sqlite_read.c: queries and positions; st_sqlite_sig.c: signatures). Not installed; only
+ * these files include sqlite3.h for the index. */
 #ifndef SIFT_ST_SQLITE_H
 #define SIFT_ST_SQLITE_H
 
@@ -61,5 +61,12 @@ int sift__sql_file_positions(sift_index_t *ix, int64_t file_id,
                              void *user);
 int sift__sql_put_term_hits(sift_index_t *ix, const int64_t (*pairs)[2], size_t n);
 int sift__sql_each_path(sift_index_t *ix, int (*fn)(void *user, const char *path), void *user);
+
+/* st_sqlite_sig.c */
+int sift__sql_sig_save(sift_index_t *ix, const sift_signatures_t *s);
+int sift__sql_sig_load(sift_index_t *ix, const char *which, sift_signatures_t *out);
+int64_t sift__sql_sig_rename(sift_index_t *ix, const char *old, const char *new_name);
+int64_t sift__sql_sig_delete(sift_index_t *ix, const char *which);
+int sift__sql_sig_update(sift_index_t *ix, const sift_signatures_t *s);
 
 #endif
