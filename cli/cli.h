@@ -232,8 +232,9 @@ void cli_run_free(cli_run_t *r);
 /* Opens the index at path to read: CLI_OK, or after a message CLI_USAGE (no index there, a
  * directory) or CLI_FAILED (unreadable, damaged, not an index). */
 int cli_index_open(sift_ctx_t *ctx, const char *path, sift_index_t **ix);
-/* The same to write as well when not read_only (created when missing). */
-int cli_index_open_as(sift_ctx_t *ctx, const char *path, bool read_only, sift_index_t **ix);
+/* The same to read, to write an index that exists, or to write one made when missing. */
+typedef enum cli_db_mode { CLI_DB_READ = 0, CLI_DB_WRITE, CLI_DB_CREATE } cli_db_mode_t;
+int cli_index_open_as(sift_ctx_t *ctx, const char *path, cli_db_mode_t mode, sift_index_t **ix);
 
 /* ---- message types (cli/cmd_cluster.c) ---- */
 

@@ -295,7 +295,7 @@ int cmd_classify(int argc, char **argv)
     }
     sift_index_t *ix = NULL;
     sift_signatures_t *s = NULL;
-    int rc = cli_index_open_as(ctx, a.co.db, a.no_update, &ix);
+    int rc = cli_index_open_as(ctx, a.co.db, a.no_update ? CLI_DB_READ : CLI_DB_WRITE, &ix);
     int e = rc == CLI_OK ? sift_signatures_create(&s) : 0;
     if (rc == CLI_OK && e == 0)
         e = sift_index_signatures(ix, a.set, s);

@@ -411,7 +411,7 @@ static int keep_begin(const cluster_args_t *a, keep_t *k)
     int rc = CLI_OK;
     if (a->save) {
         sift_signatures_t *s = NULL;
-        rc = cli_index_open_as(k->ctx, a->co.db, false, &k->ix);
+        rc = cli_index_open_as(k->ctx, a->co.db, CLI_DB_CREATE, &k->ix);
         int e = rc == CLI_OK ? sift_signatures_create(&s) : 0;
         if (rc == CLI_OK && e == 0)
             e = sift_index_signatures(k->ix, a->save, s);

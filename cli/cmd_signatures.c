@@ -236,7 +236,7 @@ int cmd_signatures(int argc, char **argv)
     }
     sift_index_t *ix = NULL;
     sift_signatures_t *s = NULL;
-    int rc = cli_index_open_as(ctx, a.co.db, !subs[sub].write, &ix);
+    int rc = cli_index_open_as(ctx, a.co.db, subs[sub].write ? CLI_DB_WRITE : CLI_DB_READ, &ix);
     if (rc == CLI_OK && strcmp(subs[sub].name, "rename") == 0) {
         int64_t n = sift_index_rename_signatures(ix, args[0], args[1]);
         if (n < 0) {

@@ -99,12 +99,14 @@ void cli_run_free(cli_run_t *r)
 
 int cli_index_open(sift_ctx_t *ctx, const char *path, sift_index_t **ix)
 {
-    return cli_index_open_as(ctx, path, true, ix);
+    return cli_index_open_as(ctx, path, CLI_DB_READ, ix);
 }
 
-int cli_index_open_as(sift_ctx_t *ctx, const char *path, bool read_only, sift_index_t **ix)
+int cli_index_open_as(sift_ctx_t *ctx, const char *path, cli_db_mode_t mode, sift_index_t **ix)
 {
-    sift_index_opts_t io = {.read_only = read_only};
+    /* a missing file is created only when asked; else opening it to read says it is missing */
+    bool missing = mode == CLI_DB_WRITE && access(path, F_OK) != 0;
+    sift_index_opts_t io = {.read_only = mode == CLI_DB_READ || missing};
     int rc = sift_index_open(ix, ctx, path, &io);
     if (rc == 0)
         return CLI_OK;

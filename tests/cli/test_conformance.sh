@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Results never depend on -j or on how a file is split. info, flows, meta, search (packet by
 # packet and per stream), match, timeline (per application and per flow, every group), periodic
-# (bursts, every group scored), cluster (with every packet listed) and stats (with application detection, and flows and stats
+# (bursts, every group scored), cluster (with every packet listed), classify (every packet's
+# label) and stats (with application detection, and flows and stats
 # without it; flows with layer-2 flows) and the index (its query output and the packets extract writes
 # from its positions) over the bundled captures and every directory of the shared corpus give byte-identical output, messages included: read whole on
 # one thread, and split into ranges (CAPSIFT_RANGE_BYTES) of 64 KiB on 2 threads and of 4 KiB
@@ -40,7 +41,11 @@ cmds=("info --no-cache --json" "flows --no-cache --json" "stats --no-cache --jso
 if [ "${SIFT_SANITIZE:-OFF}" != ON ]; then
     cmds+=("search --no-cache --json -q --per-packet -F $TMP/patterns"
         "search --no-cache --json -q -F $TMP/patterns" "match --no-cache --json -q --ioc $TMP/iocs"
-        "periodic --no-cache --json --all --top 0 --group name" "cluster --json --members --by flow")
+        "periodic --no-cache --json --all --top 0 --group name" "cluster --json --members --by flow"
+        "classify --json --members --no-update --db $TMP/sig.db")
+    # classify's signatures: learnt from the bundled captures, read by every directory
+    "$CAPSIFT" cluster --save conf --db "$TMP/sig.db" "$CAPS" >/dev/null 2>&1 ||
+        fail "cluster --save over $CAPS"
 fi
 for d in "${dirs[@]}"; do
     for cmd in "${cmds[@]}"; do
