@@ -12,6 +12,7 @@ typedef struct classify_args {
     int by;
     const char *set, *min_similarity;
     bool members, no_update;
+    uint64_t top;
     cli_common_t co;
 } classify_args_t;
 
@@ -47,6 +48,15 @@ static const cli_opt_t classify_opts[] = {
      .offset = A(no_update),
      .help = "leave the signatures' usage, last-seen time and confidence as they are (the\n"
              "index is opened read-only)"},
+    {.name = "top",
+     .kind = CLI_K_COUNT,
+     .offset = A(top),
+     .arg = "N",
+     .help = "signatures shown in text, most packets first (default 20; 0: all); JSON has\n"
+             "all",
+     .min = 0,
+     .max = SIZE_MAX,
+     .like = "limit"},
 };
 
 const cli_command_t cli_cmd_classify = {
@@ -108,7 +118,21 @@ typedef struct report {
     const sift_engine_t *e;
     uint32_t *by_sig; /* units by label: those of signature i, then those of none */
     size_t *start;    /* of signature i in by_sig; start[nsig] the unlabelled */
+    size_t *busiest;  /* the signatures that labelled some, most packets first */
 } report_t;
+
+typedef struct busy {
+    uint64_t packets;
+    size_t sig;
+} busy_t;
+
+static int cmp_busy(const void *pa, const void *pb)
+{
+    const busy_t *a = pa, *b = pb;
+    if (a->packets != b->packets)
+        return a->packets > b->packets ? -1 : 1;
+    return (a->sig > b->sig) - (a->sig < b->sig);
+}
 
 /* Units grouped by their label (a counting sort, in set order within each). */
 static int group_units(report_t *r)
@@ -133,6 +157,21 @@ static int group_units(report_t *r)
         r->by_sig[at[g < 0 ? ns : (size_t)g]++] = (uint32_t)i;
     }
     free(at);
+    busy_t *b = malloc((ns ? ns : 1) * sizeof *b);
+    r->busiest = malloc((ns ? ns : 1) * sizeof *r->busiest);
+    if (!b || !r->busiest) {
+        free(b);
+        return CLI_FAILED;
+    }
+    size_t used = 0;
+    for (size_t i = 0; i < ns; i++)
+        if (sift_classification_sig(r->c, i)->packets)
+            b[used++] = (busy_t){sift_classification_sig(r->c, i)->packets, i};
+    if (used > 1)
+        qsort(b, used, sizeof *b, cmp_busy);
+    for (size_t i = 0; i < used; i++)
+        r->busiest[i] = b[i].sig;
+    free(b);
     return CLI_OK;
 }
 
@@ -205,17 +244,24 @@ static int report(const report_t *r, uint64_t packets)
                    "FLOWS", "MIN SIMILARITY");
     }
     char pb[48];
-    for (size_t i = 0; i < ns; i++) {
+    if (!json) {
+        size_t shown = used;
+        if (a->top && a->top < shown)
+            shown = a->top;
+        for (size_t k = 0; k < shown; k++) {
+            size_t i = r->busiest[k];
+            const sift_signature_t *g = sift_signatures_get(r->s, i);
+            const sift_class_sig_t *x = sift_classification_sig(r->c, i);
+            printf("%-24s %-16s %10llu %9llu %7llu %.3f\n", g->name,
+                   part_str(pb, sizeof pb, g->part), (unsigned long long)x->packets,
+                   (unsigned long long)x->units, (unsigned long long)x->flows, x->min_similarity);
+        }
+        if (shown < used)
+            printf("(%zu more signatures; --top 0 shows all)\n", used - shown);
+    }
+    for (size_t i = 0; json && i < ns; i++) {
         const sift_signature_t *g = sift_signatures_get(r->s, i);
         const sift_class_sig_t *x = sift_classification_sig(r->c, i);
-        if (!json) {
-            if (x->packets)
-                printf("%-24s %-16s %10llu %9llu %7llu %.3f\n", g->name,
-                       part_str(pb, sizeof pb, g->part), (unsigned long long)x->packets,
-                       (unsigned long long)x->units, (unsigned long long)x->flows,
-                       x->min_similarity);
-            continue;
-        }
         cli_json_t j;
         cli_json_begin(&j, stdout);
         cli_json_str(&j, "signature", g->name);
@@ -281,7 +327,7 @@ static uint32_t bytes_needed(const sift_signatures_t *s)
 
 int cmd_classify(int argc, char **argv)
 {
-    classify_args_t a = {0};
+    classify_args_t a = {.top = 20};
     int prc = cli_parse(&cli_cmd_classify, argc, argv, &a, &a.co);
     if (prc != CLI_OK)
         return prc < 0 ? CLI_OK : prc;
@@ -356,6 +402,7 @@ int cmd_classify(int argc, char **argv)
     }
     free(r.by_sig);
     free(r.start);
+    free(r.busiest);
     sift_classification_free(c);
     sift_cluster_set_free(set);
     cli_run_free(&run);

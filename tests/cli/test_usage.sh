@@ -40,7 +40,7 @@ bad() {
 }
 bad 2 flows --limit 5 "$F" -- "'--limit' is an option of query, not of flows; did you mean '--top'\\?"
 bad 2 stats --limit 5 "$F" -- "'--limit' is an option of query, not of stats; did you mean '--top'\\?"
-bad 2 query --top 5 -- "'--top' is an option of flows, stats, timeline, periodic and cluster, not of query; did you mean '--limit'\\?"
+bad 2 query --top 5 -- "'--top' is an option of flows, stats, timeline, periodic, cluster and classify, not of query; did you mean '--limit'\\?"
 bad 2 flows --jsno "$F" -- "unknown option '--jsno'; did you mean '--json'\\?"
 bad 2 stats --intreval 1s "$F" -- "unknown option '--intreval'; did you mean '--interval'\\?"
 bad 2 flows --frobnicate "$F" -- "unknown option '--frobnicate' \\(see 'capsift flows --help'\\)"
