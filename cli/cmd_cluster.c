@@ -232,7 +232,7 @@ static void field_json(cli_json_t *j, const sift_cluster_field_t *f, size_t n)
 }
 
 static int members_json(cli_json_t *j, const sift_cluster_set_t *set, const sift_clustering_t *c,
-                        size_t id, const sift_engine_t *e)
+                        size_t id, char *const *paths)
 {
     const uint32_t *units;
     size_t n, cap = 0;
@@ -253,7 +253,7 @@ static int members_json(cli_json_t *j, const sift_cluster_set_t *set, const sift
         sift_cluster_set_members(set, units[i], m, k);
         for (size_t x = 0; x < k; x++) {
             cli_json_open(j, NULL, '[');
-            cli_json_str(j, NULL, sift_engine_input(e, m[x].input)->path);
+            cli_json_str(j, NULL, paths[m[x].input]);
             cli_json_u64(j, NULL, m[x].packet);
             cli_json_close(j);
         }
@@ -264,7 +264,7 @@ static int members_json(cli_json_t *j, const sift_cluster_set_t *set, const sift
 }
 
 static int show_cluster(FILE *out, const cluster_args_t *a, const sift_cluster_set_t *set,
-                        const sift_clustering_t *c, size_t id, const sift_engine_t *e)
+                        const sift_clustering_t *c, size_t id, char *const *paths)
 {
     const sift_cluster_info_t *x = sift_clustering_get(c, id);
     sift_cluster_unit_t rep;
@@ -308,7 +308,7 @@ static int show_cluster(FILE *out, const cluster_args_t *a, const sift_cluster_s
         cli_json_str(&j, "example_ascii", asc);
         field_json(&j, f, (size_t)nf);
         if (a->members)
-            rc = members_json(&j, set, c, id, e);
+            rc = members_json(&j, set, c, id, paths);
         cli_json_end(&j);
     } else {
         fprintf(out,
@@ -335,7 +335,7 @@ static int show_cluster(FILE *out, const cluster_args_t *a, const sift_cluster_s
 }
 
 static int report(FILE *out, const cluster_args_t *a, const sift_cluster_set_t *set,
-                  const sift_clustering_t *c, const sift_engine_t *e, uint64_t packets)
+                  const sift_clustering_t *c, char *const *paths, uint64_t packets)
 {
     sift_clustering_stats_t st;
     sift_clustering_stats(c, &st);
@@ -361,7 +361,7 @@ static int report(FILE *out, const cluster_args_t *a, const sift_cluster_set_t *
     }
     size_t shown = a->co.format == CLI_FORMAT_JSON || a->top == 0 || a->top > n ? n : a->top;
     for (size_t i = 0; i < shown; i++) {
-        int rc = show_cluster(out, a, set, c, i, e);
+        int rc = show_cluster(out, a, set, c, i, paths);
         if (rc != CLI_OK) {
             cli_error("out of memory for the report");
             return rc;
@@ -392,6 +392,94 @@ int cli_cluster_collect(const cli_run_t *run, uint32_t max_bytes, sift_cluster_s
     return CLI_FAILED;
 }
 
+/* --db without captures: the index's payload store is the input. */
+typedef struct from_index {
+    const sift_cluster_config_t *cfg;
+    sift_cluster_set_t *set;
+    char **paths; /* by file_index */
+    size_t npaths;
+    struct last_msg {
+        uint32_t unit; /* UINT32_MAX: none yet */
+        uint8_t dir;
+    } * last; /* by flow id: the flow's last message, for request/response pairs */
+    size_t nlast;
+    uint64_t packets;
+} from_index_t;
+
+static int index_packet(void *user, const sift_index_payload_t *p)
+{
+    from_index_t *x = user;
+    const sift_cluster_config_t *cfg = x->cfg;
+    if (p->len < cfg->min_size ||
+        (cfg->port && p->server_port != cfg->port && p->client_port != cfg->port))
+        return 0;
+    if (p->file_index >= x->npaths) {
+        char **v = realloc(x->paths, (p->file_index + 1) * sizeof *v);
+        if (!v)
+            return SIFT_ENOMEM;
+        x->paths = v;
+        while (x->npaths <= p->file_index)
+            x->paths[x->npaths++] = NULL;
+    }
+    if (!x->paths[p->file_index] && !(x->paths[p->file_index] = strdup(p->file)))
+        return SIFT_ENOMEM;
+    sift_cluster_part_t part = {
+        .proto = p->ip_proto, .dir = p->from_initiator ? 0 : 1, .port = p->server_port};
+    sift_cluster_member_t m = {.input = p->file_index, .packet = cfg->members ? p->packet : 0};
+    size_t unit;
+    int rc = sift_cluster_set_add_packet(x->set, part, p->hash, p->data, p->kept, p->len,
+                                         (uint64_t)p->flow_id, m, &unit);
+    if (rc < 0 || p->flow_id < 0)
+        return rc;
+    x->packets++;
+    size_t f = (size_t)p->flow_id;
+    if (f >= x->nlast) {
+        size_t n = f + 1 > 2 * x->nlast ? f + 1 : 2 * x->nlast;
+        struct last_msg *v = realloc(x->last, n * sizeof *v);
+        if (!v)
+            return SIFT_ENOMEM;
+        for (size_t i = x->nlast; i < n; i++)
+            v[i] = (struct last_msg){.unit = UINT32_MAX};
+        x->last = v;
+        x->nlast = n;
+    }
+    struct last_msg *l = &x->last[f];
+    if (l->unit != UINT32_MAX && l->dir == 0 && part.dir == 1) /* a request, then its response */
+        rc = sift_cluster_set_pair(x->set, l->unit, unit, 1);
+    *l = (struct last_msg){.unit = (uint32_t)unit, .dir = part.dir};
+    return rc;
+}
+
+/* The set from the index at a->co.db: CLI_OK, or the exit code after a message. */
+static int collect_index(const cluster_args_t *a, const sift_cluster_config_t *cfg, from_index_t *x)
+{
+    sift_ctx_t *ctx;
+    if (sift_ctx_create(&ctx) < 0) {
+        cli_error("out of memory");
+        return CLI_FAILED;
+    }
+    sift_index_t *ix = NULL;
+    int rc = cli_index_open(ctx, a->co.db, &ix);
+    x->cfg = cfg;
+    int e = rc == CLI_OK ? sift_cluster_set_create(&x->set, cfg->max_bytes) : 0;
+    sift_index_search_summary_t sum;
+    if (rc == CLI_OK && e == 0)
+        e = sift_index_payloads(ix, cfg->max_bytes ? cfg->max_bytes : SIFT_CLUSTER_DEFAULT_BYTES,
+                                index_packet, x, &sum);
+    if (e < 0) {
+        cli_error("%s", e == SIFT_ENOMEM ? "out of memory" : sift_ctx_errmsg(ctx));
+        rc = CLI_FAILED;
+    } else if (rc == CLI_OK && sum.files_without + sum.files_older) {
+        cli_error("%s: %llu of its files were indexed without their payloads' packets; run "
+                  "capsift index --payloads on them",
+                  a->co.db, (unsigned long long)(sum.files_without + sum.files_older));
+        rc = sum.files ? CLI_DAMAGED : CLI_USAGE;
+    }
+    sift_index_close(ix);
+    sift_ctx_free(ctx);
+    return rc;
+}
+
 /* --save and --lua: the index and the dissector's file, opened before anything is read (a
  * taken name or a refused path costs no reading). */
 typedef struct keep {
@@ -400,7 +488,7 @@ typedef struct keep {
     sift_outfile_t *lua;
 } keep_t;
 
-static int keep_begin(const cluster_args_t *a, keep_t *k)
+static int keep_begin(const cluster_args_t *a, bool from_db, keep_t *k)
 {
     if (!a->save && !a->lua)
         return CLI_OK;
@@ -429,7 +517,8 @@ static int keep_begin(const cluster_args_t *a, keep_t *k)
     if (rc == CLI_OK && a->lua) {
         char **inputs = NULL;
         int ninputs = 0;
-        rc = cli_inputs(&a->co, &inputs, &ninputs);
+        if (!from_db)
+            rc = cli_inputs(&a->co, &inputs, &ninputs);
         char **protect = rc == CLI_OK ? malloc(((size_t)ninputs + 1) * sizeof *protect) : NULL;
         if (rc == CLI_OK && !protect) {
             cli_error("out of memory");
@@ -504,20 +593,43 @@ int cmd_cluster(int argc, char **argv)
     }
     sift_flows_config_t flows = {.no_app = true};
     flows.table.max_flows = cli_flow_cap(&a.co.limits, false);
+    /* --db and no capture: the index's payload store is the input */
+    bool from_db = a.co.db_given && a.co.nargs == 0 && a.co.reads.n == 0;
+    if (from_db && (cfg.by_flow || a.co.filter)) {
+        cli_error("%s reads captures: with --db alone the index's payloads are clustered",
+                  cfg.by_flow ? "--by flow" : "--filter");
+        return CLI_USAGE;
+    }
     keep_t k = {0};
-    int rc = keep_begin(&a, &k);
+    int rc = keep_begin(&a, from_db, &k);
     if (rc != CLI_OK)
         return keep_end(&a, &k, NULL, NULL, rc);
     cli_run_t run = {0};
-    cli_run_opts_t ro = {.pass = &sift_cluster_pass, .config = &cfg, .flows = &flows};
-    rc = cli_run(&run, &ro, &a.co);
-    if (rc == CLI_OK)
-        rc = cli_report_inputs(run.e, &a.co.limits);
+    from_index_t x = {0};
     sift_cluster_set_t *set = NULL;
     sift_clustering_t *c = NULL;
     uint64_t packets = 0;
-    if (rc < CLI_USAGE && cli_cluster_collect(&run, cfg.max_bytes, &set, &packets) != CLI_OK)
-        rc = CLI_FAILED;
+    char **paths = NULL;
+    if (from_db) {
+        rc = collect_index(&a, &cfg, &x);
+        set = x.set;
+        packets = x.packets;
+        paths = x.paths;
+    } else {
+        cli_run_opts_t ro = {.pass = &sift_cluster_pass, .config = &cfg, .flows = &flows};
+        rc = cli_run(&run, &ro, &a.co);
+        if (rc == CLI_OK)
+            rc = cli_report_inputs(run.e, &a.co.limits);
+        if (rc < CLI_USAGE && cli_cluster_collect(&run, cfg.max_bytes, &set, &packets) != CLI_OK)
+            rc = CLI_FAILED;
+        size_t n = run.e ? sift_engine_ninputs(run.e) : 0;
+        if (rc < CLI_USAGE && !(paths = calloc(n ? n : 1, sizeof *paths))) {
+            cli_error("out of memory");
+            rc = CLI_FAILED;
+        }
+        for (size_t i = 0; paths && i < n; i++)
+            paths[i] = (char *)(uintptr_t)sift_engine_input(run.e, i)->path;
+    }
     if (rc < CLI_USAGE) {
         sift_cluster_opts_t o = {.threshold = th,
                                  .positions = (uint32_t)a.positions,
@@ -530,7 +642,7 @@ int cmd_cluster(int argc, char **argv)
             cli_error("clustering failed: %s", sift_strerror(err));
             rc = CLI_FAILED;
         } else {
-            int r = report(stdout, &a, set, c, run.e, packets);
+            int r = report(stdout, &a, set, c, paths, packets);
             rc = r > rc ? r : rc;
         }
     }
@@ -542,5 +654,11 @@ int cmd_cluster(int argc, char **argv)
     sift_clustering_free(c);
     sift_cluster_set_free(set);
     cli_run_free(&run);
+    for (size_t i = 0; i < x.npaths; i++)
+        free(x.paths[i]);
+    if (!from_db)
+        free(paths);
+    free(x.paths);
+    free(x.last);
     return rc;
 }

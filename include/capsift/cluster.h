@@ -99,6 +99,15 @@ SIFT_API void sift_cluster_set_free(sift_cluster_set_t *s); /* NULL is fine */
 SIFT_API int sift_cluster_set_add(sift_cluster_set_t *s, sift_cluster_part_t part, const void *data,
                                   size_t len, uint64_t count, uint64_t flow, size_t *unit);
 
+/* Adds one packet of a payload known by its XXH3-128 (hash, canonical: as the index keys its
+ * payload store) from its first kept bytes and its length: what sift_index_payloads gives. Its
+ * member is (input, packet) (packet 0: none kept); flow and *unit as for sift_cluster_set_add.
+ * SIFT_ENOMEM. */
+SIFT_API int sift_cluster_set_add_packet(sift_cluster_set_t *s, sift_cluster_part_t part,
+                                         const uint8_t hash[16], const void *data, uint32_t kept,
+                                         uint64_t len, uint64_t flow, sift_cluster_member_t member,
+                                         size_t *unit);
+
 /* Says that unit `response` (a server's) followed unit `request` (a client's, of the same
  * transport and port) in a flow, count times: what the clustering reads to find the type field
  * a response shares with its request. The pass records these for every flow. SIFT_EINVAL for

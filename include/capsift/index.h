@@ -250,6 +250,33 @@ SIFT_API int sift_index_search(sift_index_t *ix, const sift_matcher_t *m, unsign
                                int (*fn)(void *user, const sift_index_hit_t *h), void *user,
                                sift_index_search_summary_t *sum);
 
+/* A packet of the payload store (index --payloads), as sift_index_payloads gives them: files in
+ * path order, each file's packets in record order. Pointers valid during the callback. */
+typedef struct sift_index_payload {
+    const char *file;    /* its file's path, as the index has it */
+    uint32_t file_index; /* of its file among those given so far, from 0 */
+    uint64_t packet;     /* its number in the file, from 1 */
+    int64_t flow_id;     /* its flow's id in the index */
+    uint8_t ip_proto;
+    bool from_initiator;  /* sent by its flow's initiator */
+    uint16_t server_port; /* its flow's responder's port */
+    uint16_t client_port; /* and its initiator's */
+    const uint8_t *hash;  /* XXH3-128 of the whole payload, canonical (16 bytes) */
+    const uint8_t *data;  /* its first kept bytes */
+    uint32_t kept;
+    uint64_t len; /* the payload's length */
+} sift_index_payload_t;
+
+/* Calls fn for every packet with a payload in the payload store, with the first max_bytes of
+ * its payload (each distinct payload is read and kept once; memory: the distinct payloads'
+ * first max_bytes). Files indexed without --payloads are counted in sum (files_without,
+ * files_older) and skipped; packets whose flow position was lost counted in sum->lost. fn
+ * returns 0 to go on, anything else stops the walk and is returned. SIFT_ECORRUPT for a
+ * damaged store, SIFT_ENOMEM. */
+SIFT_API int sift_index_payloads(sift_index_t *ix, uint32_t max_bytes,
+                                 int (*fn)(void *user, const sift_index_payload_t *p), void *user,
+                                 sift_index_search_summary_t *sum);
+
 /* ---- extraction ---- */
 
 typedef struct sift_extract_summary {

@@ -161,6 +161,22 @@ int sift_cluster_set_add(sift_cluster_set_t *s, sift_cluster_part_t part, const 
     return set_flow(s, id, flow);
 }
 
+int sift_cluster_set_add_packet(sift_cluster_set_t *s, sift_cluster_part_t part,
+                                const uint8_t hash[16], const void *data, uint32_t kept,
+                                uint64_t len, uint64_t flow, sift_cluster_member_t member,
+                                size_t *unit)
+{
+    XXH128_hash_t h = XXH128_hashFromCanonical((const XXH128_canonical_t *)(const void *)hash);
+    uint32_t id = set_unit(s, part, h, data, kept < s->max_bytes ? kept : s->max_bytes, len);
+    if (id == UINT32_MAX)
+        return SIFT_ENOMEM;
+    s->u[id].packets++;
+    if (unit)
+        *unit = id;
+    int rc = set_flow(s, id, flow);
+    return rc == 0 && member.packet ? set_member(s, id, member.input, member.packet) : rc;
+}
+
 static uint64_t pair_hash(uint32_t a, uint32_t b)
 {
     return XXH3_64bits(&(uint64_t){(uint64_t)a << 32 | b}, sizeof(uint64_t));

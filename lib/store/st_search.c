@@ -21,10 +21,13 @@ typedef struct pat_hit {
     int64_t first; /* the first match's start */
 } pat_hit_t;
 
-/* A payload that matched: its hits are pats[start .. start + n). */
+/* A payload that matched: its hits are pats[start .. start + n). When every payload is walked
+ * (sift_index_payloads), each is one with n 1, its first kept bytes at kept[start ..), size
+ * its length. */
 typedef struct matched {
     uint8_t hash[16];
     uint32_t n;
+    uint32_t kept, size;
     size_t start;
 } matched_t;
 
@@ -37,6 +40,8 @@ typedef struct cand {
     uint8_t ip_version, ip_proto;
     uint8_t src[16], dst[16];
     uint16_t sport, dport;
+    bool from_initiator;  /* the flow's initiator sent it */
+    uint16_t server_port; /* the flow's responder's */
 } cand_t;
 
 /* A payload of the batch: its stored bytes are bytes[off .. off + len). */
@@ -85,6 +90,14 @@ typedef struct search {
     size_t ncands, cands_cap;
     int err;
     sift_index_search_summary_t *sum;
+    /* walking every payload: bytes kept of each (0: searching), where they are kept, and the
+     * buffer a compressed one is read into */
+    uint32_t keep;
+    uint32_t files_walked; /* files whose packets were given, this one included */
+    uint8_t *kept;
+    size_t nkept, kept_cap;
+    uint8_t *raw;
+    size_t raw_cap;
 } search_t;
 
 static bool on_match(void *user, unsigned id, uint64_t from, uint64_t to)
@@ -164,29 +177,40 @@ static int keep_matched(search_t *s, const uint8_t hash[16], const pat_hit_t *hi
     return 0;
 }
 
+/* A stored payload's bytes as put_payload got them, decompressed into *buf when stored so;
+ * NULL when they do not decompress or are of an unknown form. */
+static const uint8_t *payload_bytes(uint8_t **buf, size_t *cap, uint32_t size, int codec,
+                                    const uint8_t *data, size_t len, int *err)
+{
+    if (codec == 0 && len == size)
+        return data;
+    if (codec != 1) {
+        *err = SIFT_ECORRUPT;
+        return NULL;
+    }
+    if (size > *cap) {
+        uint8_t *n = realloc(*buf, size);
+        if (!n) {
+            *err = SIFT_ENOMEM;
+            return NULL;
+        }
+        *buf = n;
+        *cap = size;
+    }
+    if (!sift__unzstd(*buf, size, data, len)) {
+        *err = SIFT_ECORRUPT;
+        return NULL;
+    }
+    return *buf;
+}
+
 /* One row on worker w: decompressed when stored so, scanned, its hits sorted by pattern. */
 static void scan_row(search_t *s, wstate_t *w, prow_t *r)
 {
-    const uint8_t *bytes = s->bytes + r->off;
-    if (r->codec == 1) {
-        if (r->size > w->buf_cap) {
-            uint8_t *n = realloc(w->buf, r->size);
-            if (!n) {
-                w->err = SIFT_ENOMEM;
-                return;
-            }
-            w->buf = n;
-            w->buf_cap = r->size;
-        }
-        if (!sift__unzstd(w->buf, r->size, bytes, r->len)) {
-            w->err = SIFT_ECORRUPT;
-            return;
-        }
-        bytes = w->buf;
-    } else if (r->codec != 0 || r->len != r->size) {
-        w->err = SIFT_ECORRUPT;
+    const uint8_t *bytes =
+        payload_bytes(&w->buf, &w->buf_cap, r->size, r->codec, s->bytes + r->off, r->len, &w->err);
+    if (!bytes)
         return;
-    }
     w->row_first = w->nhits;
     int rc = sift_scan_block(w->scanner, bytes, r->size, on_match, w);
     if (rc < 0 && !w->err)
@@ -240,11 +264,43 @@ static int flush_batch(search_t *s)
     return rc;
 }
 
+/* Walking every payload: its first s->keep bytes kept under its hash. */
+static int keep_payload(search_t *s, const uint8_t hash[16], uint32_t size, int codec,
+                        const void *data, size_t len)
+{
+    int err = 0;
+    const uint8_t *b = payload_bytes(&s->raw, &s->raw_cap, size, codec, data, len, &err);
+    if (!b)
+        return err == SIFT_ENOMEM ? err
+                                  : sift__ctx_error(s->ix->ctx, err,
+                                                    "%s: a stored payload does not decompress "
+                                                    "or is of an unknown form (damaged index)",
+                                                    s->ix->path);
+    uint32_t kept = size < s->keep ? size : s->keep;
+    if ((s->count + 1) * 2 > (s->table ? s->mask + 1 : 0) && table_grow(s) < 0)
+        return SIFT_ENOMEM;
+    matched_t *m = &s->table[slot_of(s, hash)];
+    if (m->n) /* the same payload twice: the store keeps each once */
+        return 0;
+    if (sift__grow((void **)&s->kept, &s->kept_cap, s->nkept + kept, 1) < 0)
+        return SIFT_ENOMEM;
+    memcpy(s->kept + s->nkept, b, kept);
+    *m = (matched_t){.n = 1, .kept = kept, .size = size, .start = s->nkept};
+    memcpy(m->hash, hash, 16);
+    s->nkept += kept;
+    s->count++;
+    s->sum->payloads++;
+    s->sum->payload_bytes += size;
+    return 0;
+}
+
 /* A stored payload, copied into the batch; a full batch is scanned. */
 static int take_payload(void *user, const uint8_t hash[16], uint32_t size, int codec,
                         const void *data, size_t len)
 {
     search_t *s = user;
+    if (s->keep)
+        return keep_payload(s, hash, size, codec, data, len);
     if (s->nrows == s->rows_cap) {
         size_t ncap = s->rows_cap ? s->rows_cap * 2 : 256;
         prow_t *v = realloc(s->rows, ncap * sizeof *v);
@@ -369,6 +425,8 @@ static int file_positions(void *user, const sift_flow_row_t *f, const uint8_t *b
         memcpy(x->dst, x->pk.from_hi ? lo : hi, 16);
         x->sport = x->pk.from_hi ? hi_port : lo_port;
         x->dport = x->pk.from_hi ? lo_port : hi_port;
+        x->from_initiator = x->pk.from_hi == swap; /* the initiator is hi when swapped */
+        x->server_port = f->dport;
     }
     free(offs);
     free(ts);
@@ -378,6 +436,7 @@ static int file_positions(void *user, const sift_flow_row_t *f, const uint8_t *b
 typedef struct file_walk {
     search_t *s;
     int (*fn)(void *user, const sift_index_hit_t *h);
+    int (*payload_fn)(void *user, const sift_index_payload_t *p); /* walking every payload */
     void *user;
     int stop; /* fn's answer, or an error of the walk */
 } file_walk_t;
@@ -397,6 +456,7 @@ static int search_file(void *user, int64_t id, const st_file_rec_t *rec)
         return 0;
     }
     s->sum->files++;
+    s->files_walked++;
     if (s->count == 0)
         return 0;
     s->ncands = 0;
@@ -414,6 +474,23 @@ static int search_file(void *user, int64_t id, const st_file_rec_t *rec)
             continue;
         }
         const matched_t *m = &s->table[x->matched];
+        if (w->payload_fn) {
+            sift_index_payload_t p = {.file = rec->path,
+                                      .file_index = s->files_walked - 1,
+                                      .packet = x->pk.record + 1,
+                                      .flow_id = x->flow_id,
+                                      .ip_proto = x->ip_proto,
+                                      .from_initiator = x->from_initiator,
+                                      .server_port = x->server_port,
+                                      .client_port = x->from_initiator ? x->sport : x->dport,
+                                      .hash = m->hash,
+                                      .data = s->kept + m->start,
+                                      .kept = m->kept,
+                                      .len = m->size};
+            if ((rc = w->payload_fn(w->user, &p)) != 0)
+                w->stop = rc;
+            continue;
+        }
         for (uint32_t k = 0; k < m->n && rc == 0; k++) {
             const pat_hit_t *p = &s->pats[m->start + k];
             sift_index_hit_t h = {.file = rec->path,
@@ -474,6 +551,27 @@ int sift_index_search(sift_index_t *ix, const sift_matcher_t *m, unsigned thread
     free(s.bytes);
     free(s.pats);
     free(s.table);
+    free(s.ords);
+    free(s.cands);
+    return rc;
+}
+
+int sift_index_payloads(sift_index_t *ix, uint32_t max_bytes,
+                        int (*fn)(void *user, const sift_index_payload_t *p), void *user,
+                        sift_index_search_summary_t *sum)
+{
+    sift_index_search_summary_t local;
+    search_t s = {.ix = ix, .sum = sum ? sum : &local, .keep = max_bytes ? max_bytes : 1};
+    memset(s.sum, 0, sizeof *s.sum);
+    int rc = ix->be->each_payload(ix, take_payload, &s);
+    if (rc == SIFT_ENOMEM)
+        rc = sift__ctx_error(ix->ctx, rc, "out of memory");
+    file_walk_t w = {.s = &s, .payload_fn = fn, .user = user};
+    if (rc == 0)
+        rc = ix->be->each_file(ix, search_file, &w);
+    free(s.table);
+    free(s.kept);
+    free(s.raw);
     free(s.ords);
     free(s.cands);
     return rc;

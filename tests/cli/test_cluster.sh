@@ -6,6 +6,7 @@
 # inputs, bad options.
 . "$(dirname "$0")/lib.sh"
 HERE=$(dirname "$0")
+HTTP_CAP=$CAPS/dpkt--http.pcap
 
 # options and help
 expect_exit 0 "$CAPSIFT" cluster --help
@@ -42,6 +43,22 @@ seen = [n for c in clusters for f, n in c["packets"]]
 assert len(seen) == len(set(seen)) == head["packets"], (len(seen), head)
 assert set(seen) <= with_payload, sorted(set(seen) - with_payload)[:5]
 PY
+# --db alone: the index's payload store is the input, and gives what reading the files gives
+"$CAPSIFT" index -q --payloads --db "$TMP/ix.db" "$CAPS" >/dev/null 2>&1
+expect_exit 0 "$CAPSIFT" cluster --db "$TMP/ix.db" --json --members
+cp "$TMP/out" "$TMP/from_db.json"
+mapfile -t indexed < <(python3 -c 'import sqlite3, sys
+for (p,) in sqlite3.connect(sys.argv[1]).execute("select path from files where status != ? order by path", ("error",)):
+    print(p)' "$TMP/ix.db")
+"$CAPSIFT" cluster --json --members "${indexed[@]}" >"$TMP/from_files.json" 2>/dev/null
+cmp -s "$TMP/from_db.json" "$TMP/from_files.json" && [ -s "$TMP/from_db.json" ] && pass ||
+    fail "cluster --db and cluster over the indexed files differ"
+expect_exit 2 "$CAPSIFT" cluster --db "$TMP/ix.db" --by flow
+"$CAPSIFT" index -q --db "$TMP/nopay.db" "$HTTP_CAP" >/dev/null 2>&1
+expect_exit 2 "$CAPSIFT" cluster --db "$TMP/nopay.db"
+expect_grep 'indexed without their payloads' "$TMP/err"
+expect_exit 2 "$CAPSIFT" cluster --db "$TMP/none.db"
+expect_grep 'none.db: no such index' "$TMP/err"
 # --by flow: a unit per direction of a flow, its packet the first of that direction
 expect_exit 0 "$CAPSIFT" cluster --by flow --json --members "$CAPS/dpkt--http.pcap"
 python3 - "$TMP/out" "$CAPS/dpkt--http.pcap" <<'PY' && pass || fail "cluster --by flow on dpkt--http.pcap"
