@@ -236,13 +236,6 @@ int cli_index_open(sift_ctx_t *ctx, const char *path, sift_index_t **ix);
 typedef enum cli_db_mode { CLI_DB_READ = 0, CLI_DB_WRITE, CLI_DB_CREATE } cli_db_mode_t;
 int cli_index_open_as(sift_ctx_t *ctx, const char *path, cli_db_mode_t mode, sift_index_t **ix);
 
-/* ---- message types (cli/cmd_cluster.c) ---- */
-
-/* The payloads the cluster pass of run collected, over every input, into a new set; *packets
- * gets their number. CLI_OK, or CLI_FAILED after a message. */
-int cli_cluster_collect(const cli_run_t *run, uint32_t max_bytes, sift_cluster_set_t **set,
-                        uint64_t *packets);
-
 /* ---- the output layer (cli/output.c) ---- */
 
 /* A result column. Its key names it in JSON and CSV; a TIME column is two fields there, the
@@ -437,5 +430,21 @@ int cli_cache_file(const char *name, const char *what, char *buf, size_t size);
 int cli_cache_open(sift_ctx_t *ctx, sift_cache_t **out);
 /* Neither --no-cache nor CAPSIFT_NO_CACHE (set and not "0"): the command may use the cache. */
 bool cli_cache_wanted(const cli_common_t *co);
+
+/* ---- message types (cli/cmd_cluster.c) ---- */
+
+/* n bytes as 2n lowercase hex digits and a NUL into out. */
+void cli_hex(char *out, const uint8_t *b, size_t n);
+/* A part as "tcp/502 client" into b (n bytes: 48 are enough); returns b. */
+const char *cli_part_str(char *b, size_t n, sift_cluster_part_t p);
+/* A part's "proto", "port" and "dir" (client or server). */
+void cli_json_part(cli_json_t *j, sift_cluster_part_t p);
+/* "fields": the per-offset view as capsift cluster --json gives it. */
+void cli_json_fields(cli_json_t *j, const sift_cluster_field_t *f, size_t n);
+
+/* The payloads the cluster pass of run collected, over every input, into a new set; *packets
+ * gets their number. CLI_OK, or CLI_FAILED after a message. */
+int cli_cluster_collect(const cli_run_t *run, uint32_t max_bytes, sift_cluster_set_t **set,
+                        uint64_t *packets);
 
 #endif

@@ -84,32 +84,6 @@ const cli_command_t cli_cmd_classify = {
               "that name), 3 failure (also a locked or damaged index: nothing is changed).\n",
 };
 
-static void hex(char *out, const uint8_t *b, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static const char *part_str(char *b, size_t n, sift_cluster_part_t p)
-{
-    char pb[16];
-    snprintf(b, n, "%s/%u %s", sift_ip_proto_name(p.proto, pb, sizeof pb), p.port,
-             p.dir ? "server" : "client");
-    return b;
-}
-
-static void part_json(cli_json_t *j, sift_cluster_part_t p)
-{
-    char pb[16];
-    cli_json_str(j, "proto", sift_ip_proto_name(p.proto, pb, sizeof pb));
-    cli_json_u64(j, "port", p.port);
-    cli_json_str(j, "dir", p.dir ? "server" : "client");
-}
-
 typedef struct report {
     const classify_args_t *a;
     const sift_cluster_set_t *set;
@@ -253,7 +227,7 @@ static int report(const report_t *r, uint64_t packets)
             const sift_signature_t *g = sift_signatures_get(r->s, i);
             const sift_class_sig_t *x = sift_classification_sig(r->c, i);
             printf("%-24s %-16s %10llu %9llu %7llu %.3f\n", g->name,
-                   part_str(pb, sizeof pb, g->part), (unsigned long long)x->packets,
+                   cli_part_str(pb, sizeof pb, g->part), (unsigned long long)x->packets,
                    (unsigned long long)x->units, (unsigned long long)x->flows, x->min_similarity);
         }
         if (shown < used)
@@ -266,7 +240,7 @@ static int report(const report_t *r, uint64_t packets)
         cli_json_begin(&j, stdout);
         cli_json_str(&j, "signature", g->name);
         cli_json_str(&j, "set", g->set);
-        part_json(&j, g->part);
+        cli_json_part(&j, g->part);
         cli_json_u64(&j, "size", x->packets);
         cli_json_u64(&j, "distinct", x->units);
         cli_json_u64(&j, "flows", x->flows);
@@ -288,10 +262,10 @@ static int report(const report_t *r, uint64_t packets)
         sift_cluster_set_unit(r->set, x->example, &u);
         char ex[2 * 65536 + 1];
         size_t shown = json ? u.kept : u.kept < 24 ? u.kept : 24;
-        hex(ex, u.data, shown);
+        cli_hex(ex, u.data, shown);
         if (!json) {
             printf("  %-16s %llu of %llu packets, %llu distinct; e.g. %s%s\n",
-                   part_str(pb, sizeof pb, x->part), (unsigned long long)x->unmatched_packets,
+                   cli_part_str(pb, sizeof pb, x->part), (unsigned long long)x->unmatched_packets,
                    (unsigned long long)x->packets, (unsigned long long)x->unmatched_units, ex,
                    u.kept > shown ? ".." : "");
             continue;
@@ -299,7 +273,7 @@ static int report(const report_t *r, uint64_t packets)
         cli_json_t j;
         cli_json_begin(&j, stdout);
         cli_json_null(&j, "signature");
-        part_json(&j, x->part);
+        cli_json_part(&j, x->part);
         cli_json_u64(&j, "size", x->unmatched_packets);
         cli_json_u64(&j, "distinct", x->unmatched_units);
         cli_json_u64(&j, "part_packets", x->packets);

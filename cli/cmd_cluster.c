@@ -153,9 +153,7 @@ const cli_command_t cli_cmd_cluster = {
               "locked or damaged --db: nothing saved).\n",
 };
 
-static const char *const kind_names[] = {"constant", "varying", "counter", "length"};
-
-static void hex(char *out, const uint8_t *b, size_t n)
+void cli_hex(char *out, const uint8_t *b, size_t n)
 {
     static const char digits[] = "0123456789abcdef";
     for (size_t i = 0; i < n; i++) {
@@ -163,6 +161,22 @@ static void hex(char *out, const uint8_t *b, size_t n)
         out[2 * i + 1] = digits[b[i] & 15];
     }
     out[2 * n] = '\0';
+}
+
+const char *cli_part_str(char *b, size_t n, sift_cluster_part_t p)
+{
+    char pb[16];
+    snprintf(b, n, "%s/%u %s", sift_ip_proto_name(p.proto, pb, sizeof pb), p.port,
+             p.dir ? "server" : "client");
+    return b;
+}
+
+void cli_json_part(cli_json_t *j, sift_cluster_part_t p)
+{
+    char pb[16];
+    cli_json_str(j, "proto", sift_ip_proto_name(p.proto, pb, sizeof pb));
+    cli_json_u64(j, "port", p.port);
+    cli_json_str(j, "dir", p.dir ? "server" : "client");
 }
 
 static void ascii(char *out, const uint8_t *b, size_t n)
@@ -206,8 +220,9 @@ static void field_text(FILE *out, const sift_cluster_field_t *f, size_t n)
     cli_line_flush(&l);
 }
 
-static void field_json(cli_json_t *j, const sift_cluster_field_t *f, size_t n)
+void cli_json_fields(cli_json_t *j, const sift_cluster_field_t *f, size_t n)
 {
+    static const char *const kind_names[] = {"constant", "varying", "counter", "length"};
     char b[8];
     cli_json_open(j, "fields", '[');
     for (size_t i = 0; i < n; i++) {
@@ -217,7 +232,7 @@ static void field_json(cli_json_t *j, const sift_cluster_field_t *f, size_t n)
         cli_json_u64(j, "width", x->width);
         cli_json_str(j, "kind", kind_names[x->kind]);
         if (x->kind == SIFT_FIELD_CONSTANT) {
-            hex(b, &x->value, 1);
+            cli_hex(b, &x->value, 1);
             cli_json_str(j, "value", b);
         } else {
             cli_json_u64(j, "distinct", x->distinct);
@@ -281,9 +296,7 @@ static int show_cluster(FILE *out, const cluster_args_t *a, const sift_cluster_s
         cli_json_t j;
         cli_json_begin(&j, out);
         cli_json_u64(&j, "id", x->id);
-        cli_json_str(&j, "proto", proto);
-        cli_json_u64(&j, "port", x->part.port);
-        cli_json_str(&j, "dir", dir);
+        cli_json_part(&j, x->part);
         cli_json_u64(&j, "size", x->packets);
         cli_json_f64(&j, "share", x->part_share, 4);
         cli_json_u64(&j, "distinct", x->units);
@@ -294,19 +307,19 @@ static int show_cluster(FILE *out, const cluster_args_t *a, const sift_cluster_s
         if (x->type_offset >= 0) {
             cli_json_u64(&j, "type_offset", (uint64_t)x->type_offset);
             char tb[3];
-            hex(tb, &x->type, 1);
+            cli_hex(tb, &x->type, 1);
             cli_json_str(&j, "type", tb);
         } else {
             cli_json_null(&j, "type_offset");
             cli_json_null(&j, "type");
         }
-        hex(hexb, rep.data, x->prefix);
+        cli_hex(hexb, rep.data, x->prefix);
         cli_json_str(&j, "prefix", hexb);
-        hex(hexb, rep.data, rep.kept);
+        cli_hex(hexb, rep.data, rep.kept);
         cli_json_str(&j, "example", hexb);
         ascii(asc, rep.data, rep.kept);
         cli_json_str(&j, "example_ascii", asc);
-        field_json(&j, f, (size_t)nf);
+        cli_json_fields(&j, f, (size_t)nf);
         if (a->members)
             rc = members_json(&j, set, c, id, paths);
         cli_json_end(&j);
@@ -321,11 +334,11 @@ static int show_cluster(FILE *out, const cluster_args_t *a, const sift_cluster_s
             fprintf(out, "    type:    %02x at offset %d (the type field of its part)\n", x->type,
                     x->type_offset);
         size_t shown = rep.kept < 32 ? rep.kept : 32;
-        hex(hexb, rep.data, shown);
+        cli_hex(hexb, rep.data, shown);
         ascii(asc, rep.data, shown);
         fprintf(out, "    example: %s%s  %s\n", hexb, rep.kept > shown ? ".." : "", asc);
         size_t pre = x->prefix < 32 ? x->prefix : 32;
-        hex(hexb, rep.data, pre);
+        cli_hex(hexb, rep.data, pre);
         fprintf(out, "    prefix:  %s%s (%u bytes)\n", pre ? hexb : "-",
                 x->prefix > pre ? ".." : "", x->prefix);
         field_text(out, f, (size_t)nf);

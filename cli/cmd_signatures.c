@@ -53,26 +53,6 @@ const cli_command_t cli_cmd_signatures = {
               "locked, damaged or unwritable database: nothing is changed).\n",
 };
 
-static const char *const kind_names[] = {"constant", "varying", "counter", "length"};
-
-static void hex(char *out, const uint8_t *b, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static void part_json(cli_json_t *j, const sift_signature_t *g)
-{
-    char pb[16];
-    cli_json_str(j, "proto", sift_ip_proto_name(g->part.proto, pb, sizeof pb));
-    cli_json_u64(j, "port", g->part.port);
-    cli_json_str(j, "dir", g->part.dir ? "server" : "client");
-}
-
 static void sig_json(FILE *out, const sift_signature_t *g, bool full)
 {
     cli_json_t j;
@@ -80,11 +60,11 @@ static void sig_json(FILE *out, const sift_signature_t *g, bool full)
     cli_json_begin(&j, out);
     cli_json_str(&j, "name", g->name);
     cli_json_str(&j, "set", g->set);
-    part_json(&j, g);
+    cli_json_part(&j, g->part);
     cli_json_bool(&j, "text", g->text);
     if (g->type_offset >= 0) {
         cli_json_u64(&j, "type_offset", (uint64_t)g->type_offset);
-        hex(b, &g->type, 1);
+        cli_hex(b, &g->type, 1);
         cli_json_str(&j, "type", b);
     } else {
         cli_json_null(&j, "type_offset");
@@ -109,38 +89,19 @@ static void sig_json(FILE *out, const sift_signature_t *g, bool full)
         for (uint32_t i = 0; i < g->nmask; i++) {
             cli_json_open(&j, NULL, '[');
             cli_json_u64(&j, NULL, g->mask[i].offset);
-            hex(b, &g->mask[i].value, 1);
+            cli_hex(b, &g->mask[i].value, 1);
             cli_json_str(&j, NULL, b);
             cli_json_close(&j);
         }
         cli_json_close(&j);
-        hex(b, g->example, g->example_len);
+        cli_hex(b, g->example, g->example_len);
         cli_json_str(&j, "example", b);
-        cli_json_open(&j, "fields", '[');
-        for (uint32_t i = 0; i < g->nfields; i++) {
-            const sift_cluster_field_t *f = &g->fields[i];
-            cli_json_open(&j, NULL, '{');
-            cli_json_u64(&j, "offset", f->offset);
-            cli_json_u64(&j, "width", f->width);
-            cli_json_str(&j, "kind", kind_names[f->kind]);
-            if (f->kind == SIFT_FIELD_CONSTANT) {
-                hex(b, &f->value, 1);
-                cli_json_str(&j, "value", b);
-            } else {
-                cli_json_u64(&j, "distinct", f->distinct);
-            }
-            if (f->kind == SIFT_FIELD_LENGTH)
-                cli_json_i64(&j, "delta", f->delta);
-            if (f->width > 1)
-                cli_json_str(&j, "endian", f->little ? "little" : "big");
-            cli_json_close(&j);
-        }
-        cli_json_close(&j);
+        cli_json_fields(&j, g->fields, g->nfields);
         uint8_t k[4 * SIFT_SIG_SKETCH_K];
         for (unsigned i = 0; i < SIFT_SIG_SKETCH_K; i++)
             for (unsigned x = 0; x < 4; x++)
                 k[4 * i + x] = (uint8_t)(g->sketch[i] >> (24 - 8 * x));
-        hex(b, k, sizeof k);
+        cli_hex(b, k, sizeof k);
         cli_json_str(&j, "sketch", b);
     }
     cli_json_end(&j);
@@ -152,9 +113,8 @@ static void list_text(const sift_signatures_t *s)
            "USAGE", "LAST SEEN", "CONFIDENCE");
     for (size_t i = 0; i < sift_signatures_count(s); i++) {
         const sift_signature_t *g = sift_signatures_get(s, i);
-        char part[40], pb[16], type[16], seen[40];
-        snprintf(part, sizeof part, "%s/%u %s", sift_ip_proto_name(g->part.proto, pb, sizeof pb),
-                 g->part.port, g->part.dir ? "server" : "client");
+        char part[48], type[16], seen[40];
+        cli_part_str(part, sizeof part, g->part);
         if (g->type_offset >= 0)
             snprintf(type, sizeof type, "%02x@%d", g->type, g->type_offset);
         else

@@ -38,10 +38,7 @@ int64_t sift_clustering_fields(const sift_clustering_t *c, size_t id, sift_clust
     const uint32_t *ids;
     size_t n;
     sift_clustering_units(c, id, &ids, &n);
-    uint32_t p = c->o.positions;
-    for (size_t i = 0; i < n; i++)
-        if (s->u[ids[i]].kept < p)
-            p = s->u[ids[i]].kept;
+    uint32_t p = cluster_span(c, ids, n);
     sift_cluster_field_t *f = calloc(p ? p : 1, sizeof *f);
     if (!f)
         return SIFT_ENOMEM;

@@ -160,6 +160,16 @@ static inline int cmp_part(sift_cluster_part_t a, sift_cluster_part_t b)
     return 0;
 }
 
+/* The offsets a cluster's view covers: its first positions, within its shortest payload. */
+static inline uint32_t cluster_span(const sift_clustering_t *c, const uint32_t *ids, size_t n)
+{
+    uint32_t p = c->o.positions;
+    for (size_t i = 0; i < n; i++)
+        if (c->set->u[ids[i]].kept < p)
+            p = c->set->u[ids[i]].kept;
+    return p;
+}
+
 static inline const uint8_t *ubytes(const sift_cluster_set_t *s, uint32_t i)
 {
     return s->bytes + s->u[i].off;

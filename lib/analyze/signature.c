@@ -116,10 +116,7 @@ static uint32_t constant_bytes(const sift_clustering_t *c, size_t id, sift_sig_b
     const uint32_t *ids;
     size_t n;
     sift_clustering_units(c, id, &ids, &n);
-    uint32_t p = c->o.positions;
-    for (size_t i = 0; i < n; i++)
-        if (s->u[ids[i]].kept < p)
-            p = s->u[ids[i]].kept;
+    uint32_t p = cluster_span(c, ids, n);
     const uint8_t *first = ubytes(s, ids[0]);
     uint32_t nmask = 0;
     for (uint32_t o = 0; o < p; o++) {
