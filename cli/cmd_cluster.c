@@ -487,6 +487,11 @@ static int collect_index(const cluster_args_t *a, const sift_cluster_config_t *c
                   "capsift index --payloads on them",
                   a->co.db, (unsigned long long)(sum.files_without + sum.files_older));
         rc = sum.files ? CLI_DAMAGED : CLI_USAGE;
+    } else if (rc == CLI_OK && sum.lost) {
+        cli_error("%s: the index lost the flow positions of %llu packets (it ran out of memory "
+                  "indexing them): they are left out",
+                  a->co.db, (unsigned long long)sum.lost);
+        rc = CLI_DAMAGED;
     }
     sift_index_close(ix);
     sift_ctx_free(ctx);
