@@ -89,9 +89,13 @@ int sift_signatures_lua(const sift_signatures_t *s, double min_similarity, FILE 
             const sift_cluster_field_t *f = &g->fields[k];
             if (field_seen(s, i, k, f))
                 continue;
-            fprintf(out,
-                    "FIELDS[\"o%uw%u\"] = ProtoField.bytes(\"capsift.o%uw%u\", \"Bytes %u-%u\")\n",
-                    f->offset, f->width, f->offset, f->width, f->offset, f->offset + f->width - 1);
+            char label[32];
+            if (f->width == 1)
+                snprintf(label, sizeof label, "Byte %u", f->offset);
+            else
+                snprintf(label, sizeof label, "Bytes %u-%u", f->offset, f->offset + f->width - 1);
+            fprintf(out, "FIELDS[\"o%uw%u\"] = ProtoField.bytes(\"capsift.o%uw%u\", \"%s\")\n",
+                    f->offset, f->width, f->offset, f->width, label);
         }
     }
     fputs("local all = {pf_type, pf_set, pf_sim}\n"

@@ -44,8 +44,9 @@ if [ "${SIFT_SANITIZE:-OFF}" != ON ]; then
         "periodic --no-cache --json --all --top 0 --group name" "cluster --json --members --by flow"
         "classify --json --members --no-update --db $TMP/sig.db")
     # classify's signatures: learnt from the bundled captures, read by every directory
-    "$CAPSIFT" cluster --save conf --db "$TMP/sig.db" "$CAPS" >/dev/null 2>&1 ||
-        fail "cluster --save over $CAPS"
+    "$CAPSIFT" cluster --save conf --db "$TMP/sig.db" "$CAPS" >/dev/null 2>&1 # 1: a damaged one
+    [ "$("$CAPSIFT" signatures --db "$TMP/sig.db" 2>/dev/null | wc -l)" -gt 10 ] ||
+        fail "cluster --save over $CAPS saved no signatures"
 fi
 for d in "${dirs[@]}"; do
     for cmd in "${cmds[@]}"; do
