@@ -264,10 +264,14 @@ static int report(const report_t *r, uint64_t packets)
         size_t shown = json ? u.kept : u.kept < 24 ? u.kept : 24;
         cli_hex(ex, u.data, shown);
         if (!json) {
-            printf("  %-16s %llu of %llu packets, %llu distinct; e.g. %s%s\n",
+            printf("  %-16s %llu of %llu packets, %llu distinct; e.g. %s%s",
                    cli_part_str(pb, sizeof pb, x->part), (unsigned long long)x->unmatched_packets,
                    (unsigned long long)x->packets, (unsigned long long)x->unmatched_units, ex,
                    u.kept > shown ? ".." : "");
+            if (x->nearest >= 0)
+                printf(" (nearest %s, %.2f by 3-grams)",
+                       sift_signatures_get(r->s, (size_t)x->nearest)->name, x->nearest_similarity);
+            putchar('\n');
             continue;
         }
         cli_json_t j;
@@ -278,6 +282,13 @@ static int report(const report_t *r, uint64_t packets)
         cli_json_u64(&j, "distinct", x->unmatched_units);
         cli_json_u64(&j, "part_packets", x->packets);
         cli_json_str(&j, "example", ex);
+        if (x->nearest >= 0) {
+            cli_json_str(&j, "nearest", sift_signatures_get(r->s, (size_t)x->nearest)->name);
+            cli_json_f64(&j, "nearest_similarity", x->nearest_similarity, 4);
+        } else {
+            cli_json_null(&j, "nearest");
+            cli_json_null(&j, "nearest_similarity");
+        }
         if (a->members && members_json(&j, r, ns, &x->part) != CLI_OK)
             return CLI_FAILED;
         cli_json_end(&j);

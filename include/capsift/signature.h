@@ -15,6 +15,7 @@
  * then more packets learned, then name). The Lua dissector (sift_signatures_lua) holds the
  * same masks in the same order and computes the same similarity with the same arithmetic, so
  * tshark with it and `capsift classify` agree on every packet whose direction both see alike.
+ * The sketch labels nothing: it names, for what no signature labels, the nearest one.
  *
  * Confidence, updated once per classification run (a batch): a signature whose part carried
  * traffic rises by a fifth of the way to 1 if it labelled some of it, and falls by a fifth
@@ -115,6 +116,11 @@ typedef struct sift_class_part {
     uint64_t packets, units;
     uint64_t unmatched_packets, unmatched_units;
     uint32_t example; /* an unlabelled unit (the most packets) when unmatched_units */
+    /* the signature whose sketch is nearest the example's (its byte 3-grams), of the part if it
+     * has any, else of any part (-1: no signatures), and the estimated Jaccard similarity: a
+     * hint of what the unlabelled payloads look like, never a label */
+    int64_t nearest;
+    double nearest_similarity;
 } sift_class_part_t;
 
 /* Labels every unit of set with s (sorted: sift_signatures_sort). The set and s must outlive

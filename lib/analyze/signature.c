@@ -276,6 +276,43 @@ static int count_flows(const sift_cluster_set_t *set, sift_classification_t *c)
     return 0;
 }
 
+/* Each part's nearest signature to its unlabelled example, by sketch. */
+static int nearest_signatures(const sift_cluster_set_t *set, const sift_signatures_t *s,
+                              sift_classification_t *c)
+{
+    sift_minhash_t *mh;
+    sift_minhash_opts_t mo = {.k = SIFT_SIG_SKETCH_K};
+    if (sift_minhash_create(&mh, &mo) != 0)
+        return SIFT_ENOMEM;
+    int rc = 0;
+    for (size_t p = 0; p < c->np && rc == 0; p++) {
+        sift_class_part_t *x = &c->p[p];
+        x->nearest = -1;
+        if (x->example == UINT32_MAX || s->n == 0)
+            continue;
+        uint32_t sk[SIFT_SIG_SKETCH_K];
+        const su_t *u = &set->u[x->example];
+        if ((rc = example_sketch(mh, ubytes(set, x->example), u->kept, sk)) < 0)
+            break;
+        size_t first = part_first(s, x->part), end = first;
+        while (end < s->n && part_eq(s->v[end].part, x->part))
+            end++;
+        if (first == end) { /* none of its part: any */
+            first = 0;
+            end = s->n;
+        }
+        for (size_t i = first; i < end; i++) {
+            double sim = sift_minhash_similarity(sk, s->v[i].sketch, SIFT_SIG_SKETCH_K);
+            if (x->nearest < 0 || sim > x->nearest_similarity) {
+                x->nearest = (int64_t)i;
+                x->nearest_similarity = sim;
+            }
+        }
+    }
+    sift_minhash_free(mh);
+    return rc;
+}
+
 int sift_classify(const sift_cluster_set_t *set, const sift_signatures_t *s, double min_similarity,
                   sift_classification_t **out)
 {
@@ -325,6 +362,8 @@ int sift_classify(const sift_cluster_set_t *set, const sift_signatures_t *s, dou
     }
     if (rc == 0)
         rc = count_flows(set, c);
+    if (rc == 0)
+        rc = nearest_signatures(set, s, c);
     if (rc < 0) {
         sift_classification_free(c);
         return rc;

@@ -72,6 +72,8 @@ cp "$TMP/out" "$TMP/after1.json"
 expect_exit 0 "$CAPSIFT" classify --no-update --db "$DB" "$HTTP"
 expect_grep 'packets with payloads: .* labelled by' "$TMP/out"
 expect_exit 0 "$CAPSIFT" classify --db "$DB" "$CAPS/tcpdump--mpls-traceroute.pcap"
+expect_exit 0 "$CAPSIFT" classify --no-update --json --db "$DB" "$CAPS/tcpdump--mpls-traceroute.pcap"
+expect_grep '"signature":null,.*"nearest":"web-[0-9]+","nearest_similarity":0\.[0-9]{4}' "$TMP/out"
 expect_exit 0 "$CAPSIFT" signatures list --json --db "$DB"
 cmp -s "$TMP/out" "$TMP/after1.json" && pass || fail "a run that saw none of the parts changed the signatures"
 # a second --save of the same name: refused before reading, nothing changed

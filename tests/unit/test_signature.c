@@ -164,6 +164,9 @@ static void test_classify(void **state)
     sift_cluster_unit_t u;
     sift_cluster_set_unit(fresh, p->example, &u);
     assert_int_equal(u.data[4], 0x13);
+    /* the unknown type's nearest signature by sketch: a hint, a similarity below 1 */
+    assert_true(p->nearest >= 0 && p->nearest < 3);
+    assert_true(p->nearest_similarity >= 0 && p->nearest_similarity < 1);
     for (size_t i = 0; i < sift_cluster_set_size(fresh); i++) {
         sift_cluster_set_unit(fresh, i, &u);
         const sift_class_unit_t *r = sift_classification_unit(c, i);
@@ -184,6 +187,7 @@ static void test_classify(void **state)
     /* traffic of the part, none of one type: that one falls by a fifth */
     sift_cluster_set_t *two = synthetic(40, 5, 2);
     assert_int_equal(sift_classify(two, known, 0.75, &c), 0);
+    assert_int_equal(sift_classification_part(c, 0)->nearest, -1); /* all labelled */
     sift_classification_apply(c, known, 6000);
     int fell = 0;
     for (size_t i = 0; i < 3; i++) {
