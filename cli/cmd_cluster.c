@@ -543,7 +543,8 @@ static int keep_begin(const cluster_args_t *a, bool from_db, keep_t *k)
             rc = CLI_FAILED;
         }
         if (rc == CLI_OK) { /* never an input, nor the index */
-            memcpy(protect, inputs, (size_t)ninputs * sizeof *protect);
+            if (ninputs)
+                memcpy(protect, inputs, (size_t)ninputs * sizeof *protect);
             protect[ninputs] = (char *)(uintptr_t)a->co.db;
             rc = cli_outfile_begin(k->ctx, a->lua, a->force, protect, (size_t)ninputs + 1, &k->lua);
         }
