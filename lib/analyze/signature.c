@@ -313,6 +313,29 @@ static int nearest_signatures(const sift_cluster_set_t *set, const sift_signatur
     return rc;
 }
 
+static uint64_t part_hash(sift_cluster_part_t p)
+{
+    uint64_t k = (uint64_t)p.proto << 24 | (uint64_t)p.dir << 16 | p.port;
+    return k * 0x9e3779b97f4a7c15u;
+}
+
+static uint64_t part_hash_id(const void *ctx, uint32_t id)
+{
+    const sift_classification_t *c = ctx;
+    return part_hash(c->p[id].part);
+}
+
+typedef struct part_probe {
+    const sift_classification_t *c;
+    sift_cluster_part_t part;
+} part_probe_t;
+
+static bool part_is(const void *ctx, uint32_t id)
+{
+    const part_probe_t *q = ctx;
+    return part_eq(q->c->p[id].part, q->part);
+}
+
 int sift_classify(const sift_cluster_set_t *set, const sift_signatures_t *s, double min_similarity,
                   sift_classification_t **out)
 {
@@ -325,6 +348,7 @@ int sift_classify(const sift_cluster_set_t *set, const sift_signatures_t *s, dou
     c->u = calloc(set->n ? set->n : 1, sizeof *c->u);
     c->g = calloc(s->n ? s->n : 1, sizeof *c->g);
     size_t capp = 0;
+    sift__ids_t pix = {0}; /* the parts by their key */
     int rc = c->u && c->g ? 0 : SIFT_ENOMEM;
     for (size_t i = 0; i < s->n; i++)
         c->g[i].min_similarity = 1;
@@ -333,16 +357,19 @@ int sift_classify(const sift_cluster_set_t *set, const sift_signatures_t *s, dou
         sift_class_unit_t *r = &c->u[i];
         r->sig = sift_sigmatch(s, u->part, ubytes(set, (uint32_t)i), u->kept, min_similarity,
                                &r->similarity);
-        /* its part: parts are few, a linear look is enough */
-        size_t p = 0;
-        while (p < c->np && !part_eq(c->p[p].part, u->part))
-            p++;
-        if (p == c->np) {
+        part_probe_t q = {.c = c, .part = u->part};
+        uint32_t p = sift__ids_find(&pix, part_hash(u->part), part_is, &q);
+        if (p == UINT32_MAX) {
+            p = (uint32_t)c->np;
             if (sift__grow((void **)&c->p, &capp, c->np + 1, sizeof *c->p) != 0) {
                 rc = SIFT_ENOMEM;
                 break;
             }
             c->p[c->np++] = (sift_class_part_t){.part = u->part, .example = UINT32_MAX};
+            if (sift__ids_add(&pix, part_hash(u->part), p, part_hash_id, c) != 0) {
+                rc = SIFT_ENOMEM;
+                break;
+            }
         }
         sift_class_part_t *pp = &c->p[p];
         pp->packets += u->packets;
@@ -360,6 +387,7 @@ int sift_classify(const sift_cluster_set_t *set, const sift_signatures_t *s, dou
         if (r->similarity < g->min_similarity)
             g->min_similarity = r->similarity;
     }
+    sift__ids_free(&pix);
     if (rc == 0)
         rc = count_flows(set, c);
     if (rc == 0)
