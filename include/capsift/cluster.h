@@ -18,16 +18,22 @@
  * Features, per part, chosen by measuring (docs/capsift-cluster.md): a part whose kept bytes
  * are mostly printable is text, and a payload's features are its byte 3-grams; otherwise a
  * payload's features are positional tokens (offset, byte) over its first `positions` bytes, at
- * the offsets where 16 values cover 99% of the part's payloads (constant and type-like fields,
- * not identifiers, counters or data) and that are not length fields, plus its length. Two
- * payloads join when the Jaccard similarity of their feature sets reaches the threshold.
+ * the offsets where 16 values cover 99% of the part's payloads, each value held by 4 payloads
+ * on average (constant and type-like fields, not identifiers, counters or data), that are not
+ * length fields and do not cycle through their values in each flow (a sequence number), plus
+ * its length. Where a minority of a part's payloads share a magic (4 bytes at one of the first
+ * 9 offsets; the others look like data there: a stream's continuations), the offsets are chosen
+ * over the payloads with it too. Two payloads join when the Jaccard similarity of their feature
+ * sets reaches the threshold.
  *
  * Then the type field (NetPlier's idea, without aligning messages): over the pairs of a
  * request and the response after it in its flow (sift_cluster_set_pair), the offsets in a
- * client part and in its server part, each constant within nearly every cluster of more than
- * one payload and not one value per flow (a session number), whose bytes determine each other
- * best (I(A;B) / H(A,B) of at least 0.5); the clusters of each part that agree on it merge.
- * Without such pairs (one direction only, a part of text) the clusters stay as joined.
+ * client part and in its server part, each constant within the clusters of at least half the
+ * payloads that share one and not one value per flow (a session number), whose bytes in a
+ * request and its response determine each other best (I(A;B) / H(A,B) of at least 0.5, times
+ * the share of pairs holding both); each part's payloads are then grouped by their byte there
+ * (those without the part's magic stay as joined). Without such pairs (one direction only, a
+ * part of text) the clusters stay as joined.
  */
 #ifndef CAPSIFT_CLUSTER_H
 #define CAPSIFT_CLUSTER_H
@@ -217,7 +223,7 @@ typedef struct sift_clustering_stats {
                           * verified exactly unless the sizes of the sets or their sketches
                           * rule it out (the sketch more than 0.15 below the threshold) */
     uint64_t joined;     /* pairs found at or above the threshold (only these join) */
-    uint64_t merged;     /* clusters merged for agreeing constant bytes */
+    uint64_t merged;     /* clusters fewer for the type field (net of those it split) */
     uint32_t bands, rows;
     size_t memory; /* bytes the sketches, index and sets took at most */
 } sift_clustering_stats_t;

@@ -11,11 +11,20 @@
 
 #define MAX_TYPE_VALUES  16   /* an offset with more values is data, not format */
 #define FEW_SHARE        0.99 /* ... unless that many cover this share of the payloads */
+#define MIN_REPEAT       4    /* payloads per value of a format field, on average */
 #define TEXT_SHARE       0.9  /* printable bytes of a text part */
 #define LENGTH_SHARE     0.75 /* segments may carry several messages */
 #define MAX_PAIRS        ((size_t)64 << 20)
 #define SKETCH_MARGIN    0.15
-#define MAX_LENGTH_DELTA 4096 /* a length field counts the payload less a header, or more */
+#define MAX_LENGTH_DELTA 4096  /* a length field counts the payload less a header, or more */
+#define SEQ_FLOW_UNITS   8     /* a flow of this many payloads shows a sequence number */
+#define SEQ_SHARE        0.9   /* of the values a flow can show, and of the flows */
+#define ANCHOR_SPAN      9     /* a magic begins at one of the first offsets */
+#define ANCHOR_SAMPLE    65536 /* payloads a magic is looked for in */
+#define ANCHOR_UNITS     20
+#define ANCHOR_MIN       0.05
+#define ANCHOR_MAX       0.9
+#define ANCHOR_NOISE     0.5 /* distinct values among the others there */
 
 /* A stable merge sort of indices by cmp(ctx, x, y): qsort has no context argument. */
 typedef int (*idx_cmp_fn)(const void *ctx, uint32_t x, uint32_t y);
@@ -117,8 +126,11 @@ typedef struct feats {
     size_t *off; /* unit i of the part: v[off[i] .. off[i+1]) */
 } feats_t;
 
+/* sel: the offsets of positional tokens; of a unit that continues a stream (start given and
+ * not set for it), cont instead. */
 static int part_features(const sift_cluster_set_t *s, const uint32_t *ids, size_t n, bool text,
-                         const bool *sel, uint32_t p, feats_t *f)
+                         const bool *sel, const bool *cont, const bool *start, uint32_t p,
+                         feats_t *f)
 {
     size_t cap = 0;
     for (size_t i = 0; i < n; i++) {
@@ -140,8 +152,9 @@ static int part_features(const sift_cluster_set_t *s, const uint32_t *ids, size_
         } else if (text) {
             f->v[at + k++] = mix(0x2000000u | (uint64_t)u->kept << 16 | (u->kept ? b[0] : 0));
         } else {
+            const bool *use = start && !start[i] ? cont : sel;
             for (uint32_t j = 0; j < u->kept && j < p; j++)
-                if (sel[j])
+                if (use[j])
                     f->v[at + k++] = mix((uint64_t)j << 8 | b[j]);
             f->v[at + k++] = mix(0x1000000u | (u->len < 65535 ? u->len : 65535));
         }
@@ -298,19 +311,172 @@ static int cmp_size_desc(const void *a, const void *b)
 }
 
 /* Whether offset j takes few values: its MAX_TYPE_VALUES commonest cover nearly all the units
- * holding it (a format or type field; payloads that continue a stream are noise there). */
-static bool few_values(const sift_cluster_set_t *s, const uint32_t *ids, size_t n, uint32_t j)
+ * holding it, each value held by MIN_REPEAT on average (a format or type field, not data that
+ * a few payloads happen to share; payloads that continue a stream are noise there). With
+ * only (not NULL), over the units i with only[i] set. */
+static bool few_values(const sift_cluster_set_t *s, const uint32_t *ids, size_t n, uint32_t j,
+                       const bool *only)
 {
     size_t count[256] = {0}, held = 0, top = 0;
     for (size_t i = 0; i < n; i++)
-        if (s->u[ids[i]].kept > j) {
+        if (s->u[ids[i]].kept > j && (!only || only[i])) {
             count[ubytes(s, ids[i])[j]]++;
             held++;
         }
+    size_t distinct = 0;
+    for (size_t v = 0; v < 256; v++)
+        distinct += count[v] > 0;
     qsort(count, 256, sizeof *count, cmp_size_desc);
     for (size_t v = 0; v < MAX_TYPE_VALUES; v++)
         top += count[v];
-    return held > 0 && (double)top >= FEW_SHARE * (double)held;
+    return held > 0 && (double)top >= FEW_SHARE * (double)held && distinct * MIN_REPEAT <= held;
+}
+
+static int cmp_fu(const void *a, const void *b)
+{
+    const sift__flow_unit_t *x = a, *y = b;
+    if (x->flow != y->flow)
+        return x->flow < y->flow ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* The part's units by flow (r->fu), once for every offset that is judged by its flows. */
+static int flow_index(part_run_t *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n; i++)
+        n += r->fstart[r->ids[i] + 1] - r->fstart[r->ids[i]];
+    r->fu = malloc((n ? n : 1) * sizeof *r->fu);
+    if (!r->fu)
+        return SIFT_ENOMEM;
+    r->nfu = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        uint32_t u = r->ids[i];
+        for (size_t k = r->fstart[u]; k < r->fstart[u + 1]; k++)
+            r->fu[r->nfu++] = (sift__flow_unit_t){r->s->fl[r->flist[k]].flow, (uint32_t)i};
+    }
+    if (r->nfu > 1)
+        qsort(r->fu, r->nfu, sizeof *r->fu, cmp_fu);
+    return 0;
+}
+
+void sift__cluster_flow_spread(const part_run_t *r, uint32_t j, size_t min_units,
+                               uint64_t max_packets, sift__flow_spread_t *out)
+{
+    const sift_cluster_set_t *s = r->s;
+    *out = (sift__flow_spread_t){0};
+    size_t count[257] = {0};
+    uint16_t seen[257];
+    for (size_t lo = 0; lo < r->nfu;) {
+        size_t hi = lo, units = 0, top = 0, distinct = 0;
+        for (; hi < r->nfu && r->fu[hi].flow == r->fu[lo].flow; hi++) {
+            const su_t *u = &s->u[r->ids[r->fu[hi].i]];
+            if (max_packets && u->packets > max_packets)
+                continue;
+            uint16_t b = j < u->kept ? ubytes(s, r->ids[r->fu[hi].i])[j] : 256;
+            if (count[b]++ == 0)
+                seen[distinct++] = b;
+            if (count[b] > top)
+                top = count[b];
+            units++;
+        }
+        for (size_t k = 0; k < distinct; k++)
+            count[seen[k]] = 0;
+        size_t span = units < MAX_TYPE_VALUES ? units : MAX_TYPE_VALUES;
+        if (units >= min_units) {
+            out->held += units;
+            out->majority += top;
+            /* every value in turn: as many as there can be, none much commoner than another */
+            if ((double)distinct >= SEQ_SHARE * (double)span &&
+                top * distinct <= 2 * units + distinct)
+                out->cycling += units;
+        }
+        lo = hi;
+    }
+}
+
+/* Whether offset j cycles through its values in the flows of several payloads (each seen once
+ * or twice: a retransmission), nearly all of them: a sequence or transaction number, not a
+ * format or type field, even where it takes few values. */
+static bool per_message(const part_run_t *r, uint32_t j)
+{
+    sift__flow_spread_t fs;
+    sift__cluster_flow_spread(r, j, SEQ_FLOW_UNITS, 2, &fs);
+    return fs.held > 0 && (double)fs.cycling >= SEQ_SHARE * (double)fs.held;
+}
+
+typedef struct anc {
+    uint32_t v, i;
+} anc_t;
+
+static int cmp_anc(const void *a, const void *b)
+{
+    const anc_t *x = a, *y = b;
+    if (x->v != y->v)
+        return x->v < y->v ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* The payloads of a part that begin a message, when a minority do: those with the part's
+ * magic, the 4 bytes at an offset below ANCHOR_SPAN that the most of its first ANCHOR_SAMPLE
+ * payloads share, when ANCHOR_MIN to ANCHOR_MAX of them share it (the others continue a
+ * stream: their bytes hide the header's fields). NULL: no such magic (or no memory). */
+static bool *message_starts(const sift_cluster_set_t *s, const uint32_t *ids, size_t n,
+                            const bool *is_len)
+{
+    size_t m = n < ANCHOR_SAMPLE ? n : ANCHOR_SAMPLE;
+    anc_t *v = malloc((m ? m : 1) * sizeof *v);
+    if (!v || m < ANCHOR_UNITS) {
+        free(v);
+        return NULL;
+    }
+    uint32_t best_o = 0, best_v = 0;
+    size_t best = 0;
+    for (uint32_t o = 0; o < ANCHOR_SPAN; o++) {
+        if (is_len[o] || is_len[o + 1] || is_len[o + 2] || is_len[o + 3])
+            continue;
+        size_t k = 0;
+        for (size_t i = 0; i < m; i++)
+            if (s->u[ids[i]].kept >= o + 4)
+                v[k++] = (anc_t){(uint32_t)num_at(ubytes(s, ids[i]) + o, 4, false), (uint32_t)i};
+        if (k > 1)
+            qsort(v, k, sizeof *v, cmp_anc);
+        for (size_t a = 0; a < k;) {
+            size_t b = a;
+            while (b < k && v[b].v == v[a].v)
+                b++;
+            uint32_t x = v[a].v;
+            bool uniform = (x >> 24) == (x & 0xff) && ((x >> 16) & 0xff) == (x & 0xff) &&
+                           ((x >> 8) & 0xff) == (x & 0xff);
+            if (b - a > best && !uniform) { /* a fill is no magic */
+                best = b - a;
+                best_o = o;
+                best_v = v[a].v;
+            }
+            a = b;
+        }
+    }
+    /* the others must look like data there: mostly distinct values */
+    size_t k = 0, distinct = 0;
+    for (size_t i = 0; i < m; i++)
+        if (s->u[ids[i]].kept >= best_o + 4) {
+            uint32_t x = (uint32_t)num_at(ubytes(s, ids[i]) + best_o, 4, false);
+            if (x != best_v)
+                v[k++] = (anc_t){x, (uint32_t)i};
+        }
+    if (k > 1)
+        qsort(v, k, sizeof *v, cmp_anc);
+    for (size_t i = 0; i < k; i++)
+        distinct += i == 0 || v[i].v != v[i - 1].v;
+    free(v);
+    if ((double)best < ANCHOR_MIN * (double)m || (double)best > ANCHOR_MAX * (double)m ||
+        (double)distinct < ANCHOR_NOISE * (double)k)
+        return NULL;
+    bool *start = calloc(n, sizeof *start);
+    for (size_t i = 0; start && i < n; i++)
+        start[i] = s->u[ids[i]].kept >= best_o + 4 &&
+                   (uint32_t)num_at(ubytes(s, ids[i]) + best_o, 4, false) == best_v;
+    return start;
 }
 
 /* The fine clusters of a part: features, identical sets joined, candidate pairs verified.
@@ -321,18 +487,28 @@ static int cluster_part(part_run_t *r)
     r->text = is_text(s, r->ids, r->n);
     uint32_t p = r->o->positions;
     bool *is_len = calloc(p ? p : 1, sizeof *is_len);
+    bool *cont = calloc(p ? p : 1, sizeof *cont); /* the offsets of few values over all units */
     r->sel = calloc(p ? p : 1, sizeof *r->sel);
     feats_t f = {0};
     uint32_t *reps = NULL;
     size_t nreps = 0;
-    int rc = !r->sel || !is_len ? SIFT_ENOMEM : 0;
+    int rc = !r->sel || !is_len || !cont ? SIFT_ENOMEM : 0;
+    if (rc == 0 && !r->text)
+        rc = flow_index(r);
     if (rc == 0 && !r->text) {
         length_offsets(s, r->ids, r->n, p, is_len);
-        for (uint32_t j = 0; j < p; j++)
-            r->sel[j] = !is_len[j] && few_values(s, r->ids, r->n, j);
+        r->start = p >= ANCHOR_SPAN + 3 ? message_starts(s, r->ids, r->n, is_len) : NULL;
+        for (uint32_t j = 0; j < p; j++) {
+            if (is_len[j])
+                continue;
+            cont[j] = few_values(s, r->ids, r->n, j, NULL);
+            r->sel[j] = cont[j] || (r->start && few_values(s, r->ids, r->n, j, r->start));
+            if (r->sel[j] && per_message(r, j))
+                r->sel[j] = cont[j] = false;
+        }
     }
     if (rc == 0)
-        rc = part_features(s, r->ids, r->n, r->text, r->sel, p, &f);
+        rc = part_features(s, r->ids, r->n, r->text, r->sel, cont, r->start, p, &f);
     if (rc == 0)
         rc = distinct_sets(r, &f, &reps, &nreps);
     if (rc == 0)
@@ -341,6 +517,7 @@ static int cluster_part(part_run_t *r)
     free(f.v);
     free(f.off);
     free(is_len);
+    free(cont);
     return rc;
 }
 
@@ -631,6 +808,8 @@ int sift_cluster_run(const sift_cluster_set_t *s, const sift_cluster_opts_t *opt
                 key[pr[k].ids[i]] = pr[k].key;
             }
             free(pr[k].sel);
+            free(pr[k].start);
+            free(pr[k].fu);
         }
         lo = at;
     }

@@ -198,6 +198,11 @@ static inline bool uf_union(uint32_t *p, uint32_t a, uint32_t b)
     return true;
 }
 
+typedef struct sift__flow_unit {
+    uint64_t flow;
+    uint32_t i; /* the unit's position in its part */
+} sift__flow_unit_t;
+
 typedef struct part_run {
     const sift_cluster_set_t *s;
     const sift_cluster_opts_t *o;
@@ -206,7 +211,10 @@ typedef struct part_run {
     uint32_t *parent; /* union-find over the part's positions 0..n-1 */
     sift_clustering_stats_t *st;
     bool text;
-    bool *sel;    /* offsets of positional tokens */
+    bool *sel;   /* offsets of positional tokens */
+    bool *start; /* the units that begin a message, by the part's magic (NULL: all) */
+    struct sift__flow_unit *fu; /* the part's (flow, unit position), by flow */
+    size_t nfu;
     uint32_t key; /* the type field the clusters were merged by (UINT32_MAX: none) */
     /* the set's request/response pairs by request unit: pairs[plist[pstart[u] ..
      * pstart[u + 1])] (shared by the run); pos[u]: unit u's index in its part */
@@ -230,6 +238,17 @@ static inline uint64_t num_at(const uint8_t *b, unsigned w, bool little)
  * when they have more than one length (cluster.c). */
 bool sift__cluster_length_field(const sift_cluster_set_t *s, const uint32_t *ids, size_t n,
                                 uint32_t o, unsigned w, bool little, double share, int64_t *delta);
+
+/* How offset j's bytes spread over the flows of at least min_units of the part's units (of at
+ * most max_packets packets, 0: any): held the units counted, majority those with their flow's
+ * commonest value there, cycling those of flows that show nearly as many values as they can
+ * (their units, at most 16), about equally often. */
+typedef struct sift__flow_spread {
+    size_t held, majority, cycling;
+} sift__flow_spread_t;
+
+void sift__cluster_flow_spread(const part_run_t *r, uint32_t j, size_t min_units,
+                               uint64_t max_packets, sift__flow_spread_t *out);
 
 /* Merges the clusters of a transport and port's client and server parts by their type field
  * (cluster_type.c). */

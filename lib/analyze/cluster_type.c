@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEY_SHARE        0.95 /* constant within the clusters of this share of the payloads */
+#define KEY_SHARE        0.5  /* constant within the clusters of this share of the payloads */
 #define NOISE_SHARE      0.99 /* one value on this share: a constant with noise */
 #define PAIR_CONSISTENCY 0.5  /* I(A;B) / H(A,B) of a type field at least */
 #define PAIR_COVER       0.5  /* of the pairs, where both bytes are known */
@@ -30,6 +30,8 @@ static uint16_t *part_masks(const part_run_t *r, const bool *sel, uint32_t p)
     for (size_t i = 0; i < cells; i++)
         mask[i] = MASK_UNSEEN;
     for (size_t i = 0; i < r->n; i++) {
+        if (r->start && !r->start[i])
+            continue; /* a stream's continuation: no header there */
         uint16_t *m = mask + (size_t)uf_find(r->parent, (uint32_t)i) * p;
         const su_t *u = &s->u[r->ids[i]];
         const uint8_t *b = ubytes(s, r->ids[i]);
@@ -43,59 +45,13 @@ static uint16_t *part_masks(const part_run_t *r, const bool *sel, uint32_t p)
     return mask;
 }
 
-typedef struct fv {
-    uint64_t flow;
-    uint16_t v;
-} fv_t;
-
-static int cmp_fv(const void *a, const void *b)
-{
-    const fv_t *x = a, *y = b;
-    if (x->flow != y->flow)
-        return x->flow < y->flow ? -1 : 1;
-    return (x->v > y->v) - (x->v < y->v);
-}
-
 /* Whether offset j has one value per flow, in flows that carry several payloads: a session or
  * connection identifier that the response echoes, not a type (a session carries many types). */
 static bool flow_bound(const part_run_t *r, uint32_t j)
 {
-    const sift_cluster_set_t *s = r->s;
-    size_t n = 0;
-    for (size_t i = 0; i < r->n; i++)
-        n += r->fstart[r->ids[i] + 1] - r->fstart[r->ids[i]];
-    fv_t *v = malloc((n ? n : 1) * sizeof *v);
-    if (!v)
-        return false;
-    n = 0;
-    for (size_t i = 0; i < r->n; i++) {
-        uint32_t u = r->ids[i];
-        uint16_t b = j < s->u[u].kept ? ubytes(s, u)[j] : MASK_MISSING;
-        for (size_t k = r->fstart[u]; k < r->fstart[u + 1]; k++)
-            v[n++] = (fv_t){s->fl[r->flist[k]].flow, b};
-    }
-    if (n > 1)
-        qsort(v, n, sizeof *v, cmp_fv);
-    size_t in_multi = 0, majority = 0; /* payloads of flows with several, and of their commonest */
-    for (size_t lo = 0; lo < n;) {
-        size_t hi = lo, top = 0;
-        while (hi < n && v[hi].flow == v[lo].flow)
-            hi++;
-        for (size_t a = lo; a < hi;) {
-            size_t b = a;
-            while (b < hi && v[b].v == v[a].v)
-                b++;
-            top = b - a > top ? b - a : top;
-            a = b;
-        }
-        if (hi - lo > 1) {
-            in_multi += hi - lo;
-            majority += top;
-        }
-        lo = hi;
-    }
-    free(v);
-    return in_multi > 0 && (double)majority >= NOISE_SHARE * (double)in_multi;
+    sift__flow_spread_t fs;
+    sift__cluster_flow_spread(r, j, 2, 0, &fs);
+    return fs.held > 0 && (double)fs.majority >= NOISE_SHARE * (double)fs.held;
 }
 
 /* The type-field candidates of a part: offsets constant within the clusters of nearly every
@@ -111,9 +67,9 @@ static int part_candidates(const part_run_t *r, const bool *sel, uint32_t p, con
         return SIFT_ENOMEM;
     size_t grouped = 0;
     for (size_t i = 0; i < r->n; i++)
-        size[uf_find(r->parent, (uint32_t)i)]++;
+        size[uf_find(r->parent, (uint32_t)i)] += !r->start || r->start[i];
     for (size_t i = 0; i < r->n; i++)
-        grouped += size[uf_find(r->parent, (uint32_t)i)] > 1;
+        grouped += (!r->start || r->start[i]) && size[uf_find(r->parent, (uint32_t)i)] > 1;
     for (uint32_t j = 0; j < p; j++) {
         if (!sel[j])
             continue;
@@ -121,7 +77,7 @@ static int part_candidates(const part_run_t *r, const bool *sel, uint32_t p, con
         for (size_t i = 0; i < r->n; i++) {
             uint32_t root = uf_find(r->parent, (uint32_t)i);
             uint16_t v = mask[(size_t)root * p + j];
-            if (v >= MASK_VARIES || size[root] < 2)
+            if (v >= MASK_VARIES || size[root] < 2 || (r->start && !r->start[i]))
                 continue;
             held++;
             if (++count[v] > top)
@@ -135,15 +91,15 @@ static int part_candidates(const part_run_t *r, const bool *sel, uint32_t p, con
     return 0;
 }
 
-/* A pair of messages in a client part and its server part, by the clusters (their roots in
- * the parts) the two are in; nothing is joined while pairs are judged. */
+/* A pair of messages in a client part and its server part, by the units' positions in the
+ * parts. */
 typedef struct sample {
     uint32_t a, b;
     double w;
 } sample_t;
 
 /* The pairs of the set between the two parts, the first MAX_SAMPLES in unit order. */
-static sample_t *pair_samples(const part_run_t *ra, const part_run_t *rb, size_t *n)
+static sample_t *pair_samples(const part_run_t *ra, size_t *n)
 {
     const sift_cluster_set_t *s = ra->s;
     *n = 0;
@@ -159,11 +115,20 @@ static sample_t *pair_samples(const part_run_t *ra, const part_run_t *rb, size_t
         uint32_t u = ra->ids[i];
         for (size_t k = ra->pstart[u]; k < ra->pstart[u + 1] && *n < total; k++) {
             const upair_t *pp = &s->pairs[ra->plist[k]];
-            v[(*n)++] = (sample_t){uf_find(ra->parent, (uint32_t)i),
-                                   uf_find(rb->parent, ra->pos[pp->resp]), (double)pp->count};
+            v[(*n)++] = (sample_t){(uint32_t)i, ra->pos[pp->resp], (double)pp->count};
         }
     }
     return v;
+}
+
+/* The byte at offset j of the part's unit at position i: MASK_MISSING when it is shorter, or
+ * does not begin a message. */
+static uint16_t byte_at(const part_run_t *r, uint32_t i, uint32_t j)
+{
+    uint32_t u = r->ids[i];
+    if (j >= r->s->u[u].kept || (r->start && !r->start[i]))
+        return MASK_MISSING;
+    return ubytes(r->s, u)[j];
 }
 
 static double entropy_of(const double *c, size_t n, double total)
@@ -176,17 +141,15 @@ static double entropy_of(const double *c, size_t n, double total)
 }
 
 /* How well the byte at offset ja of a request and at jb of its response determine each other
- * over the pairs where both are constant within their clusters: I(A;B) / H(A,B), 1 for a
- * one-to-one mapping, 0 for independent bytes (data). *cover: the share of pairs used. */
-static double consistency(const uint16_t *ma, const uint16_t *mb, uint32_t p, const sample_t *v,
-                          size_t n, uint32_t ja, uint32_t jb, double *joint, double *cover,
-                          double *h_out)
+ * over the pairs where both have them: I(A;B) / H(A,B), 1 for a one-to-one mapping, 0 for
+ * independent bytes (data). *cover: the share of pairs used. */
+static double consistency(const part_run_t *pr, const sample_t *v, size_t n, uint32_t ja,
+                          uint32_t jb, double *joint, double *cover, double *h_out)
 {
     double ca[256] = {0}, cb[256] = {0}, total = 0, all = 0;
     for (size_t i = 0; i < n; i++) {
         all += v[i].w;
-        uint16_t x = ma[(size_t)v[i].a * p + ja];
-        uint16_t y = mb[(size_t)v[i].b * p + jb];
+        uint16_t x = byte_at(&pr[0], v[i].a, ja), y = byte_at(&pr[1], v[i].b, jb);
         if (x >= MASK_VARIES || y >= MASK_VARIES)
             continue;
         ca[x] += v[i].w;
@@ -199,8 +162,7 @@ static double consistency(const uint16_t *ma, const uint16_t *mb, uint32_t p, co
         return 0;
     double hj = 0;
     for (size_t i = 0; i < n; i++) { /* the joint table's cells, each once, then cleared */
-        uint16_t x = ma[(size_t)v[i].a * p + ja];
-        uint16_t y = mb[(size_t)v[i].b * p + jb];
+        uint16_t x = byte_at(&pr[0], v[i].a, ja), y = byte_at(&pr[1], v[i].b, jb);
         if (x >= MASK_VARIES || y >= MASK_VARIES || joint[x << 8 | y] <= 0)
             continue;
         double q = joint[x << 8 | y] / total;
@@ -215,23 +177,22 @@ static double consistency(const uint16_t *ma, const uint16_t *mb, uint32_t p, co
 /* The type field from the pairs: the candidates whose bytes in a request and its response
  * determine each other best (NetPlier's constraint). Returns false when there are too few
  * pairs to judge, or none is consistent. */
-static bool paired_keys(const part_run_t *pr, const uint16_t *const *mask, const uint32_t *const *c,
-                        const size_t *nc, uint32_t *ka, uint32_t *kb)
+static bool paired_keys(const part_run_t *pr, const uint32_t *const *c, const size_t *nc,
+                        uint32_t *ka, uint32_t *kb)
 {
-    uint32_t p = pr[0].o->positions;
     size_t n;
-    sample_t *v = pair_samples(&pr[0], &pr[1], &n);
+    sample_t *v = pair_samples(&pr[0], &n);
     double *joint = calloc(65536, sizeof *joint);
     bool found = false;
-    double best = PAIR_CONSISTENCY, best_h = -1;
+    double best = 0, best_h = -1;
     if (v && joint && n >= MIN_PAIRS) {
         for (size_t i = 0; i < nc[0]; i++)
             for (size_t j = 0; j < nc[1]; j++) {
                 double cover, h;
-                double q =
-                    consistency(mask[0], mask[1], p, v, n, c[0][i], c[1][j], joint, &cover, &h);
-                if (cover < PAIR_COVER)
+                double q = consistency(pr, v, n, c[0][i], c[1][j], joint, &cover, &h);
+                if (cover < PAIR_COVER || q < PAIR_CONSISTENCY)
                     continue;
+                q *= cover; /* every message has a type field */
                 if (q > best + 1e-9 || (q > best - 1e-9 && h > best_h)) {
                     best = q;
                     best_h = h;
@@ -246,23 +207,45 @@ static bool paired_keys(const part_run_t *pr, const uint16_t *const *mask, const
     return found;
 }
 
-/* Merges the clusters of the part that have the same byte at the key offset. */
-static void merge_by_key(part_run_t *r, const uint16_t *mask, uint32_t p, uint32_t key)
+/* The part's clusters by the key: the units that begin a message and hold the key offset are
+ * grouped by their byte there, whatever their fine clusters; the others stay in their fine
+ * clusters, less those units. */
+static int regroup_by_key(part_run_t *r, uint32_t key)
 {
-    uint32_t first[MASK_UNSEEN + 1];
-    for (size_t v = 0; v <= MASK_UNSEEN; v++)
+    uint32_t *np = malloc((r->n ? r->n : 1) * sizeof *np);
+    uint32_t *rest = malloc((r->n ? r->n : 1) * sizeof *rest);
+    if (!np || !rest) {
+        free(np);
+        free(rest);
+        return SIFT_ENOMEM;
+    }
+    uint32_t first[256];
+    for (size_t v = 0; v < 256; v++)
         first[v] = UINT32_MAX;
     for (size_t i = 0; i < r->n; i++) {
-        if (uf_find(r->parent, (uint32_t)i) != i)
-            continue;
-        uint16_t v = mask[i * p + key];
-        if (v >= MASK_VARIES)
-            continue; /* no one value: stays alone */
-        if (first[v] == UINT32_MAX)
-            first[v] = (uint32_t)i;
-        else if (uf_union(r->parent, first[v], (uint32_t)i))
-            r->st->merged++;
+        np[i] = (uint32_t)i;
+        rest[i] = UINT32_MAX;
     }
+    for (size_t i = 0; i < r->n; i++) {
+        uint32_t fine = uf_find(r->parent, (uint32_t)i);
+        uint16_t v = byte_at(r, (uint32_t)i, key);
+        uint32_t *to = v < 256 ? &first[v] : &rest[fine];
+        if (*to == UINT32_MAX)
+            *to = (uint32_t)i;
+        else
+            uf_union(np, *to, (uint32_t)i);
+    }
+    size_t before = 0, after = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        before += r->parent[i] == i;
+        after += uf_find(np, (uint32_t)i) == i;
+    }
+    if (before > after)
+        r->st->merged += before - after;
+    memcpy(r->parent, np, r->n * sizeof *np);
+    free(np);
+    free(rest);
+    return 0;
 }
 
 /* Merges the fine clusters of a client part and its server part (one transport and port) by
@@ -280,10 +263,9 @@ int sift__cluster_merge_parts(part_run_t *pr, size_t np)
     int rc = !mask[0] || !mask[1] || !cand[0] || !cand[1] ? SIFT_ENOMEM : 0;
     for (size_t i = 0; i < 2 && rc == 0; i++)
         rc = part_candidates(&pr[i], pr[i].sel, p, mask[i], cand[i], &ncand[i]);
-    if (rc == 0 && paired_keys(pr, (const uint16_t *const *)mask, (const uint32_t *const *)cand,
-                               ncand, &key[0], &key[1]))
-        for (size_t i = 0; i < 2; i++) {
-            merge_by_key(&pr[i], mask[i], p, key[i]);
+    if (rc == 0 && paired_keys(pr, (const uint32_t *const *)cand, ncand, &key[0], &key[1]))
+        for (size_t i = 0; i < 2 && rc == 0; i++) {
+            rc = regroup_by_key(&pr[i], key[i]);
             pr[i].key = key[i];
         }
     for (size_t i = 0; i < 2; i++) {

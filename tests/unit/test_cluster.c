@@ -139,6 +139,99 @@ static void test_synthetic_types(void **state)
     free(truth);
 }
 
+/* A made-up protocol over a stream: a 4-byte length, the magic fe 'C' 'S' 'P', a sequence
+ * number of its flow (mod 16), the type, four bytes of the type, a random id; a response
+ * carries the request's type and sequence number. Each response is followed by three segments that
+ * continue it (random bytes). The magic tells the messages from the continuations, whose bytes
+ * would hide the type field; the sequence number is no format field, though it takes 16 values. */
+static size_t make_stream_msg(uint8_t *b, unsigned type, bool response, unsigned seq, uint64_t *rng)
+{
+    size_t len = 16 + (response ? 4 : 0);
+    static const uint8_t magic[4] = {0xfe, 'C', 'S', 'P'};
+    b[0] = 0;
+    b[1] = 0;
+    b[2] = 0;
+    b[3] = (uint8_t)(len - 4);
+    memcpy(b + 4, magic, 4);
+    b[8] = (uint8_t)(seq % 16);
+    b[9] = (uint8_t)(0x10 + type);
+    for (size_t i = 10; i < len; i++)
+        b[i] = (uint8_t)(0x30 + type * 7 + i + response);
+    uint64_t x = rng_next(rng); /* a request id: every message is a payload of its own */
+    b[14] = (uint8_t)x;
+    b[15] = (uint8_t)(x >> 8);
+    return len;
+}
+
+static void test_magic_and_sequence(void **state)
+{
+    (void)state;
+    for (int pairs = 0; pairs < 2; pairs++) {
+        sift_cluster_set_t *s;
+        assert_int_equal(sift_cluster_set_create(&s, 0), 0);
+        size_t n = 800, cap = 8 * n;
+        truth_t *truth = calloc(cap, sizeof *truth);
+        bool *is_msg = calloc(cap, sizeof *is_msg);
+        assert_true(truth && is_msg);
+        uint64_t rng = 11;
+        unsigned seq[8] = {0};
+        uint8_t b[128];
+        for (size_t i = 0; i < n; i++) {
+            unsigned type = (unsigned)(rng_next(&rng) % NTYPES), flow = (unsigned)(i % 8);
+            size_t unit[2];
+            for (int resp = 0; resp < 2; resp++) {
+                size_t len = make_stream_msg(b, type, resp, seq[flow], &rng); /* echoed */
+                sift_cluster_part_t part = {.proto = 6, .dir = (uint8_t)resp, .port = 4100};
+                size_t before = sift_cluster_set_size(s);
+                assert_int_equal(sift_cluster_set_add(s, part, b, len, 1, flow, &unit[resp]), 0);
+                if (sift_cluster_set_size(s) > before) {
+                    truth[before] = (truth_t){type, resp};
+                    is_msg[before] = true;
+                }
+                for (int k = 0; resp && k < 3; k++) {
+                    for (size_t j = 0; j < 64; j++)
+                        b[j] = (uint8_t)rng_next(&rng);
+                    assert_int_equal(sift_cluster_set_add(s, part, b, 64, 1, flow, NULL), 0);
+                }
+            }
+            seq[flow]++;
+            if (pairs)
+                assert_int_equal(sift_cluster_set_pair(s, unit[0], unit[1], 1), 0);
+        }
+        sift_clustering_t *c;
+        assert_int_equal(sift_cluster_run(s, NULL, &c), 0);
+        size_t m = sift_cluster_set_size(s);
+        int of[NTYPES][2];
+        memset(of, -1, sizeof of);
+        for (size_t i = 0; i < m; i++) {
+            if (!is_msg[i])
+                continue;
+            uint32_t id = sift_clustering_of(c, i);
+            int *slot = &of[truth[i].type][truth[i].response];
+            if (*slot < 0)
+                *slot = (int)id;
+            assert_int_equal(*slot, (int)id); /* complete: the sequence number splits nothing */
+        }
+        for (size_t i = 0; i < m; i++) { /* homogeneous: no continuation in a message's cluster */
+            uint32_t id = sift_clustering_of(c, i);
+            for (int t = 0; t < NTYPES; t++)
+                for (int r = 0; r < 2; r++)
+                    if (of[t][r] == (int)id)
+                        assert_true(is_msg[i] && truth[i].type == (unsigned)t &&
+                                    truth[i].response == r);
+        }
+        if (pairs) { /* the type field, found under the continuations' noise */
+            const sift_cluster_info_t *x = sift_clustering_get(c, (size_t)of[0][1]);
+            assert_int_equal(x->type_offset, 9);
+            assert_int_equal(x->type, 0x10);
+        }
+        sift_clustering_free(c);
+        sift_cluster_set_free(s);
+        free(truth);
+        free(is_msg);
+    }
+}
+
 /* Same clusters, ids and statistics for any thread count; --exact finds the same partition. */
 static void test_threads_and_exact(void **state)
 {
@@ -376,7 +469,7 @@ int main(void)
         cmocka_unit_test(test_synthetic_types),        cmocka_unit_test(test_threads_and_exact),
         cmocka_unit_test(test_duplicates_and_options), cmocka_unit_test(test_fields),
         cmocka_unit_test(test_length_field),           cmocka_unit_test(test_pass_on_capture),
-        cmocka_unit_test(test_pass_by_flow),
+        cmocka_unit_test(test_pass_by_flow),           cmocka_unit_test(test_magic_and_sequence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
