@@ -17,8 +17,6 @@
 #define MAX_PAIRS        ((size_t)64 << 20)
 #define SKETCH_MARGIN    0.15
 #define MAX_LENGTH_DELTA 4096  /* a length field counts the payload less a header, or more */
-#define SEQ_FLOW_UNITS   8     /* a flow of this many payloads shows a sequence number */
-#define SEQ_SHARE        0.9   /* of the values a flow can show, and of the flows */
 #define ANCHOR_SPAN      9     /* a magic begins at one of the first offsets */
 #define ANCHOR_SAMPLE    65536 /* payloads a magic is looked for in */
 #define ANCHOR_UNITS     20
@@ -332,91 +330,6 @@ static bool few_values(const sift_cluster_set_t *s, const uint32_t *ids, size_t 
     return held > 0 && (double)top >= FEW_SHARE * (double)held && distinct * MIN_REPEAT <= held;
 }
 
-static int cmp_fu(const void *a, const void *b)
-{
-    const sift__flow_unit_t *x = a, *y = b;
-    if (x->flow != y->flow)
-        return x->flow < y->flow ? -1 : 1;
-    return (x->i > y->i) - (x->i < y->i);
-}
-
-/* The part's units by flow (r->fu), once for every offset that is judged by its flows. */
-static int flow_index(part_run_t *r)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < r->n; i++)
-        n += r->fstart[r->ids[i] + 1] - r->fstart[r->ids[i]];
-    r->fu = malloc((n ? n : 1) * sizeof *r->fu);
-    if (!r->fu)
-        return SIFT_ENOMEM;
-    r->nfu = 0;
-    for (size_t i = 0; i < r->n; i++) {
-        uint32_t u = r->ids[i];
-        for (size_t k = r->fstart[u]; k < r->fstart[u + 1]; k++)
-            r->fu[r->nfu++] = (sift__flow_unit_t){r->s->fl[r->flist[k]].flow, (uint32_t)i};
-    }
-    if (r->nfu > 1)
-        qsort(r->fu, r->nfu, sizeof *r->fu, cmp_fu);
-    return 0;
-}
-
-void sift__cluster_flow_spread(const part_run_t *r, uint32_t j, size_t min_units,
-                               uint64_t max_packets, sift__flow_spread_t *out)
-{
-    const sift_cluster_set_t *s = r->s;
-    *out = (sift__flow_spread_t){0};
-    size_t count[257] = {0};
-    uint16_t seen[257];
-    for (size_t lo = 0; lo < r->nfu;) {
-        size_t hi = lo, units = 0, top = 0, distinct = 0;
-        for (; hi < r->nfu && r->fu[hi].flow == r->fu[lo].flow; hi++) {
-            const su_t *u = &s->u[r->ids[r->fu[hi].i]];
-            if (max_packets && u->packets > max_packets)
-                continue;
-            uint16_t b = j < u->kept ? ubytes(s, r->ids[r->fu[hi].i])[j] : 256;
-            if (count[b]++ == 0)
-                seen[distinct++] = b;
-            if (count[b] > top)
-                top = count[b];
-            units++;
-        }
-        for (size_t k = 0; k < distinct; k++)
-            count[seen[k]] = 0;
-        size_t span = units < MAX_TYPE_VALUES ? units : MAX_TYPE_VALUES;
-        if (units >= min_units) {
-            out->held += units;
-            out->majority += top;
-            /* every value in turn: as many as there can be, none much commoner than another */
-            if ((double)distinct >= SEQ_SHARE * (double)span &&
-                top * distinct <= 2 * units + distinct)
-                out->cycling += units;
-        }
-        lo = hi;
-    }
-}
-
-/* Whether offset j cycles through its values in the flows of several payloads (each seen once
- * or twice: a retransmission), nearly all of them: a sequence or transaction number, not a
- * format or type field, even where it takes few values. */
-static bool per_message(const part_run_t *r, uint32_t j)
-{
-    sift__flow_spread_t fs;
-    sift__cluster_flow_spread(r, j, SEQ_FLOW_UNITS, 2, &fs);
-    return fs.held > 0 && (double)fs.cycling >= SEQ_SHARE * (double)fs.held;
-}
-
-typedef struct anc {
-    uint32_t v, i;
-} anc_t;
-
-static int cmp_anc(const void *a, const void *b)
-{
-    const anc_t *x = a, *y = b;
-    if (x->v != y->v)
-        return x->v < y->v ? -1 : 1;
-    return (x->i > y->i) - (x->i < y->i);
-}
-
 /* The payloads of a part that begin a message, when a minority do: those with the part's
  * magic, the 4 bytes at an offset below ANCHOR_SPAN that the most of its first ANCHOR_SAMPLE
  * payloads share, when ANCHOR_MIN to ANCHOR_MAX of them share it (the others continue a
@@ -425,7 +338,7 @@ static bool *message_starts(const sift_cluster_set_t *s, const uint32_t *ids, si
                             const bool *is_len)
 {
     size_t m = n < ANCHOR_SAMPLE ? n : ANCHOR_SAMPLE;
-    anc_t *v = malloc((m ? m : 1) * sizeof *v);
+    hk_t *v = malloc((m ? m : 1) * sizeof *v);
     if (!v || m < ANCHOR_UNITS) {
         free(v);
         return NULL;
@@ -438,20 +351,20 @@ static bool *message_starts(const sift_cluster_set_t *s, const uint32_t *ids, si
         size_t k = 0;
         for (size_t i = 0; i < m; i++)
             if (s->u[ids[i]].kept >= o + 4)
-                v[k++] = (anc_t){(uint32_t)num_at(ubytes(s, ids[i]) + o, 4, false), (uint32_t)i};
+                v[k++] = (hk_t){num_at(ubytes(s, ids[i]) + o, 4, false), (uint32_t)i};
         if (k > 1)
-            qsort(v, k, sizeof *v, cmp_anc);
+            qsort(v, k, sizeof *v, cmp_hk);
         for (size_t a = 0; a < k;) {
             size_t b = a;
-            while (b < k && v[b].v == v[a].v)
+            while (b < k && v[b].h == v[a].h)
                 b++;
-            uint32_t x = v[a].v;
+            uint32_t x = (uint32_t)v[a].h;
             bool uniform = (x >> 24) == (x & 0xff) && ((x >> 16) & 0xff) == (x & 0xff) &&
                            ((x >> 8) & 0xff) == (x & 0xff);
             if (b - a > best && !uniform) { /* a fill is no magic */
                 best = b - a;
                 best_o = o;
-                best_v = v[a].v;
+                best_v = x;
             }
             a = b;
         }
@@ -462,12 +375,12 @@ static bool *message_starts(const sift_cluster_set_t *s, const uint32_t *ids, si
         if (s->u[ids[i]].kept >= best_o + 4) {
             uint32_t x = (uint32_t)num_at(ubytes(s, ids[i]) + best_o, 4, false);
             if (x != best_v)
-                v[k++] = (anc_t){x, (uint32_t)i};
+                v[k++] = (hk_t){x, (uint32_t)i};
         }
     if (k > 1)
-        qsort(v, k, sizeof *v, cmp_anc);
+        qsort(v, k, sizeof *v, cmp_hk);
     for (size_t i = 0; i < k; i++)
-        distinct += i == 0 || v[i].v != v[i - 1].v;
+        distinct += i == 0 || v[i].h != v[i - 1].h;
     free(v);
     if ((double)best < ANCHOR_MIN * (double)m || (double)best > ANCHOR_MAX * (double)m ||
         (double)distinct < ANCHOR_NOISE * (double)k)
@@ -494,7 +407,7 @@ static int cluster_part(part_run_t *r)
     size_t nreps = 0;
     int rc = !r->sel || !is_len || !cont ? SIFT_ENOMEM : 0;
     if (rc == 0 && !r->text)
-        rc = flow_index(r);
+        rc = sift__cluster_flow_index(r);
     if (rc == 0 && !r->text) {
         length_offsets(s, r->ids, r->n, p, is_len);
         r->start = p >= ANCHOR_SPAN + 3 ? message_starts(s, r->ids, r->n, is_len) : NULL;
@@ -503,7 +416,7 @@ static int cluster_part(part_run_t *r)
                 continue;
             cont[j] = few_values(s, r->ids, r->n, j, NULL);
             r->sel[j] = cont[j] || (r->start && few_values(s, r->ids, r->n, j, r->start));
-            if (r->sel[j] && per_message(r, j))
+            if (r->sel[j] && sift__cluster_cycles(r, j))
                 r->sel[j] = cont[j] = false;
         }
     }

@@ -239,16 +239,18 @@ static inline uint64_t num_at(const uint8_t *b, unsigned w, bool little)
 bool sift__cluster_length_field(const sift_cluster_set_t *s, const uint32_t *ids, size_t n,
                                 uint32_t o, unsigned w, bool little, double share, int64_t *delta);
 
-/* How offset j's bytes spread over the flows of at least min_units of the part's units (of at
- * most max_packets packets, 0: any): held the units counted, majority those with their flow's
- * commonest value there, cycling those of flows that show nearly as many values as they can
- * (their units, at most 16), about equally often. */
-typedef struct sift__flow_spread {
-    size_t held, majority, cycling;
-} sift__flow_spread_t;
+/* The part's (flow, unit position) pairs by flow into r->fu, once for the offsets judged by
+ * their flows (cluster_flow.c). SIFT_ENOMEM. */
+int sift__cluster_flow_index(part_run_t *r);
 
-void sift__cluster_flow_spread(const part_run_t *r, uint32_t j, size_t min_units,
-                               uint64_t max_packets, sift__flow_spread_t *out);
+/* Whether offset j has one value per flow, in flows that carry several payloads: a session or
+ * connection identifier that the response echoes, not a type (a session carries many types). */
+bool sift__cluster_flow_bound(const part_run_t *r, uint32_t j);
+
+/* Whether offset j cycles through its values in nearly all the flows of 8 payloads or more
+ * (each seen once or twice: a retransmission): a sequence or transaction number, not a format
+ * or type field, even where it takes few values. */
+bool sift__cluster_cycles(const part_run_t *r, uint32_t j);
 
 /* Merges the clusters of a transport and port's client and server parts by their type field
  * (cluster_type.c). */

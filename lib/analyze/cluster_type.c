@@ -45,15 +45,6 @@ static uint16_t *part_masks(const part_run_t *r, const bool *sel, uint32_t p)
     return mask;
 }
 
-/* Whether offset j has one value per flow, in flows that carry several payloads: a session or
- * connection identifier that the response echoes, not a type (a session carries many types). */
-static bool flow_bound(const part_run_t *r, uint32_t j)
-{
-    sift__flow_spread_t fs;
-    sift__cluster_flow_spread(r, j, 2, 0, &fs);
-    return fs.held > 0 && (double)fs.majority >= NOISE_SHARE * (double)fs.held;
-}
-
 /* The type-field candidates of a part: offsets constant within the clusters of nearly every
  * payload that shares its cluster, with more than one value between them, that are not a
  * constant with noise. Written to out (p entries), their number to *nout. */
@@ -84,7 +75,7 @@ static int part_candidates(const part_run_t *r, const bool *sel, uint32_t p, con
                 top = count[v];
         }
         if (held > 0 && (double)held >= KEY_SHARE * (double)grouped &&
-            (double)top < NOISE_SHARE * (double)held && !flow_bound(r, j))
+            (double)top < NOISE_SHARE * (double)held && !sift__cluster_flow_bound(r, j))
             out[(*nout)++] = j;
     }
     free(size);
