@@ -178,7 +178,8 @@ typedef struct sift_cluster_info {
     uint64_t min_len, max_len;
     double part_share; /* packets over its part's */
     /* The offset of its part's type field, whose byte (type) every payload of it has; -1 when
-     * the part's clusters were not merged by one */
+     * the part's clusters were not merged by one, or its payloads differ there (those without
+     * the part's magic) */
     int32_t type_offset;
     uint8_t type;
 } sift_cluster_info_t;

@@ -577,6 +577,9 @@ static int build_clusters(sift_clustering_t *c, uint32_t *parent, const uint64_t
             while (m < lim && a[m] == b[m])
                 m++;
             x->prefix = m;
+            if (x->type_offset >= 0 &&
+                ((uint32_t)x->type_offset >= u->kept || b[x->type_offset] != x->type))
+                x->type_offset = -1; /* not all of it has the byte: continuations of a stream */
             if (u->len < x->min_len)
                 x->min_len = u->len;
             if (u->len > x->max_len)

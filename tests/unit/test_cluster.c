@@ -225,6 +225,11 @@ static void test_magic_and_sequence(void **state)
             assert_int_equal(x->type_offset, 9);
             assert_int_equal(x->type, 0x10);
         }
+        for (size_t i = 0; i < m; i++) { /* a type byte only where every payload has it */
+            const sift_cluster_info_t *x = sift_clustering_get(c, sift_clustering_of(c, i));
+            if (!is_msg[i] && x->units > 1)
+                assert_int_equal(x->type_offset, -1);
+        }
         sift_clustering_free(c);
         sift_cluster_set_free(s);
         free(truth);
