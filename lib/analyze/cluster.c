@@ -333,16 +333,18 @@ static bool few_values(const sift_cluster_set_t *s, const uint32_t *ids, size_t 
 /* The payloads of a part that begin a message, when a minority do: those with the part's
  * magic, the 4 bytes at an offset below ANCHOR_SPAN that the most of its first ANCHOR_SAMPLE
  * payloads share, when ANCHOR_MIN to ANCHOR_MAX of them share it (the others continue a
- * stream: their bytes hide the header's fields). NULL: no such magic (or no memory). */
-static bool *message_starts(const sift_cluster_set_t *s, const uint32_t *ids, size_t n,
-                            const bool *is_len)
+ * stream: their bytes hide the header's fields) into *out, NULL when there is no such magic.
+ * SIFT_ENOMEM. */
+static int message_starts(const sift_cluster_set_t *s, const uint32_t *ids, size_t n,
+                          const bool *is_len, bool **out)
 {
+    *out = NULL;
     size_t m = n < ANCHOR_SAMPLE ? n : ANCHOR_SAMPLE;
-    hk_t *v = malloc((m ? m : 1) * sizeof *v);
-    if (!v || m < ANCHOR_UNITS) {
-        free(v);
-        return NULL;
-    }
+    if (m < ANCHOR_UNITS)
+        return 0;
+    hk_t *v = malloc(m * sizeof *v);
+    if (!v)
+        return SIFT_ENOMEM;
     uint32_t best_o = 0, best_v = 0;
     size_t best = 0;
     for (uint32_t o = 0; o < ANCHOR_SPAN; o++) {
@@ -384,12 +386,15 @@ static bool *message_starts(const sift_cluster_set_t *s, const uint32_t *ids, si
     free(v);
     if ((double)best < ANCHOR_MIN * (double)m || (double)best > ANCHOR_MAX * (double)m ||
         (double)distinct < ANCHOR_NOISE * (double)k)
-        return NULL;
+        return 0;
     bool *start = calloc(n, sizeof *start);
-    for (size_t i = 0; start && i < n; i++)
+    if (!start)
+        return SIFT_ENOMEM;
+    for (size_t i = 0; i < n; i++)
         start[i] = s->u[ids[i]].kept >= best_o + 4 &&
                    (uint32_t)num_at(ubytes(s, ids[i]) + best_o, 4, false) == best_v;
-    return start;
+    *out = start;
+    return 0;
 }
 
 /* The fine clusters of a part: features, identical sets joined, candidate pairs verified.
@@ -406,12 +411,12 @@ static int cluster_part(part_run_t *r)
     uint32_t *reps = NULL;
     size_t nreps = 0;
     int rc = !r->sel || !is_len || !cont ? SIFT_ENOMEM : 0;
-    if (rc == 0 && !r->text)
-        rc = sift__cluster_flow_index(r);
     if (rc == 0 && !r->text) {
         length_offsets(s, r->ids, r->n, p, is_len);
-        r->start = p >= ANCHOR_SPAN + 3 ? message_starts(s, r->ids, r->n, is_len) : NULL;
-        for (uint32_t j = 0; j < p; j++) {
+        rc = sift__cluster_flow_index(r);
+        if (rc == 0 && p >= ANCHOR_SPAN + 3)
+            rc = message_starts(s, r->ids, r->n, is_len, &r->start);
+        for (uint32_t j = 0; rc == 0 && j < p; j++) {
             if (is_len[j])
                 continue;
             cont[j] = few_values(s, r->ids, r->n, j, NULL);

@@ -149,6 +149,12 @@ static inline bool part_eq(sift_cluster_part_t a, sift_cluster_part_t b)
     return a.proto == b.proto && a.dir == b.dir && a.port == b.port;
 }
 
+/* A hash of a part's key (transport, direction, port). */
+static inline uint64_t part_hash(sift_cluster_part_t p)
+{
+    return ((uint64_t)p.proto << 24 | (uint64_t)p.dir << 16 | p.port) * 0x9E3779B97F4A7C15ull;
+}
+
 static inline int cmp_part(sift_cluster_part_t a, sift_cluster_part_t b)
 {
     if (a.proto != b.proto)

@@ -9,8 +9,7 @@
 
 static uint64_t su_hash(sift_cluster_part_t p, XXH128_hash_t h)
 {
-    return h.low64 ^
-           ((uint64_t)p.proto << 24 | (uint64_t)p.dir << 16 | p.port) * 0x9E3779B97F4A7C15ull;
+    return h.low64 ^ part_hash(p);
 }
 
 static uint64_t su_hash_id(const void *ctx, uint32_t id)

@@ -313,12 +313,6 @@ static int nearest_signatures(const sift_cluster_set_t *set, const sift_signatur
     return rc;
 }
 
-static uint64_t part_hash(sift_cluster_part_t p)
-{
-    uint64_t k = (uint64_t)p.proto << 24 | (uint64_t)p.dir << 16 | p.port;
-    return k * 0x9e3779b97f4a7c15u;
-}
-
 static uint64_t part_hash_id(const void *ctx, uint32_t id)
 {
     const sift_classification_t *c = ctx;
