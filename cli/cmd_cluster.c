@@ -300,6 +300,7 @@ static int show_cluster(FILE *out, const cluster_args_t *a, const sift_cluster_s
         cli_json_u64(&j, "size", x->packets);
         cli_json_f64(&j, "share", x->part_share, 4);
         cli_json_u64(&j, "distinct", x->units);
+        cli_json_u64(&j, "continuations", x->continuations);
         cli_json_u64(&j, "flows", x->flows);
         cli_json_u64(&j, "min_len", x->min_len);
         cli_json_u64(&j, "max_len", x->max_len);
@@ -330,6 +331,10 @@ static int show_cluster(FILE *out, const cluster_args_t *a, const sift_cluster_s
                 x->id, proto, x->part.port, dir, (unsigned long long)x->packets,
                 100.0 * x->part_share, (unsigned long long)x->units, (unsigned long long)x->flows,
                 (unsigned long long)x->min_len, (unsigned long long)x->max_len);
+        if (x->continuations)
+            fprintf(out,
+                    "    %llu of the distinct: segments continuing its messages in their flows\n",
+                    (unsigned long long)x->continuations);
         if (x->type_offset >= 0)
             fprintf(out, "    type:    %02x at offset %d (the type field of its part)\n", x->type,
                     x->type_offset);
@@ -364,6 +369,7 @@ static int report(FILE *out, const cluster_args_t *a, const sift_cluster_set_t *
         cli_json_u64(&j, "candidates", st.candidates);
         cli_json_u64(&j, "joined", st.joined);
         cli_json_u64(&j, "merged", st.merged);
+        cli_json_u64(&j, "continued", st.continued);
         cli_json_u64(&j, "bands", st.bands);
         cli_json_u64(&j, "rows", st.rows);
         cli_json_end(&j);
@@ -459,6 +465,8 @@ static int index_packet(void *user, const sift_index_payload_t *p)
     struct last_msg *l = &x->last[f];
     if (l->unit != UINT32_MAX && l->dir == 0 && part.dir == 1) /* a request, then its response */
         rc = sift_cluster_set_pair(x->set, l->unit, unit, 1);
+    else if (l->unit != UINT32_MAX && l->dir == part.dir) /* the sender's next segment */
+        rc = sift_cluster_set_follow(x->set, l->unit, unit, 1);
     *l = (struct last_msg){.unit = (uint32_t)unit, .dir = part.dir};
     return rc;
 }

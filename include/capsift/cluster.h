@@ -34,6 +34,10 @@
  * the share of pairs holding both); each part's payloads are then grouped by their byte there
  * (those without the part's magic stay as joined). Without such pairs (one direction only, a
  * part of text) the clusters stay as joined.
+ *
+ * Last, a payload without its part's magic whose predecessors from the same sender
+ * (sift_cluster_set_follow) lead back to a message with it continues that message, and joins
+ * its cluster (sift_cluster_info_t.continuations).
  */
 #ifndef CAPSIFT_CLUSTER_H
 #define CAPSIFT_CLUSTER_H
@@ -121,6 +125,12 @@ SIFT_API int sift_cluster_set_add_packet(sift_cluster_set_t *s, sift_cluster_par
 SIFT_API int sift_cluster_set_pair(sift_cluster_set_t *s, size_t request, size_t response,
                                    uint64_t count);
 
+/* Says that unit `next` followed unit `first` from the same sender (the same part) in a flow,
+ * count times: how the clustering tells which message a stream's continuation segment belongs
+ * to. The pass records these for every flow. SIFT_EINVAL for units of two parts, SIFT_ENOMEM. */
+SIFT_API int sift_cluster_set_follow(sift_cluster_set_t *s, size_t first, size_t next,
+                                     uint64_t count);
+
 /* Adds what a cluster pass state holds (a final state: after the engine finished its input),
  * its members numbered as input. SIFT_EINVAL when the state kept another max_bytes. */
 SIFT_API int sift_cluster_set_add_state(sift_cluster_set_t *s, const void *state, uint32_t input);
@@ -182,6 +192,11 @@ typedef struct sift_cluster_info {
      * the part's magic) */
     int32_t type_offset;
     uint8_t type;
+    /* Of its units, the segments that continue one of its messages in their flows: in a part
+     * with a magic, a payload without it that follows one of its messages from the same sender
+     * (directly or after other such segments). They are the last of sift_clustering_units, and
+     * what it shows (prefix, lengths, type byte, fields, signature) is of its messages only. */
+    uint64_t continuations;
 } sift_cluster_info_t;
 
 SIFT_API size_t sift_clustering_count(const sift_clustering_t *c);
@@ -225,6 +240,7 @@ typedef struct sift_clustering_stats {
                           * rule it out (the sketch more than 0.15 below the threshold) */
     uint64_t joined;     /* pairs found at or above the threshold (only these join) */
     uint64_t merged;     /* clusters fewer for the type field (net of those it split) */
+    uint64_t continued;  /* distinct payloads that joined a cluster as continuation segments */
     uint32_t bands, rows;
     size_t memory; /* bytes the sketches, index and sets took at most */
 } sift_clustering_stats_t;

@@ -491,11 +491,6 @@ static uint32_t pair_request(const void *ctx, size_t k)
     return ((const sift_cluster_set_t *)ctx)->pairs[k].req;
 }
 
-static uint32_t unit_cluster(const void *ctx, size_t k)
-{
-    return ((const sift_clustering_t *)ctx)->of[k];
-}
-
 typedef struct cflow {
     uint32_t c;
     uint64_t flow;
@@ -564,12 +559,15 @@ static int build_clusters(sift_clustering_t *c, uint32_t *parent, const uint64_t
     for (size_t i = 0; i < n; i++) {
         sift_cluster_info_t *x = &info[c->of[i]];
         const su_t *u = &s->u[i];
-        if (x->units == 0) {
+        if (x->units == 0)
+            x->part_share = part_total[i] ? 0 : 1;
+        if (c->cont[i]) { /* counted, but what the cluster shows is of its messages */
+            x->continuations++;
+        } else if (x->units == x->continuations) {
             x->part = u->part;
             x->rep = (uint32_t)i;
             x->prefix = u->kept;
             x->min_len = x->max_len = u->len;
-            x->part_share = part_total[i] ? 0 : 1;
             x->text = text[i] != 0;
             x->type_offset = key[i] == UINT32_MAX || key[i] >= u->kept ? -1 : (int32_t)key[i];
             x->type = x->type_offset < 0 ? 0 : ubytes(s, (uint32_t)i)[key[i]];
@@ -622,7 +620,24 @@ static int build_clusters(sift_clustering_t *c, uint32_t *parent, const uint64_t
     }
     for (size_t i = 0; i < n; i++)
         c->of[i] = rank[c->of[i]];
-    group_by(nc, n, unit_cluster, c, c->start, c->members);
+    /* each cluster's messages, then its continuations, each in the set's order */
+    size_t *next = malloc((nc ? 2 * nc : 1) * sizeof *next);
+    if (!next) {
+        free(info);
+        free(order);
+        free(rank);
+        free(tmp);
+        free(sorted);
+        return SIFT_ENOMEM;
+    }
+    for (size_t k = 0; k < nc; k++) {
+        c->start[k + 1] = c->start[k] + sorted[k].units;
+        next[2 * k] = c->start[k];
+        next[2 * k + 1] = c->start[k + 1] - sorted[k].continuations;
+    }
+    for (size_t i = 0; i < n; i++)
+        c->members[next[2 * c->of[i] + c->cont[i]]++] = (uint32_t)i;
+    free(next);
     free(info);
     free(order);
     free(rank);
@@ -630,6 +645,25 @@ static int build_clusters(sift_clustering_t *c, uint32_t *parent, const uint64_t
     c->info = sorted;
     c->n = nc;
     return count_flows(c);
+}
+
+/* Each unit's commonest predecessor from the same sender in its flows (UINT32_MAX: none; of
+ * those as common, the first unit); count: n entries of scratch. */
+static void predecessors(const sift_cluster_set_t *s, uint32_t *pred, uint32_t *count)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        pred[i] = UINT32_MAX;
+        count[i] = 0;
+    }
+    for (size_t k = 0; k < s->npairs; k++) {
+        const upair_t *p = &s->pairs[k];
+        uint32_t w = p->count > UINT32_MAX ? UINT32_MAX : (uint32_t)p->count;
+        if (p->follow && p->req != p->resp &&
+            (w > count[p->resp] || (w == count[p->resp] && p->req < pred[p->resp]))) {
+            pred[p->resp] = p->req;
+            count[p->resp] = w;
+        }
+    }
 }
 
 static int check_opts(const sift_cluster_set_t *s, const sift_cluster_opts_t *in,
@@ -666,7 +700,10 @@ int sift_cluster_run(const sift_cluster_set_t *s, const sift_cluster_opts_t *opt
     uint64_t *part_total = malloc((n ? n : 1) * sizeof *part_total);
     uint8_t *text = malloc(n ? n : 1);
     uint32_t *key = malloc((n ? n : 1) * sizeof *key);
-    if (rc == 0 && (!ids || !tmp || !parent || !local || !part_total || !text || !key))
+    uint32_t *pred = malloc((n ? n : 1) * sizeof *pred);
+    c->cont = calloc(n ? n : 1, 1);
+    if (rc == 0 &&
+        (!ids || !tmp || !parent || !local || !part_total || !text || !key || !pred || !c->cont))
         rc = SIFT_ENOMEM;
     if (rc == 0) {
         for (size_t i = 0; i < n; i++)
@@ -684,6 +721,7 @@ int sift_cluster_run(const sift_cluster_set_t *s, const sift_cluster_opts_t *opt
     if (rc == 0) {
         group_by(n, s->nfl, flow_unit, s, fstart, flist);
         group_by(n, s->npairs, pair_request, s, pstart, plist);
+        predecessors(s, pred, tmp);
     }
     for (size_t lo = 0; rc == 0 && lo < n;) {
         /* the parts of one transport and port: sorted by direction, client first */
@@ -722,8 +760,9 @@ int sift_cluster_run(const sift_cluster_set_t *s, const sift_cluster_opts_t *opt
             uint64_t total = 0;
             for (size_t i = 0; i < pr[k].n; i++)
                 total += s->u[pr[k].ids[i]].packets;
+            if (rc == 0)
+                rc = sift__cluster_attach(&pr[k], pred, parent, c->cont);
             for (size_t i = 0; i < pr[k].n; i++) {
-                parent[pr[k].ids[i]] = pr[k].ids[uf_find(pr[k].parent, (uint32_t)i)];
                 part_total[pr[k].ids[i]] = total;
                 text[pr[k].ids[i]] = pr[k].text;
                 key[pr[k].ids[i]] = pr[k].key;
@@ -743,6 +782,7 @@ int sift_cluster_run(const sift_cluster_set_t *s, const sift_cluster_opts_t *opt
     free(pos);
     free(text);
     free(key);
+    free(pred);
     free(ids);
     free(tmp);
     free(parent);
@@ -761,6 +801,7 @@ void sift_clustering_free(sift_clustering_t *c)
     if (!c)
         return;
     free(c->of);
+    free(c->cont);
     free(c->members);
     free(c->start);
     free(c->info);

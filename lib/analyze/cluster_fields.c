@@ -38,6 +38,7 @@ int64_t sift_clustering_fields(const sift_clustering_t *c, size_t id, sift_clust
     const uint32_t *ids;
     size_t n;
     sift_clustering_units(c, id, &ids, &n);
+    n -= c->info[id].continuations; /* of its messages */
     uint32_t p = cluster_span(c, ids, n);
     sift_cluster_field_t *f = calloc(p ? p : 1, sizeof *f);
     if (!f)

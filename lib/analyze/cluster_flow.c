@@ -93,3 +93,76 @@ bool sift__cluster_cycles(const part_run_t *r, uint32_t j)
     flow_spread(r, j, SEQ_FLOW_UNITS, 2, &fs);
     return fs.held > 0 && (double)fs.cycling >= SEQ_SHARE * (double)fs.held;
 }
+
+/* The message a continuation at position i continues: the start its chain of predecessors
+ * reaches (UINT32_MAX: none, or the chain loops). done[]: 0 unknown, 1 on the walk, 2 known
+ * (msg[] then holds it); stack: r->n positions. */
+static uint32_t message_of(const part_run_t *r, const uint32_t *pred, uint32_t i, uint8_t *done,
+                           uint32_t *msg, uint32_t *stack)
+{
+    size_t top = 0;
+    uint32_t found = UINT32_MAX;
+    for (uint32_t x = i;;) {
+        if (r->start[x]) {
+            found = x;
+            break;
+        }
+        if (done[x] == 2) {
+            found = msg[x];
+            break;
+        }
+        if (done[x] == 1)
+            break; /* a loop of repeated payloads */
+        done[x] = 1;
+        stack[top++] = x;
+        uint32_t u = pred[r->ids[x]];
+        if (u == UINT32_MAX)
+            break;
+        x = r->pos[u];
+    }
+    while (top > 0) {
+        uint32_t x = stack[--top];
+        done[x] = 2;
+        msg[x] = found;
+    }
+    return found;
+}
+
+int sift__cluster_attach(const part_run_t *r, const uint32_t *pred, uint32_t *parent, uint8_t *cont)
+{
+    size_t n = r->n;
+    uint32_t *msg = malloc((n ? n : 1) * sizeof *msg), *rep = malloc((n ? n : 1) * sizeof *rep);
+    uint32_t *stack = malloc((n ? n : 1) * sizeof *stack);
+    uint8_t *done = calloc(n ? n : 1, 1);
+    if (!msg || !rep || !stack || !done) {
+        free(msg);
+        free(rep);
+        free(stack);
+        free(done);
+        return SIFT_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        rep[i] = UINT32_MAX;
+        if (r->start && !r->start[i])
+            message_of(r, pred, (uint32_t)i, done, msg, stack);
+        else
+            msg[i] = UINT32_MAX;
+    }
+    /* a fine cluster stands for its first unit that is no attached continuation */
+    for (size_t i = 0; i < n; i++) {
+        uint32_t root = uf_find(r->parent, (uint32_t)i);
+        if (msg[i] == UINT32_MAX && rep[root] == UINT32_MAX)
+            rep[root] = (uint32_t)i;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t at = msg[i] == UINT32_MAX ? (uint32_t)i : msg[i];
+        parent[r->ids[i]] = r->ids[rep[uf_find(r->parent, at)]];
+        cont[r->ids[i]] = msg[i] != UINT32_MAX;
+        r->st->continued += msg[i] != UINT32_MAX;
+    }
+    free(msg);
+    free(rep);
+    free(stack);
+    free(done);
+    return 0;
+}

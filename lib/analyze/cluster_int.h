@@ -32,12 +32,14 @@ typedef struct cl_entry {
     uint8_t side;             /* with a key: the sender is key.hi */
 } cl_entry_t;
 
-/* A message followed in its flow by one from the other side (a request and its response, once
- * the flow's initiator is known): sides as in cl_entry_t. */
+/* A message followed in its flow by another: from the other side (a request and its response,
+ * once the flow's initiator is known), or from the same (follow: a stream's next segment); sides
+ * as in cl_entry_t. */
 typedef struct cl_trans {
     uint32_t a, b; /* units */
     uint32_t key;
-    uint8_t side; /* a's */
+    uint8_t side;   /* a's */
+    uint8_t follow; /* b's side is a's */
     uint64_t count;
 } cl_trans_t;
 
@@ -111,9 +113,12 @@ typedef struct uflow {
     uint64_t flow;
 } uflow_t;
 
+/* A request and its response (follow 0), or a unit and the next of the same sender in its flow
+ * (follow 1: req and resp are of one part). */
 typedef struct upair {
     uint32_t req, resp;
     uint64_t count;
+    uint8_t follow;
 } upair_t;
 
 struct sift_cluster_set {
@@ -137,6 +142,7 @@ struct sift_clustering {
     const sift_cluster_set_t *set;
     sift_cluster_opts_t o;
     uint32_t *of;      /* cluster of each unit */
+    uint8_t *cont;     /* each unit: 1 when it joined its cluster as a stream's continuation */
     uint32_t *members; /* units by cluster */
     size_t *start;     /* members of cluster c: [start[c], start[c+1]) */
     sift_cluster_info_t *info;
@@ -257,6 +263,14 @@ bool sift__cluster_flow_bound(const part_run_t *r, uint32_t j);
  * (each seen once or twice: a retransmission): a sequence or transaction number, not a format
  * or type field, even where it takes few values. */
 bool sift__cluster_cycles(const part_run_t *r, uint32_t j);
+
+/* The part's clusters into parent (indexing the set's units, each to its cluster's first unit):
+ * a unit that does not begin a message (by the part's magic) goes to the cluster of the message
+ * its chain of predecessors in its flows reaches (pred: each unit's commonest predecessor from
+ * the same sender, UINT32_MAX: none), and is marked in cont; the others stay in their clusters
+ * (cluster_flow.c). SIFT_ENOMEM. */
+int sift__cluster_attach(const part_run_t *r, const uint32_t *pred, uint32_t *parent,
+                         uint8_t *cont);
 
 /* Merges the clusters of a transport and port's client and server parts by their type field
  * (cluster_type.c). */

@@ -176,26 +176,48 @@ int sift_cluster_set_add_packet(sift_cluster_set_t *s, sift_cluster_part_t part,
     return rc == 0 && member.packet ? set_member(s, id, member.input, member.packet) : rc;
 }
 
-static uint64_t pair_hash(uint32_t a, uint32_t b)
+static uint64_t pair_hash(uint32_t a, uint32_t b, uint8_t follow)
 {
-    return XXH3_64bits(&(uint64_t){(uint64_t)a << 32 | b}, sizeof(uint64_t));
+    uint64_t v[2] = {(uint64_t)a << 32 | b, follow};
+    return XXH3_64bits(v, sizeof v);
 }
 
 static uint64_t pair_hash_id(const void *ctx, uint32_t id)
 {
     const sift_cluster_set_t *s = ctx;
-    return pair_hash(s->pairs[id].req, s->pairs[id].resp);
+    return pair_hash(s->pairs[id].req, s->pairs[id].resp, s->pairs[id].follow);
 }
 
 typedef struct pair_probe {
     const sift_cluster_set_t *s;
     uint32_t a, b;
+    uint8_t follow;
 } pair_probe_t;
 
 static bool pair_eq(const void *ctx, uint32_t id)
 {
     const pair_probe_t *q = ctx;
-    return q->s->pairs[id].req == q->a && q->s->pairs[id].resp == q->b;
+    const upair_t *p = &q->s->pairs[id];
+    return p->req == q->a && p->resp == q->b && p->follow == q->follow;
+}
+
+/* Adds count to the link from unit a to unit b (units of the set). SIFT_ENOMEM. */
+static int link_add(sift_cluster_set_t *s, size_t a, size_t b, uint8_t follow, uint64_t count)
+{
+    pair_probe_t q = {s, (uint32_t)a, (uint32_t)b, follow};
+    uint64_t h = pair_hash(q.a, q.b, follow);
+    uint32_t id = sift__ids_find(&s->pix, h, pair_eq, &q);
+    if (id != UINT32_MAX) {
+        s->pairs[id].count += count;
+        return 0;
+    }
+    if (sift__grow((void **)&s->pairs, &s->cappairs, s->npairs + 1, sizeof *s->pairs) < 0)
+        return SIFT_ENOMEM;
+    s->pairs[s->npairs] = (upair_t){q.a, q.b, count, follow};
+    if (sift__ids_add(&s->pix, h, (uint32_t)s->npairs, pair_hash_id, s) < 0)
+        return SIFT_ENOMEM;
+    s->npairs++;
+    return 0;
 }
 
 int sift_cluster_set_pair(sift_cluster_set_t *s, size_t request, size_t response, uint64_t count)
@@ -205,20 +227,14 @@ int sift_cluster_set_pair(sift_cluster_set_t *s, size_t request, size_t response
     sift_cluster_part_t a = s->u[request].part, b = s->u[response].part;
     if (a.dir != 0 || b.dir != 1 || a.proto != b.proto || a.port != b.port)
         return SIFT_EINVAL;
-    pair_probe_t q = {s, (uint32_t)request, (uint32_t)response};
-    uint64_t h = pair_hash(q.a, q.b);
-    uint32_t id = sift__ids_find(&s->pix, h, pair_eq, &q);
-    if (id != UINT32_MAX) {
-        s->pairs[id].count += count;
-        return 0;
-    }
-    if (sift__grow((void **)&s->pairs, &s->cappairs, s->npairs + 1, sizeof *s->pairs) < 0)
-        return SIFT_ENOMEM;
-    s->pairs[s->npairs] = (upair_t){q.a, q.b, count};
-    if (sift__ids_add(&s->pix, h, (uint32_t)s->npairs, pair_hash_id, s) < 0)
-        return SIFT_ENOMEM;
-    s->npairs++;
-    return 0;
+    return link_add(s, request, response, 0, count);
+}
+
+int sift_cluster_set_follow(sift_cluster_set_t *s, size_t first, size_t next, uint64_t count)
+{
+    if (first >= s->n || next >= s->n || !part_eq(s->u[first].part, s->u[next].part))
+        return SIFT_EINVAL;
+    return link_add(s, first, next, 1, count);
 }
 
 int sift_cluster_set_add_state(sift_cluster_set_t *s, const void *state, uint32_t input)
@@ -243,16 +259,20 @@ int sift_cluster_set_add_state(sift_cluster_set_t *s, const void *state, uint32_
     for (size_t i = 0; i < st->ntrans && rc == 0; i++) {
         const cl_trans_t *t = &st->trans[i];
         cl_entry_t ea = {.unit = t->a, .key = t->key, .side = t->side};
-        cl_entry_t eb = {.unit = t->b, .key = t->key, .side = (uint8_t)!t->side};
+        cl_entry_t eb = {
+            .unit = t->b, .key = t->key, .side = (uint8_t)(t->follow ? t->side : !t->side)};
         sift_cluster_part_t pa = sift__cluster_entry_part(st, &ea);
-        if (pa.dir != 0) /* a client's message after a server's: the next request */
+        if (pa.dir != 0 && !t->follow) /* a client's message after a server's: the next request */
             continue;
         sift_cluster_part_t pb = sift__cluster_entry_part(st, &eb);
         const cl_unit_t *ua = &st->units[t->a], *ub = &st->units[t->b];
         uint32_t a = set_unit(s, pa, ua->h, st->bytes + ua->off, ua->kept, ua->len);
         uint32_t b = set_unit(s, pb, ub->h, st->bytes + ub->off, ub->kept, ub->len);
-        rc = a == UINT32_MAX || b == UINT32_MAX ? SIFT_ENOMEM
-                                                : sift_cluster_set_pair(s, a, b, t->count);
+        if (a == UINT32_MAX || b == UINT32_MAX)
+            rc = SIFT_ENOMEM;
+        else
+            rc = t->follow ? sift_cluster_set_follow(s, a, b, t->count)
+                           : sift_cluster_set_pair(s, a, b, t->count);
     }
     return rc;
 }

@@ -89,14 +89,16 @@ typedef struct sample {
     double w;
 } sample_t;
 
-/* The pairs of the set between the two parts, the first MAX_SAMPLES in unit order. */
+/* The request/response pairs of the set between the two parts, the first MAX_SAMPLES in unit
+ * order. */
 static sample_t *pair_samples(const part_run_t *ra, size_t *n)
 {
     const sift_cluster_set_t *s = ra->s;
     *n = 0;
     size_t total = 0;
     for (size_t i = 0; i < ra->n; i++)
-        total += ra->pstart[ra->ids[i] + 1] - ra->pstart[ra->ids[i]];
+        for (size_t k = ra->pstart[ra->ids[i]]; k < ra->pstart[ra->ids[i] + 1]; k++)
+            total += !s->pairs[ra->plist[k]].follow;
     if (total > MAX_SAMPLES)
         total = MAX_SAMPLES;
     sample_t *v = malloc((total ? total : 1) * sizeof *v);
@@ -106,6 +108,8 @@ static sample_t *pair_samples(const part_run_t *ra, size_t *n)
         uint32_t u = ra->ids[i];
         for (size_t k = ra->pstart[u]; k < ra->pstart[u + 1] && *n < total; k++) {
             const upair_t *pp = &s->pairs[ra->plist[k]];
+            if (pp->follow)
+                continue;
             v[(*n)++] = (sample_t){(uint32_t)i, ra->pos[pp->resp], (double)pp->count};
         }
     }

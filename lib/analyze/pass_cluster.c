@@ -157,7 +157,8 @@ nomem:
 
 static uint64_t trans_hash(const cl_trans_t *t)
 {
-    uint64_t v[2] = {(uint64_t)t->a << 32 | t->b, (uint64_t)t->key << 8 | t->side};
+    uint64_t v[2] = {(uint64_t)t->a << 32 | t->b,
+                     (uint64_t)t->key << 16 | (uint64_t)t->follow << 8 | t->side};
     return XXH3_64bits(v, sizeof v);
 }
 
@@ -176,7 +177,8 @@ static bool trans_eq(const void *ctx, uint32_t id)
 {
     const trans_probe_t *q = ctx;
     const cl_trans_t *a = &q->s->trans[id], *b = q->t;
-    return a->a == b->a && a->b == b->b && a->key == b->key && a->side == b->side;
+    return a->a == b->a && a->b == b->b && a->key == b->key && a->side == b->side &&
+           a->follow == b->follow;
 }
 
 static void trans_add(cl_state_t *s, const cl_trans_t *t)
@@ -202,8 +204,12 @@ nomem:
  * units of the state. */
 static void trans_add_msgs(cl_state_t *s, uint32_t key, const cl_msg_t *a, const cl_msg_t *b)
 {
-    cl_trans_t t = {
-        .a = unit_find(s, a->h), .b = unit_find(s, b->h), .key = key, .side = a->side, .count = 1};
+    cl_trans_t t = {.a = unit_find(s, a->h),
+                    .b = unit_find(s, b->h),
+                    .key = key,
+                    .side = a->side,
+                    .follow = a->side == b->side,
+                    .count = 1};
     if (t.a != UINT32_MAX && t.b != UINT32_MAX)
         trans_add(s, &t);
 }
@@ -303,11 +309,12 @@ static void cl_packet(void *state, const sift_packet_t *pkt)
     if (!fs || e.key == UINT32_MAX)
         return;
     cl_msg_t m = {.h = h, .side = e.side, .set = 1};
-    if (fs->last.set && fs->last.side != m.side) {
+    if (fs->last.set) {
         cl_trans_t t = {.a = unit_find(s, fs->last.h),
                         .b = unit,
                         .key = e.key,
                         .side = fs->last.side,
+                        .follow = fs->last.side == m.side,
                         .count = 1};
         if (t.a != UINT32_MAX)
             trans_add(s, &t);
@@ -384,12 +391,12 @@ static void pend_push(cl_flow_t *fs, const cl_msg_t *x, const cl_msg_t *y)
     fs->pend[fs->npend++] = *y;
 }
 
-/* `from` is the later part of the flow: a message it begins with answers into's last. */
+/* `from` is the later part of the flow: a message it begins with follows into's last. */
 static void cl_flow_join(void *into, const void *from)
 {
     cl_flow_t *a = into;
     const cl_flow_t *b = from;
-    if (a->last.set && b->head.set && a->last.side != b->head.side)
+    if (a->last.set && b->head.set)
         pend_push(a, &a->last, &b->head);
     for (size_t i = 0; i + 1 < b->npend; i += 2)
         pend_push(a, &b->pend[i], &b->pend[i + 1]);

@@ -116,6 +116,7 @@ static uint32_t constant_bytes(const sift_clustering_t *c, size_t id, sift_sig_b
     const uint32_t *ids;
     size_t n;
     sift_clustering_units(c, id, &ids, &n);
+    n -= c->info[id].continuations; /* of its messages */
     uint32_t p = cluster_span(c, ids, n);
     const uint8_t *first = ubytes(s, ids[0]);
     uint32_t nmask = 0;

@@ -111,7 +111,7 @@ quality s7comm s7comm.header.rosctr,s7comm.param.func - 0.99 0.99 \
     "$T/iti-ics--s7comm_varservice_libnodavedemo_bench.pcap"
 quality enip enip.command 44818 0.99 0.99 "$T/iti-ics--EthernetIP-CIP.pcap"
 quality dnp3 dnp3.al.func - 0.99 0.6 "$T/iti-ics--DNP3-TestDataPart1.pcap"
-quality smb2 smb2.cmd,smb2.flags.response - 0.99 0.93 "$T/zeek--smb3_multichannel.pcap" \
+quality smb2 smb2.cmd,smb2.flags.response - 0.99 0.99 "$T/zeek--smb3_multichannel.pcap" \
     "$SHARED/apps/smb_deletefile.pcap" "$T/suricata-verify--smb2-async-read--input.pcap"
 quality dns dns.flags.response,dns.qry.type - 0.7 0.6 "$SHARED/apps/dns-tunnel-iodine.pcap" \
     "$SHARED/apps/bad-dns-traffic.pcap"

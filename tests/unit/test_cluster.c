@@ -115,6 +115,10 @@ static void test_synthetic_types(void **state)
     /* a response is not a request */
     assert_int_equal(sift_cluster_set_pair(s, 1, 0, 1), SIFT_EINVAL);
     assert_int_equal(sift_cluster_set_pair(s, 0, sift_cluster_set_size(s), 1), SIFT_EINVAL);
+    /* a segment follows one of its own part: units 0 and 1 are a request and a response */
+    assert_int_equal(sift_cluster_set_follow(s, 0, 1, 1), SIFT_EINVAL);
+    assert_int_equal(sift_cluster_set_follow(s, 0, sift_cluster_set_size(s), 1), SIFT_EINVAL);
+    assert_int_equal(st.continued, 0); /* no part with a magic */
     /* without the merge by type field, the types stay split (but pure) */
     sift_cluster_opts_t o = {.no_merge = true};
     sift_clustering_t *fine;
@@ -166,7 +170,10 @@ static size_t make_stream_msg(uint8_t *b, unsigned type, bool response, unsigned
 static void test_magic_and_sequence(void **state)
 {
     (void)state;
-    for (int pairs = 0; pairs < 2; pairs++) {
+    /* mode 0: payloads only; 1: and the request/response pairs; 2: and each segment's
+     * predecessor from the same sender, so the continuations join their messages */
+    for (int mode = 0; mode < 3; mode++) {
+        bool pairs = mode > 0, follows = mode == 2;
         sift_cluster_set_t *s;
         assert_int_equal(sift_cluster_set_create(&s, 0), 0);
         size_t n = 800, cap = 8 * n;
@@ -188,10 +195,17 @@ static void test_magic_and_sequence(void **state)
                     truth[before] = (truth_t){type, resp};
                     is_msg[before] = true;
                 }
+                size_t prev = unit[resp];
                 for (int k = 0; resp && k < 3; k++) {
                     for (size_t j = 0; j < 64; j++)
                         b[j] = (uint8_t)rng_next(&rng);
-                    assert_int_equal(sift_cluster_set_add(s, part, b, 64, 1, flow, NULL), 0);
+                    size_t at = sift_cluster_set_size(s), cu;
+                    assert_int_equal(sift_cluster_set_add(s, part, b, 64, 1, flow, &cu), 0);
+                    assert_int_equal(cu, at);          /* random bytes: a new unit */
+                    truth[at] = (truth_t){type, resp}; /* of the message it continues */
+                    if (follows)
+                        assert_int_equal(sift_cluster_set_follow(s, prev, cu, 1), 0);
+                    prev = cu;
                 }
             }
             seq[flow]++;
@@ -212,23 +226,44 @@ static void test_magic_and_sequence(void **state)
                 *slot = (int)id;
             assert_int_equal(*slot, (int)id); /* complete: the sequence number splits nothing */
         }
-        for (size_t i = 0; i < m; i++) { /* homogeneous: no continuation in a message's cluster */
+        /* homogeneous: no continuation in a message's cluster, unless the flows show it
+         * continues one of that cluster's messages (then all of them are there) */
+        size_t continued = 0;
+        for (size_t i = 0; i < m; i++) {
             uint32_t id = sift_clustering_of(c, i);
+            continued += !is_msg[i];
             for (int t = 0; t < NTYPES; t++)
                 for (int r = 0; r < 2; r++)
                     if (of[t][r] == (int)id)
-                        assert_true(is_msg[i] && truth[i].type == (unsigned)t &&
+                        assert_true((is_msg[i] || follows) && truth[i].type == (unsigned)t &&
                                     truth[i].response == r);
+            if (follows && !is_msg[i])
+                assert_int_equal(id, of[truth[i].type][truth[i].response]);
+        }
+        sift_clustering_stats_t st;
+        sift_clustering_stats(c, &st);
+        assert_int_equal(st.continued, follows ? continued : 0);
+        if (follows) { /* what a cluster shows is of its messages; its continuations come last */
+            const sift_cluster_info_t *x = sift_clustering_get(c, (size_t)of[0][1]);
+            const uint32_t *units;
+            size_t nu;
+            sift_clustering_units(c, x->id, &units, &nu);
+            assert_true(x->continuations > 0 && x->continuations < nu);
+            for (size_t k = 0; k < nu; k++)
+                assert_int_equal(is_msg[units[k]], k < nu - x->continuations);
+            assert_true(x->prefix == 8 && x->min_len == 20 && x->max_len == 20);
         }
         if (pairs) { /* the type field, found under the continuations' noise */
             const sift_cluster_info_t *x = sift_clustering_get(c, (size_t)of[0][1]);
             assert_int_equal(x->type_offset, 9);
             assert_int_equal(x->type, 0x10);
         }
-        for (size_t i = 0; i < m; i++) { /* a type byte only where every payload has it */
+        /* a type byte only where every payload has it, or every message when continuations
+         * joined them */
+        for (size_t i = 0; i < m; i++) {
             const sift_cluster_info_t *x = sift_clustering_get(c, sift_clustering_of(c, i));
             if (!is_msg[i] && x->units > 1)
-                assert_int_equal(x->type_offset, -1);
+                assert_int_equal(x->type_offset, follows ? 9 : -1);
         }
         sift_clustering_free(c);
         sift_cluster_set_free(s);
