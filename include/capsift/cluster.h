@@ -37,7 +37,8 @@
  *
  * Last, a payload without its part's magic whose predecessors from the same sender
  * (sift_cluster_set_follow) lead back to a message with it continues that message, and joins
- * its cluster (sift_cluster_info_t.continuations).
+ * its cluster (sift_cluster_info_t.continuations), unless it, or one on the way, holds a value
+ * common among the others at the magic's offset (a header of another kind).
  */
 #ifndef CAPSIFT_CLUSTER_H
 #define CAPSIFT_CLUSTER_H

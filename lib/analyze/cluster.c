@@ -22,7 +22,9 @@
 #define ANCHOR_UNITS     20
 #define ANCHOR_MIN       0.05
 #define ANCHOR_MAX       0.9
-#define ANCHOR_NOISE     0.5 /* distinct values among the others there */
+#define ANCHOR_NOISE     0.5  /* distinct values among the others there */
+#define OTHER_SHARE      0.01 /* a value of the others there this common: another header */
+#define OTHER_UNITS      3
 
 /* A stable merge sort of indices by cmp(ctx, x, y): qsort has no context argument. */
 typedef int (*idx_cmp_fn)(const void *ctx, uint32_t x, uint32_t y);
@@ -330,15 +332,38 @@ static bool few_values(const sift_cluster_set_t *s, const uint32_t *ids, size_t 
     return held > 0 && (double)top >= FEW_SHARE * (double)held && distinct * MIN_REPEAT <= held;
 }
 
+/* Four bytes of one value: a fill. */
+static bool uniform(uint32_t x)
+{
+    return (x >> 24) == (x & 0xff) && ((x >> 16) & 0xff) == (x & 0xff) &&
+           ((x >> 8) & 0xff) == (x & 0xff);
+}
+
+static bool has_value(const uint32_t *v, size_t n, uint32_t x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && v[lo] == x;
+}
+
 /* The payloads of a part that begin a message, when a minority do: those with the part's
  * magic, the 4 bytes at an offset below ANCHOR_SPAN that the most of its first ANCHOR_SAMPLE
  * payloads share, when ANCHOR_MIN to ANCHOR_MAX of them share it (the others continue a
  * stream: their bytes hide the header's fields) into *out, NULL when there is no such magic.
- * SIFT_ENOMEM. */
+ * *other: the payloads without it whose 4 bytes there are a value that OTHER_SHARE of the
+ * sample share (a header of another kind, as SMB1's beside SMB2's: no continuation), NULL with
+ * *out. SIFT_ENOMEM. */
 static int message_starts(const sift_cluster_set_t *s, const uint32_t *ids, size_t n,
-                          const bool *is_len, bool **out)
+                          const bool *is_len, bool **out, bool **other)
 {
     *out = NULL;
+    *other = NULL;
     size_t m = n < ANCHOR_SAMPLE ? n : ANCHOR_SAMPLE;
     if (m < ANCHOR_UNITS)
         return 0;
@@ -360,13 +385,10 @@ static int message_starts(const sift_cluster_set_t *s, const uint32_t *ids, size
             size_t b = a;
             while (b < k && v[b].h == v[a].h)
                 b++;
-            uint32_t x = (uint32_t)v[a].h;
-            bool uniform = (x >> 24) == (x & 0xff) && ((x >> 16) & 0xff) == (x & 0xff) &&
-                           ((x >> 8) & 0xff) == (x & 0xff);
-            if (b - a > best && !uniform) { /* a fill is no magic */
+            if (b - a > best && !uniform((uint32_t)v[a].h)) { /* a fill is no magic */
                 best = b - a;
                 best_o = o;
-                best_v = x;
+                best_v = (uint32_t)v[a].h;
             }
             a = b;
         }
@@ -381,19 +403,45 @@ static int message_starts(const sift_cluster_set_t *s, const uint32_t *ids, size
         }
     if (k > 1)
         qsort(v, k, sizeof *v, cmp_hk);
-    for (size_t i = 0; i < k; i++)
-        distinct += i == 0 || v[i].h != v[i - 1].h;
+    uint32_t *recur = malloc((k ? k : 1) * sizeof *recur); /* the others' common values, sorted */
+    size_t nrecur = 0;
+    for (size_t a = 0; recur && a < k;) {
+        size_t b = a;
+        while (b < k && v[b].h == v[a].h)
+            b++;
+        distinct++;
+        if (b - a >= OTHER_UNITS && (double)(b - a) >= OTHER_SHARE * (double)m &&
+            !uniform((uint32_t)v[a].h))
+            recur[nrecur++] = (uint32_t)v[a].h;
+        a = b;
+    }
     free(v);
-    if ((double)best < ANCHOR_MIN * (double)m || (double)best > ANCHOR_MAX * (double)m ||
-        (double)distinct < ANCHOR_NOISE * (double)k)
-        return 0;
-    bool *start = calloc(n, sizeof *start);
-    if (!start)
+    bool *start = NULL, *alien = NULL;
+    if (!recur)
         return SIFT_ENOMEM;
-    for (size_t i = 0; i < n; i++)
-        start[i] = s->u[ids[i]].kept >= best_o + 4 &&
-                   (uint32_t)num_at(ubytes(s, ids[i]) + best_o, 4, false) == best_v;
+    if ((double)best < ANCHOR_MIN * (double)m || (double)best > ANCHOR_MAX * (double)m ||
+        (double)distinct < ANCHOR_NOISE * (double)k) {
+        free(recur);
+        return 0;
+    }
+    start = calloc(n, sizeof *start);
+    alien = calloc(n, sizeof *alien);
+    if (!start || !alien) {
+        free(start);
+        free(alien);
+        free(recur);
+        return SIFT_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s->u[ids[i]].kept < best_o + 4)
+            continue;
+        uint32_t x = (uint32_t)num_at(ubytes(s, ids[i]) + best_o, 4, false);
+        start[i] = x == best_v;
+        alien[i] = !start[i] && has_value(recur, nrecur, x);
+    }
+    free(recur);
     *out = start;
+    *other = alien;
     return 0;
 }
 
@@ -415,7 +463,7 @@ static int cluster_part(part_run_t *r)
         length_offsets(s, r->ids, r->n, p, is_len);
         rc = sift__cluster_flow_index(r);
         if (rc == 0 && p >= ANCHOR_SPAN + 3)
-            rc = message_starts(s, r->ids, r->n, is_len, &r->start);
+            rc = message_starts(s, r->ids, r->n, is_len, &r->start, &r->other);
         for (uint32_t j = 0; rc == 0 && j < p; j++) {
             if (is_len[j])
                 continue;
@@ -769,6 +817,7 @@ int sift_cluster_run(const sift_cluster_set_t *s, const sift_cluster_opts_t *opt
             }
             free(pr[k].sel);
             free(pr[k].start);
+            free(pr[k].other);
             free(pr[k].fu);
         }
         lo = at;

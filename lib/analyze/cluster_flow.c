@@ -107,6 +107,8 @@ static uint32_t message_of(const part_run_t *r, const uint32_t *pred, uint32_t i
             found = x;
             break;
         }
+        if (r->other[x])
+            break; /* a message of another kind, not a segment of one */
         if (done[x] == 2) {
             found = msg[x];
             break;
@@ -141,13 +143,11 @@ int sift__cluster_attach(const part_run_t *r, const uint32_t *pred, uint32_t *pa
         free(done);
         return SIFT_ENOMEM;
     }
-    for (size_t i = 0; i < n; i++) {
-        rep[i] = UINT32_MAX;
-        if (r->start && !r->start[i])
+    for (size_t i = 0; i < n; i++)
+        rep[i] = msg[i] = UINT32_MAX;
+    for (size_t i = 0; r->start && i < n; i++)
+        if (!r->start[i] && !r->other[i])
             message_of(r, pred, (uint32_t)i, done, msg, stack);
-        else
-            msg[i] = UINT32_MAX;
-    }
     /* a fine cluster stands for its first unit that is no attached continuation */
     for (size_t i = 0; i < n; i++) {
         uint32_t root = uf_find(r->parent, (uint32_t)i);

@@ -225,6 +225,7 @@ typedef struct part_run {
     bool text;
     bool *sel;   /* offsets of positional tokens */
     bool *start; /* the units that begin a message, by the part's magic (NULL: all) */
+    bool *other; /* of the others, those with a header of another kind (NULL with start) */
     struct sift__flow_unit *fu; /* the part's (flow, unit position), by flow */
     size_t nfu;
     uint32_t key; /* the type field the clusters were merged by (UINT32_MAX: none) */

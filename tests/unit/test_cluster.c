@@ -272,6 +272,65 @@ static void test_magic_and_sequence(void **state)
     }
 }
 
+/* A payload without the part's magic that carries a header of another kind (a value common at
+ * the magic's offset, as SMB1's beside SMB2's) is no continuation: it stays out of the cluster of
+ * the message before it, while the data segments between join theirs. */
+static void test_other_header(void **state)
+{
+    (void)state;
+    sift_cluster_set_t *s;
+    assert_int_equal(sift_cluster_set_create(&s, 0), 0);
+    size_t n = 600;
+    enum { MSG, DATA, OTHER } *kind = calloc(8 * n, sizeof *kind);
+    size_t *msg_of = calloc(8 * n, sizeof *msg_of);
+    assert_true(kind && msg_of);
+    uint64_t rng = 5;
+    uint8_t b[128];
+    sift_cluster_part_t part = {.proto = 6, .dir = 1, .port = 4200};
+    size_t datas = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned type = (unsigned)(rng_next(&rng) % NTYPES), flow = (unsigned)(i % 8);
+        size_t len = make_stream_msg(b, type, true, (unsigned)i, &rng), m, prev, u;
+        assert_int_equal(sift_cluster_set_add(s, part, b, len, 1, flow, &m), 0);
+        kind[m] = MSG;
+        prev = m;
+        for (int k = 0; k < 2; k++) {
+            for (size_t j = 0; j < 64; j++)
+                b[j] = (uint8_t)rng_next(&rng);
+            assert_int_equal(sift_cluster_set_add(s, part, b, 64, 1, flow, &u), 0);
+            assert_int_equal(sift_cluster_set_follow(s, prev, u, 1), 0);
+            kind[u] = DATA;
+            msg_of[u] = m;
+            prev = u;
+            datas++;
+        }
+        if (i % 5 == 0) { /* then a message of the other kind, from the same sender */
+            len = make_stream_msg(b, type, true, (unsigned)i, &rng);
+            b[0] = 1; /* as a longer message's length would */
+            memcpy(b + 4, "OTHR", 4);
+            assert_int_equal(sift_cluster_set_add(s, part, b, len, 1, flow, &u), 0);
+            assert_int_equal(sift_cluster_set_follow(s, prev, u, 1), 0);
+            kind[u] = OTHER;
+            msg_of[u] = m;
+        }
+    }
+    sift_clustering_t *c;
+    assert_int_equal(sift_cluster_run(s, NULL, &c), 0);
+    sift_clustering_stats_t st;
+    sift_clustering_stats(c, &st);
+    assert_int_equal(st.continued, datas);
+    for (size_t i = 0; i < sift_cluster_set_size(s); i++) {
+        if (kind[i] == DATA)
+            assert_int_equal(sift_clustering_of(c, i), sift_clustering_of(c, msg_of[i]));
+        if (kind[i] == OTHER)
+            assert_int_not_equal(sift_clustering_of(c, i), sift_clustering_of(c, msg_of[i]));
+    }
+    sift_clustering_free(c);
+    sift_cluster_set_free(s);
+    free(kind);
+    free(msg_of);
+}
+
 /* Same clusters, ids and statistics for any thread count; --exact finds the same partition. */
 static void test_threads_and_exact(void **state)
 {
@@ -510,6 +569,7 @@ int main(void)
         cmocka_unit_test(test_duplicates_and_options), cmocka_unit_test(test_fields),
         cmocka_unit_test(test_length_field),           cmocka_unit_test(test_pass_on_capture),
         cmocka_unit_test(test_pass_by_flow),           cmocka_unit_test(test_magic_and_sequence),
+        cmocka_unit_test(test_other_header),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
