@@ -2,8 +2,8 @@
 # capsift cluster: message types against tshark's dissection of real captures of six protocols
 # (homogeneity and completeness held at the level reached), --exact agreeing with the LSH join,
 # field boundaries against tshark's PDML held too, the JSON's packets numbered as tshark numbers
-# them (--by flow: each direction's first), text payloads clustered as text, damaged and missing
-# inputs, bad options.
+# them (--by flow: each direction's first), continuation segments in their messages' clusters,
+# text payloads clustered as text, damaged and missing inputs, bad options.
 . "$(dirname "$0")/lib.sh"
 HERE=$(dirname "$0")
 HTTP_CAP=$CAPS/dpkt--http.pcap
@@ -115,6 +115,23 @@ quality smb2 smb2.cmd,smb2.flags.response - 0.99 0.99 "$T/zeek--smb3_multichanne
     "$SHARED/apps/smb_deletefile.pcap" "$T/suricata-verify--smb2-async-read--input.pcap"
 quality dns dns.flags.response,dns.qry.type - 0.7 0.6 "$SHARED/apps/dns-tunnel-iodine.pcap" \
     "$SHARED/apps/bad-dns-traffic.pcap"
+
+# continuations: SMB2's READ data joins the READ responses; counted in the JSON, said in the text
+SMB3=$T/zeek--smb3_multichannel.pcap
+expect_exit 0 "$CAPSIFT" cluster --json "$SMB3"
+python3 - "$TMP/out" <<'PY' && pass || fail "cluster --json continuations on $SMB3"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+head, clusters = json.loads(lines[0]), [json.loads(l) for l in lines[1:]]
+assert head["continued"] > 0 and sum(c["continuations"] for c in clusters) == head["continued"], head
+assert all(c["continuations"] < c["distinct"] for c in clusters), clusters
+# a cluster's view is of its messages: those with continuations still show SMB2's header
+joined = [c for c in clusters if c["continuations"]]
+assert joined and all(c["example"][8:16] == "fe534d42" and c["fields"][4]["kind"] == "constant"
+                      for c in joined), joined
+PY
+expect_exit 0 "$CAPSIFT" cluster --top 1 "$SMB3"
+expect_grep 'of the distinct: segments continuing its messages' "$TMP/out"
 
 # field boundaries against tshark's PDML on the small captures: PROTO MIN-PRECISION MIN-RECALL FILE
 boundaries() {
