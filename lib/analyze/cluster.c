@@ -655,11 +655,14 @@ static int build_clusters(sift_clustering_t *c, uint32_t *parent, const uint64_t
     for (size_t i = 0; i < nc; i++)
         rank[order[i]] = (uint32_t)i;
     sift_cluster_info_t *sorted = malloc((nc ? nc : 1) * sizeof *sorted);
-    if (!sorted) {
+    size_t *next = malloc((nc ? 2 * nc : 1) * sizeof *next); /* of each cluster's members */
+    if (!sorted || !next) {
         free(info);
         free(order);
         free(rank);
         free(tmp);
+        free(sorted);
+        free(next);
         return SIFT_ENOMEM;
     }
     for (size_t i = 0; i < nc; i++) {
@@ -669,15 +672,6 @@ static int build_clusters(sift_clustering_t *c, uint32_t *parent, const uint64_t
     for (size_t i = 0; i < n; i++)
         c->of[i] = rank[c->of[i]];
     /* each cluster's messages, then its continuations, each in the set's order */
-    size_t *next = malloc((nc ? 2 * nc : 1) * sizeof *next);
-    if (!next) {
-        free(info);
-        free(order);
-        free(rank);
-        free(tmp);
-        free(sorted);
-        return SIFT_ENOMEM;
-    }
     for (size_t k = 0; k < nc; k++) {
         c->start[k + 1] = c->start[k] + sorted[k].units;
         next[2 * k] = c->start[k];
