@@ -333,7 +333,8 @@ static int show_cluster(FILE *out, const cluster_args_t *a, const sift_cluster_s
                 (unsigned long long)x->min_len, (unsigned long long)x->max_len);
         if (x->continuations)
             fprintf(out,
-                    "    %llu of the distinct: segments continuing its messages in their flows\n",
+                    "    of the distinct, %llu are segments that continue its messages in their "
+                    "flows\n",
                     (unsigned long long)x->continuations);
         if (x->type_offset >= 0)
             fprintf(out, "    type:    %02x at offset %d (the type field of its part)\n", x->type,
