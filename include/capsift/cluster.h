@@ -205,7 +205,8 @@ SIFT_API size_t sift_clustering_count(const sift_clustering_t *c);
 SIFT_API const sift_cluster_info_t *sift_clustering_get(const sift_clustering_t *c, size_t id);
 /* The cluster of unit i of the set. */
 SIFT_API uint32_t sift_clustering_of(const sift_clustering_t *c, size_t unit);
-/* The units of cluster id, in the set's order (*units valid while c is). */
+/* The units of cluster id: its messages, then its continuations, each in the set's order (*units
+ * valid while c is). */
 SIFT_API void sift_clustering_units(const sift_clustering_t *c, size_t id, const uint32_t **units,
                                     size_t *n);
 
