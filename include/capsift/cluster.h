@@ -35,7 +35,7 @@
  * (those without the part's magic stay as joined). Without such pairs (one direction only, a
  * part of text) the clusters stay as joined.
  *
- * Last, a payload without its part's magic whose predecessors from the same sender
+ * Last, a payload of a TCP part without its part's magic whose predecessors from the same sender
  * (sift_cluster_set_follow) lead back to a message with it continues that message, and joins
  * its cluster (sift_cluster_info_t.continuations), unless it, or one on the way, holds a value
  * common among the others at the magic's offset (a header of another kind).
@@ -193,8 +193,8 @@ typedef struct sift_cluster_info {
      * the part's magic) */
     int32_t type_offset;
     uint8_t type;
-    /* Of its units, the segments that continue one of its messages in their flows: in a part
-     * with a magic, a payload without it that follows one of its messages from the same sender
+    /* Of its units, the segments that continue one of its messages in their flows: in a TCP
+     * part with a magic, a payload without it that follows one of its messages from the same sender
      * (directly or after other such segments). They are the last of sift_clustering_units, and
      * what it shows (prefix, lengths, type byte, fields, signature) is of its messages only. */
     uint64_t continuations;

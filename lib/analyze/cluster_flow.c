@@ -145,7 +145,9 @@ int sift__cluster_attach(const part_run_t *r, const uint32_t *pred, uint32_t *pa
     }
     for (size_t i = 0; i < n; i++)
         rep[i] = msg[i] = UINT32_MAX;
-    for (size_t i = 0; r->start && i < n; i++)
+    /* only a stream has segments: over UDP (or SCTP) each payload is a message of its own */
+    bool stream = n > 0 && r->s->u[r->ids[0]].part.proto == 6;
+    for (size_t i = 0; stream && r->start && i < n; i++)
         if (!r->start[i] && !r->other[i])
             message_of(r, pred, (uint32_t)i, done, msg, stack);
     /* a fine cluster stands for its first unit that is no attached continuation */

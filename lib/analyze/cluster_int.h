@@ -266,10 +266,10 @@ bool sift__cluster_flow_bound(const part_run_t *r, uint32_t j);
 bool sift__cluster_cycles(const part_run_t *r, uint32_t j);
 
 /* The part's clusters into parent (indexing the set's units, each to its cluster's first unit):
- * a unit that does not begin a message (by the part's magic) goes to the cluster of the message
- * its chain of predecessors in its flows reaches (pred: each unit's commonest predecessor from
- * the same sender, UINT32_MAX: none), and is marked in cont; the others stay in their clusters
- * (cluster_flow.c). SIFT_ENOMEM. */
+ * in a TCP part, a unit that does not begin a message (by the part's magic) goes to the cluster
+ * of the message its chain of predecessors in its flows reaches (pred: each unit's commonest
+ * predecessor from the same sender, UINT32_MAX: none), and is marked in cont; the others stay in
+ * their clusters (cluster_flow.c). SIFT_ENOMEM. */
 int sift__cluster_attach(const part_run_t *r, const uint32_t *pred, uint32_t *parent,
                          uint8_t *cont);
 
