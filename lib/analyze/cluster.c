@@ -339,17 +339,10 @@ static bool uniform(uint32_t x)
            ((x >> 8) & 0xff) == (x & 0xff);
 }
 
-static bool has_value(const uint32_t *v, size_t n, uint32_t x)
+static int cmp_u32(const void *a, const void *b)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (v[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && v[lo] == x;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
 }
 
 /* The payloads of a part that begin a message, when a minority do: those with the part's
@@ -437,7 +430,7 @@ static int message_starts(const sift_cluster_set_t *s, const uint32_t *ids, size
             continue;
         uint32_t x = (uint32_t)num_at(ubytes(s, ids[i]) + best_o, 4, false);
         start[i] = x == best_v;
-        alien[i] = !start[i] && has_value(recur, nrecur, x);
+        alien[i] = !start[i] && nrecur && bsearch(&x, recur, nrecur, sizeof x, cmp_u32);
     }
     free(recur);
     *out = start;

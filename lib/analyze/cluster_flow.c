@@ -1,6 +1,7 @@
-/* Offsets judged by how their bytes spread over a part's flows: a session number (one value per
- * flow) and a sequence number (a value per message, in turn), neither a format nor a type
- * field (see capsift/cluster.h). */
+/* What a part's flows show: offsets judged by how their bytes spread over the flows (a session
+ * number, one value per flow, and a sequence number, a value per message in turn: neither a
+ * format nor a type field), and the message each continuation segment of a stream belongs to,
+ * by the payloads before it from its sender (see capsift/cluster.h). */
 #include "analyze/cluster_int.h"
 
 #include <stdlib.h>
@@ -103,7 +104,7 @@ static uint32_t message_of(const part_run_t *r, const uint32_t *pred, uint32_t i
     size_t top = 0;
     uint32_t found = UINT32_MAX;
     for (uint32_t x = i;;) {
-        if (r->start[x]) {
+        if (run_begins(r, x)) {
             found = x;
             break;
         }
@@ -145,10 +146,9 @@ int sift__cluster_attach(const part_run_t *r, const uint32_t *pred, uint32_t *pa
     }
     for (size_t i = 0; i < n; i++)
         rep[i] = msg[i] = UINT32_MAX;
-    /* only a stream has segments: over UDP (or SCTP) each payload is a message of its own */
-    bool stream = n > 0 && r->s->u[r->ids[0]].part.proto == 6;
+    bool stream = n > 0 && stream_proto(r->s->u[r->ids[0]].part.proto);
     for (size_t i = 0; stream && r->start && i < n; i++)
-        if (!r->start[i] && !r->other[i])
+        if (!run_begins(r, i) && !r->other[i])
             message_of(r, pred, (uint32_t)i, done, msg, stack);
     /* a fine cluster stands for its first unit that is no attached continuation */
     for (size_t i = 0; i < n; i++) {

@@ -150,6 +150,14 @@ struct sift_clustering {
     sift_clustering_stats_t st;
 };
 
+/* Whether a payload of transport proto can continue the one before it from its sender: only
+ * in a stream (TCP); over UDP or SCTP each payload is a message of its own. The follow links
+ * the clustering reads are kept only there. */
+static inline bool stream_proto(uint8_t proto)
+{
+    return proto == 6;
+}
+
 static inline bool part_eq(sift_cluster_part_t a, sift_cluster_part_t b)
 {
     return a.proto == b.proto && a.dir == b.dir && a.port == b.port;
@@ -236,6 +244,13 @@ typedef struct part_run {
     const size_t *fstart; /* the flows of unit u: s->fl[flist[fstart[u] .. fstart[u + 1])] */
     const uint32_t *flist;
 } part_run_t;
+
+/* Whether the part's unit at position i begins a message (every unit, in a part without a
+ * magic). */
+static inline bool run_begins(const part_run_t *r, size_t i)
+{
+    return !r->start || r->start[i];
+}
 
 /* The w-byte number at b (w 1, 2 or 4). */
 static inline uint64_t num_at(const uint8_t *b, unsigned w, bool little)

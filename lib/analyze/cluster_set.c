@@ -234,6 +234,8 @@ int sift_cluster_set_follow(sift_cluster_set_t *s, size_t first, size_t next, ui
 {
     if (first >= s->n || next >= s->n || !part_eq(s->u[first].part, s->u[next].part))
         return SIFT_EINVAL;
+    if (first == next || !stream_proto(s->u[first].part.proto))
+        return 0; /* a retransmission, or a datagram: nothing the clustering reads */
     return link_add(s, first, next, 1, count);
 }
 

@@ -30,7 +30,7 @@ static uint16_t *part_masks(const part_run_t *r, const bool *sel, uint32_t p)
     for (size_t i = 0; i < cells; i++)
         mask[i] = MASK_UNSEEN;
     for (size_t i = 0; i < r->n; i++) {
-        if (r->start && !r->start[i])
+        if (!run_begins(r, i))
             continue; /* a stream's continuation: no header there */
         uint16_t *m = mask + (size_t)uf_find(r->parent, (uint32_t)i) * p;
         const su_t *u = &s->u[r->ids[i]];
@@ -58,9 +58,9 @@ static int part_candidates(const part_run_t *r, const bool *sel, uint32_t p, con
         return SIFT_ENOMEM;
     size_t grouped = 0;
     for (size_t i = 0; i < r->n; i++)
-        size[uf_find(r->parent, (uint32_t)i)] += !r->start || r->start[i];
+        size[uf_find(r->parent, (uint32_t)i)] += run_begins(r, i);
     for (size_t i = 0; i < r->n; i++)
-        grouped += (!r->start || r->start[i]) && size[uf_find(r->parent, (uint32_t)i)] > 1;
+        grouped += run_begins(r, i) && size[uf_find(r->parent, (uint32_t)i)] > 1;
     for (uint32_t j = 0; j < p; j++) {
         if (!sel[j])
             continue;
@@ -68,7 +68,7 @@ static int part_candidates(const part_run_t *r, const bool *sel, uint32_t p, con
         for (size_t i = 0; i < r->n; i++) {
             uint32_t root = uf_find(r->parent, (uint32_t)i);
             uint16_t v = mask[(size_t)root * p + j];
-            if (v >= MASK_VARIES || size[root] < 2 || (r->start && !r->start[i]))
+            if (v >= MASK_VARIES || size[root] < 2 || !run_begins(r, i))
                 continue;
             held++;
             if (++count[v] > top)
@@ -95,10 +95,9 @@ static sample_t *pair_samples(const part_run_t *ra, size_t *n)
 {
     const sift_cluster_set_t *s = ra->s;
     *n = 0;
-    size_t total = 0;
+    size_t total = 0; /* the links from the part's units: the pairs among them, at most */
     for (size_t i = 0; i < ra->n; i++)
-        for (size_t k = ra->pstart[ra->ids[i]]; k < ra->pstart[ra->ids[i] + 1]; k++)
-            total += !s->pairs[ra->plist[k]].follow;
+        total += ra->pstart[ra->ids[i] + 1] - ra->pstart[ra->ids[i]];
     if (total > MAX_SAMPLES)
         total = MAX_SAMPLES;
     sample_t *v = malloc((total ? total : 1) * sizeof *v);
@@ -121,7 +120,7 @@ static sample_t *pair_samples(const part_run_t *ra, size_t *n)
 static uint16_t byte_at(const part_run_t *r, uint32_t i, uint32_t j)
 {
     uint32_t u = r->ids[i];
-    if (j >= r->s->u[u].kept || (r->start && !r->start[i]))
+    if (j >= r->s->u[u].kept || !run_begins(r, i))
         return MASK_MISSING;
     return ubytes(r->s, u)[j];
 }

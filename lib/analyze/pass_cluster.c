@@ -200,6 +200,13 @@ nomem:
     sift_pass_report(s, SIFT_ENOMEM, "memory ran out for the message pairs");
 }
 
+/* Whether b after a in a flow of transport proto is a link the clustering reads: a message from
+ * the other side, or the sender's next payload in a stream (not a retransmission of the last). */
+static bool link_wanted(uint8_t proto, const cl_msg_t *a, const cl_msg_t *b)
+{
+    return a->side != b->side || (stream_proto(proto) && !XXH128_isEqual(a->h, b->h));
+}
+
 /* A pair of messages of flow key `key` by their hashes (from a flow's bytes), when both are
  * units of the state. */
 static void trans_add_msgs(cl_state_t *s, uint32_t key, const cl_msg_t *a, const cl_msg_t *b)
@@ -210,7 +217,7 @@ static void trans_add_msgs(cl_state_t *s, uint32_t key, const cl_msg_t *a, const
                     .side = a->side,
                     .follow = a->side == b->side,
                     .count = 1};
-    if (t.a != UINT32_MAX && t.b != UINT32_MAX)
+    if (t.a != UINT32_MAX && t.b != UINT32_MAX && link_wanted(s->keys[key].k.proto, a, b))
         trans_add(s, &t);
 }
 
@@ -309,7 +316,7 @@ static void cl_packet(void *state, const sift_packet_t *pkt)
     if (!fs || e.key == UINT32_MAX)
         return;
     cl_msg_t m = {.h = h, .side = e.side, .set = 1};
-    if (fs->last.set) {
+    if (fs->last.set && link_wanted(pkt->ip_proto, &fs->last, &m)) {
         cl_trans_t t = {.a = unit_find(s, fs->last.h),
                         .b = unit,
                         .key = e.key,
