@@ -67,7 +67,9 @@ const cli_command_t cli_cmd_classify = {
     .about = "Labels each transport payload of the inputs with a signature of the index\n"
              "(capsift cluster --save): among the signatures of its transport, server port and\n"
              "direction that have its type byte, the one whose constant bytes it has the\n"
-             "largest share of, when that share reaches --min-similarity. Reports each\n"
+             "largest share of, when that share reaches --min-similarity. A TCP payload\n"
+             "without the header its part's signatures share is a later segment of a message\n"
+             "and gets the signature of the message it continues in its stream. Reports each\n"
              "signature's packets, distinct payloads and flows, and per part what no signature\n"
              "labelled, with an example. Then each signature's usage (packets labelled),\n"
              "last-seen time and confidence are updated in the index, in one transaction: the\n"
@@ -191,11 +193,13 @@ static int report(const report_t *r, uint64_t packets)
 {
     const classify_args_t *a = r->a;
     size_t ns = sift_signatures_count(r->s), np = sift_classification_nparts(r->c);
-    uint64_t unlabelled = 0, used = 0;
+    uint64_t unlabelled = 0, used = 0, continued = 0;
     for (size_t p = 0; p < np; p++)
         unlabelled += sift_classification_part(r->c, p)->unmatched_packets;
-    for (size_t i = 0; i < ns; i++)
+    for (size_t i = 0; i < ns; i++) {
         used += sift_classification_sig(r->c, i)->packets > 0;
+        continued += sift_classification_sig(r->c, i)->continuations;
+    }
     bool json = a->co.format == CLI_FORMAT_JSON;
     if (json) {
         cli_json_t j;
@@ -203,16 +207,21 @@ static int report(const report_t *r, uint64_t packets)
         cli_json_u64(&j, "packets", packets);
         cli_json_u64(&j, "labelled", packets - unlabelled);
         cli_json_u64(&j, "unlabelled", unlabelled);
+        cli_json_u64(&j, "continued", continued);
         cli_json_u64(&j, "signatures", ns);
         cli_json_u64(&j, "signatures_used", used);
         cli_json_end(&j);
     } else {
-        char b1[32], b2[32];
+        char b1[32], b2[32], b3[32];
         printf("%s packets with payloads: %s (%.1f%%) labelled by %llu of %zu signatures, %llu "
                "by none\n",
                cli_u64_grouped(b1, packets), cli_u64_grouped(b2, packets - unlabelled),
                packets ? 100.0 * (double)(packets - unlabelled) / (double)packets : 0.0,
                (unsigned long long)used, ns, (unsigned long long)unlabelled);
+        if (continued)
+            printf("of the labelled, %s are segments that continue a labelled message in its "
+                   "stream\n",
+                   cli_u64_grouped(b3, continued));
         if (used)
             printf("%-24s %-16s %10s %9s %7s %s\n", "SIGNATURE", "PART", "PACKETS", "DISTINCT",
                    "FLOWS", "MIN SIMILARITY");
@@ -244,6 +253,7 @@ static int report(const report_t *r, uint64_t packets)
         cli_json_u64(&j, "size", x->packets);
         cli_json_u64(&j, "distinct", x->units);
         cli_json_u64(&j, "flows", x->flows);
+        cli_json_u64(&j, "continuations", x->continuations);
         if (x->packets)
             cli_json_f64(&j, "min_similarity", x->min_similarity, 4);
         else

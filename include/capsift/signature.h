@@ -17,6 +17,14 @@
  * tshark with it and `capsift classify` agree on every packet whose direction both see alike.
  * The sketch labels nothing: it names, for what no signature labels, the nearest one.
  *
+ * Continuations: where the messages of a TCP part begin with a header their signatures share
+ * (sift_signatures_header), a payload without it is a later segment of a message, as `capsift
+ * cluster` joins it to its message's cluster: it is labelled with the signature of the message
+ * it continues, the one the payloads before it from its sender in its stream lead back to (over
+ * other such segments). sift_classify follows each payload's commonest predecessor in the set's
+ * flows; the dissector, the packet before it in its TCP stream. A chain that reaches a message
+ * no signature labels, or none, leaves the segment to the signatures as any other payload.
+ *
  * Confidence, updated once per classification run (a batch): a signature whose part carried
  * traffic rises by a fifth of the way to 1 if it labelled some of it, and falls by a fifth
  * if it labelled none; it starts at 0.5 and is unchanged by runs that saw nothing of its part.
@@ -96,18 +104,29 @@ SIFT_API int64_t sift_sigmatch(const sift_signatures_t *s, sift_cluster_part_t p
                                const uint8_t *data, size_t kept, double min_similarity,
                                double *similarity);
 
+/* The header the messages of part begin with, for continuations: the 4 bytes at the first of
+ * the first 9 offsets where every binary signature of the part whose mask holds any of them
+ * holds all 4 alike, at least two do, and they are not one byte four times (a fill). s sorted.
+ * false when there is none: then no payload of the part is a continuation (so where the
+ * signatures of one port disagree there, as SMB1's and SMB2's, or some hold a length field
+ * there and others not, as Modbus's). */
+SIFT_API bool sift_signatures_header(const sift_signatures_t *s, sift_cluster_part_t part,
+                                     uint32_t *offset, uint8_t value[4]);
+
 /* What a classification found for each unit of a cluster set. */
 typedef struct sift_classification sift_classification_t;
 
 typedef struct sift_class_unit {
-    int64_t sig; /* index in the signatures, -1: none */
-    double similarity;
+    int64_t sig;       /* index in the signatures, -1: none */
+    double similarity; /* its best, to the signatures of its part */
+    bool continuation; /* sig is of the message it continues (see above) */
 } sift_class_unit_t;
 
 /* Per signature over a classification. */
 typedef struct sift_class_sig {
     uint64_t packets, units, flows;
-    double min_similarity; /* of the units it labelled (1 when none) */
+    uint64_t continuations; /* of the packets, those of continuations */
+    double min_similarity;  /* of the messages it labelled (1 when none) */
 } sift_class_sig_t;
 
 /* Per part that carried payloads: its packets, and those no signature labelled. */

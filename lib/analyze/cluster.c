@@ -17,7 +17,6 @@
 #define MAX_PAIRS        ((size_t)64 << 20)
 #define SKETCH_MARGIN    0.15
 #define MAX_LENGTH_DELTA 4096  /* a length field counts the payload less a header, or more */
-#define ANCHOR_SPAN      9     /* a magic begins at one of the first offsets */
 #define ANCHOR_SAMPLE    65536 /* payloads a magic is looked for in */
 #define ANCHOR_UNITS     20
 #define ANCHOR_MIN       0.05
@@ -332,13 +331,6 @@ static bool few_values(const sift_cluster_set_t *s, const uint32_t *ids, size_t 
     return held > 0 && (double)top >= FEW_SHARE * (double)held && distinct * MIN_REPEAT <= held;
 }
 
-/* Four bytes of one value: a fill. */
-static bool uniform(uint32_t x)
-{
-    return (x >> 24) == (x & 0xff) && ((x >> 16) & 0xff) == (x & 0xff) &&
-           ((x >> 8) & 0xff) == (x & 0xff);
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -346,7 +338,7 @@ static int cmp_u32(const void *a, const void *b)
 }
 
 /* The payloads of a part that begin a message, when a minority do: those with the part's
- * magic, the 4 bytes at an offset below ANCHOR_SPAN that the most of its first ANCHOR_SAMPLE
+ * magic, the 4 bytes at an offset below SIFT__MAGIC_SPAN that the most of its first ANCHOR_SAMPLE
  * payloads share, when ANCHOR_MIN to ANCHOR_MAX of them share it (the others continue a
  * stream: their bytes hide the header's fields) into *out, NULL when there is no such magic.
  * *other: the payloads without it whose 4 bytes there are a value that OTHER_SHARE of the
@@ -365,7 +357,7 @@ static int message_starts(const sift_cluster_set_t *s, const uint32_t *ids, size
         return SIFT_ENOMEM;
     uint32_t best_o = 0, best_v = 0;
     size_t best = 0;
-    for (uint32_t o = 0; o < ANCHOR_SPAN; o++) {
+    for (uint32_t o = 0; o < SIFT__MAGIC_SPAN; o++) {
         if (is_len[o] || is_len[o + 1] || is_len[o + 2] || is_len[o + 3])
             continue;
         size_t k = 0;
@@ -455,7 +447,7 @@ static int cluster_part(part_run_t *r)
     if (rc == 0 && !r->text) {
         length_offsets(s, r->ids, r->n, p, is_len);
         rc = sift__cluster_flow_index(r);
-        if (rc == 0 && p >= ANCHOR_SPAN + 3)
+        if (rc == 0 && p >= SIFT__MAGIC_SPAN + 3)
             rc = message_starts(s, r->ids, r->n, is_len, &r->start, &r->other);
         for (uint32_t j = 0; rc == 0 && j < p; j++) {
             if (is_len[j])
@@ -682,25 +674,6 @@ static int build_clusters(sift_clustering_t *c, uint32_t *parent, const uint64_t
     return count_flows(c);
 }
 
-/* Each unit's commonest predecessor from the same sender in its flows (UINT32_MAX: none; of
- * those as common, the first unit); count: n entries of scratch. */
-static void predecessors(const sift_cluster_set_t *s, uint32_t *pred, uint32_t *count)
-{
-    for (size_t i = 0; i < s->n; i++) {
-        pred[i] = UINT32_MAX;
-        count[i] = 0;
-    }
-    for (size_t k = 0; k < s->npairs; k++) {
-        const upair_t *p = &s->pairs[k];
-        uint32_t w = p->count > UINT32_MAX ? UINT32_MAX : (uint32_t)p->count;
-        if (p->follow && p->req != p->resp &&
-            (w > count[p->resp] || (w == count[p->resp] && p->req < pred[p->resp]))) {
-            pred[p->resp] = p->req;
-            count[p->resp] = w;
-        }
-    }
-}
-
 static int check_opts(const sift_cluster_set_t *s, const sift_cluster_opts_t *in,
                       sift_cluster_opts_t *o)
 {
@@ -756,7 +729,7 @@ int sift_cluster_run(const sift_cluster_set_t *s, const sift_cluster_opts_t *opt
     if (rc == 0) {
         group_by(n, s->nfl, flow_unit, s, fstart, flist);
         group_by(n, s->npairs, pair_request, s, pstart, plist);
-        predecessors(s, pred, tmp);
+        sift__cluster_predecessors(s, pred, tmp);
     }
     for (size_t lo = 0; rc == 0 && lo < n;) {
         /* the parts of one transport and port: sorted by direction, client first */

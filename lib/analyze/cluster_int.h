@@ -150,6 +150,17 @@ struct sift_clustering {
     sift_clustering_stats_t st;
 };
 
+/* A magic (4 bytes that a part's messages begin with and its continuations lack) begins at one
+ * of the first offsets. */
+#define SIFT__MAGIC_SPAN 9
+
+/* Four bytes of one value: a fill, no magic. */
+static inline bool uniform(uint32_t x)
+{
+    return (x >> 24) == (x & 0xff) && ((x >> 16) & 0xff) == (x & 0xff) &&
+           ((x >> 8) & 0xff) == (x & 0xff);
+}
+
 /* Whether a payload of transport proto can continue the one before it from its sender: only
  * in a stream (TCP); over UDP or SCTP each payload is a message of its own. The follow links
  * the clustering reads are kept only there. */
@@ -291,6 +302,10 @@ int sift__cluster_attach(const part_run_t *r, const uint32_t *pred, uint32_t *pa
 /* Merges the clusters of a transport and port's client and server parts by their type field
  * (cluster_type.c). */
 int sift__cluster_merge_parts(part_run_t *pr, size_t np);
+
+/* Each unit's commonest predecessor from the same sender in its flows (UINT32_MAX: none; of
+ * those as common, the first unit); count: s->n entries of scratch. */
+void sift__cluster_predecessors(const sift_cluster_set_t *s, uint32_t *pred, uint32_t *count);
 
 /* The part an entry's packets go to. */
 sift_cluster_part_t sift__cluster_entry_part(const cl_state_t *s, const cl_entry_t *e);

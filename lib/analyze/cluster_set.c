@@ -303,3 +303,20 @@ size_t sift_cluster_set_members(const sift_cluster_set_t *s, size_t i, sift_clus
             out[n] = s->mem[m].m;
     return n;
 }
+
+void sift__cluster_predecessors(const sift_cluster_set_t *s, uint32_t *pred, uint32_t *count)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        pred[i] = UINT32_MAX;
+        count[i] = 0;
+    }
+    for (size_t k = 0; k < s->npairs; k++) {
+        const upair_t *p = &s->pairs[k];
+        uint32_t w = p->count > UINT32_MAX ? UINT32_MAX : (uint32_t)p->count;
+        if (p->follow && p->req != p->resp &&
+            (w > count[p->resp] || (w == count[p->resp] && p->req < pred[p->resp]))) {
+            pred[p->resp] = p->req;
+            count[p->resp] = w;
+        }
+    }
+}

@@ -1,6 +1,6 @@
 /* A Wireshark Lua dissector from signatures: the masks in labelling order and the labelling rule
  * of sift_sigmatch, written out as Lua (capsift/signature.h). */
-#include "common/internal.h"
+#include "analyze/cluster_int.h"
 
 #include <capsift/signature.h>
 
@@ -75,12 +75,15 @@ int sift_signatures_lua(const sift_signatures_t *s, double min_similarity, FILE 
             "-- ports below. A payload is labelled as capsift classify labels it: among\n"
             "-- the signatures of its transport, server port and direction that have\n"
             "-- its type byte, the one with the largest share of its constant bytes\n"
-            "-- present, the first on ties, when that share reaches MIN_SIMILARITY.\n\n",
+            "-- present, the first on ties, when that share reaches MIN_SIMILARITY; a\n"
+            "-- later segment of a TCP message takes its message's type (see follow).\n\n",
             n);
     fputs("local proto = Proto(\"capsift\", \"capsift message types\")\n"
           "local pf_type = ProtoField.string(\"capsift.type\", \"Message type\")\n"
           "local pf_set = ProtoField.string(\"capsift.set\", \"Signature set\")\n"
           "local pf_sim = ProtoField.double(\"capsift.similarity\", \"Similarity\")\n"
+          "local pf_cont = ProtoField.bool(\"capsift.continuation\",\n"
+          "  \"Continues a message of this type\")\n"
           "local FIELDS = {}\n",
           out);
     for (size_t i = 0; i < n; i++) {
@@ -98,7 +101,7 @@ int sift_signatures_lua(const sift_signatures_t *s, double min_similarity, FILE 
                     f->offset, f->width, f->offset, f->width, label);
         }
     }
-    fputs("local all = {pf_type, pf_set, pf_sim}\n"
+    fputs("local all = {pf_type, pf_set, pf_sim, pf_cont}\n"
           "for _, f in pairs(FIELDS) do all[#all + 1] = f end\n"
           "proto.fields = all\n\n",
           out);
@@ -139,12 +142,50 @@ int sift_signatures_lua(const sift_signatures_t *s, double min_similarity, FILE 
         i = j;
     }
     fputs("}\n\n", out);
+    /* the headers of TCP parts that continuations lack: offset, then the 4 bytes */
+    fputs("local HEADER = {\n", out);
+    for (size_t i = 0; i < n; i++) {
+        sift_cluster_part_t p = sift_signatures_get(s, i)->part;
+        uint32_t off;
+        uint8_t v[4];
+        if (!stream_proto(p.proto) || (i > 0 && part_eq(sift_signatures_get(s, i - 1)->part, p)) ||
+            !sift_signatures_header(s, p, &off, v))
+            continue;
+        fprintf(out, "  [\"%u/%u/%u\"] = {%u, %u, %u, %u, %u},\n", p.proto, p.port, p.dir, off,
+                v[0], v[1], v[2], v[3]);
+    }
+    fputs("}\n\n", out);
     fputs("local SERVER = {[6] = {}, [17] = {}}\n"
           "for key in pairs(SIGS) do\n"
           "  local t, port = key:match(\"^(%d+)/(%d+)/\")\n"
           "  SERVER[tonumber(t)][tonumber(port)] = true\n"
           "end\n"
           "local TRANSPORT = {[2] = 6, [3] = 17} -- pinfo.port_type: TCP, UDP\n\n"
+          "-- A TCP payload without its part's header is a later segment of a message: it\n"
+          "-- takes the type of the message the payloads before it from its sender in its\n"
+          "-- stream lead back to. Decided when the frame is first dissected (in order).\n"
+          "local f_stream = Field.new(\"tcp.stream\")\n"
+          "local LAST, DONE = {}, {}\n"
+          "local function follow(tvb, pinfo, key, dir, b, len, best)\n"
+          "  local id = pinfo.number .. \":\" .. tvb:offset()\n"
+          "  local done = DONE[id]\n"
+          "  if done then return done[1], done[2] end\n"
+          "  local cont, st, h = false, f_stream(), HEADER[key]\n"
+          "  if st then\n"
+          "    local chain, last = best, LAST[st.value] -- chain: the message's type\n"
+          "    if h and not (h[1] + 4 <= len and b:get_index(h[1]) == h[2] and\n"
+          "            b:get_index(h[1] + 1) == h[3] and b:get_index(h[1] + 2) == h[4] and\n"
+          "            b:get_index(h[1] + 3) == h[5]) then\n"
+          "      chain = nil\n"
+          "      if last and last.dir == dir and last.chain then\n"
+          "        best, cont, chain = last.chain, true, last.chain\n"
+          "      end\n"
+          "    end\n"
+          "    LAST[st.value] = {dir = dir, chain = chain}\n"
+          "  end\n"
+          "  DONE[id] = {best, cont}\n"
+          "  return best, cont\n"
+          "end\n\n"
           "function proto.dissector(tvb, pinfo, tree)\n"
           "  local len = tvb:len()\n"
           "  local t = TRANSPORT[pinfo.port_type]\n"
@@ -164,20 +205,28 @@ int sift_signatures_lua(const sift_signatures_t *s, double min_similarity, FILE 
           "      if best == nil or sim > bs then best, bs = g, sim end\n"
           "    end\n"
           "  end\n"
+          "  if bs < MIN_SIMILARITY then best = nil end\n"
+          "  local cont = false\n"
+          "  if t == 6 then\n"
+          "    best, cont = follow(tvb, pinfo, t .. \"/\" .. port .. \"/\" .. dir, dir, b, len, "
+          "best)\n"
+          "  end\n"
           "  pinfo.cols.protocol = \"capsift\"\n"
           "  local sub = tree:add(proto, tvb())\n"
-          "  if best == nil or bs < MIN_SIMILARITY then\n"
+          "  if best == nil then\n"
           "    sub:append_text(\": no signature\")\n"
           "    pinfo.cols.info = \"capsift: no signature\"\n"
           "    return len\n"
           "  end\n"
-          "  sub:append_text(\": \" .. best.name)\n"
-          "  pinfo.cols.info = \"capsift: \" .. best.name\n"
+          "  local name = best.name .. (cont and \" (continued)\" or \"\")\n"
+          "  sub:append_text(\": \" .. name)\n"
+          "  pinfo.cols.info = \"capsift: \" .. name\n"
           "  sub:add(pf_type, best.name)\n"
           "  sub:add(pf_set, best.set)\n"
           "  sub:add(pf_sim, bs)\n"
+          "  sub:add(pf_cont, cont)\n"
           "  for _, f in ipairs(best.fields) do\n"
-          "    if f[2] + f[3] <= len then\n"
+          "    if not cont and f[2] + f[3] <= len then\n"
           "      sub:add(FIELDS[f[1]], tvb(f[2], f[3])):append_text(\" (\" .. f[4] .. \")\")\n"
           "    end\n"
           "  end\n"

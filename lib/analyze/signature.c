@@ -237,6 +237,55 @@ int64_t sift_sigmatch(const sift_signatures_t *s, sift_cluster_part_t part, cons
     return best >= 0 && bs >= min_similarity ? best : -1;
 }
 
+/* Of the 4 bytes at offset o, how many g's mask holds: their value, big-endian, into *v when
+ * it holds all 4. */
+static unsigned mask_word(const sift_signature_t *g, uint32_t o, uint32_t *v)
+{
+    size_t lo = 0, hi = g->nmask;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (g->mask[mid].offset < o)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    unsigned held = 0;
+    uint32_t x = 0;
+    for (size_t k = lo; k < g->nmask && g->mask[k].offset < o + 4; k++, held++)
+        x = x << 8 | g->mask[k].value;
+    if (held == 4)
+        *v = x;
+    return held;
+}
+
+bool sift_signatures_header(const sift_signatures_t *s, sift_cluster_part_t part, uint32_t *offset,
+                            uint8_t value[4])
+{
+    size_t first = part_first(s, part), end = first;
+    while (end < s->n && part_eq(s->v[end].part, part))
+        end++;
+    for (uint32_t o = 0; o < SIFT__MAGIC_SPAN; o++) {
+        uint32_t v = 0, w = 0;
+        size_t holding = 0;
+        bool alike = true;
+        for (size_t i = first; i < end && alike; i++) {
+            unsigned held = s->v[i].text ? 0 : mask_word(&s->v[i], o, &w);
+            if (held == 0)
+                continue; /* knows nothing there */
+            alike = held == 4 && (holding == 0 || w == v);
+            v = w;
+            holding++;
+        }
+        if (alike && holding >= 2 && !uniform(v)) {
+            *offset = o;
+            for (int k = 0; k < 4; k++)
+                value[k] = (uint8_t)(v >> (24 - 8 * k));
+            return true;
+        }
+    }
+    return false;
+}
+
 struct sift_classification {
     sift_class_unit_t *u;
     sift_class_sig_t *g;
@@ -331,6 +380,74 @@ static bool part_is(const void *ctx, uint32_t id)
     return part_eq(q->c->p[id].part, q->part);
 }
 
+/* The header of each part of the classification that continuations lack (TCP only). */
+typedef struct part_header {
+    bool has;
+    uint32_t offset;
+    uint8_t value[4];
+} part_header_t;
+
+/* Whether unit i is a segment that continues a message: it lacks its part's header. */
+static bool is_segment(const sift_cluster_set_t *set, const part_header_t *h, uint32_t i)
+{
+    const su_t *u = &set->u[i];
+    return h->has && (u->kept < h->offset + 4 || memcmp(ubytes(set, i) + h->offset, h->value, 4));
+}
+
+/* Labels each continuation (capsift/signature.h) with the signature of the message its chain
+ * of commonest predecessors reaches. upart: each unit's part in c. SIFT_ENOMEM. */
+static int label_continuations(const sift_cluster_set_t *set, const sift_signatures_t *s,
+                               sift_classification_t *c, const uint32_t *upart)
+{
+    part_header_t *h = calloc(c->np ? c->np : 1, sizeof *h);
+    if (!h)
+        return SIFT_ENOMEM;
+    bool any = false;
+    for (size_t p = 0; p < c->np; p++)
+        if (stream_proto(c->p[p].part.proto))
+            any |= h[p].has = sift_signatures_header(s, c->p[p].part, &h[p].offset, h[p].value);
+    size_t n = set->n ? set->n : 1;
+    uint32_t *pred = any ? malloc(n * sizeof *pred) : NULL;
+    uint32_t *stack = any ? malloc(n * sizeof *stack) : NULL;
+    uint8_t *done = any ? calloc(n, 1) : NULL; /* 1: on the walk, 2: settled */
+    int rc = any && (!pred || !stack || !done) ? SIFT_ENOMEM : 0;
+    if (rc == 0 && any)
+        sift__cluster_predecessors(set, pred, stack);
+    for (uint32_t i = 0; rc == 0 && any && i < set->n; i++) {
+        if (done[i] || !is_segment(set, &h[upart[i]], i))
+            continue;
+        size_t top = 0;
+        int64_t found = -1; /* the signature of the message the chain reaches */
+        for (uint32_t x = i; x != UINT32_MAX; x = pred[x]) {
+            if (done[x] == 2) {
+                found = c->u[x].continuation ? c->u[x].sig : -1;
+                break;
+            }
+            if (!is_segment(set, &h[upart[x]], x)) {
+                found = c->u[x].sig;
+                break;
+            }
+            if (done[x] == 1)
+                break; /* a loop of repeated payloads */
+            done[x] = 1;
+            stack[top++] = x;
+        }
+        while (top > 0) {
+            uint32_t x = stack[--top];
+            done[x] = 2;
+            if (found >= 0) {
+                c->u[x].sig = found;
+                c->u[x].continuation = true;
+            }
+        }
+    }
+    free(h);
+    free(pred);
+    free(stack);
+    free(done);
+    return rc;
+}
+
 int sift_classify(const sift_cluster_set_t *set, const sift_signatures_t *s, double min_similarity,
                   sift_classification_t **out)
 {
@@ -345,8 +462,11 @@ int sift_classify(const sift_cluster_set_t *set, const sift_signatures_t *s, dou
     size_t capp = 0;
     sift__ids_t pix = {0}; /* the parts by their key */
     int rc = c->u && c->g ? 0 : SIFT_ENOMEM;
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; rc == 0 && i < s->n; i++)
         c->g[i].min_similarity = 1;
+    uint32_t *upart = malloc((set->n ? set->n : 1) * sizeof *upart); /* each unit's part */
+    if (!upart)
+        rc = SIFT_ENOMEM;
     for (size_t i = 0; rc == 0 && i < set->n; i++) {
         const su_t *u = &set->u[i];
         sift_class_unit_t *r = &c->u[i];
@@ -366,7 +486,15 @@ int sift_classify(const sift_cluster_set_t *set, const sift_signatures_t *s, dou
                 break;
             }
         }
-        sift_class_part_t *pp = &c->p[p];
+        upart[i] = p;
+    }
+    sift__ids_free(&pix);
+    if (rc == 0)
+        rc = label_continuations(set, s, c, upart);
+    for (size_t i = 0; rc == 0 && i < set->n; i++) {
+        const su_t *u = &set->u[i];
+        const sift_class_unit_t *r = &c->u[i];
+        sift_class_part_t *pp = &c->p[upart[i]];
         pp->packets += u->packets;
         pp->units++;
         if (r->sig < 0) {
@@ -379,10 +507,12 @@ int sift_classify(const sift_cluster_set_t *set, const sift_signatures_t *s, dou
         sift_class_sig_t *g = &c->g[r->sig];
         g->packets += u->packets;
         g->units++;
-        if (r->similarity < g->min_similarity)
+        if (r->continuation)
+            g->continuations += u->packets;
+        else if (r->similarity < g->min_similarity)
             g->min_similarity = r->similarity;
     }
-    sift__ids_free(&pix);
+    free(upart);
     if (rc == 0)
         rc = count_flows(set, c);
     if (rc == 0)

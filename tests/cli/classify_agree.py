@@ -6,9 +6,10 @@ usage: classify_agree.py CAPSIFT DB LUA PCAP
 Runs `capsift classify --json --members --no-update --db DB PCAP` and
 `tshark -X lua_script:LUA -r PCAP -T fields -e frame.number -e capsift.type`, and compares the
 label of every packet either of them labels (a packet one labels and the other does not is a
-disagreement). TCP keep-alive segments (one byte of no data, which tshark hands to no
-dissector) are left out and counted. Prints "agree=A packets=N labelled=L
-unlabelled_by_capsift=U keepalive=K" and exits 0; the caller holds the level.
+disagreement). TCP segments with data that tshark hands to no dissector (keep-alives, one
+byte of no data; segments it calls out of order) are left out and counted. Prints "agree=A
+packets=N labelled=L unlabelled_by_capsift=U undissected=K" and exits 0; the caller holds the
+level.
 """
 import json
 import subprocess
@@ -31,25 +32,25 @@ def main():
             else:
                 ours[n] = row["signature"]
     ts = subprocess.run(["tshark", "-n", "-r", pcap, "-X", "lua_script:" + lua, "-T", "fields",
-                         "-e", "frame.number", "-e", "capsift.type", "-e",
-                         "tcp.analysis.keep_alive"],
+                         "-e", "frame.number", "-e", "capsift.type", "-e", "frame.protocols",
+                         "-e", "tcp.len", "-e", "tcp.analysis.keep_alive"],
                         capture_output=True, text=True)
     if ts.returncode != 0:
         sys.exit("tshark failed: " + ts.stderr)
     theirs = {}
-    keepalive = set()
+    undissected = set()
     for line in ts.stdout.splitlines():
         cols = line.split("\t")
-        if len(cols) > 2 and cols[2]:
-            keepalive.add(int(cols[0]))
+        if len(cols) > 4 and (cols[4] or cols[2].endswith(":tcp") and cols[3] not in ("", "0")):
+            undissected.add(int(cols[0]))
         elif len(cols) > 1 and cols[1]:
             # a frame tshark dissects twice (two PDUs) shows the names joined by commas
             theirs[int(cols[0])] = cols[1].split(",")[0]
-    frames = (set(ours) | set(theirs)) - keepalive
+    frames = (set(ours) | set(theirs)) - undissected
     same = sum(1 for f in frames if ours.get(f) == theirs.get(f))
     agree = same / len(frames) if frames else 1.0
-    print("agree=%.4f packets=%d labelled=%d unlabelled_by_capsift=%d keepalive=%d"
-          % (agree, len(frames), len(ours), unlabelled, len(keepalive & set(ours))))
+    print("agree=%.4f packets=%d labelled=%d unlabelled_by_capsift=%d undissected=%d"
+          % (agree, len(frames), len(ours), unlabelled, len(undissected & set(ours))))
 
 
 if __name__ == "__main__":

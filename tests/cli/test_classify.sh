@@ -3,8 +3,9 @@
 # the packets of the capture they were learnt from as the clustering grouped them, and counts
 # usage, last-seen time and confidence; the Lua dissector written by --lua and by signatures
 # lua labels packets in tshark as classify does (at least 99% of the packets, on the capture
-# learnt from and on a second capture of the protocol); signatures list, rename, delete and
-# export; a taken name, an existing dissector file, locked, damaged and foreign databases.
+# learnt from and on a second capture of the protocol); a TCP stream's later segments get their
+# message's signature; signatures list, rename, delete and export; a taken name, an existing
+# dissector file, locked, damaged and foreign databases.
 . "$(dirname "$0")/lib.sh"
 HERE=$(dirname "$0")
 DB=$TMP/sig.db
@@ -164,5 +165,32 @@ assert float(d["agree"]) >= 0.99 and int(d["labelled"]) > 0, d' "$r" && pass ||
     agree enip "$SHARED/traffic/iti-ics--EthernetIP-CIP.pcap" "$SHARED/apps/ethernetIP.pcap"
     agree dns "$SHARED/apps/dns-tunnel-iodine.pcap" "$SHARED/apps/bad-dns-traffic.pcap"
     agree smb2 "$SHARED/traffic/zeek--smb3_multichannel.pcap" "$SHARED/apps/smb_deletefile.pcap"
+
+    # a stream's later segments (READ data after its response's header) get their message's
+    # signature, as cluster put them in its cluster: classify agrees with the clustering on the
+    # packets of the saved clusters (0.73 before continuations were labelled)
+    SMB3=$SHARED/traffic/zeek--smb3_multichannel.pcap
+    expect_exit 0 "$CAPSIFT" cluster --json --members --save smb3 --db "$TMP/smb3.db" "$SMB3"
+    cp "$TMP/out" "$TMP/smb3-clusters.json"
+    expect_exit 0 "$CAPSIFT" classify --json --members --no-update --db "$TMP/smb3.db" "$SMB3"
+    python3 - "$TMP/smb3-clusters.json" "$TMP/out" <<'PY' && pass || fail "classify's continuations on $SMB3"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[2]).read().splitlines()]
+head, rows = rows[0], rows[1:]
+assert head["continued"] > 0 and head["continued"] == sum(
+    r.get("continuations", 0) for r in rows if r["signature"]), head
+label = {n: r["signature"] for r in rows for _, n, _ in r.get("packets", [])}
+saved = {r["signature"] for r in rows if r["signature"]}
+cluster = {}
+for l in open(sys.argv[1]).read().splitlines()[1:]:
+    c = json.loads(l)
+    for _, n in c["packets"]:
+        cluster[n] = "smb3-%d" % c["id"]
+keys = [n for n in cluster if cluster[n] in saved]
+same = sum(label.get(n) == cluster[n] for n in keys) / len(keys)
+assert same >= 0.99, (same, len(keys))
+PY
+    expect_exit 0 "$CAPSIFT" classify --no-update --db "$TMP/smb3.db" "$SMB3"
+    expect_grep 'of the labelled, [0-9,]+ are segments that continue a labelled message' "$TMP/out"
 fi
 finish

@@ -1,7 +1,7 @@
 /* Tests of signatures: learnt from a clustering of a made-up protocol whose types are known,
  * the labelling rule (type byte, share of the mask, ties, minimum, short payloads), the
- * classification's counts and confidence, the index's table (save, names taken, load, rename,
- * delete, usage, a damaged row), and the Lua dissector's text. */
+ * classification's counts and confidence, a TCP stream's continuation segments, the index's table
+ * (save, names taken, load, rename, delete, usage, a damaged row), and the Lua dissector's text. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -208,6 +208,140 @@ static void test_classify(void **state)
     sift_cluster_set_free(set);
 }
 
+/* A hand-made signature of tcp/9000 client: the mask is the first n bytes of bytes. */
+static void add_sig(sift_signatures_t *s, const char *name, const uint8_t *bytes, uint32_t n)
+{
+    sift_sig_byte_t mask[16];
+    for (uint32_t i = 0; i < n; i++)
+        mask[i] = (sift_sig_byte_t){.offset = (uint16_t)i, .value = bytes[i]};
+    sift_signature_t g = {.name = name,
+                          .set = "seg",
+                          .part = {.proto = 6, .dir = 0, .port = 9000},
+                          .mask = mask,
+                          .nmask = n,
+                          .type_offset = -1,
+                          .example = bytes,
+                          .example_len = n,
+                          .confidence = 0.5};
+    assert_int_equal(sift_signatures_add(s, &g), 0);
+}
+
+static void test_continuations(void **state)
+{
+    (void)state;
+    const sift_cluster_part_t tcp = {.proto = 6, .dir = 0, .port = 9000};
+    sift_signatures_t *s;
+    assert_int_equal(sift_signatures_create(&s), 0);
+    add_sig(s, "seg-a", (const uint8_t *)"MGK1\x01", 5);
+    add_sig(s, "seg-b", (const uint8_t *)"MGK1\x02", 5);
+    sift_signatures_sort(s);
+    /* the header: "MGK1" at 0, held by both; none for another part, none with one signature
+     * without it, none with one signature alone */
+    uint32_t off = 99;
+    uint8_t v[4];
+    assert_true(sift_signatures_header(s, tcp, &off, v));
+    assert_int_equal(off, 0);
+    assert_memory_equal(v, "MGK1", 4);
+    sift_cluster_part_t other = tcp;
+    other.dir = 1;
+    assert_false(sift_signatures_header(s, other, &off, v));
+    sift_signatures_t *few;
+    assert_int_equal(sift_signatures_create(&few), 0);
+    add_sig(few, "one", (const uint8_t *)"MGK1\x01", 5);
+    assert_false(sift_signatures_header(few, tcp, &off, v));
+    add_sig(few, "two", (const uint8_t *)"MGK2\x01", 5);
+    sift_signatures_sort(few);
+    assert_false(sift_signatures_header(few, tcp, &off, v));
+    sift_signatures_free(few);
+    add_sig(s, "seg-z", (const uint8_t *)"MGK1zzzzzzzz", 12); /* data a segment may hold */
+    sift_signatures_sort(s);
+    assert_true(sift_signatures_header(s, tcp, &off, v));
+
+    /* a stream: A, two segments, B, one segment; an unknown message U and its segment; a segment
+     * with no predecessor; two that follow each other only; a segment of zs after A, and one
+     * after nothing */
+    static const char *const payload[] = {
+        "MGK1\x01 hello", "segment one..",  "segment two..",        "MGK1\x02 world",
+        "segment three",  "MGK1\x09 other", "segment of U.",        "orphan segment",
+        "loop segment 1", "loop segment 2", "MGK2zzzzzzzz after A", "MGK1zzzzzzzz alone"};
+    enum { A, S1, S2, B, S3, U, SU, ORPHAN, L1, L2, ZA, Z };
+    sift_cluster_set_t *set;
+    assert_int_equal(sift_cluster_set_create(&set, 0), 0);
+    size_t id[12];
+    for (size_t i = 0; i < 12; i++)
+        assert_int_equal(
+            sift_cluster_set_add(set, tcp, payload[i], strlen(payload[i]), 1, 1, &id[i]), 0);
+    static const int follow[][2] = {{A, S1},  {S1, S2}, {B, S3}, {U, SU},
+                                    {L1, L2}, {L2, L1}, {A, ZA}};
+    for (size_t i = 0; i < sizeof follow / sizeof follow[0]; i++)
+        assert_int_equal(sift_cluster_set_follow(set, id[follow[i][0]], id[follow[i][1]], 1), 0);
+    sift_classification_t *c;
+    assert_int_equal(sift_classify(set, s, 0.9, &c), 0); /* U has 4 of a's 5 */
+    const char *want[12] = {[A] = "seg-a",  [S1] = "seg-a", [S2] = "seg-a", [B] = "seg-b",
+                            [S3] = "seg-b", [ZA] = "seg-a", [Z] = "seg-z"};
+    const bool cont[12] = {[S1] = true, [S2] = true, [S3] = true, [ZA] = true};
+    for (size_t i = 0; i < 12; i++) {
+        const sift_class_unit_t *r = sift_classification_unit(c, id[i]);
+        if (want[i])
+            assert_string_equal(sift_signatures_get(s, (size_t)r->sig)->name, want[i]);
+        else
+            assert_int_equal(r->sig, -1);
+        assert_int_equal(r->continuation, cont[i]);
+    }
+    /* counted: a's 4 packets, 3 of them continuations; its lowest similarity is of A alone */
+    for (size_t g = 0; g < 3; g++) {
+        const sift_class_sig_t *x = sift_classification_sig(c, g);
+        const char *name = sift_signatures_get(s, g)->name;
+        if (strcmp(name, "seg-a") == 0) {
+            assert_int_equal(x->packets, 4);
+            assert_int_equal(x->continuations, 3);
+            assert_int_equal(x->min_similarity, 1.0);
+        } else if (strcmp(name, "seg-b") == 0) {
+            assert_int_equal(x->continuations, 1);
+        } else {
+            assert_int_equal(x->continuations, 0);
+        }
+    }
+    assert_int_equal(sift_classification_part(c, 0)->unmatched_units, 5);
+    sift_classification_free(c);
+
+    /* over UDP, no continuations: each datagram is a message */
+    sift_cluster_set_t *udp;
+    assert_int_equal(sift_cluster_set_create(&udp, 0), 0);
+    sift_cluster_part_t dgram = tcp;
+    dgram.proto = 17;
+    sift_signatures_t *su;
+    assert_int_equal(sift_signatures_create(&su), 0);
+    for (size_t i = 0; i < sift_signatures_count(s); i++) {
+        sift_signature_t g = *sift_signatures_get(s, i);
+        g.part = dgram;
+        assert_int_equal(sift_signatures_add(su, &g), 0);
+    }
+    sift_signatures_sort(su);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(
+            sift_cluster_set_add(udp, dgram, payload[i], strlen(payload[i]), 1, 1, &id[i]), 0);
+    sift_cluster_set_follow(udp, id[A], id[S1], 1);
+    assert_int_equal(sift_classify(udp, su, 0.75, &c), 0);
+    assert_int_equal(sift_classification_unit(c, id[S1])->sig, -1);
+    sift_classification_free(c);
+    sift_signatures_free(su);
+    sift_cluster_set_free(udp);
+
+    /* the dissector holds the header and follows the stream */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    assert_int_equal(sift_signatures_lua(s, 0.75, out), 0);
+    fclose(out);
+    assert_non_null(strstr(text, "[\"6/9000/0\"] = {0, 77, 71, 75, 49},"));
+    assert_non_null(strstr(text, "Field.new(\"tcp.stream\")"));
+    free(text);
+    sift_cluster_set_free(set);
+    sift_signatures_free(s);
+}
+
 static int64_t load_count(sift_index_t *ix, const char *which)
 {
     sift_signatures_t *s;
@@ -363,6 +497,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_learn_and_label),
         cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_continuations),
         cmocka_unit_test(test_store),
         cmocka_unit_test(test_lua),
     };
