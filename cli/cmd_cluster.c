@@ -507,8 +507,8 @@ static int collect_index(const cluster_args_t *a, const sift_cluster_config_t *c
     return rc;
 }
 
-/* --save and --lua: the index and the dissector's file, opened before anything is read (a
- * taken name or a refused path costs no reading). */
+/* --save and --lua: the dissector's file, then the index, opened before anything is read (a
+ * refused path creates no index; a taken name or a refused path costs no reading). */
 typedef struct keep {
     sift_ctx_t *ctx;
     sift_index_t *ix;
@@ -524,24 +524,7 @@ static int keep_begin(const cluster_args_t *a, bool from_db, keep_t *k)
         return CLI_FAILED;
     }
     int rc = CLI_OK;
-    if (a->save) {
-        sift_signatures_t *s = NULL;
-        rc = cli_index_open_as(k->ctx, a->co.db, CLI_DB_CREATE, &k->ix);
-        int e = rc == CLI_OK ? sift_signatures_create(&s) : 0;
-        if (rc == CLI_OK && e == 0)
-            e = sift_index_signatures(k->ix, a->save, s);
-        if (e < 0) {
-            cli_error("%s", e == SIFT_ENOMEM ? "out of memory" : sift_ctx_errmsg(k->ctx));
-            rc = CLI_FAILED;
-        } else if (rc == CLI_OK && sift_signatures_count(s)) {
-            cli_error("%s: signatures named %s exist already; save under another name, or "
-                      "delete them first (capsift signatures delete %s)",
-                      a->co.db, a->save, a->save);
-            rc = CLI_USAGE;
-        }
-        sift_signatures_free(s);
-    }
-    if (rc == CLI_OK && a->lua) {
+    if (a->lua) {
         char **inputs = NULL;
         int ninputs = 0;
         if (!from_db)
@@ -559,6 +542,23 @@ static int keep_begin(const cluster_args_t *a, bool from_db, keep_t *k)
         }
         free(protect);
         free(inputs);
+    }
+    if (rc == CLI_OK && a->save) {
+        sift_signatures_t *s = NULL;
+        rc = cli_index_open_as(k->ctx, a->co.db, CLI_DB_CREATE, &k->ix);
+        int e = rc == CLI_OK ? sift_signatures_create(&s) : 0;
+        if (rc == CLI_OK && e == 0)
+            e = sift_index_signatures(k->ix, a->save, s);
+        if (e < 0) {
+            cli_error("%s", e == SIFT_ENOMEM ? "out of memory" : sift_ctx_errmsg(k->ctx));
+            rc = CLI_FAILED;
+        } else if (rc == CLI_OK && sift_signatures_count(s)) {
+            cli_error("%s: signatures named %s exist already; save under another name, or "
+                      "delete them first (capsift signatures delete %s)",
+                      a->co.db, a->save, a->save);
+            rc = CLI_USAGE;
+        }
+        sift_signatures_free(s);
     }
     return rc;
 }

@@ -107,6 +107,11 @@ expect_exit 2 "$CAPSIFT" signatures lua "$DB" --force --db "$DB"
 expect_exit 0 "$CAPSIFT" signatures lua "$TMP/keep.lua" --force --db "$DB"
 expect_grep 'DissectorTable.get' "$TMP/keep.lua"
 expect_exit 2 "$CAPSIFT" cluster --lua "$HTTP" --force "$HTTP"
+# a refused dissector file creates no index
+echo keep >"$TMP/keep.lua"
+expect_exit 2 "$CAPSIFT" cluster --save fresh --db "$TMP/fresh.db" --lua "$TMP/keep.lua" "$HTTP"
+[ ! -e "$TMP/fresh.db" ] && [ "$(cat "$TMP/keep.lua")" = keep ] && pass ||
+    fail "cluster --save with a refused --lua created the index or changed the file"
 # a damaged capture: what was read is labelled, exit 1
 if have_shared; then
     expect_exit 1 "$CAPSIFT" classify --no-update --db "$DB" "$SHARED/malformed/dpkt--truncated_dns_2.pcap"
