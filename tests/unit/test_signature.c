@@ -208,6 +208,18 @@ static void test_classify(void **state)
     sift_cluster_set_free(set);
 }
 
+/* The dissector of s (minimum 0.75), malloc'd. */
+static char *lua_text(const sift_signatures_t *s)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    assert_int_equal(sift_signatures_lua(s, 0.75, out), 0);
+    fclose(out);
+    return text;
+}
+
 /* A hand-made signature of tcp/9000 client: the mask is the first n bytes of bytes. */
 static void add_sig(sift_signatures_t *s, const char *name, const uint8_t *bytes, uint32_t n)
 {
@@ -329,12 +341,7 @@ static void test_continuations(void **state)
     sift_cluster_set_free(udp);
 
     /* the dissector holds the header and follows the stream */
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    assert_non_null(out);
-    assert_int_equal(sift_signatures_lua(s, 0.75, out), 0);
-    fclose(out);
+    char *text = lua_text(s);
     assert_non_null(strstr(text, "[\"6/9000/0\"] = {0, 77, 71, 75, 49},"));
     assert_non_null(strstr(text, "Field.new(\"tcp.stream\")"));
     free(text);
@@ -467,12 +474,7 @@ static void test_lua(void **state)
     (void)state;
     sift_cluster_set_t *set = synthetic(400, 3, 4);
     sift_signatures_t *s = learn(set, "to\"y");
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    assert_non_null(out);
-    assert_int_equal(sift_signatures_lua(s, 0.75, out), 0);
-    fclose(out);
+    char *text = lua_text(s);
     assert_non_null(strstr(text, "local MIN_SIMILARITY = 0.75"));
     assert_non_null(strstr(text, "[\"17/7000/0\"] = {"));
     assert_non_null(strstr(text, "DissectorTable.get(name):add(port, proto)"));
