@@ -197,5 +197,15 @@ assert same >= 0.99, (same, len(keys))
 PY
     expect_exit 0 "$CAPSIFT" classify --no-update --db "$TMP/smb3.db" "$SMB3"
     expect_grep 'of the labelled, [0-9,]+ are segments that continue a labelled message' "$TMP/out"
+    # the dissector labels them alike in one pass and in two (where the first builds no tree,
+    # and the second dissects every frame again)
+    for n in 1 2; do
+        opt=()
+        [ $n = 2 ] && opt=(-2)
+        tshark -n "${opt[@]}" -r "$SMB3" -X lua_script:"$TMP/smb2.lua" -T fields -e frame.number \
+            -e capsift.type -e capsift.continuation >"$TMP/pass$n" 2>/dev/null
+    done
+    [ "$(grep -c $'\t1$' "$TMP/pass1")" -gt 0 ] && cmp -s "$TMP/pass1" "$TMP/pass2" && pass ||
+        fail "the dissector's continuations in one pass and in two"
 fi
 finish
