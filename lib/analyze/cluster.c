@@ -708,10 +708,8 @@ int sift_cluster_run(const sift_cluster_set_t *s, const sift_cluster_opts_t *opt
     uint64_t *part_total = malloc((n ? n : 1) * sizeof *part_total);
     uint8_t *text = malloc(n ? n : 1);
     uint32_t *key = malloc((n ? n : 1) * sizeof *key);
-    uint32_t *pred = malloc((n ? n : 1) * sizeof *pred);
     c->cont = calloc(n ? n : 1, 1);
-    if (rc == 0 &&
-        (!ids || !tmp || !parent || !local || !part_total || !text || !key || !pred || !c->cont))
+    if (rc == 0 && (!ids || !tmp || !parent || !local || !part_total || !text || !key || !c->cont))
         rc = SIFT_ENOMEM;
     if (rc == 0) {
         for (size_t i = 0; i < n; i++)
@@ -729,8 +727,10 @@ int sift_cluster_run(const sift_cluster_set_t *s, const sift_cluster_opts_t *opt
     if (rc == 0) {
         group_by(n, s->nfl, flow_unit, s, fstart, flist);
         group_by(n, s->npairs, pair_request, s, pstart, plist);
-        sift__cluster_predecessors(s, pred, tmp);
     }
+    sift__chains_t ch = {0};
+    if (rc == 0)
+        rc = sift__chains_init(&ch, s);
     for (size_t lo = 0; rc == 0 && lo < n;) {
         /* the parts of one transport and port: sorted by direction, client first */
         part_run_t pr[2] = {{0}};
@@ -769,7 +769,7 @@ int sift_cluster_run(const sift_cluster_set_t *s, const sift_cluster_opts_t *opt
             for (size_t i = 0; i < pr[k].n; i++)
                 total += s->u[pr[k].ids[i]].packets;
             if (rc == 0)
-                rc = sift__cluster_attach(&pr[k], pred, parent, c->cont);
+                rc = sift__cluster_attach(&pr[k], &ch, parent, c->cont);
             for (size_t i = 0; i < pr[k].n; i++) {
                 part_total[pr[k].ids[i]] = total;
                 text[pr[k].ids[i]] = pr[k].text;
@@ -791,7 +791,7 @@ int sift_cluster_run(const sift_cluster_set_t *s, const sift_cluster_opts_t *opt
     free(pos);
     free(text);
     free(key);
-    free(pred);
+    sift__chains_free(&ch);
     free(ids);
     free(tmp);
     free(parent);

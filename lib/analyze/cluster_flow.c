@@ -95,61 +95,34 @@ bool sift__cluster_cycles(const part_run_t *r, uint32_t j)
     return fs.held > 0 && (double)fs.cycling >= SEQ_SHARE * (double)fs.held;
 }
 
-/* The message a continuation at position i continues: the start its chain of predecessors
- * reaches (UINT32_MAX: none, or the chain loops). done[]: 0 unknown, 1 on the walk, 2 known
- * (msg[] then holds it); stack: r->n positions. */
-static uint32_t message_of(const part_run_t *r, const uint32_t *pred, uint32_t i, uint8_t *done,
-                           uint32_t *msg, uint32_t *stack)
+/* A unit of the part on a chain: a message when it begins one, of another kind when it holds
+ * another header, else a segment. */
+static int part_kind(const void *ctx, uint32_t unit)
 {
-    size_t top = 0;
-    uint32_t found = UINT32_MAX;
-    for (uint32_t x = i;;) {
-        if (run_begins(r, x)) {
-            found = x;
-            break;
-        }
-        if (r->other[x])
-            break; /* a message of another kind, not a segment of one */
-        if (done[x] == 2) {
-            found = msg[x];
-            break;
-        }
-        if (done[x] == 1)
-            break; /* a loop of repeated payloads */
-        done[x] = 1;
-        stack[top++] = x;
-        uint32_t u = pred[r->ids[x]];
-        if (u == UINT32_MAX)
-            break;
-        x = r->pos[u];
-    }
-    while (top > 0) {
-        uint32_t x = stack[--top];
-        done[x] = 2;
-        msg[x] = found;
-    }
-    return found;
+    const part_run_t *r = ctx;
+    uint32_t i = r->pos[unit];
+    return run_begins(r, i) ? SIFT__CHAIN_MESSAGE
+           : r->other[i]    ? SIFT__CHAIN_OTHER
+                            : SIFT__CHAIN_SEGMENT;
 }
 
-int sift__cluster_attach(const part_run_t *r, const uint32_t *pred, uint32_t *parent, uint8_t *cont)
+int sift__cluster_attach(const part_run_t *r, sift__chains_t *ch, uint32_t *parent, uint8_t *cont)
 {
     size_t n = r->n;
     uint32_t *msg = malloc((n ? n : 1) * sizeof *msg), *rep = malloc((n ? n : 1) * sizeof *rep);
-    uint32_t *stack = malloc((n ? n : 1) * sizeof *stack);
-    uint8_t *done = calloc(n ? n : 1, 1);
-    if (!msg || !rep || !stack || !done) {
+    if (!msg || !rep) {
         free(msg);
         free(rep);
-        free(stack);
-        free(done);
         return SIFT_ENOMEM;
     }
     for (size_t i = 0; i < n; i++)
         rep[i] = msg[i] = UINT32_MAX;
     bool stream = n > 0 && stream_proto(r->s->u[r->ids[0]].part.proto);
     for (size_t i = 0; stream && r->start && i < n; i++)
-        if (!run_begins(r, i) && !r->other[i])
-            message_of(r, pred, (uint32_t)i, done, msg, stack);
+        if (part_kind(r, r->ids[i]) == SIFT__CHAIN_SEGMENT) {
+            uint32_t u = sift__chain_message(ch, r->ids[i], part_kind, r);
+            msg[i] = u == UINT32_MAX ? UINT32_MAX : r->pos[u];
+        }
     /* a fine cluster stands for its first unit that is no attached continuation */
     for (size_t i = 0; i < n; i++) {
         uint32_t root = uf_find(r->parent, (uint32_t)i);
@@ -164,7 +137,5 @@ int sift__cluster_attach(const part_run_t *r, const uint32_t *pred, uint32_t *pa
     }
     free(msg);
     free(rep);
-    free(stack);
-    free(done);
     return 0;
 }

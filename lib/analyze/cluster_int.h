@@ -291,21 +291,37 @@ bool sift__cluster_flow_bound(const part_run_t *r, uint32_t j);
  * or type field, even where it takes few values. */
 bool sift__cluster_cycles(const part_run_t *r, uint32_t j);
 
+/* The chains of predecessors a stream's continuation segments are followed along, over the
+ * set's units (cluster_set.c): each unit's commonest predecessor from the same sender in its
+ * flows (pred, UINT32_MAX: none; of those as common, the first unit), and what the walks
+ * settled (done 2: to[] holds the message its chain reaches, UINT32_MAX: none). */
+typedef struct sift__chains {
+    uint32_t *pred, *to, *stack;
+    uint8_t *done; /* 0: not walked, 1: on the walk, 2: settled */
+} sift__chains_t;
+
+int sift__chains_init(sift__chains_t *ch, const sift_cluster_set_t *s); /* SIFT_ENOMEM */
+void sift__chains_free(sift__chains_t *ch);
+
+/* What a unit on a chain is: a segment (the walk goes on to its predecessor), a message (the
+ * chain's end), or of another kind (the chain reaches no message). */
+enum { SIFT__CHAIN_SEGMENT, SIFT__CHAIN_MESSAGE, SIFT__CHAIN_OTHER };
+
+/* The message the chain of predecessors from unit i reaches: the first unit kind() calls a
+ * message; UINT32_MAX when one of another kind comes first, or the chain loops (repeated
+ * payloads) or breaks off. Every segment on the way is settled with the answer. */
+uint32_t sift__chain_message(sift__chains_t *ch, uint32_t i,
+                             int (*kind)(const void *ctx, uint32_t unit), const void *ctx);
+
 /* The part's clusters into parent (indexing the set's units, each to its cluster's first unit):
  * in a TCP part, a unit that does not begin a message (by the part's magic) goes to the cluster
- * of the message its chain of predecessors in its flows reaches (pred: each unit's commonest
- * predecessor from the same sender, UINT32_MAX: none), and is marked in cont; the others stay in
+ * of the message its chain of predecessors reaches, and is marked in cont; the others stay in
  * their clusters (cluster_flow.c). SIFT_ENOMEM. */
-int sift__cluster_attach(const part_run_t *r, const uint32_t *pred, uint32_t *parent,
-                         uint8_t *cont);
+int sift__cluster_attach(const part_run_t *r, sift__chains_t *ch, uint32_t *parent, uint8_t *cont);
 
 /* Merges the clusters of a transport and port's client and server parts by their type field
  * (cluster_type.c). */
 int sift__cluster_merge_parts(part_run_t *pr, size_t np);
-
-/* Each unit's commonest predecessor from the same sender in its flows (UINT32_MAX: none; of
- * those as common, the first unit); count: s->n entries of scratch. */
-void sift__cluster_predecessors(const sift_cluster_set_t *s, uint32_t *pred, uint32_t *count);
 
 /* The part an entry's packets go to. */
 sift_cluster_part_t sift__cluster_entry_part(const cl_state_t *s, const cl_entry_t *e);

@@ -304,19 +304,67 @@ size_t sift_cluster_set_members(const sift_cluster_set_t *s, size_t i, sift_clus
     return n;
 }
 
-void sift__cluster_predecessors(const sift_cluster_set_t *s, uint32_t *pred, uint32_t *count)
+int sift__chains_init(sift__chains_t *ch, const sift_cluster_set_t *s)
 {
+    size_t n = s->n ? s->n : 1;
+    ch->pred = malloc(n * sizeof *ch->pred);
+    ch->to = malloc(n * sizeof *ch->to);
+    ch->stack = malloc(n * sizeof *ch->stack);
+    ch->done = calloc(n, 1);
+    if (!ch->pred || !ch->to || !ch->stack || !ch->done) {
+        sift__chains_free(ch);
+        return SIFT_ENOMEM;
+    }
+    uint32_t *count = ch->stack; /* scratch until the first walk */
     for (size_t i = 0; i < s->n; i++) {
-        pred[i] = UINT32_MAX;
+        ch->pred[i] = UINT32_MAX;
         count[i] = 0;
     }
     for (size_t k = 0; k < s->npairs; k++) {
         const upair_t *p = &s->pairs[k];
         uint32_t w = p->count > UINT32_MAX ? UINT32_MAX : (uint32_t)p->count;
         if (p->follow && p->req != p->resp &&
-            (w > count[p->resp] || (w == count[p->resp] && p->req < pred[p->resp]))) {
-            pred[p->resp] = p->req;
+            (w > count[p->resp] || (w == count[p->resp] && p->req < ch->pred[p->resp]))) {
+            ch->pred[p->resp] = p->req;
             count[p->resp] = w;
         }
     }
+    return 0;
+}
+
+void sift__chains_free(sift__chains_t *ch)
+{
+    free(ch->pred);
+    free(ch->to);
+    free(ch->stack);
+    free(ch->done);
+    *ch = (sift__chains_t){0};
+}
+
+uint32_t sift__chain_message(sift__chains_t *ch, uint32_t i,
+                             int (*kind)(const void *ctx, uint32_t unit), const void *ctx)
+{
+    size_t top = 0;
+    uint32_t found = UINT32_MAX;
+    for (uint32_t x = i; x != UINT32_MAX; x = ch->pred[x]) {
+        int k = kind(ctx, x);
+        if (k != SIFT__CHAIN_SEGMENT) {
+            found = k == SIFT__CHAIN_MESSAGE ? x : UINT32_MAX;
+            break;
+        }
+        if (ch->done[x] == 2) {
+            found = ch->to[x];
+            break;
+        }
+        if (ch->done[x] == 1)
+            break; /* a loop of repeated payloads */
+        ch->done[x] = 1;
+        ch->stack[top++] = x;
+    }
+    while (top > 0) {
+        uint32_t x = ch->stack[--top];
+        ch->done[x] = 2;
+        ch->to[x] = found;
+    }
+    return found;
 }

@@ -387,11 +387,22 @@ typedef struct part_header {
     uint8_t value[4];
 } part_header_t;
 
-/* Whether unit i is a segment that continues a message: it lacks its part's header. */
-static bool is_segment(const sift_cluster_set_t *set, const part_header_t *h, uint32_t i)
+typedef struct seg_ctx {
+    const sift_cluster_set_t *set;
+    const part_header_t *h; /* by part of the classification */
+    const uint32_t *upart;  /* each unit's part */
+} seg_ctx_t;
+
+/* A unit on a chain: a segment that continues a message when it lacks its part's header, else
+ * a message. */
+static int unit_kind(const void *ctx, uint32_t i)
 {
-    const su_t *u = &set->u[i];
-    return h->has && (u->kept < h->offset + 4 || memcmp(ubytes(set, i) + h->offset, h->value, 4));
+    const seg_ctx_t *x = ctx;
+    const part_header_t *h = &x->h[x->upart[i]];
+    const su_t *u = &x->set->u[i];
+    bool segment =
+        h->has && (u->kept < h->offset + 4 || memcmp(ubytes(x->set, i) + h->offset, h->value, 4));
+    return segment ? SIFT__CHAIN_SEGMENT : SIFT__CHAIN_MESSAGE;
 }
 
 /* Labels each continuation (capsift/signature.h) with the signature of the message its chain
@@ -406,45 +417,20 @@ static int label_continuations(const sift_cluster_set_t *set, const sift_signatu
     for (size_t p = 0; p < c->np; p++)
         if (stream_proto(c->p[p].part.proto))
             any |= h[p].has = sift_signatures_header(s, c->p[p].part, &h[p].offset, h[p].value);
-    size_t n = set->n ? set->n : 1;
-    uint32_t *pred = any ? malloc(n * sizeof *pred) : NULL;
-    uint32_t *stack = any ? malloc(n * sizeof *stack) : NULL;
-    uint8_t *done = any ? calloc(n, 1) : NULL; /* 1: on the walk, 2: settled */
-    int rc = any && (!pred || !stack || !done) ? SIFT_ENOMEM : 0;
-    if (rc == 0 && any)
-        sift__cluster_predecessors(set, pred, stack);
+    sift__chains_t ch = {0};
+    int rc = any ? sift__chains_init(&ch, set) : 0;
+    seg_ctx_t x = {set, h, upart};
     for (uint32_t i = 0; rc == 0 && any && i < set->n; i++) {
-        if (done[i] || !is_segment(set, &h[upart[i]], i))
+        if (unit_kind(&x, i) != SIFT__CHAIN_SEGMENT)
             continue;
-        size_t top = 0;
-        int64_t found = -1; /* the signature of the message the chain reaches */
-        for (uint32_t x = i; x != UINT32_MAX; x = pred[x]) {
-            if (done[x] == 2) {
-                found = c->u[x].continuation ? c->u[x].sig : -1;
-                break;
-            }
-            if (!is_segment(set, &h[upart[x]], x)) {
-                found = c->u[x].sig;
-                break;
-            }
-            if (done[x] == 1)
-                break; /* a loop of repeated payloads */
-            done[x] = 1;
-            stack[top++] = x;
-        }
-        while (top > 0) {
-            uint32_t x = stack[--top];
-            done[x] = 2;
-            if (found >= 0) {
-                c->u[x].sig = found;
-                c->u[x].continuation = true;
-            }
+        uint32_t m = sift__chain_message(&ch, i, unit_kind, &x);
+        if (m != UINT32_MAX && c->u[m].sig >= 0) {
+            c->u[i].sig = c->u[m].sig; /* a message's label: never changed here */
+            c->u[i].continuation = true;
         }
     }
+    sift__chains_free(&ch);
     free(h);
-    free(pred);
-    free(stack);
-    free(done);
     return rc;
 }
 
